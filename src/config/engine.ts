@@ -1,0 +1,417 @@
+// The compiled rule engine. Built once per config load; per event its cost follows the
+// number of filters that *match* (plus the few negated/lexical filters of that event type),
+// not the number of filters in the config:
+//   is / is any / image   -> hash lookups;   begin with / end with -> prefix / suffix tries;
+//   contains / contains any / contains all -> one Aho-Corasick pass over the lower-cased value;
+//   is not, excludes*, not begin/end with, less/more than -> evaluated directly (rare in configs).
+// The block logic then reproduces Sysmon's rules.c exactly (FilterEventRules, MatchFilterGroup,
+// CombineGroupDone), including which filters would have been *evaluated*, because that decides
+// RuleName: every evaluated named filter that matches overwrites it, across blocks.
+import type { SysmonEvent } from '../events/event.js';
+import { EVENTS, eventDef, type Condition, type EventDef } from '../events/schema.js';
+import { AffixTrie, AhoCorasick, ExactIndex } from './matchers.js';
+import type { BlockDef, FilterDef, ParsedConfig } from './parse.js';
+import { imageTails, lower, substringTokens, splitTokens, valueText } from './text.js';
+
+export interface Decision {
+  keep: boolean;
+  /** the RuleName to write when kept ('-' when none) */
+  ruleName: string;
+}
+
+export type DecidedBy = 'no-rules-default' | 'always' | 'not-filterable' | 'block' | 'lone-block-default' | 'multiple-blocks-no-match';
+
+export interface Explanation extends Decision {
+  decidedBy: DecidedBy;
+  /** the block that matched (decidedBy 'block') or whose default applied ('lone-block-default') */
+  block?: BlockDef;
+  /** the filter that made the block match (for an AND block: the one that set RuleName, else the last match) */
+  filter?: FilterDef;
+  /** how many blocks were evaluated */
+  blocksEvaluated: number;
+}
+
+interface CFilter {
+  def: FilterDef;
+  blk: number; // index into plan.blocks
+  named: boolean;
+  /** term index (AND blocks: top-level field term or rule term) */
+  term: number;
+}
+
+interface CRule {
+  combine: 'and' | 'or';
+  start: number; // order of its first filter
+  filters: number[]; // global filter ids, document order
+}
+
+interface CBlock {
+  def: BlockDef;
+  combine: 'and' | 'or';
+  empty: boolean;
+  rules: CRule[];
+  /** AND blocks: terms sorted by the position where their failure stops evaluation */
+  termsByFatal: { term: number; fatal: number; rule: number }[];
+}
+
+type Direct = (v: string, lv: string) => boolean;
+
+interface FieldPlan {
+  field: string;
+  exact: ExactIndex | null;
+  imageBase: ExactIndex | null;
+  imageFull: ExactIndex | null;
+  prefix: AffixTrie | null;
+  suffix: AffixTrie | null;
+  ac: AhoCorasick | null;
+  /** contains all: filter id -> number of distinct patterns required */
+  allNeed: Map<number, number>;
+  /** AC pattern id -> [filter id, isAll] pairs */
+  acOwners: { fid: number; all: boolean }[][];
+  direct: { fid: number; test: Direct }[];
+}
+
+interface EventPlan {
+  id: number;
+  blocks: CBlock[];
+  fields: FieldPlan[];
+}
+
+const NO_BLOCK: readonly CBlock[] = [];
+
+export class RuleEngine {
+  private readonly filters: CFilter[] = [];
+  private readonly plans = new Map<number, EventPlan>();
+  private readonly stamp: Uint32Array;
+  private readonly count: Uint32Array;
+  private readonly countGen: Uint32Array;
+  private readonly termStamp: Uint32Array;
+  private gen = 0;
+  // per evaluation scratch: hits per block
+  private hits: number[][] = [];
+  private hitGen: Uint32Array = new Uint32Array(0);
+
+  constructor(readonly parsed: ParsedConfig) {
+    let terms = 0;
+    for (const def of EVENTS) {
+      if (def.ruleName === null) continue;
+      const plan = this.compileEvent(def, terms);
+      terms += plan.terms;
+      this.plans.set(def.id, plan.plan);
+    }
+    const n = this.filters.length;
+    this.stamp = new Uint32Array(n);
+    this.count = new Uint32Array(n);
+    this.countGen = new Uint32Array(n);
+    this.termStamp = new Uint32Array(terms);
+    let maxBlocks = 0;
+    for (const p of this.plans.values()) maxBlocks = Math.max(maxBlocks, p.blocks.length);
+    this.hits = Array.from({ length: maxBlocks }, () => []);
+    this.hitGen = new Uint32Array(maxBlocks);
+  }
+
+  /** Blocks that apply to an event ID, in Sysmon's evaluation order. */
+  blocksFor(id: number): readonly BlockDef[] {
+    return (this.plans.get(id)?.blocks ?? NO_BLOCK).map((b) => b.def);
+  }
+
+  private compileEvent(def: EventDef, termBase: number): { plan: EventPlan; terms: number } {
+    const mine = this.parsed.blocks.filter((b) => b.eventIds.includes(def.id));
+    // rules.c ComputeQuickAccessTables: onmatch=exclude blocks first, then onmatch=include;
+    // each kind filled back to front, so later blocks of a kind come first.
+    const ordered = [
+      ...mine.filter((b) => b.onmatch === 'exclude').reverse(),
+      ...mine.filter((b) => b.onmatch === 'include').reverse(),
+    ];
+    const fields = new Map<string, FieldPlan>();
+    const fieldPlan = (name: string): FieldPlan => {
+      let p = fields.get(name);
+      if (!p) {
+        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [] };
+        fields.set(name, p);
+      }
+      return p;
+    };
+    let terms = 0;
+    const blocks: CBlock[] = [];
+    ordered.forEach((b, bi) => {
+      const cb: CBlock = { def: b, combine: b.combine, empty: b.filters.length === 0, rules: [], termsByFatal: [] };
+      const fieldTerm = new Map<string, number>();
+      const lastOrder = new Map<number, number>();
+      // a <Rule> is one term; a <Rule> without filters does not exist for Sysmon (no filter carries it)
+      const ruleTerm: number[] = b.rules.map((r) => (r.filters.length > 0 ? termBase + terms++ : -1));
+      for (const r of b.rules) cb.rules.push({ combine: r.combine, start: r.filters[0]?.order ?? Infinity, filters: [] });
+      for (const f of b.filters) {
+        let term: number;
+        if (f.ruleIndex >= 0) term = ruleTerm[f.ruleIndex]!;
+        else {
+          let t = fieldTerm.get(f.field);
+          if (t === undefined) { t = termBase + terms++; fieldTerm.set(f.field, t); }
+          term = t;
+          lastOrder.set(t, f.order);
+        }
+        const fid = this.filters.length;
+        this.filters.push({ def: f, blk: bi, named: f.name !== '', term });
+        if (f.ruleIndex >= 0) cb.rules[f.ruleIndex]!.filters.push(fid);
+        // Sysmon resolves the filter's field by index in the block's base event and checks the
+        // name hash: a field the actual event has at another index (or not at all) is NoMatch.
+        if (def.fields[f.fieldIndex]?.name !== f.field) continue;
+        this.index(fieldPlan(f.field), fid, f.condition, f.value);
+      }
+      if (b.combine === 'and') {
+        for (const [t, last] of lastOrder) cb.termsByFatal.push({ term: t, fatal: last, rule: -1 });
+        cb.rules.forEach((r, ri) => { if (r.filters.length > 0) cb.termsByFatal.push({ term: ruleTerm[ri]!, fatal: r.start, rule: ri }); });
+        cb.termsByFatal.sort((x, y) => x.fatal - y.fatal);
+      }
+      blocks.push(cb);
+    });
+    for (const p of fields.values()) p.ac?.build();
+    return { plan: { id: def.id, blocks, fields: [...fields.values()] }, terms };
+  }
+
+  private index(p: FieldPlan, fid: number, cond: Condition, value: string): void {
+    const lv = lower(value);
+    switch (cond) {
+      case 'is': (p.exact ??= new ExactIndex()).add(lv, fid); break;
+      case 'is any': for (const t of splitTokens(lv)) (p.exact ??= new ExactIndex()).add(t.token, fid); break;
+      case 'image':
+        if (lv.includes('\\')) (p.imageFull ??= new ExactIndex()).add(lv, fid);
+        else (p.imageBase ??= new ExactIndex()).add(lv, fid);
+        break;
+      case 'begin with': (p.prefix ??= new AffixTrie(false)).add(lv, fid); break;
+      case 'end with': (p.suffix ??= new AffixTrie(true)).add(lv, fid); break;
+      case 'contains': this.addPattern(p, lv, fid, false); break;
+      case 'contains any': for (const t of substringTokens(lv)) this.addPattern(p, t, fid, false); break;
+      case 'contains all': {
+        const toks = [...new Set(substringTokens(lv))];
+        for (const t of toks) this.addPattern(p, t, fid, true);
+        p.allNeed.set(fid, toks.length);
+        break;
+      }
+      case 'is not': p.direct.push({ fid, test: (_v, l) => l !== lv }); break;
+      case 'excludes': p.direct.push({ fid, test: (_v, l) => !contains(l, lv) }); break;
+      case 'excludes any': { const toks = substringTokens(lv); p.direct.push({ fid, test: (_v, l) => !toks.some((t) => contains(l, t)) }); break; }
+      case 'excludes all': { const toks = substringTokens(lv); p.direct.push({ fid, test: (_v, l) => !toks.every((t) => contains(l, t)) }); break; }
+      case 'not begin with': p.direct.push({ fid, test: (_v, l) => !l.startsWith(lv) }); break;
+      case 'not end with': p.direct.push({ fid, test: (_v, l) => !l.endsWith(lv) }); break;
+      case 'less than': p.direct.push({ fid, test: (_v, l) => l < lv }); break;
+      case 'more than': p.direct.push({ fid, test: (_v, l) => l > lv }); break;
+    }
+  }
+
+  private addPattern(p: FieldPlan, pattern: string, fid: number, all: boolean): void {
+    const ac = (p.ac ??= new AhoCorasick());
+    const id = ac.add(pattern, fid);
+    const list = (p.acOwners[id] ??= []);
+    if (!list.some((o) => o.fid === fid)) list.push({ fid, all });
+  }
+
+  /** Keep or drop, and the RuleName Sysmon would write. */
+  evaluate(ev: SysmonEvent): Decision {
+    const e = this.run(ev, false);
+    return { keep: e.keep, ruleName: e.ruleName };
+  }
+
+  /** Like evaluate, plus which block and filter decided. */
+  explain(ev: SysmonEvent): Explanation {
+    return this.run(ev, true);
+  }
+
+  /** Evaluate, and when kept set RuleName and apply FieldSizes truncation in place. */
+  apply(ev: SysmonEvent): boolean {
+    const d = this.evaluate(ev);
+    if (!d.keep) return false;
+    finishEvent(ev, d.ruleName, this.parsed.options.fieldSizes);
+    return true;
+  }
+
+  private run(ev: SysmonEvent, explain: boolean): Explanation {
+    const plan = this.plans.get(ev.id);
+    if (!plan) {
+      const def = eventDef(ev.id);
+      if (def.ruleDefault === 'always') return { keep: true, ruleName: '-', decidedBy: 'always', blocksEvaluated: 0 };
+      return { keep: false, ruleName: '-', decidedBy: 'not-filterable', blocksEvaluated: 0 };
+    }
+    const blocks = plan.blocks;
+    if (blocks.length === 0) {
+      const def = eventDef(ev.id);
+      return { keep: def.ruleDefault === 'include', ruleName: '-', decidedBy: 'no-rules-default', blocksEvaluated: 0 };
+    }
+    if (++this.gen === 0xffffffff) this.resetGen();
+    const gen = this.gen;
+    this.mark(plan, ev, gen);
+    let ruleName: string | null = null;
+    for (let bi = 0; bi < blocks.length; bi++) {
+      const b = blocks[bi]!;
+      const hits = this.hitGen[bi] === gen ? this.hits[bi]! : null;
+      const r = b.empty ? null : this.matchBlock(b, hits, gen);
+      if (r && r.contributed !== null) ruleName = r.contributed;
+      if (r && r.match) {
+        const keep = b.def.onmatch === 'include';
+        const out: Explanation = { keep, ruleName: keep ? (ruleName ?? '-') : '-', decidedBy: 'block', block: b.def, blocksEvaluated: bi + 1 };
+        if (explain && r.decider >= 0) out.filter = this.filters[r.decider]!.def;
+        return out;
+      }
+    }
+    if (blocks.length === 1) {
+      const b = blocks[0]!;
+      return { keep: b.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: b.def, blocksEvaluated: 1 };
+    }
+    return { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
+  }
+
+  private resetGen(): void {
+    this.stamp.fill(0); this.countGen.fill(0); this.termStamp.fill(0); this.hitGen.fill(0);
+    this.gen = 1;
+  }
+
+  /** Mark every filter of this event type that matches (stamp[fid] = gen) and list hits per block. */
+  private mark(plan: EventPlan, ev: SysmonEvent, gen: number): void {
+    const stamp = this.stamp;
+    const filters = this.filters;
+    const hit = (fid: number): void => {
+      if (stamp[fid] === gen) return;
+      stamp[fid] = gen;
+      const f = filters[fid]!;
+      if (this.hitGen[f.blk] !== gen) { this.hitGen[f.blk] = gen; this.hits[f.blk]!.length = 0; }
+      this.hits[f.blk]!.push(fid);
+      this.termStamp[f.term] = gen;
+    };
+    for (const p of plan.fields) {
+      const v = valueText(ev.data[p.field]);
+      const lv = lower(v);
+      if (p.exact) { const l = p.exact.map.get(lv); if (l) for (const fid of l) hit(fid); }
+      if (p.imageFull) { const l = p.imageFull.map.get(lv); if (l) for (const fid of l) hit(fid); }
+      if (p.imageBase) {
+        const [a, b] = imageTails(lv);
+        const la = p.imageBase.map.get(a); if (la) for (const fid of la) hit(fid);
+        if (b !== a) { const lb = p.imageBase.map.get(b); if (lb) for (const fid of lb) hit(fid); }
+      }
+      if (p.prefix) p.prefix.walk(lv, hit);
+      if (p.suffix) p.suffix.walk(lv, hit);
+      if (p.ac) {
+        const owners = p.acOwners;
+        const count = this.count, countGen = this.countGen;
+        p.ac.search(lv, (pid) => {
+          for (const o of owners[pid]!) {
+            if (!o.all) { hit(o.fid); continue; }
+            if (countGen[o.fid] !== gen) { countGen[o.fid] = gen; count[o.fid] = 0; }
+            if (++count[o.fid]! === p.allNeed.get(o.fid)) hit(o.fid);
+          }
+        });
+      }
+      for (const d of p.direct) if (d.test(v, lv)) hit(d.fid);
+    }
+  }
+
+  private ruleMatches(r: CRule, gen: number): boolean {
+    if (r.combine === 'or') { for (const f of r.filters) if (this.stamp[f] === gen) return true; return false; }
+    for (const f of r.filters) if (this.stamp[f] !== gen) return false;
+    return true;
+  }
+
+  /** Order of the first filter of an AND rule that does not match (Infinity if all match). */
+  private firstMiss(r: CRule, gen: number): number {
+    for (const f of r.filters) if (this.stamp[f] !== gen) return this.filters[f]!.def.order;
+    return Infinity;
+  }
+
+  /**
+   * One block, as MatchFilterGroup evaluates it. Returns whether it matched, the RuleName the
+   * evaluated filters leave behind (null = untouched) and the deciding filter id.
+   */
+  private matchBlock(b: CBlock, hits: number[] | null, gen: number): { match: boolean; contributed: string | null; decider: number } {
+    const filters = this.filters;
+    const sorted = hits ? (hits.length > 1 ? hits.sort((x, y) => filters[x]!.def.order - filters[y]!.def.order) : hits) : [];
+    const ruleOk = new Map<number, boolean>();
+    const okRule = (ri: number): boolean => {
+      let v = ruleOk.get(ri);
+      if (v === undefined) { v = this.ruleMatches(b.rules[ri]!, gen); ruleOk.set(ri, v); }
+      return v;
+    };
+    // stop = position where evaluation ends; the element at stop is the decider (OR) or the fatal term (AND)
+    let stop = Infinity;
+    let match: boolean;
+    let decider = -1;
+    if (b.combine === 'or') {
+      for (const fid of sorted) {
+        const d = filters[fid]!.def;
+        if (d.ruleIndex < 0) { stop = d.order; decider = fid; break; }
+        const r = b.rules[d.ruleIndex]!;
+        if (r.start < stop && okRule(d.ruleIndex)) { stop = r.start; decider = fid; break; }
+      }
+      match = stop !== Infinity;
+    } else {
+      stop = Infinity;
+      for (const t of b.termsByFatal) {
+        const ok = t.rule < 0 ? this.termStamp[t.term] === gen : okRule(t.rule);
+        if (!ok) { stop = t.fatal; break; }
+      }
+      match = stop === Infinity;
+    }
+    // RuleName: replay the evaluated matches in document order
+    let name: string | null = null;
+    let last = -1;
+    let namedFid = -1;
+    const firstOfTerm = new Set<number>();
+    const firstOfRule = new Set<number>();
+    for (const fid of sorted) {
+      const f = filters[fid]!;
+      const d = f.def;
+      let counts = false;
+      if (d.ruleIndex < 0) {
+        if (b.combine === 'or') counts = d.order === stop;
+        else if (!firstOfTerm.has(f.term)) { firstOfTerm.add(f.term); counts = d.order < stop; }
+      } else {
+        const r = b.rules[d.ruleIndex]!;
+        if (r.start < stop || (r.start === stop && b.combine === 'or' && match) || (r.start === stop && b.combine === 'and')) {
+          const ok = okRule(d.ruleIndex);
+          if (r.combine === 'or') {
+            if (ok && !firstOfRule.has(d.ruleIndex)) { firstOfRule.add(d.ruleIndex); counts = true; }
+          } else if (ok) counts = true;
+          else counts = d.order < this.firstMiss(r, gen);
+        }
+      }
+      if (!counts) continue;
+      last = fid;
+      if (f.named) { name = d.name; namedFid = fid; }
+    }
+    if (match && b.combine === 'and') decider = namedFid >= 0 ? namedFid : last;
+    return { match, contributed: name, decider };
+  }
+
+  /** Event IDs this config can ever log (for switching kernel hooks off). */
+  capturedEvents(): Set<number> {
+    const out = new Set<number>();
+    for (const def of EVENTS) {
+      if (def.ruleDefault === 'always') { out.add(def.id); continue; }
+      const plan = this.plans.get(def.id);
+      if (!plan) continue;
+      const bs = plan.blocks;
+      if (bs.length === 0) { if (def.ruleDefault === 'include') out.add(def.id); continue; }
+      // logged only through a matching include block, or as the default of a lone exclude block
+      const canInclude = bs.some((b) => b.def.onmatch === 'include' && !b.empty);
+      const loneExclude = bs.length === 1 && bs[0]!.def.onmatch === 'exclude';
+      if (canInclude || loneExclude) out.add(def.id);
+    }
+    return out;
+  }
+
+  /** Number of compiled filter entries (a filter of a multi-ID tag counts once per event ID). */
+  get compiledFilterCount(): number { return this.filters.length; }
+}
+
+function contains(text: string, pat: string): boolean {
+  // Sysmon's FindSubString never finds anything in an empty value, not even ""
+  return text.length > 0 && text.includes(pat);
+}
+
+/** Set RuleName (when the event has that field) and apply FieldSizes truncation. */
+export function finishEvent(ev: SysmonEvent, ruleName: string, sizes: ReadonlyMap<string, number>): void {
+  if ('RuleName' in ev.data) ev.data.RuleName = ruleName;
+  if (sizes.size === 0) return;
+  for (const [field, max] of sizes) {
+    const v = ev.data[field];
+    if (typeof v === 'string' && v.length > max) ev.data[field] = v.slice(0, max);
+  }
+}
