@@ -1,0 +1,136 @@
+// On-disk format of the journal (see README.md).
+//
+// Segment file "<baseId, 20 digits>.seg":
+//   header (32 bytes): "SYSMONJ1" | u64 baseId | u64 createdMs | u32 reserved | u32 crc32c(bytes 0..28)
+//   records, back to back:
+//     u32 len | u32 crc32c(len bytes ++ id bytes ++ payload) | u64 recordId | payload[len]
+// All integers little-endian. payload is UTF-8 JSON {"id":EventID,"t":"timeNs","d":{EventData}}.
+import type { FileHandle } from 'node:fs/promises';
+import type { SysmonEvent } from '../events/event.js';
+import { crc32c } from './crc32c.js';
+
+export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
+export const SEGMENT_HEADER = 32;
+export const RECORD_HEADER = 16;
+/** a record larger than this is treated as corruption (Linux ARG_MAX is 2 MiB) */
+export const MAX_PAYLOAD = 16 * 1024 * 1024;
+
+export function segmentName(baseId: number): string {
+  return `${String(baseId).padStart(20, '0')}.seg`;
+}
+
+export function parseSegmentName(name: string): number | null {
+  const m = /^(\d{20})\.seg$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export function encodeSegmentHeader(baseId: number, createdMs: number): Buffer {
+  const b = Buffer.alloc(SEGMENT_HEADER);
+  MAGIC.copy(b, 0);
+  b.writeBigUInt64LE(BigInt(baseId), 8);
+  b.writeBigUInt64LE(BigInt(createdMs), 16);
+  b.writeUInt32LE(crc32c(b, 0, 0, 28), 28);
+  return b;
+}
+
+export function decodeSegmentHeader(b: Buffer): { baseId: number; createdMs: number } | null {
+  if (b.length < SEGMENT_HEADER || !b.subarray(0, 8).equals(MAGIC)) return null;
+  if (b.readUInt32LE(28) !== crc32c(b, 0, 0, 28)) return null;
+  return { baseId: Number(b.readBigUInt64LE(8)), createdMs: Number(b.readBigUInt64LE(16)) };
+}
+
+/** the payload text of an event (recordId lives in the record header) */
+export function payloadText(ev: SysmonEvent): string {
+  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${JSON.stringify(ev.data)}}`;
+}
+
+export function decodePayload(recordId: number, payload: Buffer): SysmonEvent {
+  const o = JSON.parse(payload.toString('utf8')) as { id: number; t: string; d: SysmonEvent['data'] };
+  return { id: o.id, recordId, timeNs: BigInt(o.t), data: o.d };
+}
+
+/**
+ * Writes one record at buf[off..] (caller guarantees RECORD_HEADER + 3*text.length bytes of room)
+ * and returns its total length.
+ */
+export function writeRecord(buf: Buffer, off: number, recordId: number, text: string): number {
+  const len = buf.write(text, off + RECORD_HEADER, 'utf8');
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt32LE(recordId >>> 0, off + 8);
+  buf.writeUInt32LE(Math.floor(recordId / 0x1_0000_0000), off + 12);
+  let c = crc32c(buf, 0, off, off + 4);
+  c = crc32c(buf, c, off + 8, off + RECORD_HEADER + len);
+  buf.writeUInt32LE(c, off + 4);
+  return RECORD_HEADER + len;
+}
+
+export type ScanResult =
+  | { kind: 'record'; id: number; payload: Buffer; offset: number; end: number }
+  | { kind: 'end'; offset: number }
+  | { kind: 'bad'; reason: 'torn' | 'length' | 'checksum' | 'order'; offset: number };
+
+/**
+ * Sequential reader of the records of one segment, from `pos` up to limit() (which may grow
+ * while the segment is active). A returned payload is valid until the next call.
+ */
+export class RecordScanner {
+  private buf: Buffer;
+  private start = 0;
+  private end = 0;
+  /** file offset of buf[start] */
+  pos: number;
+  private lastId: number;
+
+  constructor(private readonly fh: FileHandle, pos: number, private readonly limit: () => number,
+    lastId = 0, chunk = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(chunk);
+    this.pos = pos;
+    this.lastId = lastId;
+  }
+
+  private async ensure(n: number): Promise<boolean> {
+    while (this.end - this.start < n) {
+      const fileEnd = this.limit();
+      const have = this.pos + (this.end - this.start);
+      if (have >= fileEnd) return false;
+      if (this.start > 0) { // compact
+        this.buf.copy(this.buf, 0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      if (this.buf.length < n) {
+        const nb = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+        this.buf.copy(nb, 0, 0, this.end);
+        this.buf = nb;
+      }
+      const want = Math.min(this.buf.length - this.end, fileEnd - have);
+      const { bytesRead } = await this.fh.read(this.buf, this.end, want, have);
+      if (bytesRead === 0) return false;
+      this.end += bytesRead;
+    }
+    return true;
+  }
+
+  async next(): Promise<ScanResult> {
+    const offset = this.pos;
+    if (!(await this.ensure(RECORD_HEADER))) {
+      return this.end === this.start ? { kind: 'end', offset } : { kind: 'bad', reason: 'torn', offset };
+    }
+    const b = this.buf;
+    const s = this.start;
+    const len = b.readUInt32LE(s);
+    if (len > MAX_PAYLOAD) return { kind: 'bad', reason: 'length', offset };
+    if (!(await this.ensure(RECORD_HEADER + len))) return { kind: 'bad', reason: 'torn', offset };
+    const s2 = this.start; // ensure may have compacted
+    let c = crc32c(this.buf, 0, s2, s2 + 4);
+    c = crc32c(this.buf, c, s2 + 8, s2 + RECORD_HEADER + len);
+    if (c !== this.buf.readUInt32LE(s2 + 4)) return { kind: 'bad', reason: 'checksum', offset };
+    const id = this.buf.readUInt32LE(s2 + 8) + this.buf.readUInt32LE(s2 + 12) * 0x1_0000_0000;
+    if (id <= this.lastId) return { kind: 'bad', reason: 'order', offset };
+    this.lastId = id;
+    const payload = this.buf.subarray(s2 + RECORD_HEADER, s2 + RECORD_HEADER + len);
+    this.start = s2 + RECORD_HEADER + len;
+    this.pos = offset + RECORD_HEADER + len;
+    return { kind: 'record', id, payload, offset, end: this.pos };
+  }
+}

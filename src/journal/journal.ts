@@ -1,0 +1,595 @@
+// The append-only, segmented, checksummed event journal. Every accepted event gets the next
+// EventRecordID here and is written before any sink sees it (see README.md for guarantees).
+import { EventEmitter } from 'node:events';
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SysmonEvent } from '../events/event.js';
+import { readAllCursors } from './cursor.js';
+import {
+  RECORD_HEADER, RecordScanner, SEGMENT_HEADER, decodeSegmentHeader, encodeSegmentHeader,
+  parseSegmentName, payloadText, segmentName, writeRecord,
+} from './format.js';
+import { TailBuffer } from './tail.js';
+
+export type FsyncPolicy = 'group' | 'always' | 'never';
+
+export interface RetentionOptions {
+  /** delete oldest segments while the journal is bigger than this (default 1 GiB; 0 = no limit) */
+  maxBytes?: number;
+  /** delete segments whose last record is older than this (default 7 days; 0 = no limit) */
+  maxAgeMs?: number;
+}
+
+export interface JournalOptions {
+  dir: string;
+  /**
+   * 'group' (default): records are written at once (visible to sinks, safe against a process
+   * crash) and fdatasync'ed every groupCommitMs, on segment roll and on close.
+   * 'always': each write batch is fdatasync'ed before sinks see it (group commit of whatever
+   * accumulated meanwhile). 'never': the OS decides when the data reaches the disk.
+   */
+  fsync?: FsyncPolicy;
+  groupCommitMs?: number;
+  /** roll to a new segment when the current one would exceed this (default 64 MiB) */
+  segmentBytes?: number;
+  retention?: RetentionOptions;
+  /** how often age-based retention is checked (default 60 s); size is also checked on roll */
+  retentionCheckMs?: number;
+  /** in-memory tail for sinks that keep up (defaults: 65536 events, 16 MiB encoded) */
+  tailMaxEvents?: number;
+  tailMaxBytes?: number;
+  /** append() returns false while more than this many bytes wait to be written (default 32 MiB) */
+  highWaterBytes?: number;
+  /** called on write/fsync errors (the journal retries with backoff) and on retention deletes */
+  onError?: (err: Error) => void;
+}
+
+export interface SegmentInfo {
+  readonly baseId: number;
+  readonly path: string;
+  /** bytes readable by sinks (header + published records) */
+  size: number;
+  lastWriteMs: number;
+  /** no more records will be added */
+  sealed: boolean;
+}
+
+export interface RecoveryCut {
+  segment: string;
+  offset: number;
+  bytes: number;
+  reason: 'torn' | 'length' | 'checksum' | 'order' | 'bad-header';
+}
+
+export interface RecoveryReport {
+  /** total bytes removed from the journal's tail */
+  cutBytes: number;
+  cuts: RecoveryCut[];
+  lastGoodId: number;
+  nextId: number;
+}
+
+export interface JournalStats {
+  dir: string;
+  fsync: FsyncPolicy;
+  bytes: number;
+  segments: number;
+  /** oldest retained record id (0 if the journal is empty) */
+  firstId: number;
+  /** last assigned record id */
+  lastId: number;
+  /** last record sinks may see */
+  visibleId: number;
+  /** last record known to be fdatasync'ed */
+  durableId: number;
+  appended: number;
+  pendingBytes: number;
+  fsyncs: number;
+  writeErrors: number;
+  lastError: string | null;
+  deletedSegments: number;
+  tailEvents: number;
+  tailBytes: number;
+}
+
+interface DataOp {
+  kind: 'data';
+  buf: Buffer;
+  events: SysmonEvent[];
+  sizes: number[];
+  lastId: number;
+}
+interface RollOp { kind: 'roll'; baseId: number }
+type Op = DataOp | RollOp;
+
+const LOCK = 'LOCK';
+const held = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function takeLock(dir: string): Promise<void> {
+  const path = join(dir, LOCK);
+  if (held.has(path)) throw new Error(`journal ${dir} is already open in this process`);
+  try {
+    const old = Number((await readFile(path, 'utf8')).trim());
+    if (Number.isInteger(old) && old > 0 && old !== process.pid && isAlive(old)) {
+      throw new Error(`journal ${dir} is locked by running process ${old}`);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await writeFile(path, `${process.pid}\n`);
+  held.add(path);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+export class Journal extends EventEmitter {
+  readonly dir: string;
+  readonly policy: FsyncPolicy;
+  readonly tail: TailBuffer;
+  /** what recovery cut on open (null: the journal was clean); the pipeline reports it as event 255 */
+  recovery: RecoveryReport | null = null;
+
+  private readonly opts: Required<Omit<JournalOptions, 'retention' | 'onError'>> & { retention: Required<RetentionOptions> };
+  private readonly onError: ((err: Error) => void) | undefined;
+  private segs: SegmentInfo[] = [];
+  private fh: FileHandle | null = null;
+  private writePos = 0;
+  /** size of the active segment counting records not yet written (decides rolls) */
+  private logicalSize = 0;
+  private nextId = 1;
+  private writtenId = 0;
+  private _visibleId = 0;
+  private _durableId = 0;
+  private ops: Op[] = [];
+  private fill: DataOp & { len: number } | null = null;
+  private pendingBytes = 0;
+  private pumping: Promise<void> | null = null;
+  private syncRequested = false;
+  private timers: NodeJS.Timeout[] = [];
+  private closing = false;
+  private closed = false;
+  private waiters: { target: number; durable: boolean; resolve: () => void }[] = [];
+  private publishWaiters: (() => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private counters = { appended: 0, fsyncs: 0, writeErrors: 0, deletedSegments: 0 };
+  private lastError: string | null = null;
+  private retaining = false;
+
+  private constructor(opts: JournalOptions) {
+    super();
+    this.dir = opts.dir;
+    this.policy = opts.fsync ?? 'group';
+    this.onError = opts.onError;
+    this.opts = {
+      dir: opts.dir,
+      fsync: this.policy,
+      groupCommitMs: opts.groupCommitMs ?? 200,
+      segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
+      retention: {
+        maxBytes: opts.retention?.maxBytes ?? 1024 * 1024 * 1024,
+        maxAgeMs: opts.retention?.maxAgeMs ?? 7 * 24 * 3600 * 1000,
+      },
+      retentionCheckMs: opts.retentionCheckMs ?? 60_000,
+      tailMaxEvents: opts.tailMaxEvents ?? 65536,
+      tailMaxBytes: opts.tailMaxBytes ?? 16 * 1024 * 1024,
+      highWaterBytes: opts.highWaterBytes ?? 32 * 1024 * 1024,
+    };
+    this.tail = new TailBuffer(this.opts.tailMaxEvents, this.opts.tailMaxBytes);
+  }
+
+  /** Opens (creating if needed) the journal in opts.dir, recovering a torn or corrupted tail. */
+  static async open(opts: JournalOptions): Promise<Journal> {
+    const j = new Journal(opts);
+    await mkdir(j.dir, { recursive: true });
+    await takeLock(j.dir);
+    try {
+      await j.recover();
+    } catch (e) {
+      held.delete(join(j.dir, LOCK));
+      throw e;
+    }
+    if (j.policy === 'group') {
+      j.timers.push(setInterval(() => {
+        if (j.writtenId > j._durableId) { j.syncRequested = true; j.kick(); }
+      }, j.opts.groupCommitMs).unref());
+    }
+    j.timers.push(setInterval(() => { void j.enforceRetention(); }, j.opts.retentionCheckMs).unref());
+    void j.enforceRetention();
+    return j;
+  }
+
+  private async recover(): Promise<void> {
+    const names = (await readdir(this.dir)).map((n) => ({ n, id: parseSegmentName(n) }))
+      .filter((x): x is { n: string; id: number } => x.id !== null).sort((a, b) => a.id - b.id);
+    for (const { n, id } of names) {
+      const st = await stat(join(this.dir, n));
+      this.segs.push({ baseId: id, path: join(this.dir, n), size: st.size, lastWriteMs: st.mtimeMs, sealed: true });
+    }
+    const cuts: RecoveryCut[] = [];
+    let floor = 0;
+    let lastGood = 0;
+    while (this.segs.length) {
+      const seg = this.segs[this.segs.length - 1]!;
+      const name = segmentName(seg.baseId);
+      floor = Math.max(floor, seg.baseId - 1);
+      const fh = await open(seg.path, 'r+');
+      const head = Buffer.alloc(SEGMENT_HEADER);
+      const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER, 0);
+      const h = bytesRead === SEGMENT_HEADER ? decodeSegmentHeader(head) : null;
+      let goodEnd = SEGMENT_HEADER;
+      let count = 0;
+      if (!h || h.baseId !== seg.baseId) {
+        cuts.push({ segment: name, offset: 0, bytes: seg.size, reason: 'bad-header' });
+        goodEnd = 0;
+      } else {
+        const sc = new RecordScanner(fh, SEGMENT_HEADER, () => seg.size, seg.baseId - 1);
+        for (;;) {
+          const r = await sc.next();
+          if (r.kind === 'record') { lastGood = r.id; goodEnd = r.end; count++; continue; }
+          if (r.kind === 'bad') cuts.push({ segment: name, offset: r.offset, bytes: seg.size - r.offset, reason: r.reason });
+          break;
+        }
+      }
+      if (count === 0) {
+        // nothing usable in it: drop the file and look at the previous segment
+        await fh.close();
+        await unlink(seg.path);
+        this.segs.pop();
+        lastGood = 0;
+        continue;
+      }
+      if (goodEnd < seg.size) {
+        await fh.truncate(goodEnd);
+        await fh.datasync();
+      }
+      seg.size = goodEnd;
+      seg.sealed = false;
+      this.fh = fh;
+      this.writePos = goodEnd;
+      this.logicalSize = goodEnd;
+      break;
+    }
+    // never reuse an id a sink may already have acknowledged (records written but lost in a
+    // power failure before their fsync): continue after the highest cursor too.
+    for (const c of await readAllCursors(this.dir)) floor = Math.max(floor, c.acked);
+    this.nextId = Math.max(lastGood, floor) + 1;
+    this.writtenId = this._visibleId = this._durableId = this.nextId - 1;
+    if (!this.fh) {
+      await this.createSegment(this.nextId);
+      this.logicalSize = SEGMENT_HEADER;
+    }
+    if (cuts.length) {
+      this.recovery = { cutBytes: cuts.reduce((s, c) => s + c.bytes, 0), cuts, lastGoodId: lastGood, nextId: this.nextId };
+      if (this.policy !== 'never') await fsyncDir(this.dir);
+    }
+  }
+
+  private async createSegment(baseId: number): Promise<void> {
+    const path = join(this.dir, segmentName(baseId));
+    const fh = await open(path, 'w+', 0o640);
+    await fh.write(encodeSegmentHeader(baseId, Date.now()), 0, SEGMENT_HEADER, 0);
+    if (this.policy !== 'never') {
+      await fh.datasync();
+      await fsyncDir(this.dir);
+    }
+    this.fh = fh;
+    this.writePos = SEGMENT_HEADER;
+    this.segs.push({ baseId, path, size: SEGMENT_HEADER, lastWriteMs: Date.now(), sealed: false });
+  }
+
+  // ---- reading the state ----
+  /** last assigned EventRecordID */
+  get lastId(): number { return this.nextId - 1; }
+  /** last record published to sinks (written; fdatasync'ed too under 'always') */
+  get visibleId(): number { return this._visibleId; }
+  /** last record known to be on stable storage */
+  get durableId(): number { return this._durableId; }
+  /** oldest retained record id */
+  get firstId(): number { return this.segs.length ? this.segs[0]!.baseId : this.nextId; }
+  get isClosed(): boolean { return this.closed; }
+  segments(): readonly SegmentInfo[] { return this.segs; }
+
+  /** resolves at the next publish (or close) */
+  published(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((r) => this.publishWaiters.push(r));
+  }
+
+  // ---- appending ----
+  /**
+   * Assigns the next EventRecordIDs to `events` (mutating ev.recordId) and queues them for
+   * writing. Returns false when more than highWaterBytes wait to be written: the caller should
+   * `await drain()` before appending more.
+   */
+  append(events: readonly SysmonEvent[]): boolean {
+    if (this.closing) throw new Error('journal is closed');
+    const maxSeg = this.opts.segmentBytes;
+    let added = 0;
+    for (const ev of events) {
+      const text = payloadText(ev);
+      const need = RECORD_HEADER + text.length * 3;
+      let f = this.ensureFill(need);
+      const id = this.nextId;
+      const n = writeRecord(f.buf, f.len, id, text);
+      if (this.logicalSize + n > maxSeg && this.logicalSize > SEGMENT_HEADER) {
+        const rec = Buffer.from(f.buf.subarray(f.len, f.len + n));
+        this.sealFill();
+        this.ops.push({ kind: 'roll', baseId: id });
+        this.logicalSize = SEGMENT_HEADER;
+        f = this.ensureFill(n);
+        rec.copy(f.buf, f.len);
+      }
+      ev.recordId = id;
+      this.nextId = id + 1;
+      f.len += n;
+      f.events.push(ev);
+      f.sizes.push(n);
+      f.lastId = id;
+      this.logicalSize += n;
+      added += n;
+    }
+    this.counters.appended += events.length;
+    this.pendingBytes += added;
+    this.kick();
+    return this.pendingBytes < this.opts.highWaterBytes;
+  }
+
+  private ensureFill(need: number): DataOp & { len: number } {
+    let f = this.fill;
+    if (!f) {
+      f = this.fill = { kind: 'data', buf: Buffer.allocUnsafe(Math.max(256 * 1024, need)), len: 0, events: [], sizes: [], lastId: 0 };
+    } else if (f.buf.length - f.len < need) {
+      const nb = Buffer.allocUnsafe(Math.max(f.buf.length * 2, f.len + need));
+      f.buf.copy(nb, 0, 0, f.len);
+      f.buf = nb;
+    }
+    return f;
+  }
+
+  private sealFill(): void {
+    const f = this.fill;
+    if (f && f.len > 0) {
+      this.ops.push({ kind: 'data', buf: f.buf.subarray(0, f.len), events: f.events, sizes: f.sizes, lastId: f.lastId });
+      this.fill = null;
+    }
+  }
+
+  /** resolves when everything appended so far is visible to sinks (and durable under 'always') */
+  flush(): Promise<void> { return this.waitFor(this.lastId, false); }
+
+  /** resolves when everything appended so far is fdatasync'ed (whatever the policy) */
+  sync(): Promise<void> {
+    this.syncRequested = true;
+    const p = this.waitFor(this.lastId, true);
+    this.kick();
+    return p;
+  }
+
+  /** resolves when the write backlog is below highWaterBytes */
+  drain(): Promise<void> {
+    if (this.pendingBytes < this.opts.highWaterBytes || this.closed) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private waitFor(target: number, durable: boolean): Promise<void> {
+    if ((durable ? this._durableId : this._visibleId) >= target) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('journal is closed'));
+    return new Promise((resolve) => this.waiters.push({ target, durable, resolve }));
+  }
+
+  private settleWaiters(): void {
+    if (!this.waiters.length) return;
+    const keep: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if ((w.durable ? this._durableId : this._visibleId) >= w.target) w.resolve(); else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  private kick(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = this.pump().catch((e: Error) => {
+      // e.g. a new segment could not be created: keep everything queued and try again
+      this.counters.writeErrors++;
+      this.lastError = String(e.message);
+      this.onError?.(e);
+      return new Promise<void>((r) => setTimeout(r, 1000));
+    }).finally(() => {
+      this.pumping = null;
+      if (this.ops.length || (this.fill && this.fill.len) || this.syncRequested) this.kick();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      this.sealFill();
+      const batch: DataOp[] = [];
+      while (this.ops.length && this.ops[0]!.kind === 'data') batch.push(this.ops.shift() as DataOp);
+      if (batch.length) {
+        await this.writeBatch(batch);
+        if (this.policy === 'always' || this.syncRequested) await this.doSync();
+        const now = Date.now();
+        const seg = this.segs[this.segs.length - 1]!;
+        seg.size = this.writePos;
+        seg.lastWriteMs = now;
+        for (const op of batch) this.tail.push(op.events, op.sizes);
+        this._visibleId = this.writtenId;
+        this.settleWaiters();
+        const pw = this.publishWaiters;
+        this.publishWaiters = [];
+        for (const r of pw) r();
+        continue;
+      }
+      const op = this.ops[0];
+      if (op && op.kind === 'roll') {
+        await this.roll(op.baseId);
+        this.ops.shift();
+        continue;
+      }
+      if (this.syncRequested) {
+        await this.doSync();
+        continue;
+      }
+      break;
+    }
+  }
+
+  private async writeBatch(batch: DataOp[]): Promise<void> {
+    const buf = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((b) => b.buf));
+    let off = 0;
+    let delay = 10;
+    while (off < buf.length) {
+      try {
+        const { bytesWritten } = await this.fh!.write(buf, off, buf.length - off, this.writePos + off);
+        off += bytesWritten;
+      } catch (e) {
+        this.counters.writeErrors++;
+        this.lastError = String((e as Error).message);
+        this.onError?.(e as Error);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+    this.writePos += buf.length;
+    this.writtenId = batch[batch.length - 1]!.lastId;
+    this.pendingBytes -= buf.length;
+    if (this.pendingBytes < this.opts.highWaterBytes && this.drainWaiters.length) {
+      const dw = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const r of dw) r();
+    }
+  }
+
+  private async doSync(): Promise<void> {
+    this.syncRequested = false;
+    const target = this.writtenId;
+    if (target <= this._durableId) { this.settleWaiters(); return; }
+    let delay = 10;
+    for (;;) {
+      try {
+        await this.fh!.datasync();
+        break;
+      } catch (e) {
+        this.counters.writeErrors++;
+        this.lastError = String((e as Error).message);
+        this.onError?.(e as Error);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+    this.counters.fsyncs++;
+    this._durableId = target;
+    this.settleWaiters();
+    this.emit('durable', target);
+  }
+
+  private async roll(baseId: number): Promise<void> {
+    if (this.fh) { // (null when a previous attempt closed it and then failed to create the next)
+      if (this.policy !== 'never') await this.doSync();
+      const seg = this.segs[this.segs.length - 1]!;
+      await this.fh.close();
+      this.fh = null;
+      seg.size = this.writePos;
+      seg.sealed = true;
+    }
+    await this.createSegment(baseId);
+    await this.enforceRetention();
+  }
+
+  // ---- retention ----
+  /** deletes the oldest sealed segments beyond the size/age limits; returns how many */
+  async enforceRetention(now = Date.now()): Promise<number> {
+    if (this.retaining || this.closed) return 0;
+    this.retaining = true;
+    let deleted = 0;
+    try {
+      const { maxBytes, maxAgeMs } = this.opts.retention;
+      let total = this.segs.reduce((s, x) => s + x.size, 0);
+      while (this.segs.length > 1 && this.segs[0]!.sealed) {
+        const s = this.segs[0]!;
+        const tooBig = maxBytes > 0 && total > maxBytes;
+        const tooOld = maxAgeMs > 0 && now - s.lastWriteMs > maxAgeMs;
+        if (!tooBig && !tooOld) break;
+        this.segs.shift();
+        total -= s.size;
+        deleted++;
+        this.counters.deletedSegments++;
+        try {
+          await unlink(s.path);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.onError?.(e as Error);
+        }
+      }
+      if (deleted) this.emit('retention', { deleted, firstId: this.firstId });
+    } finally {
+      this.retaining = false;
+    }
+    return deleted;
+  }
+
+  stats(): JournalStats {
+    return {
+      dir: this.dir,
+      fsync: this.policy,
+      bytes: this.segs.reduce((s, x) => s + x.size, 0),
+      segments: this.segs.length,
+      firstId: this._visibleId >= this.firstId ? this.firstId : 0,
+      lastId: this.lastId,
+      visibleId: this._visibleId,
+      durableId: this._durableId,
+      appended: this.counters.appended,
+      pendingBytes: this.pendingBytes,
+      fsyncs: this.counters.fsyncs,
+      writeErrors: this.counters.writeErrors,
+      lastError: this.lastError,
+      deletedSegments: this.counters.deletedSegments,
+      tailEvents: this.tail.length,
+      tailBytes: this.tail.byteSize,
+    };
+  }
+
+  /** Writes and (unless policy 'never') fdatasyncs everything appended, then closes the files. */
+  async close(): Promise<void> {
+    if (this.closing) return this.closingP!;
+    this.closing = true;
+    this.closingP = this.doClose();
+    return this.closingP;
+  }
+
+  private closingP: Promise<void> | null = null;
+
+  private async doClose(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.kick();
+    while (this.pumping) await this.pumping;
+    if (this.policy !== 'never') {
+      this.syncRequested = true;
+      this.kick();
+      while (this.pumping) await this.pumping;
+    }
+    await this.fh?.close();
+    this.fh = null;
+    this.closed = true;
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    for (const r of this.publishWaiters) r();
+    this.publishWaiters = [];
+    for (const r of this.drainWaiters) r();
+    this.drainWaiters = [];
+    const lock = join(this.dir, LOCK);
+    held.delete(lock);
+    await unlink(lock).catch(() => undefined);
+  }
+}

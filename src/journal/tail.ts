@@ -1,0 +1,55 @@
+// The in-memory tail: the most recent published events, bounded by count and encoded bytes,
+// so that sinks that keep up never touch the disk.
+import type { SysmonEvent } from '../events/event.js';
+
+export class TailBuffer {
+  private evs: SysmonEvent[] = [];
+  private sizes: number[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(private readonly maxEvents: number, private readonly maxBytes: number) {}
+
+  get length(): number { return this.evs.length - this.head; }
+  get byteSize(): number { return this.bytes; }
+  get firstId(): number { return this.length ? this.evs[this.head]!.recordId : 0; }
+  get lastId(): number { return this.length ? this.evs[this.evs.length - 1]!.recordId : 0; }
+
+  push(evs: readonly SysmonEvent[], sizes: readonly number[]): void {
+    for (let i = 0; i < evs.length; i++) {
+      this.evs.push(evs[i]!);
+      this.sizes.push(sizes[i]!);
+      this.bytes += sizes[i]!;
+    }
+    while (this.length > 0 && (this.length > this.maxEvents || this.bytes > this.maxBytes)) {
+      this.bytes -= this.sizes[this.head]!;
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > this.evs.length) {
+      this.evs = this.evs.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Up to `max` events with recordId >= fromId, or null when fromId is older than the tail
+   * (the caller must read the disk). An empty array: nothing that new yet.
+   */
+  slice(fromId: number, max: number): SysmonEvent[] | null {
+    if (this.length === 0 || fromId < this.firstId) return null;
+    let lo = this.head;
+    let hi = this.evs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.evs[mid]!.recordId < fromId) lo = mid + 1; else hi = mid;
+    }
+    return this.evs.slice(lo, Math.min(lo + max, this.evs.length));
+  }
+
+  /** timeNs of the first event with recordId >= fromId, if still in memory */
+  timeOf(fromId: number): bigint | null {
+    const s = this.slice(fromId, 1);
+    return s && s.length ? s[0]!.timeNs : null;
+  }
+}

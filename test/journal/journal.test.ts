@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { open, readdir, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Journal, journalStatus, readJournal } from '../../src/journal/index.js';
+import type { FsyncPolicy } from '../../src/journal/index.js';
+import { events, processCreate, range, tempDir } from './helpers.js';
+
+async function readAll(dir: string, from?: number, to?: number) {
+  const out = [];
+  for await (const ev of readJournal(dir, { from, to })) out.push(ev);
+  return out;
+}
+
+async function segFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
+}
+
+for (const fsync of ['group', 'always', 'never'] as FsyncPolicy[]) {
+  test(`append assigns increasing ids and reads back identical events (fsync ${fsync})`, async () => {
+    const { dir, cleanup } = await tempDir('rt');
+    try {
+      const j = await Journal.open({ dir, fsync });
+      assert.equal(j.recovery, null);
+      const evs = events(0, 1000);
+      evs.push({ id: 255, recordId: 0, timeNs: 5n, data: { UtcTime: 'x', ID: 'a"b\nc\u2028\u0000é', Description: '🚀' } });
+      j.append(evs.slice(0, 10));
+      j.append(evs.slice(10));
+      assert.deepEqual(evs.map((e) => e.recordId), range(1, 1001));
+      await j.flush();
+      assert.equal(j.visibleId, 1001);
+      await j.close();
+      if (fsync !== 'never') assert.equal(j.durableId, 1001);
+      const back = await readAll(dir);
+      assert.deepEqual(back, evs);
+      assert.deepEqual((await readAll(dir, 500, 502)).map((e) => e.recordId), [500, 501, 502]);
+    } finally {
+      await cleanup();
+    }
+  });
+}
+
+test('ids continue after reopen; segments roll by size; readers cross segments', async () => {
+  const { dir, cleanup } = await tempDir('reopen');
+  try {
+    let j = await Journal.open({ dir, segmentBytes: 64 * 1024 });
+    j.append(events(0, 300));
+    await j.close();
+    j = await Journal.open({ dir, segmentBytes: 64 * 1024 });
+    assert.equal(j.recovery, null);
+    assert.equal(j.lastId, 300);
+    const more = events(300, 300);
+    j.append(more);
+    assert.equal(more[0]!.recordId, 301);
+    await j.close();
+    const segs = await segFiles(dir);
+    assert.ok(segs.length >= 5, `expected several segments, got ${segs.length}`);
+    for (const s of segs) assert.ok((await stat(join(dir, s))).size <= 64 * 1024);
+    const back = await readAll(dir);
+    assert.deepEqual(back.map((e) => e.recordId), range(1, 600));
+    assert.equal(back[450]!.data.CommandLine, processCreate(450).data.CommandLine);
+    const st = await journalStatus(dir);
+    assert.equal(st.firstId, 1);
+    assert.equal(st.lastId, 600);
+    assert.equal(st.segments, segs.length);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a second open of a locked journal fails', async () => {
+  const { dir, cleanup } = await tempDir('lock');
+  try {
+    const j = await Journal.open({ dir });
+    await assert.rejects(Journal.open({ dir }), /already open/);
+    await j.close();
+    const j2 = await Journal.open({ dir });
+    await j2.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('(c) a torn tail (truncated mid-record) is cut with a report and numbering continues', async () => {
+  const { dir, cleanup } = await tempDir('torn');
+  try {
+    let j = await Journal.open({ dir });
+    j.append(events(0, 100));
+    await j.close();
+    const [seg] = await segFiles(dir);
+    const path = join(dir, seg!);
+    const size = (await stat(path)).size;
+    await truncate(path, size - 300); // the last record is ~1 KB: cut in its middle
+    j = await Journal.open({ dir });
+    assert.ok(j.recovery);
+    assert.equal(j.recovery.lastGoodId, 99);
+    assert.equal(j.recovery.cuts[0]!.reason, 'torn');
+    assert.ok(j.recovery.cutBytes > 0 && j.recovery.cutBytes < 1500, `cut ${j.recovery.cutBytes}`);
+    const next = events(100, 1);
+    j.append(next);
+    assert.equal(next[0]!.recordId, 100);
+    await j.close();
+    assert.deepEqual((await readAll(dir)).map((e) => e.recordId), range(1, 100));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('(c) a corrupted tail (flipped bytes) is cut by checksum, also a bad length and a garbage segment', async () => {
+  const { dir, cleanup } = await tempDir('corrupt');
+  try {
+    let j = await Journal.open({ dir });
+    j.append(events(0, 50));
+    await j.close();
+    const [seg] = await segFiles(dir);
+    const path = join(dir, seg!);
+    const size = (await stat(path)).size;
+    const fh = await open(path, 'r+');
+    await fh.write(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, size - 2500); // inside record ~48
+    await fh.close();
+    j = await Journal.open({ dir });
+    const rep = j.recovery!;
+    assert.ok(rep);
+    assert.equal(rep.cuts[0]!.reason, 'checksum');
+    assert.ok(rep.lastGoodId >= 46 && rep.lastGoodId <= 48, `lastGood ${rep.lastGoodId}`);
+    assert.equal(rep.cutBytes, size - rep.cuts[0]!.offset);
+    assert.equal(rep.nextId, rep.lastGoodId + 1);
+    j.append(events(100, 5));
+    await j.close();
+    const ids = (await readAll(dir)).map((e) => e.recordId);
+    assert.deepEqual(ids, range(1, rep.lastGoodId + 5));
+
+    // a huge length field
+    const size2 = (await stat(path)).size;
+    const fh2 = await open(path, 'r+');
+    const lastLen = Buffer.alloc(4);
+    // find the last record: walk from the start
+    let off = 32;
+    let lastOff = 32;
+    while (off < size2) {
+      await fh2.read(lastLen, 0, 4, off);
+      lastOff = off;
+      off += 16 + lastLen.readUInt32LE(0);
+    }
+    await fh2.write(Buffer.from([0xff, 0xff, 0xff, 0x7f]), 0, 4, lastOff);
+    await fh2.close();
+    j = await Journal.open({ dir });
+    assert.equal(j.recovery!.cuts[0]!.reason, 'length');
+    assert.equal(j.recovery!.cutBytes, size2 - lastOff);
+    assert.equal(j.lastId, rep.lastGoodId + 4);
+    await j.close();
+
+    // a segment file with a garbage header after the last good one
+    const bogus = join(dir, `${String(999999).padStart(20, '0')}.seg`);
+    const fh3 = await open(bogus, 'w');
+    await fh3.write(Buffer.alloc(100, 7));
+    await fh3.close();
+    j = await Journal.open({ dir });
+    assert.equal(j.recovery!.cuts[0]!.reason, 'bad-header');
+    assert.equal(j.recovery!.cutBytes, 100);
+    // numbering never goes below a segment name that existed
+    assert.equal(j.lastId, 999998);
+    await j.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('retention deletes the oldest segments by size and by age, never the active one', async () => {
+  const { dir, cleanup } = await tempDir('retention');
+  try {
+    let j = await Journal.open({ dir, segmentBytes: 16 * 1024, retention: { maxBytes: 64 * 1024, maxAgeMs: 0 } });
+    j.append(events(0, 500));
+    await j.flush();
+    await j.enforceRetention();
+    const st = j.stats();
+    assert.ok(st.bytes <= 64 * 1024 + 16 * 1024, `bytes ${st.bytes}`);
+    assert.ok(st.firstId > 1);
+    assert.equal(st.lastId, 500);
+    await j.close();
+    const ids = (await readAll(dir)).map((e) => e.recordId);
+    assert.deepEqual(ids, range(st.firstId, 500));
+
+    j = await Journal.open({ dir, segmentBytes: 16 * 1024, retention: { maxBytes: 0, maxAgeMs: 60_000 } });
+    const before = (await segFiles(dir)).length;
+    assert.ok(before > 1);
+    assert.equal(await j.enforceRetention(Date.now() + 3600_000), before - 1);
+    assert.equal((await segFiles(dir)).length, 1);
+    j.append(events(500, 1));
+    await j.close();
+    const left = (await readAll(dir)).map((e) => e.recordId);
+    assert.equal(left[left.length - 1], 501);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('append reports backpressure above highWaterBytes and drain() resolves', async () => {
+  const { dir, cleanup } = await tempDir('hw');
+  try {
+    const j = await Journal.open({ dir, highWaterBytes: 64 * 1024 });
+    assert.equal(j.append(events(0, 10)), true);
+    assert.equal(j.append(events(10, 200)), false);
+    await j.drain();
+    assert.ok(j.stats().pendingBytes < 64 * 1024);
+    await j.close();
+  } finally {
+    await cleanup();
+  }
+});
