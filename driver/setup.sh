@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up for `npm start` and `npm test` (their pre-scripts): installs what is
+# missing (Debian packages, npm packages), builds the BPF objects, and says what it does.
+# Fast when nothing changed: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (sudo npm start / sudo npm test): installing packages and loading eBPF programs need it"
+[ -r /sys/kernel/btf/vmlinux ] || die "this kernel has no BTF (/sys/kernel/btf/vmlinux): sysmon-ts's CO-RE driver needs CONFIG_DEBUG_INFO_BTF=y"
+
+# Debian packages: build tools for the driver; rsyslog, libevtx-utils, python3-evtx and
+# libxml2-utils are what the test suite checks sinks against (real daemons, independent parsers).
+need_pkgs=()
+want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$1"); }
+for p in clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev \
+         rsyslog rsyslog-gnutls libxml2-utils libevtx-utils python3-evtx openssl iproute2; do
+  want "$p"
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || die "apt-get install ${need_pkgs[*]} failed"
+fi
+
+# tracefs for tracepoint programs (raw tracepoints and tp_btf do not need it)
+if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null && say "mounted tracefs" || true
+fi
+
+# npm packages: reinstall only when package-lock.json changed since the last install
+stamp=node_modules/.sysmon-ts-lock.sha256
+want_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want_sum" ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund >&2 || die "npm ci failed"
+  echo "$want_sum" > "$stamp"
+fi
+
+# the BPF objects: make rebuilds only what changed
+if ! make -q -C driver/linux >/dev/null 2>&1; then
+  say "building the eBPF driver (driver/linux)"
+  make -s -C driver/linux >&2 || die "building the eBPF driver failed"
+fi

@@ -1,0 +1,204 @@
+// The running monitor: driver -> ring -> capture -> rules -> journal -> sinks.
+// Data moves one way; sinks see only journaled events. Everything the agent notices about
+// itself (start/stop, config loads, drops, bad records, sink losses) is an event too.
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Capture } from './capture.js';
+import { Config, ConfigError, defaultConfig, loadConfigFile } from './config/index.js';
+import type { Identity, SysmonEvent } from './events/event.js';
+import { GuidMaker } from './events/guid.js';
+import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from './events/host.js';
+import { ProcessTable } from './events/processes.js';
+import { configChanged, errorReport, serviceState } from './events/service-events.js';
+import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
+import { Driver } from './kernel/loader.js';
+import type { Sink } from '../sinks/sink.js';
+
+export interface AgentOptions {
+  /** Sysmon XML config; undefined: Sysmon's defaults (process create/terminate) */
+  configPath?: string;
+  journalDir: string;
+  journalFsync?: FsyncPolicy;
+  journalMaxBytes?: number;
+  /** BPF objects to load */
+  objects: string[];
+  identity: Identity;
+  /** the sinks, already built from the command line */
+  sinks: Sink[];
+  /** sinks that should not replay a backlog after a restart (the terminal view) */
+  liveOnlySinks?: Set<string>;
+  logger: Logger;
+  ringBytes?: number;
+  /** how often the ring is checked when idle */
+  pollMs?: number;
+  statsEveryMs?: number;
+}
+
+export interface AgentStats {
+  records: number;
+  rejected: number;
+  kernelDrops: string;
+  accepted: number;
+  filtered: number;
+  processes: number;
+  config: string;
+}
+
+export class Agent {
+  config!: Config;
+  private driver!: Driver;
+  private journal!: Journal;
+  private fanout!: Fanout;
+  private capture!: Capture;
+  private processes!: ProcessTable;
+  private timers: NodeJS.Timeout[] = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private paused = false;
+  private accepted = 0;
+  private filtered = 0;
+  private readonly pollMs: number;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.pollMs = opts.pollMs ?? 5;
+  }
+
+  async start(): Promise<void> {
+    const log = this.opts.logger;
+    this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath) : defaultConfig();
+    for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
+
+    mkdirSync(this.opts.journalDir, { recursive: true });
+    this.journal = await Journal.open({
+      dir: this.opts.journalDir,
+      fsync: this.opts.journalFsync ?? 'group',
+      retention: this.opts.journalMaxBytes ? { maxBytes: this.opts.journalMaxBytes } : undefined,
+      onError: (err) => log.error({ err }, 'journal error'),
+    });
+    const early: SysmonEvent[] = [];
+    const rec = this.journal.recovery;
+    if (rec && rec.cutBytes > 0) {
+      early.push(errorReport('JournalRecovery', `cut ${rec.cutBytes} bytes of torn or corrupted journal tail (${rec.cuts.map((c) => `${c.segment}@${c.offset}: ${c.reason}`).join(', ')}); numbering continues at ${rec.nextId}`));
+    }
+    this.fanout = new Fanout(this.journal, {
+      onLoss: (loss) => this.emit([errorReport('SinkLoss', `sink ${loss.sink} lost records ${loss.fromId}-${loss.toId} (${loss.count}, ${loss.reason})`)]),
+      onSinkError: (sink, err, attempt) => log.warn({ sink, attempt, err: err.message }, 'sink write failed, retrying'),
+    });
+    for (const name of this.opts.liveOnlySinks ?? []) {
+      await rm(join(this.opts.journalDir, 'cursors', `${name}.cursor`), { force: true });
+    }
+    for (const sink of this.opts.sinks) await this.fanout.add(sink);
+
+    this.processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());
+    this.capture = new Capture(this.processes, bootEpochNs());
+    this.driver = new Driver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes });
+    // seeded after attaching, so no process can fall between the snapshot and the hooks
+    const seeded = this.processes.seedFromProc();
+    log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
+
+    early.push(serviceState('Started'));
+    early.push(configChanged(this.config.source || '(built-in defaults)', `SHA256=${this.config.sha256}`));
+    this.emit(early);
+
+    this.schedulePoll(0);
+    this.timers.push(setInterval(() => this.checkDrops(), 250));
+    this.timers.push(setInterval(() => this.processes.sweep(Date.now()), 10_000));
+    this.timers.push(setInterval(() => this.capture.setBootEpoch(bootEpochNs()), 60_000));
+    const every = this.opts.statsEveryMs ?? 60_000;
+    if (every > 0) this.timers.push(setInterval(() => log.info({ agent: this.stats(), ...this.fanout.stats() }, 'stats'), every));
+  }
+
+  /** Rules, then the journal. Backpressure from the journal pauses reading the ring. */
+  private emit(events: SysmonEvent[]): void {
+    if (events.length === 0) return;
+    const kept: SysmonEvent[] = [];
+    for (const ev of events) {
+      if (this.config.engine.apply(ev)) kept.push(ev);
+      else this.filtered++;
+    }
+    if (kept.length === 0) return;
+    this.accepted += kept.length;
+    if (!this.journal.append(kept) && !this.paused) {
+      this.paused = true;
+      void this.journal.drain().then(() => { this.paused = false; });
+    }
+  }
+
+  private schedulePoll(delay: number): void {
+    if (this.stopping) return;
+    this.pollTimer = setTimeout(() => this.poll(), delay);
+  }
+
+  private poll(): void {
+    let n = 0;
+    if (!this.paused) n = this.drainRing();
+    // a busy ring is read again at once; an idle one on the timer
+    this.schedulePoll(n >= 4096 ? 0 : this.pollMs);
+  }
+
+  private drainRing(max = 16384): number {
+    const out: SysmonEvent[] = [];
+    const n = this.driver.ring.drain((raw) => this.capture.onRecord(raw, out), max);
+    this.emit(out);
+    return n;
+  }
+
+  private checkDrops(): void {
+    const out: SysmonEvent[] = [];
+    this.capture.checkDrops(this.driver.drops(), out);
+    this.emit(out);
+  }
+
+  /** Loads a new config; a bad one is reported (255) and the running one stays. */
+  reloadConfig(path = this.opts.configPath): boolean {
+    const log = this.opts.logger;
+    try {
+      const next = path ? loadConfigFile(path) : defaultConfig();
+      this.config = next;
+      this.opts.configPath = path;
+      for (const n of next.notices) log.warn({ config: next.source }, n);
+      this.emit([configChanged(next.source || '(built-in defaults)', `SHA256=${next.sha256}`)]);
+      log.info({ config: next.source }, 'configuration reloaded');
+      return true;
+    } catch (err) {
+      const msg = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+      log.error({ config: path }, `configuration rejected, keeping the previous one: ${msg}`);
+      this.emit([errorReport('ConfigError', `configuration rejected, previous one kept: ${msg}`)]);
+      return false;
+    }
+  }
+
+  stats(): AgentStats {
+    const c = this.capture.counters;
+    return {
+      records: c.records, rejected: c.rejected, kernelDrops: c.kernelDrops.toString(),
+      accepted: this.accepted, filtered: this.filtered, processes: this.processes.size,
+      config: this.config.source || '(built-in defaults)',
+    };
+  }
+
+  fanoutStats() {
+    return this.fanout.stats();
+  }
+
+  /** Detach, drain what the kernel already wrote, write event 4 "Stopped", flush every sink. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    for (const t of this.timers) clearInterval(t);
+    if (this.driver) {
+      while (this.drainRing() > 0) { /* empty the ring */ }
+      this.checkDrops();
+      this.driver.close();
+    }
+    if (this.journal) {
+      this.emit([serviceState('Stopped')]);
+      await this.journal.flush();
+      await this.fanout.close(5000);
+      await this.journal.close();
+    }
+  }
+}

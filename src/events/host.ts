@@ -1,0 +1,65 @@
+// Facts about this host that every event needs: machine id (GUIDs), boot time (kernel
+// timestamps -> wall clock), and uid -> user name.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { CLOCK_BOOTTIME, CLOCK_REALTIME, clockNs } from '../kernel/ffi.js';
+
+/** Sysmon for Linux: the first 8 hex digits of /etc/machine-id. */
+export function machineId(): number {
+  try {
+    const id = readFileSync('/etc/machine-id', 'utf8').trim();
+    const n = Number.parseInt(id.slice(0, 8), 16);
+    if (Number.isFinite(n)) return n >>> 0;
+  } catch { /* fall through */ }
+  return 0;
+}
+
+/** /proc/stat btime: boot time in Unix seconds, the base /proc uses for process start times. */
+export function bootTimeSeconds(): number {
+  const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+  if (!m) throw new Error('no btime in /proc/stat');
+  return Number(m[1]);
+}
+
+/** Wall clock minus CLOCK_BOOTTIME: adds to bpf_ktime_get_boot_ns() to give Unix ns. */
+export function bootEpochNs(): bigint {
+  const a = clockNs(CLOCK_REALTIME);
+  const boot = clockNs(CLOCK_BOOTTIME);
+  const b = clockNs(CLOCK_REALTIME);
+  return (a + b) / 2n - boot;
+}
+
+export function computerName(): string {
+  return hostname();
+}
+
+/** uid -> name from /etc/passwd, re-read when an unknown uid shows up (new users). */
+export class UserNames {
+  private names = new Map<number, string>();
+  private loadedAt = 0;
+
+  constructor(private readonly passwd = '/etc/passwd') {
+    this.reload();
+  }
+
+  private reload(): void {
+    this.loadedAt = Date.now();
+    const names = new Map<number, string>();
+    try {
+      for (const line of readFileSync(this.passwd, 'utf8').split('\n')) {
+        const f = line.split(':');
+        if (f.length >= 3 && f[0]) names.set(Number(f[2]), f[0]);
+      }
+    } catch { /* keep what we had */ return; }
+    this.names = names;
+  }
+
+  name(uid: number): string {
+    let n = this.names.get(uid);
+    if (n === undefined && Date.now() - this.loadedAt > 5_000) {
+      this.reload();
+      n = this.names.get(uid);
+    }
+    return n ?? String(uid);
+  }
+}

@@ -1,0 +1,61 @@
+// Kernel process records -> Sysmon events 1 (ProcessCreate) and 5 (ProcessTerminate),
+// filled as Sysmon for Linux fills them where Linux has no equivalent (IntegrityLevel
+// "no level", PE version fields "-").
+import type { SysmonEvent } from './event.js';
+import type { ProcessInfo, ProcessTable } from './processes.js';
+import { utcTime } from './time.js';
+import { NULL_GUID } from './guid.js';
+
+const UNSET = 0xffffffff;
+
+export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: ProcessInfo | undefined,
+  parentGuid: string, timeNs: bigint): SysmonEvent {
+  const logonUid = proc.loginUid === UNSET ? proc.uid : proc.loginUid;
+  return {
+    id: 1,
+    recordId: 0,
+    timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: proc.guid,
+      ProcessId: proc.pid,
+      Image: proc.image,
+      FileVersion: '-',
+      Description: '-',
+      Product: '-',
+      Company: '-',
+      OriginalFileName: '-',
+      CommandLine: proc.commandLine,
+      CurrentDirectory: proc.cwd,
+      User: proc.user,
+      LogonGuid: table.logonGuid(proc),
+      LogonId: `0x${logonUid.toString(16)}`,
+      // the audit session; 0 (Windows' services session) for processes outside any login
+      TerminalSessionId: proc.session === UNSET ? 0 : proc.session,
+      IntegrityLevel: 'no level',
+      Hashes: '-',
+      ParentProcessGuid: proc.ppid === 0 ? NULL_GUID : parentGuid,
+      ParentProcessId: proc.ppid,
+      ParentImage: parent?.image ?? '-',
+      ParentCommandLine: parent?.commandLine ?? '-',
+      ParentUser: parent?.user ?? '-',
+    },
+  };
+}
+
+export function processTerminate(proc: ProcessInfo, timeNs: bigint): SysmonEvent {
+  return {
+    id: 5,
+    recordId: 0,
+    timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: proc.guid,
+      ProcessId: proc.pid,
+      Image: proc.image,
+      User: proc.user,
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// Live process events from the real kernel: ProcessCreate (1) and ProcessTerminate (5)
+// fields, hostile command lines, pre-existing processes, and 2,000 processes with no loss.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
+import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
+
+const GUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/;
+const machinePrefix = readFileSync('/etc/machine-id', 'utf8').trim().slice(0, 8);
+const missing = missingKernelPrereq();
+
+function cmdlineOf(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0').join(' ');
+}
+
+describe('process events from the kernel', () => {
+  let agent: AgentProcess;
+  // a process that exists before the monitor starts and forks a child after it started
+  let elder: ReturnType<typeof spawn>;
+
+  before(async () => {
+    if (missing) return;
+    elder = spawn('/bin/sh', ['-c', 'read line; /usr/bin/true elder-child-marker'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    agent = new AgentProcess();
+    await agent.start();
+  });
+
+  after(async () => {
+    if (!agent) return;
+    const code = await agent.stop();
+    assert.equal(code, 0, `agent exit code, stderr:\n${agent.stderr}`);
+    const stopped = agent.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Stopped');
+    assert.equal(stopped.length, 1, 'event 4 Stopped written once on Ctrl-C');
+  });
+
+  it('logs the exact ProcessCreate and ProcessTerminate fields of a child', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'sysmon-ts-cwd-')));
+    const r = await runCommand('/bin/sh', ['-c', 'exec /usr/bin/env printf "%s" "a b" "c\\"d"'], { cwd });
+    assert.equal(r.stdout, 'a bc"d');
+    const pid = r.pid;
+    const creates = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === pid, 15_000, 'three execs of the child', 3);
+    const [sh, env, printf] = creates as [JsonEvent, JsonEvent, JsonEvent];
+    assert.equal(sh.EventData.Image, realpathSync('/bin/sh'));
+    assert.equal(sh.EventData.CommandLine, '/bin/sh -c exec /usr/bin/env printf "%s" "a b" "c\\"d"');
+    assert.equal(env.EventData.Image, '/usr/bin/env');
+    assert.equal(env.EventData.CommandLine, '/usr/bin/env printf %s a b c"d');
+    assert.equal(printf.EventData.Image, '/usr/bin/printf');
+    assert.equal(printf.EventData.CommandLine, 'printf %s a b c"d');
+    const parentImage = realpathSync(process.execPath);
+    for (const e of creates) {
+      const d = e.EventData;
+      assert.equal(e.EventName, 'ProcessCreate');
+      assert.equal(e.Version, 5);
+      assert.equal(e.Provider, 'Linux-Sysmon');
+      assert.equal(d.ProcessId, pid);
+      assert.equal(d.CurrentDirectory, cwd);
+      assert.equal(d.User, 'root');
+      assert.equal(d.ParentProcessId, process.pid);
+      assert.equal(d.ParentImage, parentImage);
+      assert.equal(d.ParentCommandLine, cmdlineOf(process.pid));
+      assert.equal(d.ParentUser, 'root');
+      assert.match(String(d.ProcessGuid), GUID);
+      assert.match(String(d.ParentProcessGuid), GUID);
+      assert.ok(String(d.ProcessGuid).startsWith(`{${machinePrefix}-`), 'ProcessGuid starts with the machine id');
+      assert.equal(d.IntegrityLevel, 'no level');
+      assert.equal(d.RuleName, '-');
+      assert.match(String(d.UtcTime), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+      assert.match(String(d.LogonId), /^0x[0-9a-f]+$/);
+      assert.deepEqual(Object.keys(d).slice(0, 5), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image']);
+    }
+    // one parent for the three images, and each image its own GUID (as Sysmon for Linux)
+    assert.equal(new Set(creates.map((e) => e.EventData.ParentProcessGuid)).size, 1);
+    assert.equal(new Set(creates.map((e) => e.EventData.ProcessGuid)).size, 3);
+    const [term] = await agent.waitFor((e) => e.EventID === 5 && e.EventData.ProcessId === pid, 15_000, 'ProcessTerminate');
+    assert.equal(term!.EventData.ProcessGuid, printf.EventData.ProcessGuid, 'event 5 carries the GUID of the last image');
+    assert.equal(term!.EventData.Image, '/usr/bin/printf');
+    assert.equal(term!.EventData.User, 'root');
+    assert.ok(term!.EventRecordID > printf.EventRecordID, 'terminate follows create');
+  });
+
+  it('gives a process that predates the monitor the same GUID as the kernel derives for it', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const elderPid = elder.pid!;
+    elder.stdin!.end('go\n');
+    const [child] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.CommandLine === '/usr/bin/true elder-child-marker', 15_000, 'child of the elder');
+    assert.equal(child!.EventData.ParentProcessId, elderPid);
+    assert.equal(child!.EventData.ParentImage, realpathSync('/bin/sh'), 'parent seeded from /proc');
+    const [gone] = await agent.waitFor((e) => e.EventID === 5 && e.EventData.ProcessId === elderPid, 15_000, 'elder terminate');
+    assert.equal(gone!.EventData.ProcessGuid, child!.EventData.ParentProcessGuid);
+  });
+
+  it('logs hostile command lines faithfully: newlines, quotes, <, invalid UTF-8, 100 KB', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const marker = `m${process.hrtime.bigint()}`;
+    const big = 'A'.repeat(100 * 1024);
+    const hostile = `line1\nline2 "q" 'a' <Event> & \t end`;
+    const r1 = await runCommand('/usr/bin/env', ['true', marker, hostile, big]);
+    // invalid UTF-8 cannot pass through spawn's string arguments: let printf make the bytes
+    const r2 = await runCommand('/bin/sh', ['-c', `exec /usr/bin/true ${marker}-bytes "$(printf '\\377\\376ok\\300')"`]);
+    const [e1] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r1.pid && e.EventData.Image === '/usr/bin/env', 15_000, 'hostile exec');
+    assert.equal(e1!.EventData.CommandLine, `/usr/bin/env true ${marker} ${hostile} ${big}`);
+    const [e2] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r2.pid && e.EventData.Image === '/usr/bin/true', 15_000, 'invalid utf-8 exec');
+    assert.equal(e2!.EventData.CommandLine, `/usr/bin/true ${marker}-bytes \udcff\udcfeok\udcc0`);
+    // nothing a process writes can start a new JSONL record
+    const lines = readFileSync(agent.jsonl, 'utf8').split('\n').filter((l) => l.includes(marker));
+    assert.ok(lines.length >= 2);
+    for (const l of lines) assert.doesNotThrow(() => JSON.parse(l));
+  });
+
+  it('sees every one of 2,000 short processes, with no kernel drops', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const pids = new Set<number>();
+    const marker = `storm${process.hrtime.bigint()}`;
+    let next = 0;
+    const worker = async () => {
+      while (next < 2000) {
+        next++;
+        const r = await runCommand('/usr/bin/true', [marker]);
+        pids.add(r.pid);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    assert.equal(pids.size, 2000);
+    const isOurs = (e: JsonEvent) => pids.has(Number(e.EventData.ProcessId)) && e.EventData.Image === '/usr/bin/true';
+    const creates = await agent.waitFor((e) => e.EventID === 1 && isOurs(e) && e.EventData.CommandLine === `/usr/bin/true ${marker}`, 60_000, '2000 creates', 2000);
+    const ends = await agent.waitFor((e) => e.EventID === 5 && isOurs(e), 60_000, '2000 terminates', 2000);
+    assert.equal(new Set(creates.map((e) => e.EventData.ProcessId)).size, 2000);
+    assert.equal(new Set(ends.map((e) => e.EventData.ProcessId)).size, 2000);
+    const drops = agent.events().filter((e) => e.EventID === 255);
+    assert.deepEqual(drops.map((e) => e.EventData.Description), [], 'no event 255 (drops, bad records)');
+  });
+});
