@@ -1,0 +1,140 @@
+// Syslog encoder: payload (Event XML or JSON) + header (RFC 5424 or RFC 3164) + size policy.
+//
+// Size policy: when header + payload exceed maxMessageSize, the longest string fields of
+// EventData are shortened (at a character boundary, before escaping, so XML/JSON stay
+// well-formed) and end with the marker "...[truncated N bytes]" (N = UTF-8 bytes removed),
+// longest field first, until the message fits. The event stays parseable; nothing is cut
+// mid-character or mid-element.
+import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
+import { encodeJsonl } from '../jsonl/encode.js';
+import { renderEventXml } from '../xml/render.js';
+import type { ResolvedSyslogOptions } from './config.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function p2(n: number): string { return n < 10 ? `0${n}` : String(n); }
+
+/** RFC 5424 TIMESTAMP: UTC, microseconds (the most the RFC allows). */
+export function rfc5424Time(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const us = Number((ns / 1000n) % 1_000_000n);
+  return `${new Date(ms).toISOString().slice(0, 19)}.${String(us).padStart(6, '0')}Z`;
+}
+
+/** RFC 3164 TIMESTAMP: "Mmm dd hh:mm:ss" in local time, as syslog(3) writes it. */
+export function rfc3164Time(ns: bigint): string {
+  const d = new Date(Number(ns / 1_000_000n));
+  return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+}
+
+/** printable US-ASCII without spaces, as RFC 5424 requires for HOSTNAME/APP-NAME */
+function token(s: string, max: number): string {
+  const t = s.replace(/[^\x21-\x7e]/g, '_').slice(0, max);
+  return t === '' ? '-' : t;
+}
+
+export class SyslogEncoder {
+  private readonly host5424: string;
+  private readonly app5424: string;
+  private readonly host3164: string;
+  private readonly tag3164: string;
+  private readonly execution: { pid: number; tid: number };
+
+  constructor(private readonly o: ResolvedSyslogOptions, private readonly localForm: boolean) {
+    this.host5424 = token(o.hostname, 255);
+    this.app5424 = token(o.appName, 48);
+    this.host3164 = token(o.hostname, 255);
+    this.tag3164 = token(o.appName, 32).replace(/[[\]:]/g, '_');
+    this.execution = { pid: process.pid, tid: process.pid };
+  }
+
+  pri(ev: SysmonEvent): number {
+    const sev = this.o.severity ?? (ev.id === 255 ? 3 : 6);
+    return this.o.facilityCode * 8 + sev;
+  }
+
+  header(ev: SysmonEvent): string {
+    if (this.o.framing === 'rfc5424') {
+      return `<${this.pri(ev)}>1 ${rfc5424Time(ev.timeNs)} ${this.host5424} ${this.app5424} ${this.o.procId} - - `;
+    }
+    // glibc's /dev/log form has no HOSTNAME; over the network the relay needs it
+    const host = this.localForm ? '' : `${this.host3164} `;
+    return `<${this.pri(ev)}>${rfc3164Time(ev.timeNs)} ${host}${this.tag3164}[${this.o.procId}]: `;
+  }
+
+  payload(ev: SysmonEvent): string {
+    if (this.o.format === 'json') {
+      const line = encodeJsonl(ev, this.o.identity);
+      return line.slice(0, -1); // no trailing \n: syslog frames the message
+    }
+    return renderEventXml(ev, this.o.identity, { dialect: this.o.dialect, execution: this.execution, userId: this.o.userId });
+  }
+
+  /** The whole syslog message (without transport framing), within maxMessageSize. */
+  encode(ev: SysmonEvent): { message: Buffer; truncated: boolean } {
+    const header = this.header(ev);
+    const limit = this.o.maxMessageSize;
+    const first = Buffer.from(header + this.payload(ev), 'utf8');
+    if (limit === 0 || first.length <= limit) return { message: first, truncated: false };
+    return { message: this.shrink(ev, header, first.length, limit), truncated: true };
+  }
+
+  private shrink(ev: SysmonEvent, header: string, size: number, limit: number): Buffer {
+    // string fields and their UTF-8 sizes
+    const fields: { name: string; value: string; len: number }[] = [];
+    for (const [name, v] of Object.entries(ev.data)) {
+      if (typeof v === 'string') fields.push({ name, value: v, len: Buffer.byteLength(v, 'utf8') });
+    }
+    const markerCost = MARK_OPEN.length + MARK_CLOSE.length + 8;
+    /** bytes saved by capping every field at `cap` bytes (marker included) */
+    const saved = (cap: number) => fields.reduce((s, f) => s + (f.len > cap + markerCost ? f.len - cap - markerCost : 0), 0);
+    let need = size - limit;
+    let msg: Buffer = Buffer.alloc(0);
+    for (let round = 0; round < 16; round++) {
+      // water-filling: the largest cap that saves enough, so long fields share what is left
+      let lo = 0;
+      let hi = fields.reduce((m, f) => Math.max(m, f.len), 0);
+      if (saved(0) < need) hi = lo = 0;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (saved(mid) >= need) lo = mid; else hi = mid - 1;
+      }
+      const data: Record<string, FieldValue> = { ...ev.data };
+      for (const f of fields) {
+        if (f.len <= lo + markerCost) continue;
+        const kept = cutUtf8(f.value, lo);
+        data[f.name] = `${kept}${MARK_OPEN}${f.len - Buffer.byteLength(kept, 'utf8')}${MARK_CLOSE}`;
+      }
+      msg = Buffer.from(header + this.payload({ ...ev, data }), 'utf8');
+      if (msg.length <= limit || lo === 0) break;
+      need += msg.length - limit + 16; // escaping kept more than the raw bytes suggested
+    }
+    if (msg.length > limit) {
+      // only when the fixed parts alone exceed the limit (>= 1024 makes this unreachable for
+      // schema events): cut at a character boundary
+      msg = Buffer.from(cutUtf8(msg.toString('utf8'), limit), 'utf8');
+    }
+    return msg;
+  }
+}
+
+const MARK_OPEN = '...[truncated ';
+const MARK_CLOSE = ' bytes]';
+
+/** Longest prefix of s whose UTF-8 encoding fits in maxBytes, never splitting a pair. */
+export function cutUtf8(s: string, maxBytes: number): string {
+  let bytes = 0;
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    let units = 1;
+    let b: number;
+    if (c < 0x80) b = 1;
+    else if (c < 0x800) b = 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { b = 4; units = 2; } else b = 3;
+    if (bytes + b > maxBytes) break;
+    bytes += b;
+    i += units;
+  }
+  return s.slice(0, i);
+}

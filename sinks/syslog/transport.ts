@@ -1,0 +1,230 @@
+// Syslog transports behind one small interface. Each one keeps a single connection, reconnects
+// lazily on the next send() after a failure (with exponential backoff: while backing off,
+// send() rejects at once so the journal fan-out retries later) and rejects send() when the
+// messages may not have been delivered.
+//   udp   connected dgram socket, one message per datagram; best effort (no delivery signal
+//         beyond ICMP errors, which reject the next send)
+//   unix  AF_UNIX datagram via koffi (unixdgram.ts), one message per datagram
+//   tcp   RFC 6587 octet counting ("LEN SP MSG"), whole batch in one write
+//   tls   the same over node:tls (RFC 5425), server certificate verified against ca
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ResolvedSyslogOptions, SyslogTarget } from './config.js';
+import { UnixDgramSocket } from './unixdgram.js';
+
+export interface SyslogTransport {
+  /** deliver messages in order; resolves once handed over (see each transport) */
+  send(messages: readonly Buffer[]): Promise<void>;
+  close(): Promise<void>;
+  readonly connected: boolean;
+}
+
+class Backoff {
+  private delay: number;
+  private next = 0;
+  lastError: Error | null = null;
+  constructor(private readonly initial: number, private readonly max: number) { this.delay = initial; }
+  check(what: string): void {
+    const now = Date.now();
+    if (now < this.next) {
+      throw new Error(`${what}: down, next reconnect in ${this.next - now} ms (last error: ${this.lastError?.message ?? '?'})`);
+    }
+  }
+  failed(err: Error): void {
+    this.lastError = err;
+    this.next = Date.now() + this.delay;
+    this.delay = Math.min(this.delay * 2, this.max);
+  }
+  succeeded(): void { this.delay = this.initial; this.next = 0; this.lastError = null; }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createTransport(target: SyslogTarget, o: ResolvedSyslogOptions): SyslogTransport {
+  switch (target.transport) {
+    case 'udp': return new UdpTransport(target, o);
+    case 'unix': return new UnixTransport(target, o);
+    case 'tcp':
+    case 'tls': return new StreamTransport(target, o);
+  }
+}
+
+class UdpTransport implements SyslogTransport {
+  private sock: dgram.Socket | null = null;
+  private error: Error | null = null;
+  private readonly backoff: Backoff;
+  constructor(private readonly t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
+    this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
+  }
+  get connected(): boolean { return this.sock !== null; }
+
+  private async connect(): Promise<dgram.Socket> {
+    const { address, family } = await lookup(this.t.host);
+    const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.connect(this.t.port, address, () => { sock.off('error', reject); resolve(); });
+    });
+    sock.on('error', (err) => { this.error = err; });
+    return sock;
+  }
+
+  async send(messages: readonly Buffer[]): Promise<void> {
+    const where = `syslog udp://${this.t.host}:${this.t.port}`;
+    if (!this.sock) {
+      this.backoff.check(where);
+      try { this.sock = await this.connect(); this.backoff.succeeded(); } catch (err) { this.backoff.failed(err as Error); throw err; }
+    }
+    const sock = this.sock;
+    try {
+      await Promise.all(messages.map((m) => new Promise<void>((resolve, reject) => {
+        sock.send(m, (err) => (err ? reject(err) : resolve()));
+      })));
+      if (this.error) throw this.error;
+    } catch (err) {
+      this.error = null;
+      this.sock = null;
+      sock.close();
+      this.backoff.failed(err as Error);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.sock) { const s = this.sock; this.sock = null; await new Promise<void>((r) => s.close(() => r())); }
+  }
+}
+
+class UnixTransport implements SyslogTransport {
+  private readonly sock: UnixDgramSocket;
+  private readonly backoff: Backoff;
+  constructor(t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
+    this.sock = new UnixDgramSocket(t.path);
+    this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
+  }
+  get connected(): boolean { return this.sock.connected; }
+
+  async send(messages: readonly Buffer[]): Promise<void> {
+    const where = `syslog unix://${this.sock.path}`;
+    try {
+      if (!this.sock.connected) {
+        this.backoff.check(where);
+        this.sock.connect();
+        this.backoff.succeeded();
+      }
+      for (const m of messages) await this.sock.send(m, this.o.connectTimeoutMs);
+    } catch (err) {
+      this.sock.close();
+      if (!(err as Error).message.includes('next reconnect')) this.backoff.failed(err as Error);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> { this.sock.close(); }
+}
+
+/** TCP and TLS with octet-counting framing. */
+class StreamTransport implements SyslogTransport {
+  private sock: net.Socket | null = null;
+  /** set when the current connection reported an error/close: pending sends must reject */
+  private broken: Error | null = null;
+  private readonly backoff: Backoff;
+  constructor(private readonly t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
+    this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
+  }
+  get connected(): boolean { return this.sock !== null && this.broken === null; }
+
+  private where(): string { return `syslog ${this.t.transport}://${this.t.host}:${this.t.port}`; }
+
+  private connect(): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      let sock: net.Socket;
+      const ready = this.t.transport === 'tls' ? 'secureConnect' : 'connect';
+      if (this.t.transport === 'tls') {
+        sock = tls.connect({
+          host: this.t.host,
+          port: this.t.port,
+          ca: this.o.ca,
+          cert: this.o.cert,
+          key: this.o.key,
+          rejectUnauthorized: this.o.rejectUnauthorized,
+          servername: this.o.servername ?? (net.isIP(this.t.host) ? undefined : this.t.host),
+        });
+      } else {
+        sock = net.connect({ host: this.t.host, port: this.t.port });
+      }
+      const timer = setTimeout(() => { sock.destroy(new Error(`${this.where()}: connect timeout`)); }, this.o.connectTimeoutMs);
+      const fail = (err: Error) => { clearTimeout(timer); sock.destroy(); reject(err); };
+      sock.once('error', fail);
+      sock.once(ready, () => {
+        clearTimeout(timer);
+        sock.off('error', fail);
+        sock.setNoDelay(true);
+        sock.setKeepAlive(true, 30_000);
+        resolve(sock);
+      });
+    });
+  }
+
+  private attach(sock: net.Socket): void {
+    this.sock = sock;
+    this.broken = null;
+    const down = (err: Error) => {
+      if (this.sock !== sock) return;
+      this.broken ??= err;
+      sock.destroy();
+    };
+    sock.on('error', down);
+    sock.on('end', () => down(new Error(`${this.where()}: closed by peer`)));
+    sock.on('close', () => down(new Error(`${this.where()}: connection closed`)));
+    sock.on('data', () => { /* syslog receivers send nothing; ignore */ });
+  }
+
+  private drop(err: Error): void {
+    if (this.sock) { this.sock.destroy(); this.sock = null; }
+    this.broken = null;
+    this.backoff.failed(err);
+  }
+
+  async send(messages: readonly Buffer[]): Promise<void> {
+    if (this.sock && this.broken) this.drop(this.broken);
+    if (!this.sock) {
+      this.backoff.check(this.where());
+      try {
+        this.attach(await this.connect());
+        this.backoff.succeeded();
+      } catch (err) {
+        this.backoff.failed(err as Error);
+        throw err;
+      }
+    }
+    const sock = this.sock!;
+    const parts: Buffer[] = [];
+    for (const m of messages) parts.push(Buffer.from(`${m.length} `, 'latin1'), m);
+    const buf = Buffer.concat(parts);
+    await new Promise<void>((resolve, reject) => {
+      sock.write(buf, (err) => (err ? reject(err) : resolve()));
+    }).catch((err: Error) => { this.drop(err); throw err; });
+    // No application-level ack exists in syslog over TCP: give the peer a moment to reset the
+    // connection (a daemon that died or stopped reading) before calling the batch delivered.
+    if (this.o.settleMs > 0) await sleep(this.o.settleMs);
+    if (this.broken || this.sock !== sock) {
+      const err = this.broken ?? new Error(`${this.where()}: connection lost`);
+      if (this.sock === sock) this.drop(err);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const s = this.sock;
+    this.sock = null;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.once('close', () => resolve());
+      s.end();
+      setTimeout(() => { s.destroy(); resolve(); }, 1000).unref();
+    });
+  }
+}
