@@ -1,11 +1,16 @@
-// Kernel records -> finished Sysmon events: decode, keep process state current, normalize.
-// Bad records and kernel drops become event 255, never silence.
+// Kernel records -> finished Sysmon events: decode, then the record family's handler keeps
+// process state current and normalizes. Bad records and kernel drops become event 255.
 import { DecodeError, decodeRecord, type KernelRecord } from './kernel/decode.js';
-import { RecordType } from './kernel/layout.js';
 import type { SysmonEvent } from './events/event.js';
-import { processCreate, processTerminate } from './events/process-events.js';
+import type { CaptureContext, RecordHandlers } from './events/handlers.js';
+import { PROCESS_HANDLERS } from './events/process-events.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
+
+/** Every family's handlers; a new family adds its table here. */
+const HANDLERS: RecordHandlers = {
+  ...PROCESS_HANDLERS,
+};
 
 export interface CaptureCounters {
   records: number;
@@ -13,13 +18,17 @@ export interface CaptureCounters {
   kernelDrops: bigint;
 }
 
-export class Capture {
+export class Capture implements CaptureContext {
   readonly counters: CaptureCounters = { records: 0, rejected: 0, kernelDrops: 0n };
 
-  constructor(private readonly processes: ProcessTable, private bootEpochNs: bigint) {}
+  constructor(readonly processes: ProcessTable, private bootEpochNs: bigint) {}
 
   setBootEpoch(ns: bigint): void {
     this.bootEpochNs = ns;
+  }
+
+  timeNs(bootNs: bigint): bigint {
+    return this.bootEpochNs + bootNs;
   }
 
   /** One raw ring record -> zero or more events, appended to `out`. */
@@ -30,25 +39,17 @@ export class Capture {
       rec = decodeRecord(raw);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.counters.rejected++;
-      out.push(errorReport('DecodeError', `malformed kernel record skipped (${this.counters.rejected} so far): ${err.message}`));
+      this.reject(err.message, out);
       return;
     }
-    const timeNs = this.bootEpochNs + rec.bootNs;
-    switch (rec.type) {
-      case RecordType.ProcessExec: {
-        const parent = this.processes.parentOf(rec.ids);
-        const proc = this.processes.onExec(rec);
-        out.push(processCreate(this.processes, proc, parent, this.processes.parentGuid(rec.ids), timeNs));
-        break;
-      }
-      case RecordType.ProcessFork:
-        this.processes.onFork(rec);
-        break;
-      case RecordType.ProcessExit:
-        out.push(processTerminate(this.processes.onExit(rec, Date.now()), timeNs));
-        break;
-    }
+    const handle = HANDLERS[rec.type];
+    if (!handle) this.reject(`no handler for record type ${rec.type}`, out);
+    else handle(rec, this, out);
+  }
+
+  private reject(why: string, out: SysmonEvent[]): void {
+    this.counters.rejected++;
+    out.push(errorReport('DecodeError', `malformed kernel record skipped (${this.counters.rejected} so far): ${why}`));
   }
 
   /** Reports kernel-side losses since the last call as one event 255. */

@@ -15,10 +15,15 @@
 
 #define EVENTS_ABI_VERSION 1
 
+/* Record types, a range per family (one family = one driver/linux/<family>.bpf.c). */
 enum record_type {
+	/* process.bpf.c: 1-9 */
 	RECORD_PROCESS_EXEC = 1,
 	RECORD_PROCESS_FORK = 2,
 	RECORD_PROCESS_EXIT = 3,
+	/* network.bpf.c: 10-19 */
+	/* file.bpf.c: 20-39 */
+	/* other families (ptrace, bpf, modules, dns, image loads...): 40- */
 };
 
 /* How much of each variable part is captured; longer values are cut and flagged. */

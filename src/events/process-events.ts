@@ -3,6 +3,8 @@
 // "no level", PE version fields "-").
 import type { SysmonEvent } from './event.js';
 import type { ProcessInfo, ProcessTable } from './processes.js';
+import type { ExecRecord, ExitRecord, ForkRecord } from '../kernel/decode.js';
+import type { RecordHandlers } from './handlers.js';
 import { utcTime } from './time.js';
 import { NULL_GUID } from './guid.js';
 
@@ -59,3 +61,19 @@ export function processTerminate(proc: ProcessInfo, timeNs: bigint): SysmonEvent
     },
   };
 }
+
+export const PROCESS_HANDLERS: RecordHandlers = {
+  1: (rec, ctx, out) => {
+    const r = rec as ExecRecord;
+    const parent = ctx.processes.parentOf(r.ids);
+    const proc = ctx.processes.onExec(r);
+    out.push(processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs)));
+  },
+  2: (rec, ctx) => {
+    ctx.processes.onFork(rec as ForkRecord);
+  },
+  3: (rec, ctx, out) => {
+    const r = rec as ExitRecord;
+    out.push(processTerminate(ctx.processes.onExit(r, Date.now()), ctx.timeNs(r.bootNs)));
+  },
+};

@@ -4,17 +4,20 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Capture } from '../../src/capture.js';
 import { DecodeError, decodeRecord, joinPath } from '../../src/kernel/decode.js';
-import { LAYOUT, RecordType, STRUCT_SIZES } from '../../src/kernel/layout.js';
+import { COMMON_LAYOUT } from '../../src/kernel/records/common.js';
+import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../../src/kernel/records/process.js';
+
+const LAYOUT = { ...COMMON_LAYOUT, ...PROCESS_LAYOUT };
 import { GuidMaker } from '../../src/events/guid.js';
 import { UserNames } from '../../src/events/host.js';
 import { ProcessTable } from '../../src/events/processes.js';
 import type { SysmonEvent } from '../../src/events/event.js';
 
 function execRecord(exe: Buffer, cwd: Buffer, args: Buffer, comm = Buffer.from('x')): Buffer {
-  const fixed = STRUCT_SIZES.exec_record;
+  const fixed = PROCESS_SIZES.exec_record;
   const b = Buffer.alloc(fixed + exe.length + cwd.length + comm.length + args.length);
   const H = LAYOUT.record_header;
-  b.writeUInt16LE(RecordType.ProcessExec, H.type[0]);
+  b.writeUInt16LE(ProcessRecordType.Exec, H.type[0]);
   b.writeUInt32LE(b.length, H.size[0]);
   b.writeBigUInt64LE(123_000_000_000n, H.boot_ns[0]);
   b.writeUInt32LE(4242, H.tgid[0]);
@@ -34,8 +37,8 @@ function execRecord(exe: Buffer, cwd: Buffer, args: Buffer, comm = Buffer.from('
 
 it('decodes an exec record: paths leaf first, argv NUL separated, invalid UTF-8 kept', () => {
   const rec = decodeRecord(execRecord(Buffer.from('env\0bin\0usr\0'), Buffer.from(''), Buffer.from('a\0b c\0\xff\0', 'latin1')));
-  assert.equal(rec.type, RecordType.ProcessExec);
-  if (rec.type !== RecordType.ProcessExec) return;
+  assert.equal(rec.type, ProcessRecordType.Exec);
+  if (rec.type !== ProcessRecordType.Exec) return;
   assert.equal(rec.exe, '/usr/bin/env');
   assert.equal(rec.cwd, '/');
   assert.deepEqual(rec.argv, ['a', 'b c', '\udcff']);

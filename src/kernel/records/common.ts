@@ -1,0 +1,80 @@
+// Helpers shared by every record family's decoder: the header, string refs, process ids.
+import { decodeBytes } from '../../events/text.js';
+
+export class DecodeError extends Error {}
+
+export const HEADER_SIZE = 24;
+
+export const COMMON_LAYOUT = {
+  record_header: { type: [0, 2], flags: [2, 2], size: [4, 4], boot_ns: [8, 8], tgid: [16, 4], tid: [20, 4] },
+  str_ref: { off: [0, 4], len: [4, 4] },
+  process_ids: {
+    uid: [0, 4], euid: [4, 4], gid: [8, 4], auid: [12, 4], sessionid: [16, 4], ppid: [20, 4],
+    start_boot_ns: [24, 8], end_code: [32, 8], parent_start_boot_ns: [40, 8], parent_end_code: [48, 8],
+  },
+} as const;
+
+export const COMMON_SIZES = { record_header: 24, str_ref: 8, process_ids: 56 } as const;
+
+export interface Header { flags: number; bootNs: bigint; tgid: number; tid: number }
+
+export interface ProcessIds {
+  uid: number; euid: number; gid: number; auid: number; sessionid: number; ppid: number;
+  startBootNs: bigint; endCode: bigint; parentStartBootNs: bigint; parentEndCode: bigint;
+}
+
+const H = COMMON_LAYOUT.record_header;
+const I = COMMON_LAYOUT.process_ids;
+
+export function readHeader(b: Buffer): Header {
+  return {
+    flags: b.readUInt16LE(H.flags[0]),
+    bootNs: b.readBigUInt64LE(H.boot_ns[0]),
+    tgid: b.readUInt32LE(H.tgid[0]),
+    tid: b.readUInt32LE(H.tid[0]),
+  };
+}
+
+export function readIds(b: Buffer, at: number): ProcessIds {
+  return {
+    uid: b.readUInt32LE(at + I.uid[0]),
+    euid: b.readUInt32LE(at + I.euid[0]),
+    gid: b.readUInt32LE(at + I.gid[0]),
+    auid: b.readUInt32LE(at + I.auid[0]),
+    sessionid: b.readUInt32LE(at + I.sessionid[0]),
+    ppid: b.readUInt32LE(at + I.ppid[0]),
+    startBootNs: b.readBigUInt64LE(at + I.start_boot_ns[0]),
+    endCode: b.readBigUInt64LE(at + I.end_code[0]),
+    parentStartBootNs: b.readBigUInt64LE(at + I.parent_start_boot_ns[0]),
+    parentEndCode: b.readBigUInt64LE(at + I.parent_end_code[0]),
+  };
+}
+
+/** The bytes a str_ref at `refAt` points to, checked against the record's bounds. */
+export function slice(b: Buffer, refAt: number, what: string): Buffer {
+  const off = b.readUInt32LE(refAt);
+  const len = b.readUInt32LE(refAt + 4);
+  if (off + len > b.length || (len > 0 && off < HEADER_SIZE)) {
+    throw new DecodeError(`${what} string (off ${off}, len ${len}) outside the ${b.length}-byte record`);
+  }
+  return b.subarray(off, off + len);
+}
+
+export function need(rec: Buffer, bytes: number, what: string): void {
+  if (rec.length < bytes) throw new DecodeError(`${what} record of ${rec.length} bytes, expected at least ${bytes}`);
+}
+
+/** "usr\0bin\0" leaf-first components -> "/bin/usr" reversed -> "/usr/bin" */
+export function joinPath(components: Buffer): string {
+  if (components.length === 0) return '/';
+  const parts = decodeBytes(components).split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return '/' + parts.reverse().join('/');
+}
+
+export function splitArgs(args: Buffer): string[] {
+  if (args.length === 0) return [];
+  const parts = decodeBytes(args).split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}

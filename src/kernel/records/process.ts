@@ -1,0 +1,41 @@
+// Process family records (driver/linux/process.bpf.c): exec, fork, exit.
+import { decodeBytes } from '../../events/text.js';
+import { need, readHeader, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from './common.js';
+
+export const ProcessRecordType = { Exec: 1, Fork: 2, Exit: 3 } as const;
+
+export const PROCESS_LAYOUT = {
+  exec_record: { hdr: [0, 24], ids: [24, 56], exe: [80, 8], cwd: [88, 8], args: [96, 8], comm: [104, 8] },
+  fork_record: { hdr: [0, 24], ids: [24, 56] },
+  exit_record: { hdr: [0, 24], ids: [24, 56], exit_code: [80, 4], _pad: [84, 4] },
+} as const;
+
+export const PROCESS_SIZES = { exec_record: 112, fork_record: 80, exit_record: 88 } as const;
+
+export interface ExecRecord extends Header { type: 1; ids: ProcessIds; exe: string; cwd: string; argv: string[]; comm: string }
+export interface ForkRecord extends Header { type: 2; ids: ProcessIds }
+export interface ExitRecord extends Header { type: 3; ids: ProcessIds; exitCode: number }
+export type ProcessRecord = ExecRecord | ForkRecord | ExitRecord;
+
+export const PROCESS_DECODERS = {
+  [ProcessRecordType.Exec]: (rec: Buffer): ExecRecord => {
+    need(rec, PROCESS_SIZES.exec_record, 'exec');
+    const E = PROCESS_LAYOUT.exec_record;
+    return {
+      type: 1, ...readHeader(rec), ids: readIds(rec, E.ids[0]),
+      exe: joinPath(slice(rec, E.exe[0], 'exe')),
+      cwd: joinPath(slice(rec, E.cwd[0], 'cwd')),
+      argv: splitArgs(slice(rec, E.args[0], 'args')),
+      comm: decodeBytes(slice(rec, E.comm[0], 'comm')),
+    };
+  },
+  [ProcessRecordType.Fork]: (rec: Buffer): ForkRecord => {
+    need(rec, PROCESS_SIZES.fork_record, 'fork');
+    return { type: 2, ...readHeader(rec), ids: readIds(rec, PROCESS_LAYOUT.fork_record.ids[0]) };
+  },
+  [ProcessRecordType.Exit]: (rec: Buffer): ExitRecord => {
+    need(rec, PROCESS_SIZES.exit_record, 'exit');
+    const X = PROCESS_LAYOUT.exit_record;
+    return { type: 3, ...readHeader(rec), ids: readIds(rec, X.ids[0]), exitCode: rec.readInt32LE(X.exit_code[0]) };
+  },
+};
