@@ -141,9 +141,22 @@ export class Agent {
   private drainRing(max = 16384): number {
     const out: SysmonEvent[] = [];
     const n = this.driver.ring.drain((raw) => this.capture.onRecord(raw, out), max);
-    this.emit(out);
+    const waits = this.capture.takeDeferred();
+    if (waits.length === 0 && this.enrichment === null) {
+      this.emit(out);
+    } else {
+      // a batch waiting for enrichment (hashes...) holds back later batches: order is kept
+      const prev = this.enrichment ?? Promise.resolve();
+      const mine: Promise<void> = prev.then(() => Promise.allSettled(waits)).then(() => {
+        this.emit(out);
+        if (this.enrichment === mine) this.enrichment = null;
+      });
+      this.enrichment = mine;
+    }
     return n;
   }
+
+  private enrichment: Promise<void> | null = null;
 
   private checkDrops(): void {
     const out: SysmonEvent[] = [];
@@ -193,6 +206,7 @@ export class Agent {
       while (this.drainRing() > 0) { /* empty the ring */ }
       this.checkDrops();
       this.driver.close();
+      await this.enrichment;
     }
     if (this.journal) {
       this.emit([serviceState('Stopped')]);

@@ -20,6 +20,7 @@ export interface CaptureCounters {
 
 export class Capture implements CaptureContext {
   readonly counters: CaptureCounters = { records: 0, rejected: 0, kernelDrops: 0n };
+  private deferred: Promise<unknown>[] = [];
 
   constructor(readonly processes: ProcessTable, private bootEpochNs: bigint) {}
 
@@ -29,6 +30,17 @@ export class Capture implements CaptureContext {
 
   timeNs(bootNs: bigint): bigint {
     return this.bootEpochNs + bootNs;
+  }
+
+  defer(work: Promise<unknown>): void {
+    this.deferred.push(work);
+  }
+
+  /** The async work the handlers started since the last call (the current batch waits for it). */
+  takeDeferred(): Promise<unknown>[] {
+    const d = this.deferred;
+    this.deferred = [];
+    return d;
   }
 
   /** One raw ring record -> zero or more events, appended to `out`. */
