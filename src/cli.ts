@@ -12,14 +12,18 @@ import { makeIdentity } from './events/event.js';
 import { computerName } from './events/host.js';
 import { renderSchema } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
-import { createJsonlFileSink, createStdoutSink } from '../sinks/jsonl/index.js';
 import { createConsoleSink } from '../sinks/console/index.js';
+import { sinkFromSpec } from './sink-specs.js';
 import type { Sink } from '../sinks/sink.js';
 import type { FsyncPolicy } from './journal/index.js';
 
 interface RunArgs {
   config?: string;
   jsonl?: string;
+  evtx?: string;
+  syslog?: string;
+  'syslog-format'?: string;
+  'evtx-max-mb'?: number;
   journal: string;
   console?: boolean;
   windows: boolean;
@@ -46,14 +50,16 @@ async function run(args: RunArgs): Promise<void> {
   const identity = makeIdentity(args.windows, computerName());
   const sinks: Sink[] = [];
   const jsonl = args.jsonl ?? DEFAULT_JSONL;
-  let fileSink: ReturnType<typeof createJsonlFileSink> | null = null;
-  if (jsonl === '-') {
-    sinks.push(createStdoutSink({ identity }));
-  } else if (jsonl !== 'off') {
-    mkdirSync(dirname(resolve(jsonl)), { recursive: true });
-    fileSink = createJsonlFileSink(resolve(jsonl), { identity, maxBytes: args['jsonl-max-mb'] * 1024 * 1024 });
-    sinks.push(fileSink);
-  }
+  const specOpts = {
+    identity,
+    jsonlMaxBytes: args['jsonl-max-mb'] * 1024 * 1024,
+    evtxMaxBytes: (args['evtx-max-mb'] ?? 64) * 1024 * 1024,
+    syslogFormat: (args['syslog-format'] ?? 'xml') as 'xml' | 'json',
+  };
+  if (jsonl !== 'off') sinks.push(sinkFromSpec(`jsonl:${jsonl}`, specOpts));
+  if (args.evtx) sinks.push(sinkFromSpec(`evtx:${args.evtx}`, specOpts));
+  if (args.syslog) sinks.push(sinkFromSpec(`syslog:${args.syslog}`, specOpts));
+  const reopenable = sinks.filter((s): s is Sink & { reopen(): Promise<void> } => typeof (s as { reopen?: unknown }).reopen === 'function');
   const showConsole = args.console ?? (jsonl !== '-' && process.stderr.isTTY === true);
   if (showConsole) sinks.push(createConsoleSink(process.stderr));
 
@@ -92,7 +98,7 @@ async function run(args: RunArgs): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
     agent.reloadConfig(readState()?.config ?? configPath);
-    void fileSink?.reopen();
+    for (const s of reopenable) void s.reopen();
   });
 }
 
@@ -148,6 +154,10 @@ export async function main(argv: string[]): Promise<number> {
     .command<RunArgs>(['run'], 'run the monitor', (c) => c
       .option('config', { alias: 'c', type: 'string', describe: 'Sysmon XML config (default: the bundled src/config/default.xml)' })
       .option('jsonl', { type: 'string', describe: `JSONL output file, "-" for stdout, "off" for none (default ${DEFAULT_JSONL})` })
+      .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
+      .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
+      .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log' })
+      .option('syslog-format', { type: 'string', default: 'xml', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML, or the JSONL record" })
       .option('journal', { type: 'string', default: JOURNAL_DIR, describe: 'journal directory' })
       .option('journal-max-mb', { type: 'number', default: 1024, describe: 'journal retention by size' })
       .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
@@ -180,7 +190,31 @@ export async function main(argv: string[]): Promise<number> {
       const file = a.file ?? readState()?.jsonl ?? DEFAULT_JSONL;
       process.exitCode = await runView(file);
     })
+    .command('replay', 're-send a range of the journal to a sink (backfill)', (c) => c
+      .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
+      .option('to', { type: 'number', describe: 'last EventRecordID (default: the newest)' })
+      .option('sink', { type: 'string', demandOption: true, describe: 'jsonl:PATH, jsonl:-, evtx:PATH or syslog:URL' })
+      .option('journal', { type: 'string', default: JOURNAL_DIR })
+      .option('windows', { type: 'boolean', default: false }),
+    async (a) => {
+      const { runReplay } = await import('./commands/replay.js');
+      const sink = sinkFromSpec(a.sink, { identity: makeIdentity(a.windows, computerName()) });
+      const n = await runReplay({ journalDir: resolve(a.journal), from: a.from, to: a.to, sink });
+      process.stderr.write(`replayed ${n} events\n`);
+    })
+    .command('status', 'journal, sinks and the running agent', (c) => c
+      .option('journal', { type: 'string', describe: 'journal directory (default: the running agent\'s)' }),
+    async (a) => {
+      const { journalStatus } = await import('./journal/index.js');
+      const state = readState();
+      const dir = resolve(a.journal ?? state?.journal ?? JOURNAL_DIR);
+      const running = state !== null && isRunning(state.pid);
+      const status = { agent: running ? { pid: state!.pid, config: state!.config, jsonl: state!.jsonl } : null, journal: await journalStatus(dir) };
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    })
     .option('s', { type: 'string', describe: 'print the schema (VERSION or all)' })
+    .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
+    .option('windows', { type: 'boolean', default: false, hidden: true })
     .option('c', { type: 'string', describe: 'update the running config (FILE), or print it (no FILE)' })
     .strictCommands()
     .help('h').alias('h', 'help')
@@ -192,6 +226,9 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === undefined) {
     if (parsed.s !== undefined) {
       process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s));
+    } else if (parsed.m) {
+      const { manifestFor } = await import('./commands/manifest.js');
+      process.stdout.write(manifestFor(parsed.windows === true));
     } else if (parsed.c !== undefined) {
       updateConfig(parsed.c);
     } else {

@@ -1,0 +1,36 @@
+// Builds sinks from command-line specs, for `run` (--jsonl/--evtx/--syslog) and `replay --sink`.
+// Spec forms: "jsonl:PATH" | "jsonl:-" | "evtx:PATH" | "syslog:URL" (udp://, tcp://, tls://, unix:///dev/log).
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Identity } from './events/event.js';
+import { createJsonlFileSink, createStdoutSink } from '../sinks/jsonl/index.js';
+import { createEvtxSink } from '../sinks/evtx/writer.js';
+import { createSyslogSink } from '../sinks/syslog/index.js';
+import type { Sink } from '../sinks/sink.js';
+
+export interface SinkSpecOptions {
+  identity: Identity;
+  jsonlMaxBytes?: number;
+  evtxMaxBytes?: number;
+  syslogFormat?: 'xml' | 'json';
+}
+
+export function sinkFromSpec(spec: string, o: SinkSpecOptions): Sink {
+  const colon = spec.indexOf(':');
+  if (colon < 0) throw new Error(`sink "${spec}" must be jsonl:PATH, evtx:PATH or syslog:URL`);
+  const kind = spec.slice(0, colon);
+  const where = spec.slice(colon + 1);
+  switch (kind) {
+    case 'jsonl':
+      if (where === '-') return createStdoutSink({ identity: o.identity });
+      mkdirSync(dirname(resolve(where)), { recursive: true });
+      return createJsonlFileSink(resolve(where), { identity: o.identity, maxBytes: o.jsonlMaxBytes });
+    case 'evtx':
+      mkdirSync(dirname(resolve(where)), { recursive: true });
+      return createEvtxSink(resolve(where), { identity: o.identity, maxBytes: o.evtxMaxBytes });
+    case 'syslog':
+      return createSyslogSink(where, { identity: o.identity, format: o.syslogFormat ?? 'xml', dialect: o.identity.provider === 'Linux-Sysmon' ? 'linux' : 'windows' });
+    default:
+      throw new Error(`unknown sink kind "${kind}" in "${spec}" (jsonl, evtx, syslog)`);
+  }
+}
