@@ -14,6 +14,7 @@ import { ProcessTable } from './events/processes.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
 import { Driver } from './kernel/loader.js';
+import { programWanted } from './kernel/programs.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface AgentOptions {
@@ -93,7 +94,8 @@ export class Agent {
 
     this.processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());
     this.capture = new Capture(this.processes, bootEpochNs());
-    this.driver = new Driver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes });
+    const captured = this.config.capturedEvents();
+    this.driver = new Driver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, wanted: (p) => programWanted(p, captured) });
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedFromProc();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
@@ -169,11 +171,13 @@ export class Agent {
     const log = this.opts.logger;
     try {
       const next = path ? loadConfigFile(path) : defaultConfig();
+      const captured = next.capturedEvents();
+      this.driver.updateAttachments((p) => programWanted(p, captured));
       this.config = next;
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
       this.emit([configChanged(next.source || '(built-in defaults)', `SHA256=${next.sha256}`)]);
-      log.info({ config: next.source }, 'configuration reloaded');
+      log.info({ config: next.source, programs: this.driver.attached }, 'configuration reloaded');
       return true;
     } catch (err) {
       const msg = err instanceof ConfigError || err instanceof Error ? err.message : String(err);

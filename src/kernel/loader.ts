@@ -12,17 +12,17 @@ export interface DriverOptions {
   objects: string[];
   /** ring size in bytes (power of two, multiple of the page size) */
   ringBytes?: number;
-  /** program names to leave unloaded (the config does not want their events) */
-  skipPrograms?: Set<string>;
+  /** which programs to attach now (default all); see updateAttachments() */
+  wanted?: (program: string) => boolean;
 }
 
 export class DriverError extends Error {}
 
 export class Driver {
   readonly ring: RingReader;
-  readonly attached: string[] = [];
   private readonly objects: unknown[] = [];
-  private readonly links: unknown[] = [];
+  /** every loaded program by name, and its link while attached */
+  private readonly programs = new Map<string, { prog: unknown; link: unknown | null }>();
   private readonly dropsFd: number;
   private readonly cpus: number;
 
@@ -62,11 +62,7 @@ export class Driver {
       }
     }
     const programs: unknown[] = [];
-    for (let p = bpf.nextProgram(obj, null); p; p = bpf.nextProgram(obj, p)) {
-      const name = bpf.programName(p) as string;
-      if (opts.skipPrograms?.has(name)) bpf.setAutoload(p, false);
-      else programs.push(p);
-    }
+    for (let p = bpf.nextProgram(obj, null); p; p = bpf.nextProgram(obj, p)) programs.push(p);
     const err = bpf.load(obj);
     if (err !== 0) throw new DriverError(`loading ${path} into the kernel failed (${err}): see the libbpf log above; root (or CAP_BPF+CAP_PERFMON) and BTF are required`);
     for (const name of SHARED_MAPS) {
@@ -74,12 +70,35 @@ export class Driver {
       if (map && !shared.has(name)) shared.set(name, bpf.mapFd(map));
       if (map && name === 'events' && !this.ringBytes) this.ringBytes = bpfExtra.maxEntries(map);
     }
-    for (const p of programs) {
-      const link = bpf.attach(p);
-      if (!link) throw new DriverError(`attaching ${bpf.programName(p)} failed (errno ${koffi.errno()})`);
-      this.links.push(link);
-      this.attached.push(bpf.programName(p) as string);
+    for (const prog of programs) {
+      const name = bpf.programName(prog) as string;
+      this.programs.set(name, { prog, link: null });
     }
+    this.updateAttachments(opts.wanted ?? (() => true));
+  }
+
+  /**
+   * Attaches the wanted programs that are not attached and detaches the others: loaded
+   * programs cost nothing in the kernel until attached, so a config reload can switch
+   * event families on and off without reloading anything.
+   */
+  updateAttachments(wanted: (program: string) => boolean): void {
+    for (const [name, p] of this.programs) {
+      const want = wanted(name);
+      if (want && !p.link) {
+        const link = bpf.attach(p.prog);
+        if (!link) throw new DriverError(`attaching ${name} failed (errno ${koffi.errno()})`);
+        p.link = link;
+      } else if (!want && p.link) {
+        bpf.destroyLink(p.link);
+        p.link = null;
+      }
+    }
+  }
+
+  /** Names of the programs attached now. */
+  get attached(): string[] {
+    return [...this.programs].filter(([, p]) => p.link).map(([n]) => n);
   }
 
   /** Records the BPF side could not put in the ring, summed over CPUs, since load. */
@@ -91,7 +110,10 @@ export class Driver {
   }
 
   close(): void {
-    for (const link of this.links.splice(0)) bpf.destroyLink(link);
+    for (const p of this.programs.values()) {
+      if (p.link) bpf.destroyLink(p.link);
+      p.link = null;
+    }
     this.ring?.close();
     for (const obj of this.objects.splice(0)) bpf.close(obj);
   }

@@ -1,0 +1,11 @@
+// Which Sysmon events each BPF program exists for. A program listed here is attached only
+// while the active config can log one of its events (an event with no rules and default
+// off costs nothing in the kernel); programs not listed (process tracking) are always
+// attached. Each family adds its programs here.
+export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
+};
+
+export function programWanted(program: string, captured: ReadonlySet<number>): boolean {
+  const events = PROGRAM_EVENTS[program];
+  return events === undefined || events.some((id) => captured.has(id));
+}
