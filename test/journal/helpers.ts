@@ -106,7 +106,13 @@ export class JsonlFileSink implements Sink {
     let size = 0;
     try {
       size = (await fh.stat()).size;
-      await fh.write(body);
+      const buf = Buffer.from(body);
+      let off = 0;
+      while (off < buf.length) { // a full disk gives a short write first, ENOSPC next
+        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+        if (bytesWritten === 0) throw new Error('short write');
+        off += bytesWritten;
+      }
       await fh.datasync();
     } catch (e) {
       await fh.truncate(size).catch(() => undefined); // leave only complete lines
@@ -122,7 +128,8 @@ export class JsonlFileSink implements Sink {
 export async function jsonlIds(path: string): Promise<number[]> {
   let text = '';
   try { text = await readFile(path, 'utf8'); } catch { return []; }
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { EventRecordID: number }).EventRecordID);
+  // only complete lines: a write may be in progress
+  return text.split('\n').slice(0, -1).filter(Boolean).map((l) => (JSON.parse(l) as { EventRecordID: number }).EventRecordID);
 }
 
 export async function fileSize(path: string): Promise<number> {
