@@ -9,9 +9,9 @@
 // RuleName: every evaluated named filter that matches overwrites it, across blocks.
 import type { SysmonEvent } from '../events/event.js';
 import { EVENTS, eventDef, type Condition, type EventDef } from '../events/schema.js';
-import { AffixTrie, AhoCorasick, ExactIndex } from './matchers.js';
+import { AffixTrie, AhoCorasick, ExactIndex, type HitSink } from './matchers.js';
 import type { BlockDef, FilterDef, ParsedConfig } from './parse.js';
-import { imageTails, lower, substringTokens, splitTokens, valueText } from './text.js';
+import { lower, substringTokens, splitTokens, valueText } from './text.js';
 
 export interface Decision {
   keep: boolean;
@@ -40,6 +40,8 @@ interface CFilter {
 }
 
 interface CRule {
+  /** global rule id (for per-evaluation caches) */
+  id: number;
   combine: 'and' | 'or';
   start: number; // order of its first filter
   filters: number[]; // global filter ids, document order
@@ -78,15 +80,23 @@ interface EventPlan {
 }
 
 const NO_BLOCK: readonly CBlock[] = [];
+const EMPTY: number[] = [];
 
-export class RuleEngine {
+export class RuleEngine implements HitSink {
   private readonly filters: CFilter[] = [];
   private readonly plans = new Map<number, EventPlan>();
   private readonly stamp: Uint32Array;
   private readonly count: Uint32Array;
   private readonly countGen: Uint32Array;
   private readonly termStamp: Uint32Array;
+  private readonly order: Float64Array;
+  private readonly ruleGen: Uint32Array;
+  private readonly ruleVal: Uint8Array;
+  private readonly termSeen: Uint32Array;
+  private readonly ruleSeen: Uint32Array;
+  private ruleTotal = 0;
   private gen = 0;
+  private bgen = 0;
   // per evaluation scratch: hits per block
   private hits: number[][] = [];
   private hitGen: Uint32Array = new Uint32Array(0);
@@ -104,6 +114,11 @@ export class RuleEngine {
     this.count = new Uint32Array(n);
     this.countGen = new Uint32Array(n);
     this.termStamp = new Uint32Array(terms);
+    this.termSeen = new Uint32Array(terms);
+    this.order = Float64Array.from(this.filters, (f) => f.def.order);
+    this.ruleGen = new Uint32Array(this.ruleTotal);
+    this.ruleVal = new Uint8Array(this.ruleTotal);
+    this.ruleSeen = new Uint32Array(this.ruleTotal);
     let maxBlocks = 0;
     for (const p of this.plans.values()) maxBlocks = Math.max(maxBlocks, p.blocks.length);
     this.hits = Array.from({ length: maxBlocks }, () => []);
@@ -140,7 +155,7 @@ export class RuleEngine {
       const lastOrder = new Map<number, number>();
       // a <Rule> is one term; a <Rule> without filters does not exist for Sysmon (no filter carries it)
       const ruleTerm: number[] = b.rules.map((r) => (r.filters.length > 0 ? termBase + terms++ : -1));
-      for (const r of b.rules) cb.rules.push({ combine: r.combine, start: r.filters[0]?.order ?? Infinity, filters: [] });
+      for (const r of b.rules) cb.rules.push({ id: this.ruleTotal++, combine: r.combine, start: r.filters[0]?.order ?? Infinity, filters: [] });
       for (const f of b.filters) {
         let term: number;
         if (f.ruleIndex >= 0) term = ruleTerm[f.ruleIndex]!;
@@ -244,12 +259,13 @@ export class RuleEngine {
     for (let bi = 0; bi < blocks.length; bi++) {
       const b = blocks[bi]!;
       const hits = this.hitGen[bi] === gen ? this.hits[bi]! : null;
-      const r = b.empty ? null : this.matchBlock(b, hits, gen);
-      if (r && r.contributed !== null) ruleName = r.contributed;
-      if (r && r.match) {
+      if (b.empty) continue;
+      const match = this.matchBlock(b, hits, gen);
+      if (this.contributed !== null) ruleName = this.contributed;
+      if (match) {
         const keep = b.def.onmatch === 'include';
         const out: Explanation = { keep, ruleName: keep ? (ruleName ?? '-') : '-', decidedBy: 'block', block: b.def, blocksEvaluated: bi + 1 };
-        if (explain && r.decider >= 0) out.filter = this.filters[r.decider]!.def;
+        if (explain && this.decider >= 0) out.filter = this.filters[this.decider]!.def;
         return out;
       }
     }
@@ -262,112 +278,141 @@ export class RuleEngine {
 
   private resetGen(): void {
     this.stamp.fill(0); this.countGen.fill(0); this.termStamp.fill(0); this.hitGen.fill(0);
-    this.gen = 1;
+    this.ruleGen.fill(0); this.termSeen.fill(0); this.ruleSeen.fill(0);
+    this.gen = 1; this.bgen = 0;
+  }
+
+  // ---- marking: HitSink for the tries and the automaton (no closures on the hot path) ----
+  private curGen = 0;
+  private curField: FieldPlan | null = null;
+
+  onHit(fid: number): void {
+    const gen = this.curGen;
+    if (this.stamp[fid] === gen) return;
+    this.stamp[fid] = gen;
+    const f = this.filters[fid]!;
+    if (this.hitGen[f.blk] !== gen) { this.hitGen[f.blk] = gen; this.hits[f.blk]!.length = 0; }
+    this.hits[f.blk]!.push(fid);
+    this.termStamp[f.term] = gen;
+  }
+
+  onPattern(pid: number): void {
+    const p = this.curField!;
+    const owners = p.acOwners[pid]!;
+    const gen = this.curGen;
+    for (let i = 0; i < owners.length; i++) {
+      const o = owners[i]!;
+      if (!o.all) { this.onHit(o.fid); continue; }
+      if (this.countGen[o.fid] !== gen) { this.countGen[o.fid] = gen; this.count[o.fid] = 0; }
+      if (++this.count[o.fid]! === p.allNeed.get(o.fid)) this.onHit(o.fid);
+    }
   }
 
   /** Mark every filter of this event type that matches (stamp[fid] = gen) and list hits per block. */
   private mark(plan: EventPlan, ev: SysmonEvent, gen: number): void {
-    const stamp = this.stamp;
-    const filters = this.filters;
-    const hit = (fid: number): void => {
-      if (stamp[fid] === gen) return;
-      stamp[fid] = gen;
-      const f = filters[fid]!;
-      if (this.hitGen[f.blk] !== gen) { this.hitGen[f.blk] = gen; this.hits[f.blk]!.length = 0; }
-      this.hits[f.blk]!.push(fid);
-      this.termStamp[f.term] = gen;
-    };
-    for (const p of plan.fields) {
+    this.curGen = gen;
+    const fields = plan.fields;
+    for (let fi = 0; fi < fields.length; fi++) {
+      const p = fields[fi]!;
       const v = valueText(ev.data[p.field]);
       const lv = lower(v);
-      if (p.exact) { const l = p.exact.map.get(lv); if (l) for (const fid of l) hit(fid); }
-      if (p.imageFull) { const l = p.imageFull.map.get(lv); if (l) for (const fid of l) hit(fid); }
+      if (p.exact) { const l = p.exact.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
+      if (p.imageFull) { const l = p.imageFull.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
       if (p.imageBase) {
-        const [a, b] = imageTails(lv);
-        const la = p.imageBase.map.get(a); if (la) for (const fid of la) hit(fid);
-        if (b !== a) { const lb = p.imageBase.map.get(b); if (lb) for (const fid of lb) hit(fid); }
+        const a = lv.slice(lv.lastIndexOf('\\') + 1);
+        const la = p.imageBase.map.get(a); if (la) for (let i = 0; i < la.length; i++) this.onHit(la[i]!);
+        const b = lv.slice(lv.lastIndexOf('/') + 1);
+        if (b !== a) { const lb = p.imageBase.map.get(b); if (lb) for (let i = 0; i < lb.length; i++) this.onHit(lb[i]!); }
       }
-      if (p.prefix) p.prefix.walk(lv, hit);
-      if (p.suffix) p.suffix.walk(lv, hit);
-      if (p.ac) {
-        const owners = p.acOwners;
-        const count = this.count, countGen = this.countGen;
-        p.ac.search(lv, (pid) => {
-          for (const o of owners[pid]!) {
-            if (!o.all) { hit(o.fid); continue; }
-            if (countGen[o.fid] !== gen) { countGen[o.fid] = gen; count[o.fid] = 0; }
-            if (++count[o.fid]! === p.allNeed.get(o.fid)) hit(o.fid);
-          }
-        });
-      }
-      for (const d of p.direct) if (d.test(v, lv)) hit(d.fid);
+      if (p.prefix) p.prefix.walk(lv, this);
+      if (p.suffix) p.suffix.walk(lv, this);
+      if (p.ac) { this.curField = p; p.ac.search(lv, this); }
+      const d = p.direct;
+      for (let i = 0; i < d.length; i++) if (d[i]!.test(v, lv)) this.onHit(d[i]!.fid);
     }
   }
 
-  private ruleMatches(r: CRule, gen: number): boolean {
-    if (r.combine === 'or') { for (const f of r.filters) if (this.stamp[f] === gen) return true; return false; }
-    for (const f of r.filters) if (this.stamp[f] !== gen) return false;
-    return true;
+  /** Does a <Rule> match? Cached per evaluation (ruleGen). */
+  private okRule(r: CRule, gen: number): boolean {
+    if (this.ruleGen[r.id] === gen) return this.ruleVal[r.id] === 1;
+    let ok: boolean;
+    if (r.combine === 'or') { ok = false; for (const f of r.filters) if (this.stamp[f] === gen) { ok = true; break; } }
+    else { ok = true; for (const f of r.filters) if (this.stamp[f] !== gen) { ok = false; break; } }
+    this.ruleGen[r.id] = gen;
+    this.ruleVal[r.id] = ok ? 1 : 0;
+    return ok;
   }
 
   /** Order of the first filter of an AND rule that does not match (Infinity if all match). */
   private firstMiss(r: CRule, gen: number): number {
-    for (const f of r.filters) if (this.stamp[f] !== gen) return this.filters[f]!.def.order;
+    for (const f of r.filters) if (this.stamp[f] !== gen) return this.order[f]!;
     return Infinity;
   }
 
+  // results of matchBlock
+  private contributed: string | null = null;
+  private decider = -1;
+
   /**
-   * One block, as MatchFilterGroup evaluates it. Returns whether it matched, the RuleName the
-   * evaluated filters leave behind (null = untouched) and the deciding filter id.
+   * One block, as MatchFilterGroup evaluates it. Returns whether it matched; leaves the RuleName
+   * the evaluated filters set (null = untouched) in this.contributed and the deciding filter id
+   * in this.decider.
    */
-  private matchBlock(b: CBlock, hits: number[] | null, gen: number): { match: boolean; contributed: string | null; decider: number } {
-    const filters = this.filters;
-    const sorted = hits ? (hits.length > 1 ? hits.sort((x, y) => filters[x]!.def.order - filters[y]!.def.order) : hits) : [];
-    const ruleOk = new Map<number, boolean>();
-    const okRule = (ri: number): boolean => {
-      let v = ruleOk.get(ri);
-      if (v === undefined) { v = this.ruleMatches(b.rules[ri]!, gen); ruleOk.set(ri, v); }
-      return v;
-    };
-    // stop = position where evaluation ends; the element at stop is the decider (OR) or the fatal term (AND)
+  private matchBlock(b: CBlock, hits: number[] | null, gen: number): boolean {
+    const filters = this.filters, order = this.order;
+    let sorted: number[];
+    if (!hits) sorted = EMPTY;
+    else {
+      sorted = hits;
+      // insertion sort by document order (hit lists are short)
+      for (let i = 1; i < sorted.length; i++) {
+        const x = sorted[i]!, ox = order[x]!;
+        let j = i - 1;
+        while (j >= 0 && order[sorted[j]!]! > ox) { sorted[j + 1] = sorted[j]!; j--; }
+        sorted[j + 1] = x;
+      }
+    }
     let stop = Infinity;
     let match: boolean;
     let decider = -1;
     if (b.combine === 'or') {
-      for (const fid of sorted) {
+      for (let i = 0; i < sorted.length; i++) {
+        const fid = sorted[i]!;
         const d = filters[fid]!.def;
         if (d.ruleIndex < 0) { stop = d.order; decider = fid; break; }
         const r = b.rules[d.ruleIndex]!;
-        if (r.start < stop && okRule(d.ruleIndex)) { stop = r.start; decider = fid; break; }
+        if (this.okRule(r, gen)) { stop = r.start; decider = fid; break; }
       }
       match = stop !== Infinity;
     } else {
-      stop = Infinity;
-      for (const t of b.termsByFatal) {
-        const ok = t.rule < 0 ? this.termStamp[t.term] === gen : okRule(t.rule);
+      const terms = b.termsByFatal;
+      for (let i = 0; i < terms.length; i++) {
+        const t = terms[i]!;
+        const ok = t.rule < 0 ? this.termStamp[t.term] === gen : this.okRule(b.rules[t.rule]!, gen);
         if (!ok) { stop = t.fatal; break; }
       }
       match = stop === Infinity;
     }
     // RuleName: replay the evaluated matches in document order
+    if (++this.bgen === 0xffffffff) { this.termSeen.fill(0); this.ruleSeen.fill(0); this.bgen = 1; }
+    const bgen = this.bgen;
     let name: string | null = null;
     let last = -1;
     let namedFid = -1;
-    const firstOfTerm = new Set<number>();
-    const firstOfRule = new Set<number>();
-    for (const fid of sorted) {
+    for (let i = 0; i < sorted.length; i++) {
+      const fid = sorted[i]!;
       const f = filters[fid]!;
       const d = f.def;
       let counts = false;
       if (d.ruleIndex < 0) {
         if (b.combine === 'or') counts = d.order === stop;
-        else if (!firstOfTerm.has(f.term)) { firstOfTerm.add(f.term); counts = d.order < stop; }
+        else if (this.termSeen[f.term] !== bgen) { this.termSeen[f.term] = bgen; counts = d.order < stop; }
       } else {
         const r = b.rules[d.ruleIndex]!;
-        if (r.start < stop || (r.start === stop && b.combine === 'or' && match) || (r.start === stop && b.combine === 'and')) {
-          const ok = okRule(d.ruleIndex);
+        if (r.start < stop || (r.start === stop && (match || b.combine === 'and'))) {
+          const ok = this.okRule(r, gen);
           if (r.combine === 'or') {
-            if (ok && !firstOfRule.has(d.ruleIndex)) { firstOfRule.add(d.ruleIndex); counts = true; }
+            if (ok && this.ruleSeen[r.id] !== bgen) { this.ruleSeen[r.id] = bgen; counts = true; }
           } else if (ok) counts = true;
           else counts = d.order < this.firstMiss(r, gen);
         }
@@ -377,7 +422,9 @@ export class RuleEngine {
       if (f.named) { name = d.name; namedFid = fid; }
     }
     if (match && b.combine === 'and') decider = namedFid >= 0 ? namedFid : last;
-    return { match, contributed: name, decider };
+    this.contributed = name;
+    this.decider = decider;
+    return match;
   }
 
   /** Event IDs this config can ever log (for switching kernel hooks off). */
