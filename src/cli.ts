@@ -202,6 +202,12 @@ export async function main(argv: string[]): Promise<number> {
       const n = await runReplay({ journalDir: resolve(a.journal), from: a.from, to: a.to, sink });
       process.stderr.write(`replayed ${n} events\n`);
     })
+    .command('record', 'save raw kernel ring records to a file (for bench/ replay)', (c) => c
+      .option('out', { type: 'string', demandOption: true }).option('seconds', { type: 'number', default: 10 }),
+    async (a) => {
+      const { record } = await import('./commands/record.js');
+      process.stderr.write(`${JSON.stringify(await record({ out: resolve(a.out), seconds: a.seconds, objects: DRIVER_OBJECTS }))}\n`);
+    })
     .command('status', 'journal, sinks and the running agent', (c) => c
       .option('journal', { type: 'string', describe: 'journal directory (default: the running agent\'s)' }),
     async (a) => {

@@ -1,0 +1,87 @@
+// `sysmon-ts record --out FILE --seconds N`: loads the driver (every family, every program
+// attached) and saves the raw ring records to FILE, for replaying the pipeline without the
+// kernel (bench/) and for decoder tests. File format: an 8-byte magic "SYSMREC1", then
+// records, each a u32 little-endian length followed by that many bytes of record (the
+// ring's own 8-byte header removed, exactly what Capture.onRecord receives).
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { Driver } from '../kernel/loader.js';
+
+export const RECORD_MAGIC = 'SYSMREC1';
+
+export interface RecordOptions {
+  out: string;
+  seconds: number;
+  objects: string[];
+  ringBytes?: number;
+  pollMs?: number;
+  /** called once the programs are attached (the bench starts its workloads then) */
+  onReady?: () => void;
+  /** stop early when this resolves */
+  stop?: Promise<void>;
+}
+
+export interface RecordResult {
+  records: number;
+  bytes: number;
+  kernelDrops: string;
+  attached: string[];
+}
+
+/** Reads a file written by record() back into a list of records (views into one buffer). */
+export function readRecordFile(buf: Buffer): Buffer[] {
+  if (buf.subarray(0, 8).toString('latin1') !== RECORD_MAGIC) throw new Error('not a sysmon-ts record file (bad magic)');
+  const out: Buffer[] = [];
+  let at = 8;
+  while (at + 4 <= buf.length) {
+    const len = buf.readUInt32LE(at);
+    if (at + 4 + len > buf.length) break; // torn tail
+    out.push(buf.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}
+
+export async function record(opts: RecordOptions): Promise<RecordResult> {
+  const driver = new Driver({ objects: opts.objects, ringBytes: opts.ringBytes ?? 64 * 1024 * 1024 });
+  const fd = openSync(opts.out, 'w', 0o640);
+  let records = 0;
+  let bytes = 8;
+  const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
+  let used = 0;
+  const flush = () => {
+    if (used > 0) writeSync(fd, chunk, 0, used);
+    used = 0;
+  };
+  writeSync(fd, Buffer.from(RECORD_MAGIC, 'latin1'));
+  const onRecord = (rec: Buffer) => {
+    if (used + 4 + rec.length > chunk.length) flush();
+    if (4 + rec.length > chunk.length) {
+      const lenBuf = Buffer.alloc(4);
+      lenBuf.writeUInt32LE(rec.length, 0);
+      writeSync(fd, lenBuf);
+      writeSync(fd, rec);
+    } else {
+      chunk.writeUInt32LE(rec.length, used);
+      rec.copy(chunk, used + 4);
+      used += 4 + rec.length;
+    }
+    records++;
+    bytes += 4 + rec.length;
+  };
+  let stopped = false;
+  void opts.stop?.then(() => { stopped = true; });
+  const deadline = Date.now() + opts.seconds * 1000;
+  try {
+    opts.onReady?.();
+    while (!stopped && Date.now() < deadline) {
+      const n = driver.ring.drain(onRecord, 65536);
+      if (n < 4096) await new Promise((r) => setTimeout(r, opts.pollMs ?? 2));
+    }
+    while (driver.ring.drain(onRecord, 65536) > 0) { /* empty the ring */ }
+    flush();
+    return { records, bytes, kernelDrops: driver.drops().toString(), attached: driver.attached };
+  } finally {
+    closeSync(fd);
+    driver.close();
+  }
+}
