@@ -243,3 +243,15 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     }),
   };
 }
+
+/**
+ * Reopen the given file sinks on SIGHUP (logrotate's postrotate `kill -HUP`). Returns a function
+ * that removes the handler. Errors are passed to onError (the pipeline reports them as event 255).
+ */
+export function reopenOnSighup(sinks: readonly JsonlFileSink[], onError: (err: Error, sink: JsonlFileSink) => void = () => {}): () => void {
+  const handler = () => {
+    for (const s of sinks) s.reopen().catch((err: Error) => onError(err, s));
+  };
+  process.on('SIGHUP', handler);
+  return () => { process.off('SIGHUP', handler); };
+}

@@ -1,5 +1,5 @@
 // JSONL sinks: a file (rotation, reopen on SIGHUP, exactly-once) or stdout.
-export { createJsonlFileSink, type JsonlFileSink } from './file.js';
+export { createJsonlFileSink, reopenOnSighup, type JsonlFileSink } from './file.js';
 export { createStdoutSink, type StdoutSinkOptions } from './stdout.js';
 export type { JsonlFileOptions } from './config.js';
 export { encodeJsonl, eventFromJson } from './encode.js';

@@ -1,6 +1,7 @@
 // AF_UNIX SOCK_DGRAM client (/dev/log) through koffi to libc: Node's dgram has no unix
-// datagram sockets. The socket is non-blocking; a full receiver queue (EAGAIN) is retried
-// with a short sleep up to a deadline, so a slow syslog daemon slows us instead of losing data.
+// datagram sockets. The socket is non-blocking; on a full receiver queue (EAGAIN; the kernel
+// queues only net.unix.max_dgram_qlen datagrams, default 10) poll(2) runs on koffi's worker
+// thread until there is room, up to a deadline, so a slow daemon slows us instead of losing data.
 import koffi from 'koffi';
 
 const AF_UNIX = 1;
@@ -10,6 +11,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
 const EINTR = 4;
 const EAGAIN = 11;
+const POLLOUT = 0x004;
 
 interface Libc {
   socket: (domain: number, type: number, proto: number) => number;
@@ -17,6 +19,8 @@ interface Libc {
   send: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
   strerror: (errnum: number) => string;
+  /** poll(2) run on koffi's worker thread: waits for POLLOUT without blocking the event loop */
+  pollAsync: (fds: Buffer, nfds: number, timeout: number, cb: (err: unknown, res: number) => void) => void;
 }
 
 let libc: Libc | null = null;
@@ -30,6 +34,7 @@ function lib(): Libc {
     send: l.func('intptr_t send(int, const void *, size_t, int)') as Libc['send'],
     close: l.func('int close(int)') as Libc['close'],
     strerror: l.func('const char *strerror(int)') as Libc['strerror'],
+    pollAsync: (l.func('int poll(void *, unsigned long, int)') as unknown as { async: Libc['pollAsync'] }).async,
   };
   return libc;
 }
@@ -40,7 +45,6 @@ export class UnixDgramError extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class UnixDgramSocket {
   private fd = -1;
@@ -66,11 +70,21 @@ export class UnixDgramSocket {
     this.fd = fd;
   }
 
-  /** Send one datagram; waits (polling) while the receiver's queue is full, up to timeoutMs. */
+  /** Wait until the receiver's queue has room (POLLOUT on a connected unix datagram socket
+   *  reflects the peer's queue), at most ms. */
+  private waitWritable(ms: number): Promise<void> {
+    const pfd = Buffer.alloc(8);
+    pfd.writeInt32LE(this.fd, 0);
+    pfd.writeInt16LE(POLLOUT, 4);
+    return new Promise((resolve, reject) => {
+      lib().pollAsync(pfd, 1, Math.max(0, Math.ceil(ms)), (err) => (err ? reject(err as Error) : resolve()));
+    });
+  }
+
+  /** Send one datagram; waits while the receiver's queue is full, up to timeoutMs. */
   async send(msg: Buffer, timeoutMs: number): Promise<void> {
     const c = lib();
     const deadline = Date.now() + timeoutMs;
-    let wait = 1;
     for (;;) {
       if (this.fd < 0) throw new Error(`unix datagram ${this.path}: not connected`);
       const n = c.send(this.fd, msg, msg.length, MSG_NOSIGNAL);
@@ -78,8 +92,7 @@ export class UnixDgramSocket {
       const e = koffi.errno();
       if (e === EINTR) continue;
       if (e === EAGAIN && Date.now() < deadline) {
-        await sleep(wait);
-        wait = Math.min(wait * 2, 50);
+        await this.waitWritable(Math.min(deadline - Date.now(), 100));
         continue;
       }
       // ECONNREFUSED/ENOTCONN: the daemon went away (or restarted: a new socket inode)

@@ -179,3 +179,24 @@ test('stdout: waits for drain when the reader is slow, resolves after the data i
   assert.equal(lines.length, 50);
   await sink.close();
 });
+
+test('file: reopenOnSighup reopens after a real SIGHUP', async () => {
+  const { reopenOnSighup } = await import('../../sinks/jsonl/index.js');
+  const dir = await tmp();
+  const file = join(dir, 'h.jsonl');
+  const sink = createJsonlFileSink(file, { identity: IDENTITY });
+  await sink.open();
+  const off = reopenOnSighup([sink]);
+  try {
+    await sink.write(range(1, 2));
+    await fsp.rename(file, `${file}.1`);
+    process.kill(process.pid, 'SIGHUP');
+    await new Promise((r) => setTimeout(r, 100));
+    await sink.write(range(3, 4));
+  } finally {
+    off();
+    await sink.close();
+  }
+  assert.deepEqual(await ids(`${file}.1`), [1, 2]);
+  assert.deepEqual(await ids(file), [3, 4]);
+});

@@ -193,7 +193,7 @@ if (missing && process.env.CI === 'true') {
     for (const t of ['tcp', 'tls']) {
       test(`${t}: rsyslog stopped for a while during a stream: no event lost`, async () => {
         await rs.reset();
-        const s = createSyslogSink(urls()[t]!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 200 });
+        const s = createSyslogSink(urls()[t]!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 200, settleMs: Number(process.env.SETTLE ?? 20) });
         await s.open();
         const N = 3000;
         const BATCH = 50;
