@@ -3,15 +3,18 @@
 // DecodeError: the caller counts it, reports event 255 and skips it.
 import { DecodeError, HEADER_SIZE, COMMON_LAYOUT } from './records/common.js';
 import { PROCESS_DECODERS, type ProcessRecord } from './records/process.js';
+import { NETWORK_DECODERS, type NetworkRecord } from './records/network.js';
 
 export { DecodeError, joinPath, splitArgs, type ProcessIds } from './records/common.js';
 export type { ExecRecord, ExitRecord, ForkRecord } from './records/process.js';
+export type { NetConnectRecord } from './records/network.js';
 
 /** Every record any family can produce; a new family adds its union here. */
-export type KernelRecord = ProcessRecord;
+export type KernelRecord = ProcessRecord | NetworkRecord;
 
 const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...PROCESS_DECODERS,
+  ...NETWORK_DECODERS,
 };
 
 /** `rec` must hold exactly one record (the ring's length prefix already removed). */

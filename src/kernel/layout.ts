@@ -3,15 +3,18 @@
 // the compiled objects' BTF. A new family adds its layout here.
 import { COMMON_LAYOUT, COMMON_SIZES } from './records/common.js';
 import { PROCESS_LAYOUT, PROCESS_SIZES } from './records/process.js';
+import { NETWORK_LAYOUT, NETWORK_SIZES } from './records/network.js';
 
 export const LAYOUT: Record<string, Record<string, readonly [number, number]>> = {
   ...COMMON_LAYOUT,
   ...PROCESS_LAYOUT,
+  ...NETWORK_LAYOUT,
 };
 
 export const STRUCT_SIZES: Record<string, number> = {
   ...COMMON_SIZES,
   ...PROCESS_SIZES,
+  ...NETWORK_SIZES,
 };
 
 export const RecordFlag = {

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network family: Sysmon event 3 (NetworkConnect). Hooks (all tp_btf, no kprobes):
+ *  - inet_sock_set_state: CLOSE->SYN_SENT runs in the connecting process (connect(2),
+ *    TCP Fast Open sendmsg): remember the socket's owner; SYN_SENT->ESTABLISHED runs in
+ *    softirq, where `current` is whoever was interrupted: emit with the remembered owner
+ *    and the real source port. SYN_SENT->anything else (refused, timed out): no event.
+ *  - sys_exit of accept/accept4: the accepting process, the new socket read from its fd.
+ *  - UDP sends: net_dev_queue, in the sender's context, addresses from the packet's own
+ *    IP/UDP headers (a socket bound to 0.0.0.0 still reports the real source address).
+ *  - UDP receives: sys_exit of recvfrom/recvmsg/recvmmsg (success only), the peer from
+ *    the address the kernel just wrote to the caller's msg_name (or the socket's peer when
+ *    connected), the local end from the socket. (skb_copy_datagram_iovec does not fire for
+ *    linear UDP skbs on 6.x: udp_recvmsg uses copy_linear_skb.)
+ *  UDP: one event per (process, local addr/port, remote addr/port) flow, again after
+ *  UDP_REPORT_NS; the flow table is an LRU map.
+ * Sockets of other families and protocols are left in the kernel.
+ */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define PF_KTHREAD 0x00200000
+#define UDP_REPORT_NS (15ull * 60 * 1000000000ull)
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+#define NR_RECVFROM 45
+#define NR_RECVMSG 47
+#define NR_RECVMMSG 299
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, di)
+#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, si)
+#define SYSCALL_ARG5(regs) BPF_CORE_READ(regs, r8)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_ACCEPT 202
+#define NR_ACCEPT4 242
+#define NR_RECVFROM 207
+#define NR_RECVMSG 212
+#define NR_RECVMMSG 243
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, orig_x0)
+#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, regs[1])
+#define SYSCALL_ARG5(regs) BPF_CORE_READ(regs, regs[4])
+#else
+#error "network.bpf.c: syscall numbers for this architecture"
+#endif
+
+struct net_owner {
+	__u32 tgid;
+	__u32 tid;
+	__u32 uid;
+	__u32 _pad;
+	__u64 start_boot_ns;
+};
+
+/* TCP sockets between connect() and the outcome of the handshake: sock pointer -> owner. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct net_owner);
+} tcp_connecting SEC(".maps");
+
+struct net_flow {
+	__u32 tgid;
+	__u16 family;
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 _pad;
+	struct ip_addr16 local_addr;
+	struct ip_addr16 remote_addr;
+};
+
+/* UDP flows already reported: flow -> boot ns of the report. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct net_flow);
+	__type(value, __u64);
+} udp_seen SEC(".maps");
+
+static __always_inline void current_owner(struct net_owner *o)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	o->tgid = BPF_CORE_READ(task, tgid);
+	o->tid = BPF_CORE_READ(task, pid);
+	o->uid = BPF_CORE_READ(task, real_cred, uid.val);
+	o->_pad = 0;
+	o->start_boot_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+static __always_inline void output(struct net_record *r, const struct net_owner *o)
+{
+	r->hdr.type = RECORD_NET_CONNECT;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.boot_ns = bpf_ktime_get_boot_ns();
+	r->hdr.tgid = o->tgid;
+	r->hdr.tid = o->tid;
+	r->owner_start_boot_ns = o->start_boot_ns;
+	r->uid = o->uid;
+	if (bpf_ringbuf_output(&events, r, sizeof(*r), RB_FLAGS))
+		count_drop();
+}
+
+/* A TCP socket's own addresses (AF_INET6 sockets keep v4-mapped ones; the reader maps them). */
+static __always_inline int sock_addrs(struct net_record *r, const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_INET) {
+		bpf_core_read(&r->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(&r->remote_addr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		bpf_core_read(&r->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(&r->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		return -1;
+	}
+	r->family = family;
+	r->protocol = IPPROTO_TCP;
+	r->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	r->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(net_tcp_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u64 key = (__u64)sk;
+	if (newstate == TCP_SYN_SENT) {
+		/* connect(2) in the owner's context; the source port is still 0 here */
+		struct net_owner o;
+		current_owner(&o);
+		bpf_map_update_elem(&tcp_connecting, &key, &o, BPF_ANY);
+		return 0;
+	}
+	if (oldstate != TCP_SYN_SENT)
+		return 0;
+	struct net_owner *found = bpf_map_lookup_elem(&tcp_connecting, &key);
+	if (!found)
+		return 0; /* connect() happened before the monitor started */
+	struct net_owner o = *found;
+	bpf_map_delete_elem(&tcp_connecting, &key);
+	if (newstate != TCP_ESTABLISHED)
+		return 0; /* refused, reset or timed out: Sysmon reports established connections */
+	struct net_record r = {};
+	if (sock_addrs(&r, sk))
+		return 0;
+	r.initiated = 1;
+	output(&r, &o);
+	return 0;
+}
+
+/* The struct sock behind a file descriptor of the current task, or NULL. */
+static __always_inline struct sock *sock_of_fd(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = 0;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : 0;
+}
+
+/* Reports a flow once per UDP_REPORT_NS; returns 1 when it should be reported now. */
+static __always_inline int udp_first(const struct net_flow *k)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 *seen = bpf_map_lookup_elem(&udp_seen, k);
+	if (seen && now - *seen < UDP_REPORT_NS)
+		return 0;
+	bpf_map_update_elem(&udp_seen, k, &now, BPF_ANY);
+	return 1;
+}
+
+/*
+ * A UDP datagram (from its IP/UDP headers) seen in the context of the process that sends
+ * or receives it: report the flow the first time.
+ */
+static __always_inline void udp_packet(const struct sk_buff *skb, int outbound)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return;
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	if (nh == (__u16)~0U || th == (__u16)~0U)
+		return;
+
+	struct net_flow k = {};
+	struct ip_addr16 src = {}, dst = {};
+	if (proto == ETH_P_IP) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		/* later fragments carry no UDP header */
+		if (ip.protocol != IPPROTO_UDP || (ip.frag_off & bpf_htons(0x1fff)))
+			return;
+		__builtin_memcpy(src.b, &ip.saddr, 4);
+		__builtin_memcpy(dst.b, &ip.daddr, 4);
+		k.family = AF_INET;
+	} else {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		if (ip6.nexthdr != IPPROTO_UDP)
+			return;
+		__builtin_memcpy(src.b, &ip6.saddr, 16);
+		__builtin_memcpy(dst.b, &ip6.daddr, 16);
+		k.family = AF_INET6;
+	}
+	__be16 ports[2];
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + th))
+		return;
+
+	k.tgid = BPF_CORE_READ(task, tgid);
+	if (outbound) {
+		k.local_addr = src;
+		k.remote_addr = dst;
+		k.local_port = bpf_ntohs(ports[0]);
+		k.remote_port = bpf_ntohs(ports[1]);
+	} else {
+		k.local_addr = dst;
+		k.remote_addr = src;
+		k.local_port = bpf_ntohs(ports[1]);
+		k.remote_port = bpf_ntohs(ports[0]);
+	}
+	if (!udp_first(&k))
+		return;
+
+	struct net_record r = {};
+	r.family = k.family;
+	r.protocol = IPPROTO_UDP;
+	r.initiated = outbound;
+	r.local_port = k.local_port;
+	r.remote_port = k.remote_port;
+	r.local_addr = k.local_addr;
+	r.remote_addr = k.remote_addr;
+	struct net_owner o;
+	current_owner(&o);
+	output(&r, &o);
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(net_udp_send, struct sk_buff *skb)
+{
+	/* only datagrams a local UDP socket sends, not forwarded or TCP traffic */
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	udp_packet(skb, 1);
+	return 0;
+}
+
+/* A UDP datagram received: peer from the user's sockaddr (or the connected socket). */
+static __always_inline void udp_received(struct task_struct *task, struct sock *sk, void *uaddr)
+{
+	struct net_record r = {};
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_INET)
+		bpf_core_read(&r.local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+	else if (family == AF_INET6)
+		bpf_core_read(&r.local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	else
+		return;
+	r.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (uaddr) {
+		struct { __u16 family; __be16 port; __u32 flowinfo_or_v4; __u8 v6[16]; } sa;
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return;
+		if (sa.family != family)
+			return;
+		r.remote_port = bpf_ntohs(sa.port);
+		if (family == AF_INET)
+			__builtin_memcpy(r.remote_addr.b, &sa.flowinfo_or_v4, 4);
+		else
+			__builtin_memcpy(r.remote_addr.b, sa.v6, 16);
+	} else {
+		if (family == AF_INET)
+			bpf_core_read(&r.remote_addr, 4, &sk->__sk_common.skc_daddr);
+		else
+			bpf_core_read(&r.remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
+		r.remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+	if (r.remote_port == 0)
+		return; /* no peer known (unconnected socket, no msg_name asked for) */
+	struct net_flow k = {};
+	k.tgid = BPF_CORE_READ(task, tgid);
+	k.family = family;
+	k.local_port = r.local_port;
+	k.remote_port = r.remote_port;
+	k.local_addr = r.local_addr;
+	k.remote_addr = r.remote_addr;
+	if (!udp_first(&k))
+		return;
+	r.family = family;
+	r.protocol = IPPROTO_UDP;
+	r.initiated = 0;
+	struct net_owner o;
+	current_owner(&o);
+	output(&r, &o);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (ret < 0)
+		return 0;
+	long nr = SYSCALL_NR(regs);
+	if (nr != NR_ACCEPT && nr != NR_ACCEPT4 && nr != NR_RECVFROM && nr != NR_RECVMSG && nr != NR_RECVMMSG)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (nr == NR_ACCEPT || nr == NR_ACCEPT4) {
+		struct sock *sk = sock_of_fd(task, ret);
+		if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+			return 0;
+		struct net_record r = {};
+		if (sock_addrs(&r, sk))
+			return 0;
+		r.initiated = 0;
+		struct net_owner o;
+		current_owner(&o);
+		output(&r, &o);
+		return 0;
+	}
+	if (nr == NR_RECVMMSG && ret == 0)
+		return 0;
+	long fd = (int)SYSCALL_ARG1(regs);
+	struct sock *sk = sock_of_fd(task, fd);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	void *uaddr = 0;
+	if (nr == NR_RECVFROM) {
+		uaddr = (void *)SYSCALL_ARG5(regs);
+	} else {
+		/* struct msghdr (recvmsg) or the first struct mmsghdr (recvmmsg): msg_name first */
+		void *msg = (void *)SYSCALL_ARG2(regs);
+		if (bpf_probe_read_user(&uaddr, sizeof(uaddr), msg))
+			return 0;
+	}
+	udp_received(task, sk, uaddr);
+	return 0;
+}
+
+/* Never used at run time: puts the record layout in the object's BTF for the layout test. */
+struct net_record *layout_net_record __attribute__((unused));

@@ -1,0 +1,60 @@
+// Network family records (driver/linux/network.bpf.c): one per connection to report (event 3).
+import { need, readHeader, type Header } from './common.js';
+
+export const NetworkRecordType = { Connect: 10 } as const;
+
+export const NETWORK_LAYOUT = {
+  net_record: {
+    hdr: [0, 24], owner_start_boot_ns: [24, 8], uid: [32, 4], family: [36, 2], protocol: [38, 1],
+    initiated: [39, 1], local_port: [40, 2], remote_port: [42, 2], _pad: [44, 4],
+    local_addr: [48, 16], remote_addr: [64, 16],
+  },
+} as const;
+
+export const NETWORK_SIZES = { net_record: 80 } as const;
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+export interface NetConnectRecord extends Header {
+  type: 10;
+  /** start_boottime of the owner's group leader (tells a reused pid apart) */
+  ownerStartBootNs: bigint;
+  uid: number;
+  family: number;
+  protocol: number;
+  /** this host's end started the connection (connect, first datagram sent) */
+  initiated: boolean;
+  localPort: number;
+  remotePort: number;
+  /** 4 bytes (AF_INET) or 16 (AF_INET6), network order */
+  localAddr: Buffer;
+  remoteAddr: Buffer;
+}
+
+export type NetworkRecord = NetConnectRecord;
+
+const N = NETWORK_LAYOUT.net_record;
+
+export const NETWORK_DECODERS = {
+  [NetworkRecordType.Connect]: (rec: Buffer): NetConnectRecord => {
+    need(rec, NETWORK_SIZES.net_record, 'net');
+    const family = rec.readUInt16LE(N.family[0]);
+    const alen = family === AF_INET6 ? 16 : 4;
+    return {
+      type: 10, ...readHeader(rec),
+      ownerStartBootNs: rec.readBigUInt64LE(N.owner_start_boot_ns[0]),
+      uid: rec.readUInt32LE(N.uid[0]),
+      family,
+      protocol: rec.readUInt8(N.protocol[0]),
+      initiated: rec.readUInt8(N.initiated[0]) !== 0,
+      localPort: rec.readUInt16LE(N.local_port[0]),
+      remotePort: rec.readUInt16LE(N.remote_port[0]),
+      // copies: the ring's memory is reused once the batch is consumed
+      localAddr: Buffer.from(rec.subarray(N.local_addr[0], N.local_addr[0] + alen)),
+      remoteAddr: Buffer.from(rec.subarray(N.remote_addr[0], N.remote_addr[0] + alen)),
+    };
+  },
+};
