@@ -15,6 +15,7 @@ import { configChanged, errorReport, serviceState } from './events/service-event
 import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
 import { Driver } from './kernel/loader.js';
 import { programWanted } from './kernel/programs.js';
+import { configureFileEvents } from './events/file-events.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface AgentOptions {
@@ -35,6 +36,8 @@ export interface AgentOptions {
   /** how often the ring is checked when idle */
   pollMs?: number;
   statsEveryMs?: number;
+  /** called with a config path before it is loaded (start and reload); throws to refuse it */
+  checkConfig?: (path: string) => void;
 }
 
 export interface AgentStats {
@@ -59,6 +62,8 @@ export class Agent {
   private stopping = false;
   private paused = false;
   private accepted = 0;
+  /** accepted events by EventID, for `status` (events/s by ID) */
+  readonly acceptedById = new Map<number, number>();
   private filtered = 0;
   private readonly pollMs: number;
 
@@ -68,7 +73,9 @@ export class Agent {
 
   async start(): Promise<void> {
     const log = this.opts.logger;
+    if (this.opts.configPath) this.opts.checkConfig?.(this.opts.configPath);
     this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath) : defaultConfig();
+    configureFileEvents(this.config);
     for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
 
     mkdirSync(this.opts.journalDir, { recursive: true });
@@ -117,8 +124,10 @@ export class Agent {
     if (events.length === 0) return;
     const kept: SysmonEvent[] = [];
     for (const ev of events) {
-      if (this.config.engine.apply(ev)) kept.push(ev);
-      else this.filtered++;
+      if (this.config.engine.apply(ev)) {
+        kept.push(ev);
+        this.acceptedById.set(ev.id, (this.acceptedById.get(ev.id) ?? 0) + 1);
+      } else this.filtered++;
     }
     if (kept.length === 0) return;
     this.accepted += kept.length;
@@ -170,10 +179,12 @@ export class Agent {
   reloadConfig(path = this.opts.configPath): boolean {
     const log = this.opts.logger;
     try {
+      if (path) this.opts.checkConfig?.(path);
       const next = path ? loadConfigFile(path) : defaultConfig();
       const captured = next.capturedEvents();
       this.driver.updateAttachments((p) => programWanted(p, captured));
       this.config = next;
+      configureFileEvents(next);
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
       this.emit([configChanged(next.source || '(built-in defaults)', `SHA256=${next.sha256}`)]);

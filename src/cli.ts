@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // sysmon-ts command line. Sysmon's switches keep their meaning (-s, -c, -i, -u, -m);
 // `run` is the monitor. From a checkout: `npx tsx src/cli.ts ARGS`.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pino from 'pino';
@@ -14,6 +14,9 @@ import { renderSchema } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { sinkFromSpec } from './sink-specs.js';
+import { checkConfigFile, checkOutputPath, ensurePrivateDir } from './security.js';
+import { clearState, isRunning, readState, startStatsWriter, writeState } from './commands/status.js';
+import { installConfig, installedPaths, isInstalledConfig } from './commands/install.js';
 import type { Sink } from '../sinks/sink.js';
 import type { FsyncPolicy } from './journal/index.js';
 
@@ -64,7 +67,10 @@ async function run(args: RunArgs): Promise<void> {
   if (showConsole) sinks.push(createConsoleSink(process.stderr));
 
   const configPath = args.config ? resolve(args.config) : undefined;
+  for (const out of [jsonl !== '-' && jsonl !== 'off' ? jsonl : null, args.evtx].filter((x): x is string => !!x)) checkOutputPath(out);
+  ensurePrivateDir(args.journal, 'journal');
   const agent = new Agent({
+    checkConfig: (p) => checkConfigFile(p),
     configPath,
     journalDir: resolve(args.journal),
     journalFsync: args.fsync as FsyncPolicy,
@@ -79,6 +85,7 @@ async function run(args: RunArgs): Promise<void> {
   });
   await agent.start();
   writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonl === '-' ? null : resolve(jsonl) });
+  startStatsWriter(agent);
   if (jsonl !== '-' && jsonl !== 'off') process.stderr.write(`sysmon-ts: monitoring; events -> ${resolve(jsonl)} (Ctrl-C stops)\n`);
 
   let stopping = false;
@@ -102,42 +109,27 @@ async function run(args: RunArgs): Promise<void> {
   });
 }
 
-interface AgentState { pid: number; config: string | null; journal: string; jsonl: string | null }
-
-function writeState(s: AgentState): void {
-  try {
-    mkdirSync(dirname(STATE_FILE), { recursive: true });
-    writeFileSync(STATE_FILE, JSON.stringify(s));
-  } catch { /* not fatal: only -c and status need it */ }
-}
-
-function readState(): AgentState | null {
-  try {
-    return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as AgentState;
-  } catch {
-    return null;
-  }
-}
-
-function clearState(): void {
-  const s = readState();
-  if (s && s.pid === process.pid) rmSync(STATE_FILE, { force: true });
-}
-
-function isRunning(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
 /** `-c FILE`: check the file, point the running agent at it and make it reload (SIGHUP). */
 function updateConfig(file: string | undefined): void {
   const state = readState();
   if (file === undefined || file === '') {
-    const path = state?.config ?? undefined;
+    const installed = installedPaths().config;
+    const path = (state && isRunning(state.pid) ? state.config : null) ?? (existsSync(installed) ? installed : undefined);
     const config = path ? loadConfigFile(path) : loadConfigFile(BUNDLED_CONFIG);
     process.stdout.write(`${config.describe()}\n`);
     return;
   }
+  const running = state !== null && isRunning(state.pid);
+  const inst = installedPaths();
+  if ((running && isInstalledConfig(state.config)) || (!running && existsSync(inst.config))) {
+    for (const w of installConfig(file, inst)) process.stderr.write(`${w}\n`);
+    if (running) process.kill(state.pid, 'SIGHUP');
+    process.stdout.write(running ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; sysmon-ts (pid ${state.pid}) reloads it\n`
+      : `Configuration updated: ${inst.config} replaced by ${resolve(file)}; used when the service starts\n`);
+    return;
+  }
   const config = loadConfigFile(resolve(file)); // throws ConfigError naming file and line
+  checkConfigFile(resolve(file));
   if (!state || !isRunning(state.pid)) {
     process.stdout.write(`${resolve(file)} is valid (${config.capturedEvents().size} event types logged); no running sysmon-ts to update\n`);
     return;
@@ -148,6 +140,7 @@ function updateConfig(file: string | undefined): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  argv = argv.filter((a) => !/^--?(accepteula|nologo)$/i.test(a)); // Sysmon's, accepted and ignored
   const y = yargs(argv)
     .scriptName('sysmon-ts')
     .usage('$0 [run] [options]    live monitoring (root)\n$0 -s [VERSION|all]    print the schema\n$0 -c [FILE]           update the running config / print it')
@@ -208,20 +201,21 @@ export async function main(argv: string[]): Promise<number> {
       const { record } = await import('./commands/record.js');
       process.stderr.write(`${JSON.stringify(await record({ out: resolve(a.out), seconds: a.seconds, objects: DRIVER_OBJECTS }))}\n`);
     })
-    .command('status', 'journal, sinks and the running agent', (c) => c
-      .option('journal', { type: 'string', describe: 'journal directory (default: the running agent\'s)' }),
+    .command('status', 'running or not, config in force, events/s by ID, drops, sink lags, journal size', (c) => c
+      .option('journal', { type: 'string', describe: 'journal directory (default: the running agent\'s)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
     async (a) => {
-      const { journalStatus } = await import('./journal/index.js');
-      const state = readState();
-      const dir = resolve(a.journal ?? state?.journal ?? JOURNAL_DIR);
-      const running = state !== null && isRunning(state.pid);
-      const status = { agent: running ? { pid: state!.pid, config: state!.config, jsonl: state!.jsonl } : null, journal: await journalStatus(dir) };
-      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      const { runStatus } = await import('./commands/status.js');
+      process.exitCode = await runStatus({ journal: a.journal, json: a.json });
     })
     .option('s', { type: 'string', describe: 'print the schema (VERSION or all)' })
     .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
     .option('windows', { type: 'boolean', default: false, hidden: true })
     .option('c', { type: 'string', describe: 'update the running config (FILE), or print it (no FILE)' })
+    .option('i', { type: 'string', describe: 'install and start the systemd service, with CONFIG (default: the bundled config)' })
+    .option('u', { type: 'string', describe: 'stop and uninstall the service (keeps the journal and logs unless --purge)' })
+    .option('purge', { type: 'boolean', default: false, describe: 'with -u: also delete the journal and logs' })
+    .option('root', { type: 'string', describe: 'with -i/-u: install under this directory instead of / (env SYSMON_TS_ROOT)' })
     .strictCommands()
     .help('h').alias('h', 'help')
     .version(false)
@@ -235,6 +229,10 @@ export async function main(argv: string[]): Promise<number> {
     } else if (parsed.m) {
       const { manifestFor } = await import('./commands/manifest.js');
       process.stdout.write(manifestFor(parsed.windows === true));
+    } else if (parsed.i !== undefined || parsed.u !== undefined) {
+      const ops = await import('./commands/install.js');
+      const root = parsed.root ?? ops.defaultRoot();
+      process.exitCode = parsed.i !== undefined ? ops.runInstall({ config: parsed.i, root }) : ops.runUninstall({ root, purge: parsed.purge || parsed.u === 'purge' });
     } else if (parsed.c !== undefined) {
       updateConfig(parsed.c);
     } else {

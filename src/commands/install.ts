@@ -1,0 +1,255 @@
+// `sysmon-ts -i [CONFIG]` / `-u [--purge]`: install as a systemd service, like `sysmon -i`.
+//
+// Files (all under --root DIR / SYSMON_TS_ROOT, default "/", so tests install into a temp dir):
+//   /etc/systemd/system/sysmon-ts.service   the unit (0644); enabled by a multi-user.target.wants link
+//   /etc/sysmon-ts/config.xml               the installed config (0600 root): -c FILE replaces it
+//   /var/lib/sysmon-ts/journal              the journal (dirs 0700, files 0640)
+//   /var/log/sysmon-ts/events.jsonl         the JSONL events (dir 0750, file 0640)
+//   /usr/local/bin/sysmon-ts                wrapper running this checkout's CLI
+// The unit runs this checkout's node + tsx + src/cli.ts `run` with the installed config, as root
+// with a capability bounding set that still allows BPF (CAP_BPF, CAP_PERFMON, ...), a read-only
+// system (ProtectSystem=strict) except its data, log and run directories, Restart=always.
+// Where systemd is not running (containers, this test machine) the unit is still written and
+// enabled for the next boot, and the command to start the agent by hand is printed.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadConfigFile } from '../config/index.js';
+import { BUNDLED_CONFIG, ROOT } from '../paths.js';
+import { checkConfigFile, ensurePrivateDir, SecurityError } from '../security.js';
+
+export const UNIT_NAME = 'sysmon-ts.service';
+
+export interface InstallPaths {
+  root: string;
+  unit: string;
+  wants: string;
+  configDir: string;
+  config: string;
+  dataDir: string;
+  journal: string;
+  logDir: string;
+  jsonl: string;
+  runDir: string;
+  bin: string;
+}
+
+export function defaultRoot(): string {
+  return process.env.SYSMON_TS_ROOT ?? '/';
+}
+
+export function installedPaths(root = defaultRoot()): InstallPaths {
+  const r = resolve(root);
+  const at = (p: string) => (r === '/' ? p : join(r, p));
+  return {
+    root: r,
+    unit: at(`/etc/systemd/system/${UNIT_NAME}`),
+    wants: at(`/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}`),
+    configDir: at('/etc/sysmon-ts'),
+    config: at('/etc/sysmon-ts/config.xml'),
+    dataDir: at('/var/lib/sysmon-ts'),
+    journal: at('/var/lib/sysmon-ts/journal'),
+    logDir: at('/var/log/sysmon-ts'),
+    jsonl: at('/var/log/sysmon-ts/events.jsonl'),
+    runDir: at('/run/sysmon-ts'),
+    bin: at('/usr/local/bin/sysmon-ts'),
+  };
+}
+
+export interface ServiceCommand { argv: string[]; env: Record<string, string>; cwd: string }
+
+/** What the unit runs: this checkout's node, tsx and src/cli.ts `run` with the installed files. */
+export function serviceCommand(p: InstallPaths): ServiceCommand {
+  return {
+    argv: [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'run', '--config', p.config, '--journal', p.journal, '--jsonl', p.jsonl, '--no-console'],
+    env: { SYSMON_TS_DATA_DIR: p.dataDir, SYSMON_TS_LOG_DIR: p.logDir, SYSMON_TS_RUN_DIR: p.runDir, SYSMON_TS_ROOT: p.root },
+    cwd: ROOT,
+  };
+}
+
+function unitQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** Shell-quoted command line (for the "start it by hand" message). */
+export function shellLine(c: ServiceCommand): string {
+  const q = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return `cd ${q(c.cwd)} && ${Object.entries(c.env).map(([k, v]) => `${k}=${q(v)}`).join(' ')} ${c.argv.map(q).join(' ')}`;
+}
+
+export function renderUnit(p: InstallPaths): string {
+  const c = serviceCommand(p);
+  const systemRun = p.runDir === '/run/sysmon-ts';
+  const rw = [p.dataDir, p.logDir, ...(systemRun ? [] : [p.runDir])];
+  return `# Installed by "sysmon-ts -i" (${new Date().toISOString().slice(0, 10)}); removed by "sysmon-ts -u".
+[Unit]
+Description=sysmon-ts: Sysmon-compatible system activity logger (eBPF)
+Documentation=file://${ROOT}/README.md
+After=local-fs.target network.target
+StartLimitIntervalSec=60
+StartLimitBurst=10
+
+[Service]
+Type=simple
+WorkingDirectory=${unitQuote(c.cwd)}
+${Object.entries(c.env).map(([k, v]) => `Environment=${unitQuote(`${k}=${v}`)}`).join('\n')}
+Environment=SYSMON_TS_LOG_LEVEL=info
+ExecStart=${c.argv.map(unitQuote).join(' ')}
+ExecReload=/bin/kill -HUP $MAINPID
+KillSignal=SIGTERM
+TimeoutStopSec=30
+Restart=always
+RestartSec=2
+${systemRun ? 'RuntimeDirectory=sysmon-ts\nRuntimeDirectoryMode=0750\n' : ''}UMask=0027
+LimitMEMLOCK=infinity
+# Hardening that still lets it load and attach eBPF programs and read /proc of every process
+User=root
+CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE CAP_SYS_PTRACE CAP_DAC_READ_SEARCH
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=${rw.map(unitQuote).join(' ')}
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export interface Out { write(s: string): unknown }
+
+function systemdRunning(p: InstallPaths): boolean {
+  return p.root === '/' && existsSync('/run/systemd/system') && spawnSync('sh', ['-c', 'command -v systemctl']).status === 0;
+}
+
+function systemctl(args: string[], out: Out): boolean {
+  const r = spawnSync('systemctl', args, { encoding: 'utf8' });
+  if (r.status !== 0) out.write(`systemctl ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}\n`);
+  return r.status === 0;
+}
+
+/** `systemd-analyze verify UNIT`: null when fine, the complaints otherwise, undefined when the tool is missing. */
+export function verifyUnit(unitPath: string): string | null | undefined {
+  if (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0) return undefined;
+  const r = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8' });
+  const text = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() && !/Failed to connect to bus|Failed to load unit .*\.target|manager: /.test(l)).join('\n');
+  return r.status === 0 && text === '' ? null : text || `systemd-analyze exited ${r.status}`;
+}
+
+function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  chmodSync(tmp, mode);
+  if (process.getuid?.() === 0) chownSync(tmp, 0, 0);
+  renameSync(tmp, path);
+}
+
+/** Copies a validated config to the installed path, 0600 root:root. Returns the warnings. */
+export function installConfig(src: string, p: InstallPaths): string[] {
+  const from = resolve(src);
+  loadConfigFile(from); // throws "FILE:LINE: what is wrong"
+  const warnings: string[] = [];
+  try { checkConfigFile(from); } catch (err) {
+    if (!(err instanceof SecurityError)) throw err;
+    warnings.push(`warning: ${err.message.replace(/^refusing /, 'the source ')} (the installed copy is root-only)`);
+  }
+  mkdirSync(dirname(p.configDir), { recursive: true });
+  mkdirSync(p.configDir, { recursive: true, mode: 0o750 });
+  chmodSync(p.configDir, 0o750);
+  writeFileAtomic(p.config, readFileSync(from), 0o600);
+  return warnings;
+}
+
+export interface InstallOptions { config?: string; root?: string; out?: Out; start?: boolean }
+
+export function runInstall(o: InstallOptions): number {
+  const out = o.out ?? process.stdout;
+  if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -i needs root (it writes /etc, /var/lib, /var/log and a systemd unit): try sudo');
+  const p = installedPaths(o.root);
+  const src = o.config && o.config !== '' ? o.config : BUNDLED_CONFIG;
+  for (const w of installConfig(src, p)) out.write(`${w}\n`);
+  ensurePrivateDir(p.dataDir, 'data');
+  ensurePrivateDir(p.journal, 'journal');
+  mkdirSync(dirname(p.logDir), { recursive: true });
+  mkdirSync(p.logDir, { recursive: true, mode: 0o750 });
+  chmodSync(p.logDir, 0o750);
+  writeFileAtomic(p.unit, renderUnit(p), 0o644);
+  mkdirSync(dirname(p.wants), { recursive: true });
+  rmSync(p.wants, { force: true });
+  symlinkSync(`../${UNIT_NAME}`, p.wants);
+  const cmd = serviceCommand(p);
+  writeFileAtomic(p.bin, `#!/bin/sh\n# sysmon-ts CLI (installed by "sysmon-ts -i")\n${Object.entries(cmd.env).map(([k, v]) => `: "\${${k}:=${v}}"; export ${k}`).join('\n')}\nexec ${process.execPath} ${join(ROOT, 'src', 'bin.js')} "$@"\n`, 0o755);
+
+  out.write(`sysmon-ts installed (source ${resolve(src)}):\n`);
+  out.write(`  unit     ${p.unit}\n  config   ${p.config} (0600 root; change it with: sysmon-ts -c FILE)\n`);
+  out.write(`  journal  ${p.journal}\n  events   ${p.jsonl} (JSONL, one event per line)\n  cli      ${p.bin}\n`);
+  const problems = verifyUnit(p.unit);
+  if (problems) out.write(`systemd-analyze verify reports:\n${problems}\n`);
+  if (o.start === false) return 0;
+  if (systemdRunning(p)) {
+    const ok = systemctl(['daemon-reload'], out) && systemctl(['enable', UNIT_NAME], out) && systemctl(['restart', UNIT_NAME], out);
+    if (!ok) return 1;
+    out.write(`started: systemctl status ${UNIT_NAME}; sysmon-ts status; sysmon-ts view --follow\n`);
+  } else {
+    out.write(`systemd is not running here, so the service was not started (it is enabled for the next boot with systemd).\n`);
+    out.write(`Start it by hand (as root):\n  ${shellLine(cmd)}\n`);
+  }
+  return 0;
+}
+
+function stopUnmanaged(p: InstallPaths, out: Out): void {
+  try {
+    const s = JSON.parse(readFileSync(join(p.runDir, 'agent.json'), 'utf8')) as { pid: number; config: string | null };
+    if (s.config !== p.config) return;
+    try { process.kill(s.pid, 'SIGTERM'); } catch { return; }
+    out.write(`stopping sysmon-ts (pid ${s.pid})\n`);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try { process.kill(s.pid, 0); } catch { return; }
+      spawnSync('sleep', ['0.1']);
+    }
+    out.write(`pid ${s.pid} did not stop within 15 s\n`);
+  } catch { /* nothing running */ }
+}
+
+export function runUninstall(o: { root?: string; purge?: boolean; out?: Out }): number {
+  const out = o.out ?? process.stdout;
+  if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -u needs root: try sudo');
+  const p = installedPaths(o.root);
+  const present = existsSync(p.unit) || existsSync(p.config);
+  if (systemdRunning(p) && existsSync(p.unit)) {
+    systemctl(['disable', '--now', UNIT_NAME], out);
+  }
+  stopUnmanaged(p, out);
+  for (const f of [p.wants, p.unit, p.bin]) {
+    try { lstatSync(f); unlinkSync(f); } catch { /* not there */ }
+  }
+  rmSync(p.configDir, { recursive: true, force: true });
+  if (systemdRunning(p)) systemctl(['daemon-reload'], out);
+  if (o.purge) {
+    rmSync(p.dataDir, { recursive: true, force: true });
+    rmSync(p.logDir, { recursive: true, force: true });
+    out.write(`sysmon-ts ${present ? 'uninstalled' : 'was not installed'}; journal and logs purged (${p.dataDir}, ${p.logDir})\n`);
+  } else {
+    out.write(`sysmon-ts ${present ? 'uninstalled' : 'was not installed'}; kept the journal ${p.journal} and events ${p.logDir} (remove them with: sysmon-ts -u --purge)\n`);
+  }
+  return present ? 0 : 1;
+}
+
+/** `-c FILE` when the agent runs the installed config: replace the installed copy (0600). */
+export function isInstalledConfig(path: string | null | undefined, root = defaultRoot()): boolean {
+  return !!path && resolve(path) === installedPaths(root).config;
+}
