@@ -44,6 +44,9 @@ export interface SyslogSinkOptions {
   /** TLS server name to verify; default the URL host */
   servername?: string;
   connectTimeoutMs?: number;
+  /** TCP/TLS: a batch not flushed to the kernel within this time fails the connection
+   *  (receiver stopped reading); unix: how long to wait for room in the daemon's queue. Default 30 s */
+  writeTimeoutMs?: number;
   /** reconnect backoff: first delay and cap (doubling in between); default 200 ms .. 30 s */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -146,6 +149,7 @@ export function resolveSyslogOptions(target: SyslogTarget, query: SyslogSinkOpti
     rejectUnauthorized: m.rejectUnauthorized ?? true,
     servername: m.servername,
     connectTimeoutMs: m.connectTimeoutMs ?? 5000,
+    writeTimeoutMs: m.writeTimeoutMs ?? 30_000,
     backoffInitialMs: m.backoffInitialMs ?? 200,
     backoffMaxMs: m.backoffMaxMs ?? 30_000,
     settleMs: m.settleMs ?? 20,

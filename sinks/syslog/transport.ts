@@ -114,7 +114,7 @@ class UnixTransport implements SyslogTransport {
         this.sock.connect();
         this.backoff.succeeded();
       }
-      for (const m of messages) await this.sock.send(m, this.o.connectTimeoutMs);
+      for (const m of messages) await this.sock.send(m, this.o.writeTimeoutMs);
     } catch (err) {
       this.sock.close();
       if (!(err as Error).message.includes('next reconnect')) this.backoff.failed(err as Error);
@@ -205,7 +205,9 @@ class StreamTransport implements SyslogTransport {
     for (const m of messages) parts.push(Buffer.from(`${m.length} `, 'latin1'), m);
     const buf = Buffer.concat(parts);
     await new Promise<void>((resolve, reject) => {
-      sock.write(buf, (err) => (err ? reject(err) : resolve()));
+      // a receiver that stops reading fills the socket buffers: give up after the timeout
+      const timer = setTimeout(() => reject(new Error(`${this.where()}: write not flushed within ${this.o.writeTimeoutMs} ms`)), this.o.writeTimeoutMs);
+      sock.write(buf, (err) => { clearTimeout(timer); if (err) reject(err); else resolve(); });
     }).catch((err: Error) => { this.drop(err); throw err; });
     // No application-level ack exists in syslog over TCP: give the peer a moment to reset the
     // connection (a daemon that died or stopped reading) before calling the batch delivered.

@@ -126,6 +126,18 @@ function renderHead(ev: SysmonEvent, who: Identity, dialect: XmlDialect, executi
     + `<Security ${win ? 'UserID' : 'UserId'}="${escapeXml(userId)}"/></System>`;
 }
 
+const tagCache = new Map<number, [string, string][]>();
+
+/** [field name, '<Data Name="field">'] in schema order, computed once per event id */
+function dataTags(id: number): [string, string][] {
+  let tags = tagCache.get(id);
+  if (!tags) {
+    tags = eventDef(id).fields.map((f) => [f.name, `<Data Name="${f.name}">`]);
+    tagCache.set(id, tags);
+  }
+  return tags;
+}
+
 /**
  * Render one event as single-line Event XML (no trailing newline). EventData holds every
  * schema field in schema order; a field missing from ev.data is written as "-".
@@ -134,8 +146,7 @@ export function renderEventXml(ev: SysmonEvent, identity: Identity, opts: Render
   const dialect = opts.dialect ?? 'linux';
   const userId = opts.userId === undefined ? defaultUserId(dialect) : String(opts.userId);
   let out = renderHead(ev, identity, dialect, opts.execution ?? DEFAULT_EXECUTION, userId) + '<EventData>';
-  for (const f of eventDef(ev.id).fields) {
-    out += `<Data Name="${f.name}">${valueText(ev.data[f.name])}</Data>`;
-  }
+  const data = ev.data;
+  for (const [name, open] of dataTags(ev.id)) out += `${open}${valueText(data[name])}</Data>`;
   return out + '</EventData></Event>';
 }

@@ -190,6 +190,24 @@ if (missing && process.env.CI === 'true') {
       assert.deepEqual(ids, [5000, 5001]);
     });
 
+    test('unix: daemon gone -> write rejects; daemon back (new socket) -> write succeeds', async () => {
+      await rs.reset();
+      const s = createSyslogSink(urls().unix!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 100 });
+      await s.open();
+      await s.write([processCreate(6000)]);
+      await rs.stop();
+      await assert.rejects(s.write([processCreate(6001)]), /unix datagram/);
+      await rs.start();
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        try { await s.write([processCreate(6001)]); ok = true; } catch { await sleep(30); }
+      }
+      assert.ok(ok, 'reconnected to the new socket');
+      await s.close();
+      const lines = await rs.waitFor((l) => l.length >= 2);
+      assert.deepEqual([...byRecord(lines, 'imuxsock').keys()].sort(), [6000, 6001]);
+    });
+
     for (const t of ['tcp', 'tls']) {
       test(`${t}: rsyslog stopped for a while during a stream: no event lost`, async () => {
         await rs.reset();
