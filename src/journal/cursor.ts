@@ -56,7 +56,8 @@ export class CursorFile {
   saved = -1;
   lastError: Error | null = null;
 
-  constructor(journalDir: string, readonly sink: string, private readonly fsync = true) {
+  /** minimum time between two saves: a fast sink acks many batches per save */
+  constructor(journalDir: string, readonly sink: string, private readonly fsync = true, private readonly minIntervalMs = 50) {
     this.path = join(journalDir, CURSOR_DIR, cursorFileName(sink));
   }
 
@@ -73,9 +74,15 @@ export class CursorFile {
     if (!this.saving) this.saving = this.loop();
   }
 
+  private hurry = false;
+  private wake: (() => void) | null = null;
+
   /** wait until every scheduled value is on disk */
   async flush(): Promise<void> {
+    this.hurry = true;
+    this.wake?.();
     while (this.saving) await this.saving;
+    this.hurry = false;
   }
 
   private async loop(): Promise<void> {
@@ -88,6 +95,10 @@ export class CursorFile {
           this.lastError = null;
         } catch (e) {
           this.lastError = e as Error; // a lost cursor save only means re-delivery after restart
+        }
+        if (this.pending !== null && !this.hurry && this.minIntervalMs > 0) {
+          await new Promise<void>((r) => { this.wake = r; setTimeout(r, this.minIntervalMs); });
+          this.wake = null;
         }
       }
     } finally {
