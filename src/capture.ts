@@ -4,12 +4,14 @@ import { DecodeError, decodeRecord, type KernelRecord } from './kernel/decode.js
 import type { SysmonEvent } from './events/event.js';
 import type { CaptureContext, RecordHandlers } from './events/handlers.js';
 import { PROCESS_HANDLERS } from './events/process-events.js';
+import { FILE_HANDLERS } from './events/file-events.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
 
 /** Every family's handlers; a new family adds its table here. */
 const HANDLERS: RecordHandlers = {
   ...PROCESS_HANDLERS,
+  ...FILE_HANDLERS,
 };
 
 export interface CaptureCounters {

@@ -7,6 +7,7 @@ import type { ExecRecord, ExitRecord, ForkRecord } from '../kernel/decode.js';
 import type { RecordHandlers } from './handlers.js';
 import { utcTime } from './time.js';
 import { NULL_GUID } from './guid.js';
+import { hashes } from './hashes.js';
 
 const UNSET = 0xffffffff;
 
@@ -67,7 +68,10 @@ export const PROCESS_HANDLERS: RecordHandlers = {
     const r = rec as ExecRecord;
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    out.push(processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs)));
+    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs));
+    out.push(ev);
+    // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts)
+    if (hashes.enabled) ctx.defer(hashes.hashFile(proc.image).then((h) => { ev.data.Hashes = h; }));
   },
   2: (rec, ctx) => {
     ctx.processes.onFork(rec as ForkRecord);

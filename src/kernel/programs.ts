@@ -2,7 +2,9 @@
 // while the active config can log one of its events (an event with no rules and default
 // off costs nothing in the kernel); programs not listed (process tracking) are always
 // attached. Each family adds its programs here.
+import { FILE_PROGRAM_EVENTS } from './records/file.js';
 export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
+  ...FILE_PROGRAM_EVENTS,
 };
 
 export function programWanted(program: string, captured: ReadonlySet<number>): boolean {

@@ -1,0 +1,166 @@
+// Kernel file records -> Sysmon events 11 FileCreate, 23 FileDelete / 26 FileDeleteDetected,
+// 9 RawAccessRead and 2 FileCreateTime.
+//
+// Deletes: the kernel hands over the removed inode (mode, size, dev, ino, mtime) seen by
+// ext4_unlink_enter just before it went away; the data itself is gone by the time userspace
+// reads the record, so Hashes come from the hash cache (dev, ino, size, mtime): a file that
+// was hashed while it existed (e.g. it ran, and ProcessCreate hashed its image) gets its real
+// hashes, any other gets "-". Nothing is archived: ArchiveDirectory is not implemented, so
+// FileDelete (23) is written with Archived "false" and FileDeleteDetected (26) otherwise;
+// when a config has rules for both, a delete that FileDelete's rules keep is 23, else 26
+// (Sysmon's order).
+import type { SysmonEvent } from './event.js';
+import type { RecordHandlers, CaptureContext } from './handlers.js';
+import type { ProcessInfo } from './processes.js';
+import { utcTime } from './time.js';
+import { NULL_GUID } from './guid.js';
+import { hashes } from './hashes.js';
+import { FileInfo, FileOp, FileRecordType, userDev, type FileRecord } from '../kernel/records/file.js';
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** What the handlers need from the active config. */
+export interface FileEventSettings {
+  /** event ids the config can log */
+  captured: ReadonlySet<number>;
+  /** the config's rule engine: decides 23 vs 26 when a config has rules for both */
+  keeps?: (ev: SysmonEvent) => boolean;
+}
+
+let settings: FileEventSettings = { captured: new Set([26]) };
+
+/** Called by the agent with each config it loads (start and reload). */
+export function configureFileEvents(config: {
+  capturedEvents(): Set<number>;
+  options: { hashAlgorithms: string[] | null };
+  engine: { apply(ev: SysmonEvent): boolean };
+}): void {
+  settings = { captured: config.capturedEvents(), keeps: (ev) => config.engine.apply(ev) };
+  hashes.configure(config.options.hashAlgorithms);
+}
+
+function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
+  return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
+}
+
+function head(ctx: CaptureContext, r: FileRecord): { timeNs: bigint; p: ProcessInfo | undefined } | null {
+  // the monitor's own files (journal, cursors, JSONL) would feed back into it forever
+  if (r.tgid === process.pid) return null;
+  return { timeNs: ctx.timeNs(r.bootNs), p: who(ctx, r.tgid) };
+}
+
+export function isExecutable(r: FileRecord): boolean {
+  return (r.info & FileInfo.Inode) !== 0 && (r.mode & S_IFMT) === S_IFREG && (r.mode & 0o111) !== 0;
+}
+
+export function fileCreate(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+  return {
+    id: 11, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: p?.guid ?? NULL_GUID,
+      ProcessId: r.tgid,
+      Image: p?.image ?? '-',
+      TargetFilename: r.path,
+      // a file made by this call: it was created now (rename/link keep an older inode, whose
+      // birth time Linux does not expose portably: the event time is used too)
+      CreationUtcTime: utcTime(timeNs),
+      User: p?.user ?? '-',
+    },
+  };
+}
+
+export function rawAccessRead(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+  return {
+    id: 9, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: p?.guid ?? NULL_GUID,
+      ProcessId: r.tgid,
+      Image: p?.image ?? '-',
+      Device: r.path,
+      User: p?.user ?? '-',
+    },
+  };
+}
+
+export function fileCreateTime(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+  return {
+    id: 2, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: p?.guid ?? NULL_GUID,
+      ProcessId: r.tgid,
+      Image: p?.image ?? '-',
+      TargetFilename: r.path,
+      CreationUtcTime: utcTime(r.newTimeNs),
+      PreviousCreationUtcTime: r.info & FileInfo.PrevTime ? utcTime(r.mtimeNs) : '-',
+      User: p?.user ?? '-',
+    },
+  };
+}
+
+export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint, hashesValue: string): SysmonEvent {
+  const data: Record<string, string | number | boolean> = {
+    RuleName: '-',
+    UtcTime: utcTime(timeNs),
+    ProcessGuid: p?.guid ?? NULL_GUID,
+    ProcessId: r.tgid,
+    User: p?.user ?? '-',
+    Image: p?.image ?? '-',
+    TargetFilename: r.path,
+    Hashes: hashesValue,
+    IsExecutable: isExecutable(r),
+  };
+  if (id === 23) data.Archived = 'false';
+  return { id, recordId: 0, timeNs, data };
+}
+
+/** Hashes of a deleted file: only what was hashed while it existed (see the file comment). */
+export function deletedHashes(r: FileRecord): string {
+  if (!hashes.enabled || r.op === FileOp.Rmdir || !(r.info & FileInfo.Inode) || (r.mode & S_IFMT) !== S_IFREG) return '-';
+  return hashes.lookup({ dev: userDev(r.dev), ino: r.ino, size: r.size, mtimeNs: r.mtimeNs }) ?? '-';
+}
+
+export const FILE_HANDLERS: RecordHandlers = {
+  [FileRecordType.Create]: (rec, ctx, out) => {
+    const r = rec as FileRecord;
+    const h0 = head(ctx, r);
+    if (!h0) return;
+    const { timeNs, p } = h0;
+    out.push(fileCreate(r, p, timeNs));
+  },
+  [FileRecordType.RawRead]: (rec, ctx, out) => {
+    const r = rec as FileRecord;
+    const h0 = head(ctx, r);
+    if (!h0) return;
+    const { timeNs, p } = h0;
+    out.push(rawAccessRead(r, p, timeNs));
+  },
+  [FileRecordType.Time]: (rec, ctx, out) => {
+    const r = rec as FileRecord;
+    const h0 = head(ctx, r);
+    if (!h0) return;
+    const { timeNs, p } = h0;
+    // by path the kernel cannot see the old mtime: report times set before the event only
+    if (!(r.info & FileInfo.PrevTime) && r.newTimeNs >= timeNs) return;
+    out.push(fileCreateTime(r, p, timeNs));
+  },
+  [FileRecordType.Delete]: (rec, ctx, out) => {
+    const r = rec as FileRecord;
+    const h0 = head(ctx, r);
+    if (!h0) return;
+    const { timeNs, p } = h0;
+    const h = deletedHashes(r);
+    const c = settings.captured;
+    if (c.has(23)) {
+      const ev = fileDelete(23, r, p, timeNs, h);
+      if (!c.has(26) || !settings.keeps || settings.keeps(ev)) { out.push(ev); return; }
+    }
+    out.push(fileDelete(26, r, p, timeNs, h));
+  },
+};
