@@ -71,7 +71,11 @@ interface FieldPlan {
   /** AC pattern id -> [filter id, isAll] pairs */
   acOwners: { fid: number; all: boolean }[][];
   direct: { fid: number; test: Direct }[];
+  /** lower-cased value -> ids of this field's filters that match it (a pure function of the value) */
+  cache: Map<string, number[]>;
 }
+
+const CACHE_MAX = 4096;
 
 interface EventPlan {
   id: number;
@@ -142,7 +146,7 @@ export class RuleEngine implements HitSink {
     const fieldPlan = (name: string): FieldPlan => {
       let p = fields.get(name);
       if (!p) {
-        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [] };
+        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [], cache: new Map() };
         fields.set(name, p);
       }
       return p;
@@ -294,7 +298,11 @@ export class RuleEngine implements HitSink {
     if (this.hitGen[f.blk] !== gen) { this.hitGen[f.blk] = gen; this.hits[f.blk]!.length = 0; }
     this.hits[f.blk]!.push(fid);
     this.termStamp[f.term] = gen;
+    if (this.collecting) this.collected.push(fid);
   }
+
+  private collecting = false;
+  private collected: number[] = [];
 
   onPattern(pid: number): void {
     const p = this.curField!;
@@ -316,6 +324,13 @@ export class RuleEngine implements HitSink {
       const p = fields[fi]!;
       const v = valueText(ev.data[p.field]);
       const lv = lower(v);
+      const cached = p.cache.get(lv);
+      if (cached !== undefined) {
+        for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);
+        continue;
+      }
+      this.collecting = true;
+      this.collected = [];
       if (p.exact) { const l = p.exact.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
       if (p.imageFull) { const l = p.imageFull.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
       if (p.imageBase) {
@@ -329,6 +344,9 @@ export class RuleEngine implements HitSink {
       if (p.ac) { this.curField = p; p.ac.search(lv, this); }
       const d = p.direct;
       for (let i = 0; i < d.length; i++) if (d[i]!.test(v, lv)) this.onHit(d[i]!.fid);
+      this.collecting = false;
+      if (p.cache.size >= CACHE_MAX) p.cache.clear();
+      p.cache.set(lv, this.collected);
     }
   }
 

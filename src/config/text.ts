@@ -1,12 +1,15 @@
 // String helpers shared by the rule compiler: Sysmon's case folding and `;` token rules.
 import type { FieldValue } from '../events/event.js';
 
-const NON_ASCII = /[^\x00-\x7f]/;
 const charLower = new Map<number, string>();
+const SPECIAL = /[\u03a3\ud800-\udfff]/;
 
 /** Per UTF-16 unit lower-casing, like Sysmon's TOWLOWER over each WCHAR (no context rules, no length change). */
 export function lower(s: string): string {
-  if (!NON_ASCII.test(s)) return s.toLowerCase();
+  const fast = s.toLowerCase();
+  // toLowerCase differs from per-unit folding only when the length changes (U+0130), for the
+  // context-dependent final sigma (U+03A3) and for characters outside the BMP (surrogate pairs)
+  if (fast.length === s.length && !SPECIAL.test(s)) return fast;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

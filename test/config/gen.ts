@@ -35,7 +35,8 @@ function mutate(r: () => number, v: string): string {
 }
 
 /** Events for the event IDs a config has blocks for, field values from its filters. */
-export function eventsFromConfig(p: ParsedConfig, n: number, seed: number): SysmonEvent[] {
+/** pConfig: chance that a field takes a (mutated) value from the config's filters on that field. */
+export function eventsFromConfig(p: ParsedConfig, n: number, seed: number, pConfig = 0.6, ids?: number[]): SysmonEvent[] {
   const r = rng(seed);
   const values = new Map<number, Map<string, string[]>>();
   for (const b of p.blocks) {
@@ -45,18 +46,18 @@ export function eventsFromConfig(p: ParsedConfig, n: number, seed: number): Sysm
       for (const f of b.filters) { const l = m.get(f.field) ?? []; l.push(f.value); m.set(f.field, l); }
     }
   }
-  const ids = [...values.keys()];
+  const pool0 = ids ?? [...values.keys()];
   const out: SysmonEvent[] = [];
   for (let i = 0; i < n; i++) {
-    const id = pick(r, ids);
-    const vals = values.get(id)!;
+    const id = pick(r, pool0);
+    const vals = values.get(id) ?? new Map<string, string[]>();
     const data: Record<string, FieldValue> = {};
     for (const f of eventDef(id).fields) {
       const pool = vals.get(f.name);
-      if (pool && r() < 0.6) data[f.name] = mutate(r, pick(r, pool));
+      if (pool && r() < pConfig) data[f.name] = mutate(r, pick(r, pool));
       else if (f.type === 'UInt16' || f.type === 'UInt32') data[f.name] = Math.floor(r() * 70000);
       else if (f.type === 'Boolean') data[f.name] = r() < 0.5;
-      else data[f.name] = r() < 0.5 ? '-' : `C:\\Windows\\System32\\${Math.floor(r() * 1000)}.exe`;
+      else data[f.name] = r() < 0.3 ? '-' : r() < 0.5 ? `C:\\Windows\\System32\\${Math.floor(r() * 5000)}.exe` : `/usr/lib/x86_64-linux-gnu/${Math.floor(r() * 5000)}/bin --opt=${Math.floor(r() * 100000)}`;
     }
     out.push({ id, recordId: i, timeNs: 0n, data });
   }
