@@ -73,6 +73,31 @@ function sleepUntil(ms: number, wake: Promise<void>): Promise<void> {
   return Promise.race([new Promise<void>((r) => { t = setTimeout(r, ms); }), wake]).finally(() => clearTimeout(t));
 }
 
+/** a sleep that stop() can cut short, without piling reactions on a long-lived promise */
+class Waker {
+  private wakeFn: (() => void) | null = null;
+  stopped = false;
+  /** resolves after ms, or at `also` (if given), or at wake() */
+  sleep(ms: number, also?: Promise<void>): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((r) => {
+      const t = ms >= 0 ? setTimeout(done, ms) : undefined;
+      const self = this;
+      function done(): void {
+        if (t) clearTimeout(t);
+        if (self.wakeFn === done) self.wakeFn = null;
+        r();
+      }
+      this.wakeFn = done;
+      also?.then(done, done);
+    });
+  }
+  wake(): void {
+    this.stopped = true;
+    this.wakeFn?.();
+  }
+}
+
 export class SinkRunner {
   readonly name: string;
   private readonly cursor: CursorFile;
@@ -87,8 +112,7 @@ export class SinkRunner {
   private source: SinkStats['source'] = 'none';
   private pendingSinceNs: bigint | null = null;
   private stopped = false;
-  private wakeStop!: () => void;
-  private readonly stopP: Promise<void>;
+  private readonly waker = new Waker();
   private loopP: Promise<void> | null = null;
   private opened = false;
   private ackWaiters: (() => void)[] = [];
@@ -97,7 +121,6 @@ export class SinkRunner {
     this.name = sink.name;
     this.cursor = new CursorFile(journal.dir, sink.name, opts.cursorFsync ?? true);
     this.reader = new DiskReader(journal);
-    this.stopP = new Promise((r) => { this.wakeStop = r; });
   }
 
   /** loads (or creates) the cursor and starts delivering in the background */
@@ -135,7 +158,7 @@ export class SinkRunner {
         this.lastError = err.message;
         this.lastErrorMs = Date.now();
         this.opts.onSinkError?.(this.name, err, attempt);
-        await sleepUntil(delay, this.stopP);
+        await this.waker.sleep(delay);
         delay = Math.min(delay * (r.factor ?? 2), r.maxMs ?? 30_000);
       }
     }
@@ -156,7 +179,7 @@ export class SinkRunner {
       if (next > this.journal.visibleId) {
         if (this.journal.isClosed) break;
         this.pendingSinceNs = null;
-        await Promise.race([this.journal.published(), this.stopP]);
+        await this.waker.sleep(-1, this.journal.published());
         continue;
       }
       let batch = this.journal.tail.slice(next, max);
@@ -170,7 +193,7 @@ export class SinkRunner {
       }
       if (!batch.length) {
         // visible records exist but none at or after `next` could be read: wait for more
-        await sleepUntil(50, this.stopP);
+        await this.waker.sleep(50);
         continue;
       }
       let expect = next;
@@ -205,7 +228,7 @@ export class SinkRunner {
   async stop(graceMs = 5000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.wakeStop();
+    this.waker.wake();
     if (this.loopP) await sleepUntil(graceMs, this.loopP);
     this.cursor.save(this.acked);
     await this.cursor.flush();
