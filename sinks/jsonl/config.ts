@@ -1,6 +1,8 @@
 // Options of the JSONL sinks (file and stdout), with their defaults and validation.
 import { hostname } from 'node:os';
-import { makeIdentity, type Identity } from '../../src/events/event.js';
+import { makeIdentity, type Identity, type SysmonEvent } from '../../src/events/event.js';
+import { encodeEcs } from './ecs.js';
+import { encodeJsonl } from './encode.js';
 
 export interface JsonlFileOptions {
   /** Provider/Channel/Computer written in every line; default Linux-Sysmon on this host */
@@ -21,9 +23,13 @@ export interface JsonlFileOptions {
   fsync?: boolean;
   /** skip events whose EventRecordID is <= the last one found in the file; default true */
   dedupe?: boolean;
+  /** 'jsonl' (default): the DESIGN.md record; 'ecs': ECS-style fields (sinks/jsonl/ecs.ts) */
+  format?: JsonlFormat;
   /** injectable clock for tests */
   now?: () => number;
 }
+
+export type JsonlFormat = 'jsonl' | 'ecs';
 
 export interface ResolvedJsonlFileOptions {
   identity: Identity;
@@ -34,6 +40,7 @@ export interface ResolvedJsonlFileOptions {
   mode: number;
   fsync: boolean;
   dedupe: boolean;
+  format: JsonlFormat;
   now: () => number;
 }
 
@@ -51,9 +58,17 @@ export function resolveFileOptions(o: JsonlFileOptions = {}): ResolvedJsonlFileO
     mode: o.mode ?? 0o640,
     fsync: o.fsync ?? false,
     dedupe: o.dedupe ?? true,
+    format: o.format ?? 'jsonl',
     now: o.now ?? Date.now,
   };
   if (!(r.maxBytes >= 0) || !(r.rotateEveryMs >= 0)) throw new Error('jsonl: maxBytes and rotateEveryMs must be >= 0');
   if (!Number.isInteger(r.maxFiles) || r.maxFiles < 1) throw new Error('jsonl: maxFiles must be an integer >= 1');
   return r;
+}
+
+/** The line encoder for a format. */
+export function lineEncoder(format: JsonlFormat = 'jsonl'): (ev: SysmonEvent, who: Identity) => string {
+  if (format === 'jsonl') return encodeJsonl;
+  if (format === 'ecs') return encodeEcs;
+  throw new Error(`jsonl: unknown format ${String(format)}`);
 }

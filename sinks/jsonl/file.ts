@@ -17,8 +17,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
-import { encodeJsonl } from './encode.js';
-import { resolveFileOptions, type JsonlFileOptions, type ResolvedJsonlFileOptions } from './config.js';
+import { recordIdOfLine } from './ecs.js';
+import { lineEncoder, resolveFileOptions, type JsonlFileOptions, type ResolvedJsonlFileOptions } from './config.js';
 
 export interface JsonlFileSink extends Sink {
   /** close and reopen the path (logrotate's `create`/rename mode, on SIGHUP) */
@@ -53,13 +53,7 @@ export async function readLastLine(fh: FileHandle, size: number): Promise<{ line
 }
 
 function recordIdOf(line: string | null): number {
-  if (!line) return 0;
-  try {
-    const o = JSON.parse(line) as { EventRecordID?: unknown };
-    return typeof o.EventRecordID === 'number' ? o.EventRecordID : 0;
-  } catch {
-    return 0;
-  }
+  return line ? recordIdOfLine(line) : 0;
 }
 
 async function ensureDir(dir: string): Promise<void> {
@@ -98,6 +92,7 @@ async function exists(p: string): Promise<boolean> {
 
 export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}): JsonlFileSink {
   const o: ResolvedJsonlFileOptions = resolveFileOptions(options);
+  const encode = lineEncoder(o.format);
   let fh: FileHandle | null = null;
   let size = 0;
   let period = -1; // rotateEveryMs interval of the data in the current file (-1: none yet)
@@ -203,7 +198,7 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     let maxId = lastId;
     for (const ev of batch) {
       if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) continue;
-      text += encodeJsonl(ev, o.identity);
+      text += encode(ev, o.identity);
       if (ev.recordId > maxId) maxId = ev.recordId;
     }
     if (text === '') return;

@@ -4,18 +4,20 @@
 import type { Writable } from 'node:stream';
 import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
-import { encodeJsonl } from './encode.js';
-import { defaultIdentity } from './config.js';
+import { defaultIdentity, lineEncoder, type JsonlFormat } from './config.js';
 
 export interface StdoutSinkOptions {
   identity?: Identity;
   /** default process.stdout */
   stream?: Writable;
+  /** 'jsonl' (default) or 'ecs' */
+  format?: JsonlFormat;
 }
 
 export function createStdoutSink(opts: StdoutSinkOptions = {}): Sink {
   const identity = opts.identity ?? defaultIdentity();
   const stream = opts.stream ?? process.stdout;
+  const encode = lineEncoder(opts.format);
   let failed: Error | null = null;
   const onError = (err: Error) => { failed = err; };
   return {
@@ -27,7 +29,7 @@ export function createStdoutSink(opts: StdoutSinkOptions = {}): Sink {
       if (failed) throw failed;
       if (batch.length === 0) return;
       let text = '';
-      for (const ev of batch) text += encodeJsonl(ev, identity);
+      for (const ev of batch) text += encode(ev, identity);
       await new Promise<void>((resolve, reject) => {
         let written = false;
         let drained = true;
