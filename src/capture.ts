@@ -5,6 +5,7 @@ import type { SysmonEvent } from './events/event.js';
 import type { CaptureContext, RecordHandlers } from './events/handlers.js';
 import { PROCESS_HANDLERS } from './events/process-events.js';
 import { FILE_HANDLERS } from './events/file-events.js';
+import { NETWORK_HANDLERS } from './events/network-events.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
 
@@ -12,6 +13,7 @@ import { errorReport } from './events/service-events.js';
 const HANDLERS: RecordHandlers = {
   ...PROCESS_HANDLERS,
   ...FILE_HANDLERS,
+  ...NETWORK_HANDLERS,
 };
 
 export interface CaptureCounters {

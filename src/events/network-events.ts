@@ -1,0 +1,215 @@
+// Kernel network records -> Sysmon event 3 (NetworkConnect).
+//
+// Source/Destination follow the connection's direction, not this host's role: Source is the
+// end that initiated it. Initiated true (this host connected or sent the first datagram):
+// Source = local end, Destination = peer. Initiated false (accepted, or a datagram
+// received first): Source = peer, Destination = local end.
+// An AF_INET6 socket talking to an IPv4 peer through a v4-mapped address (::ffff:a.b.c.d)
+// carries IPv4 on the wire: it is reported as IPv4 (IsIpv6 false, dotted address), so rules
+// written for IPv4 addresses match it.
+// PortName comes from /etc/services (what getnameinfo would say), '-' when unknown.
+// Hostname is '-' unless the config's DnsLookup is true; then a reverse lookup through
+// getnameinfo (as Sysmon's GetNameInfo), cached, bounded in time, done off the ring path.
+import { readFileSync } from 'node:fs';
+import { lookupService } from 'node:dns/promises';
+import type { SysmonEvent } from './event.js';
+import type { RecordHandlers, CaptureContext } from './handlers.js';
+import type { ProcessInfo } from './processes.js';
+import type { NetConnectRecord } from '../kernel/decode.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../kernel/records/network.js';
+import { NULL_GUID, startTicks } from './guid.js';
+import { UserNames } from './host.js';
+import { utcTime } from './time.js';
+
+// ---- addresses ----------------------------------------------------------------------
+
+export interface Endpoint {
+  ip: string;
+  isIpv6: boolean;
+}
+
+function ipv4(b: Buffer, at = 0): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+}
+
+/** RFC 5952 text of 16 bytes: lower case, longest run (>= 2) of zero groups as '::'. */
+export function formatIpv6(b: Buffer): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** The address as Sysmon prints it; v4-mapped IPv6 addresses become IPv4. */
+export function endpointOf(family: number, addr: Buffer): Endpoint {
+  if (family !== AF_INET6) return { ip: ipv4(addr), isIpv6: false };
+  let mapped = addr.readUInt16BE(10) === 0xffff;
+  for (let i = 0; mapped && i < 10; i++) mapped = addr[i] === 0;
+  if (mapped) return { ip: ipv4(addr, 12), isIpv6: false };
+  return { ip: formatIpv6(addr), isIpv6: true };
+}
+
+// ---- port names (/etc/services) ------------------------------------------------------
+
+export class PortNames {
+  private readonly names = new Map<string, string>();
+
+  constructor(path = '/etc/services') {
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return; // no services database: every name is '-'
+    }
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/#.*/, '').trim();
+      if (!line) continue;
+      const [name, portProto] = line.split(/\s+/);
+      if (!name || !portProto) continue;
+      const m = /^(\d+)\/(\w+)$/.exec(portProto);
+      if (!m) continue;
+      const key = `${Number(m[1])}/${m[2]!.toLowerCase()}`;
+      if (!this.names.has(key)) this.names.set(key, name); // the first entry is the official name
+    }
+  }
+
+  name(port: number, protocol: string): string {
+    return this.names.get(`${port}/${protocol}`) ?? '-';
+  }
+}
+
+// ---- reverse DNS (only with DnsLookup) ------------------------------------------------
+
+const DNS_TIMEOUT_MS = 1000;
+const DNS_TTL_MS = 5 * 60_000;
+const DNS_CACHE_MAX = 4096;
+
+/** getnameinfo results per address, cached (names and failures alike) and bounded in time. */
+export class ReverseDns {
+  private readonly cache = new Map<string, { name: string | Promise<string>; at: number }>();
+
+  constructor(private readonly timeoutMs = DNS_TIMEOUT_MS, private readonly ttlMs = DNS_TTL_MS) {}
+
+  /** The cached name, or a promise that settles (never rejects) within the timeout. */
+  lookup(ip: string, now = Date.now()): string | Promise<string> {
+    const hit = this.cache.get(ip);
+    if (hit && now - hit.at < this.ttlMs) return hit.name;
+    if (this.cache.size >= DNS_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+    const p = resolveName(ip, this.timeoutMs).then((name) => {
+      this.cache.set(ip, { name, at: Date.now() });
+      return name;
+    });
+    this.cache.set(ip, { name: p, at: now });
+    return p;
+  }
+}
+
+function resolveName(ip: string, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((r) => { timer = setTimeout(() => r('-'), timeoutMs); });
+  const query = lookupService(ip, 0).then((r) => (r.hostname && r.hostname !== ip ? r.hostname : '-'), () => '-');
+  return Promise.race([query, timeout]).finally(() => clearTimeout(timer));
+}
+
+// ---- options ---------------------------------------------------------------------------
+
+export interface NetworkOptions {
+  /** the config's DnsLookup: fill Source/DestinationHostname by reverse lookup */
+  dnsLookup: boolean;
+}
+
+const state = {
+  options: { dnsLookup: false } as NetworkOptions,
+  ports: null as PortNames | null,
+  dns: new ReverseDns(),
+  users: null as UserNames | null,
+};
+
+/**
+ * Applies the config's options to event 3. Sysmon for Linux never looks names up; here a
+ * config must ask for it with <DnsLookup>true</DnsLookup> (unset or false: '-').
+ */
+export function setNetworkOptions(opts: { dnsLookup: boolean | null }): void {
+  state.options = { dnsLookup: opts.dnsLookup === true };
+}
+
+function portNames(): PortNames {
+  return (state.ports ??= new PortNames());
+}
+
+// ---- the event ------------------------------------------------------------------------
+
+/** The owning process: the table's entry when it is the same process (not a reused pid). */
+function ownerOf(rec: NetConnectRecord, ctx: CaptureContext): ProcessInfo | undefined {
+  const ticks = startTicks(rec.ownerStartBootNs);
+  const known = ctx.processes.get(rec.tgid);
+  if (known && known.ticks === ticks) return known;
+  const fresh = ctx.processes.readProc(rec.tgid);
+  if (fresh && fresh.ticks === ticks) return fresh;
+  return undefined;
+}
+
+export function networkConnect(rec: NetConnectRecord, proc: ProcessInfo | undefined, timeNs: bigint,
+  ports: PortNames = portNames()): SysmonEvent {
+  const protocol = rec.protocol === IPPROTO_TCP ? 'tcp' : rec.protocol === IPPROTO_UDP ? 'udp' : String(rec.protocol);
+  const local = endpointOf(rec.family, rec.localAddr);
+  const remote = endpointOf(rec.family, rec.remoteAddr);
+  const [src, srcPort, dst, dstPort] = rec.initiated
+    ? [local, rec.localPort, remote, rec.remotePort]
+    : [remote, rec.remotePort, local, rec.localPort];
+  return {
+    id: 3,
+    recordId: 0,
+    timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: proc?.guid ?? NULL_GUID,
+      ProcessId: rec.tgid,
+      Image: proc?.image ?? '-',
+      User: proc?.user ?? (state.users ??= new UserNames()).name(rec.uid),
+      Protocol: protocol,
+      Initiated: rec.initiated,
+      SourceIsIpv6: src.isIpv6,
+      SourceIp: src.ip,
+      SourceHostname: '-',
+      SourcePort: srcPort,
+      SourcePortName: ports.name(srcPort, protocol),
+      DestinationIsIpv6: dst.isIpv6,
+      DestinationIp: dst.ip,
+      DestinationHostname: '-',
+      DestinationPort: dstPort,
+      DestinationPortName: ports.name(dstPort, protocol),
+    },
+  };
+}
+
+/** Fills the Hostname fields: at once from the cache, else by holding the batch (bounded). */
+function fillHostnames(ev: SysmonEvent, ctx: CaptureContext): void {
+  const d = ev.data as Record<string, string | number | boolean>;
+  const pending: Promise<unknown>[] = [];
+  for (const [ipField, nameField] of [['SourceIp', 'SourceHostname'], ['DestinationIp', 'DestinationHostname']] as const) {
+    const name = state.dns.lookup(String(d[ipField]));
+    if (typeof name === 'string') d[nameField] = name;
+    else pending.push(name.then((n) => { d[nameField] = n; }));
+  }
+  if (pending.length) ctx.defer(Promise.all(pending));
+}
+
+export const NETWORK_HANDLERS: RecordHandlers = {
+  10: (rec, ctx, out) => {
+    const r = rec as NetConnectRecord;
+    const ev = networkConnect(r, ownerOf(r, ctx), ctx.timeNs(r.bootNs));
+    if (state.options.dnsLookup) fillHostnames(ev, ctx);
+    out.push(ev);
+  },
+};
