@@ -27,6 +27,8 @@ export interface JsonlFileSink extends Sink {
   rotate(): Promise<void>;
   /** highest EventRecordID known to be in the file set (0 when none) */
   readonly lastRecordId: number;
+  /** events/bytes written, duplicates skipped, rotations, torn tails cut */
+  readonly stats: { events: number; bytes: number; skipped: number; rotations: number; tornCut: number };
   readonly path: string;
 }
 
@@ -98,6 +100,7 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
   let period = -1; // rotateEveryMs interval of the data in the current file (-1: none yet)
   let lastId = 0;
   let chain: Promise<unknown> = Promise.resolve();
+  const stats = { events: 0, bytes: 0, skipped: 0, rotations: 0, tornCut: 0 };
 
   // Serialize write/reopen/rotate/close: the fan-out awaits writes, signals do not.
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -128,7 +131,7 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     try {
       const st = await rh.stat();
       const { line, completeEnd } = await readLastLine(rh, st.size);
-      if (completeEnd < st.size) await rh.truncate(completeEnd); // torn tail: cut at the last \n
+      if (completeEnd < st.size) { await rh.truncate(completeEnd); stats.tornCut++; } // torn tail: cut at the last \n
       size = completeEnd;
       lastId = Math.max(lastId, recordIdOf(line));
     } finally {
@@ -188,6 +191,7 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
         const files = await rotatedFiles();
         for (const f of files.slice(o.maxFiles)) await fsp.rm(f, { force: true });
       }
+      stats.rotations++;
     }
     await openFile();
   }
@@ -196,9 +200,11 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     if (!fh) throw new Error('jsonl: sink is not open');
     let text = '';
     let maxId = lastId;
+    let n = 0;
     for (const ev of batch) {
-      if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) continue;
+      if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) { stats.skipped++; continue; }
       text += encode(ev, o.identity);
+      n++;
       if (ev.recordId > maxId) maxId = ev.recordId;
     }
     if (text === '') return;
@@ -217,11 +223,14 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     size += buf.length;
     period = cur;
     lastId = maxId;
+    stats.events += n;
+    stats.bytes += buf.length;
   }
 
   return {
     name: 'jsonl',
     path,
+    stats,
     get lastRecordId() { return lastId; },
     open: () => serial(async () => {
       await openFile();

@@ -44,6 +44,17 @@ test('file: refuses a symlink planted at the file path', async () => {
   await assert.rejects(sink.open(), /ELOOP/);
 });
 
+test('file: refuses a symlinked directory planted in a world-writable parent', async () => {
+  const dir = await tmp();
+  const shared = join(dir, 'shared');
+  await fsp.mkdir(shared);
+  await fsp.chmod(shared, 0o1777);
+  await fsp.mkdir(join(dir, 'elsewhere'));
+  await fsp.symlink(join(dir, 'elsewhere'), join(shared, 'logs'));
+  await assert.rejects(createJsonlFileSink(join(shared, 'logs', 'e.jsonl')).open(), /world-writable/);
+  await assert.rejects(createJsonlFileSink(join(shared, 'logs', 'deeper', 'e.jsonl')).open(), /world-writable/);
+});
+
 test('file: size rotation with numbered files and a max count; every line whole, nothing lost', async () => {
   const dir = await tmp();
   const file = join(dir, 'e.jsonl');
@@ -140,6 +151,7 @@ test('file: a torn last line (crash mid-write) is cut and its event written agai
   await b.write(range(2, 5));
   await b.close();
   assert.deepEqual(await ids(file), [1, 2, 3, 4, 5]);
+  assert.deepEqual(b.stats, { events: 2, bytes: b.stats.bytes, skipped: 2, rotations: 0, tornCut: 1 });
   // a file holding only a torn line
   await fsp.writeFile(file, torn);
   const c = createJsonlFileSink(file, { identity: IDENTITY });
