@@ -28,10 +28,6 @@ enum record_type {
 	RECORD_FILE_DELETE = 21,    /* Sysmon 23/26: unlink/rmdir that succeeded */
 	RECORD_FILE_RAW_READ = 22,  /* Sysmon 9: a block device opened for reading */
 	RECORD_FILE_TIME = 23,      /* Sysmon 2: a file's mtime set back in time */
-	RECORD_FILE_CREATE = 20,    /* Sysmon 11: a file that did not exist now does */
-	RECORD_FILE_DELETE = 21,    /* Sysmon 23/26: unlink/rmdir that succeeded */
-	RECORD_FILE_RAW_READ = 22,  /* Sysmon 9: a block device opened for reading */
-	RECORD_FILE_TIME = 23,      /* Sysmon 2: a file's mtime set back in time */
 	/* other families (ptrace, bpf, modules, dns, image loads...): 40- */
 };
 
@@ -121,43 +117,6 @@ struct net_record {
 	__u32 _pad;
 	struct ip_addr16 local_addr;
 	struct ip_addr16 remote_addr;
-};
-
-/* ---- file family (driver/linux/file.bpf.c) ---- */
-
-/* file_record.op: the syscall that did it */
-enum file_op {
-	FILE_OP_OPEN = 1, FILE_OP_OPENAT = 2, FILE_OP_OPENAT2 = 3, FILE_OP_CREAT = 4,
-	FILE_OP_RENAME = 5, FILE_OP_LINK = 6, FILE_OP_MKNOD = 7,
-	FILE_OP_UNLINK = 8, FILE_OP_RMDIR = 9,
-	FILE_OP_UTIMENSAT = 10, FILE_OP_UTIMES = 11, FILE_OP_UTIME = 12,
-};
-
-/* file_record.info: which optional fields are valid */
-#define FILE_INFO_INODE      (1u << 0)  /* mode, dev, ino, size, nlink, mtime_ns */
-#define FILE_INFO_PREV_TIME  (1u << 1)  /* FILE_TIME: mtime_ns is the mtime before the call */
-
-/* record_header.flags of file records (high byte: the file family's own bits) */
-#define RECORD_FLAG_PATH_TRUNCATED  (1u << 8)
-#define RECORD_FLAG_NAME_TRUNCATED  (1u << 9)
-
-struct file_record {
-	struct record_header hdr;
-	__u32 op;          /* enum file_op */
-	__u32 info;        /* FILE_INFO_* */
-	__u32 mode;        /* inode i_mode */
-	__u32 dev;         /* kernel dev_t of the file's filesystem (MAJOR << 20 | MINOR) */
-	__u64 ino;
-	__u64 size;        /* bytes, before the call */
-	__u32 nlink;       /* before the call */
-	__u32 rdev;        /* FILE_RAW_READ: the block device's kernel dev_t */
-	__s64 mtime_ns;    /* inode mtime, Unix ns (for FILE_TIME: before the call, if PREV_TIME) */
-	__s64 new_time_ns; /* FILE_TIME: the mtime the call set, Unix ns */
-	/* path components leaf first (the dentry walk): the file itself when name.len == 0,
-	 * otherwise the directory the name is relative to (dirfd or cwd) */
-	struct str_ref path;
-	/* the name as the process passed it (possibly relative); empty when path is complete */
-	struct str_ref name;
 };
 
 /* ---- file family (driver/linux/file.bpf.c) ---- */
