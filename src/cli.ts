@@ -176,12 +176,28 @@ export async function main(argv: string[]): Promise<number> {
       const r = await runConvert(a.input, a.output);
       process.stderr.write(`${JSON.stringify(r)}\n`);
     })
-    .command('view [file]', 'human-readable view of JSONL or EVTX events', (c) => c
-      .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' }),
+    .command('view [file]', 'readable, filterable view of JSONL, EVTX or syslog Event XML ("-": stdin)', (c) => c
+      .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' })
+      .option('e', { alias: 'event', type: 'string', describe: 'event IDs to show, e.g. 1,3' })
+      .option('r', { alias: 'records', type: 'string', describe: 'EventRecordID range MIN,MAX' })
+      .option('t', { alias: 'time', type: 'string', describe: 'time range "FROM,TO" (UTC "YYYY-MM-DD HH:MM[:SS]" or ISO); either side may be empty' })
+      .option('f', { alias: 'filter', type: 'string', array: true, describe: 'Field=value, Field~substring or Field!=value (case-insensitive; repeatable)' })
+      .option('E', { alias: 'fields', type: 'string', describe: 'fields to show, e.g. Image,CommandLine' })
+      .option('system', { type: 'boolean', default: false, describe: 'also show EventRecordID, TimeCreated, Computer' })
+      .option('color', { type: 'boolean', describe: 'colour (default: when stdout is a terminal)' })
+      .option('follow', { type: 'boolean', default: false, describe: 'keep reading as the file grows (JSONL, syslog)' }),
     async (a) => {
-      const { runView } = await import('./commands/view.js');
-      const file = a.file ?? readState()?.jsonl ?? DEFAULT_JSONL;
-      process.exitCode = await runView(file);
+      const { runView, parseTime } = await import('./commands/view.js');
+      const file = a.file ?? (argv.includes('-') ? '-' : null) ?? readState()?.jsonl ?? DEFAULT_JSONL; // yargs drops a lone "-"
+      const list = (s?: string) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const [r0, r1] = (a.r ?? '').split(',');
+      const [t0, t1] = (a.t ?? '').split(',');
+      process.exitCode = (await runView(file, process.stdout, {
+        ids: list(a.e).map(Number), filters: a.f, fields: list(a.E), system: a.system, follow: a.follow,
+        color: a.color ?? process.stdout.isTTY === true,
+        minRecord: r0 ? Number(r0) : undefined, maxRecord: r1 ? Number(r1) : undefined,
+        fromMs: t0?.trim() ? parseTime(t0) : undefined, toMs: t1?.trim() ? parseTime(t1) : undefined,
+      })) > 0 ? 0 : 1;
     })
     .command('replay', 're-send a range of the journal to a sink (backfill)', (c) => c
       .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
