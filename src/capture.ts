@@ -4,6 +4,7 @@ import { DecodeError, decodeRecord, type KernelRecord } from './kernel/decode.js
 import type { SysmonEvent } from './events/event.js';
 import type { CaptureContext, RecordHandlers } from './events/handlers.js';
 import { PROCESS_HANDLERS } from './events/process-events.js';
+import { SECURITY_HANDLERS } from './events/security-events.js';
 import { FILE_HANDLERS } from './events/file-events.js';
 import { NETWORK_HANDLERS } from './events/network-events.js';
 import type { ProcessTable } from './events/processes.js';
@@ -12,6 +13,7 @@ import { errorReport } from './events/service-events.js';
 /** Every family's handlers; a new family adds its table here. */
 const HANDLERS: RecordHandlers = {
   ...PROCESS_HANDLERS,
+  ...SECURITY_HANDLERS,
   ...FILE_HANDLERS,
   ...NETWORK_HANDLERS,
 };

@@ -29,6 +29,12 @@ enum record_type {
 	RECORD_FILE_RAW_READ = 22,  /* Sysmon 9: a block device opened for reading */
 	RECORD_FILE_TIME = 23,      /* Sysmon 2: a file's mtime set back in time */
 	/* other families (ptrace, bpf, modules, dns, image loads...): 40- */
+	/* security.bpf.c: 40-59 */
+	RECORD_PROCESS_ACCESS = 40, /* Sysmon 10: ptrace, process_vm_readv/writev, /proc/PID/mem */
+	RECORD_REMOTE_THREAD = 41,  /* Sysmon 8: ptrace POKETEXT/POKEDATA, instruction pointer set */
+	RECORD_BPF_PROG_LOAD = 42,  /* Sysmon 100: bpf(BPF_PROG_LOAD) that succeeded */
+	RECORD_MODULE_LOAD = 43,    /* Sysmon 6: init_module/finit_module that succeeded */
+	RECORD_TAMPER = 44,         /* Sysmon 25: image unlinked (memfd, deleted, replaced) */
 };
 
 /* How much of each variable part is captured; longer values are cut and flagged. */
@@ -154,6 +160,79 @@ struct file_record {
 	struct str_ref path;
 	/* the name as the process passed it (possibly relative); empty when path is complete */
 	struct str_ref name;
+};
+
+/* ---- security family (driver/linux/security.bpf.c, records 40-59) ---- */
+
+/* The other process of a cross-process record, read from its task in the kernel. */
+struct target_ids {
+	__u32 tgid;
+	__u32 tid;         /* the thread the call named (ptrace and process_vm_* take a tid) */
+	__u32 uid;         /* real uid */
+	__u32 _pad;
+	__u64 start_boot_ns;        /* group leader's start_boottime */
+	__u64 end_code;             /* mm->end_code, 0 without mm */
+};
+
+/* access_record.how */
+#define ACCESS_VIA_PTRACE      1
+#define ACCESS_VIA_VM_READV    2
+#define ACCESS_VIA_VM_WRITEV   3
+#define ACCESS_VIA_PROC_MEM    4
+
+struct access_record {
+	struct record_header hdr;
+	struct process_ids ids;     /* the source (current) process */
+	struct target_ids target;
+	__u32 granted;              /* Windows access mask (see src/events/security-events.ts) */
+	__u32 how;                  /* ACCESS_VIA_* */
+	__s64 request;              /* ptrace request, or the file's f_mode for /proc/PID/mem */
+};
+
+struct inject_record {
+	struct record_header hdr;
+	struct process_ids ids;
+	struct target_ids target;
+	__u64 start_address;        /* first poked address, or the new instruction pointer */
+	__s64 request;              /* the ptrace request */
+};
+
+struct bpf_load_record {
+	struct record_header hdr;
+	struct process_ids ids;
+	__u32 cmd;                  /* bpf(2) command (BPF_PROG_LOAD = 5) */
+	__u32 prog_type;
+	__u32 prog_id;
+	__u32 _pad;
+	struct str_ref name;        /* bpf_prog_aux.name (at most 15 bytes) */
+};
+
+struct module_record {
+	struct record_header hdr;
+	struct process_ids ids;
+	__u32 finit;                /* 1: finit_module(fd), 0: init_module(image in memory) */
+	__s32 fd;
+	__u64 len;                  /* init_module: bytes of the image */
+	__u64 ino;                  /* finit_module: the file's inode and device */
+	__u32 dev;                  /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u32 flags;                /* finit_module flags */
+	struct str_ref path;        /* finit_module: path components, leaf first */
+	struct str_ref params;      /* module parameters string */
+};
+
+/* tamper_record.kind */
+#define TAMPER_EXEC_UNLINKED   1   /* exec of a file with no links (memfd, O_TMPFILE, deleted) */
+#define TAMPER_EXIT_UNLINKED   2   /* the image lost its last link while the process ran */
+
+struct tamper_record {
+	struct record_header hdr;
+	struct process_ids ids;
+	__u32 kind;                 /* TAMPER_* */
+	__u32 nlink;
+	__u64 ino;
+	__u32 dev;                  /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u32 _pad;
+	struct str_ref exe;         /* path components, leaf first */
 };
 
 #endif

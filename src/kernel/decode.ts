@@ -3,6 +3,7 @@
 // DecodeError: the caller counts it, reports event 255 and skips it.
 import { DecodeError, HEADER_SIZE, COMMON_LAYOUT } from './records/common.js';
 import { PROCESS_DECODERS, type ProcessRecord } from './records/process.js';
+import { SECURITY_DECODERS, type SecurityRecord } from './records/security.js';
 import { FILE_DECODERS, type FileRecord } from './records/file.js';
 import { NETWORK_DECODERS, type NetworkRecord } from './records/network.js';
 
@@ -11,10 +12,11 @@ export type { ExecRecord, ExitRecord, ForkRecord } from './records/process.js';
 export type { NetConnectRecord } from './records/network.js';
 
 /** Every record any family can produce; a new family adds its union here. */
-export type KernelRecord = ProcessRecord | NetworkRecord | FileRecord;
+export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord;
 
 const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...PROCESS_DECODERS,
+  ...SECURITY_DECODERS,
   ...FILE_DECODERS,
   ...NETWORK_DECODERS,
 };

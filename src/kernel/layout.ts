@@ -3,12 +3,14 @@
 // the compiled objects' BTF. A new family adds its layout here.
 import { COMMON_LAYOUT, COMMON_SIZES } from './records/common.js';
 import { PROCESS_LAYOUT, PROCESS_SIZES } from './records/process.js';
+import { SECURITY_LAYOUT, SECURITY_SIZES } from './records/security.js';
 import { FILE_LAYOUT, FILE_SIZES } from './records/file.js';
 import { NETWORK_LAYOUT, NETWORK_SIZES } from './records/network.js';
 
 export const LAYOUT: Record<string, Record<string, readonly [number, number]>> = {
   ...COMMON_LAYOUT,
   ...PROCESS_LAYOUT,
+  ...SECURITY_LAYOUT,
   ...FILE_LAYOUT,
   ...NETWORK_LAYOUT,
 };
@@ -16,6 +18,7 @@ export const LAYOUT: Record<string, Record<string, readonly [number, number]>> =
 export const STRUCT_SIZES: Record<string, number> = {
   ...COMMON_SIZES,
   ...PROCESS_SIZES,
+  ...SECURITY_SIZES,
   ...FILE_SIZES,
   ...NETWORK_SIZES,
 };

@@ -4,6 +4,8 @@
 // attached. Each family adds its programs here.
 import { FILE_PROGRAM_EVENTS } from './records/file.js';
 export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
+  // security.bpf.c (src/events/security-events.ts)
+  security_sys_enter: [6, 8, 10, 100], security_sys_exit: [6, 8, 10, 100], tamper_exec: [25], tamper_exit: [25],
   ...FILE_PROGRAM_EVENTS,
 };
 

@@ -1,0 +1,397 @@
+// Security family records -> Sysmon events 10 (ProcessAccess), 8 (CreateRemoteThread),
+// 100 (eBPFEvent), 6 (DriverLoad) and 25 (ProcessTampering).
+//
+// GrantedAccess: Linux has no access masks, so the kernel side maps what was asked to the
+// Windows process access rights a Windows tool would have needed for the same thing
+// (driver/linux/security.bpf.c ptrace_access):
+//   PTRACE_ATTACH / PTRACE_SEIZE                         0x1fffff PROCESS_ALL_ACCESS
+//   PTRACE_PEEKTEXT/PEEKDATA, process_vm_readv,
+//     open of /proc/PID/mem for reading                  0x10     PROCESS_VM_READ
+//   PTRACE_POKETEXT/POKEDATA, process_vm_writev,
+//     open of /proc/PID/mem for writing                  0x28     PROCESS_VM_WRITE | PROCESS_VM_OPERATION
+//   PTRACE_PEEKUSR/GETREGS/GETFPREGS/GETREGSET/
+//     GETSIGINFO/GETEVENTMSG                             0x400    PROCESS_QUERY_INFORMATION
+//   PTRACE_POKEUSR/SETREGS/SETFPREGS/SETREGSET/
+//     SETSIGINFO/SETOPTIONS                              0x200    PROCESS_SET_INFORMATION
+//   PTRACE_CONT/SYSCALL/SINGLESTEP/INTERRUPT/LISTEN      0x800    PROCESS_SUSPEND_RESUME
+//   PTRACE_KILL                                          0x1      PROCESS_TERMINATE
+//   any other request                                    0x1000   PROCESS_QUERY_LIMITED_INFORMATION
+// (/proc/PID/mem opened read-write: 0x38.) PTRACE_TRACEME is not logged: the caller offers
+// itself to its parent; the parent's later requests on it are logged. PTRACE_DETACH is not
+// an access. Access to one's own process is not logged. A pair (source, target) is logged
+// again only for access bits not logged in the last 60 s, and ATTACH/SEIZE always.
+import { readFileSync, statSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import type { SysmonEvent } from './event.js';
+import type { RecordHandlers, CaptureContext } from './handlers.js';
+import type { ProcessIds } from '../kernel/decode.js';
+import {
+  SecurityRecordType, TamperKind,
+  type AccessRecord, type BpfLoadRecord, type InjectRecord, type ModuleRecord, type TamperRecord, type TargetIds,
+} from '../kernel/records/security.js';
+import { hashes } from './hashes.js';
+import { UserNames } from './host.js';
+import { utcTime } from './time.js';
+
+const users = new UserNames();
+
+interface Who { guid: string; pid: number; image: string; user: string }
+
+/** A process named by the kernel (tgid + start time + end_code), described from the process table. */
+function describe(ctx: CaptureContext, tgid: number, startBootNs: bigint, endCode: bigint, uid: number): Who {
+  // the table answers "who is this parent" for exactly these three facts
+  const ids: ProcessIds = {
+    uid, euid: uid, gid: 0, auid: 0xffffffff, sessionid: 0xffffffff, ppid: tgid,
+    startBootNs: 0n, endCode: 0n, parentStartBootNs: startBootNs, parentEndCode: endCode,
+  };
+  const info = ctx.processes.parentOf(ids);
+  return {
+    guid: info?.guid ?? ctx.processes.parentGuid(ids),
+    pid: tgid,
+    image: info?.image ?? '-',
+    user: info?.user ?? users.name(uid),
+  };
+}
+
+function source(ctx: CaptureContext, r: { tgid: number; ids: ProcessIds }): Who {
+  return describe(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode, r.ids.uid);
+}
+
+function target(ctx: CaptureContext, t: TargetIds): Who {
+  return describe(ctx, t.tgid, t.startBootNs, t.endCode, t.uid);
+}
+
+export function hex32(n: number): string {
+  return `0x${(n >>> 0).toString(16)}`;
+}
+
+export function processAccess(r: AccessRecord, src: Who, tgt: Who, timeNs: bigint): SysmonEvent {
+  return {
+    id: 10, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      SourceProcessGUID: src.guid,
+      SourceProcessId: src.pid,
+      SourceThreadId: r.tid,
+      SourceImage: src.image,
+      TargetProcessGUID: tgt.guid,
+      TargetProcessId: tgt.pid,
+      TargetImage: tgt.image,
+      GrantedAccess: hex32(r.granted),
+      CallTrace: '-',
+      SourceUser: src.user,
+      TargetUser: tgt.user,
+    },
+  };
+}
+
+/** The mapping of the target that holds `addr` (from /proc/PID/maps), or '-'. */
+export function moduleAt(pid: number, addr: bigint, maps?: string): string {
+  let text = maps;
+  if (text === undefined) {
+    try { text = readFileSync(`/proc/${pid}/maps`, 'latin1'); } catch { return '-'; }
+  }
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\d+\s*(.*)$/.exec(line);
+    if (!m) continue;
+    if (addr >= BigInt(`0x${m[1]}`) && addr < BigInt(`0x${m[2]}`)) return m[3] ? m[3] : '-';
+  }
+  return '-';
+}
+
+export function createRemoteThread(r: InjectRecord, src: Who, tgt: Who, startModule: string, timeNs: bigint): SysmonEvent {
+  return {
+    id: 8, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      SourceProcessGuid: src.guid,
+      SourceProcessId: src.pid,
+      SourceImage: src.image,
+      TargetProcessGuid: tgt.guid,
+      TargetProcessId: tgt.pid,
+      TargetImage: tgt.image,
+      // the thread whose memory or instruction pointer was changed
+      NewThreadId: r.target.tid,
+      StartAddress: `0x${r.startAddress.toString(16).toUpperCase().padStart(16, '0')}`,
+      StartModule: startModule,
+      StartFunction: '-',
+      SourceUser: src.user,
+      TargetUser: tgt.user,
+    },
+  };
+}
+
+const BPF_PROG_TYPES = [
+  'UNSPEC', 'SOCKET_FILTER', 'KPROBE', 'SCHED_CLS', 'SCHED_ACT', 'TRACEPOINT', 'XDP', 'PERF_EVENT', 'CGROUP_SKB',
+  'CGROUP_SOCK', 'LWT_IN', 'LWT_OUT', 'LWT_XMIT', 'SOCK_OPS', 'SK_SKB', 'CGROUP_DEVICE', 'SK_MSG', 'RAW_TRACEPOINT',
+  'CGROUP_SOCK_ADDR', 'LWT_SEG6LOCAL', 'LIRC_MODE2', 'SK_REUSEPORT', 'FLOW_DISSECTOR', 'CGROUP_SYSCTL',
+  'RAW_TRACEPOINT_WRITABLE', 'CGROUP_SOCKOPT', 'TRACING', 'STRUCT_OPS', 'EXT', 'LSM', 'SK_LOOKUP', 'SYSCALL', 'NETFILTER',
+];
+
+/** The kernel's enum name (BPF_PROG_TYPE_KPROBE), or the number for types newer than this table. */
+export function bpfProgTypeName(t: number): string {
+  const n = BPF_PROG_TYPES[t];
+  return n ? `BPF_PROG_TYPE_${n}` : String(t);
+}
+
+export function ebpfEvent(r: BpfLoadRecord, who: Who, timeNs: bigint): SysmonEvent {
+  return {
+    id: 100, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: who.guid,
+      ProcessId: who.pid,
+      Image: who.image,
+      User: who.user,
+      BpfCommand: r.cmd === 5 ? 'BPF_PROG_LOAD' : String(r.cmd),
+      BpfProgramType: bpfProgTypeName(r.progType),
+      BpfProgramId: r.progId,
+      BpfProgramName: r.name || '-',
+    },
+  };
+}
+
+// ---- DriverLoad: the module file's appended signature ----
+
+const SIG_MAGIC = Buffer.from('~Module signature appended~\n');
+const PKEY_ID_PKCS7 = 2;
+
+export interface ModuleSignature { signed: boolean; signer: string; name: string }
+
+interface Der { tag: number; start: number; end: number }
+
+function derAt(b: Buffer, p: number): Der | null {
+  if (p + 2 > b.length) return null;
+  const tag = b[p]!;
+  let len = b[p + 1]!;
+  let start = p + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 4 || start + n > b.length) return null;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[start + i]!;
+    start += n;
+  }
+  if (start + len > b.length) return null;
+  return { tag, start, end: start + len };
+}
+
+function derChildren(b: Buffer, d: Der): Der[] {
+  const out: Der[] = [];
+  for (let p = d.start; p < d.end;) {
+    const c = derAt(b, p);
+    if (!c || c.end > d.end) break;
+    out.push(c);
+    p = c.end;
+  }
+  return out;
+}
+
+const OID_CN = Buffer.from([0x55, 0x04, 0x03]);
+const OID_O = Buffer.from([0x55, 0x04, 0x0a]);
+
+/** The issuer CN (else O) of the first SignerInfo of a PKCS#7 SignedData, or ''. */
+export function pkcs7Signer(sig: Buffer): string {
+  try {
+    const ci = derAt(sig, 0);
+    if (!ci || ci.tag !== 0x30) return '';
+    const explicit = derChildren(sig, ci)[1];
+    if (!explicit) return '';
+    const sd = derChildren(sig, explicit)[0];
+    if (!sd) return '';
+    const parts = derChildren(sig, sd);
+    const signerInfos = parts[parts.length - 1];
+    if (!signerInfos || signerInfos.tag !== 0x31) return '';
+    const si = derChildren(sig, signerInfos)[0];
+    if (!si) return '';
+    const sid = derChildren(sig, si)[1];
+    if (!sid || sid.tag !== 0x30) return '';
+    const issuer = derChildren(sig, sid)[0];
+    if (!issuer) return '';
+    let cn = '';
+    let o = '';
+    for (const rdn of derChildren(sig, issuer)) {
+      for (const atv of derChildren(sig, rdn)) {
+        const [oid, val] = derChildren(sig, atv);
+        if (!oid || !val) continue;
+        const o2 = sig.subarray(oid.start, oid.end);
+        const text = sig.subarray(val.start, val.end).toString('utf8');
+        if (o2.equals(OID_CN)) cn = text;
+        else if (o2.equals(OID_O)) o = text;
+      }
+    }
+    return cn || o;
+  } catch {
+    return '';
+  }
+}
+
+/** Reads a .ko's appended signature ("~Module signature appended~") and its modinfo name. */
+export function parseModuleFile(file: Buffer): ModuleSignature {
+  const nameAt = file.indexOf('\0name=');
+  const name = nameAt >= 0 ? file.subarray(nameAt + 6, file.indexOf(0, nameAt + 6)).toString('latin1') : '';
+  if (file.length < SIG_MAGIC.length + 12 || !file.subarray(file.length - SIG_MAGIC.length).equals(SIG_MAGIC)) {
+    return { signed: false, signer: '', name };
+  }
+  const info = file.length - SIG_MAGIC.length - 12;
+  const idType = file[info + 2]!;
+  const signerLen = file[info + 3]!;
+  const keyIdLen = file[info + 4]!;
+  const sigLen = file.readUInt32BE(info + 8);
+  const sigStart = info - sigLen;
+  if (sigStart < 0) return { signed: true, signer: '', name };
+  let signer = '';
+  if (idType === PKEY_ID_PKCS7) signer = pkcs7Signer(file.subarray(sigStart, info));
+  else if (signerLen > 0) {
+    // legacy signatures: signer name, key id, then the signature
+    const at = sigStart - keyIdLen - signerLen;
+    if (at >= 0) signer = file.subarray(at, at + signerLen).toString('utf8');
+  }
+  return { signed: true, signer, name };
+}
+
+/** Unsigned modules (or failed checks, without enforcement) taint the kernel with 'E'. */
+function signatureStatus(sig: ModuleSignature): string {
+  if (!sig.signed) return 'Unavailable';
+  try {
+    const taint = readFileSync(`/sys/module/${sig.name}/taint`, 'latin1');
+    return taint.includes('E') ? 'Unverified' : 'Valid';
+  } catch {
+    return 'Unverified';
+  }
+}
+
+async function readModuleFile(path: string): Promise<Buffer | null> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > 256 * 1024 * 1024) return null;
+      return await readFile(fh);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+export function driverLoad(r: ModuleRecord, timeNs: bigint): SysmonEvent {
+  return {
+    id: 6, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      // init_module loads an image from memory: there is no file to name
+      ImageLoaded: r.path || '-',
+      Hashes: '-',
+      Signed: '-',
+      Signature: '-',
+      SignatureStatus: '-',
+    },
+  };
+}
+
+/** Fills Hashes and the signature fields from the module file (async, bounded). */
+export async function enrichDriverLoad(ev: SysmonEvent, path: string): Promise<void> {
+  try {
+    const [file, h] = await Promise.all([readModuleFile(path), hashes.hashFile(path)]);
+    ev.data.Hashes = h;
+    if (!file) return;
+    const sig = parseModuleFile(file);
+    ev.data.Signed = sig.signed ? 'true' : 'false';
+    ev.data.Signature = sig.signer || '-';
+    ev.data.SignatureStatus = signatureStatus(sig);
+  } catch { /* fields stay '-' */ }
+}
+
+// ---- ProcessTampering ----
+
+export const TamperType = {
+  Fileless: 'Image is fileless (memfd)',
+  DeletedBeforeExec: 'Image is deleted (executed after its last link was removed)',
+  Deleted: 'Image is deleted (removed while running)',
+  Replaced: 'Image is replaced',
+} as const;
+
+/** Kernel dev_t (MAJOR << 20 | MINOR) -> glibc's st_dev encoding. */
+function userDev(k: number): bigint {
+  const major = BigInt(k >>> 20);
+  const minor = BigInt(k & 0xfffff);
+  return (minor & 0xffn) | ((major & 0xfffn) << 8n) | ((minor & ~0xffn) << 12n) | ((major & ~0xfffn) << 32n);
+}
+
+export function tamperType(r: TamperRecord, statPath: (p: string) => { dev: bigint; ino: bigint } | null): string {
+  const leaf = r.exe.slice(r.exe.lastIndexOf('/') + 1);
+  if (leaf.startsWith('memfd:')) return TamperType.Fileless;
+  if (r.kind === TamperKind.ExecUnlinked) return TamperType.DeletedBeforeExec;
+  const now = statPath(r.exe);
+  if (now && (now.ino !== r.ino || now.dev !== userDev(r.dev))) return TamperType.Replaced;
+  return TamperType.Deleted;
+}
+
+function statNow(p: string): { dev: bigint; ino: bigint } | null {
+  try {
+    const st = statSync(p, { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
+}
+
+export function processTampering(who: Who, type: string, timeNs: bigint): SysmonEvent {
+  return {
+    id: 25, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: who.guid,
+      ProcessId: who.pid,
+      Image: who.image,
+      Type: type,
+      User: who.user,
+    },
+  };
+}
+
+/** Processes already reported as tampered at exec: their exit does not report again. */
+const reportedAtExec = new Set<string>();
+
+export const SECURITY_HANDLERS: RecordHandlers = {
+  [SecurityRecordType.Access]: (rec, ctx, out) => {
+    const r = rec as AccessRecord;
+    out.push(processAccess(r, source(ctx, r), target(ctx, r.target), ctx.timeNs(r.bootNs)));
+  },
+  [SecurityRecordType.Inject]: (rec, ctx, out) => {
+    const r = rec as InjectRecord;
+    out.push(createRemoteThread(r, source(ctx, r), target(ctx, r.target), moduleAt(r.target.tgid, r.startAddress), ctx.timeNs(r.bootNs)));
+  },
+  [SecurityRecordType.BpfLoad]: (rec, ctx, out) => {
+    const r = rec as BpfLoadRecord;
+    out.push(ebpfEvent(r, source(ctx, r), ctx.timeNs(r.bootNs)));
+  },
+  [SecurityRecordType.ModuleLoad]: (rec, ctx, out) => {
+    const r = rec as ModuleRecord;
+    const ev = driverLoad(r, ctx.timeNs(r.bootNs));
+    out.push(ev);
+    if (r.path) ctx.defer(enrichDriverLoad(ev, r.path));
+  },
+  [SecurityRecordType.Tamper]: (rec, ctx, out) => {
+    const r = rec as TamperRecord;
+    const who = source(ctx, r);
+    if (r.kind === TamperKind.ExitUnlinked) {
+      if (reportedAtExec.delete(who.guid)) return;
+    } else {
+      if (reportedAtExec.size > 10_000) reportedAtExec.clear();
+      reportedAtExec.add(who.guid);
+    }
+    const type = tamperType(r, statNow);
+    // the exec record arrives first, so the table already names the new image; a memfd has
+    // no path, so name it as /proc/PID/exe does
+    if (who.image === '-' || who.image === '/') who.image = type === TamperType.Fileless ? `${r.exe} (deleted)` : r.exe;
+    out.push(processTampering(who, type, ctx.timeNs(r.bootNs)));
+  },
+};

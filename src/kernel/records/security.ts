@@ -1,0 +1,103 @@
+// Security family records (driver/linux/security.bpf.c): cross-process access (ptrace,
+// process_vm_readv/writev, /proc/PID/mem), ptrace code injection, eBPF program loads,
+// kernel module loads, and images that lost their last link (memfd, deleted, replaced).
+import { decodeBytes } from '../../events/text.js';
+import { need, readHeader, readIds, slice, joinPath, type Header, type ProcessIds } from './common.js';
+
+export const SecurityRecordType = { Access: 40, Inject: 41, BpfLoad: 42, ModuleLoad: 43, Tamper: 44 } as const;
+
+/** access_record.how */
+export const AccessVia = { Ptrace: 1, VmReadv: 2, VmWritev: 3, ProcMem: 4 } as const;
+/** tamper_record.kind */
+export const TamperKind = { ExecUnlinked: 1, ExitUnlinked: 2 } as const;
+
+export const SECURITY_LAYOUT = {
+  target_ids: { tgid: [0, 4], tid: [4, 4], uid: [8, 4], _pad: [12, 4], start_boot_ns: [16, 8], end_code: [24, 8] },
+  access_record: { hdr: [0, 24], ids: [24, 56], target: [80, 32], granted: [112, 4], how: [116, 4], request: [120, 8] },
+  inject_record: { hdr: [0, 24], ids: [24, 56], target: [80, 32], start_address: [112, 8], request: [120, 8] },
+  bpf_load_record: { hdr: [0, 24], ids: [24, 56], cmd: [80, 4], prog_type: [84, 4], prog_id: [88, 4], _pad: [92, 4], name: [96, 8] },
+  module_record: {
+    hdr: [0, 24], ids: [24, 56], finit: [80, 4], fd: [84, 4], len: [88, 8], ino: [96, 8], dev: [104, 4], flags: [108, 4],
+    path: [112, 8], params: [120, 8],
+  },
+  tamper_record: { hdr: [0, 24], ids: [24, 56], kind: [80, 4], nlink: [84, 4], ino: [88, 8], dev: [96, 4], _pad: [100, 4], exe: [104, 8] },
+} as const;
+
+export const SECURITY_SIZES = {
+  target_ids: 32, access_record: 128, inject_record: 128, bpf_load_record: 104, module_record: 128, tamper_record: 112,
+} as const;
+
+export interface TargetIds { tgid: number; tid: number; uid: number; startBootNs: bigint; endCode: bigint }
+
+export interface AccessRecord extends Header { type: 40; ids: ProcessIds; target: TargetIds; granted: number; how: number; request: bigint }
+export interface InjectRecord extends Header { type: 41; ids: ProcessIds; target: TargetIds; startAddress: bigint; request: bigint }
+export interface BpfLoadRecord extends Header { type: 42; ids: ProcessIds; cmd: number; progType: number; progId: number; name: string }
+export interface ModuleRecord extends Header {
+  type: 43; ids: ProcessIds; finit: boolean; fd: number; len: bigint; ino: bigint; dev: number; moduleFlags: number;
+  /** finit_module: the .ko's path; '' for init_module (image from memory) */
+  path: string; params: string;
+}
+export interface TamperRecord extends Header { type: 44; ids: ProcessIds; kind: number; nlink: number; ino: bigint; dev: number; exe: string }
+export type SecurityRecord = AccessRecord | InjectRecord | BpfLoadRecord | ModuleRecord | TamperRecord;
+
+const T = SECURITY_LAYOUT.target_ids;
+
+function readTarget(b: Buffer, at: number): TargetIds {
+  return {
+    tgid: b.readUInt32LE(at + T.tgid[0]),
+    tid: b.readUInt32LE(at + T.tid[0]),
+    uid: b.readUInt32LE(at + T.uid[0]),
+    startBootNs: b.readBigUInt64LE(at + T.start_boot_ns[0]),
+    endCode: b.readBigUInt64LE(at + T.end_code[0]),
+  };
+}
+
+export const SECURITY_DECODERS = {
+  [SecurityRecordType.Access]: (rec: Buffer): AccessRecord => {
+    need(rec, SECURITY_SIZES.access_record, 'access');
+    const A = SECURITY_LAYOUT.access_record;
+    return {
+      type: 40, ...readHeader(rec), ids: readIds(rec, A.ids[0]), target: readTarget(rec, A.target[0]),
+      granted: rec.readUInt32LE(A.granted[0]), how: rec.readUInt32LE(A.how[0]), request: rec.readBigInt64LE(A.request[0]),
+    };
+  },
+  [SecurityRecordType.Inject]: (rec: Buffer): InjectRecord => {
+    need(rec, SECURITY_SIZES.inject_record, 'inject');
+    const I = SECURITY_LAYOUT.inject_record;
+    return {
+      type: 41, ...readHeader(rec), ids: readIds(rec, I.ids[0]), target: readTarget(rec, I.target[0]),
+      startAddress: rec.readBigUInt64LE(I.start_address[0]), request: rec.readBigInt64LE(I.request[0]),
+    };
+  },
+  [SecurityRecordType.BpfLoad]: (rec: Buffer): BpfLoadRecord => {
+    need(rec, SECURITY_SIZES.bpf_load_record, 'bpf load');
+    const B = SECURITY_LAYOUT.bpf_load_record;
+    return {
+      type: 42, ...readHeader(rec), ids: readIds(rec, B.ids[0]),
+      cmd: rec.readUInt32LE(B.cmd[0]), progType: rec.readUInt32LE(B.prog_type[0]), progId: rec.readUInt32LE(B.prog_id[0]),
+      name: decodeBytes(slice(rec, B.name[0], 'program name')),
+    };
+  },
+  [SecurityRecordType.ModuleLoad]: (rec: Buffer): ModuleRecord => {
+    need(rec, SECURITY_SIZES.module_record, 'module');
+    const M = SECURITY_LAYOUT.module_record;
+    const finit = rec.readUInt32LE(M.finit[0]) !== 0;
+    const path = slice(rec, M.path[0], 'module path');
+    return {
+      type: 43, ...readHeader(rec), ids: readIds(rec, M.ids[0]), finit,
+      fd: rec.readInt32LE(M.fd[0]), len: rec.readBigUInt64LE(M.len[0]), ino: rec.readBigUInt64LE(M.ino[0]),
+      dev: rec.readUInt32LE(M.dev[0]), moduleFlags: rec.readUInt32LE(M.flags[0]),
+      path: finit && path.length > 0 ? joinPath(path) : '',
+      params: decodeBytes(slice(rec, M.params[0], 'module params')),
+    };
+  },
+  [SecurityRecordType.Tamper]: (rec: Buffer): TamperRecord => {
+    need(rec, SECURITY_SIZES.tamper_record, 'tamper');
+    const X = SECURITY_LAYOUT.tamper_record;
+    return {
+      type: 44, ...readHeader(rec), ids: readIds(rec, X.ids[0]),
+      kind: rec.readUInt32LE(X.kind[0]), nlink: rec.readUInt32LE(X.nlink[0]), ino: rec.readBigUInt64LE(X.ino[0]),
+      dev: rec.readUInt32LE(X.dev[0]), exe: joinPath(slice(rec, X.exe[0], 'exe')),
+    };
+  },
+};
