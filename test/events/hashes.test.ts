@@ -1,0 +1,70 @@
+// The Hashes service: Sysmon's format and order, cache by (dev, ino, size, mtime), size and
+// time bounds, never rejects.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { HashService, fileKey, normalizeAlgorithms } from '../../src/events/hashes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-hash-'));
+const svc = new HashService({ maxBytes: 1024 * 1024, timeoutMs: 2000 });
+after(() => svc.close());
+
+const hex = (alg: string, b: Buffer | string) => createHash(alg).update(b).digest('hex');
+
+it('orders algorithms as Sysmon does and expands *', () => {
+  assert.deepEqual(normalizeAlgorithms(['sha256', 'md5']), ['MD5', 'SHA256']);
+  assert.deepEqual(normalizeAlgorithms(['*']), ['SHA1', 'MD5', 'SHA256', 'IMPHASH']);
+  assert.deepEqual(normalizeAlgorithms(null), []);
+});
+
+it('hashes a file as ALG=hex joined by commas; IMPHASH is "-" for Linux files', async () => {
+  const f = join(dir, 'a.bin');
+  writeFileSync(f, 'hello');
+  svc.configure(['*']);
+  assert.equal(await svc.hashFile(f), `SHA1=${hex('sha1', 'hello')},MD5=${hex('md5', 'hello')},SHA256=${hex('sha256', 'hello')},IMPHASH=-`);
+  svc.configure(['SHA256']);
+  assert.equal(await svc.hashFile(f), `SHA256=${hex('sha256', 'hello')}`);
+});
+
+it('caches by (dev, ino, size, mtime): a deleted file is still found; a changed file is rehashed', async () => {
+  svc.configure(['MD5']);
+  const f = join(dir, 'c.bin');
+  writeFileSync(f, 'one');
+  assert.equal(await svc.hashFile(f), `MD5=${hex('md5', 'one')}`);
+  const st = statSync(f, { bigint: true });
+  assert.equal(svc.lookup({ dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs }), `MD5=${hex('md5', 'one')}`);
+  assert.equal(fileKey({ dev: 1, ino: 2, size: 3, mtimeNs: 4 }), '1:2:3:4');
+  writeFileSync(f, 'two!');
+  assert.equal(await svc.hashFile(f), `MD5=${hex('md5', 'two!')}`);
+});
+
+it('is bounded: too big, not a file, missing, disabled -> "-" without rejecting', async () => {
+  svc.configure(['SHA1']);
+  const big = join(dir, 'big.bin');
+  execFileSync('truncate', ['-s', '4G', big]);
+  const t0 = Date.now();
+  assert.equal(await svc.hashFile(big), '-');
+  assert.ok(Date.now() - t0 < 500, 'a 4 GB file is refused at once');
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  assert.equal(await svc.hashFile(fifo), '-');
+  assert.equal(await svc.hashFile(dir), '-');
+  assert.equal(await svc.hashFile(join(dir, 'missing')), '-');
+  svc.configure(null);
+  assert.equal(await svc.hashFile(big), '-');
+});
+
+it('times out instead of stalling: a request slower than timeoutMs resolves to "-"', async () => {
+  const slow = new HashService({ maxBytes: 2 ** 40, timeoutMs: 50 });
+  slow.configure(['SHA256']);
+  const f = join(dir, 'slow.bin');
+  execFileSync('dd', ['if=/dev/urandom', `of=${f}`, 'bs=1M', 'count=200', 'status=none']);
+  const t0 = Date.now();
+  assert.equal(await slow.hashFile(f), '-');
+  assert.ok(Date.now() - t0 < 1500);
+  await slow.close();
+});
