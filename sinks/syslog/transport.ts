@@ -189,7 +189,12 @@ class StreamTransport implements SyslogTransport {
   }
 
   async send(messages: readonly Buffer[]): Promise<void> {
-    if (this.sock && this.broken) this.drop(this.broken);
+    if (this.sock && this.broken) {
+      // closed while idle (daemon restart, idle timeout): reconnect at once, no backoff
+      this.sock.destroy();
+      this.sock = null;
+      this.broken = null;
+    }
     if (!this.sock) {
       this.backoff.check(this.where());
       try {

@@ -190,6 +190,20 @@ if (missing && process.env.CI === 'true') {
       assert.deepEqual(ids, [5000, 5001]);
     });
 
+    test('tcp: an idle connection closed by a daemon restart reconnects on the next write without a reject', async () => {
+      await rs.reset();
+      const s = createSyslogSink(urls().tcp!, { identity: IDENTITY });
+      await s.open();
+      await s.write([processCreate(7000)]);
+      await rs.stop();
+      await rs.start();
+      await sleep(100); // the close has been seen while idle
+      await s.write([processCreate(7001)]);
+      await s.close();
+      const lines = await rs.waitFor((l) => l.length >= 2);
+      assert.deepEqual([...byRecord(lines, 'imptcp').keys()].sort(), [7000, 7001]);
+    });
+
     test('unix: daemon gone -> write rejects; daemon back (new socket) -> write succeeds', async () => {
       await rs.reset();
       const s = createSyslogSink(urls().unix!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 100 });
