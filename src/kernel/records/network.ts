@@ -52,9 +52,9 @@ export const NETWORK_DECODERS = {
       initiated: rec.readUInt8(N.initiated[0]) !== 0,
       localPort: rec.readUInt16LE(N.local_port[0]),
       remotePort: rec.readUInt16LE(N.remote_port[0]),
-      // copies: the ring's memory is reused once the batch is consumed
-      localAddr: Buffer.from(rec.subarray(N.local_addr[0], N.local_addr[0] + alen)),
-      remoteAddr: Buffer.from(rec.subarray(N.remote_addr[0], N.remote_addr[0] + alen)),
+      // views into the ring: read them before the batch is consumed (the handler does)
+      localAddr: rec.subarray(N.local_addr[0], N.local_addr[0] + alen),
+      remoteAddr: rec.subarray(N.remote_addr[0], N.remote_addr[0] + alen),
     };
   },
 };
