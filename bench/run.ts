@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     if (!skip.has('latency')) {
       emit('### 4. Latency kernel timestamp -> line readable in the JSONL file (sysmon-ts, bench/configs/all.xml logs everything)');
       emit('');
-      emit('Connect storm paced on loopback (each connect = 2 events: the connect and the accept; only the storm's events are timed); the bench tails the JSONL file every 1 ms and compares with TimeCreated.');
+      emit('Connect storm paced on loopback (each connect = 2 events: the connect and the accept; only the storm events are timed); the bench tails the JSONL file every 1 ms and compares with TimeCreated.');
       emit('');
       emit('| target events/s | events seen | p50 ms | p99 ms | max ms | agent RSS MB (max) |');
       emit('|---|---|---|---|---|---|');
