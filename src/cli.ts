@@ -188,7 +188,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('follow', { type: 'boolean', default: false, describe: 'keep reading as the file grows (JSONL, syslog)' }),
     async (a) => {
       const { runView, parseTime } = await import('./commands/view.js');
-      const file = a.file ?? (argv.includes('-') ? '-' : null) ?? readState()?.jsonl ?? DEFAULT_JSONL; // yargs drops a lone "-"
+      const file = a.file || (argv.includes('-') ? '-' : null) || readState()?.jsonl || DEFAULT_JSONL; // yargs turns a lone "-" into ''
       const list = (s?: string) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
       const [r0, r1] = (a.r ?? '').split(',');
       const [t0, t1] = (a.t ?? '').split(',');
