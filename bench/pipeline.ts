@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Capture } from '../src/capture.js';
 import { defaultConfig, loadConfigFile, type Config } from '../src/config/index.js';
 import type { SysmonEvent } from '../src/events/event.js';
-import { LINUX_IDENTITY } from '../src/events/event.js';
+import { makeIdentity } from '../src/events/event.js';
+import { computerName } from '../src/events/host.js';
 import { GuidMaker } from '../src/events/guid.js';
 import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from '../src/events/host.js';
 import { ProcessTable } from '../src/events/processes.js';
@@ -38,6 +39,7 @@ const stage = arg('stage');
 const configName = arg('config', 'big');
 const sinkKind = arg('sink', 'jsonl');
 const minRecords = Number(arg('min-records', '400000'));
+const IDENTITY = makeIdentity(false, computerName());
 const BATCH = 16384; // what Agent.drainRing takes per poll
 
 const base = readRecordFile(readFileSync(recordsFile));
@@ -108,9 +110,9 @@ async function main(): Promise<void> {
       let sink: Sink | null = null;
       if (stage === 'e2e') {
         fanout = new Fanout(journal, {});
-        if (sinkKind === 'jsonl') sink = createJsonlFileSink(join(dir, 'events.jsonl'), { identity: LINUX_IDENTITY });
-        else if (sinkKind === 'evtx') sink = createEvtxSink(join(dir, 'events.evtx'), { identity: LINUX_IDENTITY, maxBytes: 1 << 30 });
-        else if (sinkKind === 'syslog') sink = createSyslogSink(`tcp://127.0.0.1:${arg('syslog-port')}`, { identity: LINUX_IDENTITY, format: 'xml', dialect: 'linux' });
+        if (sinkKind === 'jsonl') sink = createJsonlFileSink(join(dir, 'events.jsonl'), { identity: IDENTITY });
+        else if (sinkKind === 'evtx') sink = createEvtxSink(join(dir, 'events.evtx'), { identity: IDENTITY, maxBytes: 1 << 30 });
+        else if (sinkKind === 'syslog') sink = createSyslogSink(`tcp://127.0.0.1:${arg('syslog-port')}`, { identity: IDENTITY, format: 'xml', dialect: 'linux' });
         else throw new Error(`unknown sink ${sinkKind}`);
         await fanout.add(sink);
       }
