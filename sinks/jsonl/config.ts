@@ -5,6 +5,9 @@ import { encodeEcs } from './ecs.js';
 import { encodeJsonl } from './encode.js';
 
 export interface JsonlFileOptions {
+  /** Sink.name (the journal's cursor file is named after it); default "jsonl:<path>", so
+   *  two file sinks never share a cursor */
+  name?: string;
   /** Provider/Channel/Computer written in every line; default Linux-Sysmon on this host */
   identity?: Identity;
   /** rotate when the file would grow past this many bytes (0/undefined: no size rotation) */

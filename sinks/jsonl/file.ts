@@ -228,7 +228,7 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
   }
 
   return {
-    name: 'jsonl',
+    name: options.name ?? `jsonl:${path}`,
     path,
     stats,
     get lastRecordId() { return lastId; },

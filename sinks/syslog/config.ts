@@ -10,6 +10,9 @@ export type Framing = 'rfc5424' | 'rfc3164';
 export type PayloadFormat = 'xml' | 'json';
 
 export interface SyslogSinkOptions {
+  /** Sink.name (names the journal cursor); default "syslog:<scheme>://<host>:<port>" or
+   *  "syslog:unix://<path>" (no query), so two syslog sinks never share a cursor */
+  name?: string;
   /** Provider/Channel/Computer; default Linux-Sysmon on this host */
   identity?: Identity;
   /** 'xml' (default): the single-line Event XML of Sysmon for Linux; 'json': the JSONL record */
@@ -63,7 +66,7 @@ export interface SyslogTarget {
   path: string;
 }
 
-export interface ResolvedSyslogOptions extends Required<Omit<SyslogSinkOptions, 'ca' | 'cert' | 'key' | 'servername' | 'severity' | 'identity' | 'hostname'>> {
+export interface ResolvedSyslogOptions extends Required<Omit<SyslogSinkOptions, 'ca' | 'cert' | 'key' | 'servername' | 'severity' | 'identity' | 'hostname' | 'name'>> {
   identity: Identity;
   hostname: string;
   severity: number | null;

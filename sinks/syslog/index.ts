@@ -35,7 +35,7 @@ export function createSyslogSink(url: string, opts: SyslogSinkOptions = {}): Sys
   const CHUNK_BYTES = 4 * 1024 * 1024;
 
   return {
-    name: 'syslog',
+    name: opts.name ?? (target.transport === 'unix' ? `syslog:unix://${target.path}` : `syslog:${target.transport}://${target.host}:${target.port}`),
     target,
     options: o,
     stats,

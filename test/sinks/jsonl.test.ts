@@ -24,6 +24,7 @@ test('file: appends whole lines, mode 0640, creates the directory, hostile value
   const dir = await tmp();
   const file = join(dir, 'sub', 'deeper', 'events.jsonl');
   const sink = createJsonlFileSink(file, { identity: IDENTITY });
+  assert.equal(sink.name, `jsonl:${file}`);
   await sink.open();
   const evs = hostileEvents(1);
   await sink.write(evs);

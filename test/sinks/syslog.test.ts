@@ -30,6 +30,9 @@ test('URL parsing and option defaults', () => {
   const t = resolveSyslogOptions(a.target, a.query, { facility: 'daemon' }, IDENTITY);
   assert.equal(t.facilityCode, 3, 'explicit option wins over the URL');
   assert.equal(t.maxMessageSize, 0);
+  assert.equal(createSyslogSink('tls://h:6514?ca=/dev/null').name, 'syslog:tls://h:6514');
+  assert.equal(createSyslogSink('unix:///dev/log').name, 'syslog:unix:///dev/log');
+  assert.equal(createSyslogSink('udp://h', { name: 'siem' }).name, 'siem');
 });
 
 test('headers: RFC 5424 and RFC 3164 (glibc local form without hostname)', () => {
