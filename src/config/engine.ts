@@ -71,7 +71,7 @@ interface FieldPlan {
   /** AC pattern id -> [filter id, isAll] pairs */
   acOwners: { fid: number; all: boolean }[][];
   direct: { fid: number; test: Direct }[];
-  /** lower-cased value -> ids of this field's filters that match it (a pure function of the value) */
+  /** field value -> ids of this field's filters that match it (a pure function of the value) */
   cache: Map<string, number[]>;
 }
 
@@ -323,12 +323,12 @@ export class RuleEngine implements HitSink {
     for (let fi = 0; fi < fields.length; fi++) {
       const p = fields[fi]!;
       const v = valueText(ev.data[p.field]);
-      const lv = lower(v);
-      const cached = p.cache.get(lv);
+      const cached = p.cache.get(v);
       if (cached !== undefined) {
         for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);
         continue;
       }
+      const lv = lower(v);
       this.collecting = true;
       this.collected = [];
       if (p.exact) { const l = p.exact.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
@@ -346,7 +346,7 @@ export class RuleEngine implements HitSink {
       for (let i = 0; i < d.length; i++) if (d[i]!.test(v, lv)) this.onHit(d[i]!.fid);
       this.collecting = false;
       if (p.cache.size >= CACHE_MAX) p.cache.clear();
-      p.cache.set(lv, this.collected);
+      p.cache.set(v, this.collected);
     }
   }
 
