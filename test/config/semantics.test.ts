@@ -204,3 +204,25 @@ test('explain names the deciding block and filter', () => {
   assert.equal(c.engine.explain(ev(1)).decidedBy, 'lone-block-default');
   assert.equal(c.engine.explain(ev(3)).decidedBy, 'no-rules-default');
 });
+
+test('describe() dumps blocks in evaluation order with conditions, names and defaults', () => {
+  const c = cfg('<RuleGroup name="g" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with" name="n">\\x.exe</Image>'
+    + '<Rule name="r"><User>root</User></Rule></ProcessCreate></RuleGroup><FileCreate onmatch="exclude"/>', '4.90', '<CheckRevocation/>');
+  const d = c.describe();
+  assert.match(d, /ProcessCreate \(1\): 1 block\(s\) -> logged/);
+  assert.match(d, /Include block, line 1, OR, RuleGroup "g"/);
+  assert.match(d, /Image\s+filter: end with\s+value: '\\x\.exe'  name: 'n'/);
+  assert.match(d, /Compound Rule r OR \(default\)/);
+  assert.match(d, /FileCreate \(11\): 1 block\(s\) -> logged/);
+  assert.match(d, /empty: logs everything/);
+  assert.match(d, /NetworkConnect \(3\): no rules, default exclude -> not logged/);
+  assert.match(d, /not applicable on Linux/);
+});
+
+test('apply() on events without a RuleName field (4, 16, 255) keeps them unchanged', () => {
+  const c = cfg('<ProcessCreate onmatch="include"/>', '4.90', '<FieldSizes>Description:3</FieldSizes>');
+  const e = ev(255, { Description: 'long description' });
+  assert.equal(c.engine.apply(e), true);
+  assert.equal('RuleName' in e.data, false);
+  assert.equal(e.data.Description, 'lon'); // FieldSizes applies to every kept event with that field
+});
