@@ -79,42 +79,40 @@ export class SyslogEncoder {
     return { message: this.shrink(ev, header, first.length, limit), truncated: true };
   }
 
-  private shrink(ev: SysmonEvent, header: string, size: number, limit: number): Buffer {
+  private shrink(ev: SysmonEvent, header: string, _size: number, limit: number): Buffer {
     // string fields and their UTF-8 sizes
     const fields: { name: string; value: string; len: number }[] = [];
     for (const [name, v] of Object.entries(ev.data)) {
       if (typeof v === 'string') fields.push({ name, value: v, len: Buffer.byteLength(v, 'utf8') });
     }
     const markerCost = MARK_OPEN.length + MARK_CLOSE.length + 8;
-    /** bytes saved by capping every field at `cap` bytes (marker included) */
-    const saved = (cap: number) => fields.reduce((s, f) => s + (f.len > cap + markerCost ? f.len - cap - markerCost : 0), 0);
-    let need = size - limit;
-    let msg: Buffer = Buffer.alloc(0);
-    for (let round = 0; round < 16; round++) {
-      // water-filling: the largest cap that saves enough, so long fields share what is left
-      let lo = 0;
-      let hi = fields.reduce((m, f) => Math.max(m, f.len), 0);
-      if (saved(0) < need) hi = lo = 0;
-      while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (saved(mid) >= need) lo = mid; else hi = mid - 1;
-      }
+    // Every string longer than `cap` bytes keeps its first `cap` bytes plus the marker: long
+    // fields share the room that is left ("water-filling"). The largest cap that fits is
+    // found by binary search on the real encoding, so escaping (which can grow a value 6x) is
+    // accounted for exactly. ~log2(longest field) renders, only for oversized events.
+    const build = (cap: number): Buffer => {
       const data: Record<string, FieldValue> = { ...ev.data };
       for (const f of fields) {
-        if (f.len <= lo + markerCost) continue;
-        const kept = cutUtf8(f.value, lo);
+        if (f.len <= cap + markerCost) continue;
+        const kept = cutUtf8(f.value, cap);
         data[f.name] = `${kept}${MARK_OPEN}${f.len - Buffer.byteLength(kept, 'utf8')}${MARK_CLOSE}`;
       }
-      msg = Buffer.from(header + this.payload({ ...ev, data }), 'utf8');
-      if (msg.length <= limit || lo === 0) break;
-      need += msg.length - limit + 16; // escaping kept more than the raw bytes suggested
-    }
-    if (msg.length > limit) {
+      return Buffer.from(header + this.payload({ ...ev, data }), 'utf8');
+    };
+    let lo = 0;
+    let hi = fields.reduce((m, f) => Math.max(m, f.len), 0);
+    let best = build(0);
+    if (best.length > limit) {
       // only when the fixed parts alone exceed the limit (>= 1024 makes this unreachable for
       // schema events): cut at a character boundary
-      msg = Buffer.from(cutUtf8(msg.toString('utf8'), limit), 'utf8');
+      return Buffer.from(cutUtf8(best.toString('utf8'), limit), 'utf8');
     }
-    return msg;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      const m = build(mid);
+      if (m.length <= limit) { lo = mid; best = m; } else hi = mid - 1;
+    }
+    return best;
   }
 }
 
