@@ -86,6 +86,8 @@ test('ECS file sink: exactly-once reads winlog.record_id back', async () => {
   assert.equal(b.lastRecordId, 2);
   await b.write([processCreate(2), processCreate(3)]);
   await b.close();
-  const ids = (await fsp.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as J).winlog.record_id);
+  const text = await fsp.readFile(file, 'utf8');
+  await fsp.rm(dir, { recursive: true, force: true });
+  const ids = text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as J).winlog.record_id);
   assert.deepEqual(ids, [1, 2, 3]);
 });

@@ -3,13 +3,18 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { createJsonlFileSink, createStdoutSink } from '../../sinks/jsonl/index.js';
 import { encodeJsonl } from '../../sinks/jsonl/encode.js';
 import { hostileEvents, IDENTITY, processCreate } from './fixtures.js';
 
+const dirs: string[] = [];
+after(async () => { for (const d of dirs) await fsp.rm(d, { recursive: true, force: true }); });
+
 async function tmp(): Promise<string> {
-  return fsp.mkdtemp(join(tmpdir(), 'jsonl-sink-'));
+  const d = await fsp.mkdtemp(join(tmpdir(), 'jsonl-sink-'));
+  dirs.push(d);
+  return d;
 }
 
 async function ids(file: string): Promise<number[]> {
