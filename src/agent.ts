@@ -16,6 +16,7 @@ import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
 import { Driver } from './kernel/loader.js';
 import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
+import { setNetworkOptions } from './events/network-events.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface AgentOptions {
@@ -76,6 +77,7 @@ export class Agent {
     if (this.opts.configPath) this.opts.checkConfig?.(this.opts.configPath);
     this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath) : defaultConfig();
     configureFileEvents(this.config);
+    setNetworkOptions(this.config.options);
     for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
 
     mkdirSync(this.opts.journalDir, { recursive: true });
@@ -185,6 +187,7 @@ export class Agent {
       this.driver.updateAttachments((p) => programWanted(p, captured));
       this.config = next;
       configureFileEvents(next);
+      setNetworkOptions(next.options);
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
       this.emit([configChanged(next.source || '(built-in defaults)', `SHA256=${next.sha256}`)]);

@@ -34,6 +34,8 @@ export class AgentProcess {
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
+    // a restart in the same directory: wait for this run's event 4, not an earlier one
+    const earlier = this.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Started').length;
     this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'run',
       '--jsonl', this.jsonl, '--journal', this.journal, '--no-console', '--stats-every', '0', ...this.extraArgs], {
       cwd: ROOT,
@@ -42,7 +44,7 @@ export class AgentProcess {
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
     this.exit = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    await this.waitFor((e) => e.EventID === 4 && e.EventData.State === 'Started', timeoutMs, 'event 4 Started');
+    await this.waitFor((e) => e.EventID === 4 && e.EventData.State === 'Started', timeoutMs, 'event 4 Started', earlier + 1);
   }
 
   events(): JsonEvent[] {
