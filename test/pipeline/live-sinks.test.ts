@@ -36,7 +36,7 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
     const r = await runCommand('/usr/bin/env', ['true', marker, 'two\nlines <x> & "q"']);
     const [ev] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && e.EventData.Image === '/usr/bin/env', 15_000, 'JSONL event');
     const lines = await rsyslog.waitFor((ls) => ls.some((l) => l.msg.includes(marker)), 15_000);
-    const mine = lines.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>'));
+    const mine = lines.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>') && l.msg.includes('<Data Name="Image">/usr/bin/env</Data>'));
     assert.equal(mine.length, 1, 'exactly one syslog message for the exec');
     const msg = mine[0]!.msg;
     assert.equal(mine[0]!.app, 'sysmon');
