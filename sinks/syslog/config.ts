@@ -56,6 +56,9 @@ export interface SyslogSinkOptions {
   /** TCP/TLS: after the bytes were handed to the kernel, wait this long for the connection to
    *  report a reset/close before resolving write(); default 20 ms. See README (no app-level ack). */
   settleMs?: number;
+  /** unix: resolve write() only after the daemon read the batch (SIOCOUTQ drained, then a
+   *  liveness probe); default true. false: resolve once queued (like syslog(3)). */
+  confirmUnix?: boolean;
 }
 
 export interface SyslogTarget {
@@ -156,6 +159,7 @@ export function resolveSyslogOptions(target: SyslogTarget, query: SyslogSinkOpti
     backoffInitialMs: m.backoffInitialMs ?? 200,
     backoffMaxMs: m.backoffMaxMs ?? 30_000,
     settleMs: m.settleMs ?? 20,
+    confirmUnix: m.confirmUnix ?? true,
   };
   if (r.severity !== null && !(Number.isInteger(r.severity) && r.severity >= 0 && r.severity <= 7)) throw new Error('syslog: severity must be 0-7');
   if (!(r.maxMessageSize >= 0)) throw new Error('syslog: maxMessageSize must be >= 0');

@@ -4,7 +4,8 @@
 // messages may not have been delivered.
 //   udp   connected dgram socket, one message per datagram; best effort (no delivery signal
 //         beyond ICMP errors, which reject the next send)
-//   unix  AF_UNIX datagram via koffi (unixdgram.ts), one message per datagram
+//   unix  AF_UNIX datagram via koffi (unixdgram.ts), one message per datagram; send() resolves
+//         once the daemon has read them (SIOCOUTQ drained + liveness probe, see waitConsumed)
 //   tcp   RFC 6587 octet counting ("LEN SP MSG"), whole batch in one write
 //   tls   the same over node:tls (RFC 5425), server certificate verified against ca
 import dgram from 'node:dgram';
@@ -115,6 +116,7 @@ class UnixTransport implements SyslogTransport {
         this.backoff.succeeded();
       }
       for (const m of messages) await this.sock.send(m, this.o.writeTimeoutMs);
+      if (this.o.confirmUnix) await this.sock.waitConsumed(this.o.writeTimeoutMs);
     } catch (err) {
       this.sock.close();
       if (!(err as Error).message.includes('next reconnect')) this.backoff.failed(err as Error);

@@ -12,12 +12,15 @@ const MSG_NOSIGNAL = 0x4000;
 const EINTR = 4;
 const EAGAIN = 11;
 const POLLOUT = 0x004;
+const SIOCOUTQ = 0x5411;
+const MSG_DONTWAIT = 0x40;
 
 interface Libc {
   socket: (domain: number, type: number, proto: number) => number;
   connect: (fd: number, addr: Buffer, len: number) => number;
   send: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
+  ioctl: (fd: number, req: number, arg: Buffer) => number;
   strerror: (errnum: number) => string;
   /** poll(2) run on koffi's worker thread: waits for POLLOUT without blocking the event loop */
   pollAsync: (fds: Buffer, nfds: number, timeout: number, cb: (err: unknown, res: number) => void) => void;
@@ -33,6 +36,7 @@ function lib(): Libc {
     connect: l.func('int connect(int, const void *, uint32_t)') as Libc['connect'],
     send: l.func('intptr_t send(int, const void *, size_t, int)') as Libc['send'],
     close: l.func('int close(int)') as Libc['close'],
+    ioctl: l.func('int ioctl(int, unsigned long, void *)') as Libc['ioctl'],
     strerror: l.func('const char *strerror(int)') as Libc['strerror'],
     pollAsync: (l.func('int poll(void *, unsigned long, int)') as unknown as { async: Libc['pollAsync'] }).async,
   };
@@ -96,6 +100,36 @@ export class UnixDgramSocket {
         continue;
       }
       // ECONNREFUSED/ENOTCONN: the daemon went away (or restarted: a new socket inode)
+      this.close();
+      throw new UnixDgramError('send', e, this.path);
+    }
+  }
+
+  /**
+   * Wait until the daemon has read every datagram we sent, then prove it was the daemon (not
+   * its death) that emptied the queue.
+   *
+   * On AF_UNIX the memory of a queued datagram stays charged to the sender until the receiver
+   * dequeues it, so SIOCOUTQ (sk_wmem_alloc) reaching 0 means "read or purged". A daemon that
+   * exits purges its queue after it is marked dead, and a send to a dead peer fails with
+   * ECONNREFUSED; so an empty probe datagram sent after the queue drained tells the two apart.
+   * rsyslog and journald ignore empty datagrams.
+   */
+  async waitConsumed(timeoutMs: number): Promise<void> {
+    const c = lib();
+    const out = Buffer.alloc(4);
+    const deadline = Date.now() + timeoutMs;
+    for (let spin = 0; ; spin++) {
+      if (this.fd < 0) throw new Error(`unix datagram ${this.path}: not connected`);
+      if (c.ioctl(this.fd, SIOCOUTQ, out) < 0) break; // cannot tell: skip the wait
+      if (out.readInt32LE(0) === 0) break;
+      if (Date.now() > deadline) throw new Error(`unix datagram ${this.path}: daemon did not read for ${timeoutMs} ms`);
+      await (spin < 20 ? new Promise<void>((r) => setImmediate(r)) : new Promise<void>((r) => setTimeout(r, 1)));
+    }
+    const n = c.send(this.fd, Buffer.alloc(0), 0, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      const e = koffi.errno();
+      if (e === EAGAIN || e === EINTR) return; // queue full again: the daemon is alive
       this.close();
       throw new UnixDgramError('send', e, this.path);
     }

@@ -231,10 +231,10 @@ if (missing && process.env.CI === 'true') {
       assert.deepEqual([...byRecord(lines, 'imuxsock').keys()].sort(), [6000, 6001]);
     });
 
-    for (const t of ['tcp', 'tls']) {
+    for (const t of ['tcp', 'tls', 'unix']) {
       test(`${t}: rsyslog stopped for a while during a stream: no event lost`, async () => {
         await rs.reset();
-        const s = createSyslogSink(urls()[t]!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 200, settleMs: Number(process.env.SETTLE ?? 20) });
+        const s = createSyslogSink(urls()[t]!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 200, settleMs: Number(process.env.SETTLE ?? 20), confirmUnix: process.env.CONFIRM_UNIX !== "0" });
         await s.open();
         const N = 3000;
         const BATCH = 50;
