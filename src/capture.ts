@@ -7,6 +7,8 @@ import { PROCESS_HANDLERS } from './events/process-events.js';
 import { SECURITY_HANDLERS } from './events/security-events.js';
 import { FILE_HANDLERS } from './events/file-events.js';
 import { NETWORK_HANDLERS } from './events/network-events.js';
+import { IMAGE_HANDLERS } from './events/image-events.js';
+import { containers } from './events/containers.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
 
@@ -16,6 +18,7 @@ const HANDLERS: RecordHandlers = {
   ...SECURITY_HANDLERS,
   ...FILE_HANDLERS,
   ...NETWORK_HANDLERS,
+  ...IMAGE_HANDLERS,
 };
 
 export interface CaptureCounters {
@@ -62,7 +65,12 @@ export class Capture implements CaptureContext {
     }
     const handle = HANDLERS[rec.type];
     if (!handle) this.reject(`no handler for record type ${rec.type}`, out);
-    else handle(rec, this, out);
+    else {
+      const from = out.length;
+      handle(rec, this, out);
+      // container context (top-level "Container", src/events/containers.ts) of the acting process
+      containers.annotate(out, from, rec.tgid, this.processes);
+    }
   }
 
   private reject(why: string, out: SysmonEvent[]): void {

@@ -235,4 +235,55 @@ struct tamper_record {
 	struct str_ref exe;         /* path components, leaf first */
 };
 
+/* ---- image family (driver/linux/image.bpf.c, records 70-89): ImageLoad (7), PipeEvent
+ * (17/18) and container context (cgroup migrations) ---- */
+enum image_record_type {
+	RECORD_IMAGE_LOAD = 70,     /* Sysmon 7: a file mapped executable (mmap PROT_EXEC, mprotect +X) */
+	RECORD_PIPE_CREATE = 71,    /* Sysmon 17: mknod/mknodat(S_IFIFO) that succeeded */
+	RECORD_PIPE_OPEN = 72,      /* Sysmon 18: open/openat/openat2 of a FIFO that succeeded */
+	RECORD_CGROUP_ATTACH = 73,  /* a process moved into a cgroup (container context) */
+};
+
+/* image_record.how */
+#define IMAGE_VIA_MMAP      1
+#define IMAGE_VIA_MPROTECT  2
+
+struct image_record {
+	struct record_header hdr;
+	__u64 cgroup_id;            /* bpf_get_current_cgroup_id(): the cgroup v2 id (kernfs ino) */
+	__u32 how;                  /* IMAGE_VIA_* */
+	__u32 prot;                 /* PROT_* the call asked for */
+	__u64 ino;
+	__u64 size;
+	__s64 mtime_ns;             /* Unix ns */
+	__u32 dev;                  /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u32 mode;
+	struct str_ref path;        /* path components of the mapped file, leaf first */
+};
+
+/* pipe_record.op */
+#define PIPE_OP_MKNOD   1
+#define PIPE_OP_OPEN    2
+
+struct pipe_record {
+	struct record_header hdr;
+	__u64 cgroup_id;
+	__u32 op;                   /* PIPE_OP_* */
+	__u32 flags;                /* PIPE_OP_OPEN: the file's f_flags (O_RDONLY/O_WRONLY/...) */
+	__u64 ino;                  /* PIPE_OP_OPEN: the FIFO's inode */
+	/* as struct file_record: path = the file's own components when name.len == 0, otherwise
+	 * the directory the name is relative to (dirfd or cwd); name = the name as passed */
+	struct str_ref path;
+	struct str_ref name;
+};
+
+struct cgroup_record {
+	struct record_header hdr;   /* tgid/tid: the task that was moved (not necessarily current) */
+	__u64 cgroup_id;            /* the destination cgroup's id (kernfs ino) */
+	__u64 start_boot_ns;        /* the moved task's group leader start_boottime */
+	__u32 hierarchy_id;         /* 0: the cgroup v2 hierarchy; v1 hierarchies > 0 */
+	__u32 threadgroup;          /* 1: the whole process moved */
+	struct str_ref path;        /* destination path in its hierarchy, a plain string ("/a/b") */
+};
+
 #endif

@@ -6,19 +6,21 @@ import { PROCESS_DECODERS, type ProcessRecord } from './records/process.js';
 import { SECURITY_DECODERS, type SecurityRecord } from './records/security.js';
 import { FILE_DECODERS, type FileRecord } from './records/file.js';
 import { NETWORK_DECODERS, type NetworkRecord } from './records/network.js';
+import { IMAGE_DECODERS, type ImageFamilyRecord } from './records/image.js';
 
 export { DecodeError, joinPath, splitArgs, type ProcessIds } from './records/common.js';
 export type { ExecRecord, ExitRecord, ForkRecord } from './records/process.js';
 export type { NetConnectRecord } from './records/network.js';
 
 /** Every record any family can produce; a new family adds its union here. */
-export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord;
+export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord;
 
 const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...PROCESS_DECODERS,
   ...SECURITY_DECODERS,
   ...FILE_DECODERS,
   ...NETWORK_DECODERS,
+  ...IMAGE_DECODERS,
 };
 
 /** `rec` must hold exactly one record (the ring's length prefix already removed). */

@@ -3,10 +3,12 @@
 // off costs nothing in the kernel); programs not listed (process tracking) are always
 // attached. Each family adds its programs here.
 import { FILE_PROGRAM_EVENTS } from './records/file.js';
+import { IMAGE_PROGRAM_EVENTS } from './records/image.js';
 export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   // security.bpf.c (src/events/security-events.ts)
   security_sys_enter: [6, 8, 10, 100], security_sys_exit: [6, 8, 10, 100], tamper_exec: [25], tamper_exit: [25],
   ...FILE_PROGRAM_EVENTS,
+  ...IMAGE_PROGRAM_EVENTS,
   // network.bpf.c (src/events/network-events.ts)
   net_tcp_state: [3], net_sys_exit: [3], net_udp_send: [3],
 };
