@@ -11,7 +11,13 @@ export function encodeJsonl(ev: SysmonEvent, who: Identity): string {
   return `{"EventID":${ev.id},"EventName":${JSON.stringify(eventName(ev.id))},"Version":${def.version},`
     + `"EventRecordID":${ev.recordId},"Computer":${JSON.stringify(who.computer)},`
     + `"TimeCreated":"${isoTime(ev.timeNs)}","Provider":${JSON.stringify(who.provider)},`
-    + `"Channel":${JSON.stringify(who.channel)},"EventData":${JSON.stringify(ev.data)}}\n`;
+    + `"Channel":${JSON.stringify(who.channel)},${containerJson(ev)}"EventData":${JSON.stringify(ev.data)}}\n`;
+}
+
+/** The documented extension: a top-level "Container" object after "Channel", only for events of containers. */
+function containerJson(ev: SysmonEvent): string {
+  const c = ev.container;
+  return c ? `"Container":{"Id":${JSON.stringify(c.id)},"Runtime":${JSON.stringify(c.runtime)},"Cgroup":${JSON.stringify(c.cgroup)}},` : '';
 }
 
 /** Inverse of encodeJsonl for `filter`, `convert` and tests: a parsed JSONL object back to an event. */
@@ -24,12 +30,17 @@ export function eventFromJson(obj: unknown): SysmonEvent {
   const data = o.EventData;
   if (typeof data !== 'object' || data === null) throw new Error('missing EventData object');
   const time = typeof o.TimeCreated === 'string' ? parseIsoNs(o.TimeCreated) : 0n;
-  return {
+  const ev: SysmonEvent = {
     id,
     recordId: typeof o.EventRecordID === 'number' ? o.EventRecordID : 0,
     timeNs: time,
     data: data as SysmonEvent['data'],
   };
+  const c = o.Container as Record<string, unknown> | undefined;
+  if (c && typeof c === 'object' && typeof c.Id === 'string') {
+    ev.container = { id: c.Id, runtime: String(c.Runtime ?? '-'), cgroup: String(c.Cgroup ?? '-') };
+  }
+  return ev;
 }
 
 export function parseIsoNs(text: string): bigint {

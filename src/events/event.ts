@@ -12,6 +12,21 @@ export interface SysmonEvent {
   readonly timeNs: bigint;
   /** EventData: every schema field of this event, in schema order */
   readonly data: Record<string, FieldValue>;
+  /**
+   * The container the process runs in (src/events/containers.ts); absent for host processes.
+   * Written as JSONL's top-level "Container" object, never inside EventData.
+   */
+  container?: ContainerContext;
+}
+
+/** A container recognised from a cgroup path. */
+export interface ContainerContext {
+  /** the runtime's container id (64 hex for docker/containerd/cri-o/podman; machine name for nspawn) */
+  readonly id: string;
+  /** docker, containerd, cri-o, podman, kubernetes, systemd-nspawn, lxc */
+  readonly runtime: string;
+  /** the cgroup path the id was recognised in */
+  readonly cgroup: string;
 }
 
 /** Who the events claim to come from: Sysmon for Linux by default, Windows Sysmon on request. */

@@ -41,12 +41,15 @@ export function decodeSegmentHeader(b: Buffer): { baseId: number; createdMs: num
 
 /** the payload text of an event (recordId lives in the record header) */
 export function payloadText(ev: SysmonEvent): string {
-  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${JSON.stringify(ev.data)}}`;
+  const c = ev.container ? `,"c":${JSON.stringify(ev.container)}` : '';
+  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${JSON.stringify(ev.data)}${c}}`;
 }
 
 export function decodePayload(recordId: number, payload: Buffer): SysmonEvent {
-  const o = JSON.parse(payload.toString('utf8')) as { id: number; t: string; d: SysmonEvent['data'] };
-  return { id: o.id, recordId, timeNs: BigInt(o.t), data: o.d };
+  const o = JSON.parse(payload.toString('utf8')) as { id: number; t: string; d: SysmonEvent['data']; c?: SysmonEvent['container'] };
+  const ev: SysmonEvent = { id: o.id, recordId, timeNs: BigInt(o.t), data: o.d };
+  if (o.c) ev.container = o.c;
+  return ev;
 }
 
 /**

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Image family: ImageLoad (Sysmon 7), PipeEvent (17 created, 18 connected) and the container
+ * context (cgroup migrations).
+ *
+ * Hooks: per-syscall tracepoints, so nothing runs for other syscalls, and every program is
+ * attached only while the config logs its event (src/kernel/records/image.ts
+ * IMAGE_PROGRAM_EVENTS): with ImageLoad off (Sysmon's default) the mmap hooks cost nothing.
+ *   image_e_mmap / image_x_mmap         mmap(PROT_EXEC) of a file (ld.so and dlopen map the
+ *                                       text segment this way); reported when it succeeded
+ *   image_e_mprotect / image_x_mprotect mprotect adding PROT_EXEC to a non-executable file
+ *                                       mapping (bpf_find_vma on the start address)
+ *   pipe_e_mknod(at) / pipe_x_mknod(at) mkfifo (mknodat S_IFIFO) that succeeded
+ *   pipe_x_open(at,at2)                 an open that returned a fd to a FIFO
+ *   container_attach (tp_btf)           cgroup_attach_task: a process moved into a cgroup
+ *                                       (docker/containerd/podman/nspawn do this before exec);
+ *                                       always attached, it fires only on migrations
+ */
+#include "common.bpf.h"
+
+#define AT_FDCWD        -100
+#define PROT_EXEC       0x4
+#define MAP_ANONYMOUS   0x20
+#define VM_EXEC         0x4
+#define S_IFMT          00170000
+#define S_IFIFO         0010000
+#define USER_NAME_BYTES 4096
+#define CGROUP_PATH_BYTES 4096
+
+struct image_pending {
+	__u64 name;          /* pipes: user pointer to the name */
+	struct file *file;   /* mprotect: the file of the mapping */
+	__s32 fd;            /* mmap: the fd; pipes: the dirfd */
+	__u32 prot;
+	__u16 type;
+	__u16 how;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct image_pending);
+} image_pending SEC(".maps");
+
+struct inode___pre611 { struct timespec64 i_mtime; };
+struct inode___pre67 { struct timespec64 __i_mtime; };
+
+static __always_inline __s64 inode_mtime_ns(struct inode *inode)
+{
+	if (bpf_core_field_exists(inode->i_mtime_sec))
+		return BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ll + BPF_CORE_READ(inode, i_mtime_nsec);
+	struct inode___pre611 *o = (void *)inode;
+	if (bpf_core_field_exists(o->i_mtime))
+		return BPF_CORE_READ(o, i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(o, i_mtime.tv_nsec);
+	struct inode___pre67 *p = (void *)inode;
+	return BPF_CORE_READ(p, __i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(p, __i_mtime.tv_nsec);
+}
+
+static __always_inline struct task_struct *current_task(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return 0;
+	struct file **fda = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
+	return f;
+}
+
+static __always_inline void emit_sized(void *r, __u32 size)
+{
+	if (bpf_ringbuf_output(&events, r, str_pos(size), RB_FLAGS))
+		count_drop();
+}
+
+static __always_inline int remember(__u16 type, __u16 how, __s32 fd, __u32 prot, __u64 name, struct file *file)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct image_pending p = {};
+	p.type = type;
+	p.how = how;
+	p.fd = fd;
+	p.prot = prot;
+	p.name = name;
+	p.file = file;
+	bpf_map_update_elem(&image_pending, &id, &p, BPF_ANY);
+	return 0;
+}
+
+/* The pending entry of this thread, removed; 0 when there is none. */
+static __always_inline int take(struct image_pending *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct image_pending *p = bpf_map_lookup_elem(&image_pending, &id);
+	if (!p)
+		return 0;
+	*out = *p;
+	bpf_map_delete_elem(&image_pending, &id);
+	return 1;
+}
+
+/* ---- ImageLoad (7) ---- */
+
+static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
+{
+	if (!file)
+		return;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return;
+	__u8 *buf = scratch_buf();
+	if (!buf) {
+		count_drop();
+		return;
+	}
+	struct task_struct *task = current_task();
+	struct image_record *r = (void *)buf;
+	fill_header(&r->hdr, RECORD_IMAGE_LOAD, task);
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->how = how;
+	r->prot = prot;
+	r->ino = BPF_CORE_READ(inode, i_ino);
+	r->size = BPF_CORE_READ(inode, i_size);
+	r->mtime_ns = inode_mtime_ns(inode);
+	r->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	r->mode = BPF_CORE_READ(inode, i_mode);
+	__u32 pos = sizeof(*r);
+	r->path.off = pos;
+	r->path.len = write_path(&pos, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+				 &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
+	r->hdr.size = pos;
+	emit_sized(r, pos);
+}
+
+#define ARG(i) ((__u64)ctx->args[i])
+
+static __always_inline int failed(long ret)
+{
+	return ret < 0 && ret > -4096;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int image_e_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 prot = ARG(2);
+	__u32 flags = ARG(3);
+	__s32 fd = ARG(4);
+	if (!(prot & PROT_EXEC) || (flags & MAP_ANONYMOUS) || fd < 0)
+		return 0;
+	return remember(RECORD_IMAGE_LOAD, IMAGE_VIA_MMAP, fd, prot, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int image_x_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct image_pending e;
+	if (!take(&e) || e.type != RECORD_IMAGE_LOAD || failed(ctx->ret))
+		return 0;
+	emit_image(fd_file(current_task(), e.fd), IMAGE_VIA_MMAP, e.prot);
+	return 0;
+}
+
+struct vma_probe { struct file *file; };
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_probe *v = data;
+	unsigned long flags = BPF_CORE_READ(vma, vm_flags);
+	if (!(flags & VM_EXEC))
+		v->file = BPF_CORE_READ(vma, vm_file);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int image_e_mprotect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 prot = ARG(2);
+	if (!(prot & PROT_EXEC))
+		return 0;
+	struct vma_probe v = {};
+	bpf_find_vma(bpf_get_current_task_btf(), ARG(0), vma_cb, &v, 0);
+	if (!v.file)
+		return 0;
+	return remember(RECORD_IMAGE_LOAD, IMAGE_VIA_MPROTECT, -1, prot, 0, v.file);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int image_x_mprotect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct image_pending e;
+	if (!take(&e) || e.type != RECORD_IMAGE_LOAD || ctx->ret != 0)
+		return 0;
+	emit_image(e.file, IMAGE_VIA_MPROTECT, e.prot);
+	return 0;
+}
+
+/* ---- PipeEvent: 17 (mkfifo) ---- */
+
+static __always_inline int pipe_create_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct image_pending e;
+	if (!take(&e) || e.type != RECORD_PIPE_CREATE || ctx->ret != 0)
+		return 0;
+	__u8 *buf = scratch_buf();
+	if (!buf) {
+		count_drop();
+		return 0;
+	}
+	struct task_struct *task = current_task();
+	struct pipe_record *r = (void *)buf;
+	fill_header(&r->hdr, RECORD_PIPE_CREATE, task);
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->op = PIPE_OP_MKNOD;
+	r->flags = 0;
+	r->ino = 0;
+	__u32 pos = sizeof(*r);
+	r->name.off = pos;
+	long n = bpf_probe_read_user_str(buf + pos, USER_NAME_BYTES, (void *)e.name);
+	if (n <= 1)
+		return 0;
+	r->name.len = n - 1;
+	pos += n - 1;
+	r->path.off = pos;
+	r->path.len = 0;
+	if (buf[sizeof(*r)] != '/') {
+		struct dentry *dentry;
+		struct vfsmount *mnt;
+		if (e.fd == AT_FDCWD) {
+			struct fs_struct *fs = BPF_CORE_READ(task, fs);
+			dentry = BPF_CORE_READ(fs, pwd.dentry);
+			mnt = BPF_CORE_READ(fs, pwd.mnt);
+		} else {
+			struct file *dir = fd_file(task, e.fd);
+			if (!dir)
+				return 0;
+			dentry = BPF_CORE_READ(dir, f_path.dentry);
+			mnt = BPF_CORE_READ(dir, f_path.mnt);
+		}
+		r->path.len = write_path(&pos, dentry, mnt, &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
+	}
+	r->hdr.size = pos;
+	emit_sized(r, pos);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mknod")
+int pipe_e_mknod(struct trace_event_raw_sys_enter *ctx)
+{
+	if ((ARG(1) & S_IFMT) == S_IFIFO)
+		remember(RECORD_PIPE_CREATE, 0, AT_FDCWD, 0, ARG(0), 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mknodat")
+int pipe_e_mknodat(struct trace_event_raw_sys_enter *ctx)
+{
+	if ((ARG(2) & S_IFMT) == S_IFIFO)
+		remember(RECORD_PIPE_CREATE, 0, ARG(0), 0, ARG(1), 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mknod")
+int pipe_x_mknod(struct trace_event_raw_sys_exit *ctx) { return pipe_create_exit(ctx); }
+
+SEC("tracepoint/syscalls/sys_exit_mknodat")
+int pipe_x_mknodat(struct trace_event_raw_sys_exit *ctx) { return pipe_create_exit(ctx); }
+
+/* ---- PipeEvent: 18 (a FIFO opened) ---- */
+
+static __always_inline int pipe_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	long fd = ctx->ret;
+	if (fd < 0)
+		return 0;
+	struct task_struct *task = current_task();
+	struct file *file = fd_file(task, fd);
+	if (!file)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	__u16 mode = BPF_CORE_READ(inode, i_mode);
+	if ((mode & S_IFMT) != S_IFIFO)
+		return 0;
+	__u8 *buf = scratch_buf();
+	if (!buf) {
+		count_drop();
+		return 0;
+	}
+	struct pipe_record *r = (void *)buf;
+	fill_header(&r->hdr, RECORD_PIPE_OPEN, task);
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->op = PIPE_OP_OPEN;
+	r->flags = BPF_CORE_READ(file, f_flags);
+	r->ino = BPF_CORE_READ(inode, i_ino);
+	__u32 pos = sizeof(*r);
+	r->path.off = pos;
+	r->path.len = write_path(&pos, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+				 &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
+	r->name.off = pos;
+	r->name.len = 0;
+	r->hdr.size = pos;
+	emit_sized(r, pos);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int pipe_x_open(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit(ctx); }
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int pipe_x_openat(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit(ctx); }
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int pipe_x_openat2(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit(ctx); }
+
+/* ---- container context: a task moved into a cgroup ---- */
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(container_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task, bool threadgroup)
+{
+	__u8 *buf = scratch_buf();
+	if (!buf) {
+		count_drop();
+		return 0;
+	}
+	struct cgroup_record *r = (void *)buf;
+	fill_header(&r->hdr, RECORD_CGROUP_ATTACH, task);
+	r->cgroup_id = BPF_CORE_READ(dst_cgrp, kn, id);
+	r->start_boot_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	r->hierarchy_id = BPF_CORE_READ(dst_cgrp, root, hierarchy_id);
+	r->threadgroup = threadgroup;
+	__u32 pos = sizeof(*r);
+	r->path.off = pos;
+	r->path.len = 0;
+	if (path) {
+		long n = bpf_probe_read_kernel_str(buf + pos, CGROUP_PATH_BYTES, path);
+		if (n > 1) {
+			r->path.len = n - 1;
+			pos += n - 1;
+		}
+	}
+	r->hdr.size = pos;
+	emit_sized(r, pos);
+	return 0;
+}
+
+/* Never used at run time: put the record layouts in the object's BTF for the layout test. */
+struct image_record *layout_image_record __attribute__((unused));
+struct pipe_record *layout_pipe_record __attribute__((unused));
+struct cgroup_record *layout_cgroup_record __attribute__((unused));

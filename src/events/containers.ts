@@ -1,0 +1,140 @@
+// Container context: which container (if any) a process runs in, from its cgroup path.
+//
+// Every container runtime puts a container's processes in a cgroup of its own whose name
+// carries the container id; that is the one signal every runtime shares without talking to
+// its API. Sources, in order:
+//   1. cgroup migrations seen by the kernel (image.bpf.c container_attach, record 73): the
+//      runtime moves the container's first process before it execs, so even a process that
+//      has exited by the time its events are handled is known;
+//   2. /proc/PID/cgroup, read once per process (cached by pid + start time);
+//   3. the parent's context (a forked child starts in its parent's cgroup), for a process
+//      that is already gone and never migrated.
+// Host processes get null: their events carry no "Container" key.
+import { readFileSync } from 'node:fs';
+import type { ContainerContext, SysmonEvent } from './event.js';
+import type { ProcessTable } from './processes.js';
+import { startTicks } from './guid.js';
+import type { CgroupAttachRecord } from '../kernel/records/image.js';
+
+export type { ContainerContext } from './event.js';
+
+const HEX64 = '[0-9a-f]{64}';
+/** name of one cgroup path component -> runtime and id; first match from the leaf up wins */
+const PATTERNS: { re: RegExp; runtime: string }[] = [
+  { re: new RegExp(`^docker-(${HEX64})\\.scope$`), runtime: 'docker' },
+  { re: new RegExp(`^cri-containerd-(${HEX64})\\.scope$`), runtime: 'containerd' },
+  { re: new RegExp(`^crio-(${HEX64})\\.scope$`), runtime: 'cri-o' },
+  { re: new RegExp(`^libpod-(${HEX64})\\.scope$`), runtime: 'podman' },
+  { re: /^machine-(.+)\.scope$/, runtime: 'systemd-nspawn' },
+  { re: /^lxc\.payload\.(.+)$/, runtime: 'lxc' },
+];
+/** cgroupfs drivers: /docker/<id>, /libpod_parent/libpod-<id>, /kubepods/.../<id> */
+const PARENT_PATTERNS: { parent: RegExp; re: RegExp; runtime: string }[] = [
+  { parent: /^docker$/, re: new RegExp(`^(${HEX64})$`), runtime: 'docker' },
+  { parent: /^actions_job$/, re: new RegExp(`^(${HEX64})$`), runtime: 'docker' },
+  { parent: /^lxc$/, re: /^(.+)$/, runtime: 'lxc' },
+  { parent: /^(kubepods|pod[0-9a-f_-]+|besteffort|burstable)$/, re: new RegExp(`^(${HEX64})$`), runtime: 'kubernetes' },
+];
+
+/** systemd unit-name escaping: "\x2d" -> "-" */
+function unescapeUnit(s: string): string {
+  return s.replace(/\\x([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** A cgroup path ("/system.slice/docker-<id>.scope/init") -> its container, or null. */
+export function containerFromCgroup(path: string): ContainerContext | null {
+  const parts = path.split('/').filter((p) => p !== '');
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const name = parts[i]!;
+    if (name.includes('-conmon-')) continue; // podman/cri-o monitor processes are not the container
+    for (const p of PATTERNS) {
+      const m = p.re.exec(name);
+      if (m) return { id: p.runtime === 'systemd-nspawn' ? unescapeUnit(m[1]!) : m[1]!, runtime: p.runtime, cgroup: path };
+    }
+    const parent = parts[i - 1];
+    if (parent === undefined) continue;
+    for (const p of PARENT_PATTERNS) {
+      const m = p.parent.test(parent) ? p.re.exec(name) : null;
+      if (m) return { id: m[1]!, runtime: p.runtime, cgroup: path };
+    }
+  }
+  return null;
+}
+
+/** /proc/PID/cgroup text -> the container: the v2 line ("0::/...") first, then v1 lines. */
+export function containerFromProcCgroup(text: string): ContainerContext | null {
+  const lines = text.split('\n').filter((l) => l !== '');
+  const paths = lines.map((l) => ({ v2: l.startsWith('0::'), path: l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1) }));
+  paths.sort((a, b) => Number(b.v2) - Number(a.v2));
+  for (const p of paths) {
+    const c = containerFromCgroup(p.path);
+    if (c) return c;
+  }
+  return null;
+}
+
+interface Entry { ticks: number; c: ContainerContext | null }
+
+const MAX_ENTRIES = 65536;
+
+export class Containers {
+  private readonly byPid = new Map<number, Entry>();
+  private readonly byCgroupId = new Map<bigint, ContainerContext | null>();
+  readonly stats = { procReads: 0, migrations: 0 };
+
+  constructor(private readonly procRoot = '/proc') {}
+
+  /** A cgroup migration seen by the kernel. */
+  onAttach(r: CgroupAttachRecord): void {
+    this.stats.migrations++;
+    const c = containerFromCgroup(r.path);
+    if (r.hierarchyId === 0) this.byCgroupId.set(r.cgroupId, c);
+    // v2 decides; a v1 hierarchy only when it names a container (hybrid hosts, old docker)
+    if (r.hierarchyId !== 0 && !c) return;
+    this.set(r.tgid, { ticks: startTicks(r.startBootNs), c });
+  }
+
+  /** The context of a cgroup v2 id carried by a record, when a migration into it was seen. */
+  forCgroupId(id: bigint): ContainerContext | null | undefined {
+    return this.byCgroupId.get(id);
+  }
+
+  /** The container of a process, or null for the host. */
+  forPid(pid: number, processes: ProcessTable, depth = 0): ContainerContext | null {
+    if (pid <= 0) return null;
+    const info = processes.get(pid);
+    const ticks = info?.ticks ?? -1;
+    const known = this.byPid.get(pid);
+    if (known && (known.ticks === ticks || ticks === -1)) return known.c;
+    let c: ContainerContext | null;
+    try {
+      this.stats.procReads++;
+      c = containerFromProcCgroup(readFileSync(`${this.procRoot}/${pid}/cgroup`, 'latin1'));
+    } catch {
+      // gone: it started where its parent was
+      c = info && depth < 8 && info.ppid !== pid ? this.forPid(info.ppid, processes, depth + 1) : null;
+    }
+    this.set(pid, { ticks, c });
+    return c;
+  }
+
+  private set(pid: number, e: Entry): void {
+    if (this.byPid.size >= MAX_ENTRIES && !this.byPid.has(pid)) {
+      // drop the oldest quarter (insertion order)
+      let n = MAX_ENTRIES >> 2;
+      for (const k of this.byPid.keys()) { this.byPid.delete(k); if (--n === 0) break; }
+    }
+    this.byPid.set(pid, e);
+  }
+
+  /** Sets `container` on the events out[from..] of process `pid` (host: left absent). */
+  annotate(out: SysmonEvent[], from: number, pid: number, processes: ProcessTable): void {
+    if (out.length <= from) return;
+    const c = this.forPid(pid, processes);
+    if (!c) return;
+    for (let i = from; i < out.length; i++) out[i]!.container ??= c;
+  }
+}
+
+/** The agent's one resolver. */
+export const containers = new Containers();

@@ -1,0 +1,101 @@
+// Kernel image-family records -> Sysmon 7 ImageLoad, 17 PipeEvent (Pipe Created) and
+// 18 PipeEvent (Pipe Connected); cgroup migrations feed the container context.
+//
+// ImageLoad: a file mapped executable into a process: mmap(PROT_EXEC) of a file (how ld.so
+// maps every shared object at start-up and on dlopen) or mprotect adding PROT_EXEC to a file
+// mapping. ImageLoaded is the file's absolute path as the kernel resolved it; Hashes come from
+// the Hashes service (HashAlgorithms); the PE version resource fields and Authenticode fields
+// (FileVersion, Description, Product, Company, OriginalFileName, Signed, Signature,
+// SignatureStatus) have no Linux source and are "-".
+//
+// Pipes: Windows named pipes map to Linux FIFOs (named pipes in the filesystem). 17 "Pipe
+// Created" (EventType CreatePipe) = mkfifo/mknod(S_IFIFO) that succeeded; 18 "Pipe Connected"
+// (EventType ConnectPipe) = any open(2) of a FIFO that succeeded (each end's open is its
+// connection). PipeName is the FIFO's absolute path. Anonymous pipes (pipe(2)) and Unix
+// sockets are not reported.
+import type { SysmonEvent } from './event.js';
+import type { RecordHandlers, CaptureContext } from './handlers.js';
+import type { ProcessInfo } from './processes.js';
+import { utcTime } from './time.js';
+import { NULL_GUID } from './guid.js';
+import { hashes } from './hashes.js';
+import { containers } from './containers.js';
+import { ImageRecordType, type CgroupAttachRecord, type ImageLoadRecord, type PipeRecord } from '../kernel/records/image.js';
+
+function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
+  return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
+}
+
+export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+  return {
+    id: 7, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: p?.guid ?? NULL_GUID,
+      ProcessId: r.tgid,
+      Image: p?.image ?? '-',
+      ImageLoaded: r.path,
+      FileVersion: '-',
+      Description: '-',
+      Product: '-',
+      Company: '-',
+      OriginalFileName: '-',
+      Hashes: '-',
+      Signed: '-',
+      Signature: '-',
+      SignatureStatus: '-',
+      User: p?.user ?? '-',
+    },
+  };
+}
+
+export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+  const created = r.type === ImageRecordType.PipeCreate;
+  return {
+    id: created ? 17 : 18, recordId: 0, timeNs,
+    data: {
+      RuleName: '-',
+      EventType: created ? 'CreatePipe' : 'ConnectPipe',
+      UtcTime: utcTime(timeNs),
+      ProcessGuid: p?.guid ?? NULL_GUID,
+      ProcessId: r.tgid,
+      PipeName: r.path,
+      Image: p?.image ?? '-',
+      User: p?.user ?? '-',
+    },
+  };
+}
+
+function withContainer(ev: SysmonEvent, r: ImageLoadRecord | PipeRecord, ctx: CaptureContext): SysmonEvent {
+  const c = containers.forCgroupId(r.cgroupId) ?? containers.forPid(r.tgid, ctx.processes);
+  if (c) ev.container = c;
+  return ev;
+}
+
+export const IMAGE_HANDLERS: RecordHandlers = {
+  [ImageRecordType.ImageLoad]: (rec, ctx, out) => {
+    const r = rec as ImageLoadRecord;
+    if (r.tgid === process.pid) return;
+    const ev = withContainer(imageLoad(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs)), r, ctx);
+    out.push(ev);
+    if (hashes.enabled) {
+      // a container's path names a file in its own mount namespace: read it through the process's root
+      const path = ev.container ? `/proc/${r.tgid}/root${r.path}` : r.path;
+      ctx.defer(hashes.hashFile(path).then((h) => { ev.data.Hashes = h; }));
+    }
+  },
+  [ImageRecordType.PipeCreate]: (rec, ctx, out) => {
+    const r = rec as PipeRecord;
+    if (r.tgid === process.pid) return;
+    out.push(withContainer(pipeEvent(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs)), r, ctx));
+  },
+  [ImageRecordType.PipeOpen]: (rec, ctx, out) => {
+    const r = rec as PipeRecord;
+    if (r.tgid === process.pid) return;
+    out.push(withContainer(pipeEvent(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs)), r, ctx));
+  },
+  [ImageRecordType.CgroupAttach]: (rec) => {
+    containers.onAttach(rec as CgroupAttachRecord);
+  },
+};

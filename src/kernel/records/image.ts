@@ -1,0 +1,111 @@
+// Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
+// (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
+// (the container context of src/events/containers.ts).
+import { posix } from 'node:path';
+import { decodeBytes } from '../../events/text.js';
+import { need, readHeader, slice, joinPath, type Header } from './common.js';
+
+export const ImageRecordType = { ImageLoad: 70, PipeCreate: 71, PipeOpen: 72, CgroupAttach: 73 } as const;
+export const ImageVia = { Mmap: 1, Mprotect: 2 } as const;
+export const PipeOp = { Mknod: 1, Open: 2 } as const;
+
+export const IMAGE_LAYOUT = {
+  image_record: {
+    hdr: [0, 24], cgroup_id: [24, 8], how: [32, 4], prot: [36, 4], ino: [40, 8], size: [48, 8], mtime_ns: [56, 8],
+    dev: [64, 4], mode: [68, 4], path: [72, 8],
+  },
+  pipe_record: { hdr: [0, 24], cgroup_id: [24, 8], op: [32, 4], flags: [36, 4], ino: [40, 8], path: [48, 8], name: [56, 8] },
+  cgroup_record: {
+    hdr: [0, 24], cgroup_id: [24, 8], start_boot_ns: [32, 8], hierarchy_id: [40, 4], threadgroup: [44, 4], path: [48, 8],
+  },
+} as const;
+
+export const IMAGE_SIZES = { image_record: 80, pipe_record: 64, cgroup_record: 56 } as const;
+
+export interface ImageLoadRecord extends Header {
+  type: 70; cgroupId: bigint; how: number; prot: number;
+  ino: bigint; size: bigint; mtimeNs: bigint; dev: number; mode: number;
+  /** absolute path of the mapped file */
+  path: string;
+}
+
+export interface PipeRecord extends Header {
+  type: 71 | 72; cgroupId: bigint; op: number; flags: number; ino: bigint;
+  /** absolute path of the FIFO */
+  path: string;
+}
+
+export interface CgroupAttachRecord extends Header {
+  type: 73; cgroupId: bigint; startBootNs: bigint; hierarchyId: number; threadgroup: boolean;
+  /** the destination cgroup's path inside its hierarchy ("/system.slice/docker-<id>.scope") */
+  path: string;
+}
+
+export type ImageFamilyRecord = ImageLoadRecord | PipeRecord | CgroupAttachRecord;
+
+const I = IMAGE_LAYOUT.image_record;
+const P = IMAGE_LAYOUT.pipe_record;
+const C = IMAGE_LAYOUT.cgroup_record;
+
+function decodeImage(rec: Buffer): ImageLoadRecord {
+  need(rec, IMAGE_SIZES.image_record, 'image');
+  return {
+    type: 70, ...readHeader(rec),
+    cgroupId: rec.readBigUInt64LE(I.cgroup_id[0]),
+    how: rec.readUInt32LE(I.how[0]),
+    prot: rec.readUInt32LE(I.prot[0]),
+    ino: rec.readBigUInt64LE(I.ino[0]),
+    size: rec.readBigUInt64LE(I.size[0]),
+    mtimeNs: rec.readBigInt64LE(I.mtime_ns[0]),
+    dev: rec.readUInt32LE(I.dev[0]),
+    mode: rec.readUInt32LE(I.mode[0]),
+    path: joinPath(slice(rec, I.path[0], 'path')),
+  };
+}
+
+function decodePipe(rec: Buffer): PipeRecord {
+  need(rec, IMAGE_SIZES.pipe_record, 'pipe');
+  const pathBytes = slice(rec, P.path[0], 'path');
+  const nameBytes = slice(rec, P.name[0], 'name');
+  let path: string;
+  if (nameBytes.length === 0) path = joinPath(pathBytes);
+  else {
+    const name = decodeBytes(nameBytes);
+    path = posix.normalize(name.startsWith('/') ? name : `${joinPath(pathBytes)}/${name}`).replace(/(.)\/$/, '$1');
+  }
+  return {
+    type: rec.readUInt16LE(0) as 71 | 72, ...readHeader(rec),
+    cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
+    op: rec.readUInt32LE(P.op[0]),
+    flags: rec.readUInt32LE(P.flags[0]),
+    ino: rec.readBigUInt64LE(P.ino[0]),
+    path,
+  };
+}
+
+function decodeCgroup(rec: Buffer): CgroupAttachRecord {
+  need(rec, IMAGE_SIZES.cgroup_record, 'cgroup');
+  return {
+    type: 73, ...readHeader(rec),
+    cgroupId: rec.readBigUInt64LE(C.cgroup_id[0]),
+    startBootNs: rec.readBigUInt64LE(C.start_boot_ns[0]),
+    hierarchyId: rec.readUInt32LE(C.hierarchy_id[0]),
+    threadgroup: rec.readUInt32LE(C.threadgroup[0]) !== 0,
+    path: decodeBytes(slice(rec, C.path[0], 'path')) || '/',
+  };
+}
+
+export const IMAGE_DECODERS = {
+  [ImageRecordType.ImageLoad]: decodeImage,
+  [ImageRecordType.PipeCreate]: decodePipe,
+  [ImageRecordType.PipeOpen]: decodePipe,
+  [ImageRecordType.CgroupAttach]: decodeCgroup,
+};
+
+/** image.bpf.c's programs -> the Sysmon events they exist for (src/kernel/programs.ts). */
+export const IMAGE_PROGRAM_EVENTS: Record<string, readonly number[]> = {
+  image_e_mmap: [7], image_x_mmap: [7], image_e_mprotect: [7], image_x_mprotect: [7],
+  pipe_e_mknod: [17], pipe_x_mknod: [17], pipe_e_mknodat: [17], pipe_x_mknodat: [17],
+  pipe_x_open: [18], pipe_x_openat: [18], pipe_x_openat2: [18],
+  // container_attach: not listed, always attached (fires only when a process changes cgroup)
+};
