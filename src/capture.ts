@@ -7,6 +7,7 @@ import { PROCESS_HANDLERS } from './events/process-events.js';
 import { SECURITY_HANDLERS } from './events/security-events.js';
 import { FILE_HANDLERS } from './events/file-events.js';
 import { NETWORK_HANDLERS } from './events/network-events.js';
+import { DNS_HANDLERS } from './events/dns-events.js';
 import { IMAGE_HANDLERS } from './events/image-events.js';
 import { containers } from './events/containers.js';
 import type { ProcessTable } from './events/processes.js';
@@ -18,6 +19,7 @@ const HANDLERS: RecordHandlers = {
   ...SECURITY_HANDLERS,
   ...FILE_HANDLERS,
   ...NETWORK_HANDLERS,
+  ...DNS_HANDLERS,
   ...IMAGE_HANDLERS,
 };
 

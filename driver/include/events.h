@@ -35,6 +35,9 @@ enum record_type {
 	RECORD_BPF_PROG_LOAD = 42,  /* Sysmon 100: bpf(BPF_PROG_LOAD) that succeeded */
 	RECORD_MODULE_LOAD = 43,    /* Sysmon 6: init_module/finit_module that succeeded */
 	RECORD_TAMPER = 44,         /* Sysmon 25: image unlinked (memfd, deleted, replaced) */
+	/* dns.bpf.c: 60-69 */
+	RECORD_DNS_WIRE = 60,       /* Sysmon 22: a DNS response to a query this process sent */
+	RECORD_DNS_LIBC = 61,       /* Sysmon 22: getaddrinfo/gethostbyname(2) returned */
 };
 
 /* How much of each variable part is captured; longer values are cut and flagged. */
@@ -233,6 +236,45 @@ struct tamper_record {
 	__u32 dev;                  /* kernel dev_t (MAJOR << 20 | MINOR) */
 	__u32 _pad;
 	struct str_ref exe;         /* path components, leaf first */
+};
+
+/* ---- dns family (driver/linux/dns.bpf.c, records 60-69) ---- */
+
+#define DNS_MAX_PAYLOAD   512  /* bytes of a DNS message copied into a wire record */
+#define DNS_MAX_NAME      256  /* bytes of the name passed to getaddrinfo/gethostbyname */
+#define DNS_MAX_ADDRS     16   /* addresses copied from a libc result list */
+
+/* dns_record.source */
+#define DNS_SRC_UDP            1   /* RECORD_DNS_WIRE: response datagram from port 53 */
+#define DNS_SRC_TCP            2   /* RECORD_DNS_WIRE: response read from a TCP connection to port 53 */
+#define DNS_SRC_GETADDRINFO    3   /* RECORD_DNS_LIBC */
+#define DNS_SRC_GETHOSTBYNAME  4   /* RECORD_DNS_LIBC: gethostbyname and gethostbyname2 */
+
+/* record_header.flags of dns records */
+#define RECORD_FLAG_DNS_TRUNCATED  (1u << 8)   /* payload or result list cut */
+
+/* One address of a libc result list (RECORD_DNS_LIBC payload is an array of these). */
+struct dns_addr {
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u16 _pad;
+	__u8 addr[16];     /* network order; IPv4 in the first 4 bytes */
+};
+
+struct dns_record {
+	struct record_header hdr;   /* tgid/tid: the process and thread that asked */
+	__u64 owner_start_boot_ns;  /* group leader's start_boottime (pid reuse check) */
+	__u32 uid;                  /* real uid */
+	__u16 source;               /* DNS_SRC_* */
+	__u16 family;               /* WIRE: server address family (AF_INET/AF_INET6), 0 if unknown */
+	__s32 status;               /* LIBC: getaddrinfo's return (0, EAI_*); gethostbyname: 0 or -1 (NULL) */
+	__u16 server_port;          /* WIRE: host order */
+	__u16 _pad;
+	struct ip_addr16 server_addr; /* WIRE: the server the response came from */
+	struct str_ref name;        /* LIBC: the node name as passed */
+	/* WIRE: the DNS message (no TCP length prefix), at most DNS_MAX_PAYLOAD bytes;
+	 * LIBC: struct dns_addr[] then, for gethostbyname, h_name (NUL-terminated) in `canon` */
+	struct str_ref payload;
+	struct str_ref canon;       /* LIBC: h_name / the first ai_canonname, when present */
 };
 
 /* ---- image family (driver/linux/image.bpf.c, records 70-89): ImageLoad (7), PipeEvent

@@ -6,6 +6,7 @@ import { PROCESS_DECODERS, type ProcessRecord } from './records/process.js';
 import { SECURITY_DECODERS, type SecurityRecord } from './records/security.js';
 import { FILE_DECODERS, type FileRecord } from './records/file.js';
 import { NETWORK_DECODERS, type NetworkRecord } from './records/network.js';
+import { DNS_DECODERS, type DnsRecord } from './records/dns.js';
 import { IMAGE_DECODERS, type ImageFamilyRecord } from './records/image.js';
 
 export { DecodeError, joinPath, splitArgs, type ProcessIds } from './records/common.js';
@@ -13,7 +14,7 @@ export type { ExecRecord, ExitRecord, ForkRecord } from './records/process.js';
 export type { NetConnectRecord } from './records/network.js';
 
 /** Every record any family can produce; a new family adds its union here. */
-export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord;
+export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord | DnsRecord;
 
 const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...PROCESS_DECODERS,
@@ -21,6 +22,7 @@ const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...FILE_DECODERS,
   ...NETWORK_DECODERS,
   ...IMAGE_DECODERS,
+  ...DNS_DECODERS,
 };
 
 /** `rec` must hold exactly one record (the ring's length prefix already removed). */

@@ -6,6 +6,7 @@ import { PROCESS_LAYOUT, PROCESS_SIZES } from './records/process.js';
 import { SECURITY_LAYOUT, SECURITY_SIZES } from './records/security.js';
 import { FILE_LAYOUT, FILE_SIZES } from './records/file.js';
 import { NETWORK_LAYOUT, NETWORK_SIZES } from './records/network.js';
+import { DNS_LAYOUT, DNS_SIZES } from './records/dns.js';
 import { IMAGE_LAYOUT, IMAGE_SIZES } from './records/image.js';
 
 export const LAYOUT: Record<string, Record<string, readonly [number, number]>> = {
@@ -14,6 +15,7 @@ export const LAYOUT: Record<string, Record<string, readonly [number, number]>> =
   ...SECURITY_LAYOUT,
   ...FILE_LAYOUT,
   ...NETWORK_LAYOUT,
+  ...DNS_LAYOUT,
   ...IMAGE_LAYOUT,
 };
 
@@ -23,6 +25,7 @@ export const STRUCT_SIZES: Record<string, number> = {
   ...SECURITY_SIZES,
   ...FILE_SIZES,
   ...NETWORK_SIZES,
+  ...DNS_SIZES,
   ...IMAGE_SIZES,
 };
 

@@ -1,8 +1,9 @@
 // Opens, loads and attaches the driver's BPF objects through libbpf, and owns their links.
 // Every object shares one ring, one drop counter and one scratch area: the first object
 // creates them and the others reuse their fds, so a single reader sees every family.
-import { existsSync } from 'node:fs';
-import { bpf, bpfExtra, koffi } from './ffi.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { bpf, bpfExtra, bpfUprobe, koffi, UPROBE_OPTS_SIZE } from './ffi.js';
 import { RingReader } from './ring.js';
 
 const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state'] as const;
@@ -86,7 +87,7 @@ export class Driver {
     for (const [name, p] of this.programs) {
       const want = wanted(name);
       if (want && !p.link) {
-        const link = bpf.attach(p.prog);
+        const link = attachProgram(p.prog);
         if (!link) throw new DriverError(`attaching ${name} failed (errno ${koffi.errno()})`);
         p.link = link;
       } else if (!want && p.link) {
@@ -117,4 +118,44 @@ export class Driver {
     this.ring?.close();
     for (const obj of this.objects.splice(0)) bpf.close(obj);
   }
+}
+
+/**
+ * bpf_program__attach, except for sections "uprobe/<binary>:<function>" and
+ * "uretprobe/<binary>:<function>": <binary> is an absolute path or a library name
+ * ("libc.so.6") resolved to the file processes load (resolveLibrary); the probe covers
+ * every process that maps that file (pid -1).
+ */
+function attachProgram(prog: unknown): unknown {
+  const m = /^(uprobe|uretprobe)\/([^:]+):(.+)$/.exec(String(bpfUprobe.sectionName(prog) ?? ''));
+  if (!m) return bpf.attach(prog);
+  const binary = m[2]!.startsWith('/') ? m[2]! : resolveLibrary(m[2]!);
+  if (!binary) throw new DriverError(`uprobe target ${m[2]} not found (ldconfig -p, /proc/self/maps)`);
+  const opts = { sz: UPROBE_OPTS_SIZE, ref_ctr_offset: 0, bpf_cookie: 0, retprobe: m[1] === 'uretprobe', func_name: m[3]! };
+  return bpfUprobe.attach(prog, -1, binary, 0, opts);
+}
+
+const libraries = new Map<string, string | null>();
+
+/** A shared library's path as this system's processes load it: our own mapping, else ldconfig. */
+export function resolveLibrary(name: string): string | null {
+  if (libraries.has(name)) return libraries.get(name)!;
+  let path: string | null = null;
+  try {
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const file = line.slice(line.indexOf('/'));
+      if (line.includes('/') && file.endsWith(`/${name}`)) { path = file; break; }
+    }
+  } catch { /* no procfs */ }
+  if (!path) {
+    try {
+      const arch = process.arch === 'x64' ? 'x86-64' : process.arch === 'arm64' ? 'AArch64' : '';
+      for (const line of execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).split('\n')) {
+        const lm = /^\s*(\S+) \(([^)]*)\) => (\S+)$/.exec(line);
+        if (lm && lm[1] === name && (!arch || lm[2]!.includes(arch))) { path = lm[3]!; break; }
+      }
+    } catch { /* no ldconfig */ }
+  }
+  libraries.set(name, path);
+  return path;
 }

@@ -3,6 +3,7 @@
 // off costs nothing in the kernel); programs not listed (process tracking) are always
 // attached. Each family adds its programs here.
 import { FILE_PROGRAM_EVENTS } from './records/file.js';
+import { DNS_PROGRAM_EVENTS } from './records/dns.js';
 import { IMAGE_PROGRAM_EVENTS } from './records/image.js';
 export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   // security.bpf.c (src/events/security-events.ts)
@@ -11,6 +12,7 @@ export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   ...IMAGE_PROGRAM_EVENTS,
   // network.bpf.c (src/events/network-events.ts)
   net_tcp_state: [3], net_sys_exit: [3], net_udp_send: [3],
+  ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/events/dns-events.ts)
 };
 
 export function programWanted(program: string, captured: ReadonlySet<number>): boolean {

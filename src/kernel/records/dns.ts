@@ -1,0 +1,99 @@
+// DNS family records (driver/linux/dns.bpf.c): Sysmon event 22 (DnsQuery).
+//  60 WIRE: the raw DNS response a process received for a query it sent to port 53.
+//  61 LIBC: getaddrinfo / gethostbyname(2) returned: name, status, addresses, canonical name.
+import { need, readHeader, slice, type Header } from './common.js';
+import { decodeBytes } from '../../events/text.js';
+
+export const DnsRecordType = { Wire: 60, Libc: 61 } as const;
+
+export const DnsSource = { Udp: 1, Tcp: 2, Getaddrinfo: 3, Gethostbyname: 4 } as const;
+
+export const DNS_LAYOUT = {
+  dns_record: {
+    hdr: [0, 24], owner_start_boot_ns: [24, 8], uid: [32, 4], source: [36, 2], family: [38, 2],
+    status: [40, 4], server_port: [44, 2], _pad: [46, 2], server_addr: [48, 16],
+    name: [64, 8], payload: [72, 8], canon: [80, 8],
+  },
+  dns_addr: { family: [0, 2], _pad: [2, 2], addr: [4, 16] },
+} as const;
+
+export const DNS_SIZES = { dns_record: 88, dns_addr: 20 } as const;
+
+/** Which Sysmon events each dns.bpf.c program exists for (src/kernel/programs.ts). */
+export const DNS_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.fromEntries(
+  ['dns_gai_enter', 'dns_gai_exit', 'dns_ghbn_enter', 'dns_ghbn_exit', 'dns_ghbn2_enter', 'dns_ghbn2_exit',
+    'dns_udp_send', 'dns_sys_exit'].map((p) => [p, [22]]));
+
+/** record_header.flags: the payload or the address list was cut */
+export const RECORD_FLAG_DNS_TRUNCATED = 1 << 8;
+
+interface DnsCommon extends Header {
+  ownerStartBootNs: bigint;
+  uid: number;
+  source: number;
+}
+
+export interface DnsWireRecord extends DnsCommon {
+  type: 60;
+  /** AF_INET/AF_INET6 of serverAddr */
+  family: number;
+  serverPort: number;
+  /** 4 or 16 bytes, network order (copied) */
+  serverAddr: Buffer;
+  /** the DNS message (copied out of the ring) */
+  message: Buffer;
+}
+
+export interface DnsLibcRecord extends DnsCommon {
+  type: 61;
+  name: string;
+  /** getaddrinfo's return (0 or EAI_*), gethostbyname: 0 or -1 */
+  status: number;
+  addrs: { family: number; addr: Buffer }[];
+  canon: string;
+}
+
+export type DnsRecord = DnsWireRecord | DnsLibcRecord;
+
+const R = DNS_LAYOUT.dns_record;
+
+function common(rec: Buffer): DnsCommon {
+  return {
+    ...readHeader(rec),
+    ownerStartBootNs: rec.readBigUInt64LE(R.owner_start_boot_ns[0]),
+    uid: rec.readUInt32LE(R.uid[0]),
+    source: rec.readUInt16LE(R.source[0]),
+  };
+}
+
+export const DNS_DECODERS = {
+  [DnsRecordType.Wire]: (rec: Buffer): DnsWireRecord => {
+    need(rec, DNS_SIZES.dns_record, 'dns');
+    const family = rec.readUInt16LE(R.family[0]);
+    const alen = family === 10 ? 16 : 4;
+    return {
+      type: 60, ...common(rec), family,
+      serverPort: rec.readUInt16LE(R.server_port[0]),
+      serverAddr: Buffer.from(rec.subarray(R.server_addr[0], R.server_addr[0] + alen)),
+      message: Buffer.from(slice(rec, R.payload[0], 'dns payload')),
+    };
+  },
+  [DnsRecordType.Libc]: (rec: Buffer): DnsLibcRecord => {
+    need(rec, DNS_SIZES.dns_record, 'dns');
+    const area = slice(rec, R.payload[0], 'dns addresses');
+    const addrs: DnsLibcRecord['addrs'] = [];
+    const A = DNS_LAYOUT.dns_addr;
+    for (let at = 0; at + DNS_SIZES.dns_addr <= area.length; at += DNS_SIZES.dns_addr) {
+      const family = area.readUInt16LE(at + A.family[0]);
+      const len = family === 10 ? 16 : 4;
+      addrs.push({ family, addr: Buffer.from(area.subarray(at + A.addr[0], at + A.addr[0] + len)) });
+    }
+    return {
+      type: 61, ...common(rec),
+      name: decodeBytes(slice(rec, R.name[0], 'dns name')),
+      status: rec.readInt32LE(R.status[0]),
+      addrs,
+      canon: decodeBytes(slice(rec, R.canon[0], 'dns canonical name')),
+    };
+  },
+};
