@@ -13,7 +13,10 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ResolvedSyslogOptions, SyslogTarget } from './config.js';
-import { UnixDgramSocket } from './unixdgram.js';
+import { UnixDgramError, UnixDgramSocket } from './unixdgram.js';
+
+const ECONNREFUSED = 111;
+const ENOTCONN = 107;
 
 export interface SyslogTransport {
   /** deliver messages in order; resolves once handed over (see each transport) */
@@ -115,7 +118,19 @@ class UnixTransport implements SyslogTransport {
         this.sock.connect();
         this.backoff.succeeded();
       }
-      for (const m of messages) await this.sock.send(m, this.o.writeTimeoutMs);
+      let first = true;
+      for (const m of messages) {
+        try {
+          await this.sock.send(m, this.o.writeTimeoutMs);
+        } catch (err) {
+          // the daemon restarted while we were idle (our socket points at its dead
+          // predecessor): nothing of this batch was sent yet, reconnect once at once
+          if (!first || !(err instanceof UnixDgramError) || (err.errno !== ECONNREFUSED && err.errno !== ENOTCONN)) throw err;
+          this.sock.connect();
+          await this.sock.send(m, this.o.writeTimeoutMs);
+        }
+        first = false;
+      }
       if (this.o.confirmUnix) await this.sock.waitConsumed(this.o.writeTimeoutMs);
     } catch (err) {
       this.sock.close();

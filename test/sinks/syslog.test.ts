@@ -213,6 +213,19 @@ if (missing && process.env.CI === 'true') {
       assert.deepEqual([...byRecord(lines, 'imptcp').keys()].sort(), [7000, 7001]);
     });
 
+    test('unix: an idle socket whose daemon restarted reconnects on the next write without a reject', async () => {
+      await rs.reset();
+      const s = createSyslogSink(urls().unix!, { identity: IDENTITY });
+      await s.open();
+      await s.write([processCreate(8000)]);
+      await rs.stop();
+      await rs.start();
+      await s.write([processCreate(8001)]);
+      await s.close();
+      const lines = await rs.waitFor((l) => l.length >= 2);
+      assert.deepEqual([...byRecord(lines, 'imuxsock').keys()].sort(), [8000, 8001]);
+    });
+
     test('unix: daemon gone -> write rejects; daemon back (new socket) -> write succeeds', async () => {
       await rs.reset();
       const s = createSyslogSink(urls().unix!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 100 });
