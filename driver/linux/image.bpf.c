@@ -24,6 +24,7 @@
 #define VM_EXEC         0x4
 #define S_IFMT          00170000
 #define S_IFIFO         0010000
+#define PIPEFS_MAGIC    0x50495045
 #define USER_NAME_BYTES 4096
 #define CGROUP_PATH_BYTES 4096
 
@@ -287,6 +288,9 @@ static __always_inline int pipe_open_exit(struct trace_event_raw_sys_exit *ctx)
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	__u16 mode = BPF_CORE_READ(inode, i_mode);
 	if ((mode & S_IFMT) != S_IFIFO)
+		return 0;
+	/* anonymous pipes reopened through /proc/PID/fd or /dev/fd live on pipefs: no name */
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == PIPEFS_MAGIC)
 		return 0;
 	__u8 *buf = scratch_buf();
 	if (!buf) {
