@@ -257,7 +257,7 @@ struct tamper_record {
 struct dns_addr {
 	__u16 family;      /* AF_INET or AF_INET6 */
 	__u16 _pad;
-	__u8 addr[16];     /* network order; IPv4 in the first 4 bytes */
+	struct ip_addr16 addr; /* network order; IPv4 in the first 4 bytes */
 };
 
 struct dns_record {

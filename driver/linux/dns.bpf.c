@@ -174,15 +174,15 @@ static __always_inline void put_addr(__u8 *buf, struct list_walk *w, __u16 famil
 	struct dns_addr *a = (struct dns_addr *)(buf + sizeof(struct dns_record) + DNS_MAX_NAME + i * sizeof(struct dns_addr));
 	a->family = family;
 	a->_pad = 0;
-	__builtin_memset(a->addr, 0, sizeof(a->addr));
+	__builtin_memset(&a->addr, 0, sizeof(a->addr));
 	if (family == AF_INET)
-		bpf_probe_read_user(a->addr, 4, uaddr);
+		bpf_probe_read_user(a->addr.b, 4, uaddr);
 	else
-		bpf_probe_read_user(a->addr, 16, uaddr);
+		bpf_probe_read_user(a->addr.b, 16, uaddr);
 	/* getaddrinfo lists each address once per socket type: keep one */
 	if (i > 0) {
 		struct dns_addr *prev = a - 1;
-		const __u32 *x = (const __u32 *)prev->addr, *y = (const __u32 *)a->addr;
+		const __u32 *x = (const __u32 *)prev->addr.b, *y = (const __u32 *)a->addr.b;
 		if (prev->family == a->family && x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3])
 			return;
 	}
