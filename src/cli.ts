@@ -26,6 +26,9 @@ interface RunArgs {
   evtx?: string;
   syslog?: string;
   'syslog-format'?: string;
+  'jsonl-format'?: string;
+  'jsonl-rotate-hours'?: number;
+  'jsonl-max-files'?: number;
   'evtx-max-mb'?: number;
   journal: string;
   console?: boolean;
@@ -57,7 +60,10 @@ async function run(args: RunArgs): Promise<void> {
     identity,
     jsonlMaxBytes: args['jsonl-max-mb'] * 1024 * 1024,
     evtxMaxBytes: (args['evtx-max-mb'] ?? 64) * 1024 * 1024,
-    syslogFormat: (args['syslog-format'] ?? 'xml') as 'xml' | 'json',
+    syslogFormat: args['syslog-format'] as 'xml' | 'json' | undefined,
+    jsonlFormat: (args['jsonl-format'] ?? 'jsonl') as 'jsonl' | 'ecs',
+    jsonlRotateEveryMs: (args['jsonl-rotate-hours'] ?? 0) * 3_600_000,
+    jsonlMaxFiles: args['jsonl-max-files'],
   };
   if (jsonl !== 'off') sinks.push(sinkFromSpec(`jsonl:${jsonl}`, specOpts));
   if (args.evtx) sinks.push(sinkFromSpec(`evtx:${args.evtx}`, specOpts));
@@ -150,7 +156,10 @@ export async function main(argv: string[]): Promise<number> {
       .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
       .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
       .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log' })
-      .option('syslog-format', { type: 'string', default: 'xml', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML, or the JSONL record" })
+      .option('syslog-format', { type: 'string', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML (default), or the JSONL record" })
+      .option('jsonl-format', { type: 'string', default: 'jsonl', choices: ['jsonl', 'ecs'], describe: 'JSONL with Sysmon field names, or Elastic Common Schema names' })
+      .option('jsonl-rotate-hours', { type: 'number', default: 0, describe: 'also rotate the JSONL file every N hours (0: never)' })
+      .option('jsonl-max-files', { type: 'number', default: 10, describe: 'rotated JSONL files kept' })
       .option('journal', { type: 'string', default: JOURNAL_DIR, describe: 'journal directory' })
       .option('journal-max-mb', { type: 'number', default: 1024, describe: 'journal retention by size' })
       .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
