@@ -12,6 +12,8 @@
  *    response (QR=1) the same process then receives from port 53 with that id is copied
  *    (at most DNS_MAX_PAYLOAD bytes) into a RECORD_DNS_WIRE (tp_btf/sys_exit of
  *    recvfrom/recvmsg/recvmmsg/read, from the user buffer the kernel just filled).
+ *    TCP: a response read whole (length prefix + message in one read, as dig +tcp does)
+ *    on a connection to port 53 (the client end asked by construction).
  *    Userspace parses the question and the answers. Retransmissions and late duplicates
  *    give one record: the pending entry is consumed by the first response.
  *  Dedupe: queries a thread sends while it is inside one of the libc calls above are not
@@ -399,7 +401,10 @@ int BPF_PROG(dns_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sock *sk = socket_of_fd(task, (int)SYSCALL_ARG1(regs));
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+	if (!sk)
+		return 0;
+	__u8 protocol = BPF_CORE_READ(sk, sk_protocol);
+	if (protocol != IPPROTO_UDP && protocol != IPPROTO_TCP)
 		return 0;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
@@ -442,6 +447,8 @@ int BPF_PROG(dns_sys_exit, struct pt_regs *regs, long ret)
 	struct dns_record *r = (struct dns_record *)buf;
 	/* the peer: the connected socket's, else what the kernel wrote to the caller's sockaddr */
 	__u16 port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (protocol == IPPROTO_TCP)
+		uaddr = 0; /* a stream: the connection's peer */
 	struct ip_addr16 server = {};
 	if (port) {
 		if (family == AF_INET)
@@ -461,15 +468,32 @@ int BPF_PROG(dns_sys_exit, struct pt_regs *regs, long ret)
 	if (port != DNS_PORT)
 		return 0;
 
-	struct { __be16 id, flags; } h;
-	if (bpf_probe_read_user(&h, sizeof(h), data) || !(h.flags & bpf_htons(0x8000)))
-		return 0; /* not a response */
-	struct dns_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .id = h.id };
-	if (!bpf_map_lookup_elem(&dns_pending, &k))
-		return 0; /* nobody here asked, or already answered */
-	bpf_map_delete_elem(&dns_pending, &k);
+	if (protocol == IPPROTO_TCP) {
+		/*
+		 * A connection this process opened to port 53 (the peer's port is 53), read whole:
+		 * the 2-byte length then the message in one read, as dig (libuv) reads. The client
+		 * end of a TCP connection asked by construction, so no pending entry is needed;
+		 * the length must fit what was read (a read of the body alone does not match).
+		 */
+		struct { __be16 len, id, flags; } t;
+		if (bpf_probe_read_user(&t, sizeof(t), data) || !(t.flags & bpf_htons(0x8000)))
+			return 0;
+		long mlen = bpf_ntohs(t.len);
+		if (mlen < 12 || mlen + 2 > len || in_libc_call())
+			return 0;
+		data += 2;
+		len = mlen;
+	} else {
+		struct { __be16 id, flags; } h;
+		if (bpf_probe_read_user(&h, sizeof(h), data) || !(h.flags & bpf_htons(0x8000)))
+			return 0; /* not a response */
+		struct dns_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .id = h.id };
+		if (!bpf_map_lookup_elem(&dns_pending, &k))
+			return 0; /* nobody here asked, or already answered */
+		bpf_map_delete_elem(&dns_pending, &k);
+	}
 
-	fill_owner(r, RECORD_DNS_WIRE, DNS_SRC_UDP);
+	fill_owner(r, RECORD_DNS_WIRE, protocol == IPPROTO_TCP ? DNS_SRC_TCP : DNS_SRC_UDP);
 	r->family = family;
 	r->server_port = port;
 	r->server_addr = server;

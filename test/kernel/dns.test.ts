@@ -1,7 +1,7 @@
 // Live DnsQuery (event 22) from the real kernel. A dnsmasq the test starts answers on port 53
 // of a random loopback address (127.53.x.y: the wire capture watches port 53, so the server
 // must be on it; any 127/8 address is local). Real clients: dig (its own UDP resolver),
-// Node's dns.Resolver (c-ares), getent ahosts / getent hosts (libc getaddrinfo /
+// Node's dns.Resolver (c-ares), dig +tcp, getent ahosts / getent hosts (libc getaddrinfo /
 // gethostbyname2 answered from /etc/hosts), and getent in a private mount namespace whose
 // /etc/resolv.conf points at the test's dnsmasq (libc getaddrinfo that goes to the DNS
 // server: one event, not one per A/AAAA datagram). Negative cases: a DNS query and answer
@@ -166,6 +166,18 @@ describe('DnsQuery (22) from the kernel', () => {
     const [e6] = await eventsOf(aaaa.pid, 'dig AAAA event');
     assert.equal(e6!.EventData.QueryResults, 'type:  5 target.sysmon-ts.example;fd00::4;');
     assert.equal(e6!.EventData.QueryStatus, '0');
+  });
+
+  it('DNS over TCP (dig +tcp): the response read from the connection to port 53', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const r = await runCommand('dig', [`@${server}`, '+tcp', '+short', 'alias.sysmon-ts.example']);
+    assert.match(r.stdout, /10\.1\.2\.4/);
+    const evs = await eventsOf(r.pid, 'dig +tcp event');
+    assert.equal(evs.length, 1);
+    checkCommon(evs[0]!, r.pid, which('dig'));
+    assert.equal(evs[0]!.EventData.QueryName, 'alias.sysmon-ts.example');
+    assert.equal(evs[0]!.EventData.QueryStatus, '0');
+    assert.equal(evs[0]!.EventData.QueryResults, 'type:  5 target.sysmon-ts.example;::ffff:10.1.2.4;');
   });
 
   it('NXDOMAIN: QueryStatus 9003 (DNS_ERROR_RCODE_NAME_ERROR), QueryResults -', async (t) => {
