@@ -12,6 +12,7 @@ import { EVENTS, eventDef, type Condition, type EventDef } from '../events/schem
 import { AffixTrie, AhoCorasick, ExactIndex, type HitSink } from './matchers.js';
 import type { BlockDef, FilterDef, ParsedConfig } from './parse.js';
 import { lower, substringTokens, splitTokens, valueText } from './text.js';
+import { extensionValue, isExtensionField } from './extensions.js';
 
 export interface Decision {
   keep: boolean;
@@ -174,7 +175,7 @@ export class RuleEngine implements HitSink {
         if (f.ruleIndex >= 0) cb.rules[f.ruleIndex]!.filters.push(fid);
         // Sysmon resolves the filter's field by index in the block's base event and checks the
         // name hash: a field the actual event has at another index (or not at all) is NoMatch.
-        if (def.fields[f.fieldIndex]?.name !== f.field) continue;
+        if (def.fields[f.fieldIndex]?.name !== f.field && !isExtensionField(f.field)) continue;
         this.index(fieldPlan(f.field), fid, f.condition, f.value);
       }
       if (b.combine === 'and') {
@@ -322,7 +323,7 @@ export class RuleEngine implements HitSink {
     const fields = plan.fields;
     for (let fi = 0; fi < fields.length; fi++) {
       const p = fields[fi]!;
-      const v = valueText(ev.data[p.field]);
+      const v = valueText(ev.data[p.field] ?? extensionValue(ev, p.field));
       const cached = p.cache.get(v);
       if (cached !== undefined) {
         for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);

@@ -4,6 +4,7 @@
 // reported with XMLValidator's line. Everything that Sysmon's DTD or xml.cpp refuses is
 // refused here too, as a ConfigError `FILE:LINE: what is wrong`.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { isExtensionField } from './extensions.js';
 import { CONDITIONS, EVENTS, SCHEMA_VERSION, type Condition, type EventDef } from '../events/schema.js';
 import { ConfigError } from './errors.js';
 import { OPTION_ELEMENTS, OptionError, applyOption, emptyOptions, type SysmonOptions } from './options.js';
@@ -216,7 +217,7 @@ export function parseConfigText(text: string, file: string): ParsedConfig {
     // fields include all the fields the block uses (xml.cpp).
     let base: EventDef | undefined;
     for (const cand of series) {
-      if (raws.every((r) => cand.fields.some((f) => f.name === tagOf(r.node)))) { base = cand; break; }
+      if (raws.every((r) => isExtensionField(tagOf(r.node)) || cand.fields.some((f) => f.name === tagOf(r.node)))) { base = cand; break; }
     }
     if (!base) {
       for (const r of raws) {
