@@ -77,6 +77,8 @@ interface FieldPlan {
 }
 
 const CACHE_MAX = 4096;
+/** long values (command lines) are rarely repeated: not worth caching */
+const CACHE_VALUE_MAX = 100;
 
 interface EventPlan {
   id: number;
@@ -106,7 +108,11 @@ export class RuleEngine implements HitSink {
   private hits: number[][] = [];
   private hitGen: Uint32Array = new Uint32Array(0);
 
-  constructor(readonly parsed: ParsedConfig) {
+  private readonly useCache: boolean;
+
+  /** opts.resultCache (default true): remember per field value which filters matched */
+  constructor(readonly parsed: ParsedConfig, opts: { resultCache?: boolean } = {}) {
+    this.useCache = opts.resultCache ?? true;
     let terms = 0;
     for (const def of EVENTS) {
       if (def.ruleName === null) continue;
@@ -324,14 +330,15 @@ export class RuleEngine implements HitSink {
     for (let fi = 0; fi < fields.length; fi++) {
       const p = fields[fi]!;
       const v = valueText(ev.data[p.field] ?? extensionValue(ev, p.field));
-      const cached = p.cache.get(v);
+      const cacheable = this.useCache && v.length <= CACHE_VALUE_MAX;
+      const cached = cacheable ? p.cache.get(v) : undefined;
       if (cached !== undefined) {
         for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);
         continue;
       }
       const lv = lower(v);
-      this.collecting = true;
-      this.collected = [];
+      this.collecting = cacheable;
+      if (cacheable) this.collected = [];
       if (p.exact) { const l = p.exact.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
       if (p.imageFull) { const l = p.imageFull.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
       if (p.imageBase) {
@@ -345,9 +352,11 @@ export class RuleEngine implements HitSink {
       if (p.ac) { this.curField = p; p.ac.search(lv, this); }
       const d = p.direct;
       for (let i = 0; i < d.length; i++) if (d[i]!.test(v, lv)) this.onHit(d[i]!.fid);
-      this.collecting = false;
-      if (p.cache.size >= CACHE_MAX) p.cache.clear();
-      p.cache.set(v, this.collected);
+      if (cacheable) {
+        this.collecting = false;
+        if (p.cache.size >= CACHE_MAX) p.cache.clear();
+        p.cache.set(v, this.collected);
+      }
     }
   }
 
