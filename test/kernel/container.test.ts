@@ -13,6 +13,9 @@ import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prer
 import { containerFromCgroup, containerFromProcCgroup } from '../../src/events/containers.js';
 import { loadConfigText } from '../../src/config/index.js';
 import type { SysmonEvent } from '../../src/events/event.js';
+import { decodePayload, payloadText } from '../../src/journal/format.js';
+import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
+import { makeIdentity } from '../../src/events/event.js';
 
 const HEX = 'a'.repeat(8) + '0123456789abcdef'.repeat(3) + 'b'.repeat(8);
 
@@ -61,6 +64,14 @@ describe('container id from a cgroup path', () => {
     assert.equal(config.engine.evaluate(fc('/tmp/a.sh', c)).keep, true);
     assert.equal(config.engine.evaluate(fc('/tmp/a.txt', c)).keep, false);
     assert.equal(config.engine.evaluate(fc('/tmp/a.sh')).keep, false);
+    // the journal payload and JSONL (encode, and read back by filter/convert) keep it
+    const back = decodePayload(7, Buffer.from(payloadText(pc(c))));
+    assert.deepEqual(back.container, c);
+    assert.equal(decodePayload(7, Buffer.from(payloadText(pc()))).container, undefined);
+    const line = encodeJsonl(pc(c), makeIdentity(false, 'h'));
+    assert.match(line, /"Channel":"Linux-Sysmon\/Operational","Container":\{"Id":"[0-9a-f]{64}","Runtime":"docker","Cgroup":"[^"]+"\},"EventData":/);
+    assert.deepEqual(eventFromJson(JSON.parse(line)).container, c);
+    assert.ok(!encodeJsonl(pc(), makeIdentity(false, 'h')).includes('Container'));
     assert.throws(() => loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include"><NoSuchField>x</NoSuchField></ProcessCreate></EventFiltering></Sysmon>'), /unknown field/);
   });
 });
