@@ -109,6 +109,7 @@ export class Agent {
     const seeded = this.processes.seedFromProc();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
 
+    for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
     early.push(serviceState('Started'));
     early.push(configChanged(this.config.source || '(built-in defaults)', `SHA256=${this.config.sha256}`));
     this.emit(early);
@@ -184,7 +185,8 @@ export class Agent {
       if (path) this.opts.checkConfig?.(path);
       const next = path ? loadConfigFile(path) : defaultConfig();
       const captured = next.capturedEvents();
-      this.driver.updateAttachments((p) => programWanted(p, captured));
+      const failures = this.driver.updateAttachments((p) => programWanted(p, captured));
+      this.emit(failures.map((f) => errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`)));
       this.config = next;
       configureFileEvents(next);
       setNetworkOptions(next.options);

@@ -21,6 +21,8 @@ export class DriverError extends Error {}
 
 export class Driver {
   readonly ring: RingReader;
+  /** programs that failed to attach at load */
+  attachFailures: { program: string; error: string }[] = [];
   private readonly objects: unknown[] = [];
   /** every loaded program by name, and its link while attached */
   private readonly programs = new Map<string, { prog: unknown; link: unknown | null }>();
@@ -75,7 +77,7 @@ export class Driver {
       const name = bpf.programName(prog) as string;
       this.programs.set(name, { prog, link: null });
     }
-    this.updateAttachments(opts.wanted ?? (() => true));
+    this.attachFailures = this.updateAttachments(opts.wanted ?? (() => true));
   }
 
   /**
@@ -83,18 +85,26 @@ export class Driver {
    * programs cost nothing in the kernel until attached, so a config reload can switch
    * event families on and off without reloading anything.
    */
-  updateAttachments(wanted: (program: string) => boolean): void {
+  updateAttachments(wanted: (program: string) => boolean): { program: string; error: string }[] {
+    // one program that cannot attach (a missing libc for a uprobe, a hook this kernel lacks)
+    // costs its own events, not the whole monitor: the caller reports each failure as 255
+    const failures: { program: string; error: string }[] = [];
     for (const [name, p] of this.programs) {
       const want = wanted(name);
       if (want && !p.link) {
-        const link = attachProgram(p.prog);
-        if (!link) throw new DriverError(`attaching ${name} failed (errno ${koffi.errno()})`);
-        p.link = link;
+        try {
+          const link = attachProgram(p.prog);
+          if (!link) throw new DriverError(`errno ${koffi.errno()}`);
+          p.link = link;
+        } catch (err) {
+          failures.push({ program: name, error: err instanceof Error ? err.message : String(err) });
+        }
       } else if (!want && p.link) {
         bpf.destroyLink(p.link);
         p.link = null;
       }
     }
+    return failures;
   }
 
   /** Names of the programs attached now. */
