@@ -15,7 +15,7 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 # libxml2-utils are what the test suite checks sinks against (real daemons, independent parsers).
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$1"); }
-for p in clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev \
+for p in clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev mingw-w64 binutils-mingw-w64 \
          rsyslog rsyslog-gnutls libxml2-utils libevtx-utils python3-evtx openssl iproute2 dnsmasq-base dnsutils; do
   want "$p"
 done

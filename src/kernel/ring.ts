@@ -1,21 +1,19 @@
 // Zero-copy reader of a BPF ring buffer through our own mmap (no libbpf callbacks).
 // The BPF side never wakes us (BPF_RB_NO_WAKEUP); we poll producer_pos, a plain memory
 // read, on a short timer and drain everything in one batch: no syscall per event, and the
-// event loop is never blocked for longer than one batch.
+// event loop is never blocked for longer than one batch. The walk itself is RingWalker's
+// (src/kernel/ring-walker.ts), shared with the Windows driver's section and the tests.
 import { koffi, libcFns, MAP_SHARED, PROT_READ, PROT_WRITE } from './ffi.js';
+import { RingWalker } from './ring-walker.js';
 
-const BUSY = 0x80000000;
-const DISCARD = 0x40000000;
-const RECORD_HEADER = 8;
+export { RingWalker, type RingViews } from './ring-walker.js';
+
 const PAGE = 4096;
 
 export class RingReader {
   private readonly consumerPtr: unknown;
   private readonly producerPtr: unknown;
-  private readonly consumer: BigUint64Array;
-  private readonly producer: BigUint64Array;
-  private readonly data: Buffer;
-  private readonly dataWords: Int32Array;
+  private readonly walker: RingWalker;
   private closed = false;
 
   constructor(fd: number, private readonly size: number) {
@@ -25,16 +23,20 @@ export class RingReader {
     const producerLen = PAGE + 2 * size;
     this.producerPtr = libcFns.mmap(null, producerLen, PROT_READ, MAP_SHARED, fd, PAGE);
     checkMapped(this.producerPtr, 'producer/data pages');
-    this.consumer = new BigUint64Array(koffi.view(this.consumerPtr, PAGE) as ArrayBuffer, 0, 1);
     const producerArea = koffi.view(this.producerPtr, producerLen) as ArrayBuffer;
-    this.producer = new BigUint64Array(producerArea, 0, 1);
-    this.data = Buffer.from(producerArea, PAGE, 2 * size);
-    this.dataWords = new Int32Array(producerArea, PAGE, (2 * size) / 4);
+    this.walker = new RingWalker({
+      consumer: new BigUint64Array(koffi.view(this.consumerPtr, PAGE) as ArrayBuffer, 0, 1),
+      producer: new BigUint64Array(producerArea, 0, 1),
+      data: Buffer.from(producerArea, PAGE, 2 * size),
+      dataWords: new Int32Array(producerArea, PAGE, (2 * size) / 4),
+      size,
+      mirrored: true,
+    });
   }
 
   /** Bytes written by the kernel and not consumed yet. */
   pending(): number {
-    return Number(Atomics.load(this.producer, 0) - Atomics.load(this.consumer, 0));
+    return this.walker.pending();
   }
 
   /**
@@ -43,25 +45,7 @@ export class RingReader {
    */
   drain(onRecord: (rec: Buffer) => void, maxRecords = 65536): number {
     if (this.closed) return 0;
-    let cons = Number(Atomics.load(this.consumer, 0));
-    const prod = Number(Atomics.load(this.producer, 0));
-    let n = 0;
-    try {
-      while (cons < prod && n < maxRecords) {
-        const at = cons % this.size;
-        const word = Atomics.load(this.dataWords, at >>> 2) >>> 0;
-        if (word & BUSY) break;
-        const len = word & ~(BUSY | DISCARD);
-        if (!(word & DISCARD)) {
-          onRecord(this.data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len));
-          n++;
-        }
-        cons += (len + RECORD_HEADER + 7) & ~7;
-      }
-    } finally {
-      Atomics.store(this.consumer, 0, BigInt(cons));
-    }
-    return n;
+    return this.walker.drain(onRecord, maxRecords);
   }
 
   close(): void {
