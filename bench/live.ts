@@ -301,7 +301,7 @@ export interface StormRow {
 /** one run: (monitor started) -> workload -> monitor caught up and stopped */
 export async function stormRun(b: Bins, w: WorkloadSpec, mon: Monitor | null, work: string, rep: number): Promise<StormRow> {
   const expected = expectedEvents(w);
-  const idle = await waitIdle();
+  const idle = await waitIdle(process.argv.includes('--long') ? 4000 : 2000);
   try {
     if (mon) await mon.start(work);
     const pids = mon ? mon.pids() : [];
