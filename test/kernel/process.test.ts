@@ -30,6 +30,7 @@ describe('process events from the kernel', () => {
   });
 
   after(async () => {
+    elder?.kill();
     if (!agent) return;
     const code = await agent.stop();
     assert.equal(code, 0, `agent exit code, stderr:\n${agent.stderr}`);
