@@ -9,7 +9,15 @@
 #ifndef SYSMON_TS_EVENTS_H
 #define SYSMON_TS_EVENTS_H
 
-#ifndef __VMLINUX_H__
+#if defined(_WIN32)
+/* driver/windows (mingw-w64): the fixed-width types Linux takes from <linux/types.h> */
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef int __s32;
+typedef long long __s64;
+#elif !defined(__VMLINUX_H__)
 #include <linux/types.h>
 #endif
 
@@ -38,6 +46,18 @@ enum record_type {
 	/* dns.bpf.c: 60-69 */
 	RECORD_DNS_WIRE = 60,       /* Sysmon 22: a DNS response to a query this process sent */
 	RECORD_DNS_LIBC = 61,       /* Sysmon 22: getaddrinfo/gethostbyname(2) returned */
+	/* driver/windows only: 200-239 (see the Windows section at the end of this file) */
+	RECORD_WIN_PROCESS_CREATE = 200, /* Sysmon 1 */
+	RECORD_WIN_IMAGE_LOAD = 201,     /* Sysmon 7, and 6 for a kernel-mode image (driver) */
+	RECORD_WIN_FILE_CREATE = 210,    /* Sysmon 11: created, superseded or overwritten */
+	RECORD_WIN_FILE_DELETE = 211,    /* Sysmon 23/26: marked for deletion */
+	RECORD_WIN_FILE_RAW_READ = 212,  /* Sysmon 9: a volume opened for reading */
+	RECORD_WIN_FILE_TIME = 213,      /* Sysmon 2: creation time set */
+	RECORD_WIN_FILE_RENAME = 214,    /* renamed (Sysmon 11 for the new name) */
+	RECORD_WIN_FILE_STREAM = 215,    /* Sysmon 15: a named (alternate) data stream created */
+	RECORD_WIN_REG_KEY = 220,        /* Sysmon 12: key created or deleted */
+	RECORD_WIN_REG_VALUE = 221,      /* Sysmon 13 (value set), 12 (value deleted) */
+	RECORD_WIN_REG_RENAME = 222,     /* Sysmon 14: key renamed */
 };
 
 /* How much of each variable part is captured; longer values are cut and flagged. */
@@ -326,6 +346,135 @@ struct cgroup_record {
 	__u32 hierarchy_id;         /* 0: the cgroup v2 hierarchy; v1 hierarchies > 0 */
 	__u32 threadgroup;          /* 1: the whole process moved */
 	struct str_ref path;        /* destination path in its hierarchy, a plain string ("/a/b") */
+};
+
+/*
+ * ---- Windows driver (driver/windows), records 200-239 ----
+ *
+ * The Windows driver writes the Linux records whose fields carry over unchanged
+ * (exit_record 3 for Sysmon 5, access_record 40 for 10, inject_record 41 for 8,
+ * tamper_record 44 for 25) and the records below for what Linux has no record for.
+ * In records written on Windows:
+ *  - record_header.boot_ns is interrupt time (100 ns units since boot, sleep included)
+ *    * 100; tgid/tid are the process and thread ids of the caller.
+ *  - process_ids: uid, euid, gid, auid are WIN_NO_ID (the user is the token's SID, sent in
+ *    win_process_record); sessionid is the Windows session id; ppid the parent's pid
+ *    (InheritedFromUniqueProcessId); start_boot_ns the process creation time as boot ns;
+ *    end_code the process start key (PsGetProcessStartKey: Sysmon's ProcessGuid key, 0
+ *    before Windows 10 1703); parent_* the same of the parent (0 when it is gone).
+ *  - target_ids.uid is WIN_NO_ID; start_boot_ns/end_code as above.
+ *  - access_record.granted is the handle's GrantedAccess, what Sysmon reports.
+ *  - inject_record.request is 0: the creator may be the parent starting a new process's
+ *    first thread, which Sysmon does not report; the service drops that case.
+ *  - strings in the records below are UTF-16LE, not NUL-terminated, as the kernel holds
+ *    them (NT paths such as \Device\HarddiskVolume3\Windows\...); SIDs are binary.
+ *  - tamper_record.exe is empty (the image is in the win_process_record just before it).
+ */
+#define WIN_NO_ID 0xffffffffu
+
+/* access_record.how for Windows handle operations (ObRegisterCallbacks, post-operation) */
+#define ACCESS_VIA_WIN_OPEN       5   /* handle created */
+#define ACCESS_VIA_WIN_DUPLICATE  6   /* handle duplicated */
+
+/* win_process_record.flags */
+#define WIN_PROC_FILE_OPEN_NAME       (1u << 0) /* image is the name the file was opened by */
+#define WIN_PROC_SUBSYSTEM            (1u << 1) /* a subsystem (WSL pico) process */
+#define WIN_PROC_IMAGE_DELETE_PENDING (1u << 2) /* the image file is marked for deletion */
+
+struct win_process_record {
+	struct record_header hdr;   /* tgid/tid: the creating process and thread */
+	struct process_ids ids;     /* of the new process */
+	__u64 create_time;          /* FILETIME (100 ns since 1601, UTC) */
+	__u64 logon_id;             /* the token's authentication id (LUID) */
+	__u32 integrity_rid;        /* the token's mandatory label RID (0x2000 medium, ...) */
+	__u32 flags;                /* WIN_PROC_* */
+	__u32 creating_pid;         /* CreatingThreadId (differs from ppid when re-parented) */
+	__u32 creating_tid;
+	struct str_ref image;       /* UTF-16LE NT path of the image */
+	struct str_ref command_line; /* UTF-16LE */
+	struct str_ref user_sid;    /* binary SID of the token's user */
+};
+
+struct win_image_record {
+	struct record_header hdr;   /* tgid: the process the image maps into (0: kernel image) */
+	__u64 image_base;
+	__u64 image_size;
+	__u32 properties;           /* IMAGE_INFO.Properties: SystemModeImage bit 8, signature
+	                               level bits 12-15, signature type bits 16-18 */
+	__u32 _pad;
+	__u64 process_start_key;    /* of the process the image maps into */
+	struct str_ref path;        /* UTF-16LE full image name */
+};
+
+/* win_file_record.op: the call */
+#define WIN_FILE_OP_CREATE          1   /* IRP_MJ_CREATE */
+#define WIN_FILE_OP_DISPOSITION     2   /* FileDispositionInformation(Ex) */
+#define WIN_FILE_OP_DELETE_ON_CLOSE 3   /* opened with FILE_DELETE_ON_CLOSE */
+#define WIN_FILE_OP_RENAME          4   /* FileRenameInformation(Ex) */
+#define WIN_FILE_OP_BASIC_INFO      5   /* FileBasicInformation */
+
+struct win_file_record {
+	struct record_header hdr;
+	__u32 op;                   /* WIN_FILE_OP_* */
+	__u32 attributes;           /* FILE_ATTRIBUTE_* (0x10 directory), 0 when unknown */
+	__u32 create_result;        /* IoStatus.Information of a create (FILE_CREATED 2, ...) */
+	__u32 desired_access;       /* of a create */
+	__u64 creation_time;        /* FILETIME: the file's creation time (FILE_TIME: the new one) */
+	__u64 prev_creation_time;   /* FILE_TIME: the creation time before the call */
+	__u64 process_start_key;
+	struct str_ref path;        /* UTF-16LE normalized NT name, stream included */
+	struct str_ref new_path;    /* RENAME: the new name; STREAM: the stream name */
+};
+
+struct win_reg_record {
+	struct record_header hdr;
+	__u32 op;                   /* the REG_NOTIFY_CLASS: RegNtPostCreateKeyEx 27,
+	                               RegNtPreDeleteKey 0, RegNtPostSetValueKey 16,
+	                               RegNtPreDeleteValueKey 2, RegNtPreRenameKey 4 */
+	__u32 value_type;           /* REG_SZ 1, REG_EXPAND_SZ 2, REG_BINARY 3, REG_DWORD 4, ... */
+	__u32 data_size;            /* bytes of the value's data (may exceed what is sent) */
+	__u32 _pad;
+	__u64 process_start_key;
+	struct str_ref key;         /* UTF-16LE full key name (\REGISTRY\MACHINE\...) */
+	struct str_ref value;       /* UTF-16LE value name */
+	struct str_ref data;        /* the data's first bytes (at most WIN_REG_DATA_MAX) */
+	struct str_ref new_name;    /* RENAME: UTF-16LE new key name */
+};
+#define WIN_REG_DATA_MAX 1024
+
+/*
+ * The ring in the section the Windows driver shares with the service: the Linux ring's
+ * layout (u64 positions, 8-byte record headers with BUSY/DISCARD, 8-byte alignment), its
+ * consumer and producer pages in a 64 KiB header so that the data area starts on a mapping
+ * granularity boundary. Section = WIN_RING_HEADER_BYTES + data_size bytes, mapped once
+ * (a record that wraps is joined by the reader).
+ */
+#define WIN_RING_MAGIC          0x53544d53u /* "SMTS" */
+#define WIN_RING_HEADER_BYTES   65536u
+#define WIN_RING_CONSUMER_OFF   0u          /* u64 consumer_pos (the service writes it) */
+#define WIN_RING_PRODUCER_OFF   4096u       /* struct win_ring_producer (the driver writes it) */
+#define WIN_RING_BUSY           (1u << 31)
+#define WIN_RING_DISCARD        (1u << 30)
+
+struct win_ring_producer {
+	__u64 producer_pos;
+	__u64 dropped;              /* records that found no room: counted, never silent */
+	__u32 magic;                /* WIN_RING_MAGIC */
+	__u32 abi_version;          /* EVENTS_ABI_VERSION */
+	__u64 data_size;            /* bytes in the data area: a power of two, >= 64 KiB */
+};
+
+/* DeviceIoControl(\\.\SysmonTs, IOCTL_SYSMON_TS_GET_RING) -> win_ring_info, its section
+ * handle opened in the caller's process (SECTION_MAP_READ | SECTION_MAP_WRITE | SECTION_QUERY).
+ * CTL_CODE(SYSMON_TS_DEVICE_TYPE, 0x801, METHOD_BUFFERED, FILE_READ_DATA | FILE_WRITE_DATA) */
+#define SYSMON_TS_DEVICE_TYPE     0x8537u
+#define IOCTL_SYSMON_TS_GET_RING  0x8537e004u
+
+struct win_ring_info {
+	__u64 section_handle;
+	__u64 data_size;
+	__u32 header_bytes;         /* WIN_RING_HEADER_BYTES */
+	__u32 abi_version;          /* EVENTS_ABI_VERSION */
 };
 
 #endif
