@@ -1,0 +1,190 @@
+// Windows-only records (driver/include/events.h, "Windows driver" section, types 200-239):
+// process creation, image loads, file system operations seen by the minifilter, registry.
+// Their strings are UTF-16LE as the Windows kernel holds them (NT paths), SIDs binary.
+// The Windows driver also writes Linux records whose fields carry over (exit 3, access 40,
+// inject 41, tamper 44): decodeWindowsRecord hands those to the shared decoders.
+import { decodeRecord, DecodeError, type KernelRecord } from '../decode.js';
+import { COMMON_LAYOUT, HEADER_SIZE, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../records/common.js';
+
+export const WindowsRecordType = {
+  ProcessCreate: 200, ImageLoad: 201,
+  FileCreate: 210, FileDelete: 211, FileRawRead: 212, FileTime: 213, FileRename: 214, FileStream: 215,
+  RegKey: 220, RegValue: 221, RegRename: 222,
+} as const;
+
+/** access_record.how values the Windows driver writes (ObRegisterCallbacks post-operation). */
+export const WinAccessVia = { Open: 5, Duplicate: 6 } as const;
+export const WinProcFlag = { FileOpenName: 1 << 0, Subsystem: 1 << 1, ImageDeletePending: 1 << 2 } as const;
+export const WinFileOp = { Create: 1, Disposition: 2, DeleteOnClose: 3, Rename: 4, BasicInfo: 5 } as const;
+/** win_reg_record.op: the REG_NOTIFY_CLASS the record comes from */
+export const WinRegOp = { PreDeleteKey: 0, PreDeleteValueKey: 2, PreRenameKey: 4, PostSetValueKey: 16, PostCreateKeyEx: 27 } as const;
+/** uid/euid/gid/auid in records written on Windows */
+export const WIN_NO_ID = 0xffffffff;
+
+export const WINDOWS_LAYOUT = {
+  win_process_record: {
+    hdr: [0, 24], ids: [24, 56], create_time: [80, 8], logon_id: [88, 8], integrity_rid: [96, 4], flags: [100, 4],
+    creating_pid: [104, 4], creating_tid: [108, 4], image: [112, 8], command_line: [120, 8], user_sid: [128, 8],
+  },
+  win_image_record: {
+    hdr: [0, 24], image_base: [24, 8], image_size: [32, 8], properties: [40, 4], _pad: [44, 4],
+    process_start_key: [48, 8], path: [56, 8],
+  },
+  win_file_record: {
+    hdr: [0, 24], op: [24, 4], attributes: [28, 4], create_result: [32, 4], desired_access: [36, 4],
+    creation_time: [40, 8], prev_creation_time: [48, 8], process_start_key: [56, 8], path: [64, 8], new_path: [72, 8],
+  },
+  win_reg_record: {
+    hdr: [0, 24], op: [24, 4], value_type: [28, 4], data_size: [32, 4], _pad: [36, 4], process_start_key: [40, 8],
+    key: [48, 8], value: [56, 8], data: [64, 8], new_name: [72, 8],
+  },
+  win_ring_producer: { producer_pos: [0, 8], dropped: [8, 8], magic: [16, 4], abi_version: [20, 4], data_size: [24, 8] },
+  win_ring_info: { section_handle: [0, 8], data_size: [8, 8], header_bytes: [16, 4], abi_version: [20, 4] },
+} as const;
+
+export const WINDOWS_SIZES = {
+  win_process_record: 136, win_image_record: 64, win_file_record: 80, win_reg_record: 80,
+  win_ring_producer: 32, win_ring_info: 24,
+} as const;
+
+export interface WinProcessRecord extends Header {
+  type: 200;
+  /** of the new process: sessionid = session, ppid = parent, endCode = process start key */
+  ids: ProcessIds;
+  /** FILETIME (100 ns since 1601, UTC) */
+  createTime: bigint;
+  logonId: bigint;
+  integrityRid: number;
+  flags: number;
+  creatingPid: number;
+  creatingTid: number;
+  /** NT path (\Device\HarddiskVolume3\Windows\System32\cmd.exe) */
+  image: string;
+  commandLine: string;
+  /** S-1-5-21-... ('' when the driver could not read the token) */
+  userSid: string;
+}
+
+export interface WinImageRecord extends Header {
+  type: 201;
+  imageBase: bigint;
+  imageSize: bigint;
+  properties: number;
+  /** a kernel-mode image: Sysmon 6 (DriverLoad) rather than 7 */
+  systemModeImage: boolean;
+  signatureLevel: number;
+  signatureType: number;
+  processStartKey: bigint;
+  path: string;
+}
+
+export interface WinFileRecord extends Header {
+  type: 210 | 211 | 212 | 213 | 214 | 215;
+  op: number;
+  attributes: number;
+  createResult: number;
+  desiredAccess: number;
+  creationTime: bigint;
+  prevCreationTime: bigint;
+  processStartKey: bigint;
+  path: string;
+  /** rename: the new name; stream: the stream's name (":Zone.Identifier:$DATA") */
+  newPath: string;
+}
+
+export interface WinRegRecord extends Header {
+  type: 220 | 221 | 222;
+  op: number;
+  valueType: number;
+  dataSize: number;
+  processStartKey: bigint;
+  key: string;
+  value: string;
+  /** the data's first bytes (at most 1024), copied out of the ring */
+  data: Buffer;
+  newName: string;
+}
+
+export type WindowsRecord = WinProcessRecord | WinImageRecord | WinFileRecord | WinRegRecord;
+
+function utf16(rec: Buffer, refAt: number, what: string): string {
+  const b = slice(rec, refAt, what);
+  if (b.length & 1) throw new DecodeError(`${what} string of ${b.length} bytes is not UTF-16`);
+  return b.toString('utf16le');
+}
+
+/** A binary SID -> "S-1-5-21-..." ('' for an empty one). */
+export function sidToString(b: Buffer): string {
+  if (b.length === 0) return '';
+  if (b.length < 8 || b.length !== 8 + 4 * b[1]!) throw new DecodeError(`SID of ${b.length} bytes with ${b[1]} sub-authorities`);
+  const authority = b.readUIntBE(2, 6);
+  let s = `S-${b[0]}-${authority}`;
+  for (let i = 0; i < b[1]!; i++) s += `-${b.readUInt32LE(8 + 4 * i)}`;
+  return s;
+}
+
+const P = WINDOWS_LAYOUT.win_process_record;
+const I = WINDOWS_LAYOUT.win_image_record;
+const F = WINDOWS_LAYOUT.win_file_record;
+const R = WINDOWS_LAYOUT.win_reg_record;
+
+function decodeFile(rec: Buffer): WinFileRecord {
+  need(rec, WINDOWS_SIZES.win_file_record, 'windows file');
+  return {
+    type: rec.readUInt16LE(0) as WinFileRecord['type'], ...readHeader(rec),
+    op: rec.readUInt32LE(F.op[0]), attributes: rec.readUInt32LE(F.attributes[0]),
+    createResult: rec.readUInt32LE(F.create_result[0]), desiredAccess: rec.readUInt32LE(F.desired_access[0]),
+    creationTime: rec.readBigUInt64LE(F.creation_time[0]), prevCreationTime: rec.readBigUInt64LE(F.prev_creation_time[0]),
+    processStartKey: rec.readBigUInt64LE(F.process_start_key[0]),
+    path: utf16(rec, F.path[0], 'path'), newPath: utf16(rec, F.new_path[0], 'new path'),
+  };
+}
+
+function decodeReg(rec: Buffer): WinRegRecord {
+  need(rec, WINDOWS_SIZES.win_reg_record, 'windows registry');
+  return {
+    type: rec.readUInt16LE(0) as WinRegRecord['type'], ...readHeader(rec),
+    op: rec.readUInt32LE(R.op[0]), valueType: rec.readUInt32LE(R.value_type[0]), dataSize: rec.readUInt32LE(R.data_size[0]),
+    processStartKey: rec.readBigUInt64LE(R.process_start_key[0]),
+    key: utf16(rec, R.key[0], 'key'), value: utf16(rec, R.value[0], 'value name'),
+    data: Buffer.from(slice(rec, R.data[0], 'value data')), newName: utf16(rec, R.new_name[0], 'new key name'),
+  };
+}
+
+export const WINDOWS_DECODERS: Record<number, (rec: Buffer) => WindowsRecord> = {
+  [WindowsRecordType.ProcessCreate]: (rec: Buffer): WinProcessRecord => {
+    need(rec, WINDOWS_SIZES.win_process_record, 'windows process');
+    return {
+      type: 200, ...readHeader(rec), ids: readIds(rec, P.ids[0]),
+      createTime: rec.readBigUInt64LE(P.create_time[0]), logonId: rec.readBigUInt64LE(P.logon_id[0]),
+      integrityRid: rec.readUInt32LE(P.integrity_rid[0]), flags: rec.readUInt32LE(P.flags[0]),
+      creatingPid: rec.readUInt32LE(P.creating_pid[0]), creatingTid: rec.readUInt32LE(P.creating_tid[0]),
+      image: utf16(rec, P.image[0], 'image'), commandLine: utf16(rec, P.command_line[0], 'command line'),
+      userSid: sidToString(slice(rec, P.user_sid[0], 'user SID')),
+    };
+  },
+  [WindowsRecordType.ImageLoad]: (rec: Buffer): WinImageRecord => {
+    need(rec, WINDOWS_SIZES.win_image_record, 'windows image');
+    const properties = rec.readUInt32LE(I.properties[0]);
+    return {
+      type: 201, ...readHeader(rec),
+      imageBase: rec.readBigUInt64LE(I.image_base[0]), imageSize: rec.readBigUInt64LE(I.image_size[0]),
+      properties, systemModeImage: (properties & (1 << 8)) !== 0,
+      signatureLevel: (properties >>> 12) & 0xf, signatureType: (properties >>> 16) & 0x7,
+      processStartKey: rec.readBigUInt64LE(I.process_start_key[0]), path: utf16(rec, I.path[0], 'image path'),
+    };
+  },
+  ...Object.fromEntries([210, 211, 212, 213, 214, 215].map((t) => [t, decodeFile])),
+  ...Object.fromEntries([220, 221, 222].map((t) => [t, decodeReg])),
+};
+
+/** A record from the Windows driver's ring: its own types, or the shared ones. */
+export function decodeWindowsRecord(rec: Buffer): WindowsRecord | KernelRecord {
+  if (rec.length < HEADER_SIZE) throw new DecodeError(`record of ${rec.length} bytes is shorter than its header`);
+  const type = rec.readUInt16LE(COMMON_LAYOUT.record_header.type[0]);
+  const decode = WINDOWS_DECODERS[type];
+  if (!decode) return decodeRecord(rec);
+  const size = rec.readUInt32LE(COMMON_LAYOUT.record_header.size[0]);
+  if (size !== rec.length) throw new DecodeError(`record type ${type} says ${size} bytes but the ring holds ${rec.length}`);
+  return decode(rec);
+}
