@@ -113,4 +113,24 @@ describe('driver/windows, built with mingw-w64', () => {
     }
     assert.ok(n > 80, `${n} fields checked`);
   });
+
+  it('the INF: FSFilter Activity Monitor, an altitude in its range and the one the callbacks use', () => {
+    const inf = readFileSync(join(DIR, 'sysmon-ts.inf'), 'utf8');
+    const value = (key: string): string => {
+      const m = new RegExp(`^${key.replace(/\./g, '\\.')}\\s*=\\s*"?([^";\\r\\n]*?)"?\\s*(;.*)?$`, 'm').exec(inf);
+      assert.ok(m, `${key} in the INF`);
+      return m[1]!.trim();
+    };
+    assert.equal(value('LoadOrderGroup'), 'FSFilter Activity Monitor');
+    assert.equal(value('Class'), 'ActivityMonitor');
+    assert.equal(value('ServiceType'), '2');
+    assert.match(value('StartType'), /^[0-3]$/);
+    assert.equal(value('Dependencies'), 'FltMgr');
+    const altitude = Number(value('Instance1.Altitude'));
+    assert.ok(altitude >= 360000 && altitude <= 389999, `altitude ${altitude} in the FSFilter Activity Monitor range`);
+    assert.notEqual(altitude, 385201, 'not Sysmon\'s altitude: both run side by side in the test plan');
+    const header = readFileSync(join(DIR, 'sysmon_ts.h'), 'utf8');
+    assert.equal(Number(/SYSMON_TS_ALTITUDE L"(\d+)"/.exec(header)![1]), altitude, 'Ob/Cm callbacks use the INF altitude');
+    assert.match(inf, /HKR,"Parameters\\Instances\\"%Instance1\.Name%,"Altitude"/);
+  });
 });
