@@ -364,8 +364,8 @@ struct cgroup_record {
  *    before Windows 10 1703); parent_* the same of the parent (0 when it is gone).
  *  - target_ids.uid is WIN_NO_ID; start_boot_ns/end_code as above.
  *  - access_record.granted is the handle's GrantedAccess, what Sysmon reports.
- *  - inject_record.request is 0: the creator may be the parent starting a new process's
- *    first thread, which Sysmon does not report; the service drops that case.
+ *  - inject_record.request is 0; a new process's first thread, which its creator makes,
+ *    is not reported (Sysmon does not report it either).
  *  - strings in the records below are UTF-16LE, not NUL-terminated, as the kernel holds
  *    them (NT paths such as \Device\HarddiskVolume3\Windows\...); SIDs are binary.
  *  - tamper_record.exe is empty (the image is in the win_process_record just before it).

@@ -85,6 +85,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT Driver, PUNICODE_STRING RegistryPath)
 	if (!NT_SUCCESS(st)) goto fail;
 	gLink = TRUE;
 	Driver->MajorFunction[IRP_MJ_CREATE] = DispatchCreateClose;
+	Driver->MajorFunction[IRP_MJ_CLEANUP] = DispatchCreateClose;
 	Driver->MajorFunction[IRP_MJ_CLOSE] = DispatchCreateClose;
 	Driver->MajorFunction[IRP_MJ_DEVICE_CONTROL] = DispatchIoctl;
 	gDevice->Flags &= ~DO_DEVICE_INITIALIZING;

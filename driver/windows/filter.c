@@ -45,6 +45,13 @@ static NTSTATUS FLTAPI InstanceQueryTeardown(PCFLT_RELATED_OBJECTS FltObjects, F
 	return STATUS_SUCCESS;    /* fltmc detach is allowed */
 }
 
+/* "::$DATA" (the default stream, named explicitly) is not a named stream */
+static BOOLEAN NamedStream(PFLT_FILE_NAME_INFORMATION Name)
+{
+	UNICODE_STRING data = RTL_CONSTANT_STRING(L"::$DATA");
+	return Name && Name->Stream.Length > 0 && !RtlEqualUnicodeString(&Name->Stream, &data, TRUE);
+}
+
 static __u64 RequestorStartKey(PFLT_CALLBACK_DATA Data)
 {
 	return Data->Thread ? ProcessStartKey(IoThreadToProcess(Data->Thread)) : 0;
@@ -112,7 +119,7 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI PostCreate(PFLT_CALLBACK_DATA Data, PCF
 		}
 	} else {
 		if (created) {
-			BOOLEAN stream = name && name->Stream.Length > 0;
+			BOOLEAN stream = NamedStream(name);
 			if (BuildFileRecord(&b, Data, stream ? RECORD_WIN_FILE_STREAM : RECORD_WIN_FILE_CREATE, WIN_FILE_OP_CREATE,
 					    name ? &name->Name : NULL, stream ? &name->Stream : NULL)) {
 				struct win_file_record *r = (struct win_file_record *)b.Buf;
@@ -184,6 +191,7 @@ static FLT_PREOP_CALLBACK_STATUS FLTAPI PreSetInformation(PFLT_CALLBACK_DATA Dat
 	if (dest) FltReleaseFileNameInformation(dest);
 	if (name) FltReleaseFileNameInformation(name);
 	if (!built) return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	((struct record_header *)b.Buf)->size = b.Size;   /* the post-callback writes it as is */
 	*CompletionContext = b.Buf;        /* the record; written or freed in the post-callback */
 	return FLT_PREOP_SYNCHRONIZE;
 }

@@ -4,7 +4,7 @@
  *     tamper_record (25) when the image file is marked for deletion as the process starts
  *     (process ghosting/herpaderping's tell);
  *   PsSetCreateThreadNotifyRoutine -> inject_record (8) for a thread created by another
- *     process;
+ *     process (not a new process's first thread, made by its creator);
  *   PsSetLoadImageNotifyRoutine -> win_image_record (7; 6 when SystemModeImage).
  * All run at PASSIVE_LEVEL in the context of the thread doing the operation.
  */
@@ -13,6 +13,41 @@
 #define SID_MAX_BYTES 68
 
 static BOOLEAN gProcessNotify, gThreadNotify, gImageNotify;
+
+/*
+ * New processes whose first thread is still to come: CreateProcess makes the child's first
+ * thread from the parent, which the thread callback would take for a remote thread (Sysmon
+ * does not report it). The process callback runs before that thread's callback; a small
+ * table of (child, creator) pairs lets the thread callback skip exactly that one thread.
+ */
+#define FIRST_THREADS 256
+static struct { HANDLE Pid, Creator; } gFirstThread[FIRST_THREADS];
+static ULONG gFirstThreadNext;
+static KGUARDED_MUTEX gFirstThreadLock;
+
+static VOID FirstThreadExpect(HANDLE Pid, HANDLE Creator)
+{
+	KeAcquireGuardedMutex(&gFirstThreadLock);
+	gFirstThread[gFirstThreadNext].Pid = Pid;
+	gFirstThread[gFirstThreadNext].Creator = Creator;
+	gFirstThreadNext = (gFirstThreadNext + 1) % FIRST_THREADS;
+	KeReleaseGuardedMutex(&gFirstThreadLock);
+}
+
+static BOOLEAN FirstThreadSeen(HANDLE Pid, HANDLE Creator)
+{
+	BOOLEAN found = FALSE;
+	KeAcquireGuardedMutex(&gFirstThreadLock);
+	for (ULONG i = 0; i < FIRST_THREADS; i++) {
+		if (gFirstThread[i].Pid == Pid) {
+			found = gFirstThread[i].Creator == Creator;
+			gFirstThread[i].Pid = gFirstThread[i].Creator = NULL;
+			break;
+		}
+	}
+	KeReleaseGuardedMutex(&gFirstThreadLock);
+	return found;
+}
 
 static VOID TokenFacts(PEPROCESS Process, RECORD_BUILDER *B)
 {
@@ -59,6 +94,7 @@ static VOID NTAPI ProcessNotify(PEPROCESS Process, HANDLE ProcessId, PPS_CREATE_
 		return;
 	}
 
+	FirstThreadExpect(ProcessId, CreateInfo->CreatingThreadId.UniqueProcess);
 	ULONG strings = (CreateInfo->ImageFileName ? CreateInfo->ImageFileName->Length : 0) +
 			(CreateInfo->CommandLine ? CreateInfo->CommandLine->Length : 0) + SID_MAX_BYTES;
 	if (!BuilderInit(&b, sizeof(struct win_process_record), strings)) return;
@@ -116,6 +152,7 @@ static VOID NTAPI ThreadNotify(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create
 
 	/* only threads created into another process; the System process starts kernel threads */
 	if (!Create || ProcessId == self || self == (HANDLE)4) return;
+	if (FirstThreadSeen(ProcessId, self)) return;          /* a new process's first thread */
 	if (!NT_SUCCESS(PsLookupProcessByProcessId(ProcessId, &target))) return;
 	RtlZeroMemory(&r, sizeof(r));
 	FillHeader(&r.hdr, RECORD_REMOTE_THREAD, sizeof(r), self, PsGetCurrentThreadId());
@@ -149,6 +186,7 @@ static VOID NTAPI ImageNotify(PUNICODE_STRING FullImageName, HANDLE ProcessId, P
 
 NTSTATUS ProcessCallbacksRegister(VOID)
 {
+	KeInitializeGuardedMutex(&gFirstThreadLock);
 	NTSTATUS st = PsSetCreateProcessNotifyRoutineEx(ProcessNotify, FALSE);
 	if (!NT_SUCCESS(st)) return st;      /* STATUS_ACCESS_DENIED: image lacks FORCE_INTEGRITY */
 	gProcessNotify = TRUE;
