@@ -10,6 +10,7 @@ import { droppedOf, sectionViews, WindowsRing } from '../../src/kernel/windows/s
 import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord } from '../../src/kernel/windows/records.js';
 import type { AccessRecord, InjectRecord, TamperRecord } from '../../src/kernel/records/security.js';
 import type { ExitRecord } from '../../src/kernel/records/process.js';
+import { WindowsDriver } from '../../src/kernel/windows/driver.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
 
@@ -162,6 +163,9 @@ describe('the ring walker over the Windows driver\'s section', () => {
 
   it('SIDs and the platform gate', () => {
     assert.equal(sidToString(Buffer.from([1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0])), 'S-1-5-18');
-    if (process.platform !== 'win32') assert.throws(() => WindowsRing.open(), /Windows only/);
+    if (process.platform !== 'win32') {
+      assert.throws(() => WindowsRing.open(), /Windows only/);
+      assert.throws(() => new WindowsDriver(), /Windows only/);
+    }
   });
 });

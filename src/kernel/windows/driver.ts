@@ -1,0 +1,52 @@
+// The Windows driver as the agent sees the Linux one (src/kernel/loader.ts Driver): a ring
+// to drain, a drop count, the families attached, close(). The Windows driver registers all
+// of its callbacks at load (fltmc load SysmonTs), so there is nothing to attach or detach
+// per program: updateAttachments() reports nothing and the config's filtering happens in
+// the pipeline. The agent picks it on win32 (a dynamic import, since loader.ts loads
+// libbpf as it is imported); its records decode with decodeWindowsRecord.
+import type { Driver } from '../loader.js';
+import { WindowsRing } from './section.js';
+
+/** The callback families the driver registers, by the Sysmon events they feed. */
+export const WINDOWS_FAMILIES: Record<string, readonly number[]> = {
+  'PsSetCreateProcessNotifyRoutineEx': [1, 5, 25],
+  'PsSetCreateThreadNotifyRoutine': [8],
+  'PsSetLoadImageNotifyRoutine': [6, 7],
+  'ObRegisterCallbacks(process)': [10],
+  'CmRegisterCallbackEx': [12, 13, 14],
+  'minifilter IRP_MJ_CREATE': [9, 11, 15, 23, 26],
+  'minifilter IRP_MJ_SET_INFORMATION': [2, 11, 23, 26],
+};
+
+export class WindowsDriver {
+  readonly ring: WindowsRing;
+  readonly attachFailures: { program: string; error: string }[] = [];
+
+  constructor(device?: string) {
+    this.ring = WindowsRing.open(device);
+  }
+
+  updateAttachments(_wanted: (program: string) => boolean): { program: string; error: string }[] {
+    return [];
+  }
+
+  get attached(): string[] {
+    return Object.keys(WINDOWS_FAMILIES);
+  }
+
+  /** Records the driver could not put in the ring (win_ring_producer.dropped), since load. */
+  drops(): bigint {
+    return this.ring.dropped();
+  }
+
+  close(): void {
+    this.ring.close();
+  }
+}
+
+// the agent can hold either: the surface it uses is the same
+type AgentSurface = Pick<Driver, 'attachFailures' | 'updateAttachments' | 'attached' | 'drops' | 'close'> & {
+  ring: Pick<Driver['ring'], 'drain' | 'pending' | 'close'>;
+};
+const _sameSurface: (d: WindowsDriver) => AgentSurface = (d) => d;
+void _sameSurface;
