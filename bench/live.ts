@@ -1,7 +1,7 @@
 // Live storms: the C workloads with no monitor, with sysmon-ts and with the peers, A/B/A/B;
 // latency kernel -> JSONL; RSS over time. Used by bench/run.ts.
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -247,6 +247,10 @@ export function peerMonitors(kind: Workload): Monitor[] {
   return out;
 }
 
+function laurelLogs(): string[] {
+  try { return readdirSync('/var/log/laurel').filter((f) => f.startsWith('audit.log')).map((f) => join('/var/log/laurel', f)); } catch { return []; }
+}
+
 /** auditd with the laurel plugin (JSON lines in /var/log/laurel/audit.log), rules for the workload only */
 function auditdLaurel(kind: Workload): Monitor {
   const rules: Record<Workload, string[][]> = {
@@ -261,6 +265,8 @@ function auditdLaurel(kind: Workload): Monitor {
     name: 'auditd+laurel',
     async start() {
       spawnSync('auditctl', ['-D'], { stdio: 'ignore' });
+      // laurel rotates its log at 5 MB: start from an empty directory and read every generation
+      for (const f of laurelLogs()) rmSync(f, { force: true });
       const r = spawnSync('/usr/sbin/auditd', [], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`auditd did not start: ${r.stderr}`);
       await waitFor(() => existsSync('/var/run/auditd.pid'), 5000);
@@ -271,8 +277,8 @@ function auditdLaurel(kind: Workload): Monitor {
       }
       spawnSync('auditctl', ['-e', '1', '-b', '65536', '--backlog_wait_time', '60000'], { stdio: 'ignore' });
       await waitFor(() => existsSync(log), 5000);
-      before = fileSize(log);
       await sleep(500);
+      before = laurelLogs().reduce((a, f) => a + fileSize(f), 0);
     },
     pids: () => {
       const lp = spawnSync('pgrep', ['-x', 'laurel'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
@@ -281,8 +287,9 @@ function auditdLaurel(kind: Workload): Monitor {
     settle: () => settle(log, 1000),
     async stop(w: WorkloadSpec) {
       spawnSync('auditctl', ['-D'], { stdio: 'ignore' });
-      const text = readFileSync(log, 'utf8').slice(before);
-      const bytes = fileSize(log) - before;
+      const files = laurelLogs();
+      const bytes = files.reduce((a, f) => a + fileSize(f), 0) - before;
+      const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
       try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
       await waitFor(() => !existsSync(`/proc/${pid}`), 10000);
       const want = w.kind === 'exec' ? 'exec_child' : w.kind === 'file' ? 'benchfile-' : 'connect_storm';

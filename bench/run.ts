@@ -210,7 +210,7 @@ async function main(): Promise<void> {
           const exp = ok[0]!.expected;
           const cpu = med(ok.map((r) => r.cpu));
           const cap = ok.map((r) => r.captured).filter((x): x is number => x !== null);
-          const capStr = n === 'none' ? '-' : `${(100 * Math.min(...cap) / exp).toFixed(2)}%${Math.min(...cap) !== Math.max(...cap) ? ` - ${(100 * Math.max(...cap) / exp).toFixed(2)}%` : ''}`;
+          const capStr = n === 'none' ? '-' : n.includes('sysmon-modular') && Math.max(...cap) === 0 ? '0 (the config excludes them)' : `${(100 * Math.min(...cap) / exp).toFixed(2)}%${Math.min(...cap) !== Math.max(...cap) ? ` - ${(100 * Math.max(...cap) / exp).toFixed(2)}%` : ''}`;
           emit(`| ${kind} | ${n} | ${t.toFixed(3)} (${ok.map((r) => r.seconds.toFixed(2)).join(', ')}) | ${n === 'none' ? '-' : `${(100 * (t / base - 1)).toFixed(1)}%`} | ${n === 'none' ? '-' : (cpu / (exp / 1000)).toFixed(3)} | ${capStr} | ${n === 'none' ? '-' : fmt(med(ok.map((r) => r.bytes)) / exp)} |`);
         }
       }
