@@ -58,6 +58,7 @@ enum record_type {
 	RECORD_WIN_REG_KEY = 220,        /* Sysmon 12: key created or deleted */
 	RECORD_WIN_REG_VALUE = 221,      /* Sysmon 13 (value set), 12 (value deleted) */
 	RECORD_WIN_REG_RENAME = 222,     /* Sysmon 14: key renamed */
+	RECORD_WIN_STACK = 230,          /* Sysmon 10's CallTrace: the user stack of the record before */
 };
 
 /* How much of each variable part is captured; longer values are cut and flagged. */
@@ -441,6 +442,19 @@ struct win_reg_record {
 	struct str_ref new_name;    /* RENAME: UTF-16LE new key name */
 };
 #define WIN_REG_DATA_MAX 1024
+
+/*
+ * The caller's user-mode return addresses when a record was made (for access_record:
+ * Sysmon's CallTrace; the service names them module+offset from the image loads it saw).
+ * Written right after the record it belongs to, with the same boot_ns, tgid and tid.
+ */
+#define WIN_STACK_MAX 32
+struct win_stack_record {
+	struct record_header hdr;
+	__u32 for_type;             /* the record type it belongs to (RECORD_PROCESS_ACCESS) */
+	__u32 _pad;
+	struct str_ref frames;      /* u64 return addresses, innermost first */
+};
 
 /*
  * The ring in the section the Windows driver shares with the service: the Linux ring's

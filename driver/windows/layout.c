@@ -33,6 +33,9 @@ AT(win_file_record, new_path, 72);
 SIZE(win_reg_record, 80); AT(win_reg_record, op, 24); AT(win_reg_record, value_type, 28); AT(win_reg_record, data_size, 32);
 AT(win_reg_record, process_start_key, 40); AT(win_reg_record, key, 48); AT(win_reg_record, value, 56);
 AT(win_reg_record, data, 64); AT(win_reg_record, new_name, 72);
+SIZE(win_stack_record, 40); AT(win_stack_record, for_type, 24); AT(win_stack_record, frames, 32);
+_Static_assert(offsetof(struct win_stack_record, frames) + sizeof(struct str_ref) == sizeof(struct win_stack_record),
+	"the frames follow the fixed part directly (object.c builds it on the stack)");
 
 /* the ring */
 SIZE(win_ring_producer, 32); AT(win_ring_producer, dropped, 8); AT(win_ring_producer, magic, 16);

@@ -2,11 +2,32 @@
  * ObRegisterCallbacks on process handles -> access_record (Sysmon 10). Post-operation, so
  * `granted` is the access the handle really got (what Sysmon reports as GrantedAccess),
  * after every other callback's and the object manager's decisions. Kernel handles and a
- * process opening itself are not reported (Sysmon does neither).
+ * process opening itself are not reported (Sysmon does neither). Each access_record is
+ * followed by a win_stack_record with the opener's user-mode return addresses (CallTrace).
  */
 #include "sysmon_ts.h"
 
 static PVOID gObHandle;
+
+/* The caller's user-mode stack (Sysmon's CallTrace), in a record that follows Of. */
+static VOID StackOutput(CONST struct record_header *Of)
+{
+	struct {
+		struct win_stack_record rec;
+		PVOID frames[WIN_STACK_MAX];
+	} s;
+	ULONG n = RtlWalkFrameChain(s.frames, WIN_STACK_MAX, 1 /* user-mode frames */);
+
+	if (n == 0 || n > WIN_STACK_MAX) return;
+	RtlZeroMemory(&s.rec, sizeof(s.rec));
+	s.rec.hdr = *Of;                      /* same boot_ns, tgid, tid: the pairing key */
+	s.rec.hdr.type = RECORD_WIN_STACK;
+	s.rec.hdr.size = sizeof(s.rec) + n * sizeof(PVOID);
+	s.rec.for_type = Of->type;
+	s.rec.frames.off = sizeof(s.rec);
+	s.rec.frames.len = n * sizeof(PVOID);
+	RingOutput(&s, s.rec.hdr.size);
+}
 
 static VOID NTAPI ProcessHandlePost(PVOID Context, POB_POST_OPERATION_INFORMATION Info)
 {
@@ -26,6 +47,7 @@ static VOID NTAPI ProcessHandlePost(PVOID Context, POB_POST_OPERATION_INFORMATIO
 		r.how = ACCESS_VIA_WIN_DUPLICATE;
 	}
 	RingOutput(&r, sizeof(r));
+	StackOutput(&r.hdr);
 }
 
 static OB_PREOP_CALLBACK_STATUS NTAPI ProcessHandlePre(PVOID Context, POB_PRE_OPERATION_INFORMATION Info)

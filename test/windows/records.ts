@@ -129,3 +129,14 @@ export function tamperRecord(pid: number): Buffer {
   b.writeUInt32LE(SECURITY_SIZES.tamper_record, X.exe[0]);   // empty, as the driver writes it
   return b;
 }
+
+export function stackRecord(of: Buffer, frames: bigint[]): Buffer {
+  const S = WINDOWS_LAYOUT.win_stack_record;
+  const b = Buffer.alloc(WINDOWS_SIZES.win_stack_record);
+  of.copy(b, 0, 0, 24);
+  b.writeUInt16LE(230, H.type[0]);
+  b.writeUInt32LE(of.readUInt16LE(H.type[0]), S.for_type[0]);
+  const f = Buffer.alloc(8 * frames.length);
+  frames.forEach((x, i) => f.writeBigUInt64LE(x, 8 * i));
+  return new Builder(b).str(S.frames[0], f).done();
+}

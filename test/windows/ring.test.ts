@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { droppedOf, sectionViews, WindowsRing } from '../../src/kernel/windows/section.js';
-import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord } from '../../src/kernel/windows/records.js';
+import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord } from '../../src/kernel/windows/records.js';
 import type { AccessRecord, InjectRecord, TamperRecord } from '../../src/kernel/records/security.js';
 import type { ExitRecord } from '../../src/kernel/records/process.js';
 import { WindowsDriver } from '../../src/kernel/windows/driver.js';
@@ -41,6 +41,7 @@ describe('the ring walker over the Windows driver\'s section', () => {
       R.winReg(221, '\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run', 'evil', Buffer.from([1, 0, 0, 0])),
       R.exitRecord(1234, -1073741510),
       R.accessRecord(1234, 672, 0x1410),
+      R.stackRecord(R.accessRecord(1234, 672, 0x1410), [0x7ffa00001234n, 0x7ffa00005678n]),
       R.injectRecord(1234, 672, 8800, 0x7ffa12340000n),
       R.tamperRecord(1234),
     ];
@@ -70,9 +71,13 @@ describe('the ring walker over the Windows driver\'s section', () => {
     assert.equal((d[7] as ExitRecord).exitCode, -1073741510);
     assert.equal((d[8] as AccessRecord).granted, 0x1410);
     assert.equal((d[8] as AccessRecord).target.tgid, 672);
-    assert.equal((d[9] as InjectRecord).startAddress, 0x7ffa12340000n);
-    assert.equal((d[9] as InjectRecord).target.tid, 8800);
-    assert.equal((d[10] as TamperRecord).exe, '/'); // empty path: the image is in record 200
+    const stack = d[9] as WinStackRecord;
+    assert.equal(stack.forType, 40);
+    assert.deepEqual(stack.frames, [0x7ffa00001234n, 0x7ffa00005678n]);
+    assert.equal(stack.bootNs, (d[8] as AccessRecord).bootNs);
+    assert.equal((d[10] as InjectRecord).startAddress, 0x7ffa12340000n);
+    assert.equal((d[10] as InjectRecord).target.tid, 8800);
+    assert.equal((d[11] as TamperRecord).exe, '/'); // empty path: the image is in record 200
     assert.equal(walker.pending(), 0);
   });
 

@@ -10,6 +10,7 @@ export const WindowsRecordType = {
   ProcessCreate: 200, ImageLoad: 201,
   FileCreate: 210, FileDelete: 211, FileRawRead: 212, FileTime: 213, FileRename: 214, FileStream: 215,
   RegKey: 220, RegValue: 221, RegRename: 222,
+  Stack: 230,
 } as const;
 
 /** access_record.how values the Windows driver writes (ObRegisterCallbacks post-operation). */
@@ -38,12 +39,13 @@ export const WINDOWS_LAYOUT = {
     hdr: [0, 24], op: [24, 4], value_type: [28, 4], data_size: [32, 4], _pad: [36, 4], process_start_key: [40, 8],
     key: [48, 8], value: [56, 8], data: [64, 8], new_name: [72, 8],
   },
+  win_stack_record: { hdr: [0, 24], for_type: [24, 4], _pad: [28, 4], frames: [32, 8] },
   win_ring_producer: { producer_pos: [0, 8], dropped: [8, 8], magic: [16, 4], abi_version: [20, 4], data_size: [24, 8] },
   win_ring_info: { section_handle: [0, 8], data_size: [8, 8], header_bytes: [16, 4], abi_version: [20, 4] },
 } as const;
 
 export const WINDOWS_SIZES = {
-  win_process_record: 136, win_image_record: 64, win_file_record: 80, win_reg_record: 80,
+  win_process_record: 136, win_image_record: 64, win_file_record: 80, win_reg_record: 80, win_stack_record: 40,
   win_ring_producer: 32, win_ring_info: 24,
 } as const;
 
@@ -105,7 +107,15 @@ export interface WinRegRecord extends Header {
   newName: string;
 }
 
-export type WindowsRecord = WinProcessRecord | WinImageRecord | WinFileRecord | WinRegRecord;
+/** The user-mode return addresses of the record before it (same bootNs, tgid, tid): CallTrace. */
+export interface WinStackRecord extends Header {
+  type: 230;
+  forType: number;
+  /** innermost first */
+  frames: bigint[];
+}
+
+export type WindowsRecord = WinProcessRecord | WinImageRecord | WinFileRecord | WinRegRecord | WinStackRecord;
 
 function utf16(rec: Buffer, refAt: number, what: string): string {
   const b = slice(rec, refAt, what);
@@ -173,6 +183,15 @@ export const WINDOWS_DECODERS: Record<number, (rec: Buffer) => WindowsRecord> = 
       signatureLevel: (properties >>> 12) & 0xf, signatureType: (properties >>> 16) & 0x7,
       processStartKey: rec.readBigUInt64LE(I.process_start_key[0]), path: utf16(rec, I.path[0], 'image path'),
     };
+  },
+  [WindowsRecordType.Stack]: (rec: Buffer): WinStackRecord => {
+    need(rec, WINDOWS_SIZES.win_stack_record, 'windows stack');
+    const S = WINDOWS_LAYOUT.win_stack_record;
+    const b = slice(rec, S.frames[0], 'frames');
+    if (b.length % 8) throw new DecodeError(`stack of ${b.length} bytes is not a list of u64 addresses`);
+    const frames: bigint[] = [];
+    for (let i = 0; i < b.length; i += 8) frames.push(b.readBigUInt64LE(i));
+    return { type: 230, ...readHeader(rec), forType: rec.readUInt32LE(S.for_type[0]), frames };
   },
   ...Object.fromEntries([210, 211, 212, 213, 214, 215].map((t) => [t, decodeFile])),
   ...Object.fromEntries([220, 221, 222].map((t) => [t, decodeReg])),
