@@ -20,6 +20,20 @@
 // itself to its parent; the parent's later requests on it are logged. PTRACE_DETACH is not
 // an access. Access to one's own process is not logged. A pair (source, target) is logged
 // again only for access bits not logged in the last 60 s, and ATTACH/SEIZE always.
+//
+// eBPFEvent: every bpf(BPF_PROG_LOAD) that succeeded, except the monitor's own loads (its
+// objects load one after another, so later ones would be seen by earlier hooks).
+// DriverLoad: finit_module/init_module that succeeded; Hashes from the Hashes service (per
+// HashAlgorithms), Signed/Signature from the module's appended PKCS#7 signature (issuer
+// CN), SignatureStatus Valid when the loaded module did not taint the kernel with 'E'
+// (/sys/module/NAME/taint), Unverified otherwise, Unavailable for unsigned modules.
+// CreateRemoteThread: ptrace POKETEXT/POKEDATA into another process (one event per run of
+// consecutive words, StartAddress = the first word) and register writes (SETREGS, SETREGSET,
+// POKEUSER) that move a tracee's instruction pointer (StartAddress = the new IP);
+// StartModule from the target's /proc/PID/maps, StartFunction '-'.
+// ProcessTampering: exec of a memfd ("Image is fileless (memfd)") or of a file with no
+// links left; at exit, an image whose last link went while it ran: "Image is replaced" when
+// another file now has its path, else "Image is deleted (removed while running)".
 import { readFileSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { SysmonEvent } from './event.js';
@@ -371,6 +385,8 @@ export const SECURITY_HANDLERS: RecordHandlers = {
   },
   [SecurityRecordType.BpfLoad]: (rec, ctx, out) => {
     const r = rec as BpfLoadRecord;
+    // the monitor's own loads (its objects load while earlier ones are already attached)
+    if (r.tgid === process.pid) return;
     out.push(ebpfEvent(r, source(ctx, r), ctx.timeNs(r.bootNs)));
   },
   [SecurityRecordType.ModuleLoad]: (rec, ctx, out) => {
