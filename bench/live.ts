@@ -251,6 +251,26 @@ function laurelLogs(): string[] {
   try { return readdirSync('/var/log/laurel').filter((f) => f.startsWith('audit.log')).map((f) => join('/var/log/laurel', f)); } catch { return []; }
 }
 
+/** The kernel's audit settings before the bench touched them ("enabled", "backlog_limit"). */
+let auditBefore: { enabled: string; backlog: string } | null = null;
+
+/**
+ * Puts the kernel audit state back as it was (auditd enables auditing and leaves it on when
+ * it exits; enabled auditing with no daemon makes every BPF program load emit an audit record
+ * to a queue nobody reads, and BPF loads then failed with EAGAIN for everyone on the box).
+ */
+export function restoreAudit(): void {
+  if (!auditBefore) return;
+  spawnSync('auditctl', ['-D'], { stdio: 'ignore' });
+  spawnSync('auditctl', ['-e', auditBefore.enabled, '-b', auditBefore.backlog], { stdio: 'ignore' });
+}
+
+function saveAudit(): void {
+  if (auditBefore) return;
+  const s = spawnSync('auditctl', ['-s'], { encoding: 'utf8' }).stdout;
+  auditBefore = { enabled: /enabled (\d)/.exec(s)?.[1] ?? '0', backlog: /backlog_limit (\d+)/.exec(s)?.[1] ?? '64' };
+}
+
 /** auditd with the laurel plugin (JSON lines in /var/log/laurel/audit.log), rules for the workload only */
 function auditdLaurel(kind: Workload): Monitor {
   const rules: Record<Workload, string[][]> = {
@@ -264,6 +284,7 @@ function auditdLaurel(kind: Workload): Monitor {
   return {
     name: 'auditd+laurel',
     async start() {
+      saveAudit();
       spawnSync('auditctl', ['-D'], { stdio: 'ignore' });
       // laurel rotates its log at 5 MB: start from an empty directory and read every generation
       for (const f of laurelLogs()) rmSync(f, { force: true });
@@ -292,6 +313,7 @@ function auditdLaurel(kind: Workload): Monitor {
       const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
       try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
       await waitFor(() => !existsSync(`/proc/${pid}`), 10000);
+      restoreAudit();
       const want = w.kind === 'exec' ? 'exec_child' : w.kind === 'file' ? 'benchfile-' : 'connect_storm';
       let captured = 0;
       for (const l of text.split('\n')) if (l.includes(want)) captured++;

@@ -11,7 +11,7 @@ import { record } from '../src/commands/record.js';
 import { DRIVER_OBJECTS } from '../src/paths.js';
 import {
   ALL_CONFIG, BIG_CONFIG, DEFAULT_CONFIG, JsonlTail, ROOT, buildWorkloads, makeWorkDir, peerMonitors, percentile,
-  rssMB, runWorkload, sleep, stormRun, sysmonMonitor, sysmonMatch, type Monitor, type StormRow, type Workload, type WorkloadSpec,
+  restoreAudit, rssMB, runWorkload, sleep, stormRun, sysmonMonitor, sysmonMatch, type Monitor, type StormRow, type Workload, type WorkloadSpec,
 } from './live.js';
 
 const argv = process.argv.slice(2);
@@ -287,6 +287,7 @@ async function main(): Promise<void> {
     emit('');
     if (!flag('no-write')) appendFileSync(join(ROOT, 'bench/RESULTS.md'), `\n${out.join('\n')}\n`);
   } finally {
+    restoreAudit();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -305,4 +306,5 @@ function recordMix(file: string): string {
 }
 
 void sysmonMatch;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { restoreAudit(); process.exit(130); });
 main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
