@@ -255,9 +255,9 @@ function laurelLogs(): string[] {
 let auditBefore: { enabled: string; backlog: string } | null = null;
 
 /**
- * Puts the kernel audit state back as it was (auditd enables auditing and leaves it on when
- * it exits; enabled auditing with no daemon makes every BPF program load emit an audit record
- * to a queue nobody reads, and BPF loads then failed with EAGAIN for everyone on the box).
+ * Puts the kernel audit state back as it was: auditd enables auditing and leaves it on when
+ * it exits, and enabled auditing with no daemon sends a record per BPF program load/unload
+ * (and more) to the kernel log for everyone on the box.
  */
 export function restoreAudit(): void {
   if (!auditBefore) return;
