@@ -1,7 +1,7 @@
 // `npm run bench` (about 10 minutes) / `npm run bench -- --long` (adds 5 reps per storm and
 // a 10-minute RSS run). Needs root (eBPF, apt for the peers). Prints a markdown table and
 // appends it, with machine, date, commit and command, to bench/RESULTS.md.
-// Options: --long, --no-peers, --no-apt, --skip pipeline,ring,storms,latency
+// Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip pipeline,ring,storms,latency
 //          --records FILE (reuse a recording), --no-write (do not touch RESULTS.md)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -255,15 +255,16 @@ async function main(): Promise<void> {
       emit('');
     }
 
-    if (LONG && !skip.has('rss')) {
-      say('RSS over 10 minutes, mixed workload (big config)');
+    const rssMinutes = Number(opt('rss-minutes') ?? 10);
+    if ((LONG || opt('rss-minutes')) && !skip.has('rss')) {
+      say(`RSS over ${rssMinutes} minutes, mixed workload (big config)`);
       const mon = sysmonMonitor('sysmon-ts big', BIG_CONFIG);
       await mon.start(work);
       const pid = mon.pids()[0]!;
       const samples: [number, number][] = [];
       const startMs = Date.now();
-      const sampler = setInterval(() => samples.push([(Date.now() - startMs) / 1000, rssMB(pid)]), 10_000);
-      while (Date.now() - startMs < 600_000) {
+      const sampler = setInterval(() => samples.push([(Date.now() - startMs) / 1000, rssMB(pid)]), rssMinutes >= 5 ? 10_000 : 2_000);
+      while (Date.now() - startMs < rssMinutes * 60_000) {
         await Promise.all([
           runWorkload(bins, { kind: 'exec', n: 200, rate: 200, fileDir }),
           runWorkload(bins, { kind: 'file', n: 20000, rate: 20000, fileDir }),
@@ -273,7 +274,7 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       await mon.settle();
       await mon.stop({ kind: 'exec', n: 0, fileDir });
-      emit('### 5. RSS over 10 minutes (mixed: 200 exec/s + 20k files/s + 2k connects/s, sysmon-modular config)');
+      emit(`### 5. RSS over ${rssMinutes} minutes (mixed: 200 exec/s + 20k files/s + 2k connects/s, sysmon-modular config)`);
       emit('');
       emit('| t s | ' + samples.filter((_, i) => i % 6 === 0).map(([t]) => fmt(t)).join(' | ') + ' |');
       emit('|---|' + samples.filter((_, i) => i % 6 === 0).map(() => '---').join('|') + '|');
