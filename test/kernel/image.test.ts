@@ -120,9 +120,11 @@ int main(int argc, char **argv) {
     assert.equal(c!.EventData.Image, '/usr/bin/mkfifo');
     // a reader (cat) and a writer (sh's redirection), relative path from the fifo's directory
     const reader = spawn('cat', ['the-fifo'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    // listen before the writer runs: cat may be gone by the time the writer's promise resolves
+    const readerExit = new Promise((r) => reader.once('exit', r));
     const writer = await runCommand('sh', ['-c', 'echo hello > the-fifo'], { cwd: dir });
     assert.equal(writer.code, 0);
-    await new Promise((r) => reader.once('exit', r));
+    await readerExit;
     const opens = await agent.waitFor((x) => x.EventID === 18 && x.EventData.PipeName === fifo, 15_000, 'Pipe Connected x2', 2);
     const pids = new Set(opens.map((x) => x.EventData.ProcessId));
     assert.ok(pids.has(reader.pid!), 'reader connected');
