@@ -8,7 +8,7 @@ import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prer
 import { Rsyslog, rsyslogMissing } from '../sinks/rsyslog.js';
 import { parseExportXml, run } from '../evtx/tools.js';
 
-const missing = missingKernelPrereq() ?? rsyslogMissing() ?? missingTool('evtxexport');
+const missing = missingKernelPrereq() ?? rsyslogMissing() ?? missingTool('evtxexport', 'evtxinfo', 'evtx_info.py', 'evtx_dump.py');
 
 describe('live monitor to JSONL, EVTX and syslog', () => {
   let agent: AgentProcess;
@@ -26,8 +26,37 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
   });
 
   after(async () => {
-    if (agent) assert.equal(await agent.stop(), 0, agent.stderr);
     if (rsyslog) await rsyslog.cleanup();
+    if (!agent) return;
+    assert.equal(await agent.stop(), 0, agent.stderr);
+    // the live monitor's whole EVTX file, after a clean stop, by every independent parser
+    const count = agent.events().length;
+    const info = run('evtxinfo', [evtx]);
+    assert.equal(info.status, 0, info.stderr);
+    assert.doesNotMatch(info.stdout, /corrupted/i);
+    assert.match(info.stdout, new RegExp(`Number of records\\s*:\\s*${count}\\n`), 'every JSONL event is in the EVTX file');
+    assert.match(info.stdout, /Number of recovered records\s*:\s*0\n/);
+    const pinfo = run('evtx_info.py', [evtx]);
+    assert.equal(pinfo.status, 0, pinfo.stderr);
+    assert.doesNotMatch(pinfo.stdout, /fail/i);
+    const dump = run('evtx_dump.py', [evtx]);
+    assert.equal(dump.status, 0, dump.stderr);
+    const byId = new Map(agent.events().map((e) => [e.EventRecordID, e]));
+    const recs = parseExportXml(dump.stdout);
+    assert.equal(recs.length, count);
+    for (const r of recs) {
+      const e = byId.get(r.recordId);
+      assert.ok(e, `record ${r.recordId} is in the JSONL file too`);
+      assert.equal(r.eventId, e.EventID);
+      for (const [k, v] of Object.entries(e.EventData)) {
+        const got = r.data.get(k);
+        if (typeof v === 'string' && /^\{[0-9a-f-]{36}\}$/.test(v)) assert.equal(got?.toLowerCase(), v, `${r.recordId} ${k}`);
+        // HexInt64 is binary in EVTX; parsers print it with their own zero padding
+        else if (typeof v === 'string' && /^0x[0-9a-f]+$/.test(v)) assert.equal(BigInt(got ?? 'x'), BigInt(v), `${r.recordId} ${k}`);
+        else if (typeof v === 'string' && v.length > 24_000) assert.ok(got !== undefined && v.startsWith(got.slice(0, 1000)), `${r.recordId} ${k} (long value)`);
+        else if (typeof v === 'string') assert.equal(got, v, `${r.recordId} ${k}`);
+      }
+    }
   });
 
   it('delivers one process event to all three sinks, hostile text intact', async (t) => {
