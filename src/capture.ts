@@ -9,6 +9,7 @@ import { FILE_HANDLERS } from './events/file-events.js';
 import { NETWORK_HANDLERS } from './events/network-events.js';
 import { DNS_HANDLERS } from './events/dns-events.js';
 import { IMAGE_HANDLERS } from './events/image-events.js';
+import { IOURING_HANDLERS } from './events/iouring-events.js';
 import { containers } from './events/containers.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
@@ -21,6 +22,7 @@ const HANDLERS: RecordHandlers = {
   ...NETWORK_HANDLERS,
   ...DNS_HANDLERS,
   ...IMAGE_HANDLERS,
+  ...IOURING_HANDLERS,
 };
 
 export interface CaptureCounters {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DRIVER_OBJECTS_DIR = join(ROOT, 'driver', 'linux', '.output');
-export const DRIVER_OBJECTS = ['process.bpf.o', 'network.bpf.o', 'file.bpf.o', 'security.bpf.o', 'image.bpf.o', 'dns.bpf.o'].map((f) => join(DRIVER_OBJECTS_DIR, f));
+export const DRIVER_OBJECTS = ['process.bpf.o', 'network.bpf.o', 'file.bpf.o', 'security.bpf.o', 'image.bpf.o', 'dns.bpf.o', 'iouring.bpf.o'].map((f) => join(DRIVER_OBJECTS_DIR, f));
 export const BUNDLED_CONFIG = join(ROOT, 'src', 'config', 'default.xml');
 export const DATA_DIR = process.env.SYSMON_TS_DATA_DIR ?? '/var/lib/sysmon-ts';
 export const JOURNAL_DIR = join(DATA_DIR, 'journal');

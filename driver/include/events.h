@@ -186,6 +186,21 @@ struct file_record {
 	struct str_ref name;
 };
 
+/* ---- io_uring family (driver/linux/iouring.bpf.c, records 90-99) ---- */
+
+enum iouring_record_type {
+	RECORD_IOURING_FILE_CREATE = 90, /* Sysmon 11: IORING_OP_OPENAT/OPENAT2 created the file */
+};
+
+/* A file_record exactly as RECORD_FILE_CREATE writes it (file.op: FILE_OP_OPENAT or
+ * FILE_OP_OPENAT2, path: the new file's own dentry walk, name empty), plus the request. */
+struct iouring_file_record {
+	struct file_record file;    /* file.hdr.type = RECORD_IOURING_FILE_CREATE */
+	__u64 user_data;            /* the SQE's user_data */
+	__u32 opcode;               /* IORING_OP_OPENAT (18) or IORING_OP_OPENAT2 (28) */
+	__u32 _pad;
+};
+
 /* ---- security family (driver/linux/security.bpf.c, records 40-59) ---- */
 
 /* The other process of a cross-process record, read from its task in the kernel. */

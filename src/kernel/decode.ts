@@ -8,13 +8,14 @@ import { FILE_DECODERS, type FileRecord } from './records/file.js';
 import { NETWORK_DECODERS, type NetworkRecord } from './records/network.js';
 import { DNS_DECODERS, type DnsRecord } from './records/dns.js';
 import { IMAGE_DECODERS, type ImageFamilyRecord } from './records/image.js';
+import { IOURING_DECODERS, type IouringRecord } from './records/iouring.js';
 
 export { DecodeError, joinPath, splitArgs, type ProcessIds } from './records/common.js';
 export type { ExecRecord, ExitRecord, ForkRecord } from './records/process.js';
 export type { NetConnectRecord } from './records/network.js';
 
 /** Every record any family can produce; a new family adds its union here. */
-export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord | DnsRecord;
+export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord | DnsRecord | IouringRecord;
 
 const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...PROCESS_DECODERS,
@@ -23,6 +24,7 @@ const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
   ...NETWORK_DECODERS,
   ...IMAGE_DECODERS,
   ...DNS_DECODERS,
+  ...IOURING_DECODERS,
 };
 
 /** `rec` must hold exactly one record (the ring's length prefix already removed). */

@@ -8,6 +8,7 @@ import { FILE_LAYOUT, FILE_SIZES } from './records/file.js';
 import { NETWORK_LAYOUT, NETWORK_SIZES } from './records/network.js';
 import { DNS_LAYOUT, DNS_SIZES } from './records/dns.js';
 import { IMAGE_LAYOUT, IMAGE_SIZES } from './records/image.js';
+import { IOURING_LAYOUT, IOURING_SIZES } from './records/iouring.js';
 
 export const LAYOUT: Record<string, Record<string, readonly [number, number]>> = {
   ...COMMON_LAYOUT,
@@ -17,6 +18,7 @@ export const LAYOUT: Record<string, Record<string, readonly [number, number]>> =
   ...NETWORK_LAYOUT,
   ...DNS_LAYOUT,
   ...IMAGE_LAYOUT,
+  ...IOURING_LAYOUT,
 };
 
 export const STRUCT_SIZES: Record<string, number> = {
@@ -27,6 +29,7 @@ export const STRUCT_SIZES: Record<string, number> = {
   ...NETWORK_SIZES,
   ...DNS_SIZES,
   ...IMAGE_SIZES,
+  ...IOURING_SIZES,
 };
 
 export const RecordFlag = {

@@ -13,6 +13,7 @@ export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   // network.bpf.c (src/events/network-events.ts)
   net_tcp_state: [3], net_sys_exit: [3], net_udp_send: [3],
   ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/events/dns-events.ts)
+  iouring_create_complete: [11], // iouring.bpf.c (src/events/iouring-events.ts)
 };
 
 export function programWanted(program: string, captured: ReadonlySet<number>): boolean {
