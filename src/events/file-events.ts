@@ -55,18 +55,19 @@ export function isExecutable(r: FileRecord): boolean {
 }
 
 export function fileCreate(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+  const t = utcTime(timeNs);
   return {
     id: 11, recordId: 0, timeNs,
     data: {
       RuleName: '-',
-      UtcTime: utcTime(timeNs),
+      UtcTime: t,
       ProcessGuid: p?.guid ?? NULL_GUID,
       ProcessId: r.tgid,
       Image: p?.image ?? '-',
       TargetFilename: r.path,
       // a file made by this call: it was created now (rename/link keep an older inode, whose
       // birth time Linux does not expose portably: the event time is used too)
-      CreationUtcTime: utcTime(timeNs),
+      CreationUtcTime: t,
       User: p?.user ?? '-',
     },
   };

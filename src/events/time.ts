@@ -1,5 +1,8 @@
 // Sysmon's two time formats. UtcTime: "YYYY-MM-DD HH:MM:SS.mmm" (the time of the action);
 // TimeCreated: ISO 8601 with 9 fractional digits, as Sysmon for Linux writes it.
+//
+// Hot path (two strings per event): the "YYYY-MM-DD HH:MM:SS" part changes once a second,
+// so each format keeps the last second it built and only appends the fraction.
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
@@ -11,15 +14,50 @@ function dateParts(ms: number): string {
     + ` ${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
 }
 
-export function utcTime(ns: bigint): string {
+const PAD3 = ['', '00', '0', ''];
+const PAD9 = ['', '00000000', '0000000', '000000', '00000', '0000', '000', '00', '0', ''];
+
+// last second seen by each format (NaN: none yet) and its "YYYY-MM-DD HH:MM:SS" text
+let utcSec = NaN;
+let utcPrefix = '';
+let isoSec = NaN;
+let isoPrefix = '';
+
+/** the uncached formats, for times the cache does not handle (before 1970) and for tests */
+export function utcTimeSlow(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);
   return `${dateParts(ms)}.${pad(ms % 1000, 3)}`;
 }
 
-export function isoTime(ns: bigint): string {
+export function isoTimeSlow(ns: bigint): string {
   const sec = ns / 1_000_000_000n;
   const frac = ns % 1_000_000_000n;
   return `${dateParts(Number(sec) * 1000).replace(' ', 'T')}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+export function utcTime(ns: bigint): string {
+  if (ns < 0n) return utcTimeSlow(ns);
+  const ms = Number(ns / 1_000_000n);
+  const msPart = ms % 1000;
+  const sec = (ms - msPart) / 1000;
+  if (sec !== utcSec) {
+    utcPrefix = `${dateParts(ms - msPart)}.`;
+    utcSec = sec;
+  }
+  const m = String(msPart);
+  return utcPrefix + PAD3[m.length] + m;
+}
+
+export function isoTime(ns: bigint): string {
+  if (ns < 0n) return isoTimeSlow(ns);
+  const secBig = ns / 1_000_000_000n;
+  const sec = Number(secBig);
+  if (sec !== isoSec) {
+    isoPrefix = `${dateParts(sec * 1000).replace(' ', 'T')}.`;
+    isoSec = sec;
+  }
+  const f = String(Number(ns - secBig * 1_000_000_000n));
+  return `${isoPrefix}${PAD9[f.length]}${f}Z`;
 }
 
 export function nowNs(): bigint {
