@@ -111,6 +111,7 @@ export class Agent {
     const seeded = this.processes.seedFromProc();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
 
+    for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
     for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
     early.push(serviceState('Started'));
     early.push(configChanged(this.config.source || '(built-in defaults)', `SHA256=${this.config.sha256}`));

@@ -21,6 +21,8 @@ export class DriverError extends Error {}
 
 export class Driver {
   readonly ring: RingReader;
+  /** optional objects this kernel refused to load */
+  readonly loadFailures: { object: string; error: string }[] = [];
   /** programs that failed to attach at load */
   attachFailures: { program: string; error: string }[] = [];
   private readonly objects: unknown[] = [];
@@ -33,7 +35,17 @@ export class Driver {
     this.cpus = bpf.numPossibleCpus();
     const shared = new Map<string, number>();
     try {
-      for (const path of opts.objects) this.loadObject(path, opts, shared);
+      // the first object (the process family) is required: it makes the ring and process
+      // state; any other family that this kernel cannot load (no io_uring, no ext4, an older
+      // tracepoint) costs only its own events and is reported (loadFailures -> event 255)
+      opts.objects.forEach((path, i) => {
+        try {
+          this.loadObject(path, opts, shared);
+        } catch (err) {
+          if (i === 0) throw err;
+          this.loadFailures.push({ object: path, error: err instanceof Error ? err.message : String(err) });
+        }
+      });
     } catch (err) {
       this.close();
       throw err;

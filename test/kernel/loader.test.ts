@@ -1,0 +1,31 @@
+// An optional event family this kernel cannot load costs only its own events: the driver
+// still loads the process family and the ring, and names what failed (the agent reports it
+// as event 255). Only the first object (process family) is required.
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { Driver, DriverError } from '../../src/kernel/loader.js';
+import { DRIVER_OBJECTS } from '../../src/paths.js';
+import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
+
+it('loads the required family and reports an optional object that fails', (t) => {
+  if (!requirePrereq(t, missingKernelPrereq())) return;
+  const bogus = join(mkdtempSync(join(tmpdir(), 'sysmon-ts-loader-')), 'broken.bpf.o');
+  writeFileSync(bogus, 'not an ELF object');
+  const driver = new Driver({ objects: [DRIVER_OBJECTS[0]!, bogus], wanted: () => true });
+  try {
+    assert.equal(driver.loadFailures.length, 1);
+    assert.equal(driver.loadFailures[0]!.object, bogus);
+    assert.ok(driver.attached.includes('process_exec'));
+    assert.equal(typeof driver.ring.pending(), 'number');
+  } finally {
+    driver.close();
+  }
+});
+
+it('refuses to start without the required process family', (t) => {
+  if (!requirePrereq(t, missingKernelPrereq())) return;
+  assert.throws(() => new Driver({ objects: ['/nonexistent/process.bpf.o'] }), DriverError);
+});
