@@ -141,6 +141,16 @@ static long path_step(__u64 index, void *unused)
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 
+	if (dentry != mnt_root && dentry == parent && w->pos == w->start) {
+		/* a pseudo file with no place in any tree (memfd, anon inode): only its name */
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		__u32 pos = w->pos;
+		long n = bpf_probe_read_kernel_str(buf + (pos & SCRATCH_STR_MASK), MAX_NAME_BYTES, name);
+		if (n > 0)
+			w->pos = pos + n;
+		w->truncated = 0;
+		return 1;
+	}
 	if (dentry == mnt_root || dentry == parent) {
 		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (mnt_parent == mnt || !mnt_parent) {

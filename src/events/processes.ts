@@ -110,7 +110,8 @@ export class ProcessTable {
     const info: ProcessInfo = {
       pid: rec.tgid, ppid: ids.ppid, ticks,
       guid: this.guids.process(rec.tgid, ticks, ids.endCode),
-      image: rec.exe,
+      // a memfd (fileless exec) has no path, only a name: render it as /proc/PID/exe does
+      image: rec.exe.startsWith('/memfd:') ? `${rec.exe} (deleted)` : rec.exe,
       commandLine: commandLineOf(rec.argv),
       cwd: rec.cwd,
       uid: ids.uid,

@@ -1,8 +1,8 @@
 // Live process events from the real kernel: ProcessCreate (1) and ProcessTerminate (5)
 // fields, hostile command lines, pre-existing processes, and 2,000 processes with no loss.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -111,6 +111,29 @@ describe('process events from the kernel', () => {
     const lines = readFileSync(agent.jsonl, 'utf8').split('\n').filter((l) => l.includes(marker));
     assert.ok(lines.length >= 2);
     for (const l of lines) assert.doesNotThrow(() => JSON.parse(l));
+  });
+
+  it('names a fileless (memfd) exec as the kernel does: /memfd:NAME (deleted)', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-memfd-'));
+    writeFileSync(join(dir, 'm.c'), `#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <unistd.h>
+#include <fcntl.h>
+int main(void) {
+  int src = open("/usr/bin/true", O_RDONLY), fd = memfd_create("sysmon-ts-fileless", 0);
+  char b[65536]; ssize_t n;
+  while ((n = read(src, b, sizeof b)) > 0) if (write(fd, b, n) != n) return 3;
+  char *argv[] = { "true", 0 }, *envp[] = { 0 };
+  fexecve(fd, argv, envp);
+  return 2;
+}
+`);
+    execFileSync('cc', ['-o', join(dir, 'm'), join(dir, 'm.c')]);
+    const r = await runCommand(join(dir, 'm'), []);
+    assert.equal(r.code, 0);
+    const [, fileless] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid, 15_000, 'two execs', 2);
+    assert.equal(fileless!.EventData.Image, '/memfd:sysmon-ts-fileless (deleted)');
   });
 
   it('sees every one of 2,000 short processes, with no kernel drops', async (t) => {
