@@ -4,6 +4,7 @@
 import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import { eventDef, eventName } from '../../src/events/schema.js';
 import { isoTime } from '../../src/events/time.js';
+import { dataJson } from '../../src/events/encoded.js';
 
 export function encodeJsonl(ev: SysmonEvent, who: Identity): string {
   const def = eventDef(ev.id);
@@ -11,7 +12,7 @@ export function encodeJsonl(ev: SysmonEvent, who: Identity): string {
   return `{"EventID":${ev.id},"EventName":${JSON.stringify(eventName(ev.id))},"Version":${def.version},`
     + `"EventRecordID":${ev.recordId},"Computer":${JSON.stringify(who.computer)},`
     + `"TimeCreated":"${isoTime(ev.timeNs)}","Provider":${JSON.stringify(who.provider)},`
-    + `"Channel":${JSON.stringify(who.channel)},${containerJson(ev)}"EventData":${JSON.stringify(ev.data)}}\n`;
+    + `"Channel":${JSON.stringify(who.channel)},${containerJson(ev)}"EventData":${dataJson(ev)}}\n`;
 }
 
 /** The documented extension: a top-level "Container" object after "Channel", only for events of containers. */

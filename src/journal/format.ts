@@ -8,6 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
+import { sealData } from '../events/encoded.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
 export const SEGMENT_HEADER = 32;
@@ -39,16 +40,27 @@ export function decodeSegmentHeader(b: Buffer): { baseId: number; createdMs: num
   return { baseId: Number(b.readBigUInt64LE(8)), createdMs: Number(b.readBigUInt64LE(16)) };
 }
 
-/** the payload text of an event (recordId lives in the record header) */
+/**
+ * The payload text of an event (recordId lives in the record header). Seals ev.data
+ * (src/events/encoded.ts): its JSON text is kept for the sinks and the data is frozen.
+ */
 export function payloadText(ev: SysmonEvent): string {
   const c = ev.container ? `,"c":${JSON.stringify(ev.container)}` : '';
-  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${JSON.stringify(ev.data)}${c}}`;
+  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${sealData(ev)}${c}}`;
 }
 
 export function decodePayload(recordId: number, payload: Buffer): SysmonEvent {
-  const o = JSON.parse(payload.toString('utf8')) as { id: number; t: string; d: SysmonEvent['data']; c?: SysmonEvent['container'] };
+  const text = payload.toString('utf8');
+  const o = JSON.parse(text) as { id: number; t: string; d: SysmonEvent['data']; c?: SysmonEvent['container'] };
   const ev: SysmonEvent = { id: o.id, recordId, timeNs: BigInt(o.t), data: o.d };
   if (o.c) ev.container = o.c;
+  // the data's text as payloadText wrote it: {"id":N,"t":"T","d":<data>[,"c":<container>]}
+  const from = text.indexOf(',"d":') + 5;
+  const to = text.length - 1 - (o.c ? 5 + JSON.stringify(o.c).length : 0);
+  if (from > 4 && text.charCodeAt(from) === 0x7b && text.charCodeAt(to - 1) === 0x7d
+    && text.charCodeAt(from - 6) === 0x22 && (o.c === undefined || text.startsWith(',"c":', to))) {
+    sealData(ev, text.slice(from, to));
+  }
   return ev;
 }
 

@@ -1,0 +1,75 @@
+// The EventData text cache: computed once at journal append, reused by the JSONL encoder,
+// never stale (sealed data is frozen), and recovered exactly from journal payloads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SysmonEvent } from '../../src/events/event.js';
+import { dataJson, isSealed, sealData } from '../../src/events/encoded.js';
+import { decodePayload, payloadText } from '../../src/journal/format.js';
+import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { makeIdentity } from '../../src/events/event.js';
+
+const WHO = makeIdentity(false, 'host');
+
+function ev(data: SysmonEvent['data'], container?: SysmonEvent['container']): SysmonEvent {
+  const e: SysmonEvent = { id: 1, recordId: 7, timeNs: 1_700_000_000_123_456_789n, data };
+  if (container) e.container = container;
+  return e;
+}
+
+const tricky: SysmonEvent['data'][] = [
+  { RuleName: '-', Image: '/usr/bin/x', ProcessId: 5, Ok: true },
+  { RuleName: 'a"b\\c', CommandLine: 'x\n,"d":{"c":1}}', Lone: 'ab\ud800cd', Uni: 'ü€😀', Ctl: '\u0000\u001f' },
+  { RuleName: '-', Big: 12345678901234, Neg: -1.5, Empty: '' },
+  {},
+];
+
+test('an unsealed event is stringified on every call and stays mutable', () => {
+  const e = ev({ RuleName: '-', A: 1 });
+  assert.equal(dataJson(e), JSON.stringify(e.data));
+  e.data.RuleName = 'r';
+  assert.equal(dataJson(e), '{"RuleName":"r","A":1}');
+  assert.equal(isSealed(e), false);
+});
+
+test('payloadText seals: JSONL reuses the text and the data can no longer change', () => {
+  for (const d of tricky) {
+    const e = ev({ ...d });
+    const want = encodeJsonl(ev({ ...d }), WHO);
+    const p = payloadText(e);
+    assert.equal(isSealed(e), true);
+    assert.equal(dataJson(e), JSON.stringify(d));
+    assert.equal(encodeJsonl(e, WHO), want);
+    assert.ok(Object.isFrozen(e.data));
+    assert.throws(() => { e.data.RuleName = 'changed'; }, TypeError);
+    assert.throws(() => { (e.data as Record<string, unknown>).New = 1; }, TypeError);
+    assert.equal(payloadText(e), p);
+  }
+});
+
+test('decodePayload recovers the exact data text, with and without a container', () => {
+  const containers = [undefined, { id: 'abc"}', runtime: 'docker', cgroup: '/x,"c":{}' }];
+  for (const d of tricky) {
+    for (const c of containers) {
+      const text = payloadText(ev({ ...d }, c));
+      const back = decodePayload(7, Buffer.from(text, 'utf8'));
+      assert.deepEqual(back.data, d);
+      assert.deepEqual(back.container, c);
+      assert.equal(isSealed(back), true);
+      assert.equal(dataJson(back), JSON.stringify(d));
+      assert.equal(encodeJsonl(back, WHO), encodeJsonl(ev({ ...d }, c), WHO));
+    }
+  }
+});
+
+test('a payload not in the expected layout is decoded but not sealed', () => {
+  const back = decodePayload(1, Buffer.from('{"t":"5","id":1,"d":{"A":1}}'));
+  assert.deepEqual(back.data, { A: 1 });
+  assert.equal(isSealed(back), false);
+  assert.equal(dataJson(back), '{"A":1}');
+});
+
+test('sealData keeps the first text', () => {
+  const e = ev({ A: 1 });
+  assert.equal(sealData(e), '{"A":1}');
+  assert.equal(sealData(e, 'other'), '{"A":1}');
+});
