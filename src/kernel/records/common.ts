@@ -26,6 +26,8 @@ export interface ProcessIds {
 const H = COMMON_LAYOUT.record_header;
 const I = COMMON_LAYOUT.process_ids;
 
+/** The header's fields; decoders write the same four reads inline (offsets fixed by
+ * COMMON_LAYOUT, checked by test/kernel/layout.test.ts) rather than spread this object. */
 export function readHeader(b: Buffer): Header {
   return {
     flags: b.readUInt16LE(H.flags[0]),

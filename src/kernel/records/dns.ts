@@ -1,7 +1,7 @@
 // DNS family records (driver/linux/dns.bpf.c): Sysmon event 22 (DnsQuery).
 //  60 WIRE: the raw DNS response a process received for a query it sent to port 53.
 //  61 LIBC: getaddrinfo / gethostbyname(2) returned: name, status, addresses, canonical name.
-import { need, readHeader, slice, type Header } from './common.js';
+import { need, slice, type Header } from './common.js';
 import { decodeBytes } from '../../events/text.js';
 
 export const DnsRecordType = { Wire: 60, Libc: 61 } as const;
@@ -59,7 +59,7 @@ const R = DNS_LAYOUT.dns_record;
 
 function common(rec: Buffer): DnsCommon {
   return {
-    ...readHeader(rec),
+    flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     ownerStartBootNs: rec.readBigUInt64LE(R.owner_start_boot_ns[0]),
     uid: rec.readUInt32LE(R.uid[0]),
     source: rec.readUInt16LE(R.source[0]),

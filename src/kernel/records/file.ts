@@ -2,7 +2,7 @@
 // block-device read (9), mtime set back (2). One layout, struct file_record, for all four.
 import { posix } from 'node:path';
 import { decodeBytes } from '../../events/text.js';
-import { need, readHeader, slice, joinPath, type Header } from './common.js';
+import { need, slice, joinPath, type Header } from './common.js';
 
 export const FileRecordType = { Create: 20, Delete: 21, RawRead: 22, Time: 23 } as const;
 
@@ -46,7 +46,10 @@ const F = FILE_LAYOUT.file_record;
 
 /** "a/../b" against "/dir" -> "/b"; absolute names stand alone. Lexical: `..` after a symlink is not resolved. */
 export function resolveName(dir: string, name: string): string {
-  return posix.normalize(name.startsWith('/') ? name : `${dir}/${name}`).replace(/(.)\/$/, '$1');
+  const s = name.startsWith('/') ? name : `${dir}/${name}`;
+  // already normal (no empty, '.' or '..' component, no trailing slash): normalize would return it unchanged
+  if (s.length > 1 && s.charCodeAt(0) === 47 && !s.includes('//') && !s.includes('/.') && !s.endsWith('/')) return s;
+  return posix.normalize(s).replace(/(.)\/$/, '$1');
 }
 
 function decodeFile(rec: Buffer): FileRecord {
@@ -61,7 +64,7 @@ function decodeFile(rec: Buffer): FileRecord {
     path = resolveName(name.startsWith('/') ? '/' : joinPath(pathBytes), name);
   }
   return {
-    type, ...readHeader(rec),
+    type, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     op: rec.readUInt32LE(F.op[0]),
     info: rec.readUInt32LE(F.info[0]),
     mode: rec.readUInt32LE(F.mode[0]),

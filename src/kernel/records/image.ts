@@ -3,7 +3,7 @@
 // (the container context of src/events/containers.ts).
 import { posix } from 'node:path';
 import { decodeBytes } from '../../events/text.js';
-import { need, readHeader, slice, joinPath, type Header } from './common.js';
+import { need, slice, joinPath, type Header } from './common.js';
 
 export const ImageRecordType = { ImageLoad: 70, PipeCreate: 71, PipeOpen: 72, CgroupAttach: 73 } as const;
 export const ImageVia = { Mmap: 1, Mprotect: 2 } as const;
@@ -50,7 +50,7 @@ const C = IMAGE_LAYOUT.cgroup_record;
 function decodeImage(rec: Buffer): ImageLoadRecord {
   need(rec, IMAGE_SIZES.image_record, 'image');
   return {
-    type: 70, ...readHeader(rec),
+    type: 70, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(I.cgroup_id[0]),
     how: rec.readUInt32LE(I.how[0]),
     prot: rec.readUInt32LE(I.prot[0]),
@@ -74,7 +74,7 @@ function decodePipe(rec: Buffer): PipeRecord {
     path = posix.normalize(name.startsWith('/') ? name : `${joinPath(pathBytes)}/${name}`).replace(/(.)\/$/, '$1');
   }
   return {
-    type: rec.readUInt16LE(0) as 71 | 72, ...readHeader(rec),
+    type: rec.readUInt16LE(0) as 71 | 72, bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
     op: rec.readUInt32LE(P.op[0]),
     flags: rec.readUInt32LE(P.flags[0]),
@@ -86,7 +86,7 @@ function decodePipe(rec: Buffer): PipeRecord {
 function decodeCgroup(rec: Buffer): CgroupAttachRecord {
   need(rec, IMAGE_SIZES.cgroup_record, 'cgroup');
   return {
-    type: 73, ...readHeader(rec),
+    type: 73, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(C.cgroup_id[0]),
     startBootNs: rec.readBigUInt64LE(C.start_boot_ns[0]),
     hierarchyId: rec.readUInt32LE(C.hierarchy_id[0]),

@@ -1,5 +1,5 @@
 // Network family records (driver/linux/network.bpf.c): one per connection to report (event 3).
-import { need, readHeader, type Header } from './common.js';
+import { need, type Header } from './common.js';
 
 export const NetworkRecordType = { Connect: 10 } as const;
 
@@ -44,7 +44,7 @@ export const NETWORK_DECODERS = {
     const family = rec.readUInt16LE(N.family[0]);
     const alen = family === AF_INET6 ? 16 : 4;
     return {
-      type: 10, ...readHeader(rec),
+      type: 10, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
       ownerStartBootNs: rec.readBigUInt64LE(N.owner_start_boot_ns[0]),
       uid: rec.readUInt32LE(N.uid[0]),
       family,

@@ -1,6 +1,6 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
 import { decodeBytes } from '../../events/text.js';
-import { need, readHeader, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from './common.js';
+import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from './common.js';
 
 export const ProcessRecordType = { Exec: 1, Fork: 2, Exit: 3 } as const;
 
@@ -22,7 +22,7 @@ export const PROCESS_DECODERS = {
     need(rec, PROCESS_SIZES.exec_record, 'exec');
     const E = PROCESS_LAYOUT.exec_record;
     return {
-      type: 1, ...readHeader(rec), ids: readIds(rec, E.ids[0]),
+      type: 1, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, E.ids[0]),
       exe: joinPath(slice(rec, E.exe[0], 'exe')),
       cwd: joinPath(slice(rec, E.cwd[0], 'cwd')),
       argv: splitArgs(slice(rec, E.args[0], 'args')),
@@ -31,11 +31,11 @@ export const PROCESS_DECODERS = {
   },
   [ProcessRecordType.Fork]: (rec: Buffer): ForkRecord => {
     need(rec, PROCESS_SIZES.fork_record, 'fork');
-    return { type: 2, ...readHeader(rec), ids: readIds(rec, PROCESS_LAYOUT.fork_record.ids[0]) };
+    return { type: 2, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, PROCESS_LAYOUT.fork_record.ids[0]) };
   },
   [ProcessRecordType.Exit]: (rec: Buffer): ExitRecord => {
     need(rec, PROCESS_SIZES.exit_record, 'exit');
     const X = PROCESS_LAYOUT.exit_record;
-    return { type: 3, ...readHeader(rec), ids: readIds(rec, X.ids[0]), exitCode: rec.readInt32LE(X.exit_code[0]) };
+    return { type: 3, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, X.ids[0]), exitCode: rec.readInt32LE(X.exit_code[0]) };
   },
 };

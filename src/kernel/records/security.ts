@@ -2,7 +2,7 @@
 // process_vm_readv/writev, /proc/PID/mem), ptrace code injection, eBPF program loads,
 // kernel module loads, and images that lost their last link (memfd, deleted, replaced).
 import { decodeBytes } from '../../events/text.js';
-import { need, readHeader, readIds, slice, joinPath, type Header, type ProcessIds } from './common.js';
+import { need, readIds, slice, joinPath, type Header, type ProcessIds } from './common.js';
 
 export const SecurityRecordType = { Access: 40, Inject: 41, BpfLoad: 42, ModuleLoad: 43, Tamper: 44 } as const;
 
@@ -57,7 +57,7 @@ export const SECURITY_DECODERS = {
     need(rec, SECURITY_SIZES.access_record, 'access');
     const A = SECURITY_LAYOUT.access_record;
     return {
-      type: 40, ...readHeader(rec), ids: readIds(rec, A.ids[0]), target: readTarget(rec, A.target[0]),
+      type: 40, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, A.ids[0]), target: readTarget(rec, A.target[0]),
       granted: rec.readUInt32LE(A.granted[0]), how: rec.readUInt32LE(A.how[0]), request: rec.readBigInt64LE(A.request[0]),
     };
   },
@@ -65,7 +65,7 @@ export const SECURITY_DECODERS = {
     need(rec, SECURITY_SIZES.inject_record, 'inject');
     const I = SECURITY_LAYOUT.inject_record;
     return {
-      type: 41, ...readHeader(rec), ids: readIds(rec, I.ids[0]), target: readTarget(rec, I.target[0]),
+      type: 41, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, I.ids[0]), target: readTarget(rec, I.target[0]),
       startAddress: rec.readBigUInt64LE(I.start_address[0]), request: rec.readBigInt64LE(I.request[0]),
     };
   },
@@ -73,7 +73,7 @@ export const SECURITY_DECODERS = {
     need(rec, SECURITY_SIZES.bpf_load_record, 'bpf load');
     const B = SECURITY_LAYOUT.bpf_load_record;
     return {
-      type: 42, ...readHeader(rec), ids: readIds(rec, B.ids[0]),
+      type: 42, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, B.ids[0]),
       cmd: rec.readUInt32LE(B.cmd[0]), progType: rec.readUInt32LE(B.prog_type[0]), progId: rec.readUInt32LE(B.prog_id[0]),
       name: decodeBytes(slice(rec, B.name[0], 'program name')),
     };
@@ -84,7 +84,7 @@ export const SECURITY_DECODERS = {
     const finit = rec.readUInt32LE(M.finit[0]) !== 0;
     const path = slice(rec, M.path[0], 'module path');
     return {
-      type: 43, ...readHeader(rec), ids: readIds(rec, M.ids[0]), finit,
+      type: 43, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, M.ids[0]), finit,
       fd: rec.readInt32LE(M.fd[0]), len: rec.readBigUInt64LE(M.len[0]), ino: rec.readBigUInt64LE(M.ino[0]),
       dev: rec.readUInt32LE(M.dev[0]), moduleFlags: rec.readUInt32LE(M.flags[0]),
       path: finit && path.length > 0 ? joinPath(path) : '',
@@ -95,7 +95,7 @@ export const SECURITY_DECODERS = {
     need(rec, SECURITY_SIZES.tamper_record, 'tamper');
     const X = SECURITY_LAYOUT.tamper_record;
     return {
-      type: 44, ...readHeader(rec), ids: readIds(rec, X.ids[0]),
+      type: 44, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, X.ids[0]),
       kind: rec.readUInt32LE(X.kind[0]), nlink: rec.readUInt32LE(X.nlink[0]), ino: rec.readBigUInt64LE(X.ino[0]),
       dev: rec.readUInt32LE(X.dev[0]), exe: joinPath(slice(rec, X.exe[0], 'exe')),
     };
