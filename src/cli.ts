@@ -38,6 +38,7 @@ interface RunArgs {
   'journal-max-mb': number;
   'jsonl-max-mb': number;
   'stats-every': number;
+  'exit-with-parent'?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -107,6 +108,12 @@ async function run(args: RunArgs): Promise<void> {
       process.exit(1);
     });
   };
+  if (args['exit-with-parent']) {
+    // tests and supervisors that cannot send a signal when they die: reparenting means the
+    // parent is gone, so stop cleanly instead of running on as an orphan
+    const parent = process.ppid;
+    setInterval(() => { if (process.ppid !== parent) stop('parent exited'); }, 500).unref();
+  }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
@@ -167,6 +174,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('console', { type: 'boolean', describe: 'show a line per event on stderr (default: when stderr is a terminal)' })
       .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's" })
       .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
+      .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
       .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' }),
     async (a) => { await run({ ...a, config: a.config ?? BUNDLED_CONFIG }); })
     .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c

@@ -37,7 +37,7 @@ export class AgentProcess {
     // a restart in the same directory: wait for this run's event 4, not an earlier one
     const earlier = this.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Started').length;
     this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'run',
-      '--jsonl', this.jsonl, '--journal', this.journal, '--no-console', '--stats-every', '0', ...this.extraArgs], {
+      '--jsonl', this.jsonl, '--journal', this.journal, '--no-console', '--stats-every', '0', '--exit-with-parent', ...this.extraArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, SYSMON_TS_RUN_DIR: join(this.dir, 'run') },
