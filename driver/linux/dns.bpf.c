@@ -10,8 +10,8 @@
  *    datagram sent to port 53 that is a query (QR=0) registers (tgid, query id) in
  *    dns_pending (tp_btf/net_dev_queue, sender's context, payload read from the skb); a
  *    response (QR=1) the same process then receives from port 53 with that id is copied
- *    (at most DNS_MAX_PAYLOAD bytes) into a RECORD_DNS_WIRE (tp_btf/sys_exit of
- *    recvfrom/recvmsg/recvmmsg/read, from the user buffer the kernel just filled).
+ *    (at most DNS_MAX_PAYLOAD bytes) into a RECORD_DNS_WIRE (syscalls/sys_exit_X tracepoints
+ *    of recvfrom/recvmsg/recvmmsg/read, from the user buffer the kernel just filled).
  *    TCP: a response read whole (length prefix + message in one read, as dig +tcp does)
  *    on a connection to port 53 (the client end asked by construction).
  *    Userspace parses the question and the answers. Retransmissions and late duplicates
@@ -391,15 +391,19 @@ static __always_inline struct sock *socket_of_fd(struct task_struct *task, long 
 	return sock ? BPF_CORE_READ(sock, sk) : 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(dns_sys_exit, struct pt_regs *regs, long ret)
+/*
+ * recvfrom/recvmsg/recvmmsg/read exits: per-syscall tracepoints, so nothing runs for any
+ * other syscall (a tp_btf/sys_exit program ran for every syscall of every process, ~150-250
+ * ns each here). The call's arguments come from the task's user registers at exit.
+ */
+static __always_inline int dns_exit(long nr, long ret)
 {
 	if (ret <= 0)
 		return 0;
-	long nr = SYSCALL_NR(regs);
-	if (nr != NR_RECVFROM && nr != NR_RECVMSG && nr != NR_RECVMMSG && nr != NR_READ)
-		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
 	struct sock *sk = socket_of_fd(task, (int)SYSCALL_ARG1(regs));
 	if (!sk)
 		return 0;
@@ -513,6 +517,18 @@ int BPF_PROG(dns_sys_exit, struct pt_regs *regs, long ret)
 	emit(buf, sizeof(*r) + n);
 	return 0;
 }
+
+#define DNS_EXIT(sys, nr)                                                         \
+	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
+	int dns_x_##sys(struct trace_event_raw_sys_exit *ctx)                      \
+	{                                                                          \
+		return dns_exit(nr, ctx->ret);                                     \
+	}
+
+DNS_EXIT(recvfrom, NR_RECVFROM)
+DNS_EXIT(recvmsg, NR_RECVMSG)
+DNS_EXIT(recvmmsg, NR_RECVMMSG)
+DNS_EXIT(read, NR_READ)
 
 /* Never used at run time: puts the record layouts in the object's BTF for the layout test. */
 struct dns_record *layout_dns_record __attribute__((unused));

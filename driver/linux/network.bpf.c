@@ -5,10 +5,11 @@
  *    TCP Fast Open sendmsg): remember the socket's owner; SYN_SENT->ESTABLISHED runs in
  *    softirq, where `current` is whoever was interrupted: emit with the remembered owner
  *    and the real source port. SYN_SENT->anything else (refused, timed out): no event.
- *  - sys_exit of accept/accept4: the accepting process, the new socket read from its fd.
+ *  - accept/accept4 exits (syscalls/sys_exit_* tracepoints): the accepting process, the new
+ *    socket read from its fd.
  *  - UDP sends: net_dev_queue, in the sender's context, addresses from the packet's own
  *    IP/UDP headers (a socket bound to 0.0.0.0 still reports the real source address).
- *  - UDP receives: sys_exit of recvfrom/recvmsg/recvmmsg (success only), the peer from
+ *  - UDP receives: recvfrom/recvmsg/recvmmsg exits (per-syscall tracepoints, success only), the peer from
  *    the address the kernel just wrote to the caller's msg_name (or the socket's peer when
  *    connected), the local end from the socket. (skb_copy_datagram_iovec does not fire for
  *    linear UDP skbs on 6.x: udp_recvmsg uses copy_linear_skb.)
@@ -315,13 +316,15 @@ static __always_inline void udp_received(struct task_struct *task, struct sock *
 	output(&r, &o);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
+/*
+ * accept/accept4 and recvfrom/recvmsg/recvmmsg exits: per-syscall tracepoints, so nothing
+ * runs for any other syscall (a tp_btf/sys_exit program ran for every syscall of every
+ * process: +150-250 ns each, measured with a getppid loop). The call's arguments come
+ * from the task's user registers, which still hold them at exit.
+ */
+static __always_inline int net_exit(long nr, long ret)
 {
 	if (ret < 0)
-		return 0;
-	long nr = SYSCALL_NR(regs);
-	if (nr != NR_ACCEPT && nr != NR_ACCEPT4 && nr != NR_RECVFROM && nr != NR_RECVMSG && nr != NR_RECVMMSG)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (nr == NR_ACCEPT || nr == NR_ACCEPT4) {
@@ -339,6 +342,9 @@ int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (nr == NR_RECVMMSG && ret == 0)
 		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
 	long fd = (int)SYSCALL_ARG1(regs);
 	struct sock *sk = sock_of_fd(task, fd);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
@@ -355,6 +361,19 @@ int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 	udp_received(task, sk, uaddr);
 	return 0;
 }
+
+#define NET_EXIT(sys, nr)                                                         \
+	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
+	int net_x_##sys(struct trace_event_raw_sys_exit *ctx)                      \
+	{                                                                          \
+		return net_exit(nr, ctx->ret);                                     \
+	}
+
+NET_EXIT(accept, NR_ACCEPT)
+NET_EXIT(accept4, NR_ACCEPT4)
+NET_EXIT(recvfrom, NR_RECVFROM)
+NET_EXIT(recvmsg, NR_RECVMSG)
+NET_EXIT(recvmmsg, NR_RECVMMSG)
 
 /* Never used at run time: puts the record layout in the object's BTF for the layout test. */
 struct net_record *layout_net_record __attribute__((unused));

@@ -4,15 +4,18 @@
  * (100), DriverLoad (6), ProcessTampering (25).
  *
  * Hooks:
- *  - tp_btf/sys_enter + tp_btf/sys_exit (security_sys_enter/security_sys_exit): ptrace,
- *    process_vm_readv/writev, init_module/finit_module, bpf and the opens (/proc/PID/mem).
- *    The entry side remembers the arguments per thread (`pending`), the exit side reports
- *    only calls that succeeded. tp_btf (BPF_PROG_TYPE_TRACING) rather than per-syscall
- *    tracepoints because it may call the bpf_task_from_pid kfunc, which names the target
- *    process exactly (pid reuse included) in the kernel; and because this kernel has no
- *    module support at all, so sys_enter_finit_module tracepoints do not exist here.
- *    The price: while events 6/8/10/100 are logged both programs run for every syscall
- *    (an id compare and return for all but the handful above).
+ *  - per-syscall tracepoints (syscalls/sys_enter_X + sys_exit_X, security_e_X/security_x_X)
+ *    for ptrace, process_vm_readv/writev, and the exits of bpf (exit only: BPF cannot attach
+ *    to sys_enter_bpf) and of the opens (/proc/PID/mem): nothing
+ *    runs for any other syscall. The entry side remembers the arguments per thread
+ *    (`pending`), the exit side reports only calls that succeeded. They call the
+ *    bpf_task_from_pid kfunc (names the target process exactly, pid reuse included), which
+ *    tracepoint programs may call on this kernel (6.18).
+ *  - tp_btf/sys_enter + tp_btf/sys_exit (security_sys_enter/security_sys_exit): module
+ *    loads (init_module/finit_module) only, because a kernel without module support (this
+ *    one) has no sys_enter_finit_module tracepoints. The price: while DriverLoad (6) is
+ *    logged both programs run for every syscall (an id compare and return for all but the
+ *    two); a tp_btf program on sys_enter/sys_exit costs ~150-250 ns per syscall here.
  *  - tp_btf/sched_process_exec and sched_process_exit (tamper_exec/tamper_exit): the image
  *    of an exec, or of an exiting process, that has no links (memfd, deleted, replaced).
  *
@@ -266,20 +269,16 @@ static __always_inline struct file *file_of_fd(struct task_struct *task, __u64 f
 	return f;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(security_sys_enter, struct pt_regs *regs, long id)
+static __always_inline int sec_enter(long id, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	if (id != NR_PTRACE && id != NR_PROCESS_VM_READV && id != NR_PROCESS_VM_WRITEV &&
-	    id != NR_INIT_MODULE && id != NR_FINIT_MODULE && id != NR_BPF)
-		return 0;
 	struct pending p = {};
 	p.nr = id;
-	p.args[0] = SC_ARG0(regs);
+	p.args[0] = a0;
 	if (id == NR_BPF && p.args[0] != BPF_PROG_LOAD_CMD)
 		return 0;
-	p.args[1] = SC_ARG1(regs);
-	p.args[2] = SC_ARG2(regs);
-	p.args[3] = SC_ARG3(regs);
+	p.args[1] = a1;
+	p.args[2] = a2;
+	p.args[3] = a3;
 	if (id == NR_PTRACE) {
 		__s64 req = p.args[0];
 		if (req == PTRACE_TRACEME)
@@ -300,6 +299,27 @@ int BPF_PROG(security_sys_enter, struct pt_regs *regs, long id)
 	bpf_map_update_elem(&sec_pending, &tid, &p, BPF_ANY);
 	return 0;
 }
+
+/* module loads only (DriverLoad, 6): see the header comment */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(security_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id != NR_INIT_MODULE && id != NR_FINIT_MODULE)
+		return 0;
+	return sec_enter(id, SC_ARG0(regs), SC_ARG1(regs), SC_ARG2(regs), SC_ARG3(regs));
+}
+
+#define SEC_ENTER(sys, nr)                                                        \
+	SEC("tracepoint/syscalls/sys_enter_" #sys)                                 \
+	int security_e_##sys(struct trace_event_raw_sys_enter *ctx)                \
+	{                                                                          \
+		return sec_enter(nr, ctx->args[0], ctx->args[1], ctx->args[2],     \
+				 ctx->args[3]);                                    \
+	}
+
+SEC_ENTER(ptrace, NR_PTRACE)
+SEC_ENTER(process_vm_readv, NR_PROCESS_VM_READV)
+SEC_ENTER(process_vm_writev, NR_PROCESS_VM_WRITEV)
 
 static __always_inline void on_ptrace(struct task_struct *cur, struct pending *p)
 {
@@ -477,19 +497,14 @@ static __always_inline void on_module(struct task_struct *cur, struct pending *p
 	emit_scratch(r, r->hdr.size);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(security_sys_exit, struct pt_regs *regs, long ret)
+static __noinline int sec_exit(long id, long ret)
 {
-	long id = SC_NR(regs);
 	struct task_struct *cur = bpf_get_current_task_btf();
 	if (id == NR_OPENAT || id == NR_OPEN || id == NR_OPENAT2) {
 		if (ret >= 0)
 			on_open(cur, ret);
 		return 0;
 	}
-	if (id != NR_PTRACE && id != NR_PROCESS_VM_READV && id != NR_PROCESS_VM_WRITEV &&
-	    id != NR_INIT_MODULE && id != NR_FINIT_MODULE && id != NR_BPF)
-		return 0;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&sec_pending, &tid);
 	if (!p)
@@ -509,6 +524,45 @@ done:
 	bpf_map_delete_elem(&sec_pending, &tid);
 	return 0;
 }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(security_sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = SC_NR(regs);
+	if (id != NR_INIT_MODULE && id != NR_FINIT_MODULE)
+		return 0;
+	return sec_exit(id, ret);
+}
+
+#define SEC_EXIT(sys, nr)                                                         \
+	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
+	int security_x_##sys(struct trace_event_raw_sys_exit *ctx)                 \
+	{                                                                          \
+		return sec_exit(nr, ctx->ret);                                     \
+	}
+
+SEC_EXIT(ptrace, NR_PTRACE)
+SEC_EXIT(process_vm_readv, NR_PROCESS_VM_READV)
+SEC_EXIT(process_vm_writev, NR_PROCESS_VM_WRITEV)
+
+/* bpf(2): exit only (the kernel refuses BPF programs on syscalls/sys_enter_bpf, EACCES);
+ * the command is still in the task's argument register */
+SEC("tracepoint/syscalls/sys_exit_bpf")
+int security_x_bpf(struct trace_event_raw_sys_exit *ctx)
+{
+	long ret = ctx->ret;
+	if (ret < 0)
+		return 0;
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	if (!regs || SC_ARG0(regs) != BPF_PROG_LOAD_CMD)
+		return 0;
+	on_bpf_load(cur, ret);
+	return 0;
+}
+SEC_EXIT(open, NR_OPEN)
+SEC_EXIT(openat, NR_OPENAT)
+SEC_EXIT(openat2, NR_OPENAT2)
 
 static __always_inline void emit_tamper(struct task_struct *task, struct file *file, __u32 kind)
 {

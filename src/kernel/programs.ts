@@ -7,12 +7,23 @@ import { DNS_PROGRAM_EVENTS } from './records/dns.js';
 import { IMAGE_PROGRAM_EVENTS } from './records/image.js';
 export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   // security.bpf.c (src/events/security-events.ts)
-  security_sys_enter: [6, 8, 10, 100], security_sys_exit: [6, 8, 10, 100], tamper_exec: [25], tamper_exit: [25],
+  // per-syscall tracepoints, attached only for the events that need their syscall
+  security_e_ptrace: [8, 10], security_x_ptrace: [8, 10],
+  security_e_process_vm_readv: [10], security_x_process_vm_readv: [10],
+  security_e_process_vm_writev: [10], security_x_process_vm_writev: [10],
+  security_x_open: [10], security_x_openat: [10], security_x_openat2: [10],
+  security_x_bpf: [100],
+  // tp_btf sys_enter/sys_exit (every syscall): module loads only
+  security_sys_enter: [6], security_sys_exit: [6],
+  tamper_exec: [25], tamper_exit: [25],
   ...FILE_PROGRAM_EVENTS,
   ...IMAGE_PROGRAM_EVENTS,
   // network.bpf.c (src/events/network-events.ts)
-  net_tcp_state: [3], net_sys_exit: [3], net_udp_send: [3],
+  net_tcp_state: [3], net_udp_send: [3],
+  net_x_accept: [3], net_x_accept4: [3], net_x_recvfrom: [3], net_x_recvmsg: [3], net_x_recvmmsg: [3],
   ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/events/dns-events.ts)
+  // dns.bpf.c's per-syscall exits (were one tp_btf dns_sys_exit, still listed in records/dns.ts)
+  dns_x_recvfrom: [22], dns_x_recvmsg: [22], dns_x_recvmmsg: [22], dns_x_read: [22],
   iouring_create_complete: [11], // iouring.bpf.c (src/events/iouring-events.ts)
 };
 

@@ -555,9 +555,14 @@ describe('DriverLoad from a synthetic finit_module record', () => {
 
 describe('security helpers', () => {
   it('attaches the security hooks only for the events that need them', () => {
-    assert.equal(programWanted('security_sys_exit', new Set([1, 5])), false);
-    assert.equal(programWanted('security_sys_exit', new Set([10])), true);
-    assert.equal(programWanted('security_sys_enter', new Set([100])), true);
+    assert.equal(programWanted('security_x_ptrace', new Set([1, 5])), false);
+    assert.equal(programWanted('security_x_ptrace', new Set([10])), true);
+    assert.equal(programWanted('security_x_openat', new Set([10])), true);
+    assert.equal(programWanted('security_x_bpf', new Set([100])), true);
+    assert.equal(programWanted('security_x_bpf', new Set([10])), false);
+    // the every-syscall tp_btf hooks only for DriverLoad (6)
+    assert.equal(programWanted('security_sys_exit', new Set([1, 3, 5, 8, 9, 10, 11, 23, 100])), false);
+    assert.equal(programWanted('security_sys_enter', new Set([6])), true);
     assert.equal(programWanted('tamper_exec', new Set([10])), false);
     assert.equal(programWanted('tamper_exit', new Set([25])), true);
   });
