@@ -41,6 +41,27 @@ export const libcFns = {
   getpagesize: libc.func('int getpagesize(void)'),
 };
 
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+const pthreadSigmask = libc.func('int pthread_sigmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
+
+/**
+ * Runs `fn` with every signal blocked on this thread. The verifier gives up with EAGAIN
+ * when a signal is pending on the loading thread (the CPU profiler's SIGPROF, a timer), and
+ * libbpf's five retries are not enough under a steady signal stream; blocked signals are
+ * delivered when the mask is restored.
+ */
+export function withSignalsBlocked<T>(fn: () => T): T {
+  const all = Buffer.alloc(128, 0xff); // sigset_t on glibc: 1024 bits
+  const old = Buffer.alloc(128);
+  if (pthreadSigmask(SIG_BLOCK, all, old) !== 0) return fn();
+  try {
+    return fn();
+  } finally {
+    pthreadSigmask(SIG_SETMASK, old, Buffer.alloc(128));
+  }
+}
+
 export function errnoMessage(): string {
   const e = koffi.errno();
   return `errno ${e}`;

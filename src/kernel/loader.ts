@@ -3,7 +3,7 @@
 // creates them and the others reuse their fds, so a single reader sees every family.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { bpf, bpfExtra, bpfUprobe, koffi, UPROBE_OPTS_SIZE } from './ffi.js';
+import { bpf, bpfExtra, bpfUprobe, koffi, UPROBE_OPTS_SIZE, withSignalsBlocked } from './ffi.js';
 import { RingReader } from './ring.js';
 
 const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state'] as const;
@@ -78,7 +78,7 @@ export class Driver {
     }
     const programs: unknown[] = [];
     for (let p = bpf.nextProgram(obj, null); p; p = bpf.nextProgram(obj, p)) programs.push(p);
-    const err = bpf.load(obj);
+    const err = withSignalsBlocked(() => bpf.load(obj));
     if (err !== 0) throw new DriverError(`loading ${path} into the kernel failed (${err}): see the libbpf log above; root (or CAP_BPF+CAP_PERFMON) and BTF are required`);
     for (const name of SHARED_MAPS) {
       const map = bpf.findMap(obj, name);
