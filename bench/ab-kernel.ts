@@ -3,7 +3,7 @@
 // BEFORE_ROOT is another copy of the tree (e.g. `git archive <commit> | tar -x`, node_modules
 // linked, driver built); "after" is this checkout.
 import { join } from 'node:path';
-import * as after from './live.ts';
+import * as after from './live.js';
 
 const beforeRoot = process.argv[2]!;
 const reps = Number(process.argv[3] ?? 3);
