@@ -119,6 +119,11 @@ export class Driver {
     return failures;
   }
 
+  /** Names of every loaded program, attached or not. */
+  get programNames(): string[] {
+    return [...this.programs.keys()];
+  }
+
   /** Names of the programs attached now. */
   get attached(): string[] {
     return [...this.programs].filter(([, p]) => p.link).map(([n]) => n);

@@ -22,8 +22,6 @@ export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   net_tcp_state: [3], net_udp_send: [3],
   net_x_accept: [3], net_x_accept4: [3], net_x_recvfrom: [3], net_x_recvmsg: [3], net_x_recvmmsg: [3],
   ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/events/dns-events.ts)
-  // dns.bpf.c's per-syscall exits (were one tp_btf dns_sys_exit, still listed in records/dns.ts)
-  dns_x_recvfrom: [22], dns_x_recvmsg: [22], dns_x_recvmmsg: [22], dns_x_read: [22],
   iouring_create_complete: [11], // iouring.bpf.c (src/events/iouring-events.ts)
 };
 
