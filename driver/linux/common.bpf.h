@@ -105,6 +105,38 @@ static __always_inline void fill_ids(struct process_ids *ids, struct task_struct
 	ids->parent_end_code = BPF_CORE_READ(parent_leader, mm, end_code);
 }
 
+/* inode mtime in ns across the layouts of 6.11+, 6.7-6.10 and older kernels */
+struct inode___pre611 { struct timespec64 i_mtime; };
+struct inode___pre67 { struct timespec64 __i_mtime; };
+
+static __always_inline __s64 inode_mtime_ns(struct inode *inode)
+{
+	if (bpf_core_field_exists(inode->i_mtime_sec))
+		return BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ll + BPF_CORE_READ(inode, i_mtime_nsec);
+	struct inode___pre611 *o = (void *)inode;
+	if (bpf_core_field_exists(o->i_mtime))
+		return BPF_CORE_READ(o, i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(o, i_mtime.tv_nsec);
+	struct inode___pre67 *p = (void *)inode;
+	return BPF_CORE_READ(p, __i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(p, __i_mtime.tv_nsec);
+}
+
+static __always_inline struct task_struct *current_task(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* the struct file behind fd in task's table (0 when out of range or closed) */
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fda = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
+	return f;
+}
+
 struct path_walk {
 	__u32 pos;
 	__u32 start;

@@ -377,12 +377,8 @@ int BPF_PROG(dns_udp_send, struct sk_buff *skb)
 /* The struct sock behind a socket file descriptor of the current task, or NULL. */
 static __always_inline struct sock *socket_of_fd(struct task_struct *task, long fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = 0;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	struct file *file = fd_file(task, fd);
+	if (!file)
 		return 0;
 	/* read(2) runs on any file: only sockets have a struct socket in private_data */
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)

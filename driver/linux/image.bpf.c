@@ -45,36 +45,6 @@ struct {
 	__type(value, struct image_pending);
 } image_pending SEC(".maps");
 
-struct inode___pre611 { struct timespec64 i_mtime; };
-struct inode___pre67 { struct timespec64 __i_mtime; };
-
-static __always_inline __s64 inode_mtime_ns(struct inode *inode)
-{
-	if (bpf_core_field_exists(inode->i_mtime_sec))
-		return BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ll + BPF_CORE_READ(inode, i_mtime_nsec);
-	struct inode___pre611 *o = (void *)inode;
-	if (bpf_core_field_exists(o->i_mtime))
-		return BPF_CORE_READ(o, i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(o, i_mtime.tv_nsec);
-	struct inode___pre67 *p = (void *)inode;
-	return BPF_CORE_READ(p, __i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(p, __i_mtime.tv_nsec);
-}
-
-static __always_inline struct task_struct *current_task(void)
-{
-	return (struct task_struct *)bpf_get_current_task();
-}
-
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	if (fd < 0 || fd >= max)
-		return 0;
-	struct file **fda = BPF_CORE_READ(fdt, fd);
-	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
-	return f;
-}
 
 static __always_inline void emit_sized(void *r, __u32 size)
 {

@@ -22,20 +22,6 @@
 #define IORING_FILE_INDEX_ALLOC (~0u)
 #define FFS_MASK                (~3ul)  /* io_rsrc_node.file_ptr: FFS_NOWAIT | FFS_ISREG */
 
-/* A task's fd -> its struct file: file.bpf.c's fd_file with the task passed in, copied here
- * (file.bpf.c is another family's); a candidate for common.bpf.h, as is inode_mtime_ns. */
-static __always_inline struct file *task_fd_file(struct task_struct *task, long fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	if (fd < 0 || fd >= max)
-		return 0;
-	struct file **fda = BPF_CORE_READ(fdt, fd);
-	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
-	return f;
-}
-
 /* The file in a ring's fixed-file table slot (kernels 6.13+: io_rsrc_node tables). */
 static __always_inline struct file *fixed_file(struct io_ring_ctx *ctx, __u32 slot)
 {
@@ -52,19 +38,6 @@ static __always_inline struct file *fixed_file(struct io_ring_ctx *ctx, __u32 sl
 	return (struct file *)(BPF_CORE_READ(node, file_ptr) & FFS_MASK);
 }
 
-struct inode___pre611 { struct timespec64 i_mtime; };
-struct inode___pre67 { struct timespec64 __i_mtime; };
-
-static __always_inline __s64 inode_mtime_ns(struct inode *inode)
-{
-	if (bpf_core_field_exists(inode->i_mtime_sec))
-		return BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ll + BPF_CORE_READ(inode, i_mtime_nsec);
-	struct inode___pre611 *o = (void *)inode;
-	if (bpf_core_field_exists(o->i_mtime))
-		return BPF_CORE_READ(o, i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(o, i_mtime.tv_nsec);
-	struct inode___pre67 *p = (void *)inode;
-	return BPF_CORE_READ(p, __i_mtime.tv_sec) * 1000000000ll + BPF_CORE_READ(p, __i_mtime.tv_nsec);
-}
 
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(iouring_create_complete, struct io_ring_ctx *ring, struct io_kiocb *req, struct io_uring_cqe *cqe)
@@ -86,7 +59,7 @@ int BPF_PROG(iouring_create_complete, struct io_ring_ctx *ring, struct io_kiocb 
 	__u32 file_slot = BPF_CORE_READ(open, file_slot);
 	struct file *file;
 	if (file_slot == 0)
-		file = task_fd_file(task, res);
+		file = fd_file(task, res);
 	else if (file_slot == IORING_FILE_INDEX_ALLOC)
 		file = fixed_file(ring, res);       /* res: the slot the kernel picked */
 	else

@@ -162,12 +162,8 @@ int BPF_PROG(net_tcp_state, const struct sock *sk, const int oldstate, const int
 /* The struct sock behind a file descriptor of the current task, or NULL. */
 static __always_inline struct sock *sock_of_fd(struct task_struct *task, long fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = 0;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	struct file *file = fd_file(task, fd);
+	if (!file)
 		return 0;
 	struct socket *sock = BPF_CORE_READ(file, private_data);
 	return sock ? BPF_CORE_READ(sock, sk) : 0;

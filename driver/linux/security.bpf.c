@@ -258,16 +258,6 @@ static __always_inline void emit_inject(struct task_struct *cur, struct task_str
 		count_drop();
 }
 
-static __always_inline struct file *file_of_fd(struct task_struct *task, __u64 fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
 
 static __always_inline int sec_enter(long id, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
@@ -381,7 +371,7 @@ static __always_inline void on_vm_rw(struct task_struct *cur, struct pending *p,
 /* An open that returned fd: /proc/PID/mem (or /proc/PID/task/TID/mem) of another process? */
 static __always_inline void on_open(struct task_struct *cur, long fd)
 {
-	struct file *f = file_of_fd(cur, fd);
+	struct file *f = fd_file(cur, fd);
 	if (!f)
 		return;
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
@@ -431,7 +421,7 @@ static __always_inline void on_open(struct task_struct *cur, long fd)
 
 static __always_inline void on_bpf_load(struct task_struct *cur, long fd)
 {
-	struct file *f = file_of_fd(cur, fd);
+	struct file *f = fd_file(cur, fd);
 	if (!f)
 		return;
 	struct bpf_prog *prog = BPF_CORE_READ(f, private_data);
@@ -479,7 +469,7 @@ static __always_inline void on_module(struct task_struct *cur, struct pending *p
 	r->path.off = pos;
 	r->path.len = 0;
 	if (finit) {
-		struct file *f = file_of_fd(cur, p->args[0]);
+		struct file *f = fd_file(cur, p->args[0]);
 		if (f) {
 			struct inode *inode = BPF_CORE_READ(f, f_inode);
 			r->ino = BPF_CORE_READ(inode, i_ino);

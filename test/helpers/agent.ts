@@ -82,6 +82,7 @@ export function runCommand(cmd: string, args: string[], opts: { cwd?: string } =
     let stdout = '';
     c.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     c.once('error', reject);
-    c.once('exit', (code) => resolve({ pid: c.pid!, code, stdout }));
+    // 'close', not 'exit': stdout may still hold data when the process has exited
+    c.once('close', (code) => resolve({ pid: c.pid!, code, stdout }));
   });
 }

@@ -399,8 +399,14 @@ describe('security events from the kernel', () => {
   it('logs no DriverLoad for a module load that failed (no module support here: ENOSYS)', async (t) => {
     if (!requirePrereq(t, missing)) return;
     // the hook that would see a successful load is live (attached: the config logs DriverLoad)
-    const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as { id: number; name?: string }[];
-    const links = JSON.parse(execFileSync('bpftool', ['link', 'show', '-j'], { encoding: 'utf8' })) as { prog_id: number; tp_name?: string }[];
+    // bpftool can trip over a program another BPF user unloads while it lists: ask again
+    const listing = <T>(what: string): T => {
+      for (let i = 0; ; i++) {
+        try { return JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as T; } catch (e) { if (i >= 4) throw e; }
+      }
+    };
+    const progs = listing<{ id: number; name?: string }[]>('prog');
+    const links = listing<{ prog_id: number; tp_name?: string }[]>('link');
     const exitIds = new Set(progs.filter((p) => p.name === 'security_sys_exit').map((p) => p.id));
     assert.ok(links.some((l) => exitIds.has(l.prog_id) && l.tp_name === 'sys_exit'), 'security_sys_exit attached to sys_exit');
     const ko = join(dir, 'fake.ko');
