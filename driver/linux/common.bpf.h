@@ -11,6 +11,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#ifndef AT_FDCWD
+#define AT_FDCWD -100
+#endif
+
 /* The reader polls the producer position on a timer, so no record ever wakes it. */
 #define RB_FLAGS BPF_RB_NO_WAKEUP
 
@@ -235,6 +239,31 @@ static __always_inline __u32 write_path(__u32 *pos, struct dentry *dentry, struc
 		len = 0;
 	*pos += len;
 	return len;
+}
+
+
+/*
+ * For a relative name: writes the directory it is relative to (the cwd for AT_FDCWD, else
+ * the directory open at dirfd), leaf first like write_path. Returns the bytes written, or
+ * -1 when dirfd names no open file.
+ */
+static __always_inline long write_dir_path(struct task_struct *task, long dirfd, __u32 *pos,
+					   __u16 *flags, __u16 trunc_flag)
+{
+	struct dentry *dentry;
+	struct vfsmount *mnt;
+	if (dirfd == AT_FDCWD) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		dentry = BPF_CORE_READ(fs, pwd.dentry);
+		mnt = BPF_CORE_READ(fs, pwd.mnt);
+	} else {
+		struct file *dir = fd_file(task, dirfd);
+		if (!dir)
+			return -1;
+		dentry = BPF_CORE_READ(dir, f_path.dentry);
+		mnt = BPF_CORE_READ(dir, f_path.mnt);
+	}
+	return write_path(pos, dentry, mnt, flags, trunc_flag);
 }
 
 #endif

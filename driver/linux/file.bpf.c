@@ -21,7 +21,6 @@
  */
 #include "common.bpf.h"
 
-#define AT_FDCWD        -100
 #define AT_REMOVEDIR    0x200
 #define FMODE_READ      0x1
 #define FMODE_CREATED   (1u << 20)
@@ -245,20 +244,10 @@ static __always_inline int name_report(long ret, struct pending *ep)
 	r->path.off = pos;
 	r->path.len = 0;
 	if (buf[sizeof(*r)] != '/') {
-		struct dentry *dentry;
-		struct vfsmount *mnt;
-		if (e.dfd == AT_FDCWD) {
-			struct fs_struct *fs = BPF_CORE_READ(task, fs);
-			dentry = BPF_CORE_READ(fs, pwd.dentry);
-			mnt = BPF_CORE_READ(fs, pwd.mnt);
-		} else {
-			struct file *dir = fd_file(task, e.dfd);
-			if (!dir)
-				return 0;
-			dentry = BPF_CORE_READ(dir, f_path.dentry);
-			mnt = BPF_CORE_READ(dir, f_path.mnt);
-		}
-		r->path.len = write_path(&pos, dentry, mnt, &r->hdr.flags, RECORD_FLAG_PATH_TRUNCATED);
+		long len = write_dir_path(task, e.dfd, &pos, &r->hdr.flags, RECORD_FLAG_PATH_TRUNCATED);
+		if (len < 0)
+			return 0;
+		r->path.len = len;
 	}
 	r->hdr.size = pos;
 	emit_file(r, pos);

@@ -18,7 +18,6 @@
  */
 #include "common.bpf.h"
 
-#define AT_FDCWD        -100
 #define PROT_EXEC       0x4
 #define MAP_ANONYMOUS   0x20
 #define VM_EXEC         0x4
@@ -202,20 +201,10 @@ static __always_inline int pipe_create_exit(struct trace_event_raw_sys_exit *ctx
 	r->path.off = pos;
 	r->path.len = 0;
 	if (buf[sizeof(*r)] != '/') {
-		struct dentry *dentry;
-		struct vfsmount *mnt;
-		if (e.fd == AT_FDCWD) {
-			struct fs_struct *fs = BPF_CORE_READ(task, fs);
-			dentry = BPF_CORE_READ(fs, pwd.dentry);
-			mnt = BPF_CORE_READ(fs, pwd.mnt);
-		} else {
-			struct file *dir = fd_file(task, e.fd);
-			if (!dir)
-				return 0;
-			dentry = BPF_CORE_READ(dir, f_path.dentry);
-			mnt = BPF_CORE_READ(dir, f_path.mnt);
-		}
-		r->path.len = write_path(&pos, dentry, mnt, &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
+		long len = write_dir_path(task, e.fd, &pos, &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
+		if (len < 0)
+			return 0;
+		r->path.len = len;
 	}
 	r->hdr.size = pos;
 	emit_sized(r, pos);
