@@ -190,6 +190,8 @@ struct file_record {
 
 enum iouring_record_type {
 	RECORD_IOURING_FILE_CREATE = 90, /* Sysmon 11: IORING_OP_OPENAT/OPENAT2 created the file */
+	RECORD_IOURING_NAME_OP = 91,     /* an UNLINKAT/RENAMEAT/LINKAT request, as submitted */
+	RECORD_IOURING_RESULT = 92,      /* that request's completion */
 };
 
 /* A file_record exactly as RECORD_FILE_CREATE writes it (file.op: FILE_OP_OPENAT or
@@ -199,6 +201,30 @@ struct iouring_file_record {
 	__u64 user_data;            /* the SQE's user_data */
 	__u32 opcode;               /* IORING_OP_OPENAT (18) or IORING_OP_OPENAT2 (28) */
 	__u32 _pad;
+};
+
+/*
+ * A name operation (IORING_OP_UNLINKAT 36, RENAMEAT 35, LINKAT 39) at submission, when its
+ * names are still held by the request (they are freed while it runs): file.op is
+ * FILE_OP_UNLINK/RMDIR (FileDelete) or FILE_OP_RENAME/LINK (FileCreate of the new name);
+ * file.name is the (new) name as submitted, file.path the directory it is relative to (the
+ * submitter's dirfd or cwd), as file.bpf.c's name operations write them; no inode facts.
+ * It happened only if the iouring_result_record with the same `request` says res == 0.
+ */
+struct iouring_name_record {
+	struct file_record file;    /* file.hdr.type = RECORD_IOURING_NAME_OP */
+	__u64 user_data;
+	__u64 request;              /* the request's kernel address: joins the completion */
+	__u32 opcode;
+	__u32 _pad;
+};
+
+struct iouring_result_record {
+	struct record_header hdr;   /* the submitting process */
+	__u64 user_data;
+	__u64 request;              /* as in the iouring_name_record */
+	__u32 opcode;
+	__s32 res;                  /* the CQE's result: 0 or -errno */
 };
 
 /* ---- security family (driver/linux/security.bpf.c, records 40-59) ---- */

@@ -15,10 +15,14 @@
  * task's (io-wq workers and the SQPOLL thread share it), so the fd is looked up there.
  * Program names start with iouring_create_ so the loader leaves them out when FileCreate is
  * not logged (src/kernel/programs.ts).
+ *
+ * Also UNLINKAT/RENAMEAT/LINKAT (FileDelete, FileCreate of the new name): see
+ * iouring_names_submit below.
  */
 #include "common.bpf.h"
 
 #define FMODE_CREATED           (1u << 20)
+#define AT_REMOVEDIR            0x200
 #define IORING_FILE_INDEX_ALLOC (~0u)
 #define FFS_MASK                (~3ul)  /* io_rsrc_node.file_ptr: FFS_NOWAIT | FFS_ISREG */
 
@@ -107,5 +111,111 @@ int BPF_PROG(iouring_create_complete, struct io_ring_ctx *ring, struct io_kiocb 
 	return 0;
 }
 
-/* Never used at run time: puts the record layout in the object's BTF for the layout test. */
+/*
+ * Name operations: IORING_OP_UNLINKAT (FileDelete 23/26), RENAMEAT and LINKAT (FileCreate 11
+ * of the new name). They run in an io-wq worker, outside every syscall file.bpf.c hooks, and
+ * free their names (struct filename) as they finish, so the names are taken at submission
+ * (tp_btf/io_uring_submit_req: the request is prepared, names copied into the kernel) and
+ * the outcome at completion; userspace joins the two by the request's address and reports
+ * only what succeeded. Both records come from the submitting task's side of the request.
+ */
+#define NAME_BYTES 4096   /* PATH_MAX */
+
+static __always_inline struct task_struct *submitter(struct io_kiocb *req)
+{
+	struct task_struct *task = BPF_CORE_READ(req, tctx, task);
+	return task ? task : current_task();
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(iouring_names_submit, struct io_kiocb *req)
+{
+	__u8 opcode = BPF_CORE_READ(req, opcode);
+	struct filename *fn;
+	int dfd;
+	__u16 op;
+	if (opcode == IORING_OP_UNLINKAT) {
+		struct io_unlink *un = (void *)req;
+		fn = BPF_CORE_READ(un, filename);
+		dfd = BPF_CORE_READ(un, dfd);
+		op = (BPF_CORE_READ(un, flags) & AT_REMOVEDIR) ? FILE_OP_RMDIR : FILE_OP_UNLINK;
+	} else if (opcode == IORING_OP_RENAMEAT) {
+		struct io_rename *rn = (void *)req;
+		fn = BPF_CORE_READ(rn, newpath);
+		dfd = BPF_CORE_READ(rn, new_dfd);
+		op = FILE_OP_RENAME;
+	} else if (opcode == IORING_OP_LINKAT) {
+		struct io_link *ln = (void *)req;
+		fn = BPF_CORE_READ(ln, newpath);
+		dfd = BPF_CORE_READ(ln, new_dfd);
+		op = FILE_OP_LINK;
+	} else {
+		return 0;
+	}
+	const char *name = fn ? BPF_CORE_READ(fn, name) : 0;
+	if (!name)
+		return 0;
+	struct task_struct *task = submitter(req);
+
+	__u8 *buf = scratch_buf();
+	if (!buf) {
+		count_drop();
+		return 0;
+	}
+	struct iouring_name_record *u = (void *)buf;
+	struct file_record *r = &u->file;
+	__builtin_memset(r, 0, sizeof(*r));
+	fill_header(&r->hdr, RECORD_IOURING_NAME_OP, task);
+	r->op = op;
+	u->user_data = BPF_CORE_READ(req, cqe.user_data);
+	u->request = (__u64)req;
+	u->opcode = opcode;
+	u->_pad = 0;
+
+	__u32 pos = sizeof(*u);
+	r->name.off = pos;
+	long n = bpf_probe_read_kernel_str(buf + pos, NAME_BYTES, name);
+	if (n <= 1)
+		return 0;
+	if (n == NAME_BYTES)
+		r->hdr.flags |= RECORD_FLAG_NAME_TRUNCATED;
+	r->name.len = n - 1;
+	pos += n - 1;
+	r->path.off = pos;
+	r->path.len = 0;
+	if (buf[sizeof(*u)] != '/') {
+		long len = write_dir_path(task, dfd, &pos, &r->hdr.flags, RECORD_FLAG_PATH_TRUNCATED);
+		if (len < 0)
+			return 0;
+		r->path.len = len;
+	}
+	r->hdr.size = pos;
+	if (bpf_ringbuf_output(&events, u, str_pos(pos), RB_FLAGS))
+		count_drop();
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(iouring_names_complete, struct io_ring_ctx *ring, struct io_kiocb *req, struct io_uring_cqe *cqe)
+{
+	if (!req || !cqe)
+		return 0;
+	__u8 opcode = BPF_CORE_READ(req, opcode);
+	if (opcode != IORING_OP_UNLINKAT && opcode != IORING_OP_RENAMEAT && opcode != IORING_OP_LINKAT)
+		return 0;
+	struct iouring_result_record r = {};
+	fill_header(&r.hdr, RECORD_IOURING_RESULT, submitter(req));
+	r.hdr.size = sizeof(r);
+	r.user_data = BPF_CORE_READ(cqe, user_data);
+	r.request = (__u64)req;
+	r.opcode = opcode;
+	r.res = BPF_CORE_READ(cqe, res);
+	if (bpf_ringbuf_output(&events, &r, sizeof(r), RB_FLAGS))
+		count_drop();
+	return 0;
+}
+
+/* Never used at run time: put the record layouts in the object's BTF for the layout test. */
 struct iouring_file_record *layout_iouring_file_record __attribute__((unused));
+struct iouring_name_record *layout_iouring_name_record __attribute__((unused));
+struct iouring_result_record *layout_iouring_result_record __attribute__((unused));

@@ -1,10 +1,22 @@
-// Kernel io_uring records -> Sysmon events: 11 FileCreate for files IORING_OP_OPENAT/OPENAT2
-// created, normalized by the file family's fileCreate (same fields, same semantics as a
-// FileCreate from open/openat).
+// Kernel io_uring records -> Sysmon events, normalized by the file family (same fields, same
+// semantics as the syscall paths):
+// - 11 FileCreate for files IORING_OP_OPENAT/OPENAT2 created;
+// - 23/26 FileDelete for IORING_OP_UNLINKAT, 11 FileCreate of the new name for RENAMEAT and
+//   LINKAT: the kernel sends the request's names at submission and its result at completion
+//   (the names are gone by then); the two are joined here by the request's address and only
+//   a request that succeeded is reported, at its completion time.
 import type { RecordHandlers } from './handlers.js';
-import { fileCreate } from './file-events.js';
-import { FileRecordType, type FileRecord } from '../kernel/records/file.js';
-import { IouringRecordType, type IouringFileRecord } from '../kernel/records/iouring.js';
+import { fileCreate, FILE_HANDLERS } from './file-events.js';
+import { FileOp, FileRecordType, type FileRecord } from '../kernel/records/file.js';
+import { IouringRecordType, type IouringFileRecord, type IouringNameRecord, type IouringResultRecord } from '../kernel/records/iouring.js';
+
+/**
+ * Submitted name operations waiting for their completion, by request address. Every request
+ * completes (cancelled ones with -ECANCELED), so entries leave with their result; the bound
+ * only matters if result records were lost to a full ring (already reported as 255).
+ */
+const submitted = new Map<bigint, IouringNameRecord>();
+const MAX_SUBMITTED = 4096;
 
 export const IOURING_HANDLERS: RecordHandlers = {
   [IouringRecordType.FileCreate]: (rec, ctx, out) => {
@@ -14,5 +26,22 @@ export const IOURING_HANDLERS: RecordHandlers = {
     const p = ctx.processes.get(r.tgid) ?? ctx.processes.readProc(r.tgid);
     const file: FileRecord = { ...r, type: FileRecordType.Create };
     out.push(fileCreate(file, p, ctx.timeNs(r.bootNs)));
+  },
+  [IouringRecordType.NameOp]: (rec) => {
+    const r = rec as IouringNameRecord;
+    // a request address is reused only after its completion: a stale entry is a lost result
+    submitted.delete(r.request);
+    if (submitted.size >= MAX_SUBMITTED) submitted.delete(submitted.keys().next().value as bigint);
+    submitted.set(r.request, r);
+  },
+  [IouringRecordType.Result]: (rec, ctx, out) => {
+    const done = rec as IouringResultRecord;
+    const r = submitted.get(done.request);
+    if (!r) return;
+    submitted.delete(done.request);
+    if (done.res !== 0) return;
+    const deletes = r.op === FileOp.Unlink || r.op === FileOp.Rmdir;
+    const file: FileRecord = { ...r, type: deletes ? FileRecordType.Delete : FileRecordType.Create, bootNs: done.bootNs };
+    FILE_HANDLERS[file.type]!(file, ctx, out);
   },
 };

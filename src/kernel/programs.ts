@@ -22,7 +22,9 @@ export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   net_tcp_state: [3], net_udp_send: [3],
   net_x_accept: [3], net_x_accept4: [3], net_x_recvfrom: [3], net_x_recvmsg: [3], net_x_recvmmsg: [3],
   ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/events/dns-events.ts)
-  iouring_create_complete: [11], // iouring.bpf.c (src/events/iouring-events.ts)
+  // iouring.bpf.c (src/events/iouring-events.ts)
+  iouring_create_complete: [11],
+  iouring_names_submit: [11, 23, 26], iouring_names_complete: [11, 23, 26],
 };
 
 export function programWanted(program: string, captured: ReadonlySet<number>): boolean {

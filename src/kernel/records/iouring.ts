@@ -1,19 +1,22 @@
 // io_uring family records (driver/linux/iouring.bpf.c): a file created by IORING_OP_OPENAT or
-// IORING_OP_OPENAT2 (Sysmon 11). The record is a struct file_record exactly as file.bpf.c's
-// FileCreate writes it, followed by the request's user_data and opcode: the file part is
-// decoded by the file family's decoder.
+// IORING_OP_OPENAT2 (Sysmon 11), and the UNLINKAT/RENAMEAT/LINKAT name operations as two
+// records (the request at submission, its result at completion). The file-like records are a
+// struct file_record exactly as file.bpf.c writes it, followed by the request's fields: the
+// file part is decoded by the file family's decoder.
 import { FILE_DECODERS, FileRecordType, type FileRecord } from './file.js';
-import { need } from './common.js';
+import { need, type Header } from './common.js';
 
-export const IouringRecordType = { FileCreate: 90 } as const;
+export const IouringRecordType = { FileCreate: 90, NameOp: 91, Result: 92 } as const;
 
-export const IouringOp = { OpenAt: 18, OpenAt2: 28 } as const;
+export const IouringOp = { OpenAt: 18, OpenAt2: 28, RenameAt: 35, UnlinkAt: 36, LinkAt: 39 } as const;
 
 export const IOURING_LAYOUT = {
   iouring_file_record: { file: [0, 96], user_data: [96, 8], opcode: [104, 4], _pad: [108, 4] },
+  iouring_name_record: { file: [0, 96], user_data: [96, 8], request: [104, 8], opcode: [112, 4], _pad: [116, 4] },
+  iouring_result_record: { hdr: [0, 24], user_data: [24, 8], request: [32, 8], opcode: [40, 4], res: [44, 4] },
 } as const;
 
-export const IOURING_SIZES = { iouring_file_record: 112 } as const;
+export const IOURING_SIZES = { iouring_file_record: 112, iouring_name_record: 120, iouring_result_record: 48 } as const;
 
 export interface IouringFileRecord extends Omit<FileRecord, 'type'> {
   type: 90;
@@ -23,7 +26,28 @@ export interface IouringFileRecord extends Omit<FileRecord, 'type'> {
   opcode: number;
 }
 
-export type IouringRecord = IouringFileRecord;
+/**
+ * An UNLINKAT/RENAMEAT/LINKAT request as submitted: op FileOp.Unlink/Rmdir (a delete) or
+ * Rename/Link (the new name is created), path the absolute (new) name. No inode facts.
+ */
+export interface IouringNameRecord extends Omit<FileRecord, 'type'> {
+  type: 91;
+  userData: bigint;
+  /** the request's kernel address, joining the IouringResultRecord */
+  request: bigint;
+  opcode: number;
+}
+
+/** The completion of a name operation's request: res 0 or -errno. */
+export interface IouringResultRecord extends Header {
+  type: 92;
+  userData: bigint;
+  request: bigint;
+  opcode: number;
+  res: number;
+}
+
+export type IouringRecord = IouringFileRecord | IouringNameRecord | IouringResultRecord;
 
 const U = IOURING_LAYOUT.iouring_file_record;
 
@@ -39,6 +63,36 @@ function decodeIouringFile(rec: Buffer): IouringFileRecord {
   };
 }
 
+const N = IOURING_LAYOUT.iouring_name_record;
+
+function decodeIouringName(rec: Buffer): IouringNameRecord {
+  need(rec, IOURING_SIZES.iouring_name_record, 'io_uring name operation');
+  const file = FILE_DECODERS[FileRecordType.Create](rec);
+  return {
+    ...file,
+    type: IouringRecordType.NameOp,
+    userData: rec.readBigUInt64LE(N.user_data[0]),
+    request: rec.readBigUInt64LE(N.request[0]),
+    opcode: rec.readUInt32LE(N.opcode[0]),
+  };
+}
+
+const R = IOURING_LAYOUT.iouring_result_record;
+
+function decodeIouringResult(rec: Buffer): IouringResultRecord {
+  need(rec, IOURING_SIZES.iouring_result_record, 'io_uring result');
+  return {
+    type: IouringRecordType.Result,
+    flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    userData: rec.readBigUInt64LE(R.user_data[0]),
+    request: rec.readBigUInt64LE(R.request[0]),
+    opcode: rec.readUInt32LE(R.opcode[0]),
+    res: rec.readInt32LE(R.res[0]),
+  };
+}
+
 export const IOURING_DECODERS = {
   [IouringRecordType.FileCreate]: decodeIouringFile,
+  [IouringRecordType.NameOp]: decodeIouringName,
+  [IouringRecordType.Result]: decodeIouringResult,
 };
