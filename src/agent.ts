@@ -229,17 +229,27 @@ export class Agent {
     this.stopping = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     for (const t of this.timers) clearInterval(t);
+    const t0 = performance.now();
+    const took: Record<string, number> = {};
+    const lap = (what: string, since: number) => { took[what] = Math.round(performance.now() - since); return performance.now(); };
+    let t = t0;
     if (this.driver) {
+      // detach first, then drain: what the kernel wrote until the last program went is kept
+      await this.driver.detachAll();
+      t = lap('detachMs', t);
       while (this.drainRing() > 0) { /* empty the ring */ }
       this.checkDrops();
       this.driver.close();
       await this.enrichment;
+      t = lap('drainMs', t);
     }
     if (this.journal) {
       this.emit([serviceState('Stopped')]);
       await this.journal.flush();
       await this.fanout.close(5000);
       await this.journal.close();
+      t = lap('sinksMs', t);
     }
+    this.opts.logger.info({ ...took, totalMs: Math.round(performance.now() - t0) }, 'stopped');
   }
 }

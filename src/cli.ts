@@ -269,7 +269,9 @@ export async function main(argv: string[]): Promise<number> {
     } else if (parsed.c !== undefined) {
       updateConfig(parsed.c);
     } else {
-      await run({ config: BUNDLED_CONFIG, journal: JOURNAL_DIR, windows: false, fsync: 'group', 'ring-mb': 16, 'journal-max-mb': 1024, 'jsonl-max-mb': 0, 'stats-every': 60 });
+      // `sysmon-ts [run] [options]`: without a command the options are run's (parsed by it,
+      // so `sysmon-ts --jsonl -` is not silently the defaults)
+      return main(['run', ...argv]);
     }
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;

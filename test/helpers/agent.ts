@@ -25,6 +25,8 @@ export class AgentProcess {
   readonly journal: string;
   child!: ChildProcess;
   stderr = '';
+  /** the CLI command before the options ([] runs `sysmon-ts [options]`, which is run too) */
+  command: string[] = ['run'];
   private exit: Promise<number | null> | null = null;
 
   constructor(private readonly extraArgs: string[] = [], dir?: string) {
@@ -36,7 +38,7 @@ export class AgentProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     // a restart in the same directory: wait for this run's event 4, not an earlier one
     const earlier = this.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Started').length;
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'run',
+    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...this.command,
       '--jsonl', this.jsonl, '--journal', this.journal, '--no-console', '--stats-every', '0', '--exit-with-parent', ...this.extraArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,0 +1,32 @@
+// `sysmon-ts [options]` without the `run` command is run with those options (not silently the
+// defaults), and a stop keeps what the kernel wrote until the programs were detached: a
+// process that ran just before SIGTERM is in the output, then event 4 "Stopped" last.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AgentProcess, runCommand } from '../helpers/agent.js';
+import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
+
+const missing = missingKernelPrereq();
+
+describe('run without the command word, and stop', () => {
+  it('honours --jsonl/--journal, logs a process started just before SIGTERM, ends with event 4 Stopped', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const agent = new AgentProcess();
+    agent.command = [];
+    // start() waits for event 4 "Started" in agent.jsonl: only there if --jsonl was honoured
+    await agent.start();
+    const marker = `stop-marker-${process.pid}-${Date.now()}`;
+    const r = await runCommand('/bin/echo', [marker]);
+    assert.equal(r.code, 0);
+    assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr);
+    const events = agent.events();
+    assert.ok(events.some((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && String(e.EventData.CommandLine).includes(marker)),
+      'the ProcessCreate of a process that ran before the stop is kept');
+    const last = events.at(-1)!;
+    assert.equal(last.EventID, 4);
+    assert.equal(last.EventData.State, 'Stopped');
+    const stopped = agent.stderr.split('\n').filter((l) => l.includes('"msg":"stopped"')).map((l) => JSON.parse(l) as { detachMs: number; totalMs: number });
+    assert.equal(stopped.length, 1, `one "stopped" log line with its timings:\n${agent.stderr}`);
+    assert.ok(stopped[0]!.detachMs >= 0 && stopped[0]!.totalMs >= stopped[0]!.detachMs);
+  });
+});
