@@ -192,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runConvert } = await import('./commands/convert.js');
       const r = await runConvert(a.input, a.output);
       process.stderr.write(`${JSON.stringify(r)}\n`);
+      if (r.malformed > 0) process.exitCode = 1;
     })
     .command('view [file]', 'readable, filterable view of JSONL, EVTX or syslog Event XML ("-": stdin)', (c) => c
       .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' })

@@ -1,15 +1,16 @@
 // `sysmon-ts convert IN OUT`: between .jsonl, .evtx and .xml, chosen by extension.
-//   .jsonl  one event per line (DESIGN.md), read line by line (streaming)
+//   .jsonl  one event per line (DESIGN.md), streamed (./jsonl-input.ts); a malformed line is
+//           reported with its number and skipped, the exit status is then 1
 //   .evtx   Windows Event Log file, ours or Windows' (sinks/evtx/reader.ts); written with
 //           sinks/evtx/writer.ts without rotation (one file, up to 65535 chunks)
 //   .xml    output only: Windows Event XML, one <Event> document per line (not wrapped in an
 //           <Events> root), rendered by sinks/xml/render.ts (dialect 'windows')
 // Records of an .evtx input that are not Sysmon events of a known ID are skipped and counted.
 // On a terminal, a progress line is drawn on stderr every 10,000 events.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
+import { openInput, readJsonlLines } from './jsonl-input.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity, type SysmonEvent } from '../events/event.js';
 import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
 import { readEvtxRecords, recordToEvent } from '../../sinks/evtx/reader.js';
@@ -24,7 +25,10 @@ export interface SourceEvent {
 
 export interface ConvertResult {
   events: number;
+  /** EVTX records that are not Sysmon events of a known ID */
   skipped: number;
+  /** JSONL lines that are not events (each reported with its line number) */
+  malformed: number;
 }
 
 type Format = 'jsonl' | 'evtx' | 'xml';
@@ -48,18 +52,30 @@ function identityFromJson(o: Record<string, unknown>): Identity {
   };
 }
 
-/** Events of a .jsonl or .evtx file, in file order. */
-export async function* readEvents(path: string, skipped?: { n: number }): AsyncGenerator<SourceEvent> {
+/** What was not converted: non-Sysmon EVTX records, and malformed JSONL lines (reported). */
+export interface SkipCounts {
+  n: number;
+  malformed: number;
+  /** told about each malformed line (default: stderr) */
+  warn?: (text: string) => void;
+}
+
+/** Events of a .jsonl or .evtx file, in file order. A malformed JSONL line is reported and skipped. */
+export async function* readEvents(path: string, skipped?: SkipCounts): AsyncGenerator<SourceEvent> {
   const fmt = formatOf(path);
   if (fmt === 'jsonl') {
-    const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-    let line = 0;
-    for await (const text of rl) {
-      line++;
-      if (text.trim() === '') continue;
-      let o: Record<string, unknown>;
-      try { o = JSON.parse(text) as Record<string, unknown>; } catch (e) { throw new Error(`${path}:${line}: ${(e as Error).message}`); }
-      yield { event: eventFromJson(o), identity: identityFromJson(o) };
+    for await (const item of readJsonlLines(await openInput(path))) {
+      let event: SysmonEvent;
+      try {
+        if ('error' in item) throw new Error(item.error);
+        event = eventFromJson(item.value);
+      } catch (e) {
+        if (!skipped) throw new Error(`${path}:${item.line}: ${(e as Error).message}`);
+        skipped.malformed++;
+        (skipped.warn ?? ((t) => process.stderr.write(t)))(`convert: ${path}:${item.line}: malformed event skipped: ${(e as Error).message}\n`);
+        continue;
+      }
+      yield { event, identity: identityFromJson(item.value) };
     }
   } else if (fmt === 'evtx') {
     for (const rec of readEvtxRecords(path)) {
@@ -69,9 +85,9 @@ export async function* readEvents(path: string, skipped?: { n: number }): AsyncG
   } else throw new Error(`${path}: .xml is an output format only`);
 }
 
-export async function runConvert(inPath: string, outPath: string): Promise<ConvertResult> {
+export async function runConvert(inPath: string, outPath: string, warn?: (text: string) => void): Promise<ConvertResult> {
   const outFmt = formatOf(outPath);
-  const skipped = { n: 0 };
+  const skipped: SkipCounts = { n: 0, malformed: 0, warn };
   let events = 0;
   const tty = process.stderr.isTTY === true;
   const progress = () => { if (tty && events % 10000 === 0) process.stderr.write(`\rconvert: ${events} events`); };
@@ -108,6 +124,6 @@ export async function runConvert(inPath: string, outPath: string): Promise<Conve
     out.end();
     await done;
   }
-  if (tty) process.stderr.write(`\rconvert: ${events} events${skipped.n ? `, ${skipped.n} non-Sysmon records skipped` : ''}\n`);
-  return { events, skipped: skipped.n };
+  if (tty) process.stderr.write(`\rconvert: ${events} events${skipped.n ? `, ${skipped.n} non-Sysmon records skipped` : ''}${skipped.malformed ? `, ${skipped.malformed} malformed lines skipped` : ''}\n`);
+  return { events, skipped: skipped.n, malformed: skipped.malformed };
 }

@@ -4,9 +4,7 @@
 // `--explain` writes one line per event to `err`: decision, RuleName, deciding block/filter.
 // Malformed lines are counted and reported on `err` with their line number; processing goes on.
 // Exit status: 0 ok, 1 some lines were malformed, 2 the config (or input) could not be read.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { jsonlParser } from 'stream-json/jsonl/parser.js';
+import { openInput, readJsonlLines } from './jsonl-input.js';
 import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity } from '../events/event.js';
 import { ConfigError, loadConfigFile, type Explanation } from '../config/index.js';
@@ -24,8 +22,6 @@ export interface FilterOptions {
 }
 
 export interface FilterStats { read: number; kept: number; dropped: number; malformed: number }
-
-const BAD = Symbol('bad line');
 
 function identityOf(o: Record<string, unknown>): Identity {
   const provider = typeof o.Provider === 'string' ? o.Provider : LINUX_IDENTITY.provider;
@@ -64,29 +60,19 @@ export async function runFilter(opts: FilterOptions): Promise<number> {
   for (const n of config.notices) err.write(`filter: note: ${n}\n`);
   const engine = config.engine;
   const sizes = config.options.fieldSizes;
-  const parseLine = jsonlParser({ errorIndicator: (e: unknown) => ({ [BAD]: e }) });
   let input: NodeJS.ReadableStream;
   if (opts.input && opts.input !== '-') {
-    const s = createReadStream(opts.input);
-    const opened = await new Promise<Error | null>((resolve) => { s.once('open', () => resolve(null)); s.once('error', (e) => resolve(e)); });
-    if (opened) { err.write(`filter: cannot read ${opts.input}: ${opened.message}\n`); return 2; }
-    input = s;
+    try { input = await openInput(opts.input); } catch (e) { err.write(`filter: ${(e as Error).message}\n`); return 2; }
   } else {
     input = opts.stdin ?? process.stdin;
   }
   const stats: FilterStats = { read: 0, kept: 0, dropped: 0, malformed: 0 };
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const line of rl) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    const item = parseLine(line);
-    if (typeof item === 'symbol') continue;
-    const value = item.value as Record<string | symbol, unknown>;
+  for await (const item of readJsonlLines(input)) {
+    const lineNo = item.line;
     let ev;
     try {
-      if (value !== null && typeof value === 'object' && BAD in value) throw value[BAD];
-      ev = eventFromJson(value);
+      if ('error' in item) throw new Error(item.error);
+      ev = eventFromJson(item.value);
     } catch (e) {
       stats.malformed++;
       err.write(`filter: line ${lineNo}: malformed event: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -104,7 +90,7 @@ export async function runFilter(opts: FilterOptions): Promise<number> {
     if (!decision.keep) { stats.dropped++; continue; }
     finishEvent(ev, decision.ruleName, sizes);
     stats.kept++;
-    const p = write(out, encodeJsonl(ev, identityOf(value as Record<string, unknown>)));
+    const p = write(out, encodeJsonl(ev, identityOf(item.value)));
     if (p) await p;
   }
   err.write(`filter: ${stats.read} events, ${stats.kept} kept, ${stats.dropped} dropped, ${stats.malformed} malformed line(s)\n`);
