@@ -75,12 +75,14 @@ int main(int argc, char **argv)
 }
 `;
 
+// Only this test's directory and programs: other activity on the machine (a file or exec
+// storm of another job) must not bury these events behind a backlog.
 function config(dir: string): string {
   const path = join(dir, 'config.xml');
   writeFileSync(path, `<Sysmon schemaversion="4.90">
   <EventFiltering>
-    <RuleGroup name="" groupRelation="or"><FileCreate onmatch="exclude"/></RuleGroup>
-    <RuleGroup name="" groupRelation="or"><ProcessCreate onmatch="exclude"/></RuleGroup>
+    <RuleGroup name="" groupRelation="or"><FileCreate onmatch="include"><TargetFilename condition="begin with">${dir}/</TargetFilename></FileCreate></RuleGroup>
+    <RuleGroup name="" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="begin with">${dir}/</Image></ProcessCreate></RuleGroup>
   </EventFiltering>
 </Sysmon>
 `);
