@@ -204,6 +204,9 @@ if (missing && process.env.CI === 'true') {
       const s = createSyslogSink(urls().tcp!, { identity: IDENTITY });
       await s.open();
       await s.write([processCreate(7000)]);
+      // idle means delivered: a TCP write is settled before rsyslogd has read it, and a
+      // daemon stopped with it unread loses it (the RELP sink is the acknowledged transport)
+      await rs.waitFor((l) => l.length >= 1);
       await rs.stop();
       await rs.start();
       await sleep(100); // the close has been seen while idle
