@@ -1,8 +1,12 @@
-// Facts about this host that every event needs: machine id (GUIDs), boot time (kernel
-// timestamps -> wall clock), and uid -> user name.
+// Facts about this Linux host that every event needs: machine id (GUIDs), boot time (kernel
+// timestamps -> wall clock), and uid -> user name. The Windows ones are in host-windows.ts;
+// the agent reaches either through src/kernel/platform.ts.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CLOCK_BOOTTIME, CLOCK_REALTIME, clockNs } from '../kernel/ffi.js';
+
+// ffi.ts loads libbpf and libc as it is imported: only on Linux, so that the modules that
+// import this one (every Linux normalizer, through capture.ts) also load on Windows
+const ffi = process.platform === 'linux' ? await import('../kernel/ffi.js') : null;
 
 /** Sysmon for Linux: the first 8 hex digits of /etc/machine-id. */
 export function machineId(): number {
@@ -23,6 +27,8 @@ export function bootTimeSeconds(): number {
 
 /** Wall clock minus CLOCK_BOOTTIME: adds to bpf_ktime_get_boot_ns() to give Unix ns. */
 export function bootEpochNs(): bigint {
+  if (!ffi) throw new Error(`CLOCK_BOOTTIME is read through libc on Linux only (this is ${process.platform})`);
+  const { clockNs, CLOCK_BOOTTIME, CLOCK_REALTIME } = ffi;
   const a = clockNs(CLOCK_REALTIME);
   const boot = clockNs(CLOCK_BOOTTIME);
   const b = clockNs(CLOCK_REALTIME);

@@ -51,7 +51,7 @@ export const SID_BYTES = Buffer.from([1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0,
 
 export function winProcess(pid: number, image: string, cmd: string): Buffer {
   const P = WINDOWS_LAYOUT.win_process_record;
-  const b = header(WINDOWS_SIZES.win_process_record, 200, 4000, 4004, 10n);
+  const b = header(WINDOWS_SIZES.win_process_record, 200, pid, 4004, 10n);
   ids(b, P.ids[0], pid, 4000, 0x0016000000000603n);
   b.writeBigUInt64LE(134090000000000000n, P.create_time[0]);
   b.writeBigUInt64LE(0xfa328n, P.logon_id[0]);
