@@ -3,10 +3,24 @@
 // the agent reaches either through src/kernel/platform.ts.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import koffi from 'koffi';
 
-// ffi.ts loads libbpf and libc as it is imported: only on Linux, so that the modules that
-// import this one (every Linux normalizer, through capture.ts) also load on Windows
-const ffi = process.platform === 'linux' ? await import('../kernel/ffi.js') : null;
+const CLOCK_REALTIME = 0;
+const CLOCK_BOOTTIME = 7;
+type ClockGettime = (clk: number, ts: BigInt64Array) => number;
+let clockGettime: ClockGettime | null = null;
+
+// libc is bound on first use, not at import (as src/kernel/ffi.ts does with libbpf), so the
+// modules that import this one (every Linux normalizer, through capture.ts) load on Windows too
+function clockNs(clk: number): bigint {
+  if (!clockGettime) {
+    if (process.platform !== 'linux') throw new Error(`CLOCK_BOOTTIME is read through libc on Linux only (this is ${process.platform})`);
+    clockGettime = koffi.load('libc.so.6').func('int clock_gettime(int clk, int64_t *ts)') as ClockGettime;
+  }
+  const ts = new BigInt64Array(2);
+  if (clockGettime(clk, ts) !== 0) throw new Error(`clock_gettime(${clk}) failed`);
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
 
 /** Sysmon for Linux: the first 8 hex digits of /etc/machine-id. */
 export function machineId(): number {
@@ -27,8 +41,6 @@ export function bootTimeSeconds(): number {
 
 /** Wall clock minus CLOCK_BOOTTIME: adds to bpf_ktime_get_boot_ns() to give Unix ns. */
 export function bootEpochNs(): bigint {
-  if (!ffi) throw new Error(`CLOCK_BOOTTIME is read through libc on Linux only (this is ${process.platform})`);
-  const { clockNs, CLOCK_BOOTTIME, CLOCK_REALTIME } = ffi;
   const a = clockNs(CLOCK_REALTIME);
   const boot = clockNs(CLOCK_BOOTTIME);
   const b = clockNs(CLOCK_REALTIME);

@@ -130,7 +130,6 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       const key = stackKey(r);
       ctx.defer(new Promise<void>((resolve) => {
         const timer = setTimeout(() => { pendingStacks.delete(key); resolve(); }, STACK_WAIT_MS);
-        timer.unref();
         pendingStacks.set(key, { ev, modules: src.p?.modules ?? [], done: () => { clearTimeout(timer); resolve(); } });
       }));
     },
