@@ -175,9 +175,13 @@ describe('Windows records through the real pipeline', () => {
       R.winFile(212, VOL, '', k),
       R.winFile(211, `${VOL}\\Users\\alice\\a.exe`, '', { ...k, op: 2 }),
       R.tamperRecord(1234, KEY_CMD),
+      // pid 1234 again, but another process (its start key differs): not named after cmd
+      R.winFile(210, `${VOL}\\reused.txt`, '', { pid: 1234, startKey: 0x777n }),
     ]);
     const creates = byId(kept, 11);
-    assert.equal(creates.length, 2);
+    assert.equal(creates.length, 3);
+    assert.deepEqual([creates[2]!.data.TargetFilename, creates[2]!.data.Image, creates[2]!.data.ProcessGuid, creates[2]!.data.User],
+      ['C:\\reused.txt', '-', '{00000000-0000-0000-0000-000000000000}', '-']);
     assert.deepEqual(creates[0]!.data, {
       RuleName: '-', UtcTime: T0, ProcessGuid: GUID_CMD, ProcessId: 1234, Image: 'C:\\Windows\\System32\\cmd.exe',
       TargetFilename: 'C:\\Users\\alice\\a.txt', CreationUtcTime: '2025-11-30 18:13:20.123', User: 'CORP\\alice',

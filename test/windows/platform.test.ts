@@ -53,13 +53,15 @@ describe('platform choice', () => {
     }
   });
 
-  it('importing the agent does not bind libbpf (the loader comes by dynamic import)', () => {
-    // koffi.load refuses libbpf in the child: any static path from the agent to the loader fails
+  it('importing the agent and its sinks binds no Linux library (the loader comes by dynamic import)', () => {
+    // koffi.load refuses libbpf and libc in the child: any static path from the agent to
+    // something that binds them as it is imported (the loader, ffi.ts) fails
     const script = `
       import koffi from 'koffi';
       const load = koffi.load.bind(koffi);
-      koffi.load = (name, ...rest) => { if (/libbpf/.test(name)) throw new Error('libbpf bound at import'); return load(name, ...rest); };
+      koffi.load = (name, ...rest) => { if (/libbpf|libc\\.so/.test(name)) throw new Error(name + ' bound at import'); return load(name, ...rest); };
       await import(${JSON.stringify(join(ROOT, 'src', 'agent.ts'))});
+      await import(${JSON.stringify(join(ROOT, 'src', 'sink-specs.ts'))});
       await import(${JSON.stringify(join(ROOT, 'src', 'events', 'host-windows.ts'))});
       let loader = 'not bound';
       await import(${JSON.stringify(join(ROOT, 'src', 'kernel', 'loader.ts'))}).catch((e) => { loader = e.message; });
@@ -67,6 +69,6 @@ describe('platform choice', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     // the check itself works: importing the loader directly does bind libbpf
-    assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: true, loader: 'libbpf bound at import' });
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: true, loader: 'libbpf.so.1 bound at import' });
   });
 });

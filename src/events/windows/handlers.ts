@@ -73,8 +73,10 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
   const pendingStacks = new Map<string, PendingAccess>();
   const stackKey = (r: { bootNs: bigint; tgid: number; tid: number }): string => `${r.bootNs}:${r.tgid}:${r.tid}`;
 
+  /** The process of a record that carries only its start key (0: the driver could not read it). */
   function who(pid: number, startKey: bigint): E.Actor {
-    return E.actor(table.get(pid, startKey) ?? table.get(pid), pid);
+    // a key that does not match is another process that had the pid: not named after it
+    return E.actor(table.get(pid, startKey), pid);
   }
   function known(ctx: CaptureContext, pid: number, startBootNs: bigint, startKey: bigint): { a: E.Actor; p: WindowsProcess | undefined } {
     const p = table.get(pid, startKey);
