@@ -8,12 +8,9 @@ import type { Logger } from 'pino';
 import { Capture } from './capture.js';
 import { Config, ConfigError, defaultConfig, loadConfigFile } from './config/index.js';
 import type { Identity, SysmonEvent } from './events/event.js';
-import { GuidMaker } from './events/guid.js';
-import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from './events/host.js';
-import { ProcessTable } from './events/processes.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
-import { Driver } from './kernel/loader.js';
+import { kernelPlatform, type AgentDriver, type PlatformCapture } from './kernel/platform.js';
 import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
 import { setNetworkOptions } from './events/network-events.js';
@@ -55,11 +52,11 @@ export interface AgentStats {
 
 export class Agent {
   config!: Config;
-  private driver!: Driver;
+  private driver!: AgentDriver;
   private journal!: Journal;
   private fanout!: Fanout;
   private capture!: Capture;
-  private processes!: ProcessTable;
+  private processes!: PlatformCapture;
   private timers: NodeJS.Timeout[] = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -103,12 +100,14 @@ export class Agent {
     }
     for (const sink of this.opts.sinks) await this.fanout.add(sink);
 
-    this.processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());
-    this.capture = new Capture(this.processes, bootEpochNs());
+    // the platform's driver, host facts and record handlers (libbpf on Linux, the section on Windows)
+    const platform = kernelPlatform();
+    this.processes = await platform.startCapture();
+    this.capture = this.processes.capture;
     const captured = this.config.capturedEvents();
-    this.driver = new Driver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, wanted: (p) => programWanted(p, captured) });
+    this.driver = await platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, wanted: (p) => programWanted(p, captured) });
     // seeded after attaching, so no process can fall between the snapshot and the hooks
-    const seeded = this.processes.seedFromProc();
+    const seeded = this.processes.seedProcesses();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
 
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
@@ -120,7 +119,7 @@ export class Agent {
     this.schedulePoll(0);
     this.timers.push(setInterval(() => this.checkDrops(), 250));
     this.timers.push(setInterval(() => this.processes.sweep(Date.now()), 10_000));
-    this.timers.push(setInterval(() => this.capture.setBootEpoch(bootEpochNs()), 60_000));
+    this.timers.push(setInterval(() => this.capture.setBootEpoch(this.processes.bootEpochNs()), 60_000));
     const every = this.opts.statsEveryMs ?? 60_000;
     if (every > 0) this.timers.push(setInterval(() => log.info({ agent: this.stats(), ...this.fanout.stats() }, 'stats'), every));
   }
@@ -214,7 +213,7 @@ export class Agent {
     const c = this.capture.counters;
     return {
       records: c.records, rejected: c.rejected, kernelDrops: c.kernelDrops.toString(),
-      accepted: this.accepted, filtered: this.filtered, processes: this.processes.size,
+      accepted: this.accepted, filtered: this.filtered, processes: this.processes.processCount(),
       config: this.config.source || '(built-in defaults)',
     };
   }

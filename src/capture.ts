@@ -1,6 +1,6 @@
 // Kernel records -> finished Sysmon events: decode, then the record family's handler keeps
 // process state current and normalizes. Bad records and kernel drops become event 255.
-import { DecodeError, decodeRecord, type KernelRecord } from './kernel/decode.js';
+import { DecodeError, decodeRecord } from './kernel/decode.js';
 import type { SysmonEvent } from './events/event.js';
 import type { CaptureContext, RecordHandlers } from './events/handlers.js';
 import { PROCESS_HANDLERS } from './events/process-events.js';
@@ -25,6 +25,16 @@ const HANDLERS: RecordHandlers = {
   ...IOURING_HANDLERS,
 };
 
+/** How a platform's raw records become events: its decoder and its handlers by record type. */
+export interface RecordFormat {
+  decode(raw: Buffer): { readonly type: number; readonly tgid: number };
+  readonly handlers: Readonly<Record<number, (rec: never, ctx: CaptureContext, out: SysmonEvent[]) => void>>;
+  /** Linux: events carry the container their process runs in (cgroups) */
+  readonly containers: boolean;
+}
+
+export const LINUX_RECORDS: RecordFormat = { decode: decodeRecord, handlers: HANDLERS, containers: true };
+
 export interface CaptureCounters {
   records: number;
   rejected: number;
@@ -35,7 +45,8 @@ export class Capture implements CaptureContext {
   readonly counters: CaptureCounters = { records: 0, rejected: 0, kernelDrops: 0n };
   private deferred: Promise<unknown>[] = [];
 
-  constructor(readonly processes: ProcessTable, private bootEpochNs: bigint) {}
+  /** `processes`: the Linux table (the Windows handlers keep their own, src/events/windows) */
+  constructor(readonly processes: ProcessTable, private bootEpochNs: bigint, private readonly format: RecordFormat = LINUX_RECORDS) {}
 
   setBootEpoch(ns: bigint): void {
     this.bootEpochNs = ns;
@@ -59,21 +70,21 @@ export class Capture implements CaptureContext {
   /** One raw ring record -> zero or more events, appended to `out`. */
   onRecord(raw: Buffer, out: SysmonEvent[]): void {
     this.counters.records++;
-    let rec: KernelRecord;
+    let rec: { readonly type: number; readonly tgid: number };
     try {
-      rec = decodeRecord(raw);
+      rec = this.format.decode(raw);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.reject(err.message, out);
       return;
     }
-    const handle = HANDLERS[rec.type];
+    const handle = this.format.handlers[rec.type];
     if (!handle) this.reject(`no handler for record type ${rec.type}`, out);
     else {
       const from = out.length;
-      handle(rec, this, out);
+      handle(rec as never, this, out);
       // container context (top-level "Container", src/events/containers.ts) of the acting process
-      containers.annotate(out, from, rec.tgid, this.processes);
+      if (this.format.containers) containers.annotate(out, from, rec.tgid, this.processes);
     }
   }
 

@@ -424,7 +424,7 @@ struct cgroup_record {
 #define WIN_PROC_IMAGE_DELETE_PENDING (1u << 2) /* the image file is marked for deletion */
 
 struct win_process_record {
-	struct record_header hdr;   /* tgid/tid: the creating process and thread */
+	struct record_header hdr;   /* tgid: the new process; tid: the creating thread */
 	struct process_ids ids;     /* of the new process */
 	__u64 create_time;          /* FILETIME (100 ns since 1601, UTC) */
 	__u64 logon_id;             /* the token's authentication id (LUID) */

@@ -99,8 +99,8 @@ static VOID NTAPI ProcessNotify(PEPROCESS Process, HANDLE ProcessId, PPS_CREATE_
 			(CreateInfo->CommandLine ? CreateInfo->CommandLine->Length : 0) + SID_MAX_BYTES;
 	if (!BuilderInit(&b, sizeof(struct win_process_record), strings)) return;
 	struct win_process_record *r = (struct win_process_record *)b.Buf;
-	FillHeader(&r->hdr, RECORD_WIN_PROCESS_CREATE, 0, CreateInfo->CreatingThreadId.UniqueProcess,
-		   CreateInfo->CreatingThreadId.UniqueThread);
+	/* tgid is the new process: its id is in no other field (creating_pid names the creator) */
+	FillHeader(&r->hdr, RECORD_WIN_PROCESS_CREATE, 0, ProcessId, CreateInfo->CreatingThreadId.UniqueThread);
 	FillProcessIds(&r->ids, Process);
 	r->create_time = (__u64)PsGetProcessCreateTimeQuadPart(Process);
 	r->creating_pid = (__u32)(ULONG_PTR)CreateInfo->CreatingThreadId.UniqueProcess;

@@ -165,3 +165,13 @@ export const FILE_HANDLERS: RecordHandlers = {
     out.push(fileDelete(26, r, p, timeNs, h));
   },
 };
+
+/** The delete event (23 or 26) the active config wants, by the rule above; for the Windows records. */
+export function chooseDeleteEvent(make: (id: 23 | 26) => SysmonEvent): SysmonEvent {
+  const c = settings.captured;
+  if (c.has(23)) {
+    const ev = make(23);
+    if (!c.has(26) || !settings.keeps || settings.keeps(ev)) return ev;
+  }
+  return make(26);
+}

@@ -1,8 +1,26 @@
-// Facts about this host that every event needs: machine id (GUIDs), boot time (kernel
-// timestamps -> wall clock), and uid -> user name.
+// Facts about this Linux host that every event needs: machine id (GUIDs), boot time (kernel
+// timestamps -> wall clock), and uid -> user name. The Windows ones are in host-windows.ts;
+// the agent reaches either through src/kernel/platform.ts.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CLOCK_BOOTTIME, CLOCK_REALTIME, clockNs } from '../kernel/ffi.js';
+import koffi from 'koffi';
+
+const CLOCK_REALTIME = 0;
+const CLOCK_BOOTTIME = 7;
+type ClockGettime = (clk: number, ts: BigInt64Array) => number;
+let clockGettime: ClockGettime | null = null;
+
+// libc is bound on first use, not at import (as src/kernel/ffi.ts does with libbpf), so the
+// modules that import this one (every Linux normalizer, through capture.ts) load on Windows too
+function clockNs(clk: number): bigint {
+  if (!clockGettime) {
+    if (process.platform !== 'linux') throw new Error(`CLOCK_BOOTTIME is read through libc on Linux only (this is ${process.platform})`);
+    clockGettime = koffi.load('libc.so.6').func('int clock_gettime(int clk, int64_t *ts)') as ClockGettime;
+  }
+  const ts = new BigInt64Array(2);
+  if (clockGettime(clk, ts) !== 0) throw new Error(`clock_gettime(${clk}) failed`);
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
 
 /** Sysmon for Linux: the first 8 hex digits of /etc/machine-id. */
 export function machineId(): number {

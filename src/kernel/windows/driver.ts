@@ -2,9 +2,9 @@
 // to drain, a drop count, the families attached, close(). The Windows driver registers all
 // of its callbacks at load (fltmc load SysmonTs), so there is nothing to attach or detach
 // per program: updateAttachments() reports nothing and the config's filtering happens in
-// the pipeline. The agent picks it on win32 (a dynamic import, since loader.ts loads
-// libbpf as it is imported); its records decode with decodeWindowsRecord.
-import type { Driver } from '../loader.js';
+// the pipeline. src/kernel/platform.ts picks it on win32 (a dynamic import, since loader.ts
+// loads libbpf as it is imported); its records become events through src/events/windows.
+import type { AgentDriver } from '../platform.js';
 import { WindowsRing } from './section.js';
 
 /** The callback families the driver registers, by the Sysmon events they feed. */
@@ -18,8 +18,10 @@ export const WINDOWS_FAMILIES: Record<string, readonly number[]> = {
   'minifilter IRP_MJ_SET_INFORMATION': [2, 11, 23, 26],
 };
 
-export class WindowsDriver {
+export class WindowsDriver implements AgentDriver {
   readonly ring: WindowsRing;
+  /** one driver, loaded by the service manager (fltmc): nothing is loaded here */
+  readonly loadFailures: { object: string; error: string }[] = [];
   readonly attachFailures: { program: string; error: string }[] = [];
 
   constructor(device?: string) {
@@ -43,10 +45,3 @@ export class WindowsDriver {
     this.ring.close();
   }
 }
-
-// the agent can hold either: the surface it uses is the same
-type AgentSurface = Pick<Driver, 'attachFailures' | 'updateAttachments' | 'attached' | 'drops' | 'close'> & {
-  ring: Pick<Driver['ring'], 'drain' | 'pending' | 'close'>;
-};
-const _sameSurface: (d: WindowsDriver) => AgentSurface = (d) => d;
-void _sameSurface;

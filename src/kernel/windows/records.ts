@@ -51,7 +51,7 @@ export const WINDOWS_SIZES = {
 
 export interface WinProcessRecord extends Header {
   type: 200;
-  /** of the new process: sessionid = session, ppid = parent, endCode = process start key */
+  /** of the new process (its pid is the header's tgid): sessionid = session, ppid = parent, endCode = process start key */
   ids: ProcessIds;
   /** FILETIME (100 ns since 1601, UTC) */
   createTime: bigint;

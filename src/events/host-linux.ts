@@ -1,0 +1,18 @@
+// Linux start-up facts for the capture: machine id and boot time (GUIDs), the boot clock,
+// /etc/passwd names and the process table seeded from /proc (src/events/host.ts, processes.ts).
+import { Capture } from '../capture.js';
+import type { PlatformCapture } from '../kernel/platform.js';
+import { GuidMaker } from './guid.js';
+import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from './host.js';
+import { ProcessTable } from './processes.js';
+
+export function startLinuxCapture(): PlatformCapture {
+  const processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());
+  return {
+    capture: new Capture(processes, bootEpochNs()),
+    seedProcesses: () => processes.seedFromProc(),
+    processCount: () => processes.size,
+    sweep: (nowMs) => processes.sweep(nowMs),
+    bootEpochNs,
+  };
+}

@@ -1,0 +1,223 @@
+// The Windows driver's records -> Sysmon events: its own records (200-239) and the shared ones
+// it writes (3 exit, 40 access + 230 stack, 41 inject, 44 tamper). The process table is fed
+// by the records themselves (no /proc on Windows). A record whose op does not belong to its
+// type is rejected by decodeWindowsEvent (event 255), as a malformed Linux record is.
+import { DecodeError, type KernelRecord } from '../../kernel/decode.js';
+import type { ExitRecord } from '../../kernel/records/process.js';
+import type { AccessRecord, InjectRecord, TamperRecord } from '../../kernel/records/security.js';
+import {
+  decodeWindowsRecord, WinFileOp, WinRegOp, WindowsRecordType as T,
+  type WindowsRecord, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord,
+} from '../../kernel/windows/records.js';
+import type { SysmonEvent } from '../event.js';
+import type { CaptureContext } from '../handlers.js';
+import { hashes } from '../hashes.js';
+import { utcTime } from '../time.js';
+import { chooseDeleteEvent } from '../file-events.js';
+import { callTrace, filetimeToUnixNs, filetimeUtc, looksExecutable, registryDetails, type LoadedModule } from './formats.js';
+import type { WindowsHostFacts } from './host-facts.js';
+import { registryPath, registryValuePath, streamName } from './paths.js';
+import { WindowsProcessTable, type WindowsProcess } from './processes.js';
+import * as E from './events.js';
+
+export type WindowsRecordHandler = (rec: WindowsRecord | KernelRecord, ctx: CaptureContext, out: SysmonEvent[]) => void;
+
+/** the ops each record type may carry (driver/include/events.h) */
+const FILE_OPS: Record<number, readonly number[]> = {
+  [T.FileCreate]: [WinFileOp.Create], [T.FileDelete]: [WinFileOp.Disposition, WinFileOp.DeleteOnClose],
+  [T.FileRawRead]: [WinFileOp.Create], [T.FileTime]: [WinFileOp.BasicInfo], [T.FileRename]: [WinFileOp.Rename],
+  [T.FileStream]: [WinFileOp.Create],
+};
+const REG_OPS: Record<number, readonly number[]> = {
+  [T.RegKey]: [WinRegOp.PostCreateKeyEx, WinRegOp.PreDeleteKey], [T.RegValue]: [WinRegOp.PostSetValueKey, WinRegOp.PreDeleteValueKey],
+  [T.RegRename]: [WinRegOp.PreRenameKey],
+};
+const ACCESS_RECORD = 40;
+
+/** decodeWindowsRecord, plus the checks that a record's op fits its type. */
+export function decodeWindowsEvent(raw: Buffer): WindowsRecord | KernelRecord {
+  const rec = decodeWindowsRecord(raw);
+  const ops = FILE_OPS[rec.type] ?? REG_OPS[rec.type];
+  if (ops && !ops.includes((rec as WinFileRecord | WinRegRecord).op)) {
+    throw new DecodeError(`record type ${rec.type} with op ${(rec as WinFileRecord).op}, which it never carries`);
+  }
+  if (rec.type === T.Stack && (rec as WinStackRecord).forType !== ACCESS_RECORD) {
+    throw new DecodeError(`stack record for record type ${(rec as WinStackRecord).forType}, only ${ACCESS_RECORD} has one`);
+  }
+  return rec;
+}
+
+/** The signing facts of IMAGE_INFO.Properties (SE_SIGNING_LEVEL_*): Signed/Signature/SignatureStatus. */
+export function imageSignature(r: WinImageRecord): E.Signature {
+  const level = r.signatureLevel;
+  if (level === 0) return { signed: '-', signature: '-', status: '-' };          // not checked by the kernel
+  if (level === 1) return { signed: 'false', signature: '-', status: 'Unavailable' };
+  // 8 MICROSOFT, 12 WINDOWS, 14 WINDOWS_TCB: signed by Microsoft; the others name no signer
+  const signature = level === 12 || level === 14 ? 'Microsoft Windows' : level === 8 ? 'Microsoft Corporation' : '-';
+  return { signed: 'true', signature, status: 'Valid' };
+}
+
+/** How long an access event waits for its stack record when they fall in different batches. */
+const STACK_WAIT_MS = 100;
+
+interface PendingAccess { ev: SysmonEvent; modules: readonly LoadedModule[]; done: () => void }
+
+export interface WindowsCapture {
+  readonly processes: WindowsProcessTable;
+  readonly handlers: Record<number, WindowsRecordHandler>;
+}
+
+export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
+  const table = new WindowsProcessTable(facts);
+  const devices = facts.devices;
+  const pendingStacks = new Map<string, PendingAccess>();
+  const stackKey = (r: { bootNs: bigint; tgid: number; tid: number }): string => `${r.bootNs}:${r.tgid}:${r.tid}`;
+
+  /** The process of a record that carries only its start key (0: the driver could not read it). */
+  function who(pid: number, startKey: bigint): E.Actor {
+    // a key that does not match is another process that had the pid: not named after it
+    return E.actor(table.get(pid, startKey), pid);
+  }
+  function known(ctx: CaptureContext, pid: number, startBootNs: bigint, startKey: bigint): { a: E.Actor; p: WindowsProcess | undefined } {
+    const p = table.get(pid, startKey);
+    return { a: E.actor(p, pid, table.guidOf(pid, startBootNs, startKey, (b) => ctx.timeNs(b))), p };
+  }
+  function mine(r: { tgid: number }): boolean {
+    // the service's own files and registry writes would feed back into it forever
+    return r.tgid === process.pid;
+  }
+  function withHash(ctx: CaptureContext, ev: SysmonEvent, field: string, path: string): void {
+    if (hashes.enabled && path !== '-') ctx.defer(hashes.hashFile(path).then((h) => { ev.data[field] = h; }, () => {}));
+  }
+
+  const handlers: Record<number, WindowsRecordHandler> = {
+    [T.ProcessCreate]: (rec, ctx, out) => {
+      const r = rec as WinProcessRecord;
+      const clock = (b: bigint): bigint => ctx.timeNs(b);
+      const parent = table.get(r.ids.ppid, r.ids.parentEndCode);
+      const parentGuid = table.parentGuid(r.ids, clock);
+      const p = table.onCreate(r, clock);
+      // UtcTime is the process's creation time, as in Sysmon
+      const ev = E.processCreate(p, parent, parentGuid, r.createTime ? filetimeToUnixNs(r.createTime) : ctx.timeNs(r.bootNs));
+      out.push(ev);
+      withHash(ctx, ev, 'Hashes', p.image);
+    },
+    [3]: (rec, ctx, out) => {
+      const r = rec as ExitRecord;
+      out.push(E.processTerminate(table.onExit(r.tgid, r.ids, Date.now(), (b) => ctx.timeNs(b)), ctx.timeNs(r.bootNs)));
+    },
+    [T.ImageLoad]: (rec, ctx, out) => {
+      const r = rec as WinImageRecord;
+      const path = devices.dosPath(r.path);
+      const sig = imageSignature(r);
+      const timeNs = ctx.timeNs(r.bootNs);
+      if (r.systemModeImage) {
+        const ev = E.driverLoad(path, sig, timeNs);
+        out.push(ev);
+        withHash(ctx, ev, 'Hashes', path);
+        return;
+      }
+      table.addModule(r.tgid, r.processStartKey, { base: r.imageBase, size: r.imageSize, path });
+      const ev = E.imageLoad(who(r.tgid, r.processStartKey), path, sig, timeNs);
+      out.push(ev);
+      withHash(ctx, ev, 'Hashes', path);
+    },
+    [ACCESS_RECORD]: (rec, ctx, out) => {
+      const r = rec as AccessRecord;
+      const src = known(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode);
+      const tgt = known(ctx, r.target.tgid, r.target.startBootNs, r.target.endCode);
+      const ev = E.processAccess(src.a, r.tid, tgt.a, r.granted, ctx.timeNs(r.bootNs));
+      out.push(ev);
+      // the stack record comes right after; the batch waits for it, at most STACK_WAIT_MS
+      const key = stackKey(r);
+      ctx.defer(new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { pendingStacks.delete(key); resolve(); }, STACK_WAIT_MS);
+        pendingStacks.set(key, { ev, modules: src.p?.modules ?? [], done: () => { clearTimeout(timer); resolve(); } });
+      }));
+    },
+    [T.Stack]: (rec) => {
+      const r = rec as WinStackRecord;
+      const key = stackKey(r);
+      const pending = pendingStacks.get(key);
+      if (!pending) return;
+      pendingStacks.delete(key);
+      pending.ev.data.CallTrace = callTrace(r.frames, pending.modules);
+      pending.done();
+    },
+    [41]: (rec, ctx, out) => {
+      const r = rec as InjectRecord;
+      const src = known(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode);
+      const tgt = known(ctx, r.target.tgid, r.target.startBootNs, r.target.endCode);
+      const module = tgt.p?.modules.find((m) => r.startAddress >= m.base && r.startAddress < m.base + m.size);
+      out.push(E.createRemoteThread(src.a, tgt.a, r.target.tid, r.startAddress, module?.path ?? '-', ctx.timeNs(r.bootNs)));
+    },
+    [44]: (rec, ctx, out) => {
+      const r = rec as TamperRecord;
+      // the driver's only case: the image file was marked for deletion as the process started
+      // (process ghosting / herpaderping), which Sysmon reports as a replaced image
+      out.push(E.processTampering(known(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode).a, 'Image is replaced', ctx.timeNs(r.bootNs)));
+    },
+    [T.FileCreate]: (rec, ctx, out) => {
+      const r = rec as WinFileRecord;
+      if (mine(r)) return;
+      const timeNs = ctx.timeNs(r.bootNs);
+      out.push(E.fileCreate(who(r.tgid, r.processStartKey), devices.dosPath(r.path), r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs));
+    },
+    [T.FileRename]: (rec, ctx, out) => {
+      const r = rec as WinFileRecord;
+      if (mine(r)) return;
+      const timeNs = ctx.timeNs(r.bootNs);
+      // the file now exists under its new name: FileCreate for that name, as Sysmon
+      out.push(E.fileCreate(who(r.tgid, r.processStartKey), devices.dosPath(r.newPath), r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs));
+    },
+    [T.FileStream]: (rec, ctx, out) => {
+      const r = rec as WinFileRecord;
+      if (mine(r)) return;
+      const timeNs = ctx.timeNs(r.bootNs);
+      const target = streamName(devices.dosPath(r.path));
+      const ev = E.fileStream(who(r.tgid, r.processStartKey), target, r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs);
+      out.push(ev);
+      withHash(ctx, ev, 'Hash', target);
+    },
+    [T.FileRawRead]: (rec, ctx, out) => {
+      const r = rec as WinFileRecord;
+      // Sysmon names the volume by its NT device (\Device\HarddiskVolume2)
+      out.push(E.rawAccessRead(who(r.tgid, r.processStartKey), r.path, ctx.timeNs(r.bootNs)));
+    },
+    [T.FileTime]: (rec, ctx, out) => {
+      const r = rec as WinFileRecord;
+      out.push(E.fileCreateTime(who(r.tgid, r.processStartKey), devices.dosPath(r.path), filetimeUtc(r.creationTime), filetimeUtc(r.prevCreationTime), ctx.timeNs(r.bootNs)));
+    },
+    [T.FileDelete]: (rec, ctx, out) => {
+      const r = rec as WinFileRecord;
+      if (mine(r)) return;
+      const a = who(r.tgid, r.processStartKey);
+      const target = devices.dosPath(r.path);
+      const timeNs = ctx.timeNs(r.bootNs);
+      out.push(chooseDeleteEvent((id) => E.fileDelete(id, a, target, looksExecutable(target), timeNs)));
+    },
+    [T.RegKey]: (rec, ctx, out) => {
+      const r = rec as WinRegRecord;
+      if (mine(r)) return;
+      const type = r.op === WinRegOp.PostCreateKeyEx ? 'CreateKey' : 'DeleteKey';
+      out.push(E.registryEvent(12, type, who(r.tgid, r.processStartKey), registryPath(r.key), '', ctx.timeNs(r.bootNs)));
+    },
+    [T.RegValue]: (rec, ctx, out) => {
+      const r = rec as WinRegRecord;
+      if (mine(r)) return;
+      const a = who(r.tgid, r.processStartKey);
+      const target = registryValuePath(r.key, r.value);
+      const timeNs = ctx.timeNs(r.bootNs);
+      if (r.op === WinRegOp.PreDeleteValueKey) out.push(E.registryEvent(12, 'DeleteValue', a, target, '', timeNs));
+      else out.push(E.registryEvent(13, 'SetValue', a, target, registryDetails(r.valueType, r.data), timeNs));
+    },
+    [T.RegRename]: (rec, ctx, out) => {
+      const r = rec as WinRegRecord;
+      if (mine(r)) return;
+      // RegNtPreRenameKey gives the new name alone: it lives next to the old key
+      const full = r.newName.startsWith('\\') ? r.newName : `${r.key.slice(0, r.key.lastIndexOf('\\') + 1)}${r.newName}`;
+      out.push(E.registryEvent(14, 'RenameKey', who(r.tgid, r.processStartKey), registryPath(r.key), registryPath(full), ctx.timeNs(r.bootNs)));
+    },
+  };
+  return { processes: table, handlers };
+}
