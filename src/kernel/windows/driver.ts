@@ -41,6 +41,9 @@ export class WindowsDriver implements AgentDriver {
     return this.ring.dropped();
   }
 
+  /** The callbacks stay registered until the driver is unloaded (fltmc unload): nothing to detach. */
+  async detachAll(): Promise<void> {}
+
   close(): void {
     this.ring.close();
   }
