@@ -10,6 +10,8 @@ export interface RelpSinkOptions extends Omit<SyslogSinkOptions, 'settleMs' | 'c
   window?: number;
   /** a connection with unacknowledged messages and no answer for this long is dropped (default 30 s) */
   ackTimeoutMs?: number;
+  /** re-arm TCP_QUICKACK after each read (default true; see quickack.ts). false only to measure its effect */
+  quickAck?: boolean;
   /** called once per message the server acknowledged with "200 OK" (monitoring, tests) */
   onAck?: (recordId: number) => void;
 }
@@ -24,6 +26,7 @@ export interface ResolvedRelpOptions {
   syslog: ResolvedSyslogOptions;
   window: number;
   ackTimeoutMs: number;
+  quickAck: boolean;
 }
 
 function relpError(err: unknown): Error {
@@ -59,14 +62,14 @@ export function parseRelpUrl(url: string): { target: RelpTarget; query: RelpSink
 export function resolveRelpOptions(target: RelpTarget, query: RelpSinkOptions, opts: RelpSinkOptions, defaultIdentity: Identity): ResolvedRelpOptions {
   const merged: RelpSinkOptions = { ...query };
   for (const [k, v] of Object.entries(opts)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
-  const { window, ackTimeoutMs, onAck: _onAck, ...syslogOpts } = merged;
+  const { window, ackTimeoutMs, quickAck, onAck: _onAck, ...syslogOpts } = merged;
   let syslog: ResolvedSyslogOptions;
   try {
     syslog = resolveSyslogOptions({ transport: target.tls ? 'tls' : 'tcp', host: target.host, port: target.port, path: '' }, {}, syslogOpts, defaultIdentity);
   } catch (err) {
     throw relpError(err);
   }
-  const r: ResolvedRelpOptions = { syslog, window: window ?? 128, ackTimeoutMs: ackTimeoutMs ?? 30_000 };
+  const r: ResolvedRelpOptions = { syslog, window: window ?? 128, ackTimeoutMs: ackTimeoutMs ?? 30_000, quickAck: quickAck ?? true };
   if (!(Number.isInteger(r.window) && r.window >= 1 && r.window <= 100_000)) throw new Error(`relp: window must be an integer 1-100000, not ${String(window)}`);
   if (!(r.ackTimeoutMs > 0)) throw new Error(`relp: ackTimeoutMs must be > 0, not ${String(ackTimeoutMs)}`);
   return r;

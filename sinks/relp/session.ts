@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ResolvedRelpOptions, RelpTarget } from './config.js';
+import { quickAcker } from './quickack.js';
 import { encodeFrame, FrameParser, nextTxnr, parseOffers, parseResponse, RelpProtocolError, type RelpFrame, type RelpResponse } from './frame.js';
 
 /** what we tell the server about ourselves in "open" */
@@ -29,11 +30,14 @@ export class RelpSession {
   private failure: Error | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private corked = false;
   /** the server's relp_software offer, for diagnostics */
   serverSoftware = '';
 
   private constructor(private readonly sock: net.Socket, private readonly where: string, private readonly o: ResolvedRelpOptions) {
-    sock.on('data', (b: Buffer) => this.received(b));
+    const quickAck = o.quickAck ? quickAcker(sock) : () => {};
+    quickAck();
+    sock.on('data', (b: Buffer) => { quickAck(); this.received(b); });
     sock.on('error', (err) => this.fail(new Error(`${this.where}: ${err.message}`)));
     sock.on('end', () => this.fail(new Error(`${this.where}: connection closed by the server`)));
     sock.on('close', () => this.fail(new Error(`${this.where}: connection closed`)));
@@ -83,8 +87,17 @@ export class RelpSession {
     return new Promise((resolve, reject) => {
       this.unacked.set(txnr, { resolve, reject, what });
       this.armAckTimer();
+      this.corkUntilTick();
       this.sock.write(encodeFrame(txnr, command, data));
     });
+  }
+
+  /** frames sent in one go (a batch filling the window) leave in a few large writes, not one syscall each */
+  private corkUntilTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.sock.cork();
+    process.nextTick(() => { this.corked = false; this.sock.uncork(); });
   }
 
   private received(chunk: Buffer): void {
@@ -176,10 +189,8 @@ export class RelpSession {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closed.catch(() => undefined), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
     clearTimeout(timer);
-    this.failure ??= new Error(`${this.where}: session closed`);
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.sock.end();
-    this.sock.destroy();
+    // whatever still waits (a write racing with close) fails now instead of hanging
+    this.fail(new Error(`${this.where}: session closed`));
   }
 }
 
