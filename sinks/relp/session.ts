@@ -11,8 +11,8 @@ import type { ResolvedRelpOptions, RelpTarget } from './config.js';
 import { quickAcker } from './quickack.js';
 import { encodeFrame, FrameParser, nextTxnr, parseOffers, parseResponse, RelpProtocolError, type RelpFrame, type RelpResponse } from './frame.js';
 
-/** what we tell the server about ourselves in "open" */
-const OFFERS = 'relp_version=0\nrelp_software=sysmon-ts,0.1.0,https://github.com/sysmon-ts\ncommands=syslog';
+/** what we tell the server about ourselves in "open" (relp_software is informational only) */
+const OFFERS = 'relp_version=0\nrelp_software=sysmon-ts\ncommands=syslog';
 /** responses carry a status line and, for "open", the offers: a few hundred bytes */
 const MAX_RESPONSE = 64 * 1024;
 
