@@ -9,7 +9,7 @@
 // once is never sent again while the agent runs; what is resent is only what the server had
 // not acknowledged when the connection was lost (it may have received some of those: RELP
 // allows those duplicates, at most `window` per outage). After an agent crash the journal
-// resumes from the last cursor, so up to one batch of acknowledged messages can be resent.
+// resumes from the last saved cursor, so the last batch or two can be resent.
 import { hostname } from 'node:os';
 import { makeIdentity, type SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
