@@ -103,7 +103,10 @@ template(name="raw" type="string" string="%inputname%|%pri%|%app-name%|%procid%|
     if (!child) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(signal);
+    // rsyslogd can wait a long time on a TLS session stuck in its handshake: do not hang the tests
+    const escalate = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(escalate);
     this.child = null;
   }
 
