@@ -16,7 +16,7 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$1"); }
 for p in clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev mingw-w64 binutils-mingw-w64 \
-         rsyslog rsyslog-gnutls libxml2-utils libevtx-utils python3-evtx openssl iproute2 dnsmasq-base dnsutils \
+         rsyslog rsyslog-gnutls rsyslog-relp libxml2-utils libevtx-utils python3-evtx openssl iproute2 dnsmasq-base dnsutils \
          gcc libc6-dev util-linux systemd python3; do
   want "$p"
 done

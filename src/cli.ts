@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('jsonl', { type: 'string', describe: `JSONL output file, "-" for stdout, "off" for none (default ${DEFAULT_JSONL})` })
       .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
       .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
-      .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log' })
+      .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log, relp://HOST:PORT (acknowledged, rsyslog imrelp)' })
       .option('syslog-format', { type: 'string', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML (default), or the JSONL record" })
       .option('jsonl-format', { type: 'string', default: 'jsonl', choices: ['jsonl', 'ecs'], describe: 'JSONL with Sysmon field names, or Elastic Common Schema names' })
       .option('jsonl-rotate-hours', { type: 'number', default: 0, describe: 'also rotate the JSONL file every N hours (0: never)' })

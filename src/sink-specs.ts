@@ -1,11 +1,13 @@
 // Builds sinks from command-line specs, for `run` (--jsonl/--evtx/--syslog) and `replay --sink`.
-// Spec forms: "jsonl:PATH" | "jsonl:-" | "evtx:PATH" | "syslog:URL" (udp://, tcp://, tls://, unix:///dev/log).
+// Spec forms: "jsonl:PATH" | "jsonl:-" | "evtx:PATH" | "syslog:URL" (udp://, tcp://, tls://, unix:///dev/log,
+// and relp:// or relps:// for acknowledged delivery to rsyslog's imrelp).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Identity } from './events/event.js';
 import { createJsonlFileSink, createStdoutSink } from '../sinks/jsonl/index.js';
 import { createEvtxSink } from '../sinks/evtx/writer.js';
 import { createSyslogSink } from '../sinks/syslog/index.js';
+import { createRelpSink, isRelpUrl } from '../sinks/relp/index.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface SinkSpecOptions {
@@ -38,6 +40,9 @@ export function sinkFromSpec(spec: string, o: SinkSpecOptions): Sink {
       if (!existsSync(dirname(resolve(where)))) mkdirSync(dirname(resolve(where)), { recursive: true, mode: 0o750 });
       return createEvtxSink(resolve(where), { identity: o.identity, maxBytes: o.evtxMaxBytes });
     case 'syslog':
+      if (isRelpUrl(where)) {
+        return createRelpSink(where, { identity: o.identity, format: o.syslogFormat, dialect: o.identity.provider === 'Linux-Sysmon' ? 'linux' : 'windows' });
+      }
       return createSyslogSink(where, { identity: o.identity, format: o.syslogFormat, dialect: o.identity.provider === 'Linux-Sysmon' ? 'linux' : 'windows' });
     default:
       throw new Error(`unknown sink kind "${kind}" in "${spec}" (jsonl, evtx, syslog)`);

@@ -12,8 +12,22 @@ import {
   nameHash, nsToFiletime, sidBytes, templateBucket,
 } from './format.js';
 
-/** Total UTF-16 code units of EventData strings one record may carry; longer values are cut. */
+/** Total UTF-16 code units of EventData strings one record may carry; longer values are cut
+ *  (a record must fit in one 64 KiB chunk). The budget includes the cut values' markers. */
 export const MAX_STRING_UNITS = 24 * 1024;
+/** Room kept per string value for the marker ("...[truncated 4294967295 bytes]" is 33 units). */
+const MARKER_UNITS = 34;
+
+/** What a cut value ends with, the same text as the syslog sink's: N = UTF-8 bytes removed. */
+export function truncationMarker(removedBytes: number): string {
+  return `...[truncated ${removedBytes} bytes]`;
+}
+
+/** A value cut to at most `keep` units at a clean boundary, with the marker appended. */
+export function truncateValue(s: string, keep: number): string {
+  const kept = cutUnits(s, keep);
+  return kept + truncationMarker(Buffer.byteLength(s, 'utf8') - Buffer.byteLength(kept, 'utf8'));
+}
 /** The computer name is literal text in the System template; longer names are cut. */
 const MAX_COMPUTER_UNITS = 255;
 
@@ -77,6 +91,8 @@ export function fitStrings(lengths: number[], budget: number): number {
   let total = 0;
   for (const l of lengths) total += l;
   if (total <= budget) return Infinity;
+  // every value that may be cut gets a marker: keep room for one per value
+  budget -= MARKER_UNITS * lengths.filter((l) => l > 0).length;
   const sorted = [...lengths].sort((a, b) => a - b);
   let rest = budget;
   for (let i = 0; i < sorted.length; i++) {
@@ -98,6 +114,8 @@ export class Chunk {
   lastRecordOffset = 0;
   /** bytes [CHUNK_HEADER_SIZE, written) are on disk already (managed by the file writer) */
   written = CHUNK_HEADER_SIZE;
+  /** values cut (with a marker) in the record last appended by tryAppend */
+  lastTruncated = 0;
   private readonly names = new Map<string, number>();
   private readonly templates = new Map<string, number>();
   private readonly strBuckets = new Uint32Array(64);
@@ -114,6 +132,7 @@ export class Chunk {
     this.undo = [];
     this.base = this.free;
     this.p = 0;
+    this.lastTruncated = 0;
     const size = this.emitRecord(ev, recordId);
     if (this.free + size > CHUNK_SIZE) {
       for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
@@ -362,7 +381,10 @@ export class Chunk {
   /** A string value (missing fields become "-"); returns its value type. */
   private str(v: FieldValue | undefined, cap: number): number {
     const s = v === undefined ? '-' : String(v);
-    this.utf16(s.length > cap ? cutUnits(s, cap) : s);
+    if (s.length > cap) {
+      this.lastTruncated++;
+      this.utf16(truncateValue(s, cap));
+    } else this.utf16(s);
     return T.String;
   }
 }

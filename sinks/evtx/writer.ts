@@ -41,6 +41,8 @@ export interface EvtxOptions {
 
 export interface EvtxStats {
   events: number;
+  /** records whose longest EventData values were cut (each ends with "...[truncated N bytes]") to fit a chunk */
+  truncated: number;
   skippedDuplicates: number;
   chunks: number;
   rotations: number;
@@ -73,7 +75,7 @@ export class EvtxWriter {
   private readonly ctx: ReturnType<typeof prepareContext>;
   private readonly maxChunks: number;
   private readonly sync: boolean;
-  readonly stats: EvtxStats = { events: 0, skippedDuplicates: 0, chunks: 0, rotations: 0, bytes: 0 };
+  readonly stats: EvtxStats = { events: 0, truncated: 0, skippedDuplicates: 0, chunks: 0, rotations: 0, bytes: 0 };
 
   constructor(readonly path: string, private readonly opts: EvtxOptions) {
     const wc: WriterContext = {
@@ -153,6 +155,7 @@ export class EvtxWriter {
       }
       this.lastId = rid;
       this.stats.events++;
+      if (this.chunk!.lastTruncated > 0) this.stats.truncated++;
     }
     await this.flushPartial();
   }

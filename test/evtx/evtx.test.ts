@@ -58,8 +58,10 @@ test('write a multi-chunk file and read it back with our reader', async () => {
     assert.equal(r.recordId, w.recordId);
     assert.equal(r.timeNs, w.timeNs - (w.timeNs % 100n));
     if (w.recordId === 6) {
-      const cmd = r.data.CommandLine as string;
-      assert.ok((w.data.CommandLine as string).startsWith(cmd) && cmd.length >= 20000, `long command line cut to a prefix (${cmd.length})`);
+      const full = w.data.CommandLine as string;
+      const m = /^([\s\S]*)\.\.\.\[truncated (\d+) bytes\]$/.exec(r.data.CommandLine as string);
+      assert.ok(m && full.startsWith(m[1]!) && m[1]!.length >= 20000, 'long command line cut to a prefix, with the marker');
+      assert.equal(Number(m[2]), Buffer.byteLength(full) - Buffer.byteLength(m[1]!), 'the marker counts the bytes removed');
       assert.deepEqual({ ...r.data, CommandLine: '' }, { ...w.data, CommandLine: '' });
     } else assert.deepEqual(r.data, w.data);
   }
