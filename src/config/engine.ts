@@ -74,11 +74,23 @@ interface FieldPlan {
   direct: { fid: number; test: Direct }[];
   /** field value -> ids of this field's filters that match it (a pure function of the value) */
   cache: Map<string, number[]>;
+  /** lookups and hits in the current probe window; lookups left while caching is off */
+  probes: number;
+  hits: number;
+  off: number;
 }
 
-const CACHE_MAX = 4096;
+const CACHE_MAX = 2048;
 /** long values (command lines) are rarely repeated: not worth caching */
 const CACHE_VALUE_MAX = 100;
+/**
+ * A field whose values rarely repeat (file names of a file storm) gains nothing from the cache
+ * and pays for it: a Map insert per value, and every cached value survives a young-generation
+ * GC and is promoted, which grows the old space. Every PROBE_WINDOW lookups the hit rate is
+ * checked; below 1/4 the field is not cached for the next OFF_SPAN lookups, then probed again.
+ */
+const PROBE_WINDOW = 1024;
+const OFF_SPAN = 32768;
 
 interface EventPlan {
   id: number;
@@ -153,7 +165,7 @@ export class RuleEngine implements HitSink {
     const fieldPlan = (name: string): FieldPlan => {
       let p = fields.get(name);
       if (!p) {
-        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [], cache: new Map() };
+        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [], cache: new Map(), probes: 0, hits: 0, off: 0 };
         fields.set(name, p);
       }
       return p;
@@ -191,7 +203,7 @@ export class RuleEngine implements HitSink {
       }
       blocks.push(cb);
     });
-    for (const p of fields.values()) p.ac?.build();
+    for (const p of fields.values()) { p.ac?.build(); p.prefix?.build(); p.suffix?.build(); }
     return { plan: { id: def.id, blocks, fields: [...fields.values()] }, terms };
   }
 
@@ -330,8 +342,13 @@ export class RuleEngine implements HitSink {
     for (let fi = 0; fi < fields.length; fi++) {
       const p = fields[fi]!;
       const v = valueText(ev.data[p.field] ?? extensionValue(ev, p.field));
-      const cacheable = this.useCache && v.length <= CACHE_VALUE_MAX;
+      let cacheable = this.useCache && v.length <= CACHE_VALUE_MAX;
+      if (cacheable && p.off > 0) { p.off--; cacheable = false; }
       const cached = cacheable ? p.cache.get(v) : undefined;
+      if (cacheable) {
+        if (cached !== undefined) p.hits++;
+        if (++p.probes === PROBE_WINDOW) cacheable = this.judgeCache(p);
+      }
       if (cached !== undefined) {
         for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);
         continue;
@@ -358,6 +375,15 @@ export class RuleEngine implements HitSink {
         p.cache.set(v, this.collected);
       }
     }
+  }
+
+  /** end of a probe window: keep caching this field, or switch it off for a while */
+  private judgeCache(p: FieldPlan): boolean {
+    const keep = p.hits * 4 >= PROBE_WINDOW;
+    if (!keep) { p.off = OFF_SPAN; p.cache.clear(); }
+    p.probes = 0;
+    p.hits = 0;
+    return keep;
   }
 
   /** Does a <Rule> match? Cached per evaluation (ruleGen). */
@@ -469,6 +495,13 @@ export class RuleEngine implements HitSink {
       const loneExclude = bs.length === 1 && bs[0]!.def.onmatch === 'exclude';
       if (canInclude || loneExclude) out.add(def.id);
     }
+    return out;
+  }
+
+  /** Per event ID and field: values in the result cache and whether caching is switched off now. */
+  resultCacheStats(): { id: number; field: string; entries: number; off: boolean }[] {
+    const out: { id: number; field: string; entries: number; off: boolean }[] = [];
+    for (const plan of this.plans.values()) for (const p of plan.fields) out.push({ id: plan.id, field: p.field, entries: p.cache.size, off: p.off > 0 });
     return out;
   }
 
