@@ -42,7 +42,9 @@ async function run(policy: FsyncPolicy, withSink: boolean): Promise<Row> {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; i += BATCH) {
     const batch: SysmonEvent[] = [];
-    for (let k = 0; k < BATCH && i + k < N; k++) batch.push({ ...pool[(i + k) % pool.length]!, recordId: 0 });
+    // a fresh data object per event: the journal stringifies each event's data once, and a
+    // shared one would be stringified only the first time (its text is cached per object)
+    for (let k = 0; k < BATCH && i + k < N; k++) { const e = pool[(i + k) % pool.length]!; batch.push({ ...e, recordId: 0, data: { ...e.data } }); }
     if (!j.append(batch)) await j.drain();
     if ((i / BATCH) % 8 === 0) await new Promise((r) => setImmediate(r)); // let the writer and sinks run, as the pipeline would
   }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SysmonEvent } from '../../src/events/event.js';
-import { dataJson, isSealed, sealData } from '../../src/events/encoded.js';
+import { EncodedEvent, dataJson, isSealed, sealData } from '../../src/events/encoded.js';
 import { decodePayload, payloadText } from '../../src/journal/format.js';
 import { encodeJsonl } from '../../sinks/jsonl/encode.js';
 import { makeIdentity } from '../../src/events/event.js';
@@ -72,4 +72,30 @@ test('sealData keeps the first text', () => {
   const e = ev({ A: 1 });
   assert.equal(sealData(e), '{"A":1}');
   assert.equal(sealData(e, 'other'), '{"A":1}');
+});
+
+test('an event read back from the journal keeps the text and parses its data only on use', () => {
+  const d = { RuleName: '-', Image: '/usr/bin/x', ProcessId: 5 };
+  const back = decodePayload(9, Buffer.from(payloadText(ev({ ...d })), 'utf8'));
+  assert.ok(back instanceof EncodedEvent);
+  assert.equal(back.recordId, 9);
+  assert.equal(back.timeNs, 1_700_000_000_123_456_789n);
+  assert.equal(dataJson(back), JSON.stringify(d)); // without parsing
+  assert.deepEqual(back.data, d);
+  assert.equal(back.data, back.data, 'parsed once');
+  assert.ok(Object.isFrozen(back.data));
+  // a copy with its own data is encoded from that data, never from the original's text
+  const truncated = { ...back, data: { ...back.data, Image: '/usr' } };
+  assert.equal(dataJson(truncated), JSON.stringify({ ...d, Image: '/usr' }));
+  // a spread copy has no data (a class getter; TypeScript rejects it too): loud, never "EventData":undefined
+  assert.throws(() => encodeJsonl({ ...back } as unknown as SysmonEvent, WHO), /has no data/);
+});
+
+test('payloads that only look like the usual layout are parsed in full or rejected, never mis-split', () => {
+  // a bad time or container is an error (the reader reports it), a look-alike inside a string is data
+  assert.throws(() => decodePayload(1, Buffer.from('{"id":1,"t":"12x","d":{"A":1}}')), SyntaxError);
+  assert.throws(() => decodePayload(1, Buffer.from('{"id":1,"t":"5","d":{"A":1},"c":{"id":}}')), SyntaxError);
+  const odd = decodePayload(1, Buffer.from('{"id":1,"t":"5","d":{"A":"x,\\"c\\":{\\"id\\":1}"},"c":{"id":"i","runtime":"r","cgroup":"g"}}'));
+  assert.deepEqual(odd.data, { A: 'x,"c":{"id":1}' });
+  assert.deepEqual(odd.container, { id: 'i', runtime: 'r', cgroup: 'g' });
 });
