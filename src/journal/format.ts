@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
-import { EncodedEvent, sealData } from '../events/encoded.js';
+import { EncodedEvent, dataJson } from '../events/encoded.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
 export const SEGMENT_HEADER = 32;
@@ -40,13 +40,10 @@ export function decodeSegmentHeader(b: Buffer): { baseId: number; createdMs: num
   return { baseId: Number(b.readBigUInt64LE(8)), createdMs: Number(b.readBigUInt64LE(16)) };
 }
 
-/**
- * The payload text of an event (recordId lives in the record header). Seals ev.data
- * (src/events/encoded.ts): its JSON text is kept for the sinks and the data is frozen.
- */
+/** The payload text of an event (recordId lives in the record header). */
 export function payloadText(ev: SysmonEvent): string {
   const c = ev.container ? `,"c":${JSON.stringify(ev.container)}` : '';
-  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${sealData(ev)}${c}}`;
+  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${dataJson(ev)}${c}}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
+import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
 import { readAllCursors } from './cursor.js';
 import {
   RECORD_HEADER, RecordScanner, SEGMENT_HEADER, decodeSegmentHeader, encodeSegmentHeader,
@@ -95,7 +96,8 @@ export interface JournalStats {
 interface DataOp {
   kind: 'data';
   buf: Buffer;
-  events: SysmonEvent[];
+  /** what sinks get: the events as encoded at append */
+  events: EncodedEvent[];
   sizes: number[];
   lastId: number;
 }
@@ -309,8 +311,9 @@ export class Journal extends EventEmitter {
 
   // ---- appending ----
   /**
-   * Assigns the next EventRecordIDs to `events` (mutating ev.recordId) and queues them for
-   * writing. Returns false when more than highWaterBytes wait to be written: the caller should
+   * Assigns the next EventRecordIDs to `events` (mutating ev.recordId), encodes them (their data
+   * is stringified once and frozen; sinks get the EncodedEvents) and queues them for writing.
+   * Returns false when more than highWaterBytes wait to be written: the caller should
    * `await drain()` before appending more.
    */
   append(events: readonly SysmonEvent[]): boolean {
@@ -318,7 +321,8 @@ export class Journal extends EventEmitter {
     const maxSeg = this.opts.segmentBytes;
     let added = 0;
     for (const ev of events) {
-      const text = payloadText(ev);
+      const enc = encodeEvent(ev);
+      const text = payloadText(enc);
       const need = RECORD_HEADER + text.length * 3;
       let f = this.ensureFill(need);
       const id = this.nextId;
@@ -332,9 +336,10 @@ export class Journal extends EventEmitter {
         rec.copy(f.buf, f.len);
       }
       ev.recordId = id;
+      enc.recordId = id;
       this.nextId = id + 1;
       f.len += n;
-      f.events.push(ev);
+      f.events.push(enc);
       f.sizes.push(n);
       f.lastId = id;
       this.logicalSize += n;

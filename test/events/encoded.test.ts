@@ -1,9 +1,10 @@
-// The EventData text cache: computed once at journal append, reused by the JSONL encoder,
-// never stale (sealed data is frozen), and recovered exactly from journal payloads.
+// The EventData text: computed once when the journal encodes an event, reused by the JSONL
+// encoder, never stale (the encoded data is frozen; a copy is stringified from its own data),
+// and recovered exactly from journal payloads without parsing them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SysmonEvent } from '../../src/events/event.js';
-import { EncodedEvent, dataJson, isSealed, sealData } from '../../src/events/encoded.js';
+import { EncodedEvent, dataJson, encodeEvent } from '../../src/events/encoded.js';
 import { decodePayload, payloadText } from '../../src/journal/format.js';
 import { encodeJsonl } from '../../sinks/jsonl/encode.js';
 import { makeIdentity } from '../../src/events/event.js';
@@ -23,26 +24,29 @@ const tricky: SysmonEvent['data'][] = [
   {},
 ];
 
-test('an unsealed event is stringified on every call and stays mutable', () => {
+test('a plain event is stringified on every call and stays mutable', () => {
   const e = ev({ RuleName: '-', A: 1 });
   assert.equal(dataJson(e), JSON.stringify(e.data));
   e.data.RuleName = 'r';
   assert.equal(dataJson(e), '{"RuleName":"r","A":1}');
-  assert.equal(isSealed(e), false);
+  assert.ok(!Object.isFrozen(e.data));
 });
 
-test('payloadText seals: JSONL reuses the text and the data can no longer change', () => {
+test('encodeEvent: JSONL reuses the text, the data can no longer change, the line is the same', () => {
   for (const d of tricky) {
-    const e = ev({ ...d });
+    const plain = ev({ ...d });
     const want = encodeJsonl(ev({ ...d }), WHO);
-    const p = payloadText(e);
-    assert.equal(isSealed(e), true);
+    const e = encodeEvent(plain);
+    assert.ok(e instanceof EncodedEvent);
+    assert.equal(encodeEvent(e), e, 'encoding twice is a no-op');
+    assert.equal(e.data, plain.data, 'the data object is kept, not re-parsed');
+    assert.equal(e.dataText, JSON.stringify(d));
     assert.equal(dataJson(e), JSON.stringify(d));
     assert.equal(encodeJsonl(e, WHO), want);
+    assert.equal(payloadText(e), payloadText(ev({ ...d })));
     assert.ok(Object.isFrozen(e.data));
     assert.throws(() => { e.data.RuleName = 'changed'; }, TypeError);
-    assert.throws(() => { (e.data as Record<string, unknown>).New = 1; }, TypeError);
-    assert.equal(payloadText(e), p);
+    assert.throws(() => { (plain.data as Record<string, unknown>).New = 1; }, TypeError);
   }
 });
 
@@ -52,26 +56,21 @@ test('decodePayload recovers the exact data text, with and without a container',
     for (const c of containers) {
       const text = payloadText(ev({ ...d }, c));
       const back = decodePayload(7, Buffer.from(text, 'utf8'));
+      assert.ok(back instanceof EncodedEvent);
       assert.deepEqual(back.data, d);
       assert.deepEqual(back.container, c);
-      assert.equal(isSealed(back), true);
       assert.equal(dataJson(back), JSON.stringify(d));
       assert.equal(encodeJsonl(back, WHO), encodeJsonl(ev({ ...d }, c), WHO));
     }
   }
 });
 
-test('a payload not in the expected layout is decoded but not sealed', () => {
+test('a payload not in the usual layout is decoded by a full parse', () => {
   const back = decodePayload(1, Buffer.from('{"t":"5","id":1,"d":{"A":1}}'));
+  assert.ok(!(back instanceof EncodedEvent));
   assert.deepEqual(back.data, { A: 1 });
-  assert.equal(isSealed(back), false);
+  assert.equal(back.timeNs, 5n);
   assert.equal(dataJson(back), '{"A":1}');
-});
-
-test('sealData keeps the first text', () => {
-  const e = ev({ A: 1 });
-  assert.equal(sealData(e), '{"A":1}');
-  assert.equal(sealData(e, 'other'), '{"A":1}');
 });
 
 test('an event read back from the journal keeps the text and parses its data only on use', () => {
