@@ -36,7 +36,10 @@ export interface JournalOptions {
   retention?: RetentionOptions;
   /** how often age-based retention is checked (default 60 s); size is also checked on roll */
   retentionCheckMs?: number;
-  /** in-memory tail for sinks that keep up (defaults: 65536 events, 16 MiB encoded) */
+  /**
+   * in-memory tail for sinks that keep up (defaults: 32768 events, 8 MiB encoded; the events it
+   * holds take ~2-2.5x their encoded size of heap: the data object and the text)
+   */
   tailMaxEvents?: number;
   tailMaxBytes?: number;
   /** append() returns false while more than this many bytes wait to be written (default 32 MiB) */
@@ -184,8 +187,8 @@ export class Journal extends EventEmitter {
         maxAgeMs: opts.retention?.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       },
       retentionCheckMs: opts.retentionCheckMs ?? 60_000,
-      tailMaxEvents: opts.tailMaxEvents ?? 65536,
-      tailMaxBytes: opts.tailMaxBytes ?? 16 * 1024 * 1024,
+      tailMaxEvents: opts.tailMaxEvents ?? 32768,
+      tailMaxBytes: opts.tailMaxBytes ?? 8 * 1024 * 1024,
       highWaterBytes: opts.highWaterBytes ?? 32 * 1024 * 1024,
     };
     this.tail = new TailBuffer(this.opts.tailMaxEvents, this.opts.tailMaxBytes);
