@@ -96,6 +96,8 @@ interface EventPlan {
   id: number;
   blocks: CBlock[];
   fields: FieldPlan[];
+  /** the outcome when no block matched (the same object every time: most events end here) */
+  noMatch: Readonly<Explanation>;
 }
 
 const NO_BLOCK: readonly CBlock[] = [];
@@ -204,7 +206,10 @@ export class RuleEngine implements HitSink {
       blocks.push(cb);
     });
     for (const p of fields.values()) { p.ac?.build(); p.prefix?.build(); p.suffix?.build(); }
-    return { plan: { id: def.id, blocks, fields: [...fields.values()] }, terms };
+    const noMatch: Explanation = blocks.length === 1
+      ? { keep: blocks[0]!.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: blocks[0]!.def, blocksEvaluated: 1 }
+      : { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
+    return { plan: { id: def.id, blocks, fields: [...fields.values()], noMatch: Object.freeze(noMatch) }, terms };
   }
 
   private index(p: FieldPlan, fid: number, cond: Condition, value: string): void {
@@ -252,18 +257,19 @@ export class RuleEngine implements HitSink {
 
   /** Like evaluate, plus which block and filter decided. */
   explain(ev: SysmonEvent): Explanation {
-    return this.run(ev, true);
+    const e = this.run(ev, true);
+    return Object.isFrozen(e) ? { ...e } : e;
   }
 
   /** Evaluate, and when kept set RuleName and apply FieldSizes truncation in place. */
   apply(ev: SysmonEvent): boolean {
-    const d = this.evaluate(ev);
+    const d = this.run(ev, false);
     if (!d.keep) return false;
     finishEvent(ev, d.ruleName, this.parsed.options.fieldSizes);
     return true;
   }
 
-  private run(ev: SysmonEvent, explain: boolean): Explanation {
+  private run(ev: SysmonEvent, explain: boolean): Readonly<Explanation> {
     const plan = this.plans.get(ev.id);
     if (!plan) {
       const def = eventDef(ev.id);
@@ -292,11 +298,7 @@ export class RuleEngine implements HitSink {
         return out;
       }
     }
-    if (blocks.length === 1) {
-      const b = blocks[0]!;
-      return { keep: b.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: b.def, blocksEvaluated: 1 };
-    }
-    return { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
+    return plan.noMatch;
   }
 
   private resetGen(): void {
