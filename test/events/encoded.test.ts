@@ -98,3 +98,18 @@ test('payloads that only look like the usual layout are parsed in full or reject
   assert.deepEqual(odd.data, { A: 'x,"c":{"id":1}' });
   assert.deepEqual(odd.container, { id: 'i', runtime: 'r', cgroup: 'g' });
 });
+
+test('JSONL of events read back from the journal costs no JSON.parse (the catch-up path)', () => {
+  const payloads = tricky.map((d) => Buffer.from(payloadText(ev({ ...d })), 'utf8'));
+  const parse = JSON.parse;
+  let calls = 0;
+  JSON.parse = ((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => { calls++; return parse(text, reviver); }) as typeof JSON.parse;
+  let lines: string[];
+  try {
+    lines = payloads.map((p, i) => encodeJsonl(decodePayload(i + 1, p), WHO));
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.equal(calls, 0);
+  lines.forEach((l, i) => assert.equal(l, encodeJsonl(ev({ ...tricky[i]! }), WHO).replace('"EventRecordID":7,', `"EventRecordID":${i + 1},`)));
+});
