@@ -7,12 +7,33 @@ import { isoTime } from '../../src/events/time.js';
 import { dataJson } from '../../src/events/encoded.js';
 
 export function encodeJsonl(ev: SysmonEvent, who: Identity): string {
-  const def = eventDef(ev.id);
-  // Template literal with pre-stringified parts: ~2x faster than stringifying a wrapper object.
-  return `{"EventID":${ev.id},"EventName":${JSON.stringify(eventName(ev.id))},"Version":${def.version},`
-    + `"EventRecordID":${ev.recordId},"Computer":${JSON.stringify(who.computer)},`
-    + `"TimeCreated":"${isoTime(ev.timeNs)}","Provider":${JSON.stringify(who.provider)},`
-    + `"Channel":${JSON.stringify(who.channel)},${containerJson(ev)}"EventData":${dataJson(ev)}}\n`;
+  // Template literal with pre-stringified parts: ~2x faster than stringifying a wrapper object;
+  // the parts that depend only on the EventID or on the identity are built once.
+  const w = identityJson(who);
+  return `${lineHead(ev.id)}${ev.recordId},"Computer":${w.computer},"TimeCreated":"${isoTime(ev.timeNs)}",`
+    + `${w.providerChannel}${containerJson(ev)}"EventData":${dataJson(ev)}}\n`;
+}
+
+/** `{"EventID":N,"EventName":"..","Version":V,"EventRecordID":` per EventID */
+const heads = new Map<number, string>();
+function lineHead(id: number): string {
+  let h = heads.get(id);
+  if (h === undefined) {
+    h = `{"EventID":${id},"EventName":${JSON.stringify(eventName(id))},"Version":${eventDef(id).version},"EventRecordID":`;
+    heads.set(id, h);
+  }
+  return h;
+}
+
+interface IdentityJson { computer: string; providerChannel: string }
+const identities = new WeakMap<Identity, IdentityJson>();
+function identityJson(who: Identity): IdentityJson {
+  let j = identities.get(who);
+  if (j === undefined) {
+    j = { computer: JSON.stringify(who.computer), providerChannel: `"Provider":${JSON.stringify(who.provider)},"Channel":${JSON.stringify(who.channel)},` };
+    identities.set(who, j);
+  }
+  return j;
 }
 
 /** The documented extension: a top-level "Container" object after "Channel", only for events of containers. */

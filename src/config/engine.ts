@@ -74,16 +74,30 @@ interface FieldPlan {
   direct: { fid: number; test: Direct }[];
   /** field value -> ids of this field's filters that match it (a pure function of the value) */
   cache: Map<string, number[]>;
+  /** lookups and hits in the current probe window; lookups left while caching is off */
+  probes: number;
+  hits: number;
+  off: number;
 }
 
-const CACHE_MAX = 4096;
+const CACHE_MAX = 2048;
 /** long values (command lines) are rarely repeated: not worth caching */
 const CACHE_VALUE_MAX = 100;
+/**
+ * A field whose values rarely repeat (file names of a file storm) gains nothing from the cache
+ * and pays for it: a Map insert per value, and every cached value survives a young-generation
+ * GC and is promoted, which grows the old space. Every PROBE_WINDOW lookups the hit rate is
+ * checked; below 1/4 the field is not cached for the next OFF_SPAN lookups, then probed again.
+ */
+const PROBE_WINDOW = 1024;
+const OFF_SPAN = 32768;
 
 interface EventPlan {
   id: number;
   blocks: CBlock[];
   fields: FieldPlan[];
+  /** the outcome when no block matched (the same object every time: most events end here) */
+  noMatch: Readonly<Explanation>;
 }
 
 const NO_BLOCK: readonly CBlock[] = [];
@@ -153,7 +167,7 @@ export class RuleEngine implements HitSink {
     const fieldPlan = (name: string): FieldPlan => {
       let p = fields.get(name);
       if (!p) {
-        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [], cache: new Map() };
+        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [], cache: new Map(), probes: 0, hits: 0, off: 0 };
         fields.set(name, p);
       }
       return p;
@@ -191,8 +205,11 @@ export class RuleEngine implements HitSink {
       }
       blocks.push(cb);
     });
-    for (const p of fields.values()) p.ac?.build();
-    return { plan: { id: def.id, blocks, fields: [...fields.values()] }, terms };
+    for (const p of fields.values()) { p.ac?.build(); p.prefix?.build(); p.suffix?.build(); }
+    const noMatch: Explanation = blocks.length === 1
+      ? { keep: blocks[0]!.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: blocks[0]!.def, blocksEvaluated: 1 }
+      : { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
+    return { plan: { id: def.id, blocks, fields: [...fields.values()], noMatch: Object.freeze(noMatch) }, terms };
   }
 
   private index(p: FieldPlan, fid: number, cond: Condition, value: string): void {
@@ -240,18 +257,19 @@ export class RuleEngine implements HitSink {
 
   /** Like evaluate, plus which block and filter decided. */
   explain(ev: SysmonEvent): Explanation {
-    return this.run(ev, true);
+    const e = this.run(ev, true);
+    return Object.isFrozen(e) ? { ...e } : e;
   }
 
   /** Evaluate, and when kept set RuleName and apply FieldSizes truncation in place. */
   apply(ev: SysmonEvent): boolean {
-    const d = this.evaluate(ev);
+    const d = this.run(ev, false);
     if (!d.keep) return false;
     finishEvent(ev, d.ruleName, this.parsed.options.fieldSizes);
     return true;
   }
 
-  private run(ev: SysmonEvent, explain: boolean): Explanation {
+  private run(ev: SysmonEvent, explain: boolean): Readonly<Explanation> {
     const plan = this.plans.get(ev.id);
     if (!plan) {
       const def = eventDef(ev.id);
@@ -280,11 +298,7 @@ export class RuleEngine implements HitSink {
         return out;
       }
     }
-    if (blocks.length === 1) {
-      const b = blocks[0]!;
-      return { keep: b.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: b.def, blocksEvaluated: 1 };
-    }
-    return { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
+    return plan.noMatch;
   }
 
   private resetGen(): void {
@@ -330,8 +344,13 @@ export class RuleEngine implements HitSink {
     for (let fi = 0; fi < fields.length; fi++) {
       const p = fields[fi]!;
       const v = valueText(ev.data[p.field] ?? extensionValue(ev, p.field));
-      const cacheable = this.useCache && v.length <= CACHE_VALUE_MAX;
+      let cacheable = this.useCache && v.length <= CACHE_VALUE_MAX;
+      if (cacheable && p.off > 0) { p.off--; cacheable = false; }
       const cached = cacheable ? p.cache.get(v) : undefined;
+      if (cacheable) {
+        if (cached !== undefined) p.hits++;
+        if (++p.probes === PROBE_WINDOW) cacheable = this.judgeCache(p);
+      }
       if (cached !== undefined) {
         for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);
         continue;
@@ -358,6 +377,15 @@ export class RuleEngine implements HitSink {
         p.cache.set(v, this.collected);
       }
     }
+  }
+
+  /** end of a probe window: keep caching this field, or switch it off for a while */
+  private judgeCache(p: FieldPlan): boolean {
+    const keep = p.hits * 4 >= PROBE_WINDOW;
+    if (!keep) { p.off = OFF_SPAN; p.cache.clear(); }
+    p.probes = 0;
+    p.hits = 0;
+    return keep;
   }
 
   /** Does a <Rule> match? Cached per evaluation (ruleGen). */
@@ -469,6 +497,13 @@ export class RuleEngine implements HitSink {
       const loneExclude = bs.length === 1 && bs[0]!.def.onmatch === 'exclude';
       if (canInclude || loneExclude) out.add(def.id);
     }
+    return out;
+  }
+
+  /** Per event ID and field: values in the result cache and whether caching is switched off now. */
+  resultCacheStats(): { id: number; field: string; entries: number; off: boolean }[] {
+    const out: { id: number; field: string; entries: number; off: boolean }[] = [];
+    for (const plan of this.plans.values()) for (const p of plan.fields) out.push({ id: plan.id, field: p.field, entries: p.cache.size, off: p.off > 0 });
     return out;
   }
 

@@ -1,33 +1,60 @@
-// JSON text of an event's EventData, computed once per event. The journal payload and the
-// JSONL line both embed JSON.stringify(ev.data); the journal stringifies it at append (after
-// the rule engine has set RuleName and FieldSizes) and seals it here, the JSONL encoder reuses
-// it. Sealing freezes the data object, so a later change cannot leave a stale text behind:
-// an assignment to a sealed event's data throws (modules are strict code).
-import type { SysmonEvent } from './event.js';
+// An event's EventData as JSON text, computed once per event. The journal payload and the
+// JSONL line both embed JSON.stringify(ev.data): the journal encodes each event at append
+// (after the rule engine has set RuleName and FieldSizes) into an EncodedEvent, which is what
+// sinks receive, and the JSONL encoder reuses its text.
+//
+// Events read back from the journal's files are EncodedEvents too: the text is what the file
+// holds and the data object is parsed only when something reads ev.data (the JSONL sink
+// never does), so a sink catching up from disk does not pay a JSON.parse per event.
+//
+// The text lives on the EncodedEvent itself (not in a WeakMap keyed by the data: an insert
+// there cost more than the stringify), so a copy of an event can never carry a stale text: a
+// spread copy is a plain object and is stringified from its own data.
+import type { ContainerContext, FieldValue, SysmonEvent } from './event.js';
 
-const texts = new WeakMap<object, string>();
+/**
+ * An event whose EventData is known as JSON text; `data` is the object it was encoded from,
+ * or is parsed (and frozen) from the text on first use. `data` is a getter of the class, so a
+ * spread copy (`{...ev}`) has no data: copy it explicitly (`{...ev, data: ev.data}`).
+ */
+export class EncodedEvent implements SysmonEvent {
+  declare container?: ContainerContext;
+  private parsed: Record<string, FieldValue> | null;
 
-/** JSON.stringify(ev.data), from the cache when the event was sealed. */
-export function dataJson(ev: SysmonEvent): string {
-  const t = texts.get(ev.data);
-  return t === undefined ? JSON.stringify(ev.data) : t;
+  constructor(readonly id: number, public recordId: number, readonly timeNs: bigint, readonly dataText: string,
+    container?: ContainerContext, data?: Record<string, FieldValue>) {
+    if (container) this.container = container;
+    this.parsed = data ?? null;
+  }
+
+  get data(): Record<string, FieldValue> {
+    let d = this.parsed;
+    if (d === null) {
+      d = JSON.parse(this.dataText) as Record<string, FieldValue>;
+      Object.freeze(d);
+      this.parsed = d;
+    }
+    return d;
+  }
 }
 
 /**
- * Freezes ev.data and remembers its JSON text (computed here unless `text` is given; a given
- * text must be exactly JSON.stringify(ev.data)). Returns the text.
+ * The encoded form of an event: its data stringified once, and frozen so that the object and
+ * the text cannot diverge (an assignment to it throws: modules are strict code).
  */
-export function sealData(ev: SysmonEvent, text?: string): string {
+export function encodeEvent(ev: SysmonEvent): EncodedEvent {
+  if (ev instanceof EncodedEvent) return ev;
   const d = ev.data;
-  const have = texts.get(d);
-  if (have !== undefined) return have;
+  const text = JSON.stringify(d);
   Object.freeze(d);
-  const t = text ?? JSON.stringify(d);
-  texts.set(d, t);
-  return t;
+  return new EncodedEvent(ev.id, ev.recordId, ev.timeNs, text, ev.container, d);
 }
 
-/** true when ev.data has a cached text (it is frozen) */
-export function isSealed(ev: SysmonEvent): boolean {
-  return texts.has(ev.data);
+/** JSON.stringify(ev.data), without the work when the event is encoded. */
+export function dataJson(ev: SysmonEvent): string {
+  if (ev instanceof EncodedEvent) return ev.dataText;
+  const d = ev.data;
+  // a spread copy of an EncodedEvent: fail loudly rather than write "EventData":undefined
+  if (d === undefined) throw new TypeError('event has no data (copy journal events with {...ev, data: ev.data})');
+  return JSON.stringify(d);
 }

@@ -28,7 +28,10 @@ export interface LossReport {
 }
 
 export interface FanoutOptions {
-  /** events per write() (default 512) */
+  /**
+   * events per write() (default 2048). One write per turn of the event loop: with 512 a sink
+   * fell behind a reader that takes up to 16,384 records per poll, out of the in-memory tail.
+   */
   maxBatch?: number;
   retry?: RetryOptions;
   /** where a sink without a cursor starts: after the last published record (default) or at the oldest retained one */
@@ -173,7 +176,7 @@ export class SinkRunner {
   private async loop(): Promise<void> {
     if (!(await this.withRetry(() => this.sink.open()))) return;
     this.opened = true;
-    const max = this.opts.maxBatch ?? 512;
+    const max = this.opts.maxBatch ?? 2048;
     while (!this.stopped) {
       const next = this.acked + 1;
       if (next > this.journal.visibleId) {

@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
-import { sealData } from '../events/encoded.js';
+import { EncodedEvent, dataJson } from '../events/encoded.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
 export const SEGMENT_HEADER = 32;
@@ -40,27 +40,59 @@ export function decodeSegmentHeader(b: Buffer): { baseId: number; createdMs: num
   return { baseId: Number(b.readBigUInt64LE(8)), createdMs: Number(b.readBigUInt64LE(16)) };
 }
 
-/**
- * The payload text of an event (recordId lives in the record header). Seals ev.data
- * (src/events/encoded.ts): its JSON text is kept for the sinks and the data is frozen.
- */
+/** The payload text of an event (recordId lives in the record header). */
 export function payloadText(ev: SysmonEvent): string {
   const c = ev.container ? `,"c":${JSON.stringify(ev.container)}` : '';
-  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${sealData(ev)}${c}}`;
+  return `{"id":${ev.id},"t":"${ev.timeNs}","d":${dataJson(ev)}${c}}`;
 }
 
+/**
+ * A payload back to an event. The usual layout (as payloadText writes it) is split without a
+ * JSON.parse: the EventData text is kept as is and parsed only if a sink reads ev.data. Any
+ * other layout (a hand-written or foreign record) takes the full parse.
+ */
 export function decodePayload(recordId: number, payload: Buffer): SysmonEvent {
   const text = payload.toString('utf8');
+  return splitPayload(recordId, text) ?? parsePayload(recordId, text);
+}
+
+const HEAD = '{"id":';
+const CONTAINER_KEY = ',"c":{';
+
+/**
+ * {"id":N,"t":"T","d":{...}[,"c":{...}]} -> EncodedEvent, or null when the text is not in that
+ * layout. The container is found from the end: `,"c":{` cannot occur inside the data text
+ * (a quote inside a JSON string is always escaped, and no EventData key is "c").
+ */
+function splitPayload(recordId: number, text: string): EncodedEvent | null {
+  if (!text.startsWith(HEAD) || text.charCodeAt(text.length - 1) !== 0x7d) return null;
+  const comma = text.indexOf(',', HEAD.length);
+  if (comma < 0 || !text.startsWith('"t":"', comma + 1)) return null;
+  const id = Number(text.slice(HEAD.length, comma));
+  const tFrom = comma + 6;
+  const tTo = text.indexOf('"', tFrom);
+  if (!Number.isSafeInteger(id) || tTo < 0 || tTo === tFrom || !text.startsWith(',"d":{', tTo + 1)) return null;
+  for (let i = tFrom; i < tTo; i++) { const c = text.charCodeAt(i); if (c < 0x30 || c > 0x39) return null; }
+  const dFrom = tTo + 6;
+  let dTo = text.length - 1;
+  let container: SysmonEvent['container'];
+  const ci = text.lastIndexOf(CONTAINER_KEY);
+  if (ci > dFrom) {
+    try {
+      container = JSON.parse(text.slice(ci + 5, text.length - 1)) as SysmonEvent['container'];
+    } catch {
+      return null;
+    }
+    dTo = ci;
+  }
+  if (text.charCodeAt(dTo - 1) !== 0x7d) return null;
+  return new EncodedEvent(id, recordId, BigInt(text.slice(tFrom, tTo)), text.slice(dFrom, dTo), container);
+}
+
+function parsePayload(recordId: number, text: string): SysmonEvent {
   const o = JSON.parse(text) as { id: number; t: string; d: SysmonEvent['data']; c?: SysmonEvent['container'] };
   const ev: SysmonEvent = { id: o.id, recordId, timeNs: BigInt(o.t), data: o.d };
   if (o.c) ev.container = o.c;
-  // the data's text as payloadText wrote it: {"id":N,"t":"T","d":<data>[,"c":<container>]}
-  const from = text.indexOf(',"d":') + 5;
-  const to = text.length - 1 - (o.c ? 5 + JSON.stringify(o.c).length : 0);
-  if (from > 4 && text.charCodeAt(from) === 0x7b && text.charCodeAt(to - 1) === 0x7d
-    && text.charCodeAt(from - 6) === 0x22 && (o.c === undefined || text.startsWith(',"c":', to))) {
-    sealData(ev, text.slice(from, to));
-  }
   return ev;
 }
 

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
+import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
 import { readAllCursors } from './cursor.js';
 import {
   RECORD_HEADER, RecordScanner, SEGMENT_HEADER, decodeSegmentHeader, encodeSegmentHeader,
@@ -35,7 +36,10 @@ export interface JournalOptions {
   retention?: RetentionOptions;
   /** how often age-based retention is checked (default 60 s); size is also checked on roll */
   retentionCheckMs?: number;
-  /** in-memory tail for sinks that keep up (defaults: 65536 events, 16 MiB encoded) */
+  /**
+   * in-memory tail for sinks that keep up (defaults: 32768 events, 8 MiB encoded; the events it
+   * holds take ~2-2.5x their encoded size of heap: the data object and the text)
+   */
   tailMaxEvents?: number;
   tailMaxBytes?: number;
   /** append() returns false while more than this many bytes wait to be written (default 32 MiB) */
@@ -95,7 +99,8 @@ export interface JournalStats {
 interface DataOp {
   kind: 'data';
   buf: Buffer;
-  events: SysmonEvent[];
+  /** what sinks get: the events as encoded at append */
+  events: EncodedEvent[];
   sizes: number[];
   lastId: number;
 }
@@ -182,8 +187,8 @@ export class Journal extends EventEmitter {
         maxAgeMs: opts.retention?.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       },
       retentionCheckMs: opts.retentionCheckMs ?? 60_000,
-      tailMaxEvents: opts.tailMaxEvents ?? 65536,
-      tailMaxBytes: opts.tailMaxBytes ?? 16 * 1024 * 1024,
+      tailMaxEvents: opts.tailMaxEvents ?? 32768,
+      tailMaxBytes: opts.tailMaxBytes ?? 8 * 1024 * 1024,
       highWaterBytes: opts.highWaterBytes ?? 32 * 1024 * 1024,
     };
     this.tail = new TailBuffer(this.opts.tailMaxEvents, this.opts.tailMaxBytes);
@@ -309,8 +314,9 @@ export class Journal extends EventEmitter {
 
   // ---- appending ----
   /**
-   * Assigns the next EventRecordIDs to `events` (mutating ev.recordId) and queues them for
-   * writing. Returns false when more than highWaterBytes wait to be written: the caller should
+   * Assigns the next EventRecordIDs to `events` (mutating ev.recordId), encodes them (their data
+   * is stringified once and frozen; sinks get the EncodedEvents) and queues them for writing.
+   * Returns false when more than highWaterBytes wait to be written: the caller should
    * `await drain()` before appending more.
    */
   append(events: readonly SysmonEvent[]): boolean {
@@ -318,7 +324,8 @@ export class Journal extends EventEmitter {
     const maxSeg = this.opts.segmentBytes;
     let added = 0;
     for (const ev of events) {
-      const text = payloadText(ev);
+      const enc = encodeEvent(ev);
+      const text = payloadText(enc);
       const need = RECORD_HEADER + text.length * 3;
       let f = this.ensureFill(need);
       const id = this.nextId;
@@ -332,9 +339,10 @@ export class Journal extends EventEmitter {
         rec.copy(f.buf, f.len);
       }
       ev.recordId = id;
+      enc.recordId = id;
       this.nextId = id + 1;
       f.len += n;
-      f.events.push(ev);
+      f.events.push(enc);
       f.sizes.push(n);
       f.lastId = id;
       this.logicalSize += n;

@@ -1,9 +1,10 @@
-// The EventData text cache: computed once at journal append, reused by the JSONL encoder,
-// never stale (sealed data is frozen), and recovered exactly from journal payloads.
+// The EventData text: computed once when the journal encodes an event, reused by the JSONL
+// encoder, never stale (the encoded data is frozen; a copy is stringified from its own data),
+// and recovered exactly from journal payloads without parsing them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SysmonEvent } from '../../src/events/event.js';
-import { dataJson, isSealed, sealData } from '../../src/events/encoded.js';
+import { EncodedEvent, dataJson, encodeEvent } from '../../src/events/encoded.js';
 import { decodePayload, payloadText } from '../../src/journal/format.js';
 import { encodeJsonl } from '../../sinks/jsonl/encode.js';
 import { makeIdentity } from '../../src/events/event.js';
@@ -23,26 +24,29 @@ const tricky: SysmonEvent['data'][] = [
   {},
 ];
 
-test('an unsealed event is stringified on every call and stays mutable', () => {
+test('a plain event is stringified on every call and stays mutable', () => {
   const e = ev({ RuleName: '-', A: 1 });
   assert.equal(dataJson(e), JSON.stringify(e.data));
   e.data.RuleName = 'r';
   assert.equal(dataJson(e), '{"RuleName":"r","A":1}');
-  assert.equal(isSealed(e), false);
+  assert.ok(!Object.isFrozen(e.data));
 });
 
-test('payloadText seals: JSONL reuses the text and the data can no longer change', () => {
+test('encodeEvent: JSONL reuses the text, the data can no longer change, the line is the same', () => {
   for (const d of tricky) {
-    const e = ev({ ...d });
+    const plain = ev({ ...d });
     const want = encodeJsonl(ev({ ...d }), WHO);
-    const p = payloadText(e);
-    assert.equal(isSealed(e), true);
+    const e = encodeEvent(plain);
+    assert.ok(e instanceof EncodedEvent);
+    assert.equal(encodeEvent(e), e, 'encoding twice is a no-op');
+    assert.equal(e.data, plain.data, 'the data object is kept, not re-parsed');
+    assert.equal(e.dataText, JSON.stringify(d));
     assert.equal(dataJson(e), JSON.stringify(d));
     assert.equal(encodeJsonl(e, WHO), want);
+    assert.equal(payloadText(e), payloadText(ev({ ...d })));
     assert.ok(Object.isFrozen(e.data));
     assert.throws(() => { e.data.RuleName = 'changed'; }, TypeError);
-    assert.throws(() => { (e.data as Record<string, unknown>).New = 1; }, TypeError);
-    assert.equal(payloadText(e), p);
+    assert.throws(() => { (plain.data as Record<string, unknown>).New = 1; }, TypeError);
   }
 });
 
@@ -52,24 +56,60 @@ test('decodePayload recovers the exact data text, with and without a container',
     for (const c of containers) {
       const text = payloadText(ev({ ...d }, c));
       const back = decodePayload(7, Buffer.from(text, 'utf8'));
+      assert.ok(back instanceof EncodedEvent);
       assert.deepEqual(back.data, d);
       assert.deepEqual(back.container, c);
-      assert.equal(isSealed(back), true);
       assert.equal(dataJson(back), JSON.stringify(d));
       assert.equal(encodeJsonl(back, WHO), encodeJsonl(ev({ ...d }, c), WHO));
     }
   }
 });
 
-test('a payload not in the expected layout is decoded but not sealed', () => {
+test('a payload not in the usual layout is decoded by a full parse', () => {
   const back = decodePayload(1, Buffer.from('{"t":"5","id":1,"d":{"A":1}}'));
+  assert.ok(!(back instanceof EncodedEvent));
   assert.deepEqual(back.data, { A: 1 });
-  assert.equal(isSealed(back), false);
+  assert.equal(back.timeNs, 5n);
   assert.equal(dataJson(back), '{"A":1}');
 });
 
-test('sealData keeps the first text', () => {
-  const e = ev({ A: 1 });
-  assert.equal(sealData(e), '{"A":1}');
-  assert.equal(sealData(e, 'other'), '{"A":1}');
+test('an event read back from the journal keeps the text and parses its data only on use', () => {
+  const d = { RuleName: '-', Image: '/usr/bin/x', ProcessId: 5 };
+  const back = decodePayload(9, Buffer.from(payloadText(ev({ ...d })), 'utf8'));
+  assert.ok(back instanceof EncodedEvent);
+  assert.equal(back.recordId, 9);
+  assert.equal(back.timeNs, 1_700_000_000_123_456_789n);
+  assert.equal(dataJson(back), JSON.stringify(d)); // without parsing
+  assert.deepEqual(back.data, d);
+  assert.equal(back.data, back.data, 'parsed once');
+  assert.ok(Object.isFrozen(back.data));
+  // a copy with its own data is encoded from that data, never from the original's text
+  const truncated = { ...back, data: { ...back.data, Image: '/usr' } };
+  assert.equal(dataJson(truncated), JSON.stringify({ ...d, Image: '/usr' }));
+  // a spread copy has no data (a class getter; TypeScript rejects it too): loud, never "EventData":undefined
+  assert.throws(() => encodeJsonl({ ...back } as unknown as SysmonEvent, WHO), /has no data/);
+});
+
+test('payloads that only look like the usual layout are parsed in full or rejected, never mis-split', () => {
+  // a bad time or container is an error (the reader reports it), a look-alike inside a string is data
+  assert.throws(() => decodePayload(1, Buffer.from('{"id":1,"t":"12x","d":{"A":1}}')), SyntaxError);
+  assert.throws(() => decodePayload(1, Buffer.from('{"id":1,"t":"5","d":{"A":1},"c":{"id":}}')), SyntaxError);
+  const odd = decodePayload(1, Buffer.from('{"id":1,"t":"5","d":{"A":"x,\\"c\\":{\\"id\\":1}"},"c":{"id":"i","runtime":"r","cgroup":"g"}}'));
+  assert.deepEqual(odd.data, { A: 'x,"c":{"id":1}' });
+  assert.deepEqual(odd.container, { id: 'i', runtime: 'r', cgroup: 'g' });
+});
+
+test('JSONL of events read back from the journal costs no JSON.parse (the catch-up path)', () => {
+  const payloads = tricky.map((d) => Buffer.from(payloadText(ev({ ...d })), 'utf8'));
+  const parse = JSON.parse;
+  let calls = 0;
+  JSON.parse = ((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => { calls++; return parse(text, reviver); }) as typeof JSON.parse;
+  let lines: string[];
+  try {
+    lines = payloads.map((p, i) => encodeJsonl(decodePayload(i + 1, p), WHO));
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.equal(calls, 0);
+  lines.forEach((l, i) => assert.equal(l, encodeJsonl(ev({ ...tricky[i]! }), WHO).replace('"EventRecordID":7,', `"EventRecordID":${i + 1},`)));
 });
