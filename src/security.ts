@@ -24,7 +24,7 @@
 // install plan (commands/install-windows.ts) sets them (SYSTEM and Administrators only);
 // `run` says once, on stderr, that a config outside the installed one is trusted as it is.
 import { chmodSync, lstatSync, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, posix, resolve, win32 } from 'node:path';
+import { dirname, join, parse, resolve, sep, win32 } from 'node:path';
 import { cliPlatform, type CliPlatform } from './platform-paths.js';
 
 export class SecurityError extends Error {}
@@ -79,7 +79,7 @@ function octal(mode: number): string {
 export function checkConfigFile(path: string, opts: { asRoot?: boolean } & PlatformOptions = {}): void {
   if (platformOf(opts) === 'win32') { checkWindowsConfigFile(path, opts.env ?? process.env); return; }
   if (!(opts.asRoot ?? isRoot())) return;
-  const p = posix.resolve(path);
+  const p = resolve(path);
   let st: Stats;
   try {
     st = statSync(p); // follows a symlink: the target is what gets read
@@ -116,14 +116,14 @@ function checkWindowsConfigFile(path: string, env: Env): void {
   }
 }
 
-/** Each existing-or-not prefix of `abs` with its parent, root first: /a/b -> (/, /a), (/a, /a/b). */
-function pathSteps(abs: string, api: typeof posix): { parent: string; cur: string }[] {
-  const root = api.parse(abs).root;
+/** Each existing-or-not prefix of `abs` with its parent, root first: /a/b -> (/, /a), (/a, /a/b); C:\a -> (C:\, C:\a). */
+function pathSteps(abs: string): { parent: string; cur: string }[] {
+  const root = parse(abs).root;
   const steps: { parent: string; cur: string }[] = [];
   let cur = root;
-  for (const part of abs.slice(root.length).split(api.sep).filter(Boolean)) {
+  for (const part of abs.slice(root.length).split(sep).filter(Boolean)) {
     const parent = cur;
-    cur = api.join(cur, part);
+    cur = join(cur, part);
     steps.push({ parent, cur });
   }
   return steps;
@@ -136,10 +136,10 @@ function pathSteps(abs: string, api: typeof posix): { parent: string; cur: strin
  */
 export function checkOutputPath(path: string, what = 'output', opts: PlatformOptions = {}): void {
   const win = platformOf(opts) === 'win32';
-  const api = win ? win32 : posix;
   const env = opts.env ?? process.env;
-  const abs = api.resolve(path);
-  for (const { parent, cur } of pathSteps(abs, api)) {
+  // walked with this host's path rules (the files are here); only the verdict is per platform
+  const abs = resolve(path);
+  for (const { parent, cur } of pathSteps(abs)) {
     let st: Stats;
     try {
       st = lstatSync(cur);
@@ -167,7 +167,7 @@ export function checkOutputPath(path: string, what = 'output', opts: PlatformOpt
  */
 export function ensurePrivateDir(dir: string, what = 'journal', opts: PlatformOptions = {}): void {
   const win = platformOf(opts) === 'win32';
-  const abs = (win ? win32 : posix).resolve(dir);
+  const abs = resolve(dir);
   checkOutputPath(abs, what, opts);
   if (win) {
     mkdirSync(abs, { recursive: true });
