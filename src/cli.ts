@@ -19,7 +19,7 @@ import { explainDriverOpenError, preflight } from './commands/preflight.js';
 import { requestReload } from './commands/reload.js';
 import { cliPlatform } from './platform-paths.js';
 import { clearState, isRunning, readState, startStatsWriter, writeState } from './commands/status.js';
-import { installConfig, installedPaths, isInstalledConfig } from './commands/install.js';
+import { installConfig, installedConfig, isInstalledConfig } from './commands/install.js';
 import type { Sink } from '../sinks/sink.js';
 import type { FsyncPolicy } from './journal/index.js';
 
@@ -123,14 +123,14 @@ async function run(args: RunArgs): Promise<void> {
 function updateConfig(file: string | undefined): void {
   const state = readState();
   if (file === undefined || file === '') {
-    const installed = installedPaths().config;
+    const installed = installedConfig().config;
     const path = (state && isRunning(state.pid) ? state.config : null) ?? (existsSync(installed) ? installed : undefined);
     const config = path ? loadConfigFile(path) : loadConfigFile(BUNDLED_CONFIG);
     process.stdout.write(`${config.describe()}\n`);
     return;
   }
   const running = state !== null && isRunning(state.pid);
-  const inst = installedPaths();
+  const inst = installedConfig();
   if ((running && isInstalledConfig(state.config)) || (!running && existsSync(inst.config))) {
     for (const w of installConfig(file, inst)) process.stderr.write(`${w}\n`);
     const reload = running ? requestReload(state.pid) : null;

@@ -15,12 +15,12 @@
 // enabled for the next boot, and the command to start the agent by hand is printed.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, win32 } from 'node:path';
 import { loadConfigFile } from '../config/index.js';
 import { BUNDLED_CONFIG, ROOT } from '../paths.js';
 import { cliPlatform } from '../platform-paths.js';
 import { checkConfigFile, ensurePrivateDir, SecurityError } from '../security.js';
-import { renderWindowsPlan, windowsInstallPlan, windowsUninstallPlan } from './install-windows.js';
+import { renderWindowsPlan, windowsInstalledPaths, windowsInstallPlan, windowsUninstallPlan } from './install-windows.js';
 import { runPlan } from './plan-runner.js';
 
 export const UNIT_NAME = 'sysmon-ts.service';
@@ -162,8 +162,18 @@ function writeFileAtomic(path: string, data: string | Buffer, mode: number): voi
   renameSync(tmp, path);
 }
 
-/** Copies a validated config to the installed path, 0600 root:root. Returns the warnings. */
-export function installConfig(src: string, p: InstallPaths): string[] {
+/** Where -i puts the config (and `-c FILE` replaces it), by platform. */
+export function installedConfig(root = defaultRoot(), platform: NodeJS.Platform | string = process.platform, env: Record<string, string | undefined> = process.env): Pick<InstallPaths, 'configDir' | 'config'> {
+  if (cliPlatform(platform) === 'win32') {
+    const w = windowsInstalledPaths(env);
+    return { configDir: w.base, config: w.config };
+  }
+  const p = installedPaths(root);
+  return { configDir: p.configDir, config: p.config };
+}
+
+/** Copies a validated config to the installed path, 0600 root:root (Windows: the folder's ACL, set by -i, applies). Returns the warnings. */
+export function installConfig(src: string, p: Pick<InstallPaths, 'configDir' | 'config'>): string[] {
   const from = resolve(src);
   loadConfigFile(from); // throws "FILE:LINE: what is wrong"
   const warnings: string[] = [];
@@ -298,6 +308,9 @@ export function runUninstall(o: { root?: string; purge?: boolean; out?: Out } & 
 }
 
 /** `-c FILE` when the agent runs the installed config: replace the installed copy (0600). */
-export function isInstalledConfig(path: string | null | undefined, root = defaultRoot()): boolean {
-  return !!path && resolve(path) === installedPaths(root).config;
+export function isInstalledConfig(path: string | null | undefined, root = defaultRoot(), platform: NodeJS.Platform | string = process.platform): boolean {
+  if (!path) return false;
+  const installed = installedConfig(root, platform).config;
+  // NTFS names compare case-insensitively
+  return cliPlatform(platform) === 'win32' ? win32.resolve(path).toLowerCase() === installed.toLowerCase() : resolve(path) === installed;
 }

@@ -17,7 +17,7 @@ import { quoteWindowsArg, renderWindowsPlan, windowsCommandLine, windowsInstallP
 import { runPlan } from '../../src/commands/plan-runner.js';
 import { requestReload } from '../../src/commands/reload.js';
 import { collectStatus, serviceLocations } from '../../src/commands/status.js';
-import { runInstall, runUninstall } from '../../src/commands/install.js';
+import { installedConfig, isInstalledConfig, runInstall, runUninstall } from '../../src/commands/install.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-wincli-'));
 const sink = () => { let text = ''; return { write: (s: string) => { text += s; return true; }, get text() { return text; } }; };
@@ -305,6 +305,15 @@ describe('config reload and status by platform', () => {
     assert.equal(win.signalled, false);
     assert.match(!win.signalled ? win.howTo : '', /no SIGHUP: restart sysmon-ts \(pid 42\).*sc\.exe stop sysmon-ts && sc\.exe start sysmon-ts/);
     assert.deepEqual(sent, [[42, 'SIGHUP']]);
+  });
+
+  it('-c FILE replaces the config where -i put it, by platform', () => {
+    assert.deepEqual(installedConfig('/', 'win32', { ProgramData: 'D:\\PD' }), { configDir: 'D:\\PD\\sysmon-ts', config: 'D:\\PD\\sysmon-ts\\config.xml' });
+    assert.deepEqual(installedConfig('/r', 'linux', {}), { configDir: '/r/etc/sysmon-ts', config: '/r/etc/sysmon-ts/config.xml' });
+    assert.equal(isInstalledConfig('c:\\programdata\\SYSMON-TS\\config.xml', '/', 'win32'), true);
+    assert.equal(isInstalledConfig('C:\\ProgramData\\sysmon-ts\\other.xml', '/', 'win32'), false);
+    assert.equal(isInstalledConfig('/r/etc/sysmon-ts/config.xml', '/r', 'linux'), true);
+    assert.equal(isInstalledConfig('/r/etc/sysmon-ts/CONFIG.xml', '/r', 'linux'), false);
   });
 
   it('finds the state file and the installed service where each platform keeps them', async () => {
