@@ -5,6 +5,7 @@
 // None of this has run on Windows; what Windows itself does with the commands is the test
 // plan's job (driver/windows/README.md).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -333,5 +334,21 @@ describe('config reload and status by platform', () => {
     const lin = await collectStatus({ platform: 'linux', env: { SYSMON_TS_RUN_DIR: join(dir, 'no-run') }, root: join(dir, 'noroot') });
     assert.equal(lin.running, false);
     assert.equal(lin.service.unit, join(dir, 'noroot', 'etc/systemd/system/sysmon-ts.service'));
+  });
+});
+
+describe('the real CLI, on this (Linux) host', () => {
+  it('-i/-u --dry-run print the systemd plan, need no root and change nothing', () => {
+    const root = join(dir, 'cli-root');
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const i = cli('-accepteula', '-i', '--dry-run', '--root', root);
+    assert.equal(i.status, 0, i.stderr);
+    assert.ok(i.stdout.startsWith('# sysmon-ts -i (systemd): nothing was changed (--dry-run)\n'), i.stdout);
+    assert.ok(i.stdout.includes(`check ${BUNDLED_CONFIG} and copy it to ${join(root, 'etc/sysmon-ts/config.xml')}`));
+    assert.match(i.stdout, /\n {4}ExecStart=\S*node --import tsx \S*src\/cli\.ts run --config \S*config\.xml/);
+    const u = cli('-u', '--dry-run', '--purge', '--root', root);
+    assert.equal(u.status, 0, u.stderr);
+    assert.ok(u.stdout.includes(`rm -r ${join(root, 'var/lib/sysmon-ts')} ${join(root, 'var/log/sysmon-ts')}`), u.stdout);
+    assert.equal(existsSync(root), false);
   });
 });
