@@ -29,7 +29,8 @@ export type PlanStep =
   | { kind: 'run'; argv: string[]; why: string; okExitCodes?: number[] }
   | { kind: 'mkdir'; path: string; why: string }
   | { kind: 'copy'; from: string; to: string; why: string }
-  | { kind: 'rmdir'; path: string; why: string };
+  | { kind: 'rmdir'; path: string; why: string }
+  | { kind: 'delete'; path: string; why: string };
 
 export interface WindowsInstallPaths {
   base: string;
@@ -136,6 +137,7 @@ export function windowsUninstallPlan(i: { env: Record<string, string | undefined
     { kind: 'run', argv: ['fltmc.exe', 'unload', WINDOWS_DRIVER_SERVICE], okExitCodes: [0, 0x801f0013], why: 'unload the driver (0x801F0013: not loaded)' },
     { kind: 'run', argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultUninstall.NTamd64', '132', win32.join(p.driverDir, 'sysmon-ts.inf')], why: 'remove the driver service and file' },
     { kind: 'rmdir', path: p.driverDir, why: 'the staged driver' },
+    { kind: 'delete', path: p.config, why: 'the installed config (as on Linux, journal and logs stay)' },
   ];
   if (i.purge) steps.push({ kind: 'rmdir', path: p.base, why: 'config, journal, logs (--purge)' });
   return steps;
@@ -147,7 +149,8 @@ export function renderWindowsPlan(steps: readonly PlanStep[]): string {
     const line = s.kind === 'run' ? windowsCommandLine(s.argv)
       : s.kind === 'mkdir' ? `mkdir ${quoteWindowsArg(s.path)}`
         : s.kind === 'copy' ? `copy /y ${quoteWindowsArg(s.from)} ${quoteWindowsArg(s.to)}`
-          : `rmdir /s /q ${quoteWindowsArg(s.path)}`;
+          : s.kind === 'delete' ? `del /f /q ${quoteWindowsArg(s.path)}`
+            : `rmdir /s /q ${quoteWindowsArg(s.path)}`;
     return `REM ${s.why}\n${line}\n`;
   }).join('');
 }

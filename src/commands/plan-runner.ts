@@ -22,6 +22,7 @@ export function runPlan(steps: readonly PlanStep[], out: { write(s: string): unk
       if (s.kind === 'mkdir') mkdirSync(s.path, { recursive: true });
       else if (s.kind === 'copy') copyFileSync(s.from, s.to);
       else if (s.kind === 'rmdir') rmSync(s.path, { recursive: true, force: true });
+      else if (s.kind === 'delete') rmSync(s.path, { force: true });
       else {
         const r = run(s.argv);
         // Windows exit codes are DWORDs: fltmc's HRESULTs (0x801F....) may come back signed

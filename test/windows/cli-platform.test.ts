@@ -248,6 +248,8 @@ describe('Windows service install plan', () => {
       'RUNDLL32.EXE SETUPAPI.DLL,InstallHinfSection DefaultUninstall.NTamd64 132 C:\\ProgramData\\sysmon-ts\\driver\\sysmon-ts.inf',
     ]);
     assert.ok(!keep.some((s) => s.kind === 'rmdir' && s.path === 'C:\\ProgramData\\sysmon-ts'));
+    assert.ok(keep.some((s) => s.kind === 'delete' && s.path === 'C:\\ProgramData\\sysmon-ts\\config.xml'));
+    assert.ok(renderWindowsPlan(keep).includes('\ndel /f /q C:\\ProgramData\\sysmon-ts\\config.xml\n'));
     assert.ok(windowsUninstallPlan({ env: input.env, purge: true }).some((s) => s.kind === 'rmdir' && s.path === 'C:\\ProgramData\\sysmon-ts'));
   });
 
@@ -282,6 +284,8 @@ describe('the plan runner', () => {
     const steps: PlanStep[] = [
       { kind: 'mkdir', path: target, why: 'folder' },
       { kind: 'copy', from: BUNDLED_CONFIG, to: join(target, 'c.xml'), why: 'copy' },
+      { kind: 'copy', from: BUNDLED_CONFIG, to: join(target, 'd.xml'), why: 'copy' },
+      { kind: 'delete', path: join(target, 'd.xml'), why: 'delete' },
       { kind: 'run', argv: ['fltmc.exe', 'load'], okExitCodes: [0, 0x801f0007], why: 'load' },
       { kind: 'run', argv: ['sc.exe', 'create'], okExitCodes: [0, 1073], why: 'create' },
       { kind: 'run', argv: ['sc.exe', 'bad'], why: 'needs admin' },
@@ -291,8 +295,9 @@ describe('the plan runner', () => {
     assert.equal(runPlan(steps, out, run), 1);
     assert.deepEqual(calls, ['load', 'create', 'bad']);
     assert.ok(existsSync(join(target, 'c.xml')));
-    assert.match(out.text, /\[5\/6\] failed: sc\.exe bad \(needs admin\): exit 5 \(0x5\): Access is denied\.\n$/);
-    assert.equal(runPlan(steps.slice(0, 4), sink(), run), 0);
+    assert.ok(!existsSync(join(target, 'd.xml')));
+    assert.match(out.text, /\[7\/8\] failed: sc\.exe bad \(needs admin\): exit 5 \(0x5\): Access is denied\.\n$/);
+    assert.equal(runPlan(steps.slice(0, 6), sink(), run), 0);
     assert.equal(runPlan([{ kind: 'copy', from: join(dir, 'absent'), to: join(dir, 'x'), why: 'copy' }], out, run), 1);
   });
 });
