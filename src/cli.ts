@@ -14,9 +14,12 @@ import { renderSchema } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { sinkFromSpec } from './sink-specs.js';
-import { checkConfigFile, checkOutputPath, ensurePrivateDir } from './security.js';
+import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './security.js';
+import { explainDriverOpenError, preflight } from './commands/preflight.js';
+import { requestReload } from './commands/reload.js';
+import { cliPlatform } from './platform-paths.js';
 import { clearState, isRunning, readState, startStatsWriter, writeState } from './commands/status.js';
-import { installConfig, installedPaths, isInstalledConfig } from './commands/install.js';
+import { installConfig, installedConfig, isInstalledConfig } from './commands/install.js';
 import type { Sink } from '../sinks/sink.js';
 import type { FsyncPolicy } from './journal/index.js';
 
@@ -43,17 +46,11 @@ interface RunArgs {
 
 export class UsageError extends Error {}
 
-function preflight(): void {
-  if (process.getuid?.() !== 0) throw new UsageError('sysmon-ts run needs root: it loads eBPF programs into the kernel (try: sudo npm start)');
-  if (!existsSync('/sys/kernel/btf/vmlinux')) throw new UsageError('this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): the CO-RE driver cannot load');
-  for (const obj of DRIVER_OBJECTS) {
-    if (!existsSync(obj)) throw new UsageError(`driver object ${obj} is missing: build it with "make -C driver/linux" (npm start does it for you)`);
-  }
-}
-
 async function run(args: RunArgs): Promise<void> {
-  preflight();
+  preflight(DRIVER_OBJECTS);
   const logger = pino({ level: process.env.SYSMON_TS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const notice = uncheckedNotice();
+  if (notice) logger.warn(notice);
   const identity = makeIdentity(args.windows, computerName());
   const sinks: Sink[] = [];
   const jsonl = args.jsonl ?? DEFAULT_JSONL;
@@ -90,7 +87,7 @@ async function run(args: RunArgs): Promise<void> {
     ringBytes: args['ring-mb'] * 1024 * 1024,
     statsEveryMs: args['stats-every'] * 1000,
   });
-  await agent.start();
+  try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
   writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonl === '-' ? null : resolve(jsonl) });
   startStatsWriter(agent);
   if (jsonl !== '-' && jsonl !== 'off') process.stderr.write(`sysmon-ts: monitoring; events -> ${resolve(jsonl)} (Ctrl-C stops)\n`);
@@ -126,19 +123,20 @@ async function run(args: RunArgs): Promise<void> {
 function updateConfig(file: string | undefined): void {
   const state = readState();
   if (file === undefined || file === '') {
-    const installed = installedPaths().config;
+    const installed = installedConfig().config;
     const path = (state && isRunning(state.pid) ? state.config : null) ?? (existsSync(installed) ? installed : undefined);
     const config = path ? loadConfigFile(path) : loadConfigFile(BUNDLED_CONFIG);
     process.stdout.write(`${config.describe()}\n`);
     return;
   }
   const running = state !== null && isRunning(state.pid);
-  const inst = installedPaths();
+  const inst = installedConfig();
   if ((running && isInstalledConfig(state.config)) || (!running && existsSync(inst.config))) {
     for (const w of installConfig(file, inst)) process.stderr.write(`${w}\n`);
-    if (running) process.kill(state.pid, 'SIGHUP');
-    process.stdout.write(running ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; sysmon-ts (pid ${state.pid}) reloads it\n`
-      : `Configuration updated: ${inst.config} replaced by ${resolve(file)}; used when the service starts\n`);
+    const reload = running ? requestReload(state.pid) : null;
+    process.stdout.write(!reload ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; used when the service starts\n`
+      : reload.signalled ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; sysmon-ts (pid ${state?.pid}) reloads it\n`
+        : `Configuration updated: ${inst.config} replaced by ${resolve(file)}; ${reload.howTo}\n`);
     return;
   }
   const config = loadConfigFile(resolve(file)); // throws ConfigError naming file and line
@@ -147,9 +145,11 @@ function updateConfig(file: string | undefined): void {
     process.stdout.write(`${resolve(file)} is valid (${config.capturedEvents().size} event types logged); no running sysmon-ts to update\n`);
     return;
   }
-  writeState({ ...state, config: resolve(file) });
-  process.kill(state.pid, 'SIGHUP');
-  process.stdout.write(`Configuration updated: sysmon-ts (pid ${state.pid}) now uses ${resolve(file)}\n`);
+  // Linux: the agent reads the new path from the state file on SIGHUP. Windows cannot signal it,
+  // and the state must keep naming the config actually in force (status shows it)
+  if (cliPlatform() !== 'win32') writeState({ ...state, config: resolve(file) });
+  const reload = requestReload(state.pid);
+  process.stdout.write(reload.signalled ? `Configuration updated: sysmon-ts (pid ${state.pid}) now uses ${resolve(file)}\n` : `${resolve(file)} is valid; ${reload.howTo}\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -246,10 +246,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
     .option('windows', { type: 'boolean', default: false, hidden: true })
     .option('c', { type: 'string', describe: 'update the running config (FILE), or print it (no FILE)' })
-    .option('i', { type: 'string', describe: 'install and start the systemd service, with CONFIG (default: the bundled config)' })
+    .option('i', { type: 'string', describe: 'install and start the service (systemd; Windows: service + driver), with CONFIG (default: the bundled config)' })
     .option('u', { type: 'string', describe: 'stop and uninstall the service (keeps the journal and logs unless --purge)' })
     .option('purge', { type: 'boolean', default: false, describe: 'with -u: also delete the journal and logs' })
     .option('root', { type: 'string', describe: 'with -i/-u: install under this directory instead of / (env SYSMON_TS_ROOT)' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'with -i/-u: print the install plan (systemd, or the Windows service and driver) and change nothing' })
     .strictCommands()
     .help('h').alias('h', 'help')
     .version(false)
@@ -266,7 +267,8 @@ export async function main(argv: string[]): Promise<number> {
     } else if (parsed.i !== undefined || parsed.u !== undefined) {
       const ops = await import('./commands/install.js');
       const root = parsed.root ?? ops.defaultRoot();
-      process.exitCode = parsed.i !== undefined ? ops.runInstall({ config: parsed.i, root }) : ops.runUninstall({ root, purge: parsed.purge || parsed.u === 'purge' });
+      const dryRun = parsed['dry-run'] === true;
+      process.exitCode = parsed.i !== undefined ? ops.runInstall({ config: parsed.i, root, dryRun }) : ops.runUninstall({ root, purge: parsed.purge || parsed.u === 'purge', dryRun });
     } else if (parsed.c !== undefined) {
       updateConfig(parsed.c);
     } else {

@@ -1,15 +1,18 @@
-// Where things live by default: Sysmon-like system paths when installed as root.
+// Where things live by default: Sysmon-like system paths when installed as root, by platform
+// (src/platform-paths.ts: /var/lib, /var/log, /run on Linux; %ProgramData%\sysmon-ts on Windows).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultPaths } from './platform-paths.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DRIVER_OBJECTS_DIR = join(ROOT, 'driver', 'linux', '.output');
 export const DRIVER_OBJECTS = ['process.bpf.o', 'network.bpf.o', 'file.bpf.o', 'security.bpf.o', 'image.bpf.o', 'dns.bpf.o', 'iouring.bpf.o'].map((f) => join(DRIVER_OBJECTS_DIR, f));
 export const BUNDLED_CONFIG = join(ROOT, 'src', 'config', 'default.xml');
-export const DATA_DIR = process.env.SYSMON_TS_DATA_DIR ?? '/var/lib/sysmon-ts';
-export const JOURNAL_DIR = join(DATA_DIR, 'journal');
-export const LOG_DIR = process.env.SYSMON_TS_LOG_DIR ?? '/var/log/sysmon-ts';
-export const DEFAULT_JSONL = join(LOG_DIR, 'events.jsonl');
-export const RUN_DIR = process.env.SYSMON_TS_RUN_DIR ?? '/run/sysmon-ts';
+const DEFAULTS = defaultPaths(process.platform, process.env);
+export const DATA_DIR = DEFAULTS.dataDir;
+export const JOURNAL_DIR = DEFAULTS.journalDir;
+export const LOG_DIR = DEFAULTS.logDir;
+export const DEFAULT_JSONL = DEFAULTS.jsonl;
+export const RUN_DIR = DEFAULTS.runDir;
 /** The running agent writes {pid, config, journal} here so `-c` and `status` can find it. */
-export const STATE_FILE = join(RUN_DIR, 'agent.json');
+export const STATE_FILE = DEFAULTS.stateFile;

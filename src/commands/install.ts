@@ -1,4 +1,6 @@
 // `sysmon-ts -i [CONFIG]` / `-u [--purge]`: install as a systemd service, like `sysmon -i`.
+// On Windows, a Windows service and the driver instead (install-windows.ts). `--dry-run` prints
+// what would be done, on both, and changes nothing.
 //
 // Files (all under --root DIR / SYSMON_TS_ROOT, default "/", so tests install into a temp dir):
 //   /etc/systemd/system/sysmon-ts.service   the unit (0644); enabled by a multi-user.target.wants link
@@ -13,10 +15,13 @@
 // enabled for the next boot, and the command to start the agent by hand is printed.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, win32 } from 'node:path';
 import { loadConfigFile } from '../config/index.js';
 import { BUNDLED_CONFIG, ROOT } from '../paths.js';
+import { cliPlatform } from '../platform-paths.js';
 import { checkConfigFile, ensurePrivateDir, SecurityError } from '../security.js';
+import { renderWindowsPlan, windowsInstalledPaths, windowsInstallPlan, windowsUninstallPlan } from './install-windows.js';
+import { runPlan } from './plan-runner.js';
 
 export const UNIT_NAME = 'sysmon-ts.service';
 
@@ -157,8 +162,18 @@ function writeFileAtomic(path: string, data: string | Buffer, mode: number): voi
   renameSync(tmp, path);
 }
 
-/** Copies a validated config to the installed path, 0600 root:root. Returns the warnings. */
-export function installConfig(src: string, p: InstallPaths): string[] {
+/** Where -i puts the config (and `-c FILE` replaces it), by platform. */
+export function installedConfig(root = defaultRoot(), platform: NodeJS.Platform | string = process.platform, env: Record<string, string | undefined> = process.env): Pick<InstallPaths, 'configDir' | 'config'> {
+  if (cliPlatform(platform) === 'win32') {
+    const w = windowsInstalledPaths(env);
+    return { configDir: w.base, config: w.config };
+  }
+  const p = installedPaths(root);
+  return { configDir: p.configDir, config: p.config };
+}
+
+/** Copies a validated config to the installed path, 0600 root:root (Windows: the folder's ACL, set by -i, applies). Returns the warnings. */
+export function installConfig(src: string, p: Pick<InstallPaths, 'configDir' | 'config'>): string[] {
   const from = resolve(src);
   loadConfigFile(from); // throws "FILE:LINE: what is wrong"
   const warnings: string[] = [];
@@ -173,13 +188,45 @@ export function installConfig(src: string, p: InstallPaths): string[] {
   return warnings;
 }
 
-export interface InstallOptions { config?: string; root?: string; out?: Out; start?: boolean }
+/** Which service manager to install for, and whether to only print what would be done. */
+export interface PlanOptions { platform?: NodeJS.Platform | string; dryRun?: boolean; env?: Record<string, string | undefined> }
+
+export interface InstallOptions extends PlanOptions { config?: string; root?: string; out?: Out; start?: boolean }
+
+/** What -i does on Linux, as text: the files written and the commands run (--dry-run). */
+export function renderLinuxInstallPlan(src: string, p: InstallPaths): string {
+  return [
+    `# sysmon-ts -i (systemd): nothing was changed (--dry-run)`,
+    `check ${resolve(src)} and copy it to ${p.config} (0600 root; dir ${p.configDir} 0750)`,
+    `mkdir ${p.dataDir} ${p.journal} (0700)`,
+    `mkdir ${p.logDir} (0750)`,
+    `write ${p.unit} (0644):`,
+    ...renderUnit(p).trimEnd().split('\n').map((l) => `    ${l}`),
+    `ln -s ../${UNIT_NAME} ${p.wants}`,
+    `write ${p.bin} (0755): runs ${join(ROOT, 'src', 'bin.js')}`,
+    `systemctl daemon-reload && systemctl enable ${UNIT_NAME} && systemctl restart ${UNIT_NAME}`,
+    '',
+  ].join('\n');
+}
+
+function runWindowsInstall(src: string, o: InstallOptions, out: Out): number {
+  loadConfigFile(resolve(src)); // throws "FILE:LINE: what is wrong"
+  try { checkConfigFile(src, { platform: 'win32', env: o.env }); } catch (err) {
+    if (!(err instanceof SecurityError)) throw err;
+    out.write(`warning: ${err.message.replace(/^refusing /, 'the source ')} (the installed copy is in a folder only SYSTEM and Administrators can write)\n`);
+  }
+  const plan = windowsInstallPlan({ config: resolve(src), env: o.env ?? process.env, nodeExe: process.execPath, checkout: ROOT });
+  if (o.dryRun) { out.write(`REM sysmon-ts -i (Windows service): nothing was changed (--dry-run)\n${renderWindowsPlan(plan)}`); return 0; }
+  return runPlan(plan, out);
+}
 
 export function runInstall(o: InstallOptions): number {
   const out = o.out ?? process.stdout;
-  if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -i needs root (it writes /etc, /var/lib, /var/log and a systemd unit): try sudo');
-  const p = installedPaths(o.root);
   const src = o.config && o.config !== '' ? o.config : BUNDLED_CONFIG;
+  if (cliPlatform(o.platform ?? process.platform) === 'win32') return runWindowsInstall(src, o, out);
+  const p = installedPaths(o.root);
+  if (o.dryRun) { loadConfigFile(resolve(src)); out.write(renderLinuxInstallPlan(src, p)); return 0; }
+  if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -i needs root (it writes /etc, /var/lib, /var/log and a systemd unit): try sudo');
   for (const w of installConfig(src, p)) out.write(`${w}\n`);
   ensurePrivateDir(p.dataDir, 'data');
   ensurePrivateDir(p.journal, 'journal');
@@ -225,10 +272,21 @@ function stopUnmanaged(p: InstallPaths, out: Out): void {
   } catch { /* nothing running */ }
 }
 
-export function runUninstall(o: { root?: string; purge?: boolean; out?: Out }): number {
+export function runUninstall(o: { root?: string; purge?: boolean; out?: Out } & PlanOptions): number {
   const out = o.out ?? process.stdout;
-  if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -u needs root: try sudo');
+  if (cliPlatform(o.platform ?? process.platform) === 'win32') {
+    const plan = windowsUninstallPlan({ env: o.env ?? process.env, purge: o.purge === true });
+    if (o.dryRun) { out.write(`REM sysmon-ts -u (Windows service): nothing was changed (--dry-run)\n${renderWindowsPlan(plan)}`); return 0; }
+    return runPlan(plan, out);
+  }
   const p = installedPaths(o.root);
+  if (o.dryRun) {
+    out.write([`# sysmon-ts -u (systemd): nothing was changed (--dry-run)`, `systemctl disable --now ${UNIT_NAME}`,
+      `rm ${p.wants} ${p.unit} ${p.bin}`, `rm -r ${p.configDir}`, 'systemctl daemon-reload',
+      o.purge ? `rm -r ${p.dataDir} ${p.logDir}` : `(kept: ${p.journal}, ${p.logDir})`, ''].join('\n'));
+    return 0;
+  }
+  if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -u needs root: try sudo');
   const present = existsSync(p.unit) || existsSync(p.config);
   if (systemdRunning(p) && existsSync(p.unit)) {
     systemctl(['disable', '--now', UNIT_NAME], out);
@@ -250,6 +308,9 @@ export function runUninstall(o: { root?: string; purge?: boolean; out?: Out }): 
 }
 
 /** `-c FILE` when the agent runs the installed config: replace the installed copy (0600). */
-export function isInstalledConfig(path: string | null | undefined, root = defaultRoot()): boolean {
-  return !!path && resolve(path) === installedPaths(root).config;
+export function isInstalledConfig(path: string | null | undefined, root = defaultRoot(), platform: NodeJS.Platform | string = process.platform): boolean {
+  if (!path) return false;
+  const installed = installedConfig(root, platform).config;
+  // NTFS names compare case-insensitively
+  return cliPlatform(platform) === 'win32' ? win32.resolve(path).toLowerCase() === installed.toLowerCase() : resolve(path) === installed;
 }

@@ -1,6 +1,7 @@
 // The running agent's state and `sysmon-ts status`.
 //
-// The agent writes two small files in its run directory (SYSMON_TS_RUN_DIR, /run/sysmon-ts):
+// The agent writes two small files in its run directory (SYSMON_TS_RUN_DIR, /run/sysmon-ts;
+// %ProgramData%\sysmon-ts\run on Windows: src/platform-paths.ts):
 //   agent.json  {pid, config, journal, jsonl}: written at start, read by `-c` and `status`
 //   stats.json  every few seconds: events accepted by EventID (totals and rate over the last
 //               interval), kernel drops, decoder rejects, per-sink lag/health, journal figures
@@ -13,8 +14,10 @@ import { dirname, join, resolve } from 'node:path';
 import type { Agent } from '../agent.js';
 import { eventDef } from '../events/schema.js';
 import { journalStatus, type JournalStatus } from '../journal/index.js';
-import { JOURNAL_DIR, STATE_FILE } from '../paths.js';
+import { STATE_FILE } from '../paths.js';
+import { cliPlatform, defaultPaths } from '../platform-paths.js';
 import { defaultRoot, installedPaths } from './install.js';
+import { WINDOWS_SERVICE, windowsInstalledPaths } from './install-windows.js';
 
 export interface AgentState { pid: number; config: string | null; journal: string; jsonl: string | null; startedMs?: number }
 
@@ -119,8 +122,25 @@ function fileSha256(path: string | null): string | null {
   try { return createHash('sha256').update(readFileSync(path)).digest('hex').toUpperCase(); } catch { return null; }
 }
 
-export async function collectStatus(opts: { journal?: string; stateFile?: string; root?: string } = {}): Promise<StatusReport> {
-  const stateFile = opts.stateFile ?? STATE_FILE;
+/** Where the installed service keeps its files, by platform. */
+export interface ServiceLocations { service: string; marker: string; config: string; journal: string; jsonl: string }
+
+export function serviceLocations(platform: NodeJS.Platform | string, root: string, env: Record<string, string | undefined>): ServiceLocations {
+  if (cliPlatform(platform) === 'win32') {
+    // no unit file: the installed config is what -i leaves behind (the SCM's list needs sc.exe query)
+    const w = windowsInstalledPaths(env);
+    return { service: `Windows service ${WINDOWS_SERVICE}`, marker: w.config, config: w.config, journal: w.journal, jsonl: w.jsonl };
+  }
+  const l = installedPaths(root);
+  return { service: l.unit, marker: l.unit, config: l.config, journal: l.journal, jsonl: l.jsonl };
+}
+
+export interface StatusOptions { journal?: string; stateFile?: string; root?: string; platform?: NodeJS.Platform | string; env?: Record<string, string | undefined> }
+
+export async function collectStatus(opts: StatusOptions = {}): Promise<StatusReport> {
+  const platform = opts.platform ?? process.platform;
+  const env = opts.env ?? process.env;
+  const stateFile = opts.stateFile ?? (opts.platform === undefined && opts.env === undefined ? STATE_FILE : defaultPaths(platform, env).stateFile);
   const state = readState(stateFile);
   const running = state !== null && isRunning(state.pid);
   let stats: StatsSnapshot | null = null;
@@ -130,17 +150,17 @@ export async function collectStatus(opts: { journal?: string; stateFile?: string
       if (s.pid === state.pid) stats = s;
     } catch { /* not written yet */ }
   }
-  const inst = installedPaths(opts.root ?? defaultRoot());
+  const inst = serviceLocations(platform, opts.root ?? defaultRoot(), env);
   const configPath = running ? state.config : (existsSync(inst.config) ? inst.config : null);
   const sha = fileSha256(configPath);
-  const dir = resolve(opts.journal ?? (running ? state.journal : null) ?? (existsSync(inst.journal) ? inst.journal : JOURNAL_DIR));
+  const dir = resolve(opts.journal ?? (running ? state.journal : null) ?? (existsSync(inst.journal) ? inst.journal : defaultPaths(platform, env).journalDir));
   let journal: StatusReport['journal'];
   try { journal = await journalStatus(dir); } catch (err) { journal = { dir, error: (err as Error).message }; }
   return {
     running,
     pid: running ? state.pid : null,
     startedMs: running ? state.startedMs ?? null : null,
-    service: { unit: inst.unit, installed: existsSync(inst.unit) },
+    service: { unit: inst.service, installed: existsSync(inst.marker) },
     config: { path: configPath, sha256: sha, loadedSha256: stats?.configSha256 ?? null, changedSinceLoad: !!(stats && sha && stats.configSha256 !== sha) },
     jsonl: running ? state.jsonl : (existsSync(inst.jsonl) ? inst.jsonl : null),
     stats,
@@ -192,7 +212,7 @@ export function renderStatus(r: StatusReport): string {
   return `${L.join('\n')}\n`;
 }
 
-export async function runStatus(opts: { journal?: string; json?: boolean; root?: string; out?: { write(s: string): unknown } }): Promise<number> {
+export async function runStatus(opts: StatusOptions & { json?: boolean; out?: { write(s: string): unknown } }): Promise<number> {
   const r = await collectStatus(opts);
   const out = opts.out ?? process.stdout;
   out.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : renderStatus(r));
