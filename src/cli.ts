@@ -281,7 +281,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const invoked = process.argv[1] ? resolve(process.argv[1]) : '';
-if (invoked.endsWith('cli.ts') || invoked.endsWith('bin.js')) {
+if (invoked.endsWith('cli.ts') || invoked.endsWith('cli.js') || invoked.endsWith('bin.js')) {
   main(hideBin(process.argv)).catch((err: unknown) => {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`sysmon-ts: ${msg}\n`);

@@ -1,10 +1,20 @@
 // Where things live by default: Sysmon-like system paths when installed as root, by platform
 // (src/platform-paths.ts: /var/lib, /var/log, /run on Linux; %ProgramData%\sysmon-ts on Windows).
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultPaths } from './platform-paths.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The checkout: src/.. when run from sources (tsx), dist/src/../.. when run compiled. */
+export const ROOT = existsSync(join(HERE, '..', 'package.json')) ? join(HERE, '..') : join(HERE, '..', '..');
+/** The agent compiled by driver/setup.sh (`npm start`, the installed service run it). */
+export const COMPILED_CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+/** How to run this checkout's CLI: compiled when built, else the sources through tsx. */
+export function cliCommand(): string[] {
+  return existsSync(COMPILED_CLI) ? [process.execPath, COMPILED_CLI] : [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli.ts')];
+}
 export const DRIVER_OBJECTS_DIR = join(ROOT, 'driver', 'linux', '.output');
 export const DRIVER_OBJECTS = ['process.bpf.o', 'network.bpf.o', 'file.bpf.o', 'security.bpf.o', 'image.bpf.o', 'dns.bpf.o', 'iouring.bpf.o'].map((f) => join(DRIVER_OBJECTS_DIR, f));
 export const BUNDLED_CONFIG = join(ROOT, 'src', 'config', 'default.xml');

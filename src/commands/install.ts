@@ -8,7 +8,7 @@
 //   /var/lib/sysmon-ts/journal              the journal (dirs 0700, files 0640)
 //   /var/log/sysmon-ts/events.jsonl         the JSONL events (dir 0750, file 0640)
 //   /usr/local/bin/sysmon-ts                wrapper running this checkout's CLI
-// The unit runs this checkout's node + tsx + src/cli.ts `run` with the installed config, as root
+// The unit runs this checkout's compiled CLI (dist/, else node + tsx + src/cli.ts) `run` with the installed config, as root
 // with a capability bounding set that still allows BPF (CAP_BPF, CAP_PERFMON, ...), a read-only
 // system (ProtectSystem=strict) except its data, log and run directories, Restart=always.
 // Where systemd is not running (containers, this test machine) the unit is still written and
@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, win32 } from 'node:path';
 import { loadConfigFile } from '../config/index.js';
-import { BUNDLED_CONFIG, ROOT } from '../paths.js';
+import { BUNDLED_CONFIG, cliCommand, ROOT } from '../paths.js';
 import { cliPlatform } from '../platform-paths.js';
 import { checkConfigFile, ensurePrivateDir, SecurityError } from '../security.js';
 import { renderWindowsPlan, windowsInstalledPaths, windowsInstallPlan, windowsUninstallPlan } from './install-windows.js';
@@ -63,10 +63,10 @@ export function installedPaths(root = defaultRoot()): InstallPaths {
 
 export interface ServiceCommand { argv: string[]; env: Record<string, string>; cwd: string }
 
-/** What the unit runs: this checkout's node, tsx and src/cli.ts `run` with the installed files. */
+/** What the unit runs: this checkout's compiled CLI (else tsx + src/cli.ts) `run` with the installed files. */
 export function serviceCommand(p: InstallPaths): ServiceCommand {
   return {
-    argv: [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'run', '--config', p.config, '--journal', p.journal, '--jsonl', p.jsonl, '--no-console'],
+    argv: [...cliCommand(), 'run', '--config', p.config, '--journal', p.journal, '--jsonl', p.jsonl, '--no-console'],
     env: { SYSMON_TS_DATA_DIR: p.dataDir, SYSMON_TS_LOG_DIR: p.logDir, SYSMON_TS_RUN_DIR: p.runDir, SYSMON_TS_ROOT: p.root },
     cwd: ROOT,
   };

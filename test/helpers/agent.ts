@@ -27,6 +27,8 @@ export class AgentProcess {
   stderr = '';
   /** the CLI command before the options ([] runs `sysmon-ts [options]`, which is run too) */
   command: string[] = ['run'];
+  /** how the CLI is started (default: the sources through tsx; COMPILED_CLI runs dist/) */
+  entry: string[] = ['--import', 'tsx', join(ROOT, 'src/cli.ts')];
   private exit: Promise<number | null> | null = null;
 
   constructor(private readonly extraArgs: string[] = [], dir?: string) {
@@ -38,7 +40,7 @@ export class AgentProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     // a restart in the same directory: wait for this run's event 4, not an earlier one
     const earlier = this.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Started').length;
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...this.command,
+    this.child = spawn(process.execPath, [...this.entry, ...this.command,
       '--jsonl', this.jsonl, '--journal', this.journal, '--no-console', '--stats-every', '0', '--exit-with-parent', ...this.extraArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],

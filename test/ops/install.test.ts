@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { installedPaths, runInstall, runUninstall, verifyUnit } from '../../src/commands/install.js';
-import { ROOT } from '../../src/paths.js';
+import { COMPILED_CLI, cliCommand, ROOT } from '../../src/paths.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 import type { JsonEvent } from '../helpers/agent.js';
 
@@ -71,7 +71,9 @@ describe('install / uninstall in a temporary root', () => {
     assert.deepEqual(unit.get('NoNewPrivileges'), ['yes']);
     const exec = splitExec(unit.get('ExecStart')![0]!);
     assert.equal(exec[0], process.execPath);
-    assert.deepEqual(exec.slice(1, 5), ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'run']);
+    // the compiled CLI that driver/setup.sh built (npm test runs it first), else tsx + sources
+    assert.deepEqual(exec.slice(0, cliCommand().length + 1), [...cliCommand(), 'run']);
+    if (process.env.CI === 'true') assert.equal(exec[1], COMPILED_CLI, 'set-up compiles the agent: the unit runs dist/');
     assert.equal(exec[exec.indexOf('--config') + 1], p.config);
     assert.match(output, new RegExp(`events +${p.jsonl.replace(/[.]/g, '\\.')}`));
     assert.match(output, /systemd is not running here.*\nStart it by hand \(as root\):\n  cd /);

@@ -3,10 +3,13 @@
 // process that ran just before SIGTERM is in the output, then event 4 "Stopped" last.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { existsSync } from 'node:fs';
 import { AgentProcess, runCommand } from '../helpers/agent.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
+import { COMPILED_CLI } from '../../src/paths.js';
 
 const missing = missingKernelPrereq();
+const missingBuild = existsSync(COMPILED_CLI) ? null : `no compiled agent at ${COMPILED_CLI} (driver/setup.sh builds it: npm test runs it first)`;
 
 describe('run without the command word, and stop', () => {
   it('honours --jsonl/--journal, logs a process started just before SIGTERM, ends with event 4 Stopped', async (t) => {
@@ -28,5 +31,17 @@ describe('run without the command word, and stop', () => {
     const stopped = agent.stderr.split('\n').filter((l) => l.includes('"msg":"stopped"')).map((l) => JSON.parse(l) as { detachMs: number; totalMs: number });
     assert.equal(stopped.length, 1, `one "stopped" log line with its timings:\n${agent.stderr}`);
     assert.ok(stopped[0]!.detachMs >= 0 && stopped[0]!.totalMs >= stopped[0]!.detachMs);
+  });
+
+  it('the compiled agent (dist/, what npm start and the service run) logs live events', async (t) => {
+    if (!requirePrereq(t, missing ?? missingBuild)) return;
+    const agent = new AgentProcess();
+    agent.entry = [COMPILED_CLI];
+    await agent.start();
+    const marker = `compiled-marker-${process.pid}-${Date.now()}`;
+    const r = await runCommand('/bin/echo', [marker]);
+    await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && String(e.EventData.CommandLine).includes(marker), 15_000, 'ProcessCreate of the marker');
+    assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr);
+    assert.ok(agent.stderr.includes('"msg":"stopped"'), agent.stderr);
   });
 });

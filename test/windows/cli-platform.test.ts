@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cliPlatform, defaultPaths } from '../../src/platform-paths.js';
-import { BUNDLED_CONFIG, ROOT } from '../../src/paths.js';
+import { BUNDLED_CONFIG, cliCommand, ROOT } from '../../src/paths.js';
 import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError, uncheckedNotice, windowsUserWritableDirOf, windowsUserWritableDirs } from '../../src/security.js';
 import { explainDriverOpenError, PreflightError, preflightProblem, type PreflightFacts } from '../../src/commands/preflight.js';
 import { quoteWindowsArg, renderWindowsPlan, windowsCommandLine, windowsInstallPlan, windowsServiceCommand, windowsUninstallPlan, windowsInstalledPaths, type PlanStep } from '../../src/commands/install-windows.js';
@@ -350,7 +350,7 @@ describe('the real CLI, on this (Linux) host', () => {
     assert.equal(i.status, 0, i.stderr);
     assert.ok(i.stdout.startsWith('# sysmon-ts -i (systemd): nothing was changed (--dry-run)\n'), i.stdout);
     assert.ok(i.stdout.includes(`check ${BUNDLED_CONFIG} and copy it to ${join(root, 'etc/sysmon-ts/config.xml')}`));
-    assert.match(i.stdout, /\n {4}ExecStart=\S*node --import tsx \S*src\/cli\.ts run --config \S*config\.xml/);
+    assert.ok(i.stdout.includes(`\n    ExecStart=${cliCommand().join(' ')} run --config `), i.stdout);
     const u = cli('-u', '--dry-run', '--purge', '--root', root);
     assert.equal(u.status, 0, u.stderr);
     assert.ok(u.stdout.includes(`rm -r ${join(root, 'var/lib/sysmon-ts')} ${join(root, 'var/log/sysmon-ts')}`), u.stdout);
