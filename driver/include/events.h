@@ -111,6 +111,14 @@ struct exec_record {
 	struct str_ref cwd;         /* path components of the working directory, leaf first */
 	struct str_ref args;        /* argv, NUL-separated, as the process laid it out */
 	struct str_ref comm;        /* task->comm */
+	/* Facts the agent would otherwise fetch per exec with syscalls (stat of the image for
+	 * the hash cache key, /proc/PID/cgroup for the container context). */
+	__u64 cgroup_id;            /* bpf_get_current_cgroup_id(): the cgroup v2 id (kernfs ino) */
+	__u64 exe_ino;              /* the executable's inode, size, mtime and device */
+	__u64 exe_size;
+	__s64 exe_mtime_ns;         /* Unix ns */
+	__u32 exe_dev;              /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u32 _pad;
 };
 
 struct fork_record {

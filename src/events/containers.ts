@@ -76,10 +76,19 @@ export function containerFromProcCgroup(text: string): ContainerContext | null {
 interface Entry { ticks: number; c: ContainerContext | null }
 
 const MAX_ENTRIES = 65536;
+const MAX_CGROUPS = 4096;
+
+/** /proc/PID/cgroup of a host with the unified hierarchy only: the single line "0::/path". */
+function isV2Only(text: string): boolean {
+  const nl = text.indexOf('\n');
+  return text.startsWith('0::') && (nl < 0 || nl === text.length - 1);
+}
 
 export class Containers {
   private readonly byPid = new Map<number, Entry>();
   private readonly byCgroupId = new Map<bigint, ContainerContext | null>();
+  /** cgroup v2 id -> context, learned from /proc reads on a cgroup-v2-only host (onExec) */
+  private readonly byExecCgroup = new Map<bigint, ContainerContext | null>();
   readonly stats = { procReads: 0, migrations: 0 };
 
   constructor(private readonly procRoot = '/proc') {}
@@ -92,6 +101,31 @@ export class Containers {
     // v2 decides; a v1 hierarchy only when it names a container (hybrid hosts, old docker)
     if (r.hierarchyId !== 0 && !c) return;
     this.set(r.tgid, { ticks: startTicks(r.startBootNs), c });
+  }
+
+  /**
+   * A process that has just exec'd in the cgroup v2 `cgroupId` (exec records carry it): its
+   * context is that of the last process read from /proc in the same cgroup, when that read
+   * showed a cgroup-v2-only host (one "0::" line: the v2 cgroup alone decides). So /proc is
+   * read once per cgroup instead of once per process. On hybrid hosts (v1 lines may name a
+   * container the v2 path does not) it changes nothing: forPid reads /proc as before.
+   */
+  onExec(pid: number, ticks: number, cgroupId: bigint): void {
+    const c = this.byExecCgroup.get(cgroupId);
+    if (c !== undefined) { this.set(pid, { ticks, c }); return; }
+    let text: string;
+    try {
+      this.stats.procReads++;
+      text = readFileSync(`${this.procRoot}/${pid}/cgroup`, 'latin1');
+    } catch {
+      return; // gone already: forPid falls back to the parent's context
+    }
+    const found = containerFromProcCgroup(text);
+    this.set(pid, { ticks, c: found });
+    if (isV2Only(text)) {
+      if (this.byExecCgroup.size >= MAX_CGROUPS) this.byExecCgroup.clear();
+      this.byExecCgroup.set(cgroupId, found);
+    }
   }
 
   /** The context of a cgroup v2 id carried by a record, when a migration into it was seen. */
