@@ -10,9 +10,9 @@
 //   3. the parent's context (a forked child starts in its parent's cgroup), for a process
 //      that is already gone and never migrated.
 // Host processes get null: their events carry no "Container" key.
-import { readFileSync } from 'node:fs';
+import { readProcText } from './procfs.js';
 import type { ContainerContext, SysmonEvent } from './event.js';
-import type { ProcessTable } from './processes.js';
+import type { ProcessInfo, ProcessTable } from './processes.js';
 import { startTicks } from './guid.js';
 import type { CgroupAttachRecord } from '../kernel/records/image.js';
 
@@ -110,21 +110,16 @@ export class Containers {
    * read once per cgroup instead of once per process. On hybrid hosts (v1 lines may name a
    * container the v2 path does not) it changes nothing: forPid reads /proc as before.
    */
-  onExec(pid: number, ticks: number, cgroupId: bigint): void {
-    const c = this.byExecCgroup.get(cgroupId);
-    if (c !== undefined) { this.set(pid, { ticks, c }); return; }
-    let text: string;
-    try {
-      this.stats.procReads++;
-      text = readFileSync(`${this.procRoot}/${pid}/cgroup`, 'latin1');
-    } catch {
-      return; // gone already: forPid falls back to the parent's context
-    }
-    const found = containerFromProcCgroup(text);
-    this.set(pid, { ticks, c: found });
-    if (isV2Only(text)) {
+  onExec(pid: number, ticks: number, cgroupId: bigint, processes: ProcessTable): void {
+    const cached = this.byExecCgroup.get(cgroupId);
+    if (cached !== undefined) { this.set(pid, { ticks, c: cached }); return; }
+    const text = this.readCgroup(pid);
+    // gone already: it ran where its parent was (set here too, so nothing reads /proc again)
+    const c = text === null ? this.parentContext(processes.get(pid), pid, processes, 0) : containerFromProcCgroup(text);
+    this.set(pid, { ticks, c });
+    if (text !== null && isV2Only(text)) {
       if (this.byExecCgroup.size >= MAX_CGROUPS) this.byExecCgroup.clear();
-      this.byExecCgroup.set(cgroupId, found);
+      this.byExecCgroup.set(cgroupId, c);
     }
   }
 
@@ -140,16 +135,25 @@ export class Containers {
     const ticks = info?.ticks ?? -1;
     const known = this.byPid.get(pid);
     if (known && (known.ticks === ticks || ticks === -1)) return known.c;
-    let c: ContainerContext | null;
-    try {
-      this.stats.procReads++;
-      c = containerFromProcCgroup(readFileSync(`${this.procRoot}/${pid}/cgroup`, 'latin1'));
-    } catch {
-      // gone: it started where its parent was
-      c = info && depth < 8 && info.ppid !== pid ? this.forPid(info.ppid, processes, depth + 1) : null;
-    }
+    const text = this.readCgroup(pid);
+    // gone: it started where its parent was
+    const c = text === null ? this.parentContext(info, pid, processes, depth) : containerFromProcCgroup(text);
     this.set(pid, { ticks, c });
     return c;
+  }
+
+  private parentContext(info: ProcessInfo | undefined, pid: number, processes: ProcessTable, depth: number): ContainerContext | null {
+    return info && depth < 8 && info.ppid !== pid ? this.forPid(info.ppid, processes, depth + 1) : null;
+  }
+
+  /** /proc/PID/cgroup, or null when the process is gone */
+  private readCgroup(pid: number): string | null {
+    this.stats.procReads++;
+    try {
+      return readProcText(`${this.procRoot}/${pid}/cgroup`);
+    } catch {
+      return null;
+    }
   }
 
   private set(pid: number, e: Entry): void {

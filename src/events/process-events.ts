@@ -74,7 +74,7 @@ export const PROCESS_HANDLERS: RecordHandlers = {
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
-    containers.onExec(proc.pid, proc.ticks, r.cgroupId);
+    containers.onExec(proc.pid, proc.ticks, r.cgroupId, ctx.processes);
     out.push(ev);
     // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
     // a cached one (by the inode the kernel ran) is filled at once and holds nothing back

@@ -29,16 +29,16 @@ it('cgroup v2 only: the second process of a cgroup is resolved without reading /
   const v2 = `0::/system.slice/docker-${ID}.scope\n`;
   const c = new Containers(fakeProc({ 10: v2, 11: v2, 12: '0::/user.slice\n' }));
   const procs = table();
-  c.onExec(10, 1, 500n);
+  c.onExec(10, 1, 500n, procs);
   assert.equal(c.stats.procReads, 1);
-  c.onExec(11, 1, 500n);
+  c.onExec(11, 1, 500n, procs);
   assert.equal(c.stats.procReads, 1, 'same cgroup id: no read');
   assert.deepEqual(c.forPid(11, procs), { id: ID, runtime: 'docker', cgroup: `/system.slice/docker-${ID}.scope` });
-  c.onExec(12, 1, 501n);
+  c.onExec(12, 1, 501n, procs);
   assert.equal(c.stats.procReads, 2, 'another cgroup: read once');
   assert.equal(c.forPid(12, procs), null);
   // a process of a known cgroup whose /proc entry does not exist at all: still resolved
-  c.onExec(13, 1, 500n);
+  c.onExec(13, 1, 500n, procs);
   assert.equal(c.forPid(13, procs)?.id, ID);
   assert.equal(c.stats.procReads, 2);
 });
@@ -47,8 +47,8 @@ it('hybrid host (v1 lines): every process is read, as v1 membership is not in th
   const hybrid = (v1: string) => `4:memory:${v1}\n1:name=systemd:/\n0::/\n`;
   const c = new Containers(fakeProc({ 20: hybrid(`/docker/${ID}`), 21: hybrid('/') }));
   const procs = table();
-  c.onExec(20, 1, 1n);
-  c.onExec(21, 1, 1n);
+  c.onExec(20, 1, 1n, procs);
+  c.onExec(21, 1, 1n, procs);
   assert.equal(c.stats.procReads, 2);
   assert.equal(c.forPid(20, procs)?.runtime, 'docker');
   assert.equal(c.forPid(21, procs), null, 'same v2 id, different v1 memberships');
