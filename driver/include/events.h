@@ -71,6 +71,8 @@ enum record_type {
 #define RECORD_FLAG_ARGS_TRUNCATED  (1u << 0)
 #define RECORD_FLAG_EXE_TRUNCATED   (1u << 1)
 #define RECORD_FLAG_CWD_TRUNCATED   (1u << 2)
+/* exec records: the process is in exactly its parent's cgroups (same css_set) in every hierarchy */
+#define RECORD_FLAG_PARENT_CGROUPS  (1u << 3)
 
 struct record_header {
 	__u16 type;        /* enum record_type */

@@ -108,9 +108,16 @@ export class Containers {
    * context is that of the last process read from /proc in the same cgroup, when that read
    * showed a cgroup-v2-only host (one "0::" line: the v2 cgroup alone decides). So /proc is
    * read once per cgroup instead of once per process. On hybrid hosts (v1 lines may name a
-   * container the v2 path does not) it changes nothing: forPid reads /proc as before.
+   * container the v2 path does not) only `sameCgroupsAs` (the exec record's ParentCgroups
+   * flag) spares the read.
    */
-  onExec(pid: number, ticks: number, cgroupId: bigint, processes: ProcessTable): void {
+  onExec(pid: number, ticks: number, cgroupId: bigint, processes: ProcessTable, sameCgroupsAs?: { pid: number; ticks: number }): void {
+    // the kernel saw it in exactly its parent's cgroups (same css_set, every hierarchy): the
+    // parent's context, kept current by migrations like any process's, is the child's
+    if (sameCgroupsAs) {
+      const parent = this.byPid.get(sameCgroupsAs.pid);
+      if (parent && parent.ticks === sameCgroupsAs.ticks) { this.set(pid, { ticks, c: parent.c }); return; }
+    }
     const cached = this.byExecCgroup.get(cgroupId);
     if (cached !== undefined) { this.set(pid, { ticks, c: cached }); return; }
     const text = this.readCgroup(pid);
