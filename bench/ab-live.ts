@@ -6,6 +6,7 @@
 // linked, `make -C driver/linux`); "after" is this checkout. Prints one markdown row per
 // workload x config x side: median wall time (each rep), slowdown against "none" of the same
 // run, the agent's CPU seconds until it caught up, and that CPU per operation.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as after from './live.js';
 
@@ -53,3 +54,4 @@ for (const kind of kinds) {
     }
   }
 }
+rmSync(work, { recursive: true, force: true });
