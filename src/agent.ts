@@ -13,6 +13,7 @@ import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
 import { kernelPlatform, type AgentDriver, type PlatformCapture } from './kernel/platform.js';
 import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
+import { earlyFilter } from './events/early-filter.js';
 import { setNetworkOptions } from './events/network-events.js';
 import type { Sink } from '../sinks/sink.js';
 
@@ -76,6 +77,7 @@ export class Agent {
     if (this.opts.configPath) this.opts.checkConfig?.(this.opts.configPath);
     this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath) : defaultConfig();
     configureFileEvents(this.config);
+    earlyFilter.configure(this.config);
     setNetworkOptions(this.config.options);
     for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
 
@@ -195,6 +197,7 @@ export class Agent {
       this.emit(failures.map((f) => errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`)));
       this.config = next;
       configureFileEvents(next);
+      earlyFilter.configure(next);
       setNetworkOptions(next.options);
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
@@ -213,7 +216,8 @@ export class Agent {
     const c = this.capture.counters;
     return {
       records: c.records, rejected: c.rejected, kernelDrops: c.kernelDrops.toString(),
-      accepted: this.accepted, filtered: this.filtered, processes: this.processes.processCount(),
+      // events the config dropped before enrichment (src/events/early-filter.ts) count as filtered
+      accepted: this.accepted, filtered: this.filtered + earlyFilter.dropped, processes: this.processes.processCount(),
       config: this.config.source || '(built-in defaults)',
     };
   }

@@ -71,6 +71,8 @@ enum record_type {
 #define RECORD_FLAG_ARGS_TRUNCATED  (1u << 0)
 #define RECORD_FLAG_EXE_TRUNCATED   (1u << 1)
 #define RECORD_FLAG_CWD_TRUNCATED   (1u << 2)
+/* exec records: the process is in exactly its parent's cgroups (same css_set) in every hierarchy */
+#define RECORD_FLAG_PARENT_CGROUPS  (1u << 3)
 
 struct record_header {
 	__u16 type;        /* enum record_type */
@@ -111,6 +113,14 @@ struct exec_record {
 	struct str_ref cwd;         /* path components of the working directory, leaf first */
 	struct str_ref args;        /* argv, NUL-separated, as the process laid it out */
 	struct str_ref comm;        /* task->comm */
+	/* Facts the agent would otherwise fetch per exec with syscalls (stat of the image for
+	 * the hash cache key, /proc/PID/cgroup for the container context). */
+	__u64 cgroup_id;            /* bpf_get_current_cgroup_id(): the cgroup v2 id (kernfs ino) */
+	__u64 exe_ino;              /* the executable's inode, size, mtime and device */
+	__u64 exe_size;
+	__s64 exe_mtime_ns;         /* Unix ns */
+	__u32 exe_dev;              /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u32 _pad;
 };
 
 struct fork_record {

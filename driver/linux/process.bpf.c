@@ -17,6 +17,17 @@ int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux
 	fill_ids(&r->ids, task);
 
 	struct file *file = BPF_CORE_READ(bprm, file);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->exe_ino = BPF_CORE_READ(inode, i_ino);
+	r->exe_size = BPF_CORE_READ(inode, i_size);
+	r->exe_mtime_ns = inode_mtime_ns(inode);
+	r->exe_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	r->_pad = 0;
+	/* the same css_set as the parent: the agent reuses the parent's container context
+	 * instead of reading /proc/PID/cgroup (~60-140 us on a host with v1 hierarchies) */
+	if (BPF_CORE_READ(task, cgroups) == BPF_CORE_READ(task, real_parent, cgroups))
+		r->hdr.flags |= RECORD_FLAG_PARENT_CGROUPS;
 	r->exe.off = pos;
 	r->exe.len = write_path(&pos, BPF_CORE_READ(file, f_path.dentry),
 				BPF_CORE_READ(file, f_path.mnt), &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);

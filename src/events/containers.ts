@@ -10,9 +10,9 @@
 //   3. the parent's context (a forked child starts in its parent's cgroup), for a process
 //      that is already gone and never migrated.
 // Host processes get null: their events carry no "Container" key.
-import { readFileSync } from 'node:fs';
+import { readProcText } from './procfs.js';
 import type { ContainerContext, SysmonEvent } from './event.js';
-import type { ProcessTable } from './processes.js';
+import type { ProcessInfo, ProcessTable } from './processes.js';
 import { startTicks } from './guid.js';
 import type { CgroupAttachRecord } from '../kernel/records/image.js';
 
@@ -76,10 +76,19 @@ export function containerFromProcCgroup(text: string): ContainerContext | null {
 interface Entry { ticks: number; c: ContainerContext | null }
 
 const MAX_ENTRIES = 65536;
+const MAX_CGROUPS = 4096;
+
+/** /proc/PID/cgroup of a host with the unified hierarchy only: the single line "0::/path". */
+function isV2Only(text: string): boolean {
+  const nl = text.indexOf('\n');
+  return text.startsWith('0::') && (nl < 0 || nl === text.length - 1);
+}
 
 export class Containers {
   private readonly byPid = new Map<number, Entry>();
   private readonly byCgroupId = new Map<bigint, ContainerContext | null>();
+  /** cgroup v2 id -> context, learned from /proc reads on a cgroup-v2-only host (onExec) */
+  private readonly byExecCgroup = new Map<bigint, ContainerContext | null>();
   readonly stats = { procReads: 0, migrations: 0 };
 
   constructor(private readonly procRoot = '/proc') {}
@@ -94,6 +103,33 @@ export class Containers {
     this.set(r.tgid, { ticks: startTicks(r.startBootNs), c });
   }
 
+  /**
+   * A process that has just exec'd in the cgroup v2 `cgroupId` (exec records carry it): its
+   * context is that of the last process read from /proc in the same cgroup, when that read
+   * showed a cgroup-v2-only host (one "0::" line: the v2 cgroup alone decides). So /proc is
+   * read once per cgroup instead of once per process. On hybrid hosts (v1 lines may name a
+   * container the v2 path does not) only `sameCgroupsAs` (the exec record's ParentCgroups
+   * flag) spares the read.
+   */
+  onExec(pid: number, ticks: number, cgroupId: bigint, processes: ProcessTable, sameCgroupsAs?: { pid: number; ticks: number }): void {
+    // the kernel saw it in exactly its parent's cgroups (same css_set, every hierarchy): the
+    // parent's context, kept current by migrations like any process's, is the child's
+    if (sameCgroupsAs) {
+      const parent = this.byPid.get(sameCgroupsAs.pid);
+      if (parent && parent.ticks === sameCgroupsAs.ticks) { this.set(pid, { ticks, c: parent.c }); return; }
+    }
+    const cached = this.byExecCgroup.get(cgroupId);
+    if (cached !== undefined) { this.set(pid, { ticks, c: cached }); return; }
+    const text = this.readCgroup(pid);
+    // gone already: it ran where its parent was (set here too, so nothing reads /proc again)
+    const c = text === null ? this.parentContext(processes.get(pid), pid, processes, 0) : containerFromProcCgroup(text);
+    this.set(pid, { ticks, c });
+    if (text !== null && isV2Only(text)) {
+      if (this.byExecCgroup.size >= MAX_CGROUPS) this.byExecCgroup.clear();
+      this.byExecCgroup.set(cgroupId, c);
+    }
+  }
+
   /** The context of a cgroup v2 id carried by a record, when a migration into it was seen. */
   forCgroupId(id: bigint): ContainerContext | null | undefined {
     return this.byCgroupId.get(id);
@@ -106,16 +142,25 @@ export class Containers {
     const ticks = info?.ticks ?? -1;
     const known = this.byPid.get(pid);
     if (known && (known.ticks === ticks || ticks === -1)) return known.c;
-    let c: ContainerContext | null;
-    try {
-      this.stats.procReads++;
-      c = containerFromProcCgroup(readFileSync(`${this.procRoot}/${pid}/cgroup`, 'latin1'));
-    } catch {
-      // gone: it started where its parent was
-      c = info && depth < 8 && info.ppid !== pid ? this.forPid(info.ppid, processes, depth + 1) : null;
-    }
+    const text = this.readCgroup(pid);
+    // gone: it started where its parent was
+    const c = text === null ? this.parentContext(info, pid, processes, depth) : containerFromProcCgroup(text);
     this.set(pid, { ticks, c });
     return c;
+  }
+
+  private parentContext(info: ProcessInfo | undefined, pid: number, processes: ProcessTable, depth: number): ContainerContext | null {
+    return info && depth < 8 && info.ppid !== pid ? this.forPid(info.ppid, processes, depth + 1) : null;
+  }
+
+  /** /proc/PID/cgroup, or null when the process is gone */
+  private readCgroup(pid: number): string | null {
+    this.stats.procReads++;
+    try {
+      return readProcText(`${this.procRoot}/${pid}/cgroup`);
+    } catch {
+      return null;
+    }
   }
 
   private set(pid: number, e: Entry): void {

@@ -44,11 +44,8 @@ function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
 }
 
-function head(ctx: CaptureContext, r: FileRecord): { timeNs: bigint; p: ProcessInfo | undefined } | null {
-  // the monitor's own files (journal, cursors, JSONL) would feed back into it forever
-  if (r.tgid === process.pid) return null;
-  return { timeNs: ctx.timeNs(r.bootNs), p: who(ctx, r.tgid) };
-}
+// the monitor's own files (journal, cursors, JSONL) would feed back into it forever
+const SELF = process.pid;
 
 export function isExecutable(r: FileRecord): boolean {
   return (r.info & FileInfo.Inode) !== 0 && (r.mode & S_IFMT) === S_IFREG && (r.mode & 0o111) !== 0;
@@ -130,32 +127,32 @@ export function deletedHashes(r: FileRecord): string {
 export const FILE_HANDLERS: RecordHandlers = {
   [FileRecordType.Create]: (rec, ctx, out) => {
     const r = rec as FileRecord;
-    const h0 = head(ctx, r);
-    if (!h0) return;
-    const { timeNs, p } = h0;
+    if (r.tgid === SELF) return;
+    const timeNs = ctx.timeNs(r.bootNs);
+    const p = who(ctx, r.tgid);
     out.push(fileCreate(r, p, timeNs));
   },
   [FileRecordType.RawRead]: (rec, ctx, out) => {
     const r = rec as FileRecord;
-    const h0 = head(ctx, r);
-    if (!h0) return;
-    const { timeNs, p } = h0;
+    if (r.tgid === SELF) return;
+    const timeNs = ctx.timeNs(r.bootNs);
+    const p = who(ctx, r.tgid);
     out.push(rawAccessRead(r, p, timeNs));
   },
   [FileRecordType.Time]: (rec, ctx, out) => {
     const r = rec as FileRecord;
-    const h0 = head(ctx, r);
-    if (!h0) return;
-    const { timeNs, p } = h0;
+    if (r.tgid === SELF) return;
+    const timeNs = ctx.timeNs(r.bootNs);
+    const p = who(ctx, r.tgid);
     // by path the kernel cannot see the old mtime: report times set before the event only
     if (!(r.info & FileInfo.PrevTime) && r.newTimeNs >= timeNs) return;
     out.push(fileCreateTime(r, p, timeNs));
   },
   [FileRecordType.Delete]: (rec, ctx, out) => {
     const r = rec as FileRecord;
-    const h0 = head(ctx, r);
-    if (!h0) return;
-    const { timeNs, p } = h0;
+    if (r.tgid === SELF) return;
+    const timeNs = ctx.timeNs(r.bootNs);
+    const p = who(ctx, r.tgid);
     const h = deletedHashes(r);
     const c = settings.captured;
     if (c.has(23)) {

@@ -26,6 +26,8 @@ export interface HashOptions {
 
 export interface FileKey { dev: bigint | number; ino: bigint | number; size: bigint | number; mtimeNs: bigint | number }
 
+const DASH = Promise.resolve('-');
+
 export function fileKey(k: FileKey): string {
   return `${k.dev}:${k.ino}:${k.size}:${k.mtimeNs}`;
 }
@@ -113,30 +115,65 @@ export class HashService {
     return v;
   }
 
-  /** The file's hashes, "-" when disabled, unreadable, too big or too slow. Never rejects. */
-  async hashFile(path: string): Promise<string> {
-    if (!this.enabled || path === '-' || path === '') return '-';
+  /**
+   * The file's hashes, "-" when disabled, unreadable, too big or too slow. Never rejects.
+   * `known`: the file's inode as the kernel saw it (exec, mmap records, dev in userspace
+   * st_dev form): a cached result is then found with no syscall, instead of a stat per call
+   * (the stat round trip through the thread pool was most of the agent's CPU per exec).
+   */
+  hashFile(path: string, known?: FileKey): Promise<string> {
+    if (!this.enabled || path === '-' || path === '') return DASH;
     this.stats.requests++;
+    if (known) {
+      const k = fileKey(known);
+      const hit = this.cache.get(k);
+      if (hit !== undefined) { this.stats.cacheHits++; return Promise.resolve(hit); }
+      const running = this.inflight.get(k);
+      if (running) return running;
+    }
+    return this.hashByStat(path, known);
+  }
+
+  private async hashByStat(path: string, known: FileKey | undefined): Promise<string> {
     let key: string;
+    let size: bigint;
+    let mtimeNs: bigint;
     try {
       const st = await stat(path, { bigint: true });
       if (!st.isFile()) return '-';
       if (st.size > BigInt(this.maxBytes)) { this.stats.tooBig++; return '-'; }
       key = fileKey({ dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs });
+      size = st.size;
+      mtimeNs = st.mtimeNs;
     } catch {
       this.stats.failed++;
       return '-';
     }
+    // The kernel's key can name the same file differently from stat (overlayfs and btrfs
+    // report another dev/ino): it becomes an alias of the stat key when size and mtime agree,
+    // so the next exec of that file is a cache hit too.
+    const alias = known && BigInt(known.size) === size && BigInt(known.mtimeNs) === mtimeNs ? fileKey(known) : null;
     const hit = this.cache.get(key);
-    if (hit !== undefined) { this.stats.cacheHits++; return hit; }
+    if (hit !== undefined) {
+      this.stats.cacheHits++;
+      if (alias && alias !== key) this.remember(alias, hit);
+      return hit;
+    }
     const running = this.inflight.get(key);
     if (running) return running;
     const p = this.submit(path).then(({ result, key: actual }) => {
       // the worker's own fstat names what it really read (the file may have changed since)
-      if (result !== '-' && actual) this.remember(actual, result);
+      if (result !== '-' && actual) {
+        this.remember(actual, result);
+        if (alias && actual === key && alias !== key) this.remember(alias, result);
+      }
       return result;
-    }).finally(() => this.inflight.delete(key));
+    }).finally(() => {
+      this.inflight.delete(key);
+      if (alias) this.inflight.delete(alias);
+    });
     this.inflight.set(key, p);
+    if (alias) this.inflight.set(alias, p);
     return p;
   }
 

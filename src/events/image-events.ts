@@ -20,6 +20,8 @@ import { utcTime } from './time.js';
 import { NULL_GUID } from './guid.js';
 import { hashes } from './hashes.js';
 import { containers } from './containers.js';
+import { earlyFilter } from './early-filter.js';
+import { userDev } from '../kernel/records/file.js';
 import { ImageRecordType, type CgroupAttachRecord, type ImageLoadRecord, type PipeRecord } from '../kernel/records/image.js';
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
@@ -77,12 +79,19 @@ export const IMAGE_HANDLERS: RecordHandlers = {
   [ImageRecordType.ImageLoad]: (rec, ctx, out) => {
     const r = rec as ImageLoadRecord;
     if (r.tgid === process.pid) return;
-    const ev = withContainer(imageLoad(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs)), r, ctx);
+    const built = imageLoad(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs));
+    // a config that drops it whatever its hashes and container: no hash, no lookup
+    if (earlyFilter.drops(built)) return;
+    const ev = withContainer(built, r, ctx);
     out.push(ev);
     if (hashes.enabled) {
+      // the mapped inode is the cache key: a library hashed once is found with no syscall
+      const known = { dev: userDev(r.dev), ino: r.ino, size: r.size, mtimeNs: r.mtimeNs };
+      const cached = hashes.lookup(known);
       // a container's path names a file in its own mount namespace: read it through the process's root
       const path = ev.container ? `/proc/${r.tgid}/root${r.path}` : r.path;
-      ctx.defer(hashes.hashFile(path).then((h) => { ev.data.Hashes = h; }));
+      if (cached !== undefined) ev.data.Hashes = cached;
+      else ctx.defer(hashes.hashFile(path, known).then((h) => { ev.data.Hashes = h; }));
     }
   },
   [ImageRecordType.PipeCreate]: (rec, ctx, out) => {

@@ -6,8 +6,12 @@ import type { ProcessInfo, ProcessTable } from './processes.js';
 import type { ExecRecord, ExitRecord, ForkRecord } from '../kernel/decode.js';
 import type { RecordHandlers } from './handlers.js';
 import { utcTime } from './time.js';
-import { NULL_GUID } from './guid.js';
+import { NULL_GUID, startTicks } from './guid.js';
 import { hashes } from './hashes.js';
+import { containers } from './containers.js';
+import { earlyFilter } from './early-filter.js';
+import { userDev } from '../kernel/records/file.js';
+import { RecordFlag } from '../kernel/layout.js';
 
 const UNSET = 0xffffffff;
 
@@ -69,9 +73,20 @@ export const PROCESS_HANDLERS: RecordHandlers = {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs));
+    // the process state above is kept either way; a dropped event costs no hash, no /proc read
+    if (earlyFilter.drops(ev)) return;
+    containers.onExec(proc.pid, proc.ticks, r.cgroupId, ctx.processes,
+      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: startTicks(r.ids.parentStartBootNs) } : undefined);
     out.push(ev);
-    // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts)
-    if (hashes.enabled) ctx.defer(hashes.hashFile(proc.image).then((h) => { ev.data.Hashes = h; }));
+    // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
+    // a cached one (by the inode the kernel ran) is filled at once and holds nothing back
+    if (hashes.enabled) {
+      const f = r.exeFile;
+      const known = { dev: userDev(f.dev), ino: f.ino, size: f.size, mtimeNs: f.mtimeNs };
+      const cached = hashes.lookup(known);
+      if (cached !== undefined) ev.data.Hashes = cached;
+      else ctx.defer(hashes.hashFile(proc.image, known).then((h) => { ev.data.Hashes = h; }));
+    }
   },
   2: (rec, ctx) => {
     ctx.processes.onFork(rec as ForkRecord);

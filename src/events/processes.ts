@@ -7,6 +7,7 @@ import type { ExecRecord, ExitRecord, ForkRecord, ProcessIds } from '../kernel/d
 import { GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from './text.js';
+import { readProcText } from './procfs.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -60,7 +61,7 @@ export class ProcessTable {
   /** A process we have not seen, read from /proc (undefined if it is gone). */
   readProc(pid: number): ProcessInfo | undefined {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const stat = readProcText(`/proc/${pid}/stat`);
       const close = stat.lastIndexOf(')');
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const f = stat.slice(close + 2).split(' ');
@@ -68,7 +69,7 @@ export class ProcessTable {
       const ppid = Number(f[1]);
       const ticks = Number(f[19]);
       const endCode = BigInt(f[24] ?? '0');
-      const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+      const status = readProcText(`/proc/${pid}/status`);
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       const loginUid = readNumber(`/proc/${pid}/loginuid`);
       const session = readNumber(`/proc/${pid}/sessionid`);
@@ -176,7 +177,7 @@ export class ProcessTable {
 
 function readNumber(path: string): number {
   try {
-    return Number(readFileSync(path, 'latin1').trim());
+    return Number(readProcText(path).trim());
   } catch {
     return UNSET;
   }

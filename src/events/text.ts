@@ -15,6 +15,8 @@ export function decodeBytes(bytes: Uint8Array): string {
 }
 
 function latin1(bytes: Uint8Array): string {
+  // ring and record views are Buffers already: no new Buffer object per string
+  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 

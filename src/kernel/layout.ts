@@ -36,4 +36,6 @@ export const RecordFlag = {
   ArgsTruncated: 1 << 0,
   ExeTruncated: 1 << 1,
   CwdTruncated: 1 << 2,
+  /** exec: in exactly the parent's cgroups (same css_set), every hierarchy */
+  ParentCgroups: 1 << 3,
 } as const;

@@ -68,3 +68,22 @@ it('times out instead of stalling: a request slower than timeoutMs resolves to "
   assert.ok(Date.now() - t0 < 1500);
   await slow.close();
 });
+
+it('a kernel inode key: found with no stat once hashed; an alias only when size and mtime agree', async () => {
+  svc.configure(['MD5']);
+  const f = join(dir, 'k.bin');
+  writeFileSync(f, 'kernel key');
+  const st = statSync(f, { bigint: true });
+  const want = `MD5=${hex('md5', 'kernel key')}`;
+  // the kernel names the file with another dev/ino (overlayfs, btrfs): same size and mtime
+  const kernel = { dev: 999_999, ino: st.ino + 7n, size: st.size, mtimeNs: st.mtimeNs };
+  assert.equal(svc.lookup(kernel), undefined);
+  assert.equal(await svc.hashFile(f, kernel), want);
+  assert.equal(svc.lookup(kernel), want, 'the kernel key became an alias of the stat key');
+  // a missing path with a cached kernel key: answered from the cache, no stat (it would fail)
+  assert.equal(await svc.hashFile(join(dir, 'no-such-file'), kernel), want);
+  // a kernel key whose mtime disagrees (the file changed since the exec) is not aliased
+  const stale = { dev: 999_998, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs - 1n };
+  assert.equal(await svc.hashFile(f, stale), want, 'the path is still hashed');
+  assert.equal(svc.lookup(stale), undefined, 'but the stale key does not name that content');
+});

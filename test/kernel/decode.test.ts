@@ -9,6 +9,7 @@ import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../../src/kern
 
 const LAYOUT = { ...COMMON_LAYOUT, ...PROCESS_LAYOUT };
 import { GuidMaker } from '../../src/events/guid.js';
+import { decodeBytes } from '../../src/events/text.js';
 import { UserNames } from '../../src/events/host.js';
 import { ProcessTable } from '../../src/events/processes.js';
 import type { SysmonEvent } from '../../src/events/event.js';
@@ -74,4 +75,19 @@ it('turns a malformed record into event 255 and counts it, then goes on', () => 
   capture.checkDrops(5n, out);
   capture.checkDrops(5n, out);
   assert.equal(out.filter((e) => e.data.ID === 'RingDrops').length, 1, 'drops reported once per increase');
+});
+
+it('joinPath gives what split / reverse / join gives, on edge cases and 20,000 random component lists', () => {
+  const reference = (c: Buffer): string => {
+    if (c.length === 0) return '/';
+    const parts = decodeBytes(c).split('\0');
+    if (parts[parts.length - 1] === '') parts.pop();
+    return '/' + parts.reverse().join('/');
+  };
+  const cases = ['', '\0', 'x', 'a\0\0b\0', '\0a\0', 'a\0\0', 'caf\xc3\xa9\0dir\0', 'bad\xff\0x\0', 'no-trailing\0nul'].map((s) => Buffer.from(s, 'latin1'));
+  let seed = 1;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const alphabet = [0, 0x2f, 0x61, 0x62, 0x2e, 0xc3, 0xa9, 0xff, 0x80];
+  for (let i = 0; i < 20_000; i++) cases.push(Buffer.from(Array.from({ length: rand(24) }, () => alphabet[rand(alphabet.length)]!)));
+  for (const c of cases) assert.equal(joinPath(c), reference(c), JSON.stringify(c.toString('latin1')));
 });

@@ -5,14 +5,23 @@ import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds
 export const ProcessRecordType = { Exec: 1, Fork: 2, Exit: 3 } as const;
 
 export const PROCESS_LAYOUT = {
-  exec_record: { hdr: [0, 24], ids: [24, 56], exe: [80, 8], cwd: [88, 8], args: [96, 8], comm: [104, 8] },
+  exec_record: {
+    hdr: [0, 24], ids: [24, 56], exe: [80, 8], cwd: [88, 8], args: [96, 8], comm: [104, 8],
+    cgroup_id: [112, 8], exe_ino: [120, 8], exe_size: [128, 8], exe_mtime_ns: [136, 8], exe_dev: [144, 4], _pad: [148, 4],
+  },
   fork_record: { hdr: [0, 24], ids: [24, 56] },
   exit_record: { hdr: [0, 24], ids: [24, 56], exit_code: [80, 4], _pad: [84, 4] },
 } as const;
 
-export const PROCESS_SIZES = { exec_record: 112, fork_record: 80, exit_record: 88 } as const;
+export const PROCESS_SIZES = { exec_record: 152, fork_record: 80, exit_record: 88 } as const;
 
-export interface ExecRecord extends Header { type: 1; ids: ProcessIds; exe: string; cwd: string; argv: string[]; comm: string }
+export interface ExecRecord extends Header {
+  type: 1; ids: ProcessIds; exe: string; cwd: string; argv: string[]; comm: string;
+  /** the cgroup v2 id the process execs in */
+  cgroupId: bigint;
+  /** the executable's inode as the kernel ran it: the hash cache key, with no stat */
+  exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
+}
 export interface ForkRecord extends Header { type: 2; ids: ProcessIds }
 export interface ExitRecord extends Header { type: 3; ids: ProcessIds; exitCode: number }
 export type ProcessRecord = ExecRecord | ForkRecord | ExitRecord;
@@ -27,6 +36,13 @@ export const PROCESS_DECODERS = {
       cwd: joinPath(slice(rec, E.cwd[0], 'cwd')),
       argv: splitArgs(slice(rec, E.args[0], 'args')),
       comm: decodeBytes(slice(rec, E.comm[0], 'comm')),
+      cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
+      exeFile: {
+        dev: rec.readUInt32LE(E.exe_dev[0]),
+        ino: rec.readBigUInt64LE(E.exe_ino[0]),
+        size: rec.readBigUInt64LE(E.exe_size[0]),
+        mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
+      },
     };
   },
   [ProcessRecordType.Fork]: (rec: Buffer): ForkRecord => {
