@@ -6,8 +6,8 @@
 // or malformed response, no answer within ackTimeoutMs) every unacknowledged send rejects
 // with the cause and the session is dead. The sink decides what to resend on a new one.
 import net from 'node:net';
-import tls from 'node:tls';
 import type { ResolvedRelpOptions, RelpTarget } from './config.js';
+import { connectStream } from '../syslog/transport.js';
 import { quickAcker } from './quickack.js';
 import { encodeFrame, FrameParser, nextTxnr, parseOffers, parseResponse, RelpProtocolError, type RelpFrame, type RelpResponse } from './frame.js';
 
@@ -195,29 +195,6 @@ export class RelpSession {
 }
 
 function connect(target: RelpTarget, o: ResolvedRelpOptions, where: string): Promise<net.Socket> {
-  const s = o.syslog;
-  return new Promise((resolve, reject) => {
-    const sock = target.tls
-      ? tls.connect({
-        host: target.host,
-        port: target.port,
-        ca: s.ca,
-        cert: s.cert,
-        key: s.key,
-        rejectUnauthorized: s.rejectUnauthorized,
-        servername: s.servername ?? (net.isIP(target.host) ? undefined : target.host),
-      })
-      : net.connect({ host: target.host, port: target.port });
-    const ready = target.tls ? 'secureConnect' : 'connect';
-    const timer = setTimeout(() => sock.destroy(new Error(`connect timeout after ${s.connectTimeoutMs} ms`)), s.connectTimeoutMs);
-    const fail = (err: Error) => { clearTimeout(timer); sock.destroy(); reject(new Error(`${where}: ${err.message}`)); };
-    sock.once('error', fail);
-    sock.once(ready, () => {
-      clearTimeout(timer);
-      sock.off('error', fail);
-      sock.setNoDelay(true);
-      sock.setKeepAlive(true, 30_000);
-      resolve(sock);
-    });
-  });
+  return connectStream(target, o.syslog, `connect timeout after ${o.syslog.connectTimeoutMs} ms`)
+    .catch((err: Error) => { throw new Error(`${where}: ${err.message}`); });
 }

@@ -142,6 +142,38 @@ class UnixTransport implements SyslogTransport {
   async close(): Promise<void> { this.sock.close(); }
 }
 
+/**
+ * Opens a TCP or TLS connection (TLS: the server certificate verified against o.ca, client
+ * certificate o.cert/o.key) with Nagle off and keep-alive on. Rejects with the socket's error,
+ * or with `timeoutMessage` when not connected within o.connectTimeoutMs. Used by the RELP sink too.
+ */
+export function connectStream(target: { tls: boolean; host: string; port: number }, o: ResolvedSyslogOptions, timeoutMessage: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = target.tls
+      ? tls.connect({
+        host: target.host,
+        port: target.port,
+        ca: o.ca,
+        cert: o.cert,
+        key: o.key,
+        rejectUnauthorized: o.rejectUnauthorized,
+        servername: o.servername ?? (net.isIP(target.host) ? undefined : target.host),
+      })
+      : net.connect({ host: target.host, port: target.port });
+    const ready = target.tls ? 'secureConnect' : 'connect';
+    const timer = setTimeout(() => { sock.destroy(new Error(timeoutMessage)); }, o.connectTimeoutMs);
+    const fail = (err: Error) => { clearTimeout(timer); sock.destroy(); reject(err); };
+    sock.once('error', fail);
+    sock.once(ready, () => {
+      clearTimeout(timer);
+      sock.off('error', fail);
+      sock.setNoDelay(true);
+      sock.setKeepAlive(true, 30_000);
+      resolve(sock);
+    });
+  });
+}
+
 /** TCP and TLS with octet-counting framing. */
 class StreamTransport implements SyslogTransport {
   private sock: net.Socket | null = null;
@@ -156,33 +188,7 @@ class StreamTransport implements SyslogTransport {
   private where(): string { return `syslog ${this.t.transport}://${this.t.host}:${this.t.port}`; }
 
   private connect(): Promise<net.Socket> {
-    return new Promise((resolve, reject) => {
-      let sock: net.Socket;
-      const ready = this.t.transport === 'tls' ? 'secureConnect' : 'connect';
-      if (this.t.transport === 'tls') {
-        sock = tls.connect({
-          host: this.t.host,
-          port: this.t.port,
-          ca: this.o.ca,
-          cert: this.o.cert,
-          key: this.o.key,
-          rejectUnauthorized: this.o.rejectUnauthorized,
-          servername: this.o.servername ?? (net.isIP(this.t.host) ? undefined : this.t.host),
-        });
-      } else {
-        sock = net.connect({ host: this.t.host, port: this.t.port });
-      }
-      const timer = setTimeout(() => { sock.destroy(new Error(`${this.where()}: connect timeout`)); }, this.o.connectTimeoutMs);
-      const fail = (err: Error) => { clearTimeout(timer); sock.destroy(); reject(err); };
-      sock.once('error', fail);
-      sock.once(ready, () => {
-        clearTimeout(timer);
-        sock.off('error', fail);
-        sock.setNoDelay(true);
-        sock.setKeepAlive(true, 30_000);
-        resolve(sock);
-      });
-    });
+    return connectStream({ tls: this.t.transport === 'tls', host: this.t.host, port: this.t.port }, this.o, `${this.where()}: connect timeout`);
   }
 
   private attach(sock: net.Socket): void {
