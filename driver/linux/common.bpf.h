@@ -266,4 +266,38 @@ static __always_inline long write_dir_path(struct task_struct *task, long dirfd,
 	return write_path(pos, dentry, mnt, flags, trunc_flag);
 }
 
+#define NAME_BYTES 4096   /* PATH_MAX */
+
+/*
+ * A name as a call passed it, written at buf + at (a constant: where the record's fixed part
+ * ends), then, for a relative name, the components of the directory it is relative to (dirfd
+ * or the cwd) after it; fills the record's name and path refs and sets *pos past them.
+ * from_user: the name is a syscall argument in user memory, else a kernel copy (struct
+ * filename). Returns -1 when there is nothing to report (no name, or dirfd names no open file).
+ */
+static __always_inline int write_name_in_dir(__u8 *buf, __u32 at, __u32 *pos, const void *src, int from_user,
+					     struct task_struct *task, long dirfd, struct str_ref *name,
+					     struct str_ref *path, __u16 *flags, __u16 name_trunc_flag,
+					     __u16 path_trunc_flag)
+{
+	name->off = at;
+	long n = from_user ? bpf_probe_read_user_str(buf + at, NAME_BYTES, src)
+			   : bpf_probe_read_kernel_str(buf + at, NAME_BYTES, src);
+	if (n <= 1)
+		return -1;
+	if (n == NAME_BYTES)
+		*flags |= name_trunc_flag;
+	name->len = n - 1;
+	*pos = at + n - 1;
+	path->off = *pos;
+	path->len = 0;
+	if (buf[at] != '/') {
+		long len = write_dir_path(task, dirfd, pos, flags, path_trunc_flag);
+		if (len < 0)
+			return -1;
+		path->len = len;
+	}
+	return 0;
+}
+
 #endif

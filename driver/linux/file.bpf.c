@@ -29,7 +29,6 @@
 #define S_IFBLK         0060000
 #define UTIME_NOW       ((1l << 30) - 1l)
 #define UTIME_OMIT      ((1l << 30) - 2l)
-#define USER_NAME_BYTES 4096   /* PATH_MAX */
 
 /* delete exits read their arguments from the task's user registers (no entry program) */
 #if defined(__TARGET_ARCH_x86)
@@ -233,22 +232,9 @@ static __always_inline int name_report(long ret, struct pending *ep)
 		return 0;
 	}
 	/* the name first, at a fixed place: an absolute name needs no directory */
-	r->name.off = pos;
-	long n = bpf_probe_read_user_str(buf + pos, USER_NAME_BYTES, (void *)e.name);
-	if (n <= 1)
+	if (write_name_in_dir(buf, sizeof(*r), &pos, (void *)e.name, 1, task, e.dfd, &r->name, &r->path,
+			      &r->hdr.flags, RECORD_FLAG_NAME_TRUNCATED, RECORD_FLAG_PATH_TRUNCATED))
 		return 0;
-	if (n == USER_NAME_BYTES)
-		r->hdr.flags |= RECORD_FLAG_NAME_TRUNCATED;
-	r->name.len = n - 1;
-	pos += n - 1;
-	r->path.off = pos;
-	r->path.len = 0;
-	if (buf[sizeof(*r)] != '/') {
-		long len = write_dir_path(task, e.dfd, &pos, &r->hdr.flags, RECORD_FLAG_PATH_TRUNCATED);
-		if (len < 0)
-			return 0;
-		r->path.len = len;
-	}
 	r->hdr.size = pos;
 	emit_file(r, pos);
 	return 0;

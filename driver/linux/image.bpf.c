@@ -24,7 +24,6 @@
 #define S_IFMT          00170000
 #define S_IFIFO         0010000
 #define PIPEFS_MAGIC    0x50495045
-#define USER_NAME_BYTES 4096
 #define CGROUP_PATH_BYTES 4096
 
 struct image_pending {
@@ -192,20 +191,9 @@ static __always_inline int pipe_create_exit(struct trace_event_raw_sys_exit *ctx
 	r->flags = 0;
 	r->ino = 0;
 	__u32 pos = sizeof(*r);
-	r->name.off = pos;
-	long n = bpf_probe_read_user_str(buf + pos, USER_NAME_BYTES, (void *)e.name);
-	if (n <= 1)
+	if (write_name_in_dir(buf, sizeof(*r), &pos, (void *)e.name, 1, task, e.fd, &r->name, &r->path,
+			      &r->hdr.flags, 0, RECORD_FLAG_EXE_TRUNCATED))
 		return 0;
-	r->name.len = n - 1;
-	pos += n - 1;
-	r->path.off = pos;
-	r->path.len = 0;
-	if (buf[sizeof(*r)] != '/') {
-		long len = write_dir_path(task, e.fd, &pos, &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
-		if (len < 0)
-			return 0;
-		r->path.len = len;
-	}
 	r->hdr.size = pos;
 	emit_sized(r, pos);
 	return 0;

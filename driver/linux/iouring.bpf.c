@@ -119,7 +119,6 @@ int BPF_PROG(iouring_create_complete, struct io_ring_ctx *ring, struct io_kiocb 
  * the outcome at completion; userspace joins the two by the request's address and reports
  * only what succeeded. Both records come from the submitting task's side of the request.
  */
-#define NAME_BYTES 4096   /* PATH_MAX */
 
 static __always_inline struct task_struct *submitter(struct io_kiocb *req)
 {
@@ -173,22 +172,9 @@ int BPF_PROG(iouring_names_submit, struct io_kiocb *req)
 	u->_pad = 0;
 
 	__u32 pos = sizeof(*u);
-	r->name.off = pos;
-	long n = bpf_probe_read_kernel_str(buf + pos, NAME_BYTES, name);
-	if (n <= 1)
+	if (write_name_in_dir(buf, sizeof(*u), &pos, name, 0, task, dfd, &r->name, &r->path,
+			      &r->hdr.flags, RECORD_FLAG_NAME_TRUNCATED, RECORD_FLAG_PATH_TRUNCATED))
 		return 0;
-	if (n == NAME_BYTES)
-		r->hdr.flags |= RECORD_FLAG_NAME_TRUNCATED;
-	r->name.len = n - 1;
-	pos += n - 1;
-	r->path.off = pos;
-	r->path.len = 0;
-	if (buf[sizeof(*u)] != '/') {
-		long len = write_dir_path(task, dfd, &pos, &r->hdr.flags, RECORD_FLAG_PATH_TRUNCATED);
-		if (len < 0)
-			return 0;
-		r->path.len = len;
-	}
 	r->hdr.size = pos;
 	if (bpf_ringbuf_output(&events, u, str_pos(pos), RB_FLAGS))
 		count_drop();

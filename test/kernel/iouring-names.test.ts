@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
+import { URING_RUNTIME_C } from '../helpers/uring.js';
 import { decodeRecord } from '../../src/kernel/decode.js';
 import { IOURING_SIZES, type IouringNameRecord, type IouringResultRecord } from '../../src/kernel/records/iouring.js';
 import { programWanted } from '../../src/kernel/programs.js';
@@ -19,64 +20,39 @@ const missing = missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/
 const URING_NAMES_C = `/* IORING_OP_UNLINKAT / RENAMEAT / LINKAT through raw io_uring syscalls (no liburing).
  * usage: uring_names unlink|rmdir <dir> <name> | rename|link <dir> <old> <new>
  * Names are relative to <dir>, opened as a dirfd. Prints the CQE res; exits 0 when res == 0. */
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <linux/io_uring.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+${URING_RUNTIME_C}
+struct name_args { char **argv; int argc; int dirfd; };
+
+static void fill_name_op(struct io_uring_sqe *e, void *arg)
+{
+	struct name_args *a = arg;
+	const char *op = a->argv[1];
+	e->fd = a->dirfd;                          /* (old) dirfd */
+	e->addr = (unsigned long)a->argv[3];       /* (old) name */
+	e->user_data = 0x5eed;
+	if (!strcmp(op, "unlink") || !strcmp(op, "rmdir")) {
+		e->opcode = IORING_OP_UNLINKAT;
+		e->unlink_flags = !strcmp(op, "rmdir") ? AT_REMOVEDIR : 0;
+	} else {
+		e->opcode = !strcmp(op, "rename") ? IORING_OP_RENAMEAT : IORING_OP_LINKAT;
+		e->len = a->dirfd;                         /* new dirfd */
+		e->addr2 = (unsigned long)a->argv[4];      /* new name */
+	}
+}
 
 int main(int argc, char **argv)
 {
 	if (argc < 4) return 2;
+	int two_names = !strcmp(argv[1], "rename") || !strcmp(argv[1], "link");
+	if (!two_names && strcmp(argv[1], "unlink") && strcmp(argv[1], "rmdir")) return 2;
+	if (two_names && argc < 5) return 2;
 	int dirfd = open(argv[2], O_RDONLY | O_DIRECTORY);
 	if (dirfd < 0) { perror("open dir"); return 3; }
-	struct io_uring_params p;
-	memset(&p, 0, sizeof(p));
-	int ring = syscall(__NR_io_uring_setup, 4, &p);
-	if (ring < 0) { perror("io_uring_setup"); return 3; }
-	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	char *sq = mmap(0, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
-	char *cq = mmap(0, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
-	struct io_uring_sqe *sqes = mmap(0, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
-					 MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) { perror("mmap"); return 3; }
-	unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
-	unsigned mask = *(unsigned *)(sq + p.sq_off.ring_mask);
-	unsigned *array = (unsigned *)(sq + p.sq_off.array);
-	unsigned t = *tail;
-	struct io_uring_sqe *e = &sqes[t & mask];
-	memset(e, 0, sizeof(*e));
-	if (!strcmp(argv[1], "unlink") || !strcmp(argv[1], "rmdir")) {
-		e->opcode = IORING_OP_UNLINKAT;
-		e->fd = dirfd;
-		e->addr = (unsigned long)argv[3];
-		e->unlink_flags = !strcmp(argv[1], "rmdir") ? AT_REMOVEDIR : 0;
-	} else if (argc > 4 && (!strcmp(argv[1], "rename") || !strcmp(argv[1], "link"))) {
-		e->opcode = !strcmp(argv[1], "rename") ? IORING_OP_RENAMEAT : IORING_OP_LINKAT;
-		e->fd = dirfd;                       /* old dirfd */
-		e->addr = (unsigned long)argv[3];    /* old name */
-		e->len = dirfd;                      /* new dirfd */
-		e->addr2 = (unsigned long)argv[4];   /* new name */
-	} else {
-		return 2;
-	}
-	e->user_data = 0x5eed;
-	array[t & mask] = t & mask;
-	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, 0, 0) < 0) { perror("io_uring_enter"); return 3; }
-	unsigned *head = (unsigned *)(cq + p.cq_off.head);
-	unsigned cmask = *(unsigned *)(cq + p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	unsigned h = __atomic_load_n(head, __ATOMIC_ACQUIRE);
-	struct io_uring_cqe *c = &cqes[h & cmask];
-	printf("%d\\n", c->res);
-	__atomic_store_n(head, h + 1, __ATOMIC_RELEASE);
-	return c->res == 0 ? 0 : 1;
+	struct name_args a = { argv, argc, dirfd };
+	int res = uring_run_one(fill_name_op, &a, 0);
+	if (res == -1000) return 3;
+	printf("%d\\n", res);
+	return res == 0 ? 0 : 1;
 }
 `;
 

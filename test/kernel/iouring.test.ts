@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
+import { URING_RUNTIME_C } from '../helpers/uring.js';
 import { decodeRecord } from '../../src/kernel/decode.js';
 import { IOURING_SIZES, type IouringFileRecord } from '../../src/kernel/records/iouring.js';
 import { programWanted } from '../../src/kernel/programs.js';
@@ -18,60 +19,29 @@ const missing = missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/
 const URING_OPEN_C = `/* IORING_OP_OPENAT through raw io_uring syscalls (no liburing).
  * usage: uring_open <path> <mode> [fixed:0|1]; mode 0: O_RDONLY, 1: O_CREAT|O_EXCL, 2: O_CREAT
  * (no O_EXCL). Prints the CQE res; exits 0 when res >= 0. */
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <linux/io_uring.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+${URING_RUNTIME_C}
+struct open_args { const char *path; int mode; int fixed; };
+
+static void fill_open(struct io_uring_sqe *e, void *arg)
+{
+	struct open_args *a = arg;
+	e->opcode = IORING_OP_OPENAT;
+	e->fd = AT_FDCWD;
+	e->addr = (unsigned long)a->path;
+	e->len = 0644;
+	e->open_flags = a->mode == 1 ? (O_CREAT | O_EXCL | O_WRONLY) : a->mode == 2 ? (O_CREAT | O_WRONLY) : O_RDONLY;
+	e->user_data = 0x5eed;
+	if (a->fixed) e->file_index = IORING_FILE_INDEX_ALLOC;
+}
 
 int main(int argc, char **argv)
 {
 	if (argc < 3) return 2;
-	int mode = atoi(argv[2]);
-	int fixed = argc > 3 ? atoi(argv[3]) : 0;
-	struct io_uring_params p;
-	memset(&p, 0, sizeof(p));
-	int ring = syscall(__NR_io_uring_setup, 4, &p);
-	if (ring < 0) { perror("io_uring_setup"); return 3; }
-	if (fixed) {
-		int fds[4] = { -1, -1, -1, -1 };
-		if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_FILES, fds, 4) < 0) { perror("register"); return 3; }
-	}
-	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	char *sq = mmap(0, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
-	char *cq = mmap(0, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
-	struct io_uring_sqe *sqes = mmap(0, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
-					 MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) { perror("mmap"); return 3; }
-	unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
-	unsigned mask = *(unsigned *)(sq + p.sq_off.ring_mask);
-	unsigned *array = (unsigned *)(sq + p.sq_off.array);
-	unsigned t = *tail;
-	struct io_uring_sqe *e = &sqes[t & mask];
-	memset(e, 0, sizeof(*e));
-	e->opcode = IORING_OP_OPENAT;
-	e->fd = AT_FDCWD;
-	e->addr = (unsigned long)argv[1];
-	e->len = 0644;
-	e->open_flags = mode == 1 ? (O_CREAT | O_EXCL | O_WRONLY) : mode == 2 ? (O_CREAT | O_WRONLY) : O_RDONLY;
-	e->user_data = 0x5eed;
-	if (fixed) e->file_index = IORING_FILE_INDEX_ALLOC;
-	array[t & mask] = t & mask;
-	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, 0, 0) < 0) { perror("io_uring_enter"); return 3; }
-	unsigned *head = (unsigned *)(cq + p.cq_off.head);
-	unsigned cmask = *(unsigned *)(cq + p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	unsigned h = __atomic_load_n(head, __ATOMIC_ACQUIRE);
-	struct io_uring_cqe *c = &cqes[h & cmask];
-	printf("%d\\n", c->res);
-	__atomic_store_n(head, h + 1, __ATOMIC_RELEASE);
-	return c->res >= 0 ? 0 : 1;
+	struct open_args a = { argv[1], atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0 };
+	int res = uring_run_one(fill_open, &a, a.fixed);
+	if (res == -1000) return 3;
+	printf("%d\\n", res);
+	return res >= 0 ? 0 : 1;
 }
 `;
 
