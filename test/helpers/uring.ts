@@ -1,6 +1,12 @@
 // The raw io_uring plumbing the io_uring tests' small C programs share (no liburing): a
 // program defines how to fill its one SQE and calls uring_run_one(), which sets the ring up,
 // submits, waits for the CQE and returns its res (or -1000 when the ring cannot be set up).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentProcess } from './agent.js';
+
 export const URING_RUNTIME_C = `#define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -47,3 +53,32 @@ static int uring_run_one(void (*fill)(struct io_uring_sqe *e, void *arg), void *
 	return res;
 }
 `;
+
+export interface UringFixture { agent: AgentProcess; dir: string; work: string; prog: string }
+
+/**
+ * A temporary directory with an empty work/ folder, the test's C program built in it, and a
+ * running agent that logs only that directory's files (the given file event tags) and the
+ * programs started from it: other activity on the machine (another job's file or exec storm)
+ * cannot bury the test's events behind a backlog.
+ */
+export async function startUringFixture(prefix: string, program: string, source: string, fileTags: string[]): Promise<UringFixture> {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const work = join(dir, 'work');
+  mkdirSync(work);
+  writeFileSync(join(dir, `${program}.c`), source);
+  const prog = join(dir, program);
+  execFileSync('cc', ['-O2', '-o', prog, join(dir, `${program}.c`)]);
+  const rules = fileTags.map((tag) => `    <RuleGroup name="" groupRelation="or"><${tag} onmatch="include"><TargetFilename condition="begin with">${dir}/</TargetFilename></${tag}></RuleGroup>`);
+  const config = join(dir, 'config.xml');
+  writeFileSync(config, `<Sysmon schemaversion="4.90">
+  <EventFiltering>
+${rules.join('\n')}
+    <RuleGroup name="" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="begin with">${dir}/</Image></ProcessCreate></RuleGroup>
+  </EventFiltering>
+</Sysmon>
+`);
+  const agent = new AgentProcess(['-c', config], dir);
+  await agent.start();
+  return { agent, dir, work, prog };
+}

@@ -3,13 +3,11 @@
 // syscalls file.bpf.c hooks; driver/linux/iouring.bpf.c reports them from the request's
 // submission (names) and completion (result), joined in src/events/iouring-events.ts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
-import { URING_RUNTIME_C } from '../helpers/uring.js';
+import { startUringFixture, URING_RUNTIME_C } from '../helpers/uring.js';
 import { decodeRecord } from '../../src/kernel/decode.js';
 import { IOURING_SIZES, type IouringNameRecord, type IouringResultRecord } from '../../src/kernel/records/iouring.js';
 import { programWanted } from '../../src/kernel/programs.js';
@@ -56,20 +54,6 @@ int main(int argc, char **argv)
 }
 `;
 
-// Only this test's directory and programs: other activity on the machine (a file or exec
-// storm of another job) must not bury these events behind a backlog.
-function config(dir: string): string {
-  const path = join(dir, 'config.xml');
-  writeFileSync(path, `<Sysmon schemaversion="4.90">
-  <EventFiltering>
-    <RuleGroup name="" groupRelation="or"><FileCreate onmatch="include"><TargetFilename condition="begin with">${dir}/</TargetFilename></FileCreate></RuleGroup>
-    <RuleGroup name="" groupRelation="or"><FileDelete onmatch="include"><TargetFilename condition="begin with">${dir}/</TargetFilename></FileDelete></RuleGroup>
-    <RuleGroup name="" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="begin with">${dir}/</Image></ProcessCreate></RuleGroup>
-  </EventFiltering>
-</Sysmon>
-`);
-  return path;
-}
 
 describe('io_uring UNLINKAT / RENAMEAT / LINKAT from the kernel', () => {
   let agent: AgentProcess;
@@ -79,14 +63,7 @@ describe('io_uring UNLINKAT / RENAMEAT / LINKAT from the kernel', () => {
 
   before(async () => {
     if (missing) return;
-    dir = realpathSync(mkdtempSync(join(tmpdir(), 'sysmon-ts-iouring-names-')));
-    work = join(dir, 'work');
-    mkdirSync(work);
-    writeFileSync(join(dir, 'uring_names.c'), URING_NAMES_C);
-    prog = join(dir, 'uring_names');
-    execFileSync('cc', ['-O2', '-o', prog, join(dir, 'uring_names.c')]);
-    agent = new AgentProcess(['-c', config(dir)], dir);
-    await agent.start();
+    ({ agent, dir, work, prog } = await startUringFixture('sysmon-ts-iouring-names-', 'uring_names', URING_NAMES_C, ['FileCreate', 'FileDelete']));
   });
 
   after(async () => {
