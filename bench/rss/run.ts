@@ -6,7 +6,8 @@
 //   node --import tsx bench/rss/run.ts [--seconds 60] [--config big|default|all|FILE]
 //        [--trees DIR1,DIR2] [--node-flags "--max-semi-space-size=4"]
 // --trees runs one agent per checkout at the same time under the same load (A/B on a noisy
-// machine); `DIR@--flag --flag` gives one agent its own node flags. Default: this checkout.
+// machine); `DIR@--flag --flag` gives one agent its own node flags; `DIR#dist` runs that
+// checkout's compiled agent (dist/) instead of the sources through tsx. Default: this checkout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,11 +26,14 @@ interface MemLine { heapUsed: number; heapTotal: number; external: number; array
 interface Run { label: string; proc: ChildProcess; dir: string; memlog: string; rss: number[] }
 
 async function startAgent(label: string, work: string): Promise<Run> {
-  const [tree, own] = label.split('@') as [string, string | undefined];
+  const [treeSpec, own] = label.split('@') as [string, string | undefined];
+  // TREE#dist runs that checkout's compiled agent (dist/, as npm start and the service do)
+  const [tree, variant] = treeSpec.split('#') as [string, string | undefined];
+  const entry = variant === 'dist' ? [join(tree, 'dist/src/cli.js')] : ['--import', 'tsx', join(tree, 'src/cli.ts')];
   const flags = [...nodeFlags, ...(own ?? '').split(' ').filter(Boolean)];
   const dir = mkdtempSync(join(work, 'agent-'));
   const memlog = join(dir, 'mem.jsonl');
-  const proc = spawn(process.execPath, [...flags, '--import', 'tsx', '--import', MEMLOG, join(tree, 'src/cli.ts'), 'run',
+  const proc = spawn(process.execPath, [...flags, '--import', MEMLOG, ...entry, 'run',
     '--jsonl', join(dir, 'events.jsonl'), '--journal', join(dir, 'journal'), '-c', config, '--no-console', '--stats-every', '0'],
   { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn', SYSMON_TS_MEMLOG: memlog } });
   let err = '';
