@@ -70,6 +70,15 @@ static __always_inline __u8 *scratch_buf(void)
 	return s ? s->b : 0;
 }
 
+/* The scratch area for building a record; a miss loses that record, so it is counted. */
+static __always_inline __u8 *scratch_or_drop(void)
+{
+	__u8 *buf = scratch_buf();
+	if (!buf)
+		count_drop();
+	return buf;
+}
+
 static __always_inline void emit(void *rec, __u32 size)
 {
 	/* a mask, not a compare: the verifier keeps the bound through any register shuffle */
@@ -299,5 +308,17 @@ static __always_inline int write_name_in_dir(__u8 *buf, __u32 at, __u32 *pos, co
 	}
 	return 0;
 }
+
+
+/*
+ * A tracepoint program on a syscall's exit that hands (nr, ret) to fn; named PREFIX_x_SYS,
+ * the name src/kernel/programs.ts knows it by.
+ */
+#define SYSCALL_EXIT_PROG(prefix, sys, fn, nr)                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
+	int prefix##_x_##sys(struct trace_event_raw_sys_exit *ctx)                 \
+	{                                                                          \
+		return fn(nr, ctx->ret);                                           \
+	}
 
 #endif

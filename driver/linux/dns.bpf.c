@@ -441,7 +441,7 @@ static __always_inline int dns_exit(long nr, long ret)
 	if (!data || len < 12)
 		return 0;
 
-	__u8 *buf = scratch_buf();
+	__u8 *buf = scratch_or_drop();
 	if (!buf)
 		return 0;
 	struct dns_record *r = (struct dns_record *)buf;
@@ -514,17 +514,10 @@ static __always_inline int dns_exit(long nr, long ret)
 	return 0;
 }
 
-#define DNS_EXIT(sys, nr)                                                         \
-	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
-	int dns_x_##sys(struct trace_event_raw_sys_exit *ctx)                      \
-	{                                                                          \
-		return dns_exit(nr, ctx->ret);                                     \
-	}
-
-DNS_EXIT(recvfrom, NR_RECVFROM)
-DNS_EXIT(recvmsg, NR_RECVMSG)
-DNS_EXIT(recvmmsg, NR_RECVMMSG)
-DNS_EXIT(read, NR_READ)
+SYSCALL_EXIT_PROG(dns, recvfrom, dns_exit, NR_RECVFROM)
+SYSCALL_EXIT_PROG(dns, recvmsg, dns_exit, NR_RECVMSG)
+SYSCALL_EXIT_PROG(dns, recvmmsg, dns_exit, NR_RECVMMSG)
+SYSCALL_EXIT_PROG(dns, read, dns_exit, NR_READ)
 
 /* Never used at run time: puts the record layouts in the object's BTF for the layout test. */
 struct dns_record *layout_dns_record __attribute__((unused));

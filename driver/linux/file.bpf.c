@@ -95,11 +95,9 @@ static __always_inline void emit_file(struct file_record *r, __u32 size)
 
 static __always_inline struct file_record *start_record(__u16 type, __u16 op, struct task_struct *task)
 {
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct file_record *r = (void *)buf;
 	fill_header(&r->hdr, type, task);
 	r->op = op;

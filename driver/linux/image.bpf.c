@@ -85,11 +85,9 @@ static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	if (!inode)
 		return;
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return;
-	}
 	struct task_struct *task = current_task();
 	struct image_record *r = (void *)buf;
 	fill_header(&r->hdr, RECORD_IMAGE_LOAD, task);
@@ -178,11 +176,9 @@ static __always_inline int pipe_create_exit(struct trace_event_raw_sys_exit *ctx
 	struct image_pending e;
 	if (!take(&e) || e.type != RECORD_PIPE_CREATE || ctx->ret != 0)
 		return 0;
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct task_struct *task = current_task();
 	struct pipe_record *r = (void *)buf;
 	fill_header(&r->hdr, RECORD_PIPE_CREATE, task);
@@ -239,11 +235,9 @@ static __always_inline int pipe_open_exit(struct trace_event_raw_sys_exit *ctx)
 	/* anonymous pipes reopened through /proc/PID/fd or /dev/fd live on pipefs: no name */
 	if (BPF_CORE_READ(inode, i_sb, s_magic) == PIPEFS_MAGIC)
 		return 0;
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct pipe_record *r = (void *)buf;
 	fill_header(&r->hdr, RECORD_PIPE_OPEN, task);
 	r->cgroup_id = bpf_get_current_cgroup_id();
@@ -275,11 +269,9 @@ int pipe_x_openat2(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit
 SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(container_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task, bool threadgroup)
 {
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct cgroup_record *r = (void *)buf;
 	fill_header(&r->hdr, RECORD_CGROUP_ATTACH, task);
 	r->cgroup_id = BPF_CORE_READ(dst_cgrp, kn, id);

@@ -76,11 +76,9 @@ int BPF_PROG(iouring_create_complete, struct io_ring_ctx *ring, struct io_kiocb 
 	if (!(fmode & FMODE_CREATED) || BPF_CORE_READ(inode, __i_nlink) == 0)
 		return 0;
 
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct iouring_file_record *u = (void *)buf;
 	struct file_record *r = &u->file;
 	fill_header(&r->hdr, RECORD_IOURING_FILE_CREATE, task);
@@ -156,11 +154,9 @@ int BPF_PROG(iouring_names_submit, struct io_kiocb *req)
 		return 0;
 	struct task_struct *task = submitter(req);
 
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct iouring_name_record *u = (void *)buf;
 	struct file_record *r = &u->file;
 	__builtin_memset(r, 0, sizeof(*r));

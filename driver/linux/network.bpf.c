@@ -358,18 +358,11 @@ static __always_inline int net_exit(long nr, long ret)
 	return 0;
 }
 
-#define NET_EXIT(sys, nr)                                                         \
-	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
-	int net_x_##sys(struct trace_event_raw_sys_exit *ctx)                      \
-	{                                                                          \
-		return net_exit(nr, ctx->ret);                                     \
-	}
-
-NET_EXIT(accept, NR_ACCEPT)
-NET_EXIT(accept4, NR_ACCEPT4)
-NET_EXIT(recvfrom, NR_RECVFROM)
-NET_EXIT(recvmsg, NR_RECVMSG)
-NET_EXIT(recvmmsg, NR_RECVMMSG)
+SYSCALL_EXIT_PROG(net, accept, net_exit, NR_ACCEPT)
+SYSCALL_EXIT_PROG(net, accept4, net_exit, NR_ACCEPT4)
+SYSCALL_EXIT_PROG(net, recvfrom, net_exit, NR_RECVFROM)
+SYSCALL_EXIT_PROG(net, recvmsg, net_exit, NR_RECVMSG)
+SYSCALL_EXIT_PROG(net, recvmmsg, net_exit, NR_RECVMMSG)
 
 /* Never used at run time: puts the record layout in the object's BTF for the layout test. */
 struct net_record *layout_net_record __attribute__((unused));

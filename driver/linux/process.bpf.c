@@ -5,11 +5,9 @@
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return 0;
-	}
 	struct exec_record *r = (void *)buf;
 	__u32 pos = sizeof(*r);
 

@@ -427,11 +427,9 @@ static __always_inline void on_bpf_load(struct task_struct *cur, long fd)
 	struct bpf_prog *prog = BPF_CORE_READ(f, private_data);
 	if (!prog)
 		return;
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return;
-	}
 	struct bpf_load_record *r = (void *)buf;
 	__u32 pos = sizeof(*r);
 	fill_header(&r->hdr, RECORD_BPF_PROG_LOAD, cur);
@@ -451,11 +449,9 @@ static __always_inline void on_bpf_load(struct task_struct *cur, long fd)
 
 static __always_inline void on_module(struct task_struct *cur, struct pending *p, int finit)
 {
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return;
-	}
 	struct module_record *r = (void *)buf;
 	__u32 pos = sizeof(*r);
 	fill_header(&r->hdr, RECORD_MODULE_LOAD, cur);
@@ -524,16 +520,9 @@ int BPF_PROG(security_sys_exit, struct pt_regs *regs, long ret)
 	return sec_exit(id, ret);
 }
 
-#define SEC_EXIT(sys, nr)                                                         \
-	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \
-	int security_x_##sys(struct trace_event_raw_sys_exit *ctx)                 \
-	{                                                                          \
-		return sec_exit(nr, ctx->ret);                                     \
-	}
-
-SEC_EXIT(ptrace, NR_PTRACE)
-SEC_EXIT(process_vm_readv, NR_PROCESS_VM_READV)
-SEC_EXIT(process_vm_writev, NR_PROCESS_VM_WRITEV)
+SYSCALL_EXIT_PROG(security, ptrace, sec_exit, NR_PTRACE)
+SYSCALL_EXIT_PROG(security, process_vm_readv, sec_exit, NR_PROCESS_VM_READV)
+SYSCALL_EXIT_PROG(security, process_vm_writev, sec_exit, NR_PROCESS_VM_WRITEV)
 
 /* bpf(2): exit only (the kernel refuses BPF programs on syscalls/sys_enter_bpf, EACCES);
  * the command is still in the task's argument register */
@@ -550,9 +539,9 @@ int security_x_bpf(struct trace_event_raw_sys_exit *ctx)
 	on_bpf_load(cur, ret);
 	return 0;
 }
-SEC_EXIT(open, NR_OPEN)
-SEC_EXIT(openat, NR_OPENAT)
-SEC_EXIT(openat2, NR_OPENAT2)
+SYSCALL_EXIT_PROG(security, open, sec_exit, NR_OPEN)
+SYSCALL_EXIT_PROG(security, openat, sec_exit, NR_OPENAT)
+SYSCALL_EXIT_PROG(security, openat2, sec_exit, NR_OPENAT2)
 
 static __always_inline void emit_tamper(struct task_struct *task, struct file *file, __u32 kind)
 {
@@ -560,11 +549,9 @@ static __always_inline void emit_tamper(struct task_struct *task, struct file *f
 	__u32 nlink = BPF_CORE_READ(inode, __i_nlink);
 	if (nlink != 0)
 		return;
-	__u8 *buf = scratch_buf();
-	if (!buf) {
-		count_drop();
+	__u8 *buf = scratch_or_drop();
+	if (!buf)
 		return;
-	}
 	struct tamper_record *r = (void *)buf;
 	__u32 pos = sizeof(*r);
 	fill_header(&r->hdr, RECORD_TAMPER, task);
