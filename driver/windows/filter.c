@@ -73,6 +73,22 @@ static BOOLEAN BuildFileRecord(RECORD_BUILDER *B, PFLT_CALLBACK_DATA Data, __u16
 	return TRUE;
 }
 
+/* A record of a create's outcome (the file made, or opened to be deleted on close), sent. */
+static VOID OutputCreateRecord(RECORD_BUILDER *B, PFLT_CALLBACK_DATA Data, __u16 Type, __u32 Op,
+			       PFLT_FILE_NAME_INFORMATION Name, BOOLEAN Stream, ULONG Result, ULONG Access,
+			       const FILE_BASIC_INFORMATION *Basic)
+{
+	if (!BuildFileRecord(B, Data, Type, Op, Name ? &Name->Name : NULL, Stream ? &Name->Stream : NULL))
+		return;
+	struct win_file_record *r = (struct win_file_record *)B->Buf;
+	r->create_result = Result;
+	r->desired_access = Access;
+	r->attributes = Basic->FileAttributes;
+	r->creation_time = (__u64)Basic->CreationTime.QuadPart;
+	BuilderOutput(B);
+	BuilderFree(B);
+}
+
 static FLT_PREOP_CALLBACK_STATUS FLTAPI PreCreate(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 						  PVOID *CompletionContext)
 {
@@ -120,27 +136,12 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI PostCreate(PFLT_CALLBACK_DATA Data, PCF
 	} else {
 		if (created) {
 			BOOLEAN stream = NamedStream(name);
-			if (BuildFileRecord(&b, Data, stream ? RECORD_WIN_FILE_STREAM : RECORD_WIN_FILE_CREATE, WIN_FILE_OP_CREATE,
-					    name ? &name->Name : NULL, stream ? &name->Stream : NULL)) {
-				struct win_file_record *r = (struct win_file_record *)b.Buf;
-				r->create_result = result;
-				r->desired_access = access;
-				r->attributes = basic.FileAttributes;
-				r->creation_time = (__u64)basic.CreationTime.QuadPart;
-				BuilderOutput(&b);
-				BuilderFree(&b);
-			}
+			OutputCreateRecord(&b, Data, stream ? RECORD_WIN_FILE_STREAM : RECORD_WIN_FILE_CREATE, WIN_FILE_OP_CREATE,
+					   name, stream, result, access, &basic);
 		}
-		if (deleteOnClose &&
-		    BuildFileRecord(&b, Data, RECORD_WIN_FILE_DELETE, WIN_FILE_OP_DELETE_ON_CLOSE, name ? &name->Name : NULL, NULL)) {
-			struct win_file_record *r = (struct win_file_record *)b.Buf;
-			r->create_result = result;
-			r->desired_access = access;
-			r->attributes = basic.FileAttributes;
-			r->creation_time = (__u64)basic.CreationTime.QuadPart;
-			BuilderOutput(&b);
-			BuilderFree(&b);
-		}
+		if (deleteOnClose)
+			OutputCreateRecord(&b, Data, RECORD_WIN_FILE_DELETE, WIN_FILE_OP_DELETE_ON_CLOSE, name, FALSE, result,
+					   access, &basic);
 	}
 	if (name) FltReleaseFileNameInformation(name);
 	return FLT_POSTOP_FINISHED_PROCESSING;
