@@ -13,11 +13,11 @@ import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { assertProcessFields } from '../helpers/event-asserts.js';
 import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 import { formatResults, libcResults, libcStatus, parseDnsMessage, wireStatus } from '../../src/events/dns-events.js';
 
-const GUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/;
 const FIELDS = ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'QueryName', 'QueryStatus', 'QueryResults', 'Image', 'User'];
 const CONFIG = '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or">'
   + '<DnsQuery onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>';
@@ -121,19 +121,8 @@ describe('DnsQuery (22) from the kernel', () => {
 
   const dnsOf = (pid: number) => (e: JsonEvent) => e.EventID === 22 && e.EventData.ProcessId === pid;
 
-  function checkCommon(e: JsonEvent, pid: number, image: string): void {
-    const d = e.EventData;
-    assert.equal(e.EventName, 'DnsQuery');
-    assert.equal(e.Version, 5);
-    assert.deepEqual(Object.keys(d), FIELDS, 'schema fields in order');
-    assert.equal(d.RuleName, '-');
-    assert.match(String(d.UtcTime), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
-    assert.equal(d.ProcessId, pid);
-    assert.match(String(d.ProcessGuid), GUID);
-    assert.notEqual(d.ProcessGuid, '{00000000-0000-0000-0000-000000000000}');
-    assert.equal(d.Image, image);
-    assert.equal(d.User, 'root');
-  }
+  const checkCommon = (e: JsonEvent, pid: number, image: string) =>
+    assertProcessFields(e, { name: 'DnsQuery', version: 5, fields: FIELDS, pid, image });
 
   /** Waits for the pid's events, then a little longer to see that no more come. */
   async function eventsOf(pid: number, what: string, count = 1): Promise<JsonEvent[]> {

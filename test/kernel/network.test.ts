@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { assertProcessFields } from '../helpers/event-asserts.js';
 import { AgentProcess, type JsonEvent } from '../helpers/agent.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 import { endpointOf, formatIpv6, PortNames, ReverseDns } from '../../src/events/network-events.js';
 
-const GUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/;
 const missing = missingKernelPrereq();
 const NODE = realpathSync(process.execPath);
 
@@ -113,17 +113,8 @@ async function line(c: Child, key: string, timeoutMs = 10_000): Promise<Record<s
 }
 
 function checkCommon(e: JsonEvent, pid: number, protocol: string): void {
+  assertProcessFields(e, { name: 'NetworkConnect', version: 5, fields: FIELDS, pid, image: NODE });
   const d = e.EventData;
-  assert.equal(e.EventName, 'NetworkConnect');
-  assert.equal(e.Version, 5);
-  assert.deepEqual(Object.keys(d), FIELDS, 'schema fields in order');
-  assert.equal(d.RuleName, '-');
-  assert.match(String(d.UtcTime), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
-  assert.equal(d.ProcessId, pid);
-  assert.match(String(d.ProcessGuid), GUID);
-  assert.notEqual(d.ProcessGuid, '{00000000-0000-0000-0000-000000000000}');
-  assert.equal(d.Image, NODE);
-  assert.equal(d.User, 'root');
   assert.equal(d.Protocol, protocol);
   assert.equal(d.SourceHostname, '-');
   assert.equal(d.DestinationHostname, '-');
