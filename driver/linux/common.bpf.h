@@ -8,6 +8,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "../include/events.h"
+#include "syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -35,27 +35,6 @@
 #define LIBC_CALL_STALE_NS (60ull * 1000000000ull)
 #define DNS_ADDR_AREA (DNS_MAX_ADDRS * sizeof(struct dns_addr))
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_READ 0
-#define NR_RECVFROM 45
-#define NR_RECVMSG 47
-#define NR_RECVMMSG 299
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
-#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, di)
-#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, si)
-#define SYSCALL_ARG5(regs) BPF_CORE_READ(regs, r8)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_READ 63
-#define NR_RECVFROM 207
-#define NR_RECVMSG 212
-#define NR_RECVMMSG 243
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
-#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, orig_x0)
-#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, regs[1])
-#define SYSCALL_ARG5(regs) BPF_CORE_READ(regs, regs[4])
-#else
-#error "dns.bpf.c: syscall numbers for this architecture"
-#endif
 
 /* A libc resolver call in progress on a thread: what the return probe needs. */
 struct libc_call {
@@ -400,7 +379,7 @@ static __always_inline int dns_exit(long nr, long ret)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return 0;
-	struct sock *sk = socket_of_fd(task, (int)SYSCALL_ARG1(regs));
+	struct sock *sk = socket_of_fd(task, (int)SC_ARG0(regs));
 	if (!sk)
 		return 0;
 	__u8 protocol = BPF_CORE_READ(sk, sk_protocol);
@@ -414,13 +393,13 @@ static __always_inline int dns_exit(long nr, long ret)
 	void *data = 0, *uaddr = 0;
 	long len = ret;
 	if (nr == NR_RECVFROM || nr == NR_READ) {
-		data = (void *)SYSCALL_ARG2(regs);
+		data = (void *)SC_ARG1(regs);
 		if (nr == NR_RECVFROM)
-			uaddr = (void *)SYSCALL_ARG5(regs);
+			uaddr = (void *)SC_ARG4(regs);
 	} else {
 		/* struct msghdr (recvmsg) or the first struct mmsghdr (recvmmsg):
 		 * msg_name 0, msg_namelen 8, msg_iov 16, msg_iovlen 24; mmsghdr.msg_len at 56 */
-		void *msg = (void *)SYSCALL_ARG2(regs);
+		void *msg = (void *)SC_ARG1(regs);
 		struct { void *name; __u64 namelen; void *iov; __u64 iovlen; } m;
 		if (bpf_probe_read_user(&m, sizeof(m), msg) || !m.iov || !m.iovlen)
 			return 0;

@@ -30,26 +30,6 @@
 #define UTIME_NOW       ((1l << 30) - 1l)
 #define UTIME_OMIT      ((1l << 30) - 2l)
 
-/* delete exits read their arguments from the task's user registers (no entry program) */
-#if defined(__TARGET_ARCH_x86)
-#define NR_UNLINK    87
-#define NR_RMDIR     84
-#define NR_UNLINKAT  263
-#define SC_NR(r)     BPF_CORE_READ(r, orig_ax)
-#define SC_ARG0(r)   BPF_CORE_READ(r, di)
-#define SC_ARG1(r)   BPF_CORE_READ(r, si)
-#define SC_ARG2(r)   BPF_CORE_READ(r, dx)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_UNLINK    -1
-#define NR_RMDIR     -1
-#define NR_UNLINKAT  35
-#define SC_NR(r)     BPF_CORE_READ(r, syscallno)
-#define SC_ARG0(r)   BPF_CORE_READ(r, orig_x0)
-#define SC_ARG1(r)   BPF_CORE_READ(r, regs[1])
-#define SC_ARG2(r)   BPF_CORE_READ(r, regs[2])
-#else
-#error "file.bpf.c: syscall numbers for this architecture"
-#endif
 
 /* What the entry of a name operation leaves for its exit, per thread. */
 struct pending {

@@ -27,29 +27,6 @@
 #define PF_KTHREAD 0x00200000
 #define UDP_REPORT_NS (15ull * 60 * 1000000000ull)
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_ACCEPT 43
-#define NR_ACCEPT4 288
-#define NR_RECVFROM 45
-#define NR_RECVMSG 47
-#define NR_RECVMMSG 299
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
-#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, di)
-#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, si)
-#define SYSCALL_ARG5(regs) BPF_CORE_READ(regs, r8)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_ACCEPT 202
-#define NR_ACCEPT4 242
-#define NR_RECVFROM 207
-#define NR_RECVMSG 212
-#define NR_RECVMMSG 243
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
-#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, orig_x0)
-#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, regs[1])
-#define SYSCALL_ARG5(regs) BPF_CORE_READ(regs, regs[4])
-#else
-#error "network.bpf.c: syscall numbers for this architecture"
-#endif
 
 struct net_owner {
 	__u32 tgid;
@@ -341,16 +318,16 @@ static __always_inline int net_exit(long nr, long ret)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return 0;
-	long fd = (int)SYSCALL_ARG1(regs);
+	long fd = (int)SC_ARG0(regs);
 	struct sock *sk = sock_of_fd(task, fd);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
 	void *uaddr = 0;
 	if (nr == NR_RECVFROM) {
-		uaddr = (void *)SYSCALL_ARG5(regs);
+		uaddr = (void *)SC_ARG4(regs);
 	} else {
 		/* struct msghdr (recvmsg) or the first struct mmsghdr (recvmmsg): msg_name first */
-		void *msg = (void *)SYSCALL_ARG2(regs);
+		void *msg = (void *)SC_ARG1(regs);
 		if (bpf_probe_read_user(&uaddr, sizeof(uaddr), msg))
 			return 0;
 	}

@@ -26,41 +26,6 @@
  */
 #include "common.bpf.h"
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_OPEN              2
-#define NR_PTRACE            101
-#define NR_INIT_MODULE       175
-#define NR_OPENAT            257
-#define NR_PROCESS_VM_READV  310
-#define NR_PROCESS_VM_WRITEV 311
-#define NR_FINIT_MODULE      313
-#define NR_BPF               321
-#define NR_OPENAT2           437
-#define SC_NR(r)    BPF_CORE_READ(r, orig_ax)
-#define SC_ARG0(r)  BPF_CORE_READ(r, di)
-#define SC_ARG1(r)  BPF_CORE_READ(r, si)
-#define SC_ARG2(r)  BPF_CORE_READ(r, dx)
-#define SC_ARG3(r)  BPF_CORE_READ(r, r10)
-#define USER_IP(r)  BPF_CORE_READ(r, ip)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_OPEN              -1
-#define NR_PTRACE            117
-#define NR_INIT_MODULE       105
-#define NR_OPENAT            56
-#define NR_PROCESS_VM_READV  270
-#define NR_PROCESS_VM_WRITEV 271
-#define NR_FINIT_MODULE      273
-#define NR_BPF               280
-#define NR_OPENAT2           437
-#define SC_NR(r)    BPF_CORE_READ(r, syscallno)
-#define SC_ARG0(r)  BPF_CORE_READ(r, orig_x0)
-#define SC_ARG1(r)  BPF_CORE_READ(r, regs[1])
-#define SC_ARG2(r)  BPF_CORE_READ(r, regs[2])
-#define SC_ARG3(r)  BPF_CORE_READ(r, regs[3])
-#define USER_IP(r)  BPF_CORE_READ(r, pc)
-#else
-#error "security.bpf.c: unsupported architecture"
-#endif
 
 /* ptrace requests (include/uapi/linux/ptrace.h) */
 #define PTRACE_TRACEME     0
