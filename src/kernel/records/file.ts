@@ -52,17 +52,20 @@ export function resolveName(dir: string, name: string): string {
   return posix.normalize(s).replace(/(.)\/$/, '$1');
 }
 
+/**
+ * The absolute path of a record that carries a name and a directory (common.bpf.h's
+ * write_name_in_dir): the directory's own components when there is no name.
+ */
+export function pathOfNameInDir(pathBytes: Buffer, nameBytes: Buffer): string {
+  if (nameBytes.length === 0) return joinPath(pathBytes);
+  const name = decodeBytes(nameBytes);
+  return resolveName(name.startsWith('/') ? '/' : joinPath(pathBytes), name);
+}
+
 function decodeFile(rec: Buffer): FileRecord {
   need(rec, FILE_SIZES.file_record, 'file');
   const type = rec.readUInt16LE(0) as FileRecord['type'];
-  const pathBytes = slice(rec, F.path[0], 'path');
-  const nameBytes = slice(rec, F.name[0], 'name');
-  let path: string;
-  if (nameBytes.length === 0) path = joinPath(pathBytes);
-  else {
-    const name = decodeBytes(nameBytes);
-    path = resolveName(name.startsWith('/') ? '/' : joinPath(pathBytes), name);
-  }
+  const path = pathOfNameInDir(slice(rec, F.path[0], 'path'), slice(rec, F.name[0], 'name'));
   return {
     type, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     op: rec.readUInt32LE(F.op[0]),

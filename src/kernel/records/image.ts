@@ -1,9 +1,9 @@
 // Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
 // (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
 // (the container context of src/events/containers.ts).
-import { posix } from 'node:path';
 import { decodeBytes } from '../../events/text.js';
 import { need, slice, joinPath, type Header } from './common.js';
+import { pathOfNameInDir } from './file.js';
 
 export const ImageRecordType = { ImageLoad: 70, PipeCreate: 71, PipeOpen: 72, CgroupAttach: 73 } as const;
 export const ImageVia = { Mmap: 1, Mprotect: 2 } as const;
@@ -65,14 +65,7 @@ function decodeImage(rec: Buffer): ImageLoadRecord {
 
 function decodePipe(rec: Buffer): PipeRecord {
   need(rec, IMAGE_SIZES.pipe_record, 'pipe');
-  const pathBytes = slice(rec, P.path[0], 'path');
-  const nameBytes = slice(rec, P.name[0], 'name');
-  let path: string;
-  if (nameBytes.length === 0) path = joinPath(pathBytes);
-  else {
-    const name = decodeBytes(nameBytes);
-    path = posix.normalize(name.startsWith('/') ? name : `${joinPath(pathBytes)}/${name}`).replace(/(.)\/$/, '$1');
-  }
+  const path = pathOfNameInDir(slice(rec, P.path[0], 'path'), slice(rec, P.name[0], 'name'));
   return {
     type: rec.readUInt16LE(0) as 71 | 72, bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
