@@ -7,9 +7,10 @@
 //           <Events> root), rendered by sinks/xml/render.ts (dialect 'windows')
 // Records of an .evtx input that are not Sysmon events of a known ID are skipped and counted.
 // On a terminal, a progress line is drawn on stderr every 10,000 events.
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+// OUT is written to a temporary beside it and renamed into place at the end (src/fs/safe-file.ts):
+// a symlink at OUT is refused, never followed; a failed conversion leaves OUT as it was.
 import { extname } from 'node:path';
+import { ReplacementFile } from '../fs/safe-file.js';
 import { openInput, readJsonlLines } from './jsonl-input.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity, type SysmonEvent } from '../events/event.js';
 import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
@@ -92,38 +93,58 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
   const tty = process.stderr.isTTY === true;
   const progress = () => { if (tty && events % 10000 === 0) process.stderr.write(`\rconvert: ${events} events`); };
   const source = readEvents(inPath, skipped);
-  if (outFmt === 'evtx') {
-    await rm(outPath, { force: true });
-    let writer: EvtxWriter | null = null;
-    let batch: SysmonEvent[] = [];
-    for await (const { event, identity } of source) {
+  const target = await ReplacementFile.create(outPath, 0o640, 'convert output', { read: true });
+  // what was converted before an error is still written out (then the error is reported)
+  let finish: () => Promise<void> = async () => undefined;
+  try {
+    if (outFmt === 'evtx') {
+      // the writer fills the (empty) temporary by its path; renamed over OUT below
+      let writer: EvtxWriter | null = null;
+      let batch: SysmonEvent[] = [];
+      finish = async () => { if (writer) { await writer.write(batch); await writer.close(); } };
+      for await (const { event, identity } of source) {
+        if (!writer) {
+          writer = new EvtxWriter(target.tempPath, { identity, fsync: false, maxBytes: FILE_HEADER_SIZE + MAX_CHUNKS * CHUNK_SIZE });
+          await writer.open();
+        }
+        batch.push(event);
+        events++;
+        progress();
+        if (batch.length >= 1000) { await writer.write(batch); batch = []; }
+      }
       if (!writer) {
-        writer = new EvtxWriter(outPath, { identity, fsync: false, maxBytes: FILE_HEADER_SIZE + MAX_CHUNKS * CHUNK_SIZE });
+        writer = new EvtxWriter(target.tempPath, { identity: { ...LINUX_IDENTITY, computer: '' }, fsync: false });
         await writer.open();
       }
-      batch.push(event);
-      events++;
-      progress();
-      if (batch.length >= 1000) { await writer.write(batch); batch = []; }
+      await writer.write(batch);
+      await writer.close();
+    } else {
+      // buffered writes to the temporary's handle (a stream on it would keep it from closing)
+      let pending: string[] = [];
+      let pendingLen = 0;
+      const flushOut = async () => {
+        if (pendingLen === 0) return;
+        const buf = Buffer.from(pending.join(''));
+        pending = [];
+        pendingLen = 0;
+        for (let off = 0; off < buf.length;) off += (await target.handle.write(buf, off, buf.length - off)).bytesWritten;
+      };
+      finish = flushOut;
+      for await (const { event, identity } of source) {
+        const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: 'windows' })}\n`;
+        pending.push(text);
+        pendingLen += text.length;
+        if (pendingLen >= 256 * 1024) await flushOut();
+        events++;
+        progress();
+      }
+      await flushOut();
     }
-    if (!writer) {
-      writer = new EvtxWriter(outPath, { identity: { ...LINUX_IDENTITY, computer: '' }, fsync: false });
-      await writer.open();
-    }
-    await writer.write(batch);
-    await writer.close();
-  } else {
-    const out = createWriteStream(outPath);
-    const done = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
-    for await (const { event, identity } of source) {
-      const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: 'windows' })}\n`;
-      if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
-      events++;
-      progress();
-    }
-    out.end();
-    await done;
+  } catch (e) {
+    try { await finish(); await target.commit(false); } catch { await target.abort(); }
+    throw e;
   }
+  await target.commit(false);
   if (tty) process.stderr.write(`\rconvert: ${events} events${skipped.n ? `, ${skipped.n} non-Sysmon records skipped` : ''}${skipped.malformed ? `, ${skipped.malformed} malformed lines skipped` : ''}\n`);
   return { events, skipped: skipped.n, malformed: skipped.malformed };
 }

@@ -9,7 +9,8 @@
 // `status` shows: running or not, the config in force (path and SHA256), events/s by ID,
 // drops, sink lags and the journal's size; `--json` prints the same as JSON.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeReplaceSync } from '../fs/safe-file.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Agent } from '../agent.js';
 import { eventDef } from '../events/schema.js';
@@ -25,9 +26,8 @@ export const STATS_FILE = join(dirname(STATE_FILE), 'stats.json');
 
 function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o640 });
-  renameSync(tmp, path);
+  // O_EXCL temporary + rename (src/fs/safe-file.ts); a link at the path is replaced, not followed
+  writeReplaceSync(path, text, 0o640, 'agent state', { fsync: false, allowLink: true });
 }
 
 export function writeState(s: AgentState, path = STATE_FILE): void {

@@ -1,7 +1,8 @@
 // The append-only, segmented, checksummed event journal. Every accepted event gets the next
 // EventRecordID here and is written before any sink sees it (see README.md for guarantees).
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
 import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
@@ -11,6 +12,7 @@ import {
   parseSegmentName, payloadText, segmentName, writeRecord,
 } from './format.js';
 import { TailBuffer } from './tail.js';
+import { acquireDirLock, type DirLock } from '../fs/lock.js';
 
 export type FsyncPolicy = 'group' | 'always' | 'never';
 
@@ -44,6 +46,11 @@ export interface JournalOptions {
   tailMaxBytes?: number;
   /** append() returns false while more than this many bytes wait to be written (default 32 MiB) */
   highWaterBytes?: number;
+  /**
+   * how long open() waits for another process's lock on the directory before failing (default
+   * 3000 ms: a holder killed with -9 releases it only once the kernel has closed its files)
+   */
+  lockWaitMs?: number;
   /** called on write/fsync errors (the journal retries with backoff) and on retention deletes */
   onError?: (err: Error) => void;
 }
@@ -107,31 +114,21 @@ interface DataOp {
 interface RollOp { kind: 'roll'; baseId: number }
 type Op = DataOp | RollOp;
 
-const LOCK = 'LOCK';
-const held = new Set<string>();
-
-function isAlive(pid: number): boolean {
+/**
+ * A new segment file, O_EXCL and not through a link (src/fs/safe-file.ts). A file already at
+ * the name can only be one this process began and could not finish (no space for its header):
+ * that one is replaced; anything else is refused.
+ */
+async function createSegmentFile(path: string): Promise<FileHandle> {
   try {
-    process.kill(pid, 0);
-    return true;
+    return await createNew(path, 0o640, 'journal segment', true);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if (!(e instanceof SafeFileError) || e.code !== 'EEXIST') throw e;
+    const st = await lstat(path);
+    if (!st.isFile() || st.size > SEGMENT_HEADER) throw e;
+    await unlink(path);
+    return createNew(path, 0o640, 'journal segment', true);
   }
-}
-
-async function takeLock(dir: string): Promise<void> {
-  const path = join(dir, LOCK);
-  if (held.has(path)) throw new Error(`journal ${dir} is already open in this process`);
-  try {
-    const old = Number((await readFile(path, 'utf8')).trim());
-    if (Number.isInteger(old) && old > 0 && old !== process.pid && isAlive(old)) {
-      throw new Error(`journal ${dir} is locked by running process ${old}`);
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  await writeFile(path, `${process.pid}\n`);
-  held.add(path);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -146,7 +143,7 @@ export class Journal extends EventEmitter {
   /** what recovery cut on open (null: the journal was clean); the pipeline reports it as event 255 */
   recovery: RecoveryReport | null = null;
 
-  private readonly opts: Required<Omit<JournalOptions, 'retention' | 'onError'>> & { retention: Required<RetentionOptions> };
+  private readonly opts: Required<Omit<JournalOptions, 'retention' | 'onError' | 'lockWaitMs'>> & { retention: Required<RetentionOptions> };
   private readonly onError: ((err: Error) => void) | undefined;
   private segs: SegmentInfo[] = [];
   private fh: FileHandle | null = null;
@@ -171,6 +168,7 @@ export class Journal extends EventEmitter {
   private counters = { appended: 0, fsyncs: 0, writeErrors: 0, deletedSegments: 0 };
   private lastError: string | null = null;
   private retaining = false;
+  private lock: DirLock | null = null;
 
   private constructor(opts: JournalOptions) {
     super();
@@ -198,11 +196,12 @@ export class Journal extends EventEmitter {
   static async open(opts: JournalOptions): Promise<Journal> {
     const j = new Journal(opts);
     await mkdir(j.dir, { recursive: true });
-    await takeLock(j.dir);
+    // a lock the kernel drops when this process dies (src/fs/lock.ts): no stale pid file
+    j.lock = await acquireDirLock(j.dir, opts.lockWaitMs ?? 3000);
     try {
       await j.recover();
     } catch (e) {
-      held.delete(join(j.dir, LOCK));
+      j.lock.release();
       throw e;
     }
     if (j.policy === 'group') {
@@ -229,7 +228,7 @@ export class Journal extends EventEmitter {
       const seg = this.segs[this.segs.length - 1]!;
       const name = segmentName(seg.baseId);
       floor = Math.max(floor, seg.baseId - 1);
-      const fh = await open(seg.path, 'r+');
+      const fh = await openExisting(seg.path, 'journal segment');
       const head = Buffer.alloc(SEGMENT_HEADER);
       const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER, 0);
       const h = bytesRead === SEGMENT_HEADER ? decodeSegmentHeader(head) : null;
@@ -283,7 +282,7 @@ export class Journal extends EventEmitter {
 
   private async createSegment(baseId: number): Promise<void> {
     const path = join(this.dir, segmentName(baseId));
-    const fh = await open(path, 'w+', 0o640);
+    const fh = await createSegmentFile(path);
     await fh.write(encodeSegmentHeader(baseId, Date.now()), 0, SEGMENT_HEADER, 0);
     if (this.policy !== 'never') {
       await fh.datasync();
@@ -596,8 +595,7 @@ export class Journal extends EventEmitter {
     this.publishWaiters = [];
     for (const r of this.drainWaiters) r();
     this.drainWaiters = [];
-    const lock = join(this.dir, LOCK);
-    held.delete(lock);
-    await unlink(lock).catch(() => undefined);
+    this.lock?.release();
+    this.lock = null;
   }
 }
