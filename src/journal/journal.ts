@@ -55,6 +55,17 @@ export interface JournalOptions {
   onError?: (err: Error) => void;
 }
 
+/** A period during which the journal could not write ('writes-resumed' event, reported as event 255). */
+export interface WriteOutage {
+  sinceMs: number;
+  untilMs: number;
+  /** errno code of the first failure (ENOSPC for a full disk) */
+  code: string;
+  failedAttempts: number;
+  /** delivered segments deleted to make room meanwhile */
+  reclaimedSegments: number;
+}
+
 export interface SegmentInfo {
   readonly baseId: number;
   readonly path: string;
@@ -98,6 +109,10 @@ export interface JournalStats {
   fsyncs: number;
   writeErrors: number;
   lastError: string | null;
+  /** since when writes fail (a full disk...), null when they do not */
+  writeOutageSinceMs: number | null;
+  /** segments deleted to make room on a full disk (all already acknowledged by every sink) */
+  reclaimedSegments: number;
   deletedSegments: number;
   tailEvents: number;
   tailBytes: number;
@@ -165,7 +180,7 @@ export class Journal extends EventEmitter {
   private waiters: { target: number; durable: boolean; resolve: () => void }[] = [];
   private publishWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
-  private counters = { appended: 0, fsyncs: 0, writeErrors: 0, deletedSegments: 0 };
+  private counters = { appended: 0, fsyncs: 0, writeErrors: 0, deletedSegments: 0, reclaimedSegments: 0 };
   private lastError: string | null = null;
   private retaining = false;
   private lock: DirLock | null = null;
@@ -407,12 +422,9 @@ export class Journal extends EventEmitter {
 
   private kick(): void {
     if (this.pumping || this.closed) return;
-    this.pumping = this.pump().catch((e: Error) => {
+    this.pumping = this.pump().catch(async (e: Error) => {
       // e.g. a new segment could not be created: keep everything queued and try again
-      this.counters.writeErrors++;
-      this.lastError = String(e.message);
-      this.onError?.(e);
-      return new Promise<void>((r) => setTimeout(r, 1000));
+      if (!(await this.writeFailed(e))) await new Promise<void>((r) => setTimeout(r, 1000));
     }).finally(() => {
       this.pumping = null;
       if (this.ops.length || (this.fill && this.fill.len) || this.syncRequested) this.kick();
@@ -462,13 +474,12 @@ export class Journal extends EventEmitter {
         const { bytesWritten } = await this.fh!.write(buf, off, buf.length - off, this.writePos + off);
         off += bytesWritten;
       } catch (e) {
-        this.counters.writeErrors++;
-        this.lastError = String((e as Error).message);
-        this.onError?.(e as Error);
+        if (await this.writeFailed(e as Error)) continue; // space freed: retry at once
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 1000);
       }
     }
+    this.writeSucceeded();
     this.writePos += buf.length;
     this.writtenId = batch[batch.length - 1]!.lastId;
     this.pendingBytes -= buf.length;
@@ -489,9 +500,7 @@ export class Journal extends EventEmitter {
         await this.fh!.datasync();
         break;
       } catch (e) {
-        this.counters.writeErrors++;
-        this.lastError = String((e as Error).message);
-        this.onError?.(e as Error);
+        await this.writeFailed(e as Error);
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 1000);
       }
@@ -512,7 +521,69 @@ export class Journal extends EventEmitter {
       seg.sealed = true;
     }
     await this.createSegment(baseId);
+    this.writeSucceeded();
     await this.enforceRetention();
+  }
+
+  // ---- write errors (a full disk above all) ----
+  /**
+   * Counts and reports a failed write/fsync/segment creation; the caller retries with backoff,
+   * keeping everything queued (append() returns false once highWaterBytes wait). The first error
+   * of an outage is passed to onError, repeats at most every 10 s. When the file system is full
+   * (ENOSPC, EDQUOT) the oldest segments every sink's cursor file has passed are deleted to make
+   * room: returns true when that freed some (retry at once).
+   */
+  private async writeFailed(e: Error): Promise<boolean> {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    const now = Date.now();
+    this.counters.writeErrors++;
+    this.lastError = String(e.message);
+    if (!this.outage) {
+      this.outage = { sinceMs: now, code, errors: 0, reportedMs: now };
+      this.onError?.(e);
+    } else if (now - this.outage.reportedMs >= 10_000) {
+      this.outage.reportedMs = now;
+      this.onError?.(e);
+    }
+    this.outage.errors++;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') return false;
+    return (await this.reclaimDelivered()) > 0;
+  }
+
+  /** a write went through: ends an outage ('writes-resumed' tells the agent, which reports it as event 255) */
+  private writeSucceeded(): void {
+    const o = this.outage;
+    if (!o) return;
+    this.outage = null;
+    const info: WriteOutage = { sinceMs: o.sinceMs, untilMs: Date.now(), code: o.code, failedAttempts: o.errors, reclaimedSegments: this.counters.reclaimedSegments - (o.reclaimedAtStart ?? 0) };
+    this.emit('writes-resumed', info);
+  }
+
+  private outage: { sinceMs: number; code: string; errors: number; reportedMs: number; reclaimedAtStart?: number } | null = null;
+
+  /**
+   * Deletes the oldest sealed segment whose records every sink has acknowledged, judged by the
+   * cursor files on disk (never the newer in-memory positions: after a crash the files are
+   * what counts). Nothing is deleted when there is no cursor. Returns how many were deleted.
+   */
+  private async reclaimDelivered(): Promise<number> {
+    if (this.retaining || this.closed || this.segs.length < 2 || !this.segs[0]!.sealed) return 0;
+    let cursors: { acked: number }[];
+    try { cursors = await readAllCursors(this.dir); } catch { return 0; }
+    if (cursors.length === 0) return 0;
+    const floor = Math.min(...cursors.map((c) => c.acked));
+    if (this.segs[1]!.baseId - 1 > floor) return 0;
+    if (this.outage && this.outage.reclaimedAtStart === undefined) this.outage.reclaimedAtStart = this.counters.reclaimedSegments;
+    const s = this.segs.shift()!;
+    this.counters.deletedSegments++;
+    this.counters.reclaimedSegments++;
+    try {
+      await unlink(s.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError?.(err as Error);
+    }
+    this.emit('retention', { deleted: 1, firstId: this.firstId, reason: 'disk-full' });
+    return 1;
   }
 
   // ---- retention ----
@@ -561,6 +632,8 @@ export class Journal extends EventEmitter {
       fsyncs: this.counters.fsyncs,
       writeErrors: this.counters.writeErrors,
       lastError: this.lastError,
+      writeOutageSinceMs: this.outage?.sinceMs ?? null,
+      reclaimedSegments: this.counters.reclaimedSegments,
       deletedSegments: this.counters.deletedSegments,
       tailEvents: this.tail.length,
       tailBytes: this.tail.byteSize,
