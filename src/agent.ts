@@ -10,7 +10,7 @@ import { Config, ConfigError, defaultConfig, loadConfigFile } from './config/ind
 import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
-import { kernelPlatform, type AgentDriver, type PlatformCapture } from './kernel/platform.js';
+import { kernelPlatform, type AgentDriver, type PlatformCapture } from './platform/index.js';
 import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
 import { earlyFilter } from './events/early-filter.js';

@@ -1,5 +1,5 @@
 // Helpers shared by every record family's decoder: the header, string refs, process ids.
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { STRUCTS } from '../generated/events-h.js';
 
 export class DecodeError extends Error {}

@@ -2,7 +2,7 @@
 //  60 WIRE: the raw DNS response a process received for a query it sent to port 53.
 //  61 LIBC: getaddrinfo / gethostbyname(2) returned: name, status, addresses, canonical name.
 import { need, slice, type Header } from './common.js';
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
 export const DnsRecordType = { Wire: ENUMS.record_type.RECORD_DNS_WIRE, Libc: ENUMS.record_type.RECORD_DNS_LIBC } as const;

@@ -1,7 +1,7 @@
 // File family records (driver/linux/file.bpf.c): create (Sysmon 11), delete (23/26), raw
 // block-device read (9), mtime set back (2). One layout, struct file_record, for all four.
 import { posix } from 'node:path';
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, slice, joinPath, type Header } from './common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 

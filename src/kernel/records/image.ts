@@ -1,7 +1,7 @@
 // Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
 // (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
 // (the container context of src/events/containers.ts).
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, slice, joinPath, type Header } from './common.js';
 import { pathOfNameInDir } from './file.js';
 import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';

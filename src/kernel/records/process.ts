@@ -1,5 +1,5 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from './common.js';
 import { ENUMS, STRUCTS } from '../generated/events-h.js';
 

@@ -1,7 +1,7 @@
 // Security family records (driver/linux/security.bpf.c): cross-process access (ptrace,
 // process_vm_readv/writev, /proc/PID/mem), ptrace code injection, eBPF program loads,
 // kernel module loads, and images that lost their last link (memfd, deleted, replaced).
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, readIds, slice, joinPath, type Header, type ProcessIds } from './common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
