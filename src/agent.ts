@@ -86,6 +86,9 @@ export class Agent {
       dir: this.opts.journalDir,
       fsync: this.opts.journalFsync ?? 'group',
       retention: this.opts.journalMaxBytes ? { maxBytes: this.opts.journalMaxBytes } : undefined,
+      // at least 8 segments within the size limit, so retention (and reclaiming room on a full
+      // disk) can delete a part of the journal, not nothing or all (64 MiB for the default 1 GiB)
+      segmentBytes: this.opts.journalMaxBytes ? Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, Math.floor(this.opts.journalMaxBytes / 8))) : undefined,
       onError: (err) => log.error({ err }, 'journal error'),
     });
     // a full disk (or any write failure) under the journal: events wait in memory, capture pauses
