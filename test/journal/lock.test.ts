@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Journal, readJournal } from '../../src/journal/index.js';
 import { lockHolder } from '../../src/fs/lock.js';
+import { collectStatus, renderStatus } from '../../src/commands/status.js';
 import { events, tempDir } from './helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/lock-child.ts', import.meta.url));
@@ -110,6 +111,36 @@ test('the lock does not follow a symlink planted at LOCK', async () => {
     await symlink(target, join(jdir, 'LOCK'));
     await assert.rejects(Journal.open({ dir: jdir, lockWaitMs: 0 }), (e: Error) => e.message.includes(join(jdir, 'LOCK')));
     assert.equal(await readFile(target, 'utf8'), 'precious\n');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('`status` names the process that holds the journal, and says when nobody does', async () => {
+  const { dir, cleanup } = await tempDir('lock-status');
+  try {
+    const jdir = join(dir, 'journal');
+    const p = spawn(process.execPath, ['--import', 'tsx', child, jdir, String(Date.now()), '20000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise<void>((r) => p.on('exit', () => r()));
+    try {
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const t0 = Date.now();
+      while (!out.startsWith('OK ')) {
+        assert.ok(Date.now() - t0 < 30_000, 'child opened the journal');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const opts = { journal: jdir, stateFile: join(dir, 'run', 'agent.json'), root: join(dir, 'root') };
+      const held = await collectStatus(opts);
+      assert.equal(held.journalLockedBy, p.pid);
+      assert.match(renderStatus(held), new RegExp(`journal: ${jdir} .* in use by pid ${p.pid}`));
+    } finally {
+      p.kill('SIGKILL');
+      await exited;
+    }
+    const free = await collectStatus({ journal: jdir, stateFile: join(dir, 'run', 'agent.json'), root: join(dir, 'root') });
+    assert.equal(free.journalLockedBy, null, 'released by the kernel with the process');
+    assert.match(renderStatus(free), /not in use/);
   } finally {
     await cleanup();
   }
