@@ -27,6 +27,8 @@
  *   irql       level=
  *   failalloc  count=
  *   storm      threads= each= pid=     concurrent image loads from N threads
+ *   fail       api=<kernel API>   its next call fails (DriverEntry's error paths)
+ *   pool_leak  [bytes=]          a pool block the harness never frees (the books must see it)
  *   unload                      the filter's unload callback, then the shim's books
  */
 #define _GNU_SOURCE
@@ -594,6 +596,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(cmd, "routines")) ShimSetOptionalRoutines((BOOLEAN)Num(&a, "present", 1));
 		else if (!strcmp(cmd, "irql")) ShimSetIrql((KIRQL)Num(&a, "level", 0));
 		else if (!strcmp(cmd, "failalloc")) ShimFailAllocations((ULONG)Num(&a, "count", 1));
+		else if (!strcmp(cmd, "fail")) ShimFailNext(Need(&a, "api"));
+		else if (!strcmp(cmd, "pool_leak")) {
+			/* a negative control for the books: a block nobody frees must be reported */
+			printf("pool_leak %p\n", ExAllocatePoolWithTag(NonPagedPoolNx, (SIZE_T)Num(&a, "bytes", 16), 0x6b61654c));
+		}
 		else if (!strcmp(cmd, "load")) {
 			NTSTATUS st;
 			ShimSetCurrentThread(ShimFindThread(8));

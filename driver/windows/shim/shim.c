@@ -319,6 +319,16 @@ VOID ShimSetTcbPrivilege(BOOLEAN Held) { gTcb = Held; }
 VOID ShimSetOptionalRoutines(BOOLEAN Present) { gOptionalRoutines = Present; }
 VOID ShimFailAllocations(ULONG Count) { gFailAllocations = (LONG)Count; }
 
+static char gFailApi[64];
+VOID ShimFailNext(const char *Api) { snprintf(gFailApi, sizeof(gFailApi), "%s", Api); }
+static BOOLEAN Failing(const char *Api)
+{
+	if (strcmp(gFailApi, Api)) return FALSE;
+	gFailApi[0] = 0;
+	return TRUE;
+}
+#define FAIL_IF_ASKED(api) do { if (Failing(api)) return STATUS_INSUFFICIENT_RESOURCES; } while (0)
+
 VOID ShimSetStackFrames(const ULONG64 *Frames, ULONG Count)
 {
 	if (Count > 64) Count = 64;
@@ -696,6 +706,7 @@ NTSTATUS NTAPI ZwCreateSection(PHANDLE Section, ACCESS_MASK Access, POBJECT_ATTR
 {
 	SHIM_SECTION *s;
 	int fd;
+	FAIL_IF_ASKED("ZwCreateSection");
 	if (File || !MaximumSize || MaximumSize->QuadPart <= 0 || Protection != PAGE_READWRITE || AllocationAttributes != SEC_COMMIT)
 		return STATUS_INVALID_PARAMETER;
 	if (!Attributes || !(Attributes->Attributes & OBJ_KERNEL_HANDLE))
@@ -714,6 +725,7 @@ NTSTATUS NTAPI MmMapViewInSystemSpace(PVOID Section, PVOID *MappedBase, PSIZE_T 
 {
 	SHIM_SECTION *s = (SHIM_SECTION *)ObjectOf(Section, OBJ_SECTION, "MmMapViewInSystemSpace");
 	PVOID v;
+	FAIL_IF_ASKED("MmMapViewInSystemSpace");
 	if (s->View) return STATUS_INVALID_PARAMETER;     /* one view per section here */
 	v = mmap(NULL, s->Bytes, PROT_READ | PROT_WRITE, MAP_SHARED, s->Fd, 0);
 	if (v == MAP_FAILED) return STATUS_INSUFFICIENT_RESOURCES;
@@ -845,10 +857,12 @@ static NTSTATUS SetRoutine(PVOID *Table, PVOID Routine, BOOLEAN Remove)
 
 NTSTATUS NTAPI PsSetCreateProcessNotifyRoutineEx(PCREATE_PROCESS_NOTIFY_ROUTINE_EX Routine, BOOLEAN Remove)
 {
+	if (!Remove) FAIL_IF_ASKED("PsSetCreateProcessNotifyRoutineEx");
 	return SetRoutine((PVOID *)gProcessRoutines, (PVOID)Routine, Remove);
 }
 NTSTATUS NTAPI PsSetCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE Routine)
 {
+	FAIL_IF_ASKED("PsSetCreateThreadNotifyRoutine");
 	return SetRoutine((PVOID *)gThreadRoutines, (PVOID)Routine, FALSE);
 }
 NTSTATUS NTAPI PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE Routine)
@@ -857,6 +871,7 @@ NTSTATUS NTAPI PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE R
 }
 NTSTATUS NTAPI PsSetLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE Routine)
 {
+	FAIL_IF_ASKED("PsSetLoadImageNotifyRoutine");
 	return SetRoutine((PVOID *)gImageRoutines, (PVOID)Routine, FALSE);
 }
 NTSTATUS NTAPI PsRemoveLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE Routine)
@@ -914,6 +929,7 @@ static SHIM_OB_REG *gObRegs[8];
 NTSTATUS NTAPI ObRegisterCallbacks(POB_CALLBACK_REGISTRATION Registration, PVOID *Handle)
 {
 	SHIM_OB_REG *r;
+	FAIL_IF_ASKED("ObRegisterCallbacks");
 	if (Registration->Version != OB_FLT_REGISTRATION_VERSION || Registration->OperationRegistrationCount == 0 ||
 	    Registration->OperationRegistrationCount > 4 || Registration->Altitude.Length == 0)
 		return STATUS_INVALID_PARAMETER;
@@ -1006,6 +1022,7 @@ static LONGLONG gNextCookie = 0x1000;
 NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION Function, PCUNICODE_STRING Altitude, PVOID Driver, PVOID Context,
 				    PLARGE_INTEGER Cookie, PVOID Reserved)
 {
+	FAIL_IF_ASKED("CmRegisterCallbackEx");
 	if (!Function || !Altitude || !Altitude->Length || !Driver || !Cookie || Reserved) return STATUS_INVALID_PARAMETER;
 	for (ULONG i = 0; i < 8; i++) {
 		if (!gCmRegs[i].Function) {
@@ -1064,6 +1081,7 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT Driver, ULONG ExtensionSize, PUNICO
 			      ULONG Characteristics, BOOLEAN Exclusive, PDEVICE_OBJECT *Device)
 {
 	PDEVICE_OBJECT d;
+	FAIL_IF_ASKED("IoCreateDevice");
 	if (gDeviceObject) return STATUS_OBJECT_NAME_COLLISION;
 	d = calloc(1, sizeof(*d) + ExtensionSize);
 	if (!d) return STATUS_INSUFFICIENT_RESOURCES;
@@ -1091,6 +1109,7 @@ VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT Device)
 
 NTSTATUS NTAPI IoCreateSymbolicLink(PUNICODE_STRING Link, PUNICODE_STRING Device)
 {
+	FAIL_IF_ASKED("IoCreateSymbolicLink");
 	if (gLinkName.Buffer) return STATUS_OBJECT_NAME_COLLISION;
 	if (!gDeviceObject || !RtlEqualUnicodeString(Device, &gDeviceName, TRUE)) return STATUS_OBJECT_NAME_NOT_FOUND;
 	gLinkName.Buffer = WDup(Link->Buffer, Link->Length / 2);
@@ -1181,6 +1200,7 @@ static PFLT_FILTER_UNLOAD_CALLBACK gUnload;
 
 NTSTATUS FLTAPI FltRegisterFilter(PDRIVER_OBJECT Driver, CONST FLT_REGISTRATION *Registration, PFLT_FILTER *RetFilter)
 {
+	FAIL_IF_ASKED("FltRegisterFilter");
 	if (Driver != &gDriver) ShimBugCheck("FltRegisterFilter: not this driver's object");
 	if (gFltFilter) return STATUS_OBJECT_NAME_COLLISION;
 	if (Registration->Size != sizeof(FLT_REGISTRATION) || Registration->Version != FLT_REGISTRATION_VERSION_0202)
@@ -1200,6 +1220,7 @@ NTSTATUS FLTAPI FltRegisterFilter(PDRIVER_OBJECT Driver, CONST FLT_REGISTRATION 
 
 NTSTATUS FLTAPI FltStartFiltering(PFLT_FILTER Filter)
 {
+	FAIL_IF_ASKED("FltStartFiltering");
 	if (Filter != gFltFilter || Filter->Magic != FILTER_MAGIC) ShimBugCheck("FltStartFiltering(%p)", (void *)Filter);
 	Filter->Filtering = TRUE;
 	for (ULONG i = 0; i < VOLUMES; i++) {

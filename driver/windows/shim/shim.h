@@ -42,6 +42,8 @@ VOID ShimSetTcbPrivilege(BOOLEAN Held);
 VOID ShimSetOptionalRoutines(BOOLEAN Present);
 /* the next N pool allocations fail (ExAllocatePoolWithTag returns NULL) */
 VOID ShimFailAllocations(ULONG Count);
+/* the next call of this kernel API fails (STATUS_INSUFFICIENT_RESOURCES): for error paths */
+VOID ShimFailNext(const char *Api);
 /* Parameters\RingSizeKB, or none */
 VOID ShimSetRingSizeKB(BOOLEAN Present, ULONG Type, ULONG Value);
 /* the file the ring's section is backed by (MAP_SHARED: the TypeScript side reads it) */
