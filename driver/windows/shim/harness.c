@@ -1,10 +1,11 @@
 /*
- * The driver harness: the sysmon-ts Windows driver's own C (the .c files of driver/windows, linked
- * unchanged) loaded into the kernel shim, driven by a scenario on stdin. One command a
- * line, its arguments as tab-separated key=value (values may hold spaces; \t \n \\ and
- * \xHH are escapes; numbers are decimal or 0x hex). Each command fires the driver's
- * callbacks as Windows would and prints one result line; the ring is the driver's section,
- * a file (argv[1]) that the tests read after the run.
+ * The driver harness: the sysmon-ts Windows driver's own C (the .c files of
+ * driver/windows, linked unchanged) loaded into the kernel shim, driven by a scenario on
+ * stdin. One command a line, its arguments as tab-separated key=value (values may hold
+ * spaces; \t \n \\ and \xHH are escapes, any other backslash is itself; numbers are
+ * decimal or 0x hex). Each command fires the driver's callbacks as Windows would and
+ * prints one result line; the ring is the driver's section, a file (argv[1]) that the
+ * tests read after the run.
  *
  *   clock      interrupt=<100 ns since boot> system=<FILETIME>
  *   ringsize   kb=<Parameters\RingSizeKB> [type=<REG_ type, default REG_DWORD>]   (before load)
@@ -34,6 +35,7 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -64,11 +66,15 @@ static void Unescape(char *s)
 		s++;
 		if (*s == 't') *o++ = '\t';
 		else if (*s == 'n') *o++ = '\n';
-		else if (*s == 'x' && s[1] && s[2]) {
+		else if (*s == '\\') *o++ = '\\';
+		else if (*s == 'x' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
 			char hex[3] = { s[1], s[2], 0 };
 			*o++ = (char)strtoul(hex, NULL, 16);
 			s += 2;
-		} else *o++ = *s;
+		} else {                      /* not an escape: both characters as written */
+			*o++ = '\\';
+			*o++ = *s;
+		}
 	}
 	*o = 0;
 }
