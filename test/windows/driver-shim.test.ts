@@ -16,8 +16,11 @@ import type { WindowsHostFacts } from '../../src/events/windows/host-facts.js';
 import { eventDef } from '../../src/events/schema.js';
 import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { requirePrereq, missingTool } from '../helpers/prereq.js';
+import { RingWalker } from '../../src/kernel/ring-walker.js';
+import { droppedOf, sectionViews } from '../../src/kernel/windows/section.js';
+import { windowsPlatformCapture } from '../../src/events/host-windows.js';
 import { needTool, parseExportXml, run, type ExportedRecord } from '../evtx/tools.js';
-import { HARNESS, DRIVER_DIR, Scenario, buildHarness, missingShimPrereq, runClean, runHarness, service, writeEvtx } from './shim-harness.js';
+import { HARNESS, DRIVER_DIR, LiveHarness, Scenario, buildHarness, missingShimPrereq, runClean, runHarness, service, writeEvtx } from './shim-harness.js';
 
 const VOL = '\\Device\\HarddiskVolume3';
 const FACTS: WindowsHostFacts = {
@@ -322,6 +325,62 @@ describe('the Windows driver\'s C under the kernel shim (ASan + UBSan)', () => {
     assert.equal(drops.length, 1);
     assert.equal(drops[0]!.data.ID, 'RingDrops');
     assert.equal(drops[0]!.data.Description, `${svc.dropped} kernel records lost because the ring buffer was full (${svc.dropped} since start)`);
+  });
+
+  it('lap after lap: the service consumes while the driver writes; split records are joined; a bad consumer position is not trusted', async (t) => {
+    if (!requirePrereq(t, missingShimPrereq())) return;
+    const h = new LiveHarness();
+    const pc = windowsPlatformCapture(FACTS, () => EPOCH);
+    const out: SysmonEvent[] = [];
+    let pos = 0n;
+    let splits = 0;
+    const size = 65536n;
+    const consume = (): void => {
+      const views = sectionViews(h.section());
+      new RingWalker(views).drain((raw) => {
+        // where the record was: its 8-byte header at pos, its bytes after (mod the area)
+        if ((pos % size) + 8n + BigInt(raw.length) > size) splits++;
+        pos += (8n + BigInt(raw.length) + 7n) & ~7n;
+        pc.capture.onRecord(raw, out);
+      });
+      assert.equal(views.consumer[0], pos);
+      h.setConsumer(views.consumer[0]!);
+    };
+    await h.send(clock(new Scenario(), 0).add('ringsize', { kb: 64 }).add('load')
+      .add('process', { pid: 3000, ppid: 4, create: SYSTEM0, key: 0x3000n, sid: ALICE, notify: false, tid: 3004 }));
+    const names: string[] = [];
+    for (let batch = 0; batch < 40; batch++) {
+      const s = new Scenario();
+      for (let i = 0; i < 40; i++) {
+        // names of every length mod 8, so records end everywhere in the area
+        const name = `${'d'.repeat((batch * 40 + i) % 13)}${batch}-${i}.dll`;
+        names.push(`C:\\lap\\${name}`);
+        s.add('image', { pid: 3000, path: `${VOL}\\lap\\${name}`, base: 0x10000n * BigInt(i + 1), size: 0x1000n, by_tid: 3004 });
+      }
+      await h.send(s);
+      consume();
+    }
+    assert.ok(pos > 3n * size, `more than three laps (${pos} bytes)`);
+    assert.ok(splits >= 3, `records split at the end of the area and joined (${splits})`);
+    assert.deepEqual(out.map((e) => e.data.ImageLoaded), names, 'every record, whole and in order');
+    assert.equal(pc.capture.counters.rejected, 0);
+    assert.equal(droppedOf(sectionViews(h.section())), 0n, 'a consumer that keeps up loses nothing');
+
+    // a consumer position ahead of the producer, or more than a ring behind: treated as full
+    h.setConsumer(pos + 8n);
+    await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\ahead.dll`, by_tid: 3004 }));
+    h.setConsumer(pos - 2n * size);
+    await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\behind.dll`, by_tid: 3004 }));
+    assert.equal(droppedOf(sectionViews(h.section())), 2n);
+    h.setConsumer(pos);
+    await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\after.dll`, by_tid: 3004 }));
+    out.length = 0;
+    consume();
+    assert.deepEqual(out.map((e) => e.data.ImageLoaded), ['C:\\after.dll']);
+    assert.equal(await h.send(new Scenario().add('unload')), 'unload status=0x00000000 leaks=0');
+    const end = await h.end();
+    assert.doesNotMatch(end.stderr, /AddressSanitizer|LeakSanitizer|runtime error|BUGCHECK|LEAK:/, end.stderr);
+    assert.equal(end.status, 0, end.stderr);
   });
 
   it('the IOCTL refuses callers without SeTcbPrivilege, wrong codes and short buffers; gives the section otherwise', (t) => {

@@ -4,8 +4,9 @@
 // file) through the service's real pipeline: RingWalker, the Windows decoder and handlers,
 // the config engine, and the EVTX writer with the Microsoft-Windows-Sysmon provider.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
@@ -116,4 +117,72 @@ export async function writeEvtx(path: string, events: SysmonEvent[]): Promise<vo
   await sink.open();
   await sink.write(events.map((e, i) => ({ ...e, recordId: i + 1 })));
   await sink.close();
+}
+
+/**
+ * The harness as a live process: commands are sent one at a time and each answer awaited,
+ * so that the test can act as the service between them (read the section file, write the
+ * consumer position back into it: the mapping is MAP_SHARED, so both see one page cache).
+ */
+export class LiveHarness {
+  private readonly child: ChildProcess;
+  private readonly answers: string[] = [];
+  private readonly waiting: { res: (line: string) => void; rej: (e: Error) => void }[] = [];
+  private exited = false;
+  private stderr = '';
+  readonly ringFile: string;
+
+  constructor() {
+    this.ringFile = join(mkdtempSync(join(tmpdir(), 'driver-shim-live-')), 'ring.section');
+    this.child = spawn(HARNESS, [this.ringFile], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:halt_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const w = this.waiting.shift();
+      if (w) w.res(line); else this.answers.push(line);
+    });
+    this.child.once('exit', () => {
+      this.exited = true;
+      for (const w of this.waiting.splice(0)) w.rej(new Error(`driver-harness exited:\n${this.stderr}`));
+    });
+    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+  }
+
+  /** Sends the scenario's lines; resolves with the answer to the last one. */
+  async send(s: Scenario): Promise<string> {
+    let last = '';
+    for (const line of s.lines) {
+      const answer = new Promise<string>((res, rej) => {
+        const a = this.answers.shift();
+        if (a !== undefined) res(a);
+        else if (this.exited) rej(new Error(`driver-harness exited:\n${this.stderr}`));
+        else this.waiting.push({ res, rej });
+      });
+      this.child.stdin!.write(`${line}\n`);
+      last = await answer;
+    }
+    return last;
+  }
+
+  /** The section as it is now. */
+  section(): ArrayBuffer {
+    return new Uint8Array(readFileSync(this.ringFile)).buffer;
+  }
+
+  /** What the service writes: the consumer position, at offset 0. */
+  setConsumer(pos: bigint): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(pos);
+    const fd = openSync(this.ringFile, 'r+');
+    try { writeSync(fd, b, 0, 8, 0); } finally { closeSync(fd); }
+  }
+
+  async end(): Promise<{ status: number | null; stderr: string }> {
+    const exited = this.exited ? Promise.resolve(this.child.exitCode)
+      : new Promise<number | null>((res) => this.child.once('exit', (code) => res(code)));
+    this.child.stdin!.end();
+    const status = await exited;
+    return { status, stderr: this.stderr };
+  }
 }

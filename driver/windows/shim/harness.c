@@ -597,12 +597,15 @@ int main(int argc, char **argv)
 			a.val[a.n] = eq + 1;
 			Unescape(a.val[a.n++]);
 		}
-		if (!strcmp(cmd, "clock")) ShimSetClock(Num(&a, "interrupt", 0), Num(&a, "system", 0));
-		else if (!strcmp(cmd, "ringsize")) ShimSetRingSizeKB(TRUE, (ULONG)Num(&a, "type", REG_DWORD), (ULONG)Num(&a, "kb", 0));
-		else if (!strcmp(cmd, "routines")) ShimSetOptionalRoutines((BOOLEAN)Num(&a, "present", 1));
-		else if (!strcmp(cmd, "irql")) ShimSetIrql((KIRQL)Num(&a, "level", 0));
-		else if (!strcmp(cmd, "failalloc")) ShimFailAllocations((ULONG)Num(&a, "count", 1));
-		else if (!strcmp(cmd, "fail")) ShimFailNext(Need(&a, "api"));
+		/* settings answer "ok CMD": every command prints one line, so a driver of the
+		 * harness can wait for each answer */
+		if (!strcmp(cmd, "clock")) ShimSetClock(Num(&a, "interrupt", 0), Num(&a, "system", 0)), printf("ok %s\n", cmd);
+		else if (!strcmp(cmd, "ringsize"))
+			ShimSetRingSizeKB(TRUE, (ULONG)Num(&a, "type", REG_DWORD), (ULONG)Num(&a, "kb", 0)), printf("ok %s\n", cmd);
+		else if (!strcmp(cmd, "routines")) ShimSetOptionalRoutines((BOOLEAN)Num(&a, "present", 1)), printf("ok %s\n", cmd);
+		else if (!strcmp(cmd, "irql")) ShimSetIrql((KIRQL)Num(&a, "level", 0)), printf("ok %s\n", cmd);
+		else if (!strcmp(cmd, "failalloc")) ShimFailAllocations((ULONG)Num(&a, "count", 1)), printf("ok %s\n", cmd);
+		else if (!strcmp(cmd, "fail")) ShimFailNext(Need(&a, "api")), printf("ok %s\n", cmd);
 		else if (!strcmp(cmd, "pool_leak")) {
 			/* a negative control for the books: a block nobody frees must be reported */
 			printf("pool_leak %p\n", ExAllocatePoolWithTag(NonPagedPoolNx, (SIZE_T)Num(&a, "bytes", 16), 0x6b61654c));
