@@ -330,57 +330,61 @@ describe('the Windows driver\'s C under the kernel shim (ASan + UBSan)', () => {
   it('lap after lap: the service consumes while the driver writes; split records are joined; a bad consumer position is not trusted', async (t) => {
     if (!requirePrereq(t, missingShimPrereq())) return;
     const h = new LiveHarness();
-    const pc = windowsPlatformCapture(FACTS, () => EPOCH);
-    const out: SysmonEvent[] = [];
-    let pos = 0n;
-    let splits = 0;
-    const size = 65536n;
-    const consume = (): void => {
-      const views = sectionViews(h.section());
-      new RingWalker(views).drain((raw) => {
-        // where the record was: its 8-byte header at pos, its bytes after (mod the area)
-        if ((pos % size) + 8n + BigInt(raw.length) > size) splits++;
-        pos += (8n + BigInt(raw.length) + 7n) & ~7n;
-        pc.capture.onRecord(raw, out);
-      });
-      assert.equal(views.consumer[0], pos);
-      h.setConsumer(views.consumer[0]!);
-    };
-    await h.send(clock(new Scenario(), 0).add('ringsize', { kb: 64 }).add('load')
-      .add('process', { pid: 3000, ppid: 4, create: SYSTEM0, key: 0x3000n, sid: ALICE, notify: false, tid: 3004 }));
-    const names: string[] = [];
-    for (let batch = 0; batch < 40; batch++) {
-      const s = new Scenario();
-      for (let i = 0; i < 40; i++) {
-        // names of every length mod 8, so records end everywhere in the area
-        const name = `${'d'.repeat((batch * 40 + i) % 13)}${batch}-${i}.dll`;
-        names.push(`C:\\lap\\${name}`);
-        s.add('image', { pid: 3000, path: `${VOL}\\lap\\${name}`, base: 0x10000n * BigInt(i + 1), size: 0x1000n, by_tid: 3004 });
+    try {
+      const pc = windowsPlatformCapture(FACTS, () => EPOCH);
+      const out: SysmonEvent[] = [];
+      let pos = 0n;
+      let splits = 0;
+      const size = 65536n;
+      const consume = (): void => {
+        const views = sectionViews(h.section());
+        new RingWalker(views).drain((raw) => {
+          // where the record was: its 8-byte header at pos, its bytes after (mod the area)
+          if ((pos % size) + 8n + BigInt(raw.length) > size) splits++;
+          pos += (8n + BigInt(raw.length) + 7n) & ~7n;
+          pc.capture.onRecord(raw, out);
+        });
+        assert.equal(views.consumer[0], pos);
+        h.setConsumer(views.consumer[0]!);
+      };
+      await h.send(clock(new Scenario(), 0).add('ringsize', { kb: 64 }).add('load')
+        .add('process', { pid: 3000, ppid: 4, create: SYSTEM0, key: 0x3000n, sid: ALICE, notify: false, tid: 3004 }));
+      const names: string[] = [];
+      for (let batch = 0; batch < 40; batch++) {
+        const s = new Scenario();
+        for (let i = 0; i < 40; i++) {
+          // names of every length mod 8, so records end everywhere in the area
+          const name = `${'d'.repeat((batch * 40 + i) % 13)}${batch}-${i}.dll`;
+          names.push(`C:\\lap\\${name}`);
+          s.add('image', { pid: 3000, path: `${VOL}\\lap\\${name}`, base: 0x10000n * BigInt(i + 1), size: 0x1000n, by_tid: 3004 });
+        }
+        await h.send(s);
+        consume();
       }
-      await h.send(s);
-      consume();
-    }
-    assert.ok(pos > 3n * size, `more than three laps (${pos} bytes)`);
-    assert.ok(splits >= 3, `records split at the end of the area and joined (${splits})`);
-    assert.deepEqual(out.map((e) => e.data.ImageLoaded), names, 'every record, whole and in order');
-    assert.equal(pc.capture.counters.rejected, 0);
-    assert.equal(droppedOf(sectionViews(h.section())), 0n, 'a consumer that keeps up loses nothing');
+      assert.ok(pos > 3n * size, `more than three laps (${pos} bytes)`);
+      assert.ok(splits >= 3, `records split at the end of the area and joined (${splits})`);
+      assert.deepEqual(out.map((e) => e.data.ImageLoaded), names, 'every record, whole and in order');
+      assert.equal(pc.capture.counters.rejected, 0);
+      assert.equal(droppedOf(sectionViews(h.section())), 0n, 'a consumer that keeps up loses nothing');
 
-    // a consumer position ahead of the producer, or more than a ring behind: treated as full
-    h.setConsumer(pos + 8n);
-    await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\ahead.dll`, by_tid: 3004 }));
-    h.setConsumer(pos - 2n * size);
-    await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\behind.dll`, by_tid: 3004 }));
-    assert.equal(droppedOf(sectionViews(h.section())), 2n);
-    h.setConsumer(pos);
-    await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\after.dll`, by_tid: 3004 }));
-    out.length = 0;
-    consume();
-    assert.deepEqual(out.map((e) => e.data.ImageLoaded), ['C:\\after.dll']);
-    assert.equal(await h.send(new Scenario().add('unload')), 'unload status=0x00000000 leaks=0');
-    const end = await h.end();
-    assert.doesNotMatch(end.stderr, /AddressSanitizer|LeakSanitizer|runtime error|BUGCHECK|LEAK:/, end.stderr);
-    assert.equal(end.status, 0, end.stderr);
+      // a consumer position ahead of the producer, or more than a ring behind: treated as full
+      h.setConsumer(pos + 8n);
+      await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\ahead.dll`, by_tid: 3004 }));
+      h.setConsumer(pos - 2n * size);
+      await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\behind.dll`, by_tid: 3004 }));
+      assert.equal(droppedOf(sectionViews(h.section())), 2n);
+      h.setConsumer(pos);
+      await h.send(new Scenario().add('image', { pid: 3000, path: `${VOL}\\after.dll`, by_tid: 3004 }));
+      out.length = 0;
+      consume();
+      assert.deepEqual(out.map((e) => e.data.ImageLoaded), ['C:\\after.dll']);
+      assert.equal(await h.send(new Scenario().add('unload')), 'unload status=0x00000000 leaks=0');
+      const end = await h.end();
+      assert.doesNotMatch(end.stderr, /AddressSanitizer|LeakSanitizer|runtime error|BUGCHECK|LEAK:/, end.stderr);
+      assert.equal(end.status, 0, end.stderr);
+    } finally {
+      h.kill();
+    }
   });
 
   it('the IOCTL refuses callers without SeTcbPrivilege, wrong codes and short buffers; gives the section otherwise', (t) => {

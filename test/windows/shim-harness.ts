@@ -178,6 +178,11 @@ export class LiveHarness {
     try { writeSync(fd, b, 0, 8, 0); } finally { closeSync(fd); }
   }
 
+  /** Stops the harness if it still runs (a failed test must not leave it waiting on stdin). */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
   async end(): Promise<{ status: number | null; stderr: string }> {
     const exited = this.exited ? Promise.resolve(this.child.exitCode)
       : new Promise<number | null>((res) => this.child.once('exit', (code) => res(code)));
