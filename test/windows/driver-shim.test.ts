@@ -18,7 +18,7 @@ import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { requirePrereq, missingTool } from '../helpers/prereq.js';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { droppedOf, sectionViews } from '../../src/kernel/windows/section.js';
-import { windowsPlatformCapture } from '../../src/events/host-windows.js';
+import { windowsPlatformCapture } from '../../src/platform/windows.js';
 import { needTool, parseExportXml, run, type ExportedRecord } from '../evtx/tools.js';
 import { HARNESS, DRIVER_DIR, LiveHarness, Scenario, buildHarness, missingShimPrereq, runClean, runHarness, service, writeEvtx } from './shim-harness.js';
 

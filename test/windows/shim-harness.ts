@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { droppedOf, sectionViews } from '../../src/kernel/windows/section.js';
-import { windowsPlatformCapture } from '../../src/events/host-windows.js';
+import { windowsPlatformCapture } from '../../src/platform/windows.js';
 import type { WindowsHostFacts } from '../../src/events/windows/host-facts.js';
 import { loadConfigText } from '../../src/config/index.js';
 import { configureFileEvents } from '../../src/events/file-events.js';
