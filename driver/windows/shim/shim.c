@@ -99,7 +99,7 @@ typedef struct SHIM_KEY {
 #define MAX_THREADS 256
 static PEPROCESS gProcesses[MAX_PROCESSES];
 static PETHREAD gThreads[MAX_THREADS];
-static LONG gLiveObjects;
+static LONG gLiveObjects, gLiveByKind[OBJ_KEY + 1];
 static pthread_mutex_t gBooks = PTHREAD_MUTEX_INITIALIZER;  /* the shim's tables */
 
 static SHIM_OBJECT *ObjectOf(PVOID Object, int Kind, const char *Api)
@@ -119,6 +119,7 @@ static PVOID NewObject(int Kind, SIZE_T Bytes)
 	h->Kind = Kind;
 	h->Refs = 1;
 	__atomic_add_fetch(&gLiveObjects, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&gLiveByKind[Kind], 1, __ATOMIC_SEQ_CST);
 	return h;
 }
 
@@ -138,6 +139,7 @@ static VOID DeleteObject(SHIM_OBJECT *h)
 	} else if (h->Kind == OBJ_PROCESS) {
 		if (((PEPROCESS)h)->Token.Refs) ShimBugCheck("process %u deleted with its token referenced", ((PEPROCESS)h)->Pid);
 	}
+	__atomic_sub_fetch(&gLiveByKind[h->Kind], 1, __ATOMIC_SEQ_CST);
 	h->Magic = 0;
 	free(h);
 	__atomic_sub_fetch(&gLiveObjects, 1, __ATOMIC_SEQ_CST);
@@ -695,6 +697,8 @@ PVOID NTAPI MmGetSystemRoutineAddress(PUNICODE_STRING Name)
 /* ---- sections ---- */
 static char gSectionFile[4096];
 static LONG gViews;
+#define MAX_SECTIONS 4
+static SHIM_SECTION *gSections[MAX_SECTIONS];   /* the mapped ones */
 
 VOID ShimSetSectionFile(const char *Path)
 {
@@ -729,29 +733,36 @@ NTSTATUS NTAPI MmMapViewInSystemSpace(PVOID Section, PVOID *MappedBase, PSIZE_T 
 	if (s->View) return STATUS_INVALID_PARAMETER;     /* one view per section here */
 	v = mmap(NULL, s->Bytes, PROT_READ | PROT_WRITE, MAP_SHARED, s->Fd, 0);
 	if (v == MAP_FAILED) return STATUS_INSUFFICIENT_RESOURCES;
-	s->View = v;
-	Reference(s);                                     /* a view references its section */
-	gViews++;
-	*MappedBase = v;
-	*ViewSize = s->Bytes;
-	return STATUS_SUCCESS;
+	for (ULONG i = 0; i < MAX_SECTIONS; i++) {
+		if (!gSections[i]) {
+			gSections[i] = s;
+			s->View = v;
+			Reference(s);                     /* a view references its section */
+			gViews++;
+			*MappedBase = v;
+			*ViewSize = s->Bytes;
+			return STATUS_SUCCESS;
+		}
+	}
+	munmap(v, s->Bytes);
+	return STATUS_INSUFFICIENT_RESOURCES;
 }
 
 NTSTATUS NTAPI MmUnmapViewInSystemSpace(PVOID MappedBase)
 {
-	pthread_mutex_lock(&gBooks);
-	for (ULONG i = 0; i < MAX_HANDLES; i++) {
-		SHIM_SECTION *s = gHandles[i].Object;
-		if (s && s->H.Kind == OBJ_SECTION && s->View == MappedBase) {
-			pthread_mutex_unlock(&gBooks);
+	/* the view, not a handle, names the section: the driver may have closed its handle */
+	for (ULONG i = 0; i < MAX_SECTIONS; i++) {
+		SHIM_SECTION *s = gSections[i];
+		if (s && s->View && s->View == MappedBase) {
 			munmap(s->View, s->Bytes);
 			s->View = NULL;
+			gSections[i] = NULL;
 			gViews--;
 			ObfDereferenceObject(s);
 			return STATUS_SUCCESS;
 		}
 	}
-	ShimBugCheck("MmUnmapViewInSystemSpace(%p): not a view (or its section has no handle left)", MappedBase);
+	ShimBugCheck("MmUnmapViewInSystemSpace(%p): not a view", MappedBase);
 }
 
 NTSTATUS ShimTakeSectionHandle(HANDLE Handle, ULONG64 *Bytes)
@@ -1486,6 +1497,8 @@ ULONG ShimReportLeaks(VOID)
 	LEAK(gDeviceObject, "device object not deleted");
 	LEAK(gLinkName.Buffer, "symbolic link not deleted");
 	LEAK(gViews, "%d section view(s) still mapped", gViews);
+	LEAK(gLiveByKind[OBJ_SECTION], "%d section object(s) not deleted", gLiveByKind[OBJ_SECTION]);
+	LEAK(gLiveByKind[OBJ_KEY], "%d key object(s) not deleted", gLiveByKind[OBJ_KEY]);
 	LEAK(gNameInfos, "%d file name information(s) not released", gNameInfos);
 	for (ULONG i = 0; i < MAX_HANDLES; i++)
 		LEAK(gHandles[i].Object, "%s handle %#x still open (object kind %d)", gHandles[i].Kernel ? "kernel" : "user",
