@@ -270,6 +270,33 @@ describe('the Windows driver\'s C under the kernel shim (ASan + UBSan)', () => {
     assert.deepEqual(missing, [], 'imports the shim does not implement');
   });
 
+  it('DriverEntry registers the device, its link, every callback family and the minifilter as the INF and README say', (t) => {
+    if (!requirePrereq(t, missingShimPrereq())) return;
+    const r = runClean(new Scenario().add('ringsize', { kb: 64 }).add('load').add('registrations').add('unload').add('registrations'));
+    const blocks = r.stdout.split(/^end$/m);
+    assert.equal(blocks[0]!.trim(), [
+      'ok ringsize',
+      'load status=0x00000000 volumes=0x1',
+      'device \\Device\\SysmonTs type=0x8537 characteristics=0x100 exclusive=0 initializing=0',
+      'dispatch create close device_control cleanup',
+      'link \\DosDevices\\SysmonTs',
+      'ps process-notify-ex',
+      'ps thread-notify',
+      'ps load-image-notify',
+      'ob altitude=385210 type=Process create=1 duplicate=1 pre=1 post=1',
+      'cm altitude=385210',
+      'flt version=0x202 flags=0x0 filtering=1 unload=1 setup=1 query_teardown=1',
+      'flt op=create flags=0x0 pre=1 post=1',
+      'flt op=set_information flags=0x1 pre=1 post=1',    // FLTFL_OPERATION_REGISTRATION_SKIP_PAGING_IO
+      // NTFS is attached; the network redirector (Mup) and a CDFS volume are refused by InstanceSetup
+      'flt volume \\Device\\HarddiskVolume3 attached=1',
+      'flt volume \\Device\\Mup attached=0',
+      'flt volume \\Device\\HarddiskVolume5 attached=0',
+    ].join('\n'));
+    // after unload: nothing at all
+    assert.equal(blocks[1]!.trim(), 'unload status=0x00000000 leaks=0');
+  });
+
   it('every event kind comes out of the driver\'s callbacks with exact values, through the service and EVTX', async (t) => {
     if (!requirePrereq(t, missingShimPrereq())) return;
     const r = runClean(mainScenario());

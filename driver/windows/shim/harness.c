@@ -28,6 +28,7 @@
  *   irql       level=
  *   failalloc  count=
  *   storm      threads= each= pid=     concurrent image loads from N threads
+ *   registrations               what the driver registered, one line each, then "end"
  *   fail       api=<kernel API>   its next call fails (DriverEntry's error paths)
  *   pool_leak  [bytes=]          a pool block the harness never frees (the books must see it)
  *   unload                      the filter's unload callback, then the shim's books
@@ -630,7 +631,8 @@ int main(int argc, char **argv)
 			printf("unload status=0x%08x leaks=%u\n", (ULONG)st, leaks);
 			loaded = FALSE;
 			if (leaks) rc = 3;
-		} else if (!loaded) Fail("%s: the driver is not loaded", cmd);
+		} else if (!strcmp(cmd, "registrations")) ShimPrintRegistrations(stdout);
+		else if (!loaded) Fail("%s: the driver is not loaded", cmd);
 		else if (!strcmp(cmd, "process")) Process(&a);
 		else if (!strcmp(cmd, "thread")) Thread(&a);
 		else if (!strcmp(cmd, "exit")) Exit(&a);

@@ -544,6 +544,14 @@ BOOLEAN NTAPI RtlEqualUnicodeString(PCUNICODE_STRING A, PCUNICODE_STRING B, BOOL
 	return TRUE;
 }
 
+/* a UNICODE_STRING as ASCII for the shim's reports ('?' for anything else) */
+static void ToAscii(PCUNICODE_STRING S, char *Out, size_t Cap)
+{
+	size_t n = S && S->Buffer ? S->Length / 2 : 0, i;
+	for (i = 0; i < n && i + 1 < Cap; i++) Out[i] = S->Buffer[i] < 0x80 ? (char)S->Buffer[i] : '?';
+	Out[i] = 0;
+}
+
 static BOOLEAN WEqualAscii(PCUNICODE_STRING S, const char *A)
 {
 	SIZE_T n = strlen(A);
@@ -932,6 +940,7 @@ typedef struct SHIM_OB_REG {
 	OB_OPERATION_REGISTRATION Ops[4];
 	USHORT Count;
 	PVOID Context;
+	char Altitude[32];
 } SHIM_OB_REG;
 #define OB_MAGIC 0x6765524fu
 static SHIM_OB_REG *gObRegs[8];
@@ -956,6 +965,7 @@ NTSTATUS NTAPI ObRegisterCallbacks(POB_CALLBACK_REGISTRATION Registration, PVOID
 	r->Count = Registration->OperationRegistrationCount;
 	memcpy(r->Ops, Registration->OperationRegistration, r->Count * sizeof(r->Ops[0]));
 	r->Context = Registration->RegistrationContext;
+	ToAscii(&Registration->Altitude, r->Altitude, sizeof(r->Altitude));
 	for (ULONG i = 0; i < 8; i++) {
 		if (!gObRegs[i]) {
 			gObRegs[i] = r;
@@ -1026,7 +1036,7 @@ VOID ShimNotifyProcessHandle(PEPROCESS Target, BOOLEAN Duplicate, BOOLEAN Kernel
 }
 
 /* ---- Cm callbacks ---- */
-typedef struct SHIM_CM_REG { PEX_CALLBACK_FUNCTION Function; PVOID Context; LONGLONG Cookie; } SHIM_CM_REG;
+typedef struct SHIM_CM_REG { PEX_CALLBACK_FUNCTION Function; PVOID Context; LONGLONG Cookie; char Altitude[32]; } SHIM_CM_REG;
 static SHIM_CM_REG gCmRegs[8];
 static LONGLONG gNextCookie = 0x1000;
 
@@ -1040,6 +1050,7 @@ NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION Function, PCUNICODE_ST
 			gCmRegs[i].Function = Function;
 			gCmRegs[i].Context = Context;
 			gCmRegs[i].Cookie = gNextCookie++;
+			ToAscii(Altitude, gCmRegs[i].Altitude, sizeof(gCmRegs[i].Altitude));
 			Cookie->QuadPart = gCmRegs[i].Cookie;
 			return STATUS_SUCCESS;
 		}
@@ -1085,6 +1096,7 @@ NTSTATUS ShimNotifyRegistry(REG_NOTIFY_CLASS Class, PVOID Argument2)
 /* ---- devices, links, IRPs ---- */
 static DRIVER_OBJECT gDriver;
 static PDEVICE_OBJECT gDeviceObject;
+static ULONG gDeviceExclusive;
 static UNICODE_STRING gDeviceName, gLinkName;
 static ULONG gCompletions;
 
@@ -1100,6 +1112,7 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT Driver, ULONG ExtensionSize, PUNICO
 	d->DeviceType = Type;
 	d->Characteristics = Characteristics;
 	d->Flags = DO_DEVICE_INITIALIZING;
+	gDeviceExclusive = Exclusive;
 	d->DeviceExtension = ExtensionSize ? d + 1 : NULL;
 	Driver->DeviceObject = d;
 	gDeviceName.Buffer = WDup(Name->Buffer, Name->Length / 2);
@@ -1449,6 +1462,56 @@ FLT_PREOP_CALLBACK_STATUS ShimFltOperation(UCHAR Major, SHIM_FILE *File, FLT_PAR
 	}
 	if (__atomic_load_n(&gNameInfos, __ATOMIC_SEQ_CST)) ShimBugCheck("%d file name information(s) not released", gNameInfos);
 	return pre;
+}
+
+/* What the driver registered, one line each (the tests compare it whole). */
+VOID ShimPrintRegistrations(FILE *Out)
+{
+	char a[256], b[256];
+	static const char *const majors[] = { [IRP_MJ_CREATE] = "create", [IRP_MJ_CLOSE] = "close",
+		[IRP_MJ_SET_INFORMATION] = "set_information", [IRP_MJ_DEVICE_CONTROL] = "device_control", [IRP_MJ_CLEANUP] = "cleanup" };
+	if (gDeviceObject) {
+		ToAscii(&gDeviceName, a, sizeof(a));
+		fprintf(Out, "device %s type=0x%x characteristics=0x%x exclusive=%u initializing=%u\n", a, gDeviceObject->DeviceType,
+			gDeviceObject->Characteristics, gDeviceExclusive, (gDeviceObject->Flags & DO_DEVICE_INITIALIZING) != 0);
+		fputs("dispatch", Out);
+		for (ULONG m = 0; m <= IRP_MJ_MAXIMUM_FUNCTION; m++)
+			if (gDriver.MajorFunction[m]) fprintf(Out, " %s", m < sizeof(majors) / sizeof(*majors) && majors[m] ? majors[m] : "?");
+		fputc('\n', Out);
+	}
+	if (gLinkName.Buffer) {
+		ToAscii(&gLinkName, b, sizeof(b));
+		fprintf(Out, "link %s\n", b);
+	}
+	for (ULONG i = 0; i < MAX_NOTIFY; i++) {
+		if (gProcessRoutines[i]) fputs("ps process-notify-ex\n", Out);
+		if (gThreadRoutines[i]) fputs("ps thread-notify\n", Out);
+		if (gImageRoutines[i]) fputs("ps load-image-notify\n", Out);
+	}
+	for (ULONG i = 0; i < 8; i++) {
+		SHIM_OB_REG *r = gObRegs[i];
+		if (!r) continue;
+		for (USHORT j = 0; j < r->Count; j++)
+			fprintf(Out, "ob altitude=%s type=%s create=%u duplicate=%u pre=%u post=%u\n", r->Altitude, (*r->Ops[j].ObjectType)->Name,
+				(r->Ops[j].Operations & OB_OPERATION_HANDLE_CREATE) != 0, (r->Ops[j].Operations & OB_OPERATION_HANDLE_DUPLICATE) != 0,
+				r->Ops[j].PreOperation != NULL, r->Ops[j].PostOperation != NULL);
+	}
+	for (ULONG i = 0; i < 8; i++)
+		if (gCmRegs[i].Function) fprintf(Out, "cm altitude=%s\n", gCmRegs[i].Altitude);
+	if (gFltFilter) {
+		const FLT_REGISTRATION *r = gFltFilter->Registration;
+		fprintf(Out, "flt version=0x%x flags=0x%x filtering=%u unload=%u setup=%u query_teardown=%u\n", r->Version, r->Flags,
+			gFltFilter->Filtering, r->FilterUnloadCallback != NULL, r->InstanceSetupCallback != NULL,
+			r->InstanceQueryTeardownCallback != NULL);
+		for (const FLT_OPERATION_REGISTRATION *o = r->OperationRegistration; o->MajorFunction != IRP_MJ_OPERATION_END; o++)
+			fprintf(Out, "flt op=%s flags=0x%x pre=%u post=%u\n", o->MajorFunction < sizeof(majors) / sizeof(*majors) && majors[o->MajorFunction] ?
+				majors[o->MajorFunction] : "?", o->Flags, o->PreOperation != NULL, o->PostOperation != NULL);
+		for (ULONG i = 0; i < VOLUMES; i++) {
+			ToAscii(&gVolumes[i].Name, a, sizeof(a));
+			fprintf(Out, "flt volume %s attached=%u\n", a, gInstances[i].Attached);
+		}
+	}
+	fputs("end\n", Out);
 }
 
 /* ---- load, unload, the books ---- */

@@ -60,6 +60,9 @@ NTSTATUS ShimDriverLoad(DRIVER_INITIALIZE *Entry, PCWSTR RegistryPath);
 NTSTATUS ShimDriverUnload(VOID);
 /* what is still registered, allocated, referenced or open; 0 when clean (printed to stderr) */
 ULONG ShimReportLeaks(VOID);
+/* what is registered now, one line each, ending with "end" */
+#include <stdio.h>
+VOID ShimPrintRegistrations(FILE *Out);
 
 VOID ShimNotifyProcessCreate(PEPROCESS Process, PPS_CREATE_NOTIFY_INFO Info);
 VOID ShimNotifyProcessExit(PEPROCESS Process);
