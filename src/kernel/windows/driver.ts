@@ -24,8 +24,13 @@ export class WindowsDriver implements AgentDriver {
   readonly loadFailures: { object: string; error: string }[] = [];
   readonly attachFailures: { program: string; error: string }[] = [];
 
-  constructor(device?: string) {
-    this.ring = WindowsRing.open(device);
+  /**
+   * The driver's device, or with SYSMON_TS_RING_SECTION set, a named section holding a ring
+   * in the same layout (a test harness's or a driver shim's: how the agent runs under Wine,
+   * which cannot load the driver). It takes the same mapping path as the driver's section.
+   */
+  constructor(device?: string, ringSection: string | undefined = process.env.SYSMON_TS_RING_SECTION) {
+    this.ring = ringSection ? WindowsRing.openNamedSection(ringSection) : WindowsRing.open(device);
   }
 
   updateAttachments(_wanted: (program: string) => boolean): { program: string; error: string }[] {
