@@ -2,14 +2,16 @@
 // ring hand-over. Creates a named, pagefile-backed section as driver/windows/ring.c does
 // (CreateFileMappingW instead of ZwCreateSection), copies a ring image into it (the header
 // page, the producer page and records in the ring format, built on Linux by the tests' port of
-// RingOutput), prints "ready <name> <bytes>" and keeps the section alive until stdin closes.
-// Usage: node.exe ring-harness.mjs SECTION-NAME IMAGE-FILE
-import { readFileSync } from 'node:fs';
+// RingOutput), writes "ready <name> <bytes>" to READY-FILE and keeps the section alive until
+// STOP-FILE exists. (Files, not stdio: node.exe under Wine 8 fails to open a Linux pipe as
+// its stdout, EBADF.)
+// Usage: node.exe ring-harness.mjs SECTION-NAME IMAGE-FILE READY-FILE STOP-FILE
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import koffi from 'koffi';
 
-const [name, imageFile] = process.argv.slice(2);
-if (!name || !imageFile) {
-  process.stderr.write('usage: ring-harness.mjs SECTION-NAME IMAGE-FILE\n');
+const [name, imageFile, readyFile, stopFile] = process.argv.slice(2);
+if (!name || !imageFile || !readyFile || !stopFile) {
+  process.stderr.write('usage: ring-harness.mjs SECTION-NAME IMAGE-FILE READY-FILE STOP-FILE\n');
   process.exit(2);
 }
 const image = readFileSync(imageFile);
@@ -24,6 +26,5 @@ if (!section) throw new Error(`CreateFileMappingW(${name}) failed (error ${GetLa
 const view = MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, image.length);
 if (!view) throw new Error(`MapViewOfFile failed (error ${GetLastError()})`);
 new Uint8Array(koffi.view(view, image.length)).set(image);
-process.stdout.write(`ready ${name} ${image.length}\n`);
-process.stdin.resume();
-process.stdin.on('end', () => process.exit(0));
+writeFileSync(readyFile, `ready ${name} ${image.length}\n`);
+setInterval(() => { if (existsSync(stopFile)) process.exit(0); }, 100);
