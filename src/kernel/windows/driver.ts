@@ -25,11 +25,11 @@ export class WindowsDriver implements AgentDriver {
   readonly attachFailures: { program: string; error: string }[] = [];
 
   /**
-   * The driver's device, or with SYSMON_TS_RING_SECTION set, a named section holding a ring
-   * in the same layout (a test harness's or a driver shim's: how the agent runs under Wine,
-   * which cannot load the driver). It takes the same mapping path as the driver's section.
+   * The driver's device, or a named section holding a ring in the same layout (`run
+   * --ring-section`: a test harness's or a driver shim's, how the agent runs under Wine, which
+   * cannot load the driver). Both take the same mapping path.
    */
-  constructor(device?: string, ringSection: string | undefined = process.env.SYSMON_TS_RING_SECTION) {
+  constructor(device?: string, ringSection?: string) {
     this.ring = ringSection ? WindowsRing.openNamedSection(ringSection) : WindowsRing.open(device);
   }
 

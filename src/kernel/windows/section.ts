@@ -128,7 +128,7 @@ export class WindowsRing {
   /**
    * The ring in a named section (OpenFileMappingW), mapped and walked exactly as the driver's
    * section after the IOCTL: how a test harness or a driver shim hands the agent a ring
-   * (SYSMON_TS_RING_SECTION, src/kernel/windows/driver.ts). The size is the mapped view's.
+   * (`run --ring-section`, src/kernel/windows/driver.ts). The size is the mapped view's.
    */
   static openNamedSection(name: string): WindowsRing {
     const k = k32();
