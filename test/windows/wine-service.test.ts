@@ -132,6 +132,8 @@ describe('the service program under Wine\'s service manager', () => {
     if (!buildService(t)) return;
     // the plan's own service commands, for a test service name (driver steps and start left out:
     // Wine cannot load the driver). Wine's sc.exe exits 1 on every failure (Windows: the error code)
+    wine(['sc', 'stop', NAME]);
+    wine(['sc', 'delete', NAME]);   // whatever an earlier test left
     const plan = windowsInstallPlan({ config: 'C:\\x.xml', env: { ProgramData: 'C:\\ProgramData' }, nodeExe: winPath(NODE_EXE), checkout: winPath(REPO) });
     const scSteps = plan.filter((s): s is Extract<PlanStep, { kind: 'run' }> => s.kind === 'run' && s.argv[0] === 'sc.exe' && s.argv[1] !== 'start');
     const results = scSteps.map((s) => [s.argv[1], wine(['sc', s.argv[1]!, NAME, ...s.argv.slice(3)]).status]);
