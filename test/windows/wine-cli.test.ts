@@ -15,11 +15,11 @@ import { renderWindowsPlan, windowsInstallPlan } from '../../src/commands/instal
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
 import { missingTool, requirePrereq } from '../helpers/prereq.js';
-import { DIST, HELPERS, NODE_EXE, REPO, requireWine, startWine, waitForFile, wine, wineNode, winPath } from './wine-env.js';
+import { DIST, HELPERS, NODE_EXE, REPO, keepWineserver, requireWine, startWine, waitForFile, wine, wineNode, winPath } from './wine-env.js';
 
 const BIN = join(REPO, 'src', 'bin.js');
 let dir = '';
-before(() => { dir = mkdtempSync(join(tmpdir(), 'wine-cli-')); });
+before(() => { keepWineserver(); dir = mkdtempSync(join(tmpdir(), 'wine-cli-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const ALL = `<Sysmon schemaversion="4.91"><EventFiltering>

@@ -33,6 +33,16 @@ export function requireWine(t: TestContext): boolean {
   return requirePrereq(t, missingWine());
 }
 
+/**
+ * Starts the prefix's wineserver (if not running) and keeps it up `seconds` after its last
+ * client: each Wine process then joins a running server instead of paying Wine's start-up
+ * (server, services, devices) again, which otherwise happens whenever 3 s pass between them.
+ */
+export function keepWineserver(seconds = 30): void {
+  if (missingWine()) return;
+  spawnSync('wineserver', [`-p${seconds}`], { env: wineEnv(), stdio: 'ignore', timeout: 10_000 });
+}
+
 export function wineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, WINEPREFIX: PREFIX, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=', ...extra };
   delete env.DISPLAY;

@@ -16,10 +16,10 @@ import { WIN_RING } from '../../src/kernel/windows/section.js';
 import { WINDOWS_LAYOUT } from '../../src/kernel/windows/records.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
-import { DIST, HELPERS, PREFIX, requireWine, startWine, waitForFile, wine, wineNode, winPath, NODE_EXE } from './wine-env.js';
+import { DIST, HELPERS, PREFIX, keepWineserver, requireWine, startWine, waitForFile, wine, wineNode, winPath, NODE_EXE } from './wine-env.js';
 
 let dir = '';
-before(() => { dir = mkdtempSync(join(tmpdir(), 'wine-host-')); });
+before(() => { keepWineserver(); dir = mkdtempSync(join(tmpdir(), 'wine-host-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const readJson = (file: string): Record<string, any> => JSON.parse(readFileSync(file, 'utf8'));

@@ -15,13 +15,13 @@ import { windowsCommandLine, windowsInstallPlan, type PlanStep } from '../../src
 import { missingTool, requirePrereq } from '../helpers/prereq.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
-import { HELPERS, NODE_EXE, REPO, requireWine, startWine, waitForFile, wine, winPath } from './wine-env.js';
+import { HELPERS, NODE_EXE, REPO, keepWineserver, requireWine, startWine, waitForFile, wine, winPath } from './wine-env.js';
 
 const SERVICE_DIR = join(REPO, 'driver', 'windows', 'service');
 const SERVICE_EXE = join(SERVICE_DIR, 'build', 'sysmon-ts-service.exe');
 const NAME = `sysmon-ts-test-${process.pid}`;
 let dir = '';
-before(() => { dir = mkdtempSync(join(tmpdir(), 'wine service-')); });   // a space in every path the service gets
+before(() => { keepWineserver(); dir = mkdtempSync(join(tmpdir(), 'wine service-')); });   // a space in every path the service gets
 after(() => {
   wine(['sc', 'stop', NAME]);
   wine(['sc', 'delete', NAME]);

@@ -1,4 +1,4 @@
-// Runs under Wine's node.exe: the compiled agent's host facts (dist/src/events/host-windows.js)
+// Runs under Wine's node.exe: the compiled agent's host facts (dist/src/platform/windows.js)
 // through their real Windows calls, and the exports the agent does not use because Wine lacks
 // them. Writes one JSON object to OUT-FILE.
 // Usage: node.exe host-probe.mjs DIST-DIR OUT-FILE SID [SID...]
@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import koffi from 'koffi';
 
 const [dist, outFile, ...sids] = process.argv.slice(2);
-const h = await import(`file:///${dist.replace(/\\/g, '/')}/src/events/host-windows.js`);
+const h = await import(`file:///${dist.replace(/\\/g, '/')}/src/platform/windows.js`);
 const attempt = (f) => { try { return { value: f() }; } catch (e) { return { error: String(e?.message ?? e) }; } };
 const out = {};
 out.machineGuid = attempt(() => h.machineGuid());
