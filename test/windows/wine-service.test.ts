@@ -15,7 +15,7 @@ import { windowsCommandLine, windowsInstallPlan, type PlanStep } from '../../src
 import { missingTool, requirePrereq } from '../helpers/prereq.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
-import { HELPERS, NODE_EXE, REPO, keepWineserver, requireWine, startWine, waitForFile, wine, winPath } from './wine-env.js';
+import { HELPERS, NODE_EXE, PREFIX, REPO, keepWineserver, requireWine, startWine, waitForFile, wine, winPath } from './wine-env.js';
 
 const SERVICE_DIR = join(REPO, 'driver', 'windows', 'service');
 const SERVICE_EXE = join(SERVICE_DIR, 'build', 'sysmon-ts-service.exe');
@@ -52,6 +52,13 @@ async function waitForState(state: string, timeoutMs: number, log: string): Prom
   }
   assert.equal(q?.state, state, `service ${NAME} is ${JSON.stringify(q)}, not ${state}; log:\n${existsSync(log) ? readFileSync(log, 'utf8') : '(none)'}`);
   return q!;
+}
+
+/** Removes what -i leaves in the prefix when it stops at fltmc (Wine has none). */
+function removeInstall(): void {
+  wine(['sc', 'delete', 'SysmonTs']);
+  rmSync(join(PREFIX, 'drive_c', 'ProgramData', 'sysmon-ts'), { recursive: true, force: true });
+  rmSync(join(PREFIX, 'drive_c', 'windows', 'system32', 'drivers', 'sysmon-ts.sys'), { force: true });
 }
 
 const readEvents = (f: string): { EventID: number; EventData: Record<string, unknown> }[] =>
@@ -139,5 +146,35 @@ describe('the service program under Wine\'s service manager', () => {
     const results = scSteps.map((s) => [s.argv[1], wine(['sc', s.argv[1]!, NAME, ...s.argv.slice(3)]).status]);
     wine(['sc', 'delete', NAME]);
     assert.deepEqual(results, [['create', 0], ['config', 1], ['description', 0], ['failure', 0], ['failureflag', 1]]);
+  });
+
+  it('-i runs its plan until fltmc.exe, which Wine lacks; the INF installs the driver service; -u stops at Wine\'s sc.exe exit code', (t) => {
+    if (!buildService(t)) return;
+    const driver = spawnSync('make', ['-s', '-C', join(REPO, 'driver', 'windows')], { encoding: 'utf8' });
+    assert.equal(driver.status, 0, driver.stderr);
+    removeInstall();
+    try {
+      const install = wine([NODE_EXE, join(REPO, 'src', 'bin.js'), '-i'], { timeoutMs: 120_000 });
+      assert.equal(install.status, 1, install.stdout + install.stderr);
+      const lines = install.stdout.trim().split('\n');
+      assert.equal(lines.length, 13, install.stdout);
+      assert.deepEqual(lines.slice(0, 12).map((l) => /^\[(\d+)\/19\] ok: /.exec(l)?.[1]), Array.from({ length: 12 }, (_, i) => String(i + 1)), install.stdout);
+      assert.equal(lines[12], '[13/19] failed: fltmc.exe load SysmonTs (loads it now (0x801F0007: already loaded)): exit none: spawnSync fltmc.exe ENOENT');
+      const base = join(PREFIX, 'drive_c', 'ProgramData', 'sysmon-ts');
+      assert.ok(readFileSync(join(base, 'bin', 'sysmon-ts-service.exe')).equals(readFileSync(SERVICE_EXE)), 'the service program is installed');
+      assert.equal(readFileSync(join(base, 'config.xml'), 'utf8'), readFileSync(join(REPO, 'src', 'config', 'default.xml'), 'utf8'));
+      // Wine's setupapi ran the INF: the minifilter's service, as Windows would register it
+      const reg = wine(['reg', 'query', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\SysmonTs']);
+      const value = (name: string) => new RegExp(`^\\s+${name}\\s+REG_\\w+\\s+(.*?)\\r?$`, 'm').exec(reg.stdout)?.[1];
+      assert.deepEqual(['Type', 'Start', 'ErrorControl', 'Group', 'ImagePath'].map(value),
+        ['0x2', '0x3', '0x1', 'FSFilter Activity Monitor', 'C:\\windows\\system32\\drivers\\sysmon-ts.sys'], reg.stdout);
+      assert.ok(readFileSync(join(PREFIX, 'drive_c', 'windows', 'system32', 'drivers', 'sysmon-ts.sys')).equals(readFileSync(join(REPO, 'driver', 'windows', 'build', 'sysmon-ts.sys'))));
+      // -u: Wine's sc.exe exits 1 for "not installed" where Windows' exits 1060, which the plan accepts
+      const uninstall = wine([NODE_EXE, join(REPO, 'src', 'bin.js'), '-u'], { timeoutMs: 60_000 });
+      assert.equal(uninstall.status, 1);
+      assert.equal(uninstall.stdout.trim(), '[1/7] failed: sc.exe stop sysmon-ts (stop the service (1060: not installed, 1062: not running)): exit 1 (0x1)');
+    } finally {
+      removeInstall();
+    }
   });
 });
