@@ -68,11 +68,12 @@ const USER_SHARED_INTERRUPT_TIME = 0x7ffe0008;
 export function interruptTime100ns(): bigint {
   const copy = win('RtlMoveMemory', 'the interrupt time');
   const b = Buffer.alloc(12);
-  for (;;) {
+  for (let tries = 0; tries < 1000; tries++) {
     copy(b, USER_SHARED_INTERRUPT_TIME, 12);
     const high1 = b.readUInt32LE(4), high2 = b.readUInt32LE(8);
     if (high1 === high2) return (BigInt(high1) << 32n) | BigInt(b.readUInt32LE(0));
   }
+  throw new Error('KUSER_SHARED_DATA.InterruptTime never read consistently (1000 tries)');
 }
 
 /** Wall clock minus interrupt time (the driver's record clock, sleep included), in Unix ns. */

@@ -7,6 +7,7 @@
 // Linux's boot time, the records the test wrote), and what Wine lacks or only stubs is asserted
 // as Wine's exact result, so this notices when Wine changes.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { WIN_RING } from '../../src/kernel/windows/section.js';
 import { WINDOWS_LAYOUT } from '../../src/kernel/windows/records.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
-import { DIST, HELPERS, PREFIX, keepWineserver, requireWine, startWine, waitForFile, wine, wineNode, winPath, NODE_EXE } from './wine-env.js';
+import { DIST, HELPERS, PREFIX, keepWineserver, requireWine, startWine, waitForFile, wine, wineEnv, wineNode, winPath, NODE_EXE } from './wine-env.js';
 
 let dir = '';
 before(() => { keepWineserver(); dir = mkdtempSync(join(tmpdir(), 'wine-host-')); });
@@ -76,6 +77,16 @@ describe('host facts under Wine', () => {
       'kernelbase.dll!QueryInterruptTime': { error: "Cannot find function 'QueryInterruptTime' in shared library" },
       'kernel32.dll!QueryUnbiasedInterruptTime': { value: 'exported' },
     });
+  });
+});
+
+describe('what node.exe cannot do under Wine', () => {
+  it('cannot open a Linux pipe as process.stdout (EBADF): the tests give it files', (t) => {
+    if (!requireWine(t)) return;
+    const r = spawnSync('wine', [NODE_EXE, '-e', 'console.log("x")'], { env: wineEnv(), stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /Error: open EBADF\r\n\s+at new Socket \(node:net/);
   });
 });
 
