@@ -60,8 +60,12 @@ describe('the agent under Wine', () => {
     try {
       await waitForFile(ready, 30_000, log);
       // stdin is /dev/null: --stop-on-stdin-close stops it at once, after the first drain
+      // with the ETW sink too: +relay logs advapi32's calls into ntdll's ETW (RelayInclude below)
+      const relay = wine(['reg', 'add', 'HKCU\\Software\\Wine\\Debug', '/v', 'RelayInclude', '/t', 'REG_SZ',
+        '/d', 'ntdll.EtwEventRegister;ntdll.EtwEventWriteTransfer;ntdll.EtwEventUnregister', '/f']);
+      assert.equal(relay.status, 0, relay.stderr);
       r = wineNode([BIN, 'run', '--windows', '-c', winPath(join(dir, 'config.xml')), '--journal', winPath(join(dir, 'journal')),
-        '--jsonl', winPath(jsonl()), '--no-console', '--stop-on-stdin-close', '--ring-section', section]);
+        '--jsonl', winPath(jsonl()), '--sink', 'etw', '--no-console', '--stop-on-stdin-close', '--ring-section', section], { env: { WINEDEBUG: '-all,+relay' } });
     } finally {
       writeFileSync(stop, '');
       await harness.stop();
@@ -86,6 +90,12 @@ describe('the agent under Wine', () => {
     assert.deepEqual([file!.TargetFilename, file!.Image, file!.CreationUtcTime], ['C:\\users\\Public\\a.txt', 'C:\\windows\\system32\\cmd.exe', '2025-11-30 18:13:20.123']);
     assert.deepEqual([exit!.ProcessGuid, exit!.Image], [cmd!.ProcessGuid, 'C:\\windows\\system32\\cmd.exe']);
     assert.deepEqual([drops!.ID, drops!.Description], ['RingDrops', '2 kernel records lost because the ring buffer was full (2 since start)']);
+    // the ETW sink got every event: one EventWriteTransfer each, with the event's field count, accepted (Wine's stub)
+    const writes = [...r.stderr.matchAll(/:Call +ntdll\.EtwEventWriteTransfer\(([^)]*)\)/g)].map((m) => parseInt(m[1]!.split(',')[4]!, 16));
+    assert.deepEqual(writes, events.map((e) => Object.keys(e.EventData).length));
+    assert.equal((r.stderr.match(/:Ret +ntdll\.EtwEventWriteTransfer\(\) retval=00000000/g) ?? []).length, events.length);
+    assert.equal((r.stderr.match(/:Call +ntdll\.EtwEventRegister\(/g) ?? []).length, 1);
+    assert.equal((r.stderr.match(/:Call +ntdll\.EtwEventUnregister\(deadbeef\)/g) ?? []).length, 1);
   });
 
   it('convert and view: the same output as on Linux, and an EVTX file libevtx reads', (t) => {
