@@ -58,7 +58,7 @@ export function wine(args: string[], o: { env?: Record<string, string>; timeoutM
   const outFile = join(dir, 'out'), errFile = join(dir, 'err');
   const out = openSync(outFile, 'w'), err = openSync(errFile, 'w');
   try {
-    const r = spawnSync('wine', args, { env: wineEnv(o.env), stdio: ['ignore', out, err], timeout: o.timeoutMs ?? 60_000, cwd: o.cwd ?? REPO });
+    const r = spawnSync('wine', args, { env: wineEnv(o.env), stdio: ['ignore', out, err], timeout: o.timeoutMs ?? 120_000, cwd: o.cwd ?? REPO });
     return { status: r.status, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
   } finally {
     closeSync(out);
