@@ -1,11 +1,12 @@
 // `sysmon-ts -i [CONFIG]` / `-u [--purge]` on Windows: a plan of steps (commands, folders,
 // copies), executed in order on Windows and printed by `--dry-run` anywhere, so the exact
-// commands are unit-tested on Linux. Unverified: no step has run on Windows yet.
+// commands are unit-tested on Linux. No step has run on Windows yet; under Wine -i runs up to
+// `fltmc load` (Wine has no fltmc), see test/windows/wine-service.test.ts.
 //
 // Install, as driver/windows/README.md's test plan (steps 3 and 6) does it by hand:
 //   1. %ProgramData%\sysmon-ts, its ACL reset to SYSTEM + Administrators only (icacls, by SID so
 //      it works in every language): ProgramData lets every user create files in subfolders.
-//   2. journal, logs, run and driver folders under it (inheriting that ACL).
+//   2. journal, logs, run, driver and bin folders under it (inheriting that ACL).
 //   3. the validated config copied to %ProgramData%\sysmon-ts\config.xml.
 //   4. the driver: sysmon-ts.sys and sysmon-ts.inf staged together (the INF copies from its own
 //      folder), installed by SETUPAPI's InstallHinfSection, loaded by `fltmc load SysmonTs`.
@@ -21,8 +22,8 @@
 //      exit, failureflag 1), and `sc.exe start`. It runs as LocalSystem (the driver's device
 //      admits only SeTcbPrivilege holders), starts automatically, and depends on SysmonTs so
 //      that the SCM loads the (demand-start) driver before it at boot.
-// Run under Wine (test/windows/wine-service.test.ts): the service program with sc.exe create,
-// start, query, stop, delete. Not run on Windows yet.
+// The service program ran under Wine's SCM (test/windows/wine-service.test.ts: sc.exe create,
+// start, query, stop, delete), not yet on Windows.
 import { win32 } from 'node:path';
 import { programData } from '../platform-paths.js';
 
