@@ -135,6 +135,31 @@ describe('the service program under Wine\'s service manager', () => {
     assert.equal(query(), null);
   });
 
+  it('terminates an agent that does not stop in time, and reports it; refuses a bad command line', async (t) => {
+    if (!buildService(t)) return;
+    wine(['sc', 'delete', NAME]);
+    const log = join(dir, 'stubborn.log');
+    // a child that never reads its stdin, so closing it does not stop it
+    const stubborn = windowsCommandLine([winPath(SERVICE_EXE), '--log', winPath(log), '--stop-timeout-ms', '2000', '--', winPath(NODE_EXE), '-e', 'setInterval(() => {}, 1000)']);
+    assert.equal(wine(['sc', 'create', NAME, 'binPath=', stubborn, 'start=', 'demand']).status, 0);
+    assert.equal(wine(['sc', 'start', NAME]).status, 0);
+    await waitForState('RUNNING', 30_000, log);
+    const stopAt = Date.now();
+    assert.equal(wine(['sc', 'stop', NAME]).status, 0);
+    assert.deepEqual(await waitForState('STOPPED', 30_000, log), { state: 'STOPPED', win32: 1066, specific: 0x5354 });
+    assert.ok(Date.now() - stopAt >= 2000, 'waited the stop timeout first');
+    assert.match(readFileSync(log, 'utf8'), /stop requested \(control 1\)\r\n.*agent did not stop within 2000 ms: terminating it\r\n.*agent exited with code 21332\r\n/s);
+    assert.equal(wine(['sc', 'delete', NAME]).status, 0);
+
+    const badLog = join(dir, 'bad.log');
+    const bad = windowsCommandLine([winPath(SERVICE_EXE), '--log', winPath(badLog), '--stop-timeout-ms', '0', '--', 'cmd.exe']);
+    assert.equal(wine(['sc', 'create', NAME, 'binPath=', bad, 'start=', 'demand']).status, 0);
+    wine(['sc', 'start', NAME]);
+    assert.deepEqual(await waitForState('STOPPED', 30_000, badLog), { state: 'STOPPED', win32: 1066, specific: 1 });
+    assert.match(readFileSync(badLog, 'utf8'), /sysmon-ts-service: usage: sysmon-ts-service\.exe \[--log FILE\] \[--stop-timeout-ms 1\.\.600000\] -- COMMAND \[ARGS\.\.\.\]\r\n$/);
+    assert.equal(wine(['sc', 'delete', NAME]).status, 0);
+  });
+
   it('-i\'s sc.exe steps: what Wine\'s sc.exe accepts', (t) => {
     if (!buildService(t)) return;
     // the plan's own service commands, for a test service name (driver steps and start left out:

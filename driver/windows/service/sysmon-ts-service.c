@@ -5,7 +5,7 @@
  * Service Control Manager gives up with error 1053). This program is what the service's
  * binPath names (`sysmon-ts -i` installs it):
  *
- *   sysmon-ts-service.exe --log LOGFILE -- NODE.EXE BIN.JS run ... --stop-on-stdin-close
+ *   sysmon-ts-service.exe --log LOGFILE [--stop-timeout-ms N] -- NODE.EXE BIN.JS run ... --stop-on-stdin-close
  *
  * It answers the SCM, starts the command after `--` as its child with standard input a pipe
  * it holds the only write end of, and standard output and error appended to LOGFILE.
@@ -14,8 +14,8 @@
  * SERVICE_STOPPED with the agent's exit code (0: NO_ERROR, else ERROR_SERVICE_SPECIFIC_ERROR
  * and the code as the service-specific code, which `sc query` shows and which triggers the
  * failure actions when failureflag is set). If the host itself dies, the pipe closes too:
- * the agent never runs on unsupervised. An agent that has not exited STOP_TIMEOUT_MS after
- * the stop request is terminated (exit code STOP_TIMEOUT_EXIT).
+ * the agent never runs on unsupervised. An agent that has not exited N ms (default
+ * STOP_TIMEOUT_MS) after the stop request is terminated (exit code STOP_TIMEOUT_EXIT).
  * The SCM gives the service no console; everything it says goes to LOGFILE.
  */
 #include <windows.h>
@@ -31,6 +31,7 @@ static SERVICE_STATUS_HANDLE g_status_handle;
 static SERVICE_STATUS g_status;
 static HANDLE g_stop_event;
 static HANDLE g_log = INVALID_HANDLE_VALUE;
+static DWORD g_stop_timeout_ms = STOP_TIMEOUT_MS;
 static int g_argc;
 static wchar_t **g_argv;
 
@@ -169,13 +170,23 @@ static HANDLE start_agent(int first, HANDLE *stdin_write)
 	return pi.hProcess;
 }
 
-/* argv: [exe] --log FILE -- COMMAND...; returns the index of COMMAND, or 0 */
+/* argv: [exe] [--log FILE] [--stop-timeout-ms N] -- COMMAND...; returns the index of COMMAND, or 0 */
 static int parse_args(const wchar_t **log_path)
 {
 	int i = 1;
 	*log_path = NULL;
-	if (i + 1 < g_argc && wcscmp(g_argv[i], L"--log") == 0) {
-		*log_path = g_argv[i + 1];
+	while (i + 1 < g_argc) {
+		if (wcscmp(g_argv[i], L"--log") == 0) {
+			*log_path = g_argv[i + 1];
+		} else if (wcscmp(g_argv[i], L"--stop-timeout-ms") == 0) {
+			wchar_t *end;
+			unsigned long ms = wcstoul(g_argv[i + 1], &end, 10);
+			if (*end || ms == 0 || ms > 600000)
+				return 0;
+			g_stop_timeout_ms = ms;
+		} else {
+			break;
+		}
 		i += 2;
 	}
 	if (i < g_argc && wcscmp(g_argv[i], L"--") == 0 && i + 1 < g_argc)
@@ -203,7 +214,7 @@ static void WINAPI service_main(DWORD argc, wchar_t **argv)
 	agent = first && g_stop_event ? start_agent(first, &stdin_write) : NULL;
 	if (!agent) {
 		if (!first)
-			log_line("usage: sysmon-ts-service.exe [--log FILE] -- COMMAND [ARGS...]");
+			log_line("usage: sysmon-ts-service.exe [--log FILE] [--stop-timeout-ms 1..600000] -- COMMAND [ARGS...]");
 		report(SERVICE_STOPPED, 1, 0);
 		return;
 	}
@@ -213,18 +224,18 @@ static void WINAPI service_main(DWORD argc, wchar_t **argv)
 	waits[1] = g_stop_event;
 	which = WaitForMultipleObjects(2, waits, FALSE, INFINITE);
 	if (which == WAIT_OBJECT_0 + 1) {
-		ULONGLONG deadline = GetTickCount64() + STOP_TIMEOUT_MS;
-		report(SERVICE_STOP_PENDING, 0, STOP_TIMEOUT_MS);
+		ULONGLONG deadline = GetTickCount64() + g_stop_timeout_ms;
+		report(SERVICE_STOP_PENDING, 0, g_stop_timeout_ms);
 		CloseHandle(stdin_write); /* end of input: the agent's signal to stop */
 		stdin_write = NULL;
-		while (WaitForSingleObject(agent, 2000) == WAIT_TIMEOUT) {
+		while (WaitForSingleObject(agent, 500) == WAIT_TIMEOUT) {
 			if (GetTickCount64() >= deadline) {
-				log_line("agent did not stop within %u ms: terminating it", STOP_TIMEOUT_MS);
+				log_line("agent did not stop within %lu ms: terminating it", g_stop_timeout_ms);
 				TerminateProcess(agent, STOP_TIMEOUT_EXIT);
 				WaitForSingleObject(agent, 5000);
 				break;
 			}
-			report(SERVICE_STOP_PENDING, 0, STOP_TIMEOUT_MS);
+			report(SERVICE_STOP_PENDING, 0, g_stop_timeout_ms);
 		}
 	}
 	GetExitCodeProcess(agent, &exit_code);
