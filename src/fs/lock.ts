@@ -12,7 +12,7 @@
 // opened the old file and one that creates a new one both "hold" a lock.
 // Windows: the file is opened with CreateFileW and share mode FILE_SHARE_READ, so any other
 // open for writing fails with a sharing violation until the handle is closed (again by the
-// kernel when the process dies). Not in the tests; checked by hand under Wine (docs/guarantees.md).
+// kernel when the process dies). Tested under Wine: test/windows/wine-lock.test.ts.
 import { closeSync, constants as C, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import koffi from 'koffi';
