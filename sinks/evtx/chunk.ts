@@ -40,14 +40,45 @@ export interface WriterContext {
   readonly userSid: string;
 }
 
-interface PreparedContext {
-  ctx: WriterContext;
+/** What one record claims about itself beyond its event: who wrote it, and its Version. */
+export interface RecordMeta {
+  /** provider, GUID, channel and Computer of this record (default: the writer's identity) */
+  readonly identity?: Identity;
+  /** System/Version (default: the schema's version of the event ID) */
+  readonly version?: number;
+}
+
+/** A record identity as written: Computer is literal text in the System template, so each
+ *  provider/computer pair gets its own System template (as Windows does). */
+interface PreparedIdentity {
   computer: string;
   provider: string;
   channel: string;
   providerGuid: Buffer;
-  sid: Buffer;
   systemGuid: Buffer;
+}
+
+interface PreparedContext extends PreparedIdentity {
+  ctx: WriterContext;
+  sid: Buffer;
+}
+
+const preparedIdentities = new Map<string, PreparedIdentity>();
+
+/** The prepared form of a record's own identity (cached: a file has few distinct ones). */
+export function prepareIdentity(identity: Identity): PreparedIdentity {
+  const key = JSON.stringify([identity.provider, identity.providerGuid, identity.channel, identity.computer]);
+  let p = preparedIdentities.get(key);
+  if (!p) {
+    const g = guidBytes(identity.providerGuid);
+    if (!g) throw new Error(`bad provider GUID ${identity.providerGuid}`);
+    const computer = cutUnits(identity.computer, MAX_COMPUTER_UNITS);
+    p = { computer, provider: identity.provider, channel: identity.channel, providerGuid: g,
+      systemGuid: md5(`sysmon-ts/system/${identity.provider}/${computer}`) };
+    if (preparedIdentities.size > 10_000) preparedIdentities.clear();
+    preparedIdentities.set(key, p);
+  }
+  return p;
 }
 
 const KEYWORDS = 0x8000000000000000n;
@@ -67,14 +98,7 @@ function md5(text: string): Buffer {
 }
 
 export function prepareContext(ctx: WriterContext): PreparedContext {
-  const g = guidBytes(ctx.identity.providerGuid);
-  if (!g) throw new Error(`bad provider GUID ${ctx.identity.providerGuid}`);
-  const computer = cutUnits(ctx.identity.computer, MAX_COMPUTER_UNITS);
-  return {
-    ctx, computer, provider: ctx.identity.provider, channel: ctx.identity.channel, providerGuid: g,
-    sid: sidBytes(ctx.userSid),
-    systemGuid: md5(`sysmon-ts/system/${ctx.identity.provider}/${computer}`),
-  };
+  return { ...prepareIdentity(ctx.identity), ctx, sid: sidBytes(ctx.userSid) };
 }
 
 /** Cut a string to at most n UTF-16 units without splitting a surrogate pair. */
@@ -124,11 +148,16 @@ export class Chunk {
   // emission state
   private base = 0;
   private p = 0;
+  /** the record being emitted: its identity and Version */
+  private who: PreparedIdentity;
+  private version: number | undefined;
 
-  constructor(private readonly pc: PreparedContext) {}
+  constructor(private readonly pc: PreparedContext) { this.who = pc; }
 
   /** Append one record; false (and nothing changed) when it does not fit in this chunk. */
-  tryAppend(ev: SysmonEvent, recordId: bigint): boolean {
+  tryAppend(ev: SysmonEvent, recordId: bigint, meta: RecordMeta = {}): boolean {
+    this.who = meta.identity ? prepareIdentity(meta.identity) : this.pc;
+    this.version = meta.version;
     this.undo = [];
     this.base = this.free;
     this.p = 0;
@@ -264,7 +293,7 @@ export class Chunk {
         this.element('Correlation', 0xffff, [this.attr('ActivityID', s(7, T.Guid)), this.attr('RelatedActivityID', s(13, T.Guid))], null);
         this.element('Execution', 0xffff, [this.attr('ProcessID', s(8, T.UInt32)), this.attr('ThreadID', s(9, T.UInt32))], null);
         this.element('Channel', 16, [], s(16, T.String));
-        this.element('Computer', 0xffff, [], this.text(this.pc.computer));
+        this.element('Computer', 0xffff, [], this.text(this.who.computer));
         this.element('Security', 0xffff, [this.attr('UserID', s(12, T.Sid))], null);
       });
       s(17, T.BinXml)();
@@ -286,7 +315,7 @@ export class Chunk {
     this.u64(recordId);
     this.u64(nsToFiletime(ev.timeNs));
     this.u8(0x0f); this.u8(0x01); this.u8(0x01); this.u8(0x00);
-    this.templateInstance('system', this.pc.systemGuid, () => this.systemBody());
+    this.templateInstance(`system/${this.who.systemGuid.toString('hex')}`, this.who.systemGuid, () => this.systemBody());
     // 18 value descriptors, patched as the values are written
     this.u32(18);
     const decl = this.p;
@@ -310,12 +339,12 @@ export class Chunk {
     value(T.UInt32, () => this.u32(this.pc.ctx.pid));
     value(T.UInt32, () => this.u32(this.pc.ctx.tid));
     value(T.UInt64, () => this.u64(recordId));
-    value(T.UInt8, () => this.u8(def.version));
+    value(T.UInt8, () => this.u8(this.version ?? def.version));
     value(T.Sid, () => this.bytes(this.pc.sid));
     value(T.Null, () => {});
-    value(T.String, () => this.utf16(this.pc.provider));
-    value(T.Guid, () => this.bytes(this.pc.providerGuid));
-    value(T.String, () => this.utf16(this.pc.channel));
+    value(T.String, () => this.utf16(this.who.provider));
+    value(T.Guid, () => this.bytes(this.who.providerGuid));
+    value(T.String, () => this.utf16(this.who.channel));
     value(T.BinXml, () => this.eventData(def, ev.data));
     this.u8(0x00); // EOF
     while ((this.p + 4) % 8 !== 0) this.u8(0);

@@ -362,10 +362,13 @@ export function parseFileHeader(h: Buffer): FileInfo {
 }
 
 /**
- * Something the reader could not read, or a warning about what it read. `lost` counts the
- * records known to be skipped (0 for a warning: the data was still read).
+ * Something the reader could not read ('damage': bytes or records were skipped), or a warning
+ * about what it did read (bad checksum, truncated chunk). `lost` counts the records known to be
+ * skipped: a damaged record 1; damaged bytes in a chunk whose header is intact 0, and the
+ * chunk's closing "N of the M records ... not found" report counts them; elsewhere 1.
  */
 export interface ReadIssue {
+  readonly kind: 'warning' | 'damage';
   readonly file: string;
   /** chunk index; -1 for the file header */
   readonly chunk: number;
@@ -431,19 +434,19 @@ const RECORD_MAGIC_BYTES = Buffer.from([0x2a, 0x2a, 0x00, 0x00]);
 export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: ChunkContext): Generator<EvtxRecord> {
   const avail = Math.min(ctx?.available ?? CHUNK_SIZE, CHUNK_SIZE);
   const base = ctx?.offset ?? 0;
-  const report = (at: number, reason: string, lost: number, record?: bigint) =>
-    ctx?.onIssue?.({ file: ctx.file, chunk: index, record, offset: base + at, lost, reason });
+  const report = (kind: ReadIssue['kind'], at: number, reason: string, lost = 0, record?: bigint) =>
+    ctx?.onIssue?.({ kind, file: ctx.file, chunk: index, record, offset: base + at, lost, reason });
   const magicOk = avail >= 8 && c.subarray(0, 8).equals(CHUNK_MAGIC);
   const headerOk = magicOk && avail >= CHUNK_HEADER_SIZE && c.readUInt32LE(124) === chunkHeaderCrc(c);
   const free = c.readUInt32LE(48);
   const dataOk = headerOk && free >= CHUNK_HEADER_SIZE && free <= avail && c.readUInt32LE(52) === crc(c, CHUNK_HEADER_SIZE, free);
   if (info) { info.headerCrcOk = headerOk; info.dataCrcOk = dataOk; }
-  if (avail < CHUNK_SIZE) report(0, `chunk cut at ${avail} of ${CHUNK_SIZE} bytes (truncated file): its whole records are read`, 0);
+  if (avail < CHUNK_SIZE) report('warning', 0, `chunk cut at ${avail} of ${CHUNK_SIZE} bytes (truncated file): its whole records are read`);
   if (!magicOk) {
-    if (isZero(c, 0, avail)) { report(0, 'chunk is all zeros', 0); return; }
-    report(0, 'no chunk magic (ElfChnk): scanning it for records', 0);
-  } else if (!headerOk && avail >= CHUNK_HEADER_SIZE) report(0, 'chunk header checksum mismatch: scanning it for records', 0);
-  else if (headerOk && !dataOk && avail === CHUNK_SIZE) report(0, 'event records checksum mismatch (data damaged, or records added after the header was written)', 0);
+    if (isZero(c, 0, avail)) { report('damage', 0, 'chunk is all zeros: skipped'); return; }
+    report('warning', 0, 'no chunk magic (ElfChnk): scanning it for records');
+  } else if (!headerOk && avail >= CHUNK_HEADER_SIZE) report('warning', 0, 'chunk header checksum mismatch: scanning it for records');
+  else if (headerOk && !dataOk && avail === CHUNK_SIZE) report('warning', 0, 'event records checksum mismatch (data damaged, or records added after the header was written)');
   // what the (intact) header promises: the records numbered first..last, ending at `free`
   const first = c.readBigUInt64LE(8);
   const last = c.readBigUInt64LE(16);
@@ -463,7 +466,7 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
         rec = { recordId, timeNs: filetimeToNs(c.readBigUInt64LE(p + 16)), root: root as XmlNode[], chunk: index, offset: base + p };
       } catch (e) {
         damaged++;
-        report(p, `damaged record skipped: ${(e as Error).message}`, 1, recordId);
+        report('damage', p, `damaged record skipped: ${(e as Error).message}`, 1, recordId);
       }
       if (rec) {
         found++;
@@ -475,19 +478,19 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
     }
     if (c.readUInt32LE(p) === RECORD_MAGIC && p + c.readUInt32LE(p + 4) > avail && avail < CHUNK_SIZE) {
       damaged++;
-      report(p, 'record cut by the end of the file', 1, p + 16 <= avail ? c.readBigUInt64LE(p + 8) : undefined);
+      report('damage', p, 'record cut by the end of the file: skipped', 1, p + 16 <= avail ? c.readBigUInt64LE(p + 8) : undefined);
       break;
     }
     // no whole record here: the end of the records (zeros), or damage to skip
     if (isZero(c, p, avail)) break;
     if (headerOk && dataOk && p >= free) break; // bytes past an intact chunk's free space are not records
     const next = nextRecord(c, p + 1, avail);
-    report(p, `${(next < 0 ? avail : next) - p} bytes that are no whole record skipped`, 0);
+    report('damage', p, `${(next < 0 ? avail : next) - p} bytes that are no whole record skipped`, expected === undefined ? 1 : 0);
     if (next < 0) break;
     p = next;
   }
   if (expected !== undefined && found + damaged < expected) {
-    report(0, `${expected - found - damaged} of the ${expected} records the chunk header lists were not found`, expected - found - damaged);
+    report('damage', 0, `${expected - found - damaged} of the ${expected} records the chunk header lists were not found: skipped`, expected - found - damaged);
   }
 }
 
@@ -504,10 +507,10 @@ export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] =
     const h = Buffer.alloc(FILE_HEADER_SIZE);
     const got = readSync(fd, h, 0, FILE_HEADER_SIZE, 0);
     if (got < 8 || !h.subarray(0, 8).equals(FILE_MAGIC)) throw new Error(`${path}: not an EVTX file (no ElfFile magic)`);
-    const issue = (chunk: number, offset: number, reason: string, lost = 0) => onIssue?.({ file: path, chunk, offset, lost, reason });
-    if (got < FILE_HEADER_SIZE) { issue(-1, got, `file cut inside its header (${got} bytes): no chunks`); return; }
+    const issue = (kind: ReadIssue['kind'], offset: number, reason: string) => onIssue?.({ kind, file: path, chunk: -1, offset, lost: 0, reason });
+    if (got < FILE_HEADER_SIZE) { issue('damage', got, `file cut inside its header (${got} bytes): no chunks, skipped`); return; }
     const header = parseFileHeader(h);
-    if (!header.headerCrcOk) issue(-1, 0, 'file header checksum mismatch');
+    if (!header.headerCrcOk) issue('warning', 0, 'file header checksum mismatch');
     const size = fstatSync(fd).size;
     const n = Math.ceil((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
     const c = Buffer.alloc(CHUNK_SIZE);

@@ -18,7 +18,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { basename, dirname, extname, join } from 'node:path';
 import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
-import { Chunk, prepareContext, type WriterContext } from './chunk.js';
+import { Chunk, prepareContext, type RecordMeta, type WriterContext } from './chunk.js';
 import {
   CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, FLAG_CLEAN, FLAG_DIRTY,
   MAX_CHUNKS, chunkHeaderCrc, crc,
@@ -37,6 +37,12 @@ export interface EvtxOptions {
   tid?: number;
   /** Security UserID; default S-1-5-18 as Windows Sysmon */
   userSid?: string;
+  /**
+   * A record whose EventRecordID is not above the last one written gets the next number
+   * (counted in stats.renumbered) instead of being skipped as a replayed duplicate. For
+   * `convert`, whose input is not a journal replay: nothing is dropped.
+   */
+  renumber?: boolean;
 }
 
 export interface EvtxStats {
@@ -44,6 +50,8 @@ export interface EvtxStats {
   /** records whose longest EventData values were cut (each ends with "...[truncated N bytes]") to fit a chunk */
   truncated: number;
   skippedDuplicates: number;
+  /** records written under the next number because theirs was not above the last one (renumber) */
+  renumbered: number;
   chunks: number;
   rotations: number;
   bytes: number;
@@ -75,7 +83,7 @@ export class EvtxWriter {
   private readonly ctx: ReturnType<typeof prepareContext>;
   private readonly maxChunks: number;
   private readonly sync: boolean;
-  readonly stats: EvtxStats = { events: 0, truncated: 0, skippedDuplicates: 0, chunks: 0, rotations: 0, bytes: 0 };
+  readonly stats: EvtxStats = { events: 0, truncated: 0, skippedDuplicates: 0, renumbered: 0, chunks: 0, rotations: 0, bytes: 0 };
 
   constructor(readonly path: string, private readonly opts: EvtxOptions) {
     const wc: WriterContext = {
@@ -139,19 +147,23 @@ export class EvtxWriter {
     return true;
   }
 
-  async write(batch: readonly SysmonEvent[]): Promise<void> {
+  /** `meta[i]`, when given, is what record i claims beyond its event (Computer, Version, provider). */
+  async write(batch: readonly SysmonEvent[], meta?: readonly RecordMeta[]): Promise<void> {
     if (!this.fh) throw new Error('EVTX writer is not open');
-    for (const ev of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i]!;
       let rid: bigint;
-      if (ev.recordId > 0) {
-        rid = BigInt(ev.recordId);
-        if (rid <= this.lastId) { this.stats.skippedDuplicates++; continue; }
-      } else rid = this.lastId + 1n;
+      if (ev.recordId > 0 && BigInt(ev.recordId) > this.lastId) rid = BigInt(ev.recordId);
+      else if (ev.recordId > 0 && !this.opts.renumber) { this.stats.skippedDuplicates++; continue; } else {
+        if (ev.recordId > 0) this.stats.renumbered++;
+        rid = this.lastId + 1n;
+      }
+      const m = meta?.[i];
       if (!this.chunk) await this.startChunk();
-      if (!this.chunk!.tryAppend(ev, rid)) {
+      if (!this.chunk!.tryAppend(ev, rid, m)) {
         await this.finishChunk();
         await this.startChunk();
-        this.chunk!.tryAppend(ev, rid);
+        this.chunk!.tryAppend(ev, rid, m);
       }
       this.lastId = rid;
       this.stats.events++;

@@ -224,8 +224,8 @@ test('convert: jsonl -> evtx -> jsonl is byte-identical; evtx -> xml; view', asy
   writeFileSync(j1, events.map((e) => encodeJsonl(e, IDENTITY)).join(''));
   const ev = join(dir, 'conv.evtx');
   const j2 = join(dir, 'out.jsonl');
-  assert.deepEqual(await runConvert(j1, ev), { events: events.length, skipped: 0, malformed: 0 });
-  assert.deepEqual(await runConvert(ev, j2), { events: events.length, skipped: 0, malformed: 0 });
+  assert.deepEqual(await runConvert(j1, ev), { events: events.length, skipped: 0, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
+  assert.deepEqual(await runConvert(ev, j2), { events: events.length, skipped: 0, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
   assert.equal(readFileSync(j2, 'utf8'), readFileSync(j1, 'utf8'));
   const x = join(dir, 'out.xml');
   await runConvert(ev, x);

@@ -24,7 +24,7 @@ it('convert skips and reports malformed JSONL lines, converts the rest, exits 1'
   const out = join(dir, 'out.jsonl');
   const warnings: string[] = [];
   const r = await runConvert(input, out, (t) => warnings.push(t));
-  assert.deepEqual(r, { events: 3, skipped: 0, malformed: 2 });
+  assert.deepEqual(r, { events: 3, skipped: 0, malformed: 2, damaged: 0, renumbered: 0, warnings: 0 });
   assert.equal(readFileSync(out, 'utf8'), good.join(''));
   assert.equal(warnings.length, 2);
   assert.match(warnings[0]!, /in\.jsonl:2: malformed event skipped/);
@@ -33,5 +33,5 @@ it('convert skips and reports malformed JSONL lines, converts the rest, exits 1'
   const cli = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'convert', input, join(dir, 'out.evtx')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   assert.equal(cli.status, 1, cli.stderr);
   assert.match(cli.stderr, /in\.jsonl:2: malformed event skipped/);
-  assert.match(cli.stderr, /"events":3,"skipped":0,"malformed":2/);
+  assert.match(cli.stderr, /"events":3,"skipped":0,"malformed":2,"damaged":0/);
 });
