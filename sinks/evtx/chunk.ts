@@ -133,8 +133,9 @@ export class Chunk {
   readonly buf = Buffer.alloc(CHUNK_SIZE);
   free = CHUNK_HEADER_SIZE;
   count = 0;
-  firstId = 0n;
-  lastId = 0n;
+  /** record numbers (record header and chunk header): consecutive in a file, unlike EventRecordIDs */
+  firstNumber = 0n;
+  lastNumber = 0n;
   lastRecordOffset = 0;
   /** bytes [CHUNK_HEADER_SIZE, written) are on disk already (managed by the file writer) */
   written = CHUNK_HEADER_SIZE;
@@ -154,15 +155,19 @@ export class Chunk {
 
   constructor(private readonly pc: PreparedContext) { this.who = pc; }
 
-  /** Append one record; false (and nothing changed) when it does not fit in this chunk. */
-  tryAppend(ev: SysmonEvent, recordId: bigint, meta: RecordMeta = {}): boolean {
+  /**
+   * Append one record; false (and nothing changed) when it does not fit in this chunk.
+   * `recordId` is System/EventRecordID; `number` the record's number in the file (record and
+   * chunk headers), which readers expect consecutive: it equals recordId unless ids have gaps.
+   */
+  tryAppend(ev: SysmonEvent, recordId: bigint, meta: RecordMeta = {}, number = recordId): boolean {
     this.who = meta.identity ? prepareIdentity(meta.identity) : this.pc;
     this.version = meta.version;
     this.undo = [];
     this.base = this.free;
     this.p = 0;
     this.lastTruncated = 0;
-    const size = this.emitRecord(ev, recordId);
+    const size = this.emitRecord(ev, recordId, number);
     if (this.free + size > CHUNK_SIZE) {
       for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
       this.undo = [];
@@ -170,8 +175,8 @@ export class Chunk {
       return false;
     }
     scratch.copy(this.buf, this.free, 0, size);
-    if (this.count === 0) this.firstId = recordId;
-    this.lastId = recordId;
+    if (this.count === 0) this.firstNumber = number;
+    this.lastNumber = number;
     this.lastRecordOffset = this.free;
     this.free += size;
     this.count++;
@@ -182,10 +187,10 @@ export class Chunk {
   seal(): void {
     const b = this.buf;
     CHUNK_MAGIC.copy(b, 0);
-    b.writeBigUInt64LE(this.firstId, 8);
-    b.writeBigUInt64LE(this.lastId, 16);
-    b.writeBigUInt64LE(this.firstId, 24);
-    b.writeBigUInt64LE(this.lastId, 32);
+    b.writeBigUInt64LE(this.firstNumber, 8);
+    b.writeBigUInt64LE(this.lastNumber, 16);
+    b.writeBigUInt64LE(this.firstNumber, 24);
+    b.writeBigUInt64LE(this.lastNumber, 32);
     b.writeUInt32LE(128, 40);
     b.writeUInt32LE(this.lastRecordOffset, 44);
     b.writeUInt32LE(this.free, 48);
@@ -308,11 +313,11 @@ export class Chunk {
     });
   }
 
-  private emitRecord(ev: SysmonEvent, recordId: bigint): number {
+  private emitRecord(ev: SysmonEvent, recordId: bigint, number: bigint): number {
     const def = eventDef(ev.id);
     this.u32(RECORD_MAGIC);
     this.u32(0); // size, patched
-    this.u64(recordId);
+    this.u64(number);
     this.u64(nsToFiletime(ev.timeNs));
     this.u8(0x0f); this.u8(0x01); this.u8(0x01); this.u8(0x00);
     this.templateInstance(`system/${this.who.systemGuid.toString('hex')}`, this.who.systemGuid, () => this.systemBody());

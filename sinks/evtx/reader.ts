@@ -633,6 +633,12 @@ export function classifyRecord(rec: EvtxRecord): RecordVerdict {
   };
 }
 
+/** System/EventRecordID of any record (the record header's id when the event has none). */
+export function eventRecordIdOf(rec: EvtxRecord): bigint {
+  const sys = child(rec.root.find((n) => n.name === 'Event'), 'System');
+  return digits(textOf(child(sys, 'EventRecordID'))) ?? rec.recordId;
+}
+
 /** A record as a SysmonEvent, or null when it is not an event of a Sysmon provider with a known ID. */
 export function recordToEvent(rec: EvtxRecord): ParsedEvent | null {
   const v = classifyRecord(rec);
