@@ -200,6 +200,7 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
     }
   }
   if (tty) process.stderr.write(`\rconvert: ${events} events\n`);
+  if (renumbered > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${renumbered} events whose EventRecordID was not above the previous one written under the next number\n`);
   if (skipped.n > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${skipped.n} records that are not Sysmon events skipped (${providerSummary(skipped.byProvider!)})\n`);
   return { events, skipped: skipped.n, malformed: skipped.malformed, damaged: skipped.damaged, renumbered, warnings: skipped.warnings };
 }
