@@ -213,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   } else {
     const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     const lines = [
-      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}, \`npm run bench -- ${argv.join(' ')}\`: EVTX reader fuzzing`,
+      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}, \`npm run bench -- --evtx-fuzz ${argv.join(' ')}\`: EVTX reader fuzzing`,
       '',
       `Machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Seed ${seed}; bench/evtx-fuzz.ts.`,
       '',
