@@ -4,7 +4,9 @@
 // neither fake another line nor send escape sequences to the terminal; invalid UTF-8 bytes
 // (U+DC80..U+DCFF) are shown as \xNN.
 //
-// Input, detected per file: .evtx (or the "ElfFile" magic) is read as EVTX; anything else line
+// Input, detected per file: .evtx (or the "ElfFile" magic) is read as EVTX (only Sysmon
+// providers' events are shown; damaged records are reported on stderr and skipped, and the
+// CLI then exits 1: docs/evtx.md); anything else line
 // by line, where a line starting with "{" is a JSONL event and a line containing <Event ...>
 // ... </Event> is Event XML (syslog lines from Sysmon for Linux or our syslog sink, with or
 // without the syslog prefix, and `convert`'s .xml output). Other lines are skipped. "-" reads
