@@ -106,7 +106,7 @@ function damage(base: Base, r: () => number): Damage {
       case 'chunk-header': { const c = FILE_HEADER_SIZE + int(chunks) * CHUNK_SIZE; for (let i = 1 + int(8); i > 0; i--) flip(c + int(CHUNK_HEADER_SIZE)); break; }
       case 'file-header': for (let i = 1 + int(4); i > 0; i--) flip(int(128)); break;
       case 'zero-chunk': { const c = FILE_HEADER_SIZE + int(chunks) * CHUNK_SIZE; bytes.fill(0, c, c + CHUNK_SIZE); touched.push([c, c + CHUNK_SIZE]); break; }
-      case 'zero-range': { const at = FILE_HEADER_SIZE + int(bytes.length - FILE_HEADER_SIZE); const len = 1 + int(4096); bytes.fill(0, at, at + len); touched.push([at, at + len]); break; }
+      case 'zero-range': { const at = FILE_HEADER_SIZE + int(bytes.length - FILE_HEADER_SIZE); const end = Math.min(at + 1 + int(4096), bytes.length); bytes.fill(0, at, end); touched.push([at, end]); break; }
       case 'record-size': { const rec = pickRecord(); put32(rec.start + 4, [0, 1, 27, 0xffffffff, 0x10000, rec.end - rec.start + 8, int(0x20000)][int(7)]!); break; }
       // the template value count (right after an inline definition or a back-reference) or any u32 in a record: huge
       case 'huge-count': { const rec = pickRecord(); put32(rec.start + 24 + 4 * int((rec.end - rec.start - 28) / 4), [0xffffffff, 0x7fffffff, 0x10000][int(3)]!); break; }
