@@ -246,35 +246,34 @@ class ChunkParser {
 
   value(type: number, p: number, size: number): Value {
     const c = this.c;
-    const fixed = (n: number) => { if (size < n) throw new Error(`value of type 0x${type.toString(16)} needs ${n} bytes, has ${size}`); };
     switch (type) {
       case T.Null: return { type, v: null };
       case T.String: return { type, v: c.toString('utf16le', p, p + size).replace(/\0+$/, '') };
       case T.AnsiString: return { type, v: c.toString('latin1', p, p + size).replace(/\0+$/, '') };
-      case T.Int8: fixed(1); return { type, v: c.readInt8(p) };
-      case T.UInt8: fixed(1); return { type, v: c[p]! };
-      case T.Int16: fixed(2); return { type, v: c.readInt16LE(p) };
-      case T.UInt16: fixed(2); return { type, v: c.readUInt16LE(p) };
-      case T.Int32: fixed(4); return { type, v: c.readInt32LE(p) };
-      case T.UInt32: fixed(4); return { type, v: c.readUInt32LE(p) };
-      case T.Int64: fixed(8); return { type, v: safe(c.readBigInt64LE(p)) };
-      case T.UInt64: fixed(8); return { type, v: safe(c.readBigUInt64LE(p)) };
-      case T.Real32: fixed(4); return { type, v: c.readFloatLE(p) };
-      case T.Real64: fixed(8); return { type, v: c.readDoubleLE(p) };
-      case T.Bool: fixed(1); return { type, v: (size >= 4 ? c.readUInt32LE(p) : c[p]!) !== 0 };
-      case T.Guid: fixed(16); return { type, v: guidText(c, p) };
-      case T.SizeT: fixed(4); return { type, v: `0x${(size === 8 ? c.readBigUInt64LE(p) : BigInt(c.readUInt32LE(p))).toString(16)}` };
-      case T.FileTime: fixed(8); return { type, v: c.readBigUInt64LE(p) };
+      case T.Int8: fixedSize(type, size, 1); return { type, v: c.readInt8(p) };
+      case T.UInt8: fixedSize(type, size, 1); return { type, v: c[p]! };
+      case T.Int16: fixedSize(type, size, 2); return { type, v: c.readInt16LE(p) };
+      case T.UInt16: fixedSize(type, size, 2); return { type, v: c.readUInt16LE(p) };
+      case T.Int32: fixedSize(type, size, 4); return { type, v: c.readInt32LE(p) };
+      case T.UInt32: fixedSize(type, size, 4); return { type, v: c.readUInt32LE(p) };
+      case T.Int64: fixedSize(type, size, 8); return { type, v: safe(c.readBigInt64LE(p)) };
+      case T.UInt64: fixedSize(type, size, 8); return { type, v: safe(c.readBigUInt64LE(p)) };
+      case T.Real32: fixedSize(type, size, 4); return { type, v: c.readFloatLE(p) };
+      case T.Real64: fixedSize(type, size, 8); return { type, v: c.readDoubleLE(p) };
+      case T.Bool: fixedSize(type, size, 1); return { type, v: (size >= 4 ? c.readUInt32LE(p) : c[p]!) !== 0 };
+      case T.Guid: fixedSize(type, size, 16); return { type, v: guidText(c, p) };
+      case T.SizeT: fixedSize(type, size, 4); return { type, v: `0x${(size === 8 ? c.readBigUInt64LE(p) : BigInt(c.readUInt32LE(p))).toString(16)}` };
+      case T.FileTime: fixedSize(type, size, 8); return { type, v: c.readBigUInt64LE(p) };
       case T.SysTime: {
-        fixed(16);
+        fixedSize(type, size, 16);
         const d = Date.UTC(c.readUInt16LE(p), c.readUInt16LE(p + 2) - 1, c.readUInt16LE(p + 6), c.readUInt16LE(p + 8),
           c.readUInt16LE(p + 10), c.readUInt16LE(p + 12), c.readUInt16LE(p + 14));
         if (Number.isNaN(d)) throw new Error(`bad SYSTEMTIME at ${p}`);
         return { type, v: new Date(d).toISOString() };
       }
       case T.Sid: return { type, v: sidText(c, p, size) };
-      case T.HexInt32: fixed(4); return { type, v: `0x${c.readUInt32LE(p).toString(16)}` };
-      case T.HexInt64: fixed(8); return { type, v: `0x${c.readBigUInt64LE(p).toString(16)}` };
+      case T.HexInt32: fixedSize(type, size, 4); return { type, v: `0x${c.readUInt32LE(p).toString(16)}` };
+      case T.HexInt64: fixedSize(type, size, 8); return { type, v: `0x${c.readBigUInt64LE(p).toString(16)}` };
       case T.BinXml: {
         // its elements have no dependency id; bounded by the value, not the record
         const saved = this.limit;
@@ -287,6 +286,11 @@ class ChunkParser {
   }
 }
 
+/** A fixed-size value must have its bytes (a damaged descriptor may give fewer). */
+function fixedSize(type: number, size: number, n: number): void {
+  if (size < n) throw new Error(`value of type 0x${type.toString(16)} needs ${n} bytes, has ${size}`);
+}
+
 function safe(b: bigint): number | bigint {
   return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
 }
@@ -295,27 +299,34 @@ function isNode(x: unknown): x is TNode {
   return typeof x === 'object' && x !== null && 'name' in x;
 }
 
-function instantiate(t: TNode, values: Value[]): XmlNode {
-  const subst = (parts: Part[], out: (XmlNode | Value | string)[]): boolean => {
-    let any = false;
-    for (const part of parts) {
-      if (typeof part === 'string') { out.push(part); any = true; } else if (isNode(part)) { out.push(instantiate(part, values)); any = true; } else {
-        const v = values[part.sub];
-        if (!v || v.type === T.Null) continue;
-        any = true;
-        if (v.type === T.BinXml) out.push(...(v.v as XmlNode[])); else out.push(v);
-      }
+/** Parts with their substitutions filled in; false when nothing was there (all Null). */
+function substitute(parts: Part[], values: Value[], out: (XmlNode | Value | string)[]): boolean {
+  let any = false;
+  for (const part of parts) {
+    if (typeof part === 'string') { out.push(part); any = true; } else if (isNode(part)) { out.push(instantiate(part, values)); any = true; } else {
+      const v = values[part.sub];
+      if (!v || v.type === T.Null) continue;
+      any = true;
+      if (v.type === T.BinXml) out.push(...(v.v as XmlNode[])); else out.push(v);
     }
-    return any;
-  };
+  }
+  return any;
+}
+
+function hasOptionalSub(parts: Part[]): boolean {
+  for (const p of parts) if (typeof p === 'object' && !isNode(p) && p.opt) return true;
+  return false;
+}
+
+function instantiate(t: TNode, values: Value[]): XmlNode {
   const node: XmlNode = { name: t.name, attrs: [], children: [] };
   for (const a of t.attrs) {
     const vals: (Value | string)[] = [];
-    const present = subst(a.parts, vals as (XmlNode | Value | string)[]);
+    const present = substitute(a.parts, values, vals as (XmlNode | Value | string)[]);
     // an optional substitution that is Null drops the attribute
-    if (present || !a.parts.some((p) => typeof p === 'object' && !isNode(p) && p.opt)) node.attrs.push({ name: a.name, value: vals });
+    if (present || !hasOptionalSub(a.parts)) node.attrs.push({ name: a.name, value: vals });
   }
-  subst(t.children, node.children);
+  substitute(t.children, values, node.children);
   return node;
 }
 
@@ -518,8 +529,10 @@ export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] =
       const offset = FILE_HEADER_SIZE + i * CHUNK_SIZE;
       const available = readSync(fd, c, 0, CHUNK_SIZE, offset);
       c.fill(0, available);
-      // chunks past the header's count that were never used are not damage
-      if (i >= header.chunkCount && isZero(c, 0, available)) continue;
+      // Space past the header's chunk count that holds no chunk is not damage: Windows
+      // preallocates log files (the reference sample has 8 such chunks of filler) and updates
+      // the count lazily, so a chunk there with its magic, or with whole records, is still read.
+      if (i >= header.chunkCount && !c.subarray(0, 8).equals(CHUNK_MAGIC) && nextRecord(c, CHUNK_HEADER_SIZE, available) < 0) continue;
       const info: ChunkInfo = { index: i, headerCrcOk: false, dataCrcOk: false, records: 0 };
       if (chunks) chunks.push(info);
       yield* chunkRecords(c, i, info, { file: path, offset, available, onIssue });
@@ -597,6 +610,13 @@ function timeOf(parts: (Value | string)[] | undefined, fallback: bigint): bigint
   return fallback;
 }
 
+const typesById = new Map<number, Map<string, FieldType>>();
+function fieldTypes(id: number): Map<string, FieldType> {
+  let m = typesById.get(id);
+  if (!m) { m = new Map(eventDef(id).fields.map((f) => [f.name, f.type])); typesById.set(id, m); }
+  return m;
+}
+
 export function classifyRecord(rec: EvtxRecord): RecordVerdict {
   const ev = rec.root.find((n) => n.name === 'Event');
   const sys = child(ev, 'System');
@@ -608,7 +628,7 @@ export function classifyRecord(rec: EvtxRecord): RecordVerdict {
   if (!SYSMON_PROVIDERS.has(providerName)) return { skip: 'foreign-provider', provider: providerName, id };
   if (id === null || !isKnownEvent(id)) return { skip: 'unknown-id', provider: providerName, id };
   const def = eventDef(id);
-  const types = new Map(def.fields.map((f) => [f.name, f.type]));
+  const types = fieldTypes(id);
   const data: Record<string, FieldValue> = {};
   for (const d of child(ev, 'EventData')?.children ?? []) {
     if (typeof d !== 'object' || !('name' in d) || d.name !== 'Data') continue;
