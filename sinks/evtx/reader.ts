@@ -318,7 +318,16 @@ function hasOptionalSub(parts: Part[]): boolean {
   return false;
 }
 
+/**
+ * XML nodes one record may expand to. A real record has a few hundred; a crafted 64 KiB one
+ * (one big template instantiated thousands of times) could otherwise build millions and
+ * exhaust memory. Reset per record by chunkRecords.
+ */
+const MAX_NODES = 200_000;
+let nodeBudget = MAX_NODES;
+
 function instantiate(t: TNode, values: Value[]): XmlNode {
+  if (--nodeBudget < 0) throw new Error(`record expands to more than ${MAX_NODES} XML nodes`);
   const node: XmlNode = { name: t.name, attrs: [], children: [] };
   for (const a of t.attrs) {
     const vals: (Value | string)[] = [];
@@ -473,6 +482,7 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
       let rec: EvtxRecord | null = null;
       try {
         parser.limit = p + size - 4;
+        nodeBudget = MAX_NODES;
         const [root] = parser.fragment(p + 24, p + size - 4, false);
         rec = { recordId, timeNs: filetimeToNs(c.readBigUInt64LE(p + 16)), root: root as XmlNode[], chunk: index, offset: base + p };
       } catch (e) {

@@ -165,3 +165,24 @@ test('convert and view go on past damage, write everything they read, and exit 1
   assert.equal((v.stdout.match(/^Event \d+: /gm) ?? []).length, readable.length);
   assert.match(v.stderr, /view: damaged: .*chunk 1, record \d+ .*damaged record skipped/);
 });
+
+test('a crafted record that would expand to millions of XML nodes is skipped quickly (bounded memory)', async () => {
+  const { ChunkBuilder, evtxFile } = await import('./builder.js');
+  const c = new ChunkBuilder();
+  // one template of 2,300 empty elements, instantiated 2,300 times by one 64 KiB record: 5.3 M nodes
+  c.record(1n, 1_790_000_000_000_000_000n, (t) => {
+    for (let i = 0; i < 2300; i++) {
+      t.instance('wide', (t) => t.element('Event', { dep: true }, (t) => { for (let k = 0; k < 2300; k++) t.element('a', { dep: true }, null); }), []);
+    }
+  });
+  const p = join(dir, 'expanding.evtx');
+  writeFileSync(p, evtxFile([c], 2n));
+  const before = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const { ids, issues } = read(p);
+  assert.deepEqual(ids, []);
+  assert.equal(issues.length, 1);
+  assert.match(issues[0]!.reason, /record expands to more than 200000 XML nodes/);
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+  assert.ok(process.memoryUsage().rss - before < 300 * 1024 * 1024, 'memory stays bounded');
+});
