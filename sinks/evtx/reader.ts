@@ -419,6 +419,8 @@ interface ChunkContext {
   /** bytes of the chunk present in the file (less than CHUNK_SIZE for a truncated last chunk) */
   available: number;
   onIssue?: (issue: ReadIssue) => void;
+  /** records this chunk should hold when its own header is unreadable, from its neighbours' headers */
+  expected?: number;
 }
 
 /** Smallest record: magic, size, id, time, an EOF token and the size copy. */
@@ -463,14 +465,14 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
   if (info) { info.headerCrcOk = headerOk; info.dataCrcOk = dataOk; }
   if (avail < CHUNK_SIZE) report('warning', 0, `chunk cut at ${avail} of ${CHUNK_SIZE} bytes (truncated file): its whole records are read`);
   if (!magicOk) {
-    if (isZero(c, 0, avail)) { report('damage', 0, 'chunk is all zeros: skipped'); return; }
+    if (isZero(c, 0, avail)) { report('damage', 0, `chunk is all zeros: ${ctx?.expected !== undefined ? `its ${ctx.expected} records (from the neighbouring chunks' headers) ` : ''}skipped`, ctx?.expected ?? 1); return; }
     report('warning', 0, 'no chunk magic (ElfChnk): scanning it for records');
   } else if (!headerOk && avail >= CHUNK_HEADER_SIZE) report('warning', 0, 'chunk header checksum mismatch: scanning it for records');
   else if (headerOk && !dataOk && avail === CHUNK_SIZE) report('warning', 0, 'event records checksum mismatch (data damaged, or records added after the header was written)');
   // what the (intact) header promises: the records numbered first..last, ending at `free`
   const first = c.readBigUInt64LE(8);
   const last = c.readBigUInt64LE(16);
-  const expected = headerOk && last >= first && last - first < BigInt(Math.floor(CHUNK_SIZE / MIN_RECORD)) ? Number(last - first) + 1 : undefined;
+  const expected = headerOk && last >= first && last - first < BigInt(Math.floor(CHUNK_SIZE / MIN_RECORD)) ? Number(last - first) + 1 : (headerOk ? undefined : ctx?.expected);
   const parser = new ChunkParser(c);
   let found = 0;
   let damaged = 0;
@@ -511,8 +513,20 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
     p = next;
   }
   if (expected !== undefined && found + damaged < expected) {
-    report('damage', 0, `${expected - found - damaged} of the ${expected} records the chunk header lists were not found: skipped`, expected - found - damaged);
+    report('damage', 0, `${expected - found - damaged} of the ${expected} records ${headerOk ? 'the chunk header lists' : 'expected from the neighbouring chunks\' headers'} were not found: skipped`, expected - found - damaged);
   }
+}
+
+/** Record numbers first..last of each chunk whose header is intact (magic and checksum). */
+function chunkSpans(fd: number, n: number): ({ first: bigint; last: bigint } | undefined)[] {
+  const h = Buffer.alloc(CHUNK_HEADER_SIZE);
+  const out: ({ first: bigint; last: bigint } | undefined)[] = [];
+  for (let i = 0; i < n; i++) {
+    const got = readSync(fd, h, 0, CHUNK_HEADER_SIZE, FILE_HEADER_SIZE + i * CHUNK_SIZE);
+    const ok = got === CHUNK_HEADER_SIZE && h.subarray(0, 8).equals(CHUNK_MAGIC) && h.readUInt32LE(124) === chunkHeaderCrc(h);
+    out.push(ok ? { first: h.readBigUInt64LE(8), last: h.readBigUInt64LE(16) } : undefined);
+  }
+  return out;
 }
 
 /**
@@ -534,6 +548,7 @@ export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] =
     if (!header.headerCrcOk) issue('warning', 0, 'file header checksum mismatch');
     const size = fstatSync(fd).size;
     const n = Math.ceil((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
+    const spans = chunkSpans(fd, n);
     const c = Buffer.alloc(CHUNK_SIZE);
     for (let i = 0; i < n; i++) {
       const offset = FILE_HEADER_SIZE + i * CHUNK_SIZE;
@@ -545,7 +560,11 @@ export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] =
       if (i >= header.chunkCount && !c.subarray(0, 8).equals(CHUNK_MAGIC) && nextRecord(c, CHUNK_HEADER_SIZE, available) < 0) continue;
       const info: ChunkInfo = { index: i, headerCrcOk: false, dataCrcOk: false, records: 0 };
       if (chunks) chunks.push(info);
-      yield* chunkRecords(c, i, info, { file: path, offset, available, onIssue });
+      // a chunk whose header is lost between two intact ones held the records numbered between them
+      const prev = spans[i - 1];
+      const next = spans[i + 1];
+      const expected = !spans[i] && prev && next && next.first > prev.last && next.first - prev.last - 1n < 65536n ? Number(next.first - prev.last - 1n) : undefined;
+      yield* chunkRecords(c, i, info, { file: path, offset, available, onIssue, expected });
     }
   } finally {
     closeSync(fd);
