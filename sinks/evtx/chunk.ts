@@ -28,7 +28,7 @@ export function truncateValue(s: string, keep: number): string {
   const kept = cutUnits(s, keep);
   return kept + truncationMarker(Buffer.byteLength(s, 'utf8') - Buffer.byteLength(kept, 'utf8'));
 }
-/** The computer name is literal text in the System template; longer names are cut. */
+/** Computer, provider and channel names longer than this are cut (Computer is literal text in the System template). */
 const MAX_COMPUTER_UNITS = 255;
 
 export interface WriterContext {
@@ -73,7 +73,9 @@ export function prepareIdentity(identity: Identity): PreparedIdentity {
     const g = guidBytes(identity.providerGuid);
     if (!g) throw new Error(`bad provider GUID ${identity.providerGuid}`);
     const computer = cutUnits(identity.computer, MAX_COMPUTER_UNITS);
-    p = { computer, provider: identity.provider, channel: identity.channel, providerGuid: g,
+    // provider and channel come from input files too (convert): cut like Computer, so one
+    // absurd name cannot make a record that fits no chunk
+    p = { computer, provider: cutUnits(identity.provider, MAX_COMPUTER_UNITS), channel: cutUnits(identity.channel, MAX_COMPUTER_UNITS), providerGuid: g,
       systemGuid: md5(`sysmon-ts/system/${identity.provider}/${computer}`) };
     if (preparedIdentities.size > 10_000) preparedIdentities.clear();
     preparedIdentities.set(key, p);

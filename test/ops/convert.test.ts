@@ -80,3 +80,22 @@ it('convert JSONL -> EVTX renumbers non-increasing EventRecordIDs, keeps each Co
   const lines = readFileSync(back, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(lines.map((l) => [l.EventRecordID, l.Computer]), want.ids.map((id, i) => [id, want.computers[i]]));
 });
+
+it('convert JSONL -> EVTX: absurdly long Provider and Channel names are cut, the conversion goes on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-convert-long-'));
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, [1, 2, 3].map((i) => {
+    const o = JSON.parse(encodeJsonl(ev(i, `c${i}`), who)) as Record<string, unknown>;
+    if (i === 2) { o.Provider = 'P'.repeat(50_000); o.Channel = 'C'.repeat(50_000); }
+    return `${JSON.stringify(o)}\n`;
+  }).join(''));
+  const out = join(dir, 'out.evtx');
+  assert.deepEqual(await runConvert(input, out), { events: 3, skipped: 0, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
+  const { readEvtxRecords, recordToEvent, classifyRecord } = await import('../../sinks/evtx/reader.js');
+  const recs = [...readEvtxRecords(out)];
+  assert.equal(recs.length, 3);
+  // the long provider is not a Sysmon provider: read back as another provider's record, its name cut to 255
+  const v = classifyRecord(recs[1]!);
+  assert.ok('skip' in v && v.provider === 'P'.repeat(255));
+  assert.deepEqual([recs[0], recs[2]].map((r) => recordToEvent(r!)?.event.recordId), [1, 3]);
+});
