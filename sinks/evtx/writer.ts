@@ -19,7 +19,8 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
 import { Chunk, prepareContext, type RecordMeta, type WriterContext } from './chunk.js';
-import { chunkRecords, eventRecordIdOf } from './reader.js';
+import { chunkRecords } from './reader.js';
+import { eventRecordIdOf } from './record-event.js';
 import {
   CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, FLAG_CLEAN, FLAG_DIRTY,
   MAX_CHUNKS, chunkHeaderCrc, crc,
