@@ -278,7 +278,7 @@ test('record structure matches Windows Sysmon (System element, EventData/Data Na
 });
 
 const SAMPLE = process.env.SYSMON_EVTX_SAMPLE ?? '/work/shared/reference/evtx/windows-sysmon-sample.evtx';
-test('the real Windows Sysmon sample: our reader parses every record, same System shape', (t) => {
+test('the real Windows Sysmon sample: our reader parses every record, same System shape', async (t) => {
   try { statSync(SAMPLE); } catch {
     process.stderr.write(`SKIPPED CHECK: Windows sample not found at ${SAMPLE} (set SYSMON_EVTX_SAMPLE)\n`);
     t.skip('Windows sample not available');
@@ -289,6 +289,11 @@ test('the real Windows Sysmon sample: our reader parses every record, same Syste
   assert.equal(recs.length, 358);
   // its preallocated filler past the (stale) chunk count is not damage
   assert.deepEqual(issues.map(issueText), []);
+  // and convert takes every record as a Sysmon event, with nothing to report
+  const warnings: string[] = [];
+  assert.deepEqual(await runConvert(SAMPLE, join(dir, 'sample.jsonl'), (w) => warnings.push(w)),
+    { events: 358, skipped: 0, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
+  assert.deepEqual(warnings, []);
   const events = recs.map((r) => recordToEvent(r));
   assert.ok(events.every((e) => e !== null && e.identity.provider === 'Microsoft-Windows-Sysmon'));
   const e1 = recs.find((r) => recordToEvent(r)!.event.id === 1)!;
