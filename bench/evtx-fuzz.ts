@@ -10,16 +10,17 @@
 // layouts, CAPI2-style BinXml values and non-Sysmon providers. Damage: truncation, flipped bytes
 // in records / chunk headers / the file header, zeroed chunks and ranges, absurd record sizes,
 // template value counts and name lengths ("huge records"), and combinations. A record is
-// "untouched" when no damaged byte lies in its chunk's record area at or before its end (its
-// template definitions and names live in earlier records of the same chunk) and the file still
-// holds all of it; damage to chunk headers does not excuse a missing record.
+// "untouched" when the file still holds all of it, none of its bytes were damaged, and neither
+// were those of the earlier records of its chunk whose template definitions and names it uses
+// (found by blanking each record of the intact file in turn); damage to headers or to any other
+// record, before or after it, does not excuse a missing or different record.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { LINUX_IDENTITY, type SysmonEvent } from '../src/events/event.js';
 import { createEvtxSink } from '../sinks/evtx/writer.js';
-import { classifyRecord, readEvtxRecords, renderNode, type EvtxRecord } from '../sinks/evtx/reader.js';
+import { chunkRecords, classifyRecord, readEvtxRecords, renderNode, type EvtxRecord } from '../sinks/evtx/reader.js';
 import { CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE } from '../sinks/evtx/format.js';
 import { encodeJsonl } from '../sinks/jsonl/encode.js';
 import { hostileEvents, longCommandLineEvent, makeEvent } from '../test/evtx/fixtures.js';
@@ -39,18 +40,51 @@ export function rng(seed: number): () => number {
   };
 }
 
-interface RecordPlace { chunk: number; start: number; end: number; xml: string }
+interface RecordPlace {
+  chunk: number;
+  start: number;
+  end: number;
+  xml: string;
+  /** earlier records of its chunk whose bytes it uses (template definitions, names) */
+  needs: RecordPlace[];
+}
 interface Base { name: string; bytes: Buffer; records: RecordPlace[] }
 
 function readFile(path: string, onIssue?: () => void): EvtxRecord[] {
   return [...readEvtxRecords(path, { onIssue })];
 }
 
+function xmlOf(r: EvtxRecord): string {
+  return r.root[0] ? renderNode(r.root[0]) : '';
+}
+
+/**
+ * Which earlier records of its chunk each record uses: blank one record's Binary XML and see
+ * which later records of the chunk then fail or read differently (their template definitions
+ * and names are inline in the first record that used them).
+ */
+function findDependencies(bytes: Buffer, records: RecordPlace[]): void {
+  const byChunk = new Map<number, RecordPlace[]>();
+  for (const r of records) byChunk.set(r.chunk, [...(byChunk.get(r.chunk) ?? []), r]);
+  for (const [chunk, recs] of byChunk) {
+    const at = FILE_HEADER_SIZE + chunk * CHUNK_SIZE;
+    const original = bytes.subarray(at, at + CHUNK_SIZE);
+    recs.forEach((j, jx) => {
+      const c = Buffer.from(original);
+      c.fill(0, j.start - at + 24, j.end - at - 4);
+      const after = new Map<number, string>();
+      for (const r of chunkRecords(c, chunk, undefined, { file: 'deps', offset: at, available: CHUNK_SIZE })) after.set(r.offset!, xmlOf(r));
+      for (const k of recs.slice(jx + 1)) if (after.get(k.start) !== k.xml) k.needs.push(j);
+    });
+  }
+}
+
 async function baseFiles(dir: string): Promise<Base[]> {
   const out: Base[] = [];
   const add = (name: string, path: string) => {
     const bytes = readFileSync(path);
-    const records = readFile(path).map((r) => ({ chunk: r.chunk, start: r.offset!, end: r.offset! + bytes.readUInt32LE(r.offset! + 4), xml: renderNode(r.root[0]!) }));
+    const records: RecordPlace[] = readFile(path).map((r) => ({ chunk: r.chunk, start: r.offset!, end: r.offset! + bytes.readUInt32LE(r.offset! + 4), xml: xmlOf(r), needs: [] }));
+    findDependencies(bytes, records);
     out.push({ name, bytes, records });
   };
   // ours: several chunks, hostile strings, one record near the chunk limit
@@ -118,13 +152,14 @@ function damage(base: Base, r: () => number): Damage {
   return { bytes, touched, cut, kinds, magicHit };
 }
 
-/** Records that must still be read: all of their bytes present, nothing damaged in their chunk's records up to their end. */
+/**
+ * Records that must still be read, the same: all of their bytes present and undamaged, and so
+ * are the earlier records of their chunk whose bytes they use. Damage anywhere else (chunk and
+ * file headers, other records before or after them, the chunk's free space) must not matter.
+ */
 function untouched(base: Base, d: Damage): RecordPlace[] {
-  return base.records.filter((rec) => {
-    if (rec.end > d.cut) return false;
-    const recordsFrom = FILE_HEADER_SIZE + rec.chunk * CHUNK_SIZE + CHUNK_HEADER_SIZE;
-    return !d.touched.some(([a, b]) => a < rec.end && b > recordsFrom);
-  });
+  const hit = (r: RecordPlace) => d.touched.some(([a, b]) => a < r.end && b > r.start);
+  return base.records.filter((rec) => rec.end <= d.cut && !hit(rec) && !rec.needs.some(hit));
 }
 
 export interface FuzzResult {
@@ -188,7 +223,7 @@ export async function fuzz(seed: number, opts: { iterations?: number; ms?: numbe
       const byOffset = new Map(got.map((g) => [g.offset!, g]));
       for (const w of want) {
         const g = byOffset.get(w.start);
-        if (!g) { res.untouchedMissing++; if (res.failures.length < 20) res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} not read`); } else if (renderNode(g.root[0]!) !== w.xml) {
+        if (!g) { res.untouchedMissing++; if (process.env.EVTX_FUZZ_KEEP) writeFileSync(join(process.env.EVTX_FUZZ_KEEP, `fail-${i}.evtx`), d.bytes); if (res.failures.length < 20) res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} not read`); } else if (xmlOf(g) !== w.xml) {
           res.untouchedChanged++;
           if (res.failures.length < 20) res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} read differently`);
         }

@@ -104,6 +104,14 @@ function nextRecord(c: Buffer, from: number, end: number): number {
 
 const RECORD_MAGIC_BYTES = Buffer.from([0x2a, 0x2a, 0x00, 0x00]);
 
+/** The first whole record (within `end`) that starts in [from, to), or -1. */
+function recordStartIn(c: Buffer, from: number, to: number, end: number): number {
+  for (let q = c.indexOf(RECORD_MAGIC_BYTES, from); q >= 0 && q < to; q = c.indexOf(RECORD_MAGIC_BYTES, q + 1)) {
+    if (recordAt(c, q, end) > 0) return q;
+  }
+  return -1;
+}
+
 /**
  * Records of one chunk buffer. Every whole record (magic, size, size copy) is parsed on its
  * own: a damaged one is reported and skipped, and bytes that are no record are skipped up to
@@ -138,9 +146,11 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
     if (size > 0) {
       const recordId = c.readBigUInt64LE(p + 8);
       let rec: EvtxRecord | null = null;
+      let bodyEnd = p + 24;
       try {
         parser.beginRecord(p + size - 4);
-        const [root] = parser.fragment(p + 24, p + size - 4, false);
+        const [root, q] = parser.fragment(p + 24, p + size - 4, false);
+        bodyEnd = q;
         rec = { recordId, timeNs: filetimeToNs(c.readBigUInt64LE(p + 16)), root: root as XmlNode[], chunk: index, offset: base + p };
       } catch (e) {
         damaged++;
@@ -151,10 +161,19 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
         if (info) info.records++;
         yield rec;
       }
-      p += size;
+      // A damaged size can still pass the size-copy check when it lands on the next record's
+      // own size field: a whole record starting inside this one's claimed span means the span
+      // is wrong, and reading goes on from that record.
+      const inner = recordStartIn(c, bodyEnd, p + size, avail);
+      if (inner > 0) {
+        report('warning', p, `record size ${size} overlaps the record at offset 0x${(base + inner).toString(16)}: size damaged`, 0, recordId);
+        p = inner;
+      } else p += size;
       continue;
     }
-    if (c.readUInt32LE(p) === RECORD_MAGIC && p + c.readUInt32LE(p + 4) > avail && avail < CHUNK_SIZE) {
+    // a record running past the end of a truncated chunk is the cut one, unless whole records
+    // follow (then its size is what is damaged)
+    if (c.readUInt32LE(p) === RECORD_MAGIC && p + c.readUInt32LE(p + 4) > avail && avail < CHUNK_SIZE && nextRecord(c, p + 1, avail) < 0) {
       damaged++;
       report('damage', p, 'record cut by the end of the file: skipped', 1, p + 16 <= avail ? c.readBigUInt64LE(p + 8) : undefined);
       break;

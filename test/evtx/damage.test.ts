@@ -17,6 +17,7 @@ import { readEvtxRecords, recordToEvent, type ReadIssue } from '../../sinks/evtx
 import { CHUNK_SIZE, FILE_HEADER_SIZE } from '../../sinks/evtx/format.js';
 import { makeEvent } from './fixtures.js';
 import { needTool, parseExportXml, run } from './tools.js';
+import { ChunkBuilder, evtxFile, templatedRecord } from './builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'evtx-damage-'));
 const IDS = [1, 3, 5, 11, 255];
@@ -170,7 +171,6 @@ test('convert and view go on past damage, write everything they read, and exit 1
 });
 
 test('a crafted record that would expand to millions of XML nodes is skipped quickly (bounded memory)', async () => {
-  const { ChunkBuilder, evtxFile } = await import('./builder.js');
   const c = new ChunkBuilder();
   // one template of 2,300 empty elements, instantiated 2,300 times by one 64 KiB record: 5.3 M nodes
   c.record(1n, 1_790_000_000_000_000_000n, (t) => {
@@ -188,4 +188,35 @@ test('a crafted record that would expand to millions of XML nodes is skipped qui
   assert.match(issues[0]!.reason, /record expands to more than 200000 XML nodes/);
   assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
   assert.ok(process.memoryUsage().rss - before < 300 * 1024 * 1024, 'memory stays bounded');
+});
+
+test('a damaged size is not taken for the cut record of a truncated chunk, nor allowed to swallow the next record', () => {
+  const lastChunk = Math.max(...layout.map((r) => r.chunk));
+  const inLast = layout.filter((r) => r.chunk === lastChunk);
+  // 1. in a truncated chunk, a record whose size runs past the end while whole records follow
+  const victim = inLast[2]!;
+  const cutAt = inLast.at(-1)!.offset + 40;
+  const p1 = damaged('cut-and-bad-size.evtx', (b) => { b.writeUInt32LE(0xffffff00, victim.offset + 4); return b.subarray(0, cutAt); });
+  assert.deepEqual(read(p1).ids, layout.filter((r) => r.offset + r.size <= cutAt && r.id !== victim.id).map((r) => r.id));
+  // 2. a size grown by 8 bytes passes the size-copy check when the next record is 8 bytes longer
+  //    (built: three records of one template, the last two with values 4 characters apart)
+  const chunk = new ChunkBuilder();
+  const offsets: number[] = [];
+  for (const [i, image] of [[1, 'first'], [2, 'x'], [3, 'xxxxx']] as const) {
+    offsets.push(FILE_HEADER_SIZE + chunk.p);
+    chunk.record(BigInt(i), 1_790_000_000_000_000_000n, templatedRecord({
+      provider: 'Linux-Sysmon', providerGuid: '{FF032593-A8D3-4F13-B0D6-01FC615A0F97}', channel: 'Linux-Sysmon/Operational', computer: 'h',
+      eventId: 1, version: 5, recordId: BigInt(i), timeNs: 1_790_000_000_000_000_000n, data: [['RuleName', '-'], ['Image', image]],
+    }));
+  }
+  const file = evtxFile([chunk], 4n);
+  const [sizeA, sizeB] = [file.readUInt32LE(offsets[1]! + 4), file.readUInt32LE(offsets[2]! + 4)];
+  assert.equal(sizeB, sizeA + 8, 'the built records are 8 bytes apart');
+  file.writeUInt32LE(sizeA + 8, offsets[1]! + 4);
+  const p2 = join(dir, 'size-plus-8.evtx');
+  writeFileSync(p2, file);
+  const { ids, issues } = read(p2);
+  assert.deepEqual(ids, [1, 2, 3], 'all three records still read');
+  assert.ok(issues.some((i) => i.kind === 'warning' && i.offset === offsets[1] && new RegExp(`overlaps the record at offset 0x${offsets[2]!.toString(16)}`).test(i.reason)),
+    JSON.stringify(issues.map((i) => i.reason)));
 });
