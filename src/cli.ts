@@ -36,6 +36,7 @@ interface RunArgs {
   journal: string;
   console?: boolean;
   windows: boolean;
+  'image-basename'?: boolean;
   fsync: string;
   'ring-mb': number;
   'journal-max-mb': number;
@@ -81,6 +82,7 @@ async function run(args: RunArgs): Promise<void> {
     journalMaxBytes: args['journal-max-mb'] * 1024 * 1024,
     objects: DRIVER_OBJECTS,
     identity,
+    matching: { provider: args.windows ? 'windows' : 'linux', imageBasename: args['image-basename'] === true },
     sinks,
     liveOnlySinks: new Set(['console']),
     logger,
@@ -140,6 +142,7 @@ function updateConfig(file: string | undefined): void {
     return;
   }
   const config = loadConfigFile(resolve(file)); // throws ConfigError naming file and line
+  for (const w of config.warnings) process.stderr.write(`${w}\n`);
   checkConfigFile(resolve(file));
   if (!state || !isRunning(state.pid)) {
     process.stdout.write(`${resolve(file)} is valid (${config.capturedEvents().size} event types logged); no running sysmon-ts to update\n`);
@@ -172,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
       .option('fsync', { type: 'string', default: 'group', choices: ['group', 'always', 'never'], describe: 'journal fsync policy' })
       .option('console', { type: 'boolean', describe: 'show a line per event on stderr (default: when stderr is a terminal)' })
-      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's" })
+      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's (and compare config values as Windows Sysmon does)" })
+      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last / (docs/configuration.md)' })
       .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
       .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
       .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' }),
@@ -180,10 +184,12 @@ export async function main(argv: string[]): Promise<number> {
     .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c
       .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })
       .option('config', { alias: 'c', type: 'string', demandOption: true })
-      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' }),
+      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' })
+      .option('windows', { type: 'boolean', default: false, describe: 'compare values as Windows Sysmon does (default: as Sysmon for Linux)' })
+      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last /' }),
     async (a) => {
       const { runFilter } = await import('./commands/filter.js');
-      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, out: process.stdout, err: process.stderr });
+      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, windows: a.windows, imageBasename: a['image-basename'], out: process.stdout, err: process.stderr });
     })
     .command('convert <input> <output>', 'convert between .jsonl, .evtx and .xml (by extension)', (c) => c
       .positional('input', { type: 'string', demandOption: true })

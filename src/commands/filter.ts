@@ -12,6 +12,10 @@ import { finishEvent } from '../config/engine.js';
 
 export interface FilterOptions {
   config: string;
+  /** compare as Windows Sysmon does (Unicode case folding, _wcsicmp order) instead of Sysmon for Linux */
+  windows?: boolean;
+  /** sysmon-ts extension: the `image` condition also matches the part after the last `/` */
+  imageBasename?: boolean;
   /** input JSONL file; stdin when absent or '-' */
   input?: string;
   explain?: boolean;
@@ -52,11 +56,12 @@ export async function runFilter(opts: FilterOptions): Promise<number> {
   const { out, err } = opts;
   let config;
   try {
-    config = loadConfigFile(opts.config);
+    config = loadConfigFile(opts.config, { provider: opts.windows ? 'windows' : 'linux', imageBasename: opts.imageBasename === true });
   } catch (e) {
     err.write(`filter: ${e instanceof ConfigError ? e.message : String(e)}\n`);
     return 2;
   }
+  for (const w of config.warnings) err.write(`filter: ${w}\n`);
   for (const n of config.notices) err.write(`filter: note: ${n}\n`);
   const engine = config.engine;
   const sizes = config.options.fieldSizes;

@@ -5,13 +5,15 @@ import { EVENTS, SCHEMA_VERSION } from '../events/schema.js';
 import { RuleEngine } from './engine.js';
 import { ConfigError } from './errors.js';
 import type { SysmonOptions } from './options.js';
-import { decodeConfigBytes, parseConfigText, type BlockDef, type ParsedConfig } from './parse.js';
+import { DEFAULT_MATCH, decodeConfigBytes, parseConfigText, type BlockDef, type MatchOptions, type ParsedConfig } from './parse.js';
 
 export class Config {
   readonly schemaVersion: string;
   readonly options: SysmonOptions;
   /** "not applicable on Linux" notices, one per option */
   readonly notices: string[];
+  /** `FILE:LINE: what was skipped or read differently`, Sysmon for Linux's leniency made visible */
+  readonly warnings: string[];
   /** sha256 of the file bytes (hex, upper case like Sysmon's ConfigurationFileHash value) */
   readonly sha256: string;
   /** path of the file ('' for the built-in default) */
@@ -22,6 +24,7 @@ export class Config {
     this.schemaVersion = parsed.schemaVersion;
     this.options = parsed.options;
     this.notices = parsed.notices;
+    this.warnings = parsed.warnings.map((w) => `${source || '<default>'}:${w.line}: warning: ${w.message}`);
     this.sha256 = sha256;
     this.source = source;
     this.engine = new RuleEngine(parsed);
@@ -87,30 +90,30 @@ export function hashBytes(bytes: Uint8Array): string {
 }
 
 /** Load and compile a config file. Throws ConfigError (file, line, message). */
-export function loadConfigFile(path: string): Config {
+export function loadConfigFile(path: string, matching: MatchOptions = DEFAULT_MATCH): Config {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new ConfigError(path, 0, `cannot read: ${(e as Error).message}`);
   }
-  return loadConfigBytes(bytes, path);
+  return loadConfigBytes(bytes, path, matching);
 }
 
-export function loadConfigBytes(bytes: Uint8Array, name: string): Config {
-  const parsed = parseConfigText(decodeConfigBytes(bytes), name);
+export function loadConfigBytes(bytes: Uint8Array, name: string, matching: MatchOptions = DEFAULT_MATCH): Config {
+  const parsed = parseConfigText(decodeConfigBytes(bytes), name, matching);
   return new Config(parsed, hashBytes(bytes), name);
 }
 
 /** Compile config text (already decoded). `name` is used in error messages. */
-export function loadConfigText(text: string, name = '<config>'): Config {
-  const parsed = parseConfigText(text, name);
+export function loadConfigText(text: string, name = '<config>', matching: MatchOptions = DEFAULT_MATCH): Config {
+  const parsed = parseConfigText(text, name, matching);
   return new Config(parsed, hashBytes(Buffer.from(text, 'utf8')), name);
 }
 
 /** Running without a file: Sysmon's defaults (ProcessCreate and ProcessTerminate logged, SHA1 hashes). */
-export function defaultConfig(): Config {
-  const parsed = parseConfigText(`<Sysmon schemaversion="${SCHEMA_VERSION}"><HashAlgorithms>SHA1</HashAlgorithms></Sysmon>`, '<default>');
+export function defaultConfig(matching: MatchOptions = DEFAULT_MATCH): Config {
+  const parsed = parseConfigText(`<Sysmon schemaversion="${SCHEMA_VERSION}"><HashAlgorithms>SHA1</HashAlgorithms></Sysmon>`, '<default>', matching);
   return new Config(parsed, '', '');
 }
 

@@ -68,7 +68,7 @@ test('runFilter --explain from stdin: one line per event naming block and filter
   const rc = await runFilter({ config: CONFIG, explain: true, out: out.stream, err: err.stream, stdin: Readable.from([input()]) });
   assert.equal(rc, 1);
   const e = err.text();
-  assert.match(e, /line 1: EventID 1 KEEP RuleName="technique_id=T1059.004,technique_name=Unix Shell" by block; block <ProcessCreate onmatch="include"> line 7 \(OR, RuleGroup "shells"\); filter <Image condition="image"> "bash" line 8/);
+  assert.match(e, /line 1: EventID 1 KEEP RuleName="technique_id=T1059.004,technique_name=Unix Shell" by block; block <ProcessCreate onmatch="include"> line 7 \(OR, RuleGroup "shells"\); filter <Image condition="image"> "\/usr\/bin\/bash" line 8/);
   assert.match(e, /line 2: EventID 1 DROP RuleName="-" by multiple-blocks-no-match/);
   assert.match(e, /line 5: EventID 1 DROP RuleName="-" by block; block <ProcessCreate onmatch="exclude">/);
   assert.match(e, /line 8: EventID 11 DROP .* by block|line 8: EventID 11 DROP RuleName="-" by lone-block-default/);
@@ -78,9 +78,22 @@ test('runFilter --explain from stdin: one line per event naming block and filter
 test('runFilter: a bad config is refused with file and line, exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'filter-'));
   const bad = join(dir, 'bad.xml');
-  writeFileSync(bad, '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<Nope onmatch="include"/>\n</EventFiltering></Sysmon>');
+  writeFileSync(bad, '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<ProcessCreate onmatch="include">\n</EventFiltering></Sysmon>');
   const err = collect();
   const rc = await runFilter({ config: bad, input: join(dir, 'none.jsonl'), out: collect().stream, err: err.stream });
   assert.equal(rc, 2);
-  assert.match(err.text(), new RegExp(`${bad}:3: unknown event tag <Nope>`));
+  assert.match(err.text(), new RegExp(`${bad}:4: malformed XML`));
+});
+
+test('runFilter: what Sysmon skips is skipped with a FILE:LINE warning on stderr', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'filter-'));
+  const lenient = join(dir, 'lenient.xml');
+  writeFileSync(lenient, '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<Nope onmatch="include"/>\n<ProcessCreate onmatch="Include"><Image condition="end with">/bash</Image></ProcessCreate>\n</EventFiltering></Sysmon>');
+  const err = collect();
+  const out = collect();
+  const rc = await runFilter({ config: lenient, out: out.stream, err: err.stream, stdin: Readable.from([input()]) });
+  assert.equal(rc, 1);
+  assert.match(err.text(), new RegExp(`filter: ${lenient}:3: warning: unknown element <Nope>`));
+  assert.match(err.text(), new RegExp(`filter: ${lenient}:4: warning: <ProcessCreate>: onmatch "Include" read as "include"`));
+  assert.ok(out.text().includes('/usr/bin/bash'));
 });
