@@ -15,6 +15,7 @@ import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
 import { earlyFilter } from './events/early-filter.js';
 import { setNetworkOptions } from './events/network-events.js';
+import { setConventions } from './events/conventions.js';
 import type { Sink } from '../sinks/sink.js';
 
 const MAX_IDLE_POLL_MS = 32;
@@ -78,10 +79,11 @@ export class Agent {
     const log = this.opts.logger;
     if (this.opts.configPath) this.opts.checkConfig?.(this.opts.configPath);
     const matching = this.opts.matching ?? DEFAULT_MATCH;
+    setConventions(matching.provider);
     this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath, matching) : defaultConfig(matching);
     configureFileEvents(this.config);
     earlyFilter.configure(this.config);
-    setNetworkOptions(this.config.options);
+    setNetworkOptions(this.config.options, this.config.parsed.matching.provider);
     for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
     for (const w of this.config.warnings) log.warn({ config: this.config.source }, w);
 
@@ -204,7 +206,7 @@ export class Agent {
       this.config = next;
       configureFileEvents(next);
       earlyFilter.configure(next);
-      setNetworkOptions(next.options);
+      setNetworkOptions(next.options, next.parsed.matching.provider);
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
       for (const w of next.warnings) log.warn({ config: next.source }, w);

@@ -8,6 +8,7 @@ import { GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from './text.js';
 import { readProcText } from './procfs.js';
+import { conventions } from './conventions.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -171,6 +172,7 @@ export class ProcessTable {
   }
 
   logonGuid(info: ProcessInfo): string {
+    if (conventions.provider === 'linux') return this.guids.linuxLogon(info.uid);
     return this.guids.logon(info.loginUid === UNSET ? info.uid : info.loginUid, info.session === UNSET ? 0 : info.session);
   }
 }

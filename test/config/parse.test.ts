@@ -73,6 +73,14 @@ test('all 4.91 option elements are accepted and typed', () => {
   for (const n of ['HashAlgorithms', 'FieldSizes', 'DnsLookup']) assert.ok(!c.notices.some((x) => x.includes(`option ${n} `)), n);
 });
 
+test("HashAlgorithms: Sysmon's spellings (*, all, sha-256, md-5, sha-1, imp-hash), any case", () => {
+  const opts = (t: string) => loadConfigText(`<Sysmon schemaversion="4.90"><HashAlgorithms>${t}</HashAlgorithms></Sysmon>`, 'h.xml').options.hashAlgorithms;
+  assert.deepEqual(opts('all'), ['*']);
+  assert.deepEqual(opts('ALL'), ['*']);
+  assert.deepEqual(opts('*'), ['*']);
+  assert.deepEqual(opts('sha-256,MD-5,sha-1,imp-hash'), ['SHA256', 'MD5', 'SHA1', 'IMPHASH']);
+});
+
 test('entities and CDATA in filter values; values are not trimmed', () => {
   const c = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include">'
     + '<CommandLine condition="contains">a &amp; b</CommandLine><CommandLine condition="contains"><![CDATA[x<y]]></CommandLine>'

@@ -71,7 +71,10 @@ describe('process events from the kernel', () => {
       assert.equal(d.IntegrityLevel, 'no level');
       assert.equal(d.RuleName, '-');
       assert.match(String(d.UtcTime), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
-      assert.match(String(d.LogonId), /^0x[0-9a-f]+$/);
+      // Sysmon for Linux: the real uid & 0xffff in decimal; the audit session, 4294967295 when unset
+      assert.equal(d.LogonId, '0');
+      assert.equal(d.TerminalSessionId, Number(readFileSync('/proc/self/sessionid', 'utf8')));
+      assert.equal(d.LogonGuid, `{${machinePrefix}-0000-0000-0000-000000000000}`, 'root without a tty, as SFL writes it');
       assert.deepEqual(Object.keys(d).slice(0, 5), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image']);
     }
     // one parent for the three images, and each image its own GUID (as Sysmon for Linux)
@@ -82,6 +85,18 @@ describe('process events from the kernel', () => {
     assert.equal(term!.EventData.Image, '/usr/bin/printf');
     assert.equal(term!.EventData.User, 'root');
     assert.ok(term!.EventRecordID > printf.EventRecordID, 'terminate follows create');
+  });
+
+  it('ProcessCreate UtcTime is the task start time (fork), as Sysmon for Linux writes it', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const r = await runCommand('/bin/sh', ['-c', 'sleep 0.4; exec /usr/bin/true utc-start-marker']);
+    const creates = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid, 15_000, 'sh and true', 2);
+    const [sh, tru] = creates as [JsonEvent, JsonEvent];
+    assert.equal(tru.EventData.CommandLine, '/usr/bin/true utc-start-marker');
+    assert.equal(tru.EventData.UtcTime, sh.EventData.UtcTime, 'one task: one start time for both execs');
+    const execMs = Date.parse(String(tru.TimeCreated));
+    const startMs = Date.parse(`${String(tru.EventData.UtcTime).replace(' ', 'T')}Z`);
+    assert.ok(execMs - startMs >= 350, `exec ${tru.TimeCreated} is >= 0.4 s after the start ${tru.EventData.UtcTime}`);
   });
 
   it('gives a process that predates the monitor the same GUID as the kernel derives for it', async (t) => {
