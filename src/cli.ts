@@ -10,7 +10,7 @@ import { Agent } from './agent.js';
 import { loadConfigFile } from './config/index.js';
 import { makeIdentity } from './events/event.js';
 import { computerName } from './events/host.js';
-import { renderSchema } from './commands/schema.js';
+import { renderSchema, SchemaVersionError } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { sinkFromSpec } from './sink-specs.js';
@@ -248,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runStatus } = await import('./commands/status.js');
       process.exitCode = await runStatus({ journal: a.journal, json: a.json });
     })
-    .option('s', { type: 'string', describe: 'print the schema (VERSION or all)' })
+    .option('s', { type: 'string', describe: 'print the schema as sysmon -s does (VERSION prefix, or all; with --windows: Windows Sysmon 4.91)' })
     .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
     .option('windows', { type: 'boolean', default: false, hidden: true })
     .option('c', { type: 'string', describe: 'update the running config (FILE), or print it (no FILE)' })
@@ -266,7 +266,13 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = parsed._[0];
   if (cmd === undefined) {
     if (parsed.s !== undefined) {
-      process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s));
+      try {
+        process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s, { windows: parsed.windows === true }));
+      } catch (e) {
+        if (!(e instanceof SchemaVersionError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        process.exitCode = 1;
+      }
     } else if (parsed.m) {
       const { manifestFor } = await import('./commands/manifest.js');
       process.stdout.write(manifestFor(parsed.windows === true));
