@@ -42,7 +42,11 @@ function identityOf(o: Record<string, unknown>): Identity {
 export function explainLine(line: number, id: number, x: Explanation): string {
   let s = `line ${line}: EventID ${id} ${x.keep ? 'KEEP' : 'DROP'} RuleName=${JSON.stringify(x.ruleName)} by ${x.decidedBy}`;
   if (x.block) s += `; block <${x.block.tag} onmatch="${x.block.onmatch}"> line ${x.block.line} (${x.block.combine.toUpperCase()}${x.block.groupName ? `, RuleGroup ${JSON.stringify(x.block.groupName)}` : ''})`;
-  if (x.filter) s += `; filter <${x.filter.field} condition="${x.filter.condition}"> ${JSON.stringify(x.filter.value)} line ${x.filter.line}${x.filter.name ? ` name=${JSON.stringify(x.filter.name)}` : ''}`;
+  if (x.filter) {
+    const rule = x.filter.ruleIndex >= 0 ? x.block?.rules[x.filter.ruleIndex] : undefined;
+    if (rule) s += `; rule <Rule${rule.name ? ` name=${JSON.stringify(rule.name)}` : ''} groupRelation="${rule.combine}"> line ${rule.line}`;
+    s += `; filter <${x.filter.field} condition="${x.filter.condition}"> ${JSON.stringify(x.filter.value)} line ${x.filter.line}${x.filter.name ? ` name=${JSON.stringify(x.filter.name)}` : ''}`;
+  }
   if (x.blocksEvaluated) s += `; ${x.blocksEvaluated} block(s) evaluated`;
   return s + '\n';
 }
