@@ -8,6 +8,11 @@ import { DRIVER_OBJECTS } from '../../src/paths.js';
 export function missingKernelPrereq(): string | null {
   if (process.getuid?.() !== 0) return 'not root (kernel tests load eBPF programs)';
   if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF at /sys/kernel/btf/vmlinux';
+  return missingDriverObjects();
+}
+
+/** The built BPF objects, for tests that only read them (no root, no kernel). */
+export function missingDriverObjects(): string | null {
   for (const obj of DRIVER_OBJECTS) if (!existsSync(obj)) return `driver object ${obj} not built (make -C driver/linux)`;
   return null;
 }
