@@ -120,9 +120,10 @@ export class Agent {
 
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
     for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
-    early.push(serviceState('Started'));
+    // Sysmon for Linux's order (telemetryReady): the configuration (16) first, then 4 Started
     early.push(configChanged(this.config.source || '(built-in defaults)', `SHA256=${this.config.sha256}`));
     early.push(...configWarnings(this.config));
+    early.push(serviceState('Started'));
     this.emit(early);
 
     this.schedulePoll(0);
