@@ -34,8 +34,7 @@ export class GuidMaker {
 
   /**
    * Sysmon for Linux's LogonGuid (GenerateUniqueSGUID): key = tty index << 32 | real uid, time =
-   * the uid's utmp logon time on that tty. The kernel record carries no tty yet, so both are 0:
-   * exact for processes without a terminal (daemons, services), not for terminal sessions.
+   * the uid's utmp logon time on that tty (src/events/utmp.ts); both 0 without a terminal.
    */
   linuxLogon(uid: number, ttyIndex = 0, logonTimeSec = 0): string {
     return formatGuid(this.machine, logonTimeSec, (BigInt(ttyIndex >>> 0) << 32n) | BigInt(uid >>> 0));

@@ -106,7 +106,7 @@ test('filter --explain on MSTIC Linux main: an OMIGOD-shaped ProcessCreate from 
   const { UserNames } = await import('../../src/events/host.js');
   const table = new ProcessTable(new GuidMaker(1, 1), new UserNames(() => 'root'));
   const proc = { pid: 77, ppid: 1, guid: '{00000001-0000-0000-0000-000000000000}', ticks: 1, image: '/usr/bin/python3.11', commandLine: 'python3 -c import os; os.system("/bin/sh -c id")',
-    cwd: '/var/opt/microsoft/scx/tmp', uid: 0, user: 'root', loginUid: 0xffffffff, session: 0xffffffff };
+    cwd: '/var/opt/microsoft/scx/tmp', uid: 0, user: 'root', loginUid: 0xffffffff, session: 0xffffffff, tty: 0 };
   const ev = { ...processCreate(table, proc, undefined, '{00000000-0000-0000-0000-000000000000}', 1_700_000_000_000_000_000n), recordId: 9 };
   assert.equal(ev.data.LogonId, '0', 'Sysmon for Linux writes LogonId 0 for uid 0');
   const out = collect();

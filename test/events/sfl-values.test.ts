@@ -24,7 +24,7 @@ const table = new ProcessTable(new GuidMaker(MACHINE, 1_700_000_000), new UserNa
 function proc(p: Partial<ProcessInfo>): ProcessInfo {
   return {
     pid: 4242, ppid: 1, guid: '{277d2fec-0000-0000-0000-000000000000}', ticks: 100, image: '/usr/bin/id', commandLine: 'id',
-    cwd: '/', uid: 0, user: 'root', loginUid: UNSET, session: UNSET, ...p,
+    cwd: '/', uid: 0, user: 'root', loginUid: UNSET, session: UNSET, tty: 0, ...p,
   };
 }
 
@@ -127,4 +127,60 @@ test('NetworkConnect port names: "-" as Sysmon for Linux writes them; --windows 
   assert.notEqual(named, '-', '/etc/services names 443');
   assert.equal(networkConnect(conn, undefined, 1n).data.DestinationPortName, named);
   setNetworkOptions({ dnsLookup: null });
+});
+
+test('LogonGuid with a terminal: the tty index and the logon time utmp records for that user there', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { UtmpLogons, ttyLine } = await import('../../src/events/utmp.js');
+  // a utmp file written by util-linux's utmpdump, not by us
+  const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-utmp-'));
+  const utmp = join(dir, 'utmp');
+  const text = '[7] [01234] [ts/3] [alice   ] [pts/3       ] [host] [0.0.0.0] [2026-12-04T10:00:00,000000+00:00]\n'
+    + '[8] [01235] [ts/4] [bob     ] [pts/4       ] [host] [0.0.0.0] [2026-12-04T11:00:00,000000+00:00]\n';
+  writeFileSync(utmp, execFileSync('utmpdump', ['-r'], { input: text, stdio: ['pipe', 'pipe', 'ignore'] }));
+  const logons = new UtmpLogons(utmp);
+  const at = Date.parse('2026-12-04T10:00:00Z') / 1000;
+  assert.equal(logons.logonTime('pts/3', 'alice'), at);
+  assert.equal(logons.logonTime('pts/3', 'bob'), 0, 'another user on that line');
+  assert.equal(logons.logonTime('pts/4', 'bob'), 0, 'DEAD_PROCESS is not a logon');
+  assert.equal(ttyLine((136 << 20) | 3), 'pts/3');
+  assert.equal(ttyLine((4 << 20) | 1), 'tty1');
+  assert.equal(ttyLine(0), null);
+
+  setConventions('linux');
+  const t = new ProcessTable(new GuidMaker(MACHINE, 1_700_000_000), new UserNames(() => null), logons);
+  const p = proc({ uid: 1000, user: 'alice', tty: (136 << 20) | 3 });
+  const guid = processCreate(t, p, undefined, '-', 1n).data.LogonGuid;
+  const lo = (at & 0xffff).toString(16).padStart(4, '0');
+  const hi = Math.floor(at / 0x10000).toString(16).padStart(4, '0');
+  assert.equal(guid, `{277d2fec-${lo}-${hi}-e803-000003000000}`);
+  // a terminal without a utmp logon: time 0, the index stays
+  assert.equal(processCreate(t, proc({ uid: 0, user: 'root', tty: (136 << 20) | 7 }), undefined, '-', 1n).data.LogonGuid, '{277d2fec-0000-0000-0000-000007000000}');
+});
+
+test('ttyFromStat reads /proc/PID/stat tty_nr as the kernel record encodes the terminal', async () => {
+  const { ttyFromStat, ttyLine } = await import('../../src/events/utmp.js');
+  const { readFileSync, readlinkSync } = await import('node:fs');
+  const { spawn } = await import('node:child_process');
+  // a real pseudo-terminal: script(1) runs sleep with it as the controlling terminal
+  const child = spawn('script', ['-qc', 'sleep 5', '/dev/null'], { stdio: 'ignore' });
+  try {
+    let sleeper = 0;
+    for (let i = 0; i < 100 && !sleeper; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      // script's children (the shell that execs sleep): /proc/PID/task/PID/children
+      for (const kid of readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ').filter(Boolean)) {
+        try { if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') sleeper = Number(kid); } catch { /* gone */ }
+      }
+    }
+    assert.ok(sleeper > 0, 'sleep under script found');
+    const stat = readFileSync(`/proc/${sleeper}/stat`, 'utf8');
+    const ttyNr = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[4]);
+    const dev = readlinkSync(`/proc/${sleeper}/fd/0`); // /dev/pts/N
+    assert.equal(`/dev/${ttyLine(ttyFromStat(ttyNr))}`, dev);
+  } finally {
+    child.kill();
+  }
 });
