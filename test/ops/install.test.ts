@@ -107,7 +107,7 @@ describe('install / uninstall in a temporary root', () => {
     if (!isRoot) { requirePrereq(t, 'not root'); return; }
     const r2 = mkdtempSync(join(tmpdir(), 'sysmon-ts-root-'));
     const bad = join(r2, 'bad.xml');
-    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n<EventFiltering>\n<ProcessCreate onmatch="sometimes"/>\n</EventFiltering>\n</Sysmon>\n');
+    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n<EventFiltering/>\n<HashAlgorithms>crc32</HashAlgorithms>\n</Sysmon>\n');
     const b = cli({}, '-accepteula', '-i', bad, '--root', r2);
     assert.notEqual(b.status, 0);
     assert.match(b.stderr, /bad\.xml:3/);
