@@ -70,7 +70,8 @@ describe('live configuration', () => {
   it('refuses a broken config with file and line, and keeps the running rules', async (t) => {
     if (!requirePrereq(t, missing)) return;
     const bad = join(agent.dir, 'bad.xml');
-    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Imagez condition="is">x</Imagez>\n    </ProcessCreate>\n  </EventFiltering>\n</Sysmon>\n');
+    // unreadable (what Sysmon would also refuse; an unknown field only warns, as Sysmon skips it)
+    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Image condition="is">x</Imagez>\n    </ProcessCreate>\n  </EventFiltering>\n</Sysmon>\n');
     const r = cli('-c', bad);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, new RegExp(`${bad.replace(/[/.]/g, '\\$&')}:4: .*Imagez`));
