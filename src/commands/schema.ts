@@ -69,20 +69,32 @@ export function renderSchema(version?: string, opts: { windows?: boolean } = {})
   return `${banner()}${hit.text}\n`;
 }
 
-/** Windows Sysmon 15's `sysmon -s` (schema 4.91), from the schema table. */
+/** option attributes Windows `sysmon -s` prints that the schema table does not carry */
+const EXCLUSIVE = new Set(['Install', 'Configuration', 'UnInstall', 'Manifest', 'ClipboardInstance', 'PrintSchema']);
+const FORCECONFIG = new Set(['PipeMonitoring', 'ProcessAccess']);
+/** the events whose manifest entry has a ruledefault attribute (the others default to exclude) */
+const MANIFEST_RULEDEFAULT = new Set([1, 5, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22, 100]);
+
+/**
+ * Windows Sysmon 15's `sysmon -s` (schema 4.91), from the schema table: the option comments and
+ * attributes, event 255 first, ruledefault where the manifest has it, no Linux-only event 100.
+ */
 export function renderWindowsSchema(): string {
   const lines: string[] = [];
   lines.push(`<manifest schemaversion="${SCHEMA_VERSION}" binaryversion="${BINARY_VERSION}">`);
-  lines.push('  <configuration>', '    <options>');
+  lines.push('  <configuration>', '    <options>', '      <!-- Command-line only options -->');
+  let configSeen = false;
   for (const o of OPTIONS) {
+    if (o.configFile && !configSeen) { configSeen = true; lines.push('      <!-- Configuration file -->'); }
     const sw = o.switch ? ` switch="${esc(o.switch)}"` : '';
-    const extra = `${o.configFile ? '' : ' noconfig="true"'}${o.rule ? ' rule="true"' : ''}`;
+    const extra = `${o.configFile ? '' : ' noconfig="true"'}${o.rule ? ' rule="true"' : ''}${EXCLUSIVE.has(o.name) ? ' exclusive="true"' : ''}${FORCECONFIG.has(o.name) ? ' forceconfig="true"' : ''}`;
     lines.push(`      <option${sw} name="${esc(o.name)}" argument="${o.argument}"${extra} />`);
   }
   lines.push('    </options>', `    <filters default="is">${CONDITIONS.join(',')}</filters>`, '  </configuration>', '  <events>');
-  for (const e of EVENTS) {
+  const windowsEvents = [...EVENTS.filter((e) => e.id === 255), ...EVENTS.filter((e) => e.id !== 255 && e.id !== 100)];
+  for (const e of windowsEvents) {
     const rule = e.ruleName ? ` rulename="${e.ruleName}"` : '';
-    const def = e.ruleDefault !== 'always' && e.ruleName ? ` ruledefault="${e.ruleDefault}"` : '';
+    const def = MANIFEST_RULEDEFAULT.has(e.id) ? ` ruledefault="${e.ruleDefault}"` : '';
     lines.push(`    <event name="${e.symbol}" value="${e.id}" level="${e.level}" template="${esc(e.template)}"${rule}${def} version="${e.version}">`);
     for (const f of e.fields) lines.push(dataLine(f, '      '));
     lines.push('    </event>');

@@ -88,12 +88,18 @@ describe('sysmon-ts -s', () => {
     assert.equal(none.stdout, '');
   });
 
-  it('-s 4.91 and -s --windows: the Windows Sysmon 15 schema of this build (events 27-29)', () => {
+  it('-s 4.91 and -s --windows: Windows Sysmon 15\'s document (events 27-29, no Linux event 100)', () => {
     for (const args of [['-s', '4.91'], ['-s', '--windows']]) {
       const r = cli(args);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /^<manifest schemaversion="4.91" binaryversion="18">/);
-      assert.ok(r.stdout.includes('value="29"'));
+      // the shape of a real Windows Sysmon 15 `sysmon -s` (byte-identical to one, apart from CRLF, when this was written)
+      assert.match(r.stdout, /^<manifest schemaversion="4.91" binaryversion="18">\n {2}<configuration>\n {4}<options>\n {6}<!-- Command-line only options -->\n {6}<option switch="i" name="Install" argument="optional" noconfig="true" exclusive="true" \/>\n/);
+      assert.ok(r.stdout.includes('      <!-- Configuration file -->\n      <option switch="a" name="ArchiveDirectory" argument="required" />\n'));
+      assert.ok(r.stdout.includes('<option switch="g" name="PipeMonitoring" argument="required" rule="true" forceconfig="true" />'));
+      const [m] = manifests(r.stdout.replace(/^<manifest/, '  <manifest').replace(/<\/manifest>\n$/, '  </manifest>'));
+      assert.deepEqual(m!.events.map((e) => Number(e.value)), [255, ...Array.from({ length: 29 }, (_, i) => i + 1)]);
+      assert.deepEqual(m!.events.filter((e) => e.ruledefault).map((e) => Number(e.value)), [1, 5, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22]);
+      assert.ok(!r.stdout.includes('\n\n'), 'no blank lines in the Windows document');
     }
   });
 });
