@@ -121,7 +121,7 @@ export class Agent {
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
     for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
     // Sysmon for Linux's order (telemetryReady): the configuration (16) first, then 4 Started
-    early.push(configChanged(this.config.source || '(built-in defaults)', `SHA256=${this.config.sha256}`));
+    early.push(configChanged(this.config.source || '(built-in defaults)', this.config.configurationFileHash()));
     early.push(...configWarnings(this.config));
     early.push(serviceState('Started'));
     this.emit(early);
@@ -211,7 +211,7 @@ export class Agent {
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
       for (const w of next.warnings) log.warn({ config: next.source }, w);
-      this.emit([configChanged(next.source || '(built-in defaults)', `SHA256=${next.sha256}`), ...configWarnings(next)]);
+      this.emit([configChanged(next.source || '(built-in defaults)', next.configurationFileHash()), ...configWarnings(next)]);
       log.info({ config: next.source, programs: this.driver.attached }, 'configuration reloaded');
       return true;
     } catch (err) {

@@ -20,7 +20,11 @@ export class Config {
   readonly source: string;
   readonly engine: RuleEngine;
 
-  constructor(readonly parsed: ParsedConfig, sha256: string, source: string) {
+  /** the file's bytes: event 16's ConfigurationFileHash is computed from them */
+  private readonly bytes: Uint8Array | null;
+
+  constructor(readonly parsed: ParsedConfig, sha256: string, source: string, bytes: Uint8Array | null = null) {
+    this.bytes = bytes;
     this.schemaVersion = parsed.schemaVersion;
     this.options = parsed.options;
     this.notices = parsed.notices;
@@ -28,6 +32,20 @@ export class Config {
     this.sha256 = sha256;
     this.source = source;
     this.engine = new RuleEngine(parsed);
+  }
+
+  /**
+   * Event 16's ConfigurationFileHash. Sysmon for Linux hashes the file with the configured
+   * HashAlgorithms (SHA256 when none; IMPHASH has no entry on Linux), lower-case hex as its file
+   * hashes; Windows Sysmon (--windows): `SHA256=` upper case. No file: `SHA256=`.
+   */
+  configurationFileHash(provider: 'linux' | 'windows' = this.parsed.matching.provider): string {
+    if (!this.bytes) return `SHA256=${this.sha256}`;
+    if (provider === 'windows') return `SHA256=${this.sha256}`;
+    const want = (this.options.hashAlgorithms ?? []).map((a) => a.toUpperCase());
+    const all = want.includes('*');
+    const algs = ['SHA1', 'MD5', 'SHA256'].filter((a) => all || want.includes(a));
+    return (algs.length ? algs : ['SHA256']).map((a) => `${a}=${createHash(a.toLowerCase()).update(this.bytes!).digest('hex')}`).join(',');
   }
 
   /** Event IDs this config can ever log; the others need no kernel hook. */
@@ -102,13 +120,14 @@ export function loadConfigFile(path: string, matching: MatchOptions = DEFAULT_MA
 
 export function loadConfigBytes(bytes: Uint8Array, name: string, matching: MatchOptions = DEFAULT_MATCH): Config {
   const parsed = parseConfigText(decodeConfigBytes(bytes), name, matching);
-  return new Config(parsed, hashBytes(bytes), name);
+  return new Config(parsed, hashBytes(bytes), name, bytes);
 }
 
 /** Compile config text (already decoded). `name` is used in error messages. */
 export function loadConfigText(text: string, name = '<config>', matching: MatchOptions = DEFAULT_MATCH): Config {
   const parsed = parseConfigText(text, name, matching);
-  return new Config(parsed, hashBytes(Buffer.from(text, 'utf8')), name);
+  const bytes = Buffer.from(text, 'utf8');
+  return new Config(parsed, hashBytes(bytes), name, bytes);
 }
 
 /** Running without a file: Sysmon's defaults (ProcessCreate and ProcessTerminate logged, SHA1 hashes). */

@@ -146,3 +146,15 @@ test('legacy default attribute and duplicate definitions', () => {
   assert.equal(both.parsed.blocks[0]!.onmatch, 'include');
   assert.match(both.warnings[0]!, /both onmatch and default given; onmatch is used/);
 });
+
+test("event 16's ConfigurationFileHash: the configured HashAlgorithms over the file, as Sysmon for Linux; --windows SHA256 upper case", async () => {
+  const { createHash } = await import('node:crypto');
+  const text = '<Sysmon schemaversion="4.90"><HashAlgorithms>md5,sha256,imphash</HashAlgorithms></Sysmon>';
+  const h = (alg: string) => createHash(alg).update(text).digest('hex');
+  const c = loadConfigText(text, 'h.xml');
+  assert.equal(c.configurationFileHash(), `MD5=${h('md5')},SHA256=${h('sha256')}`);
+  assert.equal(c.configurationFileHash('windows'), `SHA256=${h('sha256').toUpperCase()}`);
+  const none = '<Sysmon schemaversion="4.90"/>';
+  assert.equal(loadConfigText(none, 'n.xml').configurationFileHash(), `SHA256=${createHash('sha256').update(none).digest('hex')}`);
+  assert.equal(defaultConfig().configurationFileHash(), 'SHA256=', 'no file');
+});
