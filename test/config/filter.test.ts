@@ -133,3 +133,16 @@ test("filter --explain on SwiftOnSecurity's config: image Winword.exe does not m
   // --image-basename: our extension matches Winword.exe first, and the event keeps RuleName -
   assert.match(await run(true), /line 1: EventID 3 KEEP RuleName="-" by block; .*filter <Image condition="image"> "Winword.exe" line 332/);
 });
+
+test("filter --explain on sysmon-modular: NetworkConnect image qprocess.exe does not match /usr/bin/qprocess.exe (Sysmon), does with --image-basename", async () => {
+  const conn = { ...ev(3, { Image: '/usr/bin/qprocess.exe', DestinationPort: 40123, DestinationIp: '192.0.2.7', Protocol: 'tcp' }), recordId: 1 };
+  const run = async (imageBasename: boolean) => {
+    const err = collect();
+    const rc = await runFilter({ config: join(FIXTURES, 'sysmon-modular-sysmonconfig.xml'), explain: true, imageBasename, out: collect().stream, err: err.stream,
+      stdin: Readable.from([encodeJsonl(conn, { ...LINUX_IDENTITY, computer: 'h' })]) });
+    assert.equal(rc, 0, err.text());
+    return err.text().split('\n').find((l) => l.startsWith('line 1:'))!;
+  };
+  assert.match(await run(false), /^line 1: EventID 3 DROP /);
+  assert.match(await run(true), /^line 1: EventID 3 KEEP RuleName="technique_id=T1057,technique_name=Process Discovery" by block; block <NetworkConnect onmatch="include"> line 722 \(OR\); rule <Rule name="Discovery" groupRelation="or"> line 753; filter <Image condition="image"> "qprocess.exe" line 762/);
+});
