@@ -35,6 +35,8 @@ export interface AgentOptions {
   liveOnlySinks?: Set<string>;
   logger: Logger;
   ringBytes?: number;
+  /** Windows: read the ring from this named section instead of the driver's device */
+  ringSection?: string;
   /** how often the ring is checked when idle */
   pollMs?: number;
   statsEveryMs?: number;
@@ -113,7 +115,7 @@ export class Agent {
     this.processes = await platform.startCapture();
     this.capture = this.processes.capture;
     const captured = this.config.capturedEvents();
-    this.driver = await platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, wanted: (p) => programWanted(p, captured) });
+    this.driver = await platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, ringSection: this.opts.ringSection, wanted: (p) => programWanted(p, captured) });
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');

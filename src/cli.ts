@@ -44,6 +44,8 @@ interface RunArgs {
   'jsonl-max-mb': number;
   'stats-every': number;
   'exit-with-parent'?: boolean;
+  'stop-on-stdin-close'?: boolean;
+  'ring-section'?: string;
 }
 
 export class UsageError extends Error {}
@@ -104,6 +106,7 @@ async function run(args: RunArgs): Promise<void> {
     liveOnlySinks: new Set(['console']),
     logger,
     ringBytes: args['ring-mb'] * 1024 * 1024,
+    ringSection: args['ring-section'],
     statsEveryMs: args['stats-every'] * 1000,
   });
   try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
@@ -132,6 +135,12 @@ async function run(args: RunArgs): Promise<void> {
     // parent is gone, so stop cleanly instead of running on as an orphan
     const parent = process.ppid;
     setInterval(() => { if (process.ppid !== parent) stop('parent exited'); }, 500).unref();
+  }
+  if (args['stop-on-stdin-close']) {
+    // Windows has no SIGTERM: the service host (driver/windows/service) closes our stdin instead
+    process.stdin.on('end', () => stop('standard input closed'));
+    process.stdin.on('error', () => stop('standard input failed'));
+    process.stdin.resume();
   }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -199,6 +208,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's (and compare config values as Windows Sysmon does)" })
       .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last / (docs/configuration.md)' })
       .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
+      .option('ring-section', { type: 'string', hidden: true, describe: 'Windows: read the ring from this named section (a test harness or driver shim) instead of the driver' })
+      .option('stop-on-stdin-close', { type: 'boolean', default: false, describe: 'stop cleanly when standard input closes (how the Windows service host stops the agent)' })
       .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
       .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' }),
     async (a) => { await run({ ...a, config: a.config ?? BUNDLED_CONFIG }); })
