@@ -105,7 +105,7 @@ it('convert to .xml writes the Linux dialect for Linux-Sysmon events and the Win
   const input = join(dir, 'mixed.jsonl');
   writeFileSync(input, encodeJsonl(ev(1, 'linux'), who) + encodeJsonl(ev(2, 'windows'), { ...WINDOWS_IDENTITY, computer: 'W' }));
   const out = join(dir, 'out.xml');
-  assert.deepEqual(await runConvert(input, out), { events: 2, skipped: 0, malformed: 0 });
+  assert.deepEqual(await runConvert(input, out), { events: 2, skipped: 0, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
   const [lin, win] = readFileSync(out, 'utf8').split('\n');
   // Sysmon for Linux's syslog document: no namespace, Security UserId, 9-digit SystemTime
   assert.match(lin!, /^<Event><System><Provider Name="Linux-Sysmon" Guid="\{ff032593-a8d3-4f13-b0d6-01fc615a0f97\}"\/>/);
