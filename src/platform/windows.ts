@@ -133,7 +133,7 @@ export function windowsHostFacts(): WindowsHostFacts {
 export function windowsPlatformCapture(facts: WindowsHostFacts, bootEpochNs: () => bigint): PlatformCapture {
   const win32 = windowsCapture(facts);
   // Capture's Linux process table stays empty here: the Windows handlers keep their own
-  const unused = new ProcessTable(new GuidMaker(0, 0), new UserNames(''));
+  const unused = new ProcessTable(new GuidMaker(0, 0), new UserNames(() => null));
   return {
     capture: new Capture(unused, bootEpochNs(), { decode: decodeWindowsEvent, handlers: win32.handlers, containers: false }),
     // no /proc: processes that started before the service are named when they exit or act
