@@ -49,8 +49,13 @@ const bpftraceMatch = (w: WorkloadSpec) => (l: string) => (w.kind === 'exec' ? l
 
 type CostMonitor = Monitor & { startupMs?: number };
 
-function monitors(kind: Workload, compiled: boolean, nodeArgs: (label: string) => string[]): CostMonitor[] {
+function monitors(kind: Workload, compiled: boolean, nodeArgs: (label: string) => string[], before?: string): CostMonitor[] {
+  const ab = before ? [
+    sysmonMonitor('sysmon-ts default config (before)', DEFAULT_CONFIG, [], { compiled, root: before, nodeArgs: nodeArgs(`${kind}-default-before`) }),
+    sysmonMonitor('sysmon-ts sysmon-modular (before)', BIG_CONFIG, [], { compiled, root: before, nodeArgs: nodeArgs(`${kind}-modular-before`) }),
+  ] : [];
   return [
+    ...ab,
     sysmonMonitor('sysmon-ts default config', DEFAULT_CONFIG, [], { compiled, nodeArgs: nodeArgs(`${kind}-default`) }),
     sysmonMonitor('sysmon-ts sysmon-modular', BIG_CONFIG, [], { compiled, nodeArgs: nodeArgs(`${kind}-modular`) }),
     // plain printf lines (no JSON), buffered per line as a user tailing it would run it
@@ -91,7 +96,7 @@ const us = (x: number) => (Number.isFinite(x) ? `${(x * 1e6).toFixed(1)}` : '-')
  * Runs the storms (each kind: default, modular, bpftrace; the order rotates per rep so none
  * always follows another) and returns the markdown lines of the table.
  */
-export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
+export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
   const reps = opts.reps ?? 3;
   const kinds = opts.kinds ?? ['exec', 'file', 'connect'];
   const compiled = opts.compiled ?? true;
@@ -101,8 +106,8 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
   for (let rep = 0; rep < reps; rep++) {
     for (const kind of kinds) {
       const w: WorkloadSpec = { kind, n: COST_SIZES[kind], fileDir };
-      const nodeArgs = (label: string) => (opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${label}-${rep}.cpuprofile`] : []);
-      const ms = monitors(kind, compiled, nodeArgs);
+      const nodeArgs = (label: string) => (opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(opts.cpuProfDir, `${label}-${rep}`)] : []);
+      const ms = monitors(kind, compiled, nodeArgs, opts.before);
       const order = ms.map((_, i) => ms[(i + rep) % ms.length]!);
       for (const m of order) {
         const r = await costRun(opts.bins, w, m, opts.work, rep);
@@ -143,7 +148,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t0 = Date.now();
   const { lines } = await costTable({
     work, bins, reps: Number(opt('reps') ?? 3), kinds: opt('kinds')?.split(',') as Workload[] | undefined,
-    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'),
+    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'),
   });
   console.log(lines.join('\n'));
   console.log(`\n(${((Date.now() - t0) / 60000).toFixed(1)} min)`);

@@ -164,10 +164,11 @@ export function sysmonMatch(w: WorkloadSpec): (line: string) => boolean {
  * the service do (no tsx loader thread); otherwise the sources through tsx. `nodeArgs` go
  * before the script (e.g. --cpu-prof). `startupMs` is spawn -> "monitoring;" on stderr.
  */
-export function sysmonMonitor(name: string, config: string, extraArgs: string[] = [], opts: { compiled?: boolean; nodeArgs?: string[] } = {}): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
+export function sysmonMonitor(name: string, config: string, extraArgs: string[] = [], opts: { compiled?: boolean; nodeArgs?: string[]; root?: string } = {}): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
   let dir = '';
   let proc: ChildProcess | null = null;
-  const entry = opts.compiled ? [join(ROOT, 'dist/src/cli.js')] : ['--import', 'tsx', join(ROOT, 'src/cli.ts')];
+  const root = opts.root ?? ROOT; // another checkout's agent (A/B)
+  const entry = opts.compiled ? [join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
   if (opts.compiled && !existsSync(entry[0]!)) throw new Error(`${entry[0]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
   const m = {
     name,
@@ -179,7 +180,7 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
       m.jsonl = join(dir, 'events.jsonl');
       const t0 = performance.now();
       proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, 'run', '--jsonl', m.jsonl, '--journal', join(dir, 'journal'),
-        '-c', config, '--no-console', '--stats-every', '0', ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn' } });
+        '-c', config, '--no-console', '--stats-every', '0', ...extraArgs], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn' } });
       m.proc = proc;
       let err = '';
       proc.stderr!.on('data', (d) => {
