@@ -42,7 +42,9 @@ export function processCpu(pid: number): number {
 
 export interface CostRow {
   kind: Workload; monitor: string; rep: number; ops: number; expected: number; captured: number;
-  cpu: number; threads: Record<string, number>; startupMs: number; rssMB: number; wall: number; error?: string;
+  cpu: number; threads: Record<string, number>; startupMs: number; rssMB: number; wall: number;
+  /** events the agent logged in the run (the storm's and everything else on the box) */
+  lines?: number; error?: string;
 }
 
 const bpftraceMatch = (w: WorkloadSpec) => (l: string) => (w.kind === 'exec' ? l.includes('exec_child') : w.kind === 'file' ? l.includes('benchfile-') : l.includes('comm=connect_sto'));
@@ -63,13 +65,22 @@ function monitors(kind: Workload, compiled: boolean, nodeArgs: (label: string) =
   ];
 }
 
-async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string, rep: number): Promise<CostRow> {
-  const expected = expectedEvents(w);
+/**
+ * One run. `warm`: a storm of that many operations first (not measured) so the agent's JIT has
+ * compiled its hot paths: what a long-running agent pays per event, not its first second.
+ * captured/expected then count the warm-up's events too.
+ */
+async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string, rep: number, warm: number): Promise<CostRow> {
+  const expected = expectedEvents(w) + (warm > 0 ? expectedEvents({ ...w, n: warm }) : 0);
   const base: CostRow = { kind: w.kind, monitor: mon.name, rep, ops: w.n, expected, captured: 0, cpu: NaN, threads: {}, startupMs: NaN, rssMB: NaN, wall: NaN };
   await waitIdle(2000);
   try {
     await mon.start(work);
     const pid = mon.pids()[0]!;
+    if (warm > 0) {
+      await runWorkload(b, { ...w, n: warm });
+      await mon.settle();
+    }
     const cpu0 = processCpu(pid);
     const th0 = threadCpu(pid);
     const r = await runWorkload(b, w);
@@ -82,7 +93,7 @@ async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string,
     }
     const rss = rssMB(pid);
     const s = await mon.stop(w);
-    return { ...base, captured: s.captured, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
+    return { ...base, captured: s.captured, lines: s.lines, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
   } catch (e) {
     try { await mon.stop(w); } catch { /* already gone */ }
     return { ...base, error: (e as Error).message.split('\n')[0] };
@@ -96,7 +107,7 @@ const us = (x: number) => (Number.isFinite(x) ? `${(x * 1e6).toFixed(1)}` : '-')
  * Runs the storms (each kind: default, modular, bpftrace; the order rotates per rep so none
  * always follows another) and returns the markdown lines of the table.
  */
-export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
+export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; warm?: boolean; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
   const reps = opts.reps ?? 3;
   const kinds = opts.kinds ?? ['exec', 'file', 'connect'];
   const compiled = opts.compiled ?? true;
@@ -110,23 +121,23 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       const ms = monitors(kind, compiled, nodeArgs, opts.before);
       const order = ms.map((_, i) => ms[(i + rep) % ms.length]!);
       for (const m of order) {
-        const r = await costRun(opts.bins, w, m, opts.work, rep);
+        const r = await costRun(opts.bins, w, m, opts.work, rep, opts.warm === false ? 0 : Math.round(w.n / 5));
         rows.push(r);
-        say(`cost ${kind} x${w.n} ${m.name} rep ${rep + 1}/${reps}: cpu ${r.cpu.toFixed(2)} s (${us(r.cpu / w.n)} us/op), captured ${r.captured}/${r.expected}${r.error ? ` ERROR ${r.error}` : ''}`);
+        say(`cost ${kind} x${w.n} ${m.name} rep ${rep + 1}/${reps}: cpu ${r.cpu.toFixed(2)} s (${us(r.cpu / w.n)} us/op), captured ${r.captured}/${r.expected}${r.lines !== undefined ? `, logged ${r.lines}` : ''}${r.error ? ` ERROR ${r.error}` : ''}`);
       }
     }
     await sleep(100);
   }
   const lines: string[] = [];
-  lines.push(`| storm (ops) | monitor | CPU us / op, median (reps) | ratio to bpftrace | captured (min of reps) | agent threads, CPU share (median run) | startup ms | RSS MB |`);
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push(`| storm (ops) | monitor | CPU us / op, median (reps) | ratio to bpftrace | captured (min of reps) | events logged / expected (median) | agent threads, CPU share (median run) | startup ms | RSS MB |`);
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   const label: Record<Workload, string> = { exec: 'fork+exec', file: 'create+write+close+unlink', connect: 'loopback TCP connect' };
   for (const kind of kinds) {
     const sel = (name: string) => rows.filter((r) => r.kind === kind && r.monitor === name && !r.error);
     const bt = med(sel('bpftrace (printf per op)').map((r) => r.cpu / r.ops));
     for (const name of [...new Set(rows.filter((r) => r.kind === kind).map((r) => r.monitor))]) {
       const rs = sel(name);
-      if (!rs.length) { lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | |`); continue; }
+      if (!rs.length) { lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | |`); continue; }
       const per = rs.map((r) => r.cpu / r.ops);
       const m = med(per);
       const mid = [...rs].sort((a, b) => a.cpu - b.cpu)[Math.floor((rs.length - 1) / 2)]!;
@@ -134,7 +145,7 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       const th = Object.entries(mid.threads).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${tot > 0 ? Math.round((100 * v) / tot) : 0}%`).join(', ');
       const cap = Math.min(...rs.map((r) => r.captured / r.expected));
       const isBt = name.startsWith('bpftrace');
-      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
+      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / rs[0]!.expected).toFixed(2)} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
     }
   }
   return { lines, rows };
@@ -148,7 +159,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t0 = Date.now();
   const { lines } = await costTable({
     work, bins, reps: Number(opt('reps') ?? 3), kinds: opt('kinds')?.split(',') as Workload[] | undefined,
-    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'),
+    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'), warm: !argv.includes('--cold'),
   });
   console.log(lines.join('\n'));
   console.log(`\n(${((Date.now() - t0) / 60000).toFixed(1)} min)`);

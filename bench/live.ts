@@ -97,7 +97,7 @@ export interface Monitor {
   /** resolves once the monitor has caught up (its output stopped growing) */
   settle(): Promise<void>;
   /** stop and let it flush; returns counted events matching the workload and bytes written */
-  stop(w: WorkloadSpec): Promise<{ captured: number; bytes: number }>;
+  stop(w: WorkloadSpec): Promise<{ captured: number; bytes: number; lines?: number }>;
 }
 
 function waitFor(cond: () => boolean, maxMs: number, stepMs = 50): Promise<boolean> {
@@ -196,9 +196,10 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
     async stop(w: WorkloadSpec) {
       await killWait(proc!);
       const captured = countMatching(m.jsonl, sysmonMatch(w));
+      const lines = countMatching(m.jsonl, () => true);
       const bytes = fileSize(m.jsonl);
       rmSync(dir, { recursive: true, force: true });
-      return { captured, bytes };
+      return { captured, bytes, lines };
     },
   };
   return m;
