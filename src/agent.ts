@@ -34,7 +34,12 @@ export interface AgentOptions {
   liveOnlySinks?: Set<string>;
   logger: Logger;
   ringBytes?: number;
-  /** how often the ring is checked when idle */
+  /**
+   * how soon the ring is read again after a read that found records (default 20 ms): every
+   * read costs a fixed amount (journal write, sink write, promise hops) whatever it carries, so
+   * under a storm fewer, larger batches cost less CPU per event; 20 ms keeps the latency to
+   * the sinks far below the 100 ms p99 budget. A read of >= 4096 records reads again at once.
+   */
   pollMs?: number;
   statsEveryMs?: number;
   /** called with a config path before it is loaded (start and reload); throws to refuse it */
@@ -69,7 +74,7 @@ export class Agent {
   private readonly pollMs: number;
 
   constructor(private readonly opts: AgentOptions) {
-    this.pollMs = opts.pollMs ?? 5;
+    this.pollMs = opts.pollMs ?? 20;
   }
 
   async start(): Promise<void> {
