@@ -186,9 +186,20 @@ export class Agent {
   private enrichment: Promise<void> | null = null;
 
   private checkDrops(): void {
+    const total = this.driver.drops();
+    if (total <= this.capture.counters.kernelDrops) return;
+    // what the ring kept was written before the loss was noticed: log it first (this timer can
+    // fire before the next poll), so the 255 follows the events that made it
+    if (!this.paused && !this.stopping) this.drainRing();
     const out: SysmonEvent[] = [];
-    this.capture.checkDrops(this.driver.drops(), out);
-    this.emit(out);
+    this.capture.checkDrops(total, out);
+    if (this.enrichment === null) { this.emit(out); return; }
+    // a batch still waits for its hashes: the report goes after it, in order
+    const mine: Promise<void> = this.enrichment.then(() => {
+      this.emit(out);
+      if (this.enrichment === mine) this.enrichment = null;
+    });
+    this.enrichment = mine;
   }
 
   /** Loads a new config; a bad one is reported (255) and the running one stays. */
