@@ -13,6 +13,15 @@ import {
 } from './live.js';
 
 const CLK_TCK = 100;
+
+function countLines(path: string): number {
+  try {
+    const b = readFileSync(path);
+    let n = 0;
+    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+    return n;
+  } catch { return 0; }
+}
 export const COST_SIZES: Record<Workload, number> = { exec: 1000, file: 20000, connect: 5000 };
 
 /** CPU seconds per thread of a live process, keyed "tid comm" ("main" for the main thread) */
@@ -81,6 +90,8 @@ async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string,
       await runWorkload(b, { ...w, n: warm });
       await mon.settle();
     }
+    const jsonl = (mon as { jsonl?: string }).jsonl;
+    const linesBefore = jsonl ? countLines(jsonl) : 0;
     const cpu0 = processCpu(pid);
     const th0 = threadCpu(pid);
     const r = await runWorkload(b, w);
@@ -93,7 +104,7 @@ async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string,
     }
     const rss = rssMB(pid);
     const s = await mon.stop(w);
-    return { ...base, captured: s.captured, lines: s.lines, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
+    return { ...base, captured: s.captured, lines: s.lines === undefined ? undefined : s.lines - linesBefore, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
   } catch (e) {
     try { await mon.stop(w); } catch { /* already gone */ }
     return { ...base, error: (e as Error).message.split('\n')[0] };
@@ -129,15 +140,15 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
     await sleep(100);
   }
   const lines: string[] = [];
-  lines.push(`| storm (ops) | monitor | CPU us / op, median (reps) | ratio to bpftrace | captured (min of reps) | events logged / expected (median) | agent threads, CPU share (median run) | startup ms | RSS MB |`);
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push(`| storm (ops) | monitor | CPU us / op, median (reps) | ratio to bpftrace | captured (min of reps) | events logged in the measured storm / its expected (median) | CPU us / event logged (median) | agent threads, CPU share (median run) | startup ms | RSS MB |`);
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   const label: Record<Workload, string> = { exec: 'fork+exec', file: 'create+write+close+unlink', connect: 'loopback TCP connect' };
   for (const kind of kinds) {
     const sel = (name: string) => rows.filter((r) => r.kind === kind && r.monitor === name && !r.error);
     const bt = med(sel('bpftrace (printf per op)').map((r) => r.cpu / r.ops));
     for (const name of [...new Set(rows.filter((r) => r.kind === kind).map((r) => r.monitor))]) {
       const rs = sel(name);
-      if (!rs.length) { lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | |`); continue; }
+      if (!rs.length) { lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | | |`); continue; }
       const per = rs.map((r) => r.cpu / r.ops);
       const m = med(per);
       const mid = [...rs].sort((a, b) => a.cpu - b.cpu)[Math.floor((rs.length - 1) / 2)]!;
@@ -145,7 +156,7 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       const th = Object.entries(mid.threads).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${tot > 0 ? Math.round((100 * v) / tot) : 0}%`).join(', ');
       const cap = Math.min(...rs.map((r) => r.captured / r.expected));
       const isBt = name.startsWith('bpftrace');
-      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / rs[0]!.expected).toFixed(2)} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
+      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
     }
   }
   return { lines, rows };
