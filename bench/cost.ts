@@ -103,8 +103,10 @@ async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string,
       threads[name] = (threads[name] ?? 0) + v - (th0.get(k) ?? 0);
     }
     const rss = rssMB(pid);
+    // counted with the CPU reading: a lagging agent writes more while it stops
+    const lines = jsonl ? countLines(jsonl) - linesBefore : undefined;
     const s = await mon.stop(w);
-    return { ...base, captured: s.captured, lines: s.lines === undefined ? undefined : s.lines - linesBefore, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
+    return { ...base, captured: s.captured, lines, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
   } catch (e) {
     try { await mon.stop(w); } catch { /* already gone */ }
     return { ...base, error: (e as Error).message.split('\n')[0] };

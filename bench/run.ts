@@ -2,7 +2,7 @@
 // a 10-minute RSS run). Needs root (eBPF, apt for the peers). Prints a markdown table and
 // appends it, with machine, date, commit and command, to bench/RESULTS.md.
 // Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip cost,pipeline,ring,storms,latency
-//          --only cost (the cost-per-operation table alone, ~3 minutes), --cost-reps N (default 3)
+//          --only cost (the cost-per-operation table alone, 5-15 minutes), --cost-reps N (default 3), --cost-kinds exec,file,connect
 //          --records FILE (reuse a recording), --no-write (do not touch RESULTS.md)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -79,10 +79,11 @@ async function main(): Promise<void> {
     if (!skip.has('cost')) {
       if (!existsSync('/usr/bin/bpftrace')) throw new Error('the cost table needs bpftrace (apt-get install bpftrace; the bench installs it unless --no-apt)');
       const reps = Number(opt('cost-reps') ?? (LONG ? 5 : 3));
-      const { lines } = await costTable({ work, bins, reps, say });
+      const kinds = opt('cost-kinds')?.split(',') as Workload[] | undefined;
+      const { lines } = await costTable({ work, bins, reps, kinds, say });
       emit(`### 0. Cost per operation: agent CPU per operation, sysmon-ts vs bpftrace (${reps} reps interleaved, order rotating)`);
       emit('');
-      emit('sysmon-ts = the compiled agent as `npm start` runs it (`node dist/src/cli.js run --jsonl FILE --journal DIR -c CONFIG`); bpftrace = one printf line per operation to a file (bench/live.ts BPFTRACE_SCRIPTS). CPU = user+system of all the monitor\'s threads (/proc/PID/stat) from ready until its output stopped growing, divided by the storm\'s operations (a file = create+write+close+unlink = 2 events, a connect = 1 connect event; sysmon-ts also logs the accept side under the default config). captured = workload events found in the output / expected (sysmon-modular logs none of these storms by design). Threads: per-thread CPU from /proc/PID/task of the median run. startup = spawn -> "monitoring;".');
+      emit('sysmon-ts = the compiled agent as `npm start` runs it (`node dist/src/cli.js run --jsonl FILE --journal DIR -c CONFIG`); bpftrace = one printf line per operation to a file (bench/live.ts BPFTRACE_SCRIPTS). Each monitor first sees an unmeasured warm-up storm of 1/5 the size. CPU = user+system of all the monitor\'s threads (/proc/PID/stat) from the end of the warm-up until its output stopped growing, divided by the storm\'s operations (a file = create+write+close+unlink = 2 events; a connect = 1 connect event, the default config also logs the accept side). captured = workload events found in the output / expected, warm-up included (sysmon-modular logs none of these storms by design; other jobs running the same storms can push it above 100%). The agent logs the whole machine: "events logged / expected" shows how much other activity it handled in the run, and CPU per event logged does not depend on it. Threads: per-thread CPU from /proc/PID/task of the median run ("node" = V8 and libuv pool threads). startup = spawn -> "monitoring;". docs/performance.md explains the method.');
       emit('');
       for (const l of lines) emit(l);
       emit('');
