@@ -158,7 +158,7 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       const th = Object.entries(mid.threads).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${tot > 0 ? Math.round((100 * v) / tot) : 0}%`).join(', ');
       const cap = Math.min(...rs.map((r) => r.captured / r.expected));
       const isBt = name.startsWith('bpftrace');
-      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
+      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt || med(rs.map((r) => r.lines ?? 0)) < 0.05 * expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' }) ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
     }
   }
   return { lines, rows };
