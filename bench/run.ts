@@ -38,7 +38,7 @@ function setup(work: string): { bins: ReturnType<typeof buildWorkloads>; ringObj
   execFileSync('make', ['-s', '-C', join(ROOT, 'driver/linux')], { stdio: 'inherit' });
   if (!flag('no-apt')) {
     // bpftrace is the cost table's yardstick; the other peers only for section 3
-    const pk = flag('no-peers') ? ['bpftrace'] : ['auditd', 'laurel', 'bpftrace', 'fatrace', 'libbpf-tools'];
+    const pk = flag('no-peers') || skip.has('storms') ? ['bpftrace'] : ['auditd', 'laurel', 'bpftrace', 'fatrace', 'libbpf-tools'];
     const missing = pk.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout.indexOf('install ok installed') < 0);
     if (missing.length) {
       say(`installing peers with apt: ${missing.join(' ')}`);
