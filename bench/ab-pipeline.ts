@@ -3,7 +3,7 @@
 // and CPU-time rates per tree and the B/A ratios of the medians.
 //
 //   node --import tsx bench/ab-pipeline.ts --records FILE --trees A_DIR,B_DIR [--reps 3]
-//        [--min-records 270000] [--scenarios "e2e big jsonl;journal none;..."]
+//        [--min-records 270000] [--scenarios "e2e big jsonl;journal none;..."] [--extra "--batch 64 --gap-ms 2"]
 // Each tree runs its own bench/pipeline.ts (copy this one into an old tree first if it lacks
 // --max-batch or the CPU columns). A scenario is "STAGE CONFIG [SINK]".
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,8 @@ const records = opt('records');
 const trees = opt('trees').split(',');
 const reps = Number(opt('reps', '3'));
 const minRecords = opt('min-records', '270000');
+/** more bench/pipeline.ts arguments for every run, e.g. "--batch 64 --gap-ms 2" */
+const extra = opt('extra', '').split(/\s+/).filter(Boolean);
 const scenarios = opt('scenarios', 'capture big;rules big;journal none;e2e big jsonl;e2e default jsonl;e2e none jsonl').split(';').map((s) => s.trim().split(/\s+/));
 
 interface Run { eventsPerSec: number; eventsPerCpuSec: number; peakRssMB: number }
@@ -21,6 +23,7 @@ interface Run { eventsPerSec: number; eventsPerCpuSec: number; peakRssMB: number
 function once(tree: string, [stage, config, sink]: string[]): Run {
   const args = ['-c', '1', process.execPath, '--import', 'tsx', 'bench/pipeline.ts', '--records', records, '--min-records', minRecords, '--stage', stage!, '--config', config!];
   if (sink) args.push('--sink', sink);
+  args.push(...extra);
   const r = spawnSync('taskset', args, { cwd: tree, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${tree} ${stage} ${config}: ${r.stderr.slice(-800)}`);
   const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;

@@ -97,7 +97,7 @@ export interface Monitor {
   /** resolves once the monitor has caught up (its output stopped growing) */
   settle(): Promise<void>;
   /** stop and let it flush; returns counted events matching the workload and bytes written */
-  stop(w: WorkloadSpec): Promise<{ captured: number; bytes: number }>;
+  stop(w: WorkloadSpec): Promise<{ captured: number; bytes: number; lines?: number }>;
 }
 
 function waitFor(cond: () => boolean, maxMs: number, stepMs = 50): Promise<boolean> {
@@ -159,22 +159,35 @@ export function sysmonMatch(w: WorkloadSpec): (line: string) => boolean {
   return (l) => l.startsWith('{"EventID":3,') && l.includes('connect_storm') && l.includes('"Initiated":true');
 }
 
-export function sysmonMonitor(name: string, config: string, extraArgs: string[] = []): Monitor & { jsonl: string; proc: ChildProcess | null } {
+/**
+ * The agent as a monitor. `compiled`: run dist/src/cli.js with plain node, as `npm start` and
+ * the service do (no tsx loader thread); otherwise the sources through tsx. `nodeArgs` go
+ * before the script (e.g. --cpu-prof). `startupMs` is spawn -> "monitoring;" on stderr.
+ */
+export function sysmonMonitor(name: string, config: string, extraArgs: string[] = [], opts: { compiled?: boolean; nodeArgs?: string[]; root?: string } = {}): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
   let dir = '';
   let proc: ChildProcess | null = null;
+  const root = opts.root ?? ROOT; // another checkout's agent (A/B)
+  const entry = opts.compiled ? [join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
+  if (opts.compiled && !existsSync(entry[0]!)) throw new Error(`${entry[0]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
   const m = {
     name,
     jsonl: '',
+    startupMs: NaN,
     proc: null as ChildProcess | null,
     async start(work: string) {
       dir = mkdtempSync(join(work, 'sysmon-'));
       m.jsonl = join(dir, 'events.jsonl');
-      proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'run', '--jsonl', m.jsonl, '--journal', join(dir, 'journal'),
-        '-c', config, '--no-console', '--stats-every', '0', ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn' } });
+      const t0 = performance.now();
+      proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, 'run', '--jsonl', m.jsonl, '--journal', join(dir, 'journal'),
+        '-c', config, '--no-console', '--stats-every', '0', ...extraArgs], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn' } });
       m.proc = proc;
       let err = '';
-      proc.stderr!.on('data', (d) => { err += d; });
-      const ok = await waitFor(() => err.includes('monitoring;') || proc!.exitCode !== null, 60000);
+      proc.stderr!.on('data', (d) => {
+        err += d;
+        if (Number.isNaN(m.startupMs) && err.includes('monitoring;')) m.startupMs = performance.now() - t0;
+      });
+      const ok = await waitFor(() => err.includes('monitoring;') || proc!.exitCode !== null, 60000, 5);
       if (!ok || proc.exitCode !== null) throw new Error(`sysmon-ts did not start: ${err.slice(-2000)}`);
       await sleep(300);
     },
@@ -183,16 +196,17 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
     async stop(w: WorkloadSpec) {
       await killWait(proc!);
       const captured = countMatching(m.jsonl, sysmonMatch(w));
+      const lines = countMatching(m.jsonl, () => true);
       const bytes = fileSize(m.jsonl);
       rmSync(dir, { recursive: true, force: true });
-      return { captured, bytes };
+      return { captured, bytes, lines };
     },
   };
   return m;
 }
 
 /** a peer that prints one line per event to a file; `match` counts the workload's lines */
-function lineMonitor(name: string, cmd: string[], ready: (out: string, err: string) => boolean, match: (w: WorkloadSpec) => (l: string) => boolean, readyDelayMs = 500): Monitor {
+export function lineMonitor(name: string, cmd: string[], ready: (out: string, err: string) => boolean, match: (w: WorkloadSpec) => (l: string) => boolean, readyDelayMs = 500): Monitor {
   let dir = '';
   let proc: ChildProcess | null = null;
   let outPath = '';
@@ -222,7 +236,7 @@ function lineMonitor(name: string, cmd: string[], ready: (out: string, err: stri
   };
 }
 
-const BPFTRACE_SCRIPTS: Record<Workload, string> = {
+export const BPFTRACE_SCRIPTS: Record<Workload, string> = {
   exec: 'tracepoint:sched:sched_process_exec { printf("exec pid=%d ppid=%d comm=%s file=%s\\n", pid, curtask->real_parent->tgid, comm, str(args->filename)); }',
   file: 'tracepoint:syscalls:sys_enter_openat /args->flags & 64/ { printf("create pid=%d comm=%s path=%s\\n", pid, comm, str(args->filename)); } tracepoint:syscalls:sys_enter_unlink, tracepoint:syscalls:sys_enter_unlinkat { printf("delete pid=%d comm=%s path=%s\\n", pid, comm, str(args->pathname)); }',
   connect: 'tracepoint:sock:inet_sock_set_state /args->newstate == 1 && args->oldstate == 2/ { printf("connect pid=%d comm=%s dport=%d sport=%d\\n", pid, comm, args->dport, args->sport); }',

@@ -3,7 +3,7 @@
 // (bench/run.ts starts it under `taskset -c 1`, so peak RSS and CPU are this scenario's).
 //
 //   node --import tsx bench/pipeline.ts --records FILE --stage STAGE --config none|default|big
-//        [--sink jsonl|evtx|syslog --syslog-port N] [--min-records N] [--max-batch N]
+//        [--sink jsonl|evtx|syslog --syslog-port N] [--min-records N] [--max-batch N] [--batch N --gap-ms M]
 // STAGE: decode | capture | rules | journal | e2e. Prints one JSON line.
 import { mkdtempSync, rmSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,11 @@ const minRecords = Number(arg('min-records', '400000'));
 /** events per sink write (the Fanout's maxBatch; default: the Fanout's own default) */
 const maxBatch = arg('max-batch', '') === '' ? undefined : Number(arg('max-batch', ''));
 const IDENTITY = makeIdentity(false, computerName());
-const BATCH = 16384; // what Agent.drainRing takes per poll
+// records per ring read: Agent.drainRing takes up to 16384 per poll; a live storm gives far
+// fewer per read (--batch 64 --gap-ms 2 replays like that: every batch pays the journal write,
+// the sink write and the cursor save, as live; compare CPU per event then, not wall time)
+const BATCH = Number(arg('batch', '16384'));
+const GAP_MS = Number(arg('gap-ms', '0'));
 
 const base = readRecordFile(readFileSync(recordsFile));
 if (base.length === 0) throw new Error(`${recordsFile} holds no records`);
@@ -143,7 +147,8 @@ async function main(): Promise<void> {
           kept += k.length;
           if (k.length && !journal.append(k)) { pauses++; await journal.drain(); }
           // the agent yields to the event loop between polls; so do we
-          await new Promise<void>((r) => setImmediate(r));
+          if (GAP_MS > 0) await new Promise<void>((r) => setTimeout(r, GAP_MS));
+          else await new Promise<void>((r) => setImmediate(r));
         }
       }
       // everything appended is written and visible to sinks (drain() only waits for the backlog

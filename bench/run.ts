@@ -1,7 +1,8 @@
 // `npm run bench` (about 10 minutes) / `npm run bench -- --long` (adds 5 reps per storm and
 // a 10-minute RSS run). Needs root (eBPF, apt for the peers). Prints a markdown table and
 // appends it, with machine, date, commit and command, to bench/RESULTS.md.
-// Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip pipeline,ring,storms,latency
+// Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip cost,pipeline,ring,storms,latency
+//          --only cost (the cost-per-operation table alone, 5-15 minutes), --cost-reps N (default 3), --cost-kinds exec,file,connect
 //          --records FILE (reuse a recording), --no-write (do not touch RESULTS.md)
 //          --evtx-fuzz [--seed N] [--minutes M | --iterations N]: only the EVTX reader fuzzing (bench/evtx-fuzz.ts)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { record } from '../src/commands/record.js';
 import { DRIVER_OBJECTS } from '../src/paths.js';
+import { costTable } from './cost.js';
 import {
   ALL_CONFIG, BIG_CONFIG, DEFAULT_CONFIG, JsonlTail, ROOT, buildWorkloads, makeWorkDir, peerMonitors, percentile,
   restoreAudit, rssMB, runWorkload, sleep, stormRun, sysmonMonitor, sysmonMatch, type Monitor, type StormRow, type Workload, type WorkloadSpec,
@@ -20,6 +22,7 @@ const flag = (f: string) => argv.includes(`--${f}`);
 const opt = (f: string) => { const i = argv.indexOf(`--${f}`); return i >= 0 ? argv[i + 1] : undefined; };
 const LONG = flag('long');
 const skip = new Set((opt('skip') ?? '').split(',').filter(Boolean));
+if (opt('only')) for (const s of ['cost', 'pipeline', 'ring', 'storms', 'latency', 'rss']) if (!opt('only')!.split(',').includes(s)) skip.add(s);
 const t0 = Date.now();
 const out: string[] = [];
 const say = (s: string) => { process.stderr.write(`bench [${((Date.now() - t0) / 1000).toFixed(0)}s]: ${s}\n`); };
@@ -34,8 +37,9 @@ function setup(work: string): { bins: ReturnType<typeof buildWorkloads>; ringObj
   if (process.getuid?.() !== 0) throw new Error('the bench needs root (eBPF programs, apt for the peers)');
   say('building the driver (make -C driver/linux)');
   execFileSync('make', ['-s', '-C', join(ROOT, 'driver/linux')], { stdio: 'inherit' });
-  if (!flag('no-apt') && !flag('no-peers')) {
-    const pk = ['auditd', 'laurel', 'bpftrace', 'fatrace', 'libbpf-tools'];
+  if (!flag('no-apt')) {
+    // bpftrace is the cost table's yardstick; the other peers only for section 3
+    const pk = flag('no-peers') || skip.has('storms') ? ['bpftrace'] : ['auditd', 'laurel', 'bpftrace', 'fatrace', 'libbpf-tools'];
     const missing = pk.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout.indexOf('install ok installed') < 0);
     if (missing.length) {
       say(`installing peers with apt: ${missing.join(' ')}`);
@@ -71,6 +75,20 @@ async function main(): Promise<void> {
     emit('');
     emit(`Machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${sh('uname', ['-r'])}, Node ${process.version}. Driver families loaded: ${presentFamilies.join(', ')} (of ${DRIVER_OBJECTS.length} in src/paths.ts).`);
     emit('');
+
+    // ---------------------------------------------------------- (0) cost per operation
+    if (!skip.has('cost')) {
+      if (!existsSync('/usr/bin/bpftrace')) throw new Error('the cost table needs bpftrace (apt-get install bpftrace; the bench installs it unless --no-apt)');
+      const reps = Number(opt('cost-reps') ?? (LONG ? 5 : 3));
+      const kinds = opt('cost-kinds')?.split(',') as Workload[] | undefined;
+      const { lines } = await costTable({ work, bins, reps, kinds, say });
+      emit(`### 0. Cost per operation: agent CPU per operation, sysmon-ts vs bpftrace (${reps} reps interleaved, order rotating)`);
+      emit('');
+      emit('sysmon-ts = the compiled agent as `npm start` runs it (`node dist/src/cli.js run --jsonl FILE --journal DIR -c CONFIG`); bpftrace = one printf line per operation to a file (bench/live.ts BPFTRACE_SCRIPTS). Each monitor first sees an unmeasured warm-up storm of 1/5 the size. CPU = user+system of all the monitor\'s threads (/proc/PID/stat) from the end of the warm-up until its output stopped growing, divided by the storm\'s operations (a file = create+write+close+unlink = 2 events; a connect = 1 connect event, the default config also logs the accept side). captured = workload events found in the output / expected, warm-up included (sysmon-modular logs none of these storms by design; other jobs running the same storms can push it above 100%). The agent logs the whole machine: "events logged / expected" shows how much other activity it handled in the run, and CPU per event logged does not depend on it. Threads: per-thread CPU from /proc/PID/task of the median run ("node" = V8 and libuv pool threads). startup = spawn -> "monitoring;". docs/performance.md explains the method.');
+      emit('');
+      for (const l of lines) emit(l);
+      emit('');
+    }
 
     // ---------------------------------------------------------- (1) pipeline replay
     let recFile = opt('records');

@@ -37,7 +37,12 @@ export interface AgentOptions {
   ringBytes?: number;
   /** Windows: read the ring from this named section instead of the driver's device */
   ringSection?: string;
-  /** how often the ring is checked when idle */
+  /**
+   * how soon the ring is read again after a read that found records (default 20 ms): every
+   * read costs a fixed amount (journal write, sink write, promise hops) whatever it carries, so
+   * under a storm fewer, larger batches cost less CPU per event; 20 ms keeps the latency to
+   * the sinks far below the 100 ms p99 budget. A read of >= 4096 records reads again at once.
+   */
   pollMs?: number;
   statsEveryMs?: number;
   /** how config values compare (Sysmon for Linux's rules unless --windows) and the --image-basename extension */
@@ -74,7 +79,7 @@ export class Agent {
   private readonly pollMs: number;
 
   constructor(private readonly opts: AgentOptions) {
-    this.pollMs = opts.pollMs ?? 5;
+    this.pollMs = opts.pollMs ?? 20;
   }
 
   async start(): Promise<void> {
@@ -207,9 +212,20 @@ export class Agent {
   private enrichment: Promise<void> | null = null;
 
   private checkDrops(): void {
+    const total = this.driver.drops();
+    if (total <= this.capture.counters.kernelDrops) return;
+    // what the ring kept was written before the loss was noticed: log it first (this timer can
+    // fire before the next poll), so the 255 follows the events that made it
+    if (!this.paused && !this.stopping) this.drainRing();
     const out: SysmonEvent[] = [];
-    this.capture.checkDrops(this.driver.drops(), out);
-    this.emit(out);
+    this.capture.checkDrops(total, out);
+    if (this.enrichment === null) { this.emit(out); return; }
+    // a batch still waits for its hashes: the report goes after it, in order
+    const mine: Promise<void> = this.enrichment.then(() => {
+      this.emit(out);
+      if (this.enrichment === mine) this.enrichment = null;
+    });
+    this.enrichment = mine;
   }
 
   /** Loads a new config; a bad one is reported (255) and the running one stays. */

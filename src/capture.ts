@@ -11,8 +11,19 @@ import { DNS_HANDLERS } from './events/dns-events.js';
 import { IMAGE_HANDLERS } from './events/image-events.js';
 import { IOURING_HANDLERS } from './events/iouring-events.js';
 import { containers } from './events/containers.js';
+import { earlyFilter } from './events/early-filter.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
+
+/** Removes from out[from..] the events the active config surely drops (order kept). */
+function dropEarly(out: SysmonEvent[], from: number): void {
+  let w = from;
+  for (let i = from; i < out.length; i++) {
+    const ev = out[i]!;
+    if (!earlyFilter.drops(ev)) out[w++] = ev;
+  }
+  out.length = w;
+}
 
 /** Every family's handlers; a new family adds its table here. */
 const HANDLERS: RecordHandlers = {
@@ -83,6 +94,10 @@ export class Capture implements CaptureContext {
     else {
       const from = out.length;
       handle(rec as never, this, out);
+      // events the config drops whatever their late fields hold go now, before the container
+      // lookup (a /proc read for a process not seen yet, e.g. the exit of one whose
+      // ProcessCreate was dropped early): exact by construction (src/events/early-filter.ts)
+      if (out.length > from) dropEarly(out, from);
       // container context (top-level "Container", src/events/containers.ts) of the acting process
       if (this.format.containers) containers.annotate(out, from, rec.tgid, this.processes);
     }

@@ -12,7 +12,7 @@
 //   the last EventRecordID is kept in memory.
 // - Files are created 0640 with O_NOFOLLOW (a planted symlink is refused); a missing directory
 //   is created 0750 and refused if it turns out to be a symlink or not ours.
-import { constants as C, promises as fsp } from 'node:fs';
+import { constants as C, promises as fsp, writeSync } from 'node:fs';
 import { openAppend, openExisting } from '../../src/fs/safe-file.js';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -216,7 +216,8 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     }
     let off = 0;
     while (off < buf.length) {
-      const { bytesWritten } = await fh!.write(buf, off, buf.length - off);
+      // synchronous (O_APPEND, page cache): cheaper than a thread-pool round trip per batch
+      const bytesWritten = writeSync(fh!.fd, buf, off, buf.length - off);
       off += bytesWritten;
     }
     if (o.fsync) await fh!.datasync();

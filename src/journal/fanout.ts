@@ -240,7 +240,7 @@ export class SinkRunner {
     this.waker.wake();
     if (this.loopP) await sleepUntil(graceMs, this.loopP);
     this.cursor.save(this.acked);
-    await this.cursor.flush();
+    await this.cursor.close();
     await this.reader.close();
     if (this.opened) {
       try { await this.sink.close(); } catch (e) { this.lastError = `close: ${(e as Error).message}`; }

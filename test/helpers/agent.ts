@@ -54,7 +54,9 @@ export class AgentProcess {
   events(): JsonEvent[] {
     if (!existsSync(this.jsonl)) return [];
     const out: JsonEvent[] = [];
-    for (const line of readFileSync(this.jsonl, 'utf8').split('\n')) {
+    const text = readFileSync(this.jsonl, 'utf8');
+    // a batch being written shows up page by page: only whole lines count (as for tail -F)
+    for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
       if (line) out.push(JSON.parse(line) as JsonEvent);
     }
     return out;

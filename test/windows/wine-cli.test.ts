@@ -72,8 +72,9 @@ describe('the agent under Wine', () => {
     }
     assert.equal(r.status, 0, r.stderr);
     events = readFileSync(jsonl(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Ev);
-    assert.deepEqual(events.map((e) => e.EventID), [4, 16, 1, 1, 11, 5, 255, 4]);
-    assert.deepEqual([events[0]!.EventData.State, events.at(-1)!.EventData.State], ['Started', 'Stopped']);
+    // the configuration (16) first, then 4 Started, as the agent orders them at start
+    assert.deepEqual(events.map((e) => e.EventID), [16, 4, 1, 1, 11, 5, 255, 4]);
+    assert.deepEqual([events[1]!.EventData.State, events.at(-1)!.EventData.State], ['Started', 'Stopped']);
     const guid = /MachineGuid\s+REG_SZ\s+(\S+)/.exec(wine(['reg', 'query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid']).stdout)![1]!;
     const word = guid.slice(0, 8);   // ProcessGuid's first group: the machine GUID's (README.md)
     const [explorer, cmd, file, exit, drops] = [events[2]!, events[3]!, events[4]!, events[5]!, events[6]!].map((e) => e.EventData);
