@@ -17,6 +17,7 @@ import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from './crc32c.js';
+import { refuseLink } from '../fs/safe-file.js';
 
 export const CURSOR_DIR = 'cursors';
 
@@ -102,10 +103,17 @@ export async function readAllCursors(journalDir: string): Promise<CursorState[]>
 
 /** the cursor file, opened for in-place writes (no symlink followed); created 0640 */
 function openCursorFile(path: string): number {
-  return openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW, 0o640);
+  refuseLink(path, 'cursor'); // a clear error naming the path; O_NOFOLLOW closes the race
+  try {
+    return openSync(path, C.O_RDWR | C.O_CREAT | (C.O_NOFOLLOW ?? 0), 0o640);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') refuseLink(path, 'cursor');
+    throw e;
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return; // Windows cannot flush a directory handle (EPERM)
   const fh = await open(dir, 'r');
   try { await fh.sync(); } finally { await fh.close(); }
 }
@@ -230,7 +238,8 @@ export class CursorFile {
     // FileHandle.datasync (promise API) hands the call to the thread pool at once (~30 us on the
     // main thread here); fs.fdatasync(fd, callback) held the main thread 100-150 us per call
     // (libuv 1.46), and far longer under load in the agent's profile
-    this.syncFh ??= open(this.path, C.O_RDONLY | C.O_NOFOLLOW);
+    // read-write: Windows' FlushFileBuffers refuses a read-only handle (EPERM)
+    this.syncFh ??= open(this.path, C.O_RDWR | (C.O_NOFOLLOW ?? 0));
     this.syncFh.then((h) => h.datasync()).then(() => this.synced(target, null), (e: Error) => {
       this.syncFh = null; // reopened next time
       this.synced(target, e);
