@@ -38,6 +38,8 @@ export interface AgentOptions {
   /** how often the ring is checked when idle */
   pollMs?: number;
   statsEveryMs?: number;
+  /** compile the config into the kernel's file filter (default true; docs/kernel-filtering.md) */
+  kernelFilter?: boolean;
   /** called with a config path before it is loaded (start and reload); throws to refuse it */
   checkConfig?: (path: string) => void;
 }
@@ -118,7 +120,7 @@ export class Agent {
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
-    this.generations = new ConfigGenerations(this.driver.kernelFilter?.() ?? null);
+    this.generations = new ConfigGenerations(this.opts.kernelFilter === false ? null : this.driver.kernelFilter?.() ?? null);
     this.activateKernelFilter(this.config, early);
 
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));

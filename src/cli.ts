@@ -41,6 +41,7 @@ interface RunArgs {
   'journal-max-mb': number;
   'jsonl-max-mb': number;
   'stats-every': number;
+  'kernel-filter': boolean;
   'exit-with-parent'?: boolean;
 }
 
@@ -86,6 +87,7 @@ async function run(args: RunArgs): Promise<void> {
     logger,
     ringBytes: args['ring-mb'] * 1024 * 1024,
     statsEveryMs: args['stats-every'] * 1000,
+    kernelFilter: args['kernel-filter'],
   });
   try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
   writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonl === '-' ? null : resolve(jsonl) });
@@ -175,7 +177,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's" })
       .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
       .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
-      .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' }),
+      .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' })
+      .option('kernel-filter', { type: 'boolean', default: true, describe: 'drop file events the config surely drops in the kernel (docs/kernel-filtering.md)' }),
     async (a) => { await run({ ...a, config: a.config ?? BUNDLED_CONFIG }); })
     .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c
       .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })
