@@ -17,6 +17,7 @@ import type { KernelFilterMaps } from '../../src/kernel/kernel-filter-maps.js';
 import { FileRecordType, type FileRecord } from '../../src/kernel/records/file.js';
 import { DRIVER_OBJECTS } from '../../src/paths.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
+import { rng } from '../config/gen.js';
 
 const missing = missingKernelPrereq();
 const JUDGED = 1 << 14;
@@ -165,5 +166,54 @@ describe('in-kernel file filter', () => {
     const again = drain().filter((s) => s.type === FileRecordType.Create);
     assert.deepEqual(again.map((s) => s.path), [join(dir, 'xdrop', 'back.txt')]);
     assert.equal(again[0]!.flags & GEN_ODD, GEN_ODD);
+  });
+
+  it('40 random configs x 40 random files: the kernel verdict equals the model verdict on every file', (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const r = rng(2026);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+    const TOK = ['a', 'B', '.x', 'ab', 'x.', 'b'];
+    const CONDS = ['is', 'is any', 'begin with', 'end with', 'contains', 'contains any', 'contains all', 'image', 'is not', 'excludes', 'not begin with'];
+    const word = () => { let w = ''; for (let i = 0, n = 1 + Math.floor(r() * 3); i < n; i++) w += pick(TOK); return w; };
+    const sub = ['r1', 'R1', 'r2'];
+    for (const d of sub) mkdirSync(join(dir, d), { recursive: true });
+    let dropped = 0, kept = 0;
+    for (let c = 0; c < 40; c++) {
+      const value = () => {
+        switch (Math.floor(r() * 4)) {
+          case 0: return `${dir}/${pick(sub)}/${word()}`;
+          case 1: return `${dir}/${pick(sub)}/`;
+          case 2: return `${word()};${dir}/${pick(sub)}/${word()}`;
+          default: return word();
+        }
+      };
+      let body = '';
+      for (let b = 0, nb = 1 + Math.floor(r() * 3); b < nb; b++) {
+        let filters = '';
+        for (let i = 0, n = 1 + Math.floor(r() * 4); i < n; i++) {
+          const f = r() < 0.8 ? 'TargetFilename' : 'Image';
+          filters += r() < 0.2 ? `<Rule groupRelation="${pick(['and', 'or'])}"><${f} condition="${pick(CONDS)}">${value()}</${f}><TargetFilename condition="${pick(CONDS)}">${value()}</TargetFilename></Rule>`
+            : `<${f} condition="${pick(CONDS)}">${value()}</${f}>`;
+        }
+        body += `<RuleGroup groupRelation="${pick(['and', 'or'])}"><FileCreate onmatch="${pick(['include', 'exclude'])}">${filters}</FileCreate></RuleGroup>`;
+      }
+      const xml = `<Sysmon schemaversion="4.90"><EventFiltering>${body}</EventFiltering></Sysmon>`;
+      const model = compileKernelFilter(loadConfigText(xml).parsed);
+      maps.install(encodeTable(model, 10 + c));
+      const files = new Set<string>();
+      for (let i = 0; i < 40; i++) files.add(join(dir, pick(sub), `${word()}${i % 3 === 0 ? '' : word()}-${c}-${i}`));
+      drain();
+      for (const f of files) writeFileSync(f, '');
+      const seen = new Set(drain().filter((s) => s.type === FileRecordType.Create).map((s) => s.path));
+      for (const f of files) {
+        const want = decide(model, FileRecordType.Create, f);
+        assert.equal(!seen.has(f), want, `config ${xml}\nfile ${f}: kernel ${seen.has(f) ? 'passed' : 'dropped'}, model ${want ? 'drops' : 'passes'}`);
+        if (want) dropped++; else kept++;
+      }
+      for (const f of files) unlinkSync(f);
+    }
+    maps.install(encodeTable(kf, 1001));
+    // both verdicts must occur often, or the comparison says little
+    assert.ok(dropped > 100 && kept > 100, `dropped ${dropped}, kept ${kept}`);
   });
 });
