@@ -1,6 +1,6 @@
 // The in-kernel file filter, on and off, in one interleaved run: agent CPU per operation and
 // storm time for the exec, file and connect storms, with sysmon-modular and the default config.
-// Usage (root): node --import tsx bench/kernel-filter.ts [reps] [workloads]
+// Usage (root): node --import tsx bench/kernel-filter.ts [reps] [workloads] [monitor filter, e.g. modular]
 // Only file records are filtered in the kernel (docs/kernel-filtering.md); exec and connect are
 // the control: their numbers should not move.
 import { join } from 'node:path';
@@ -12,13 +12,14 @@ const kinds = (process.argv[3] ?? 'file,exec,connect').split(',') as Workload[];
 const work = makeWorkDir();
 const bins = buildWorkloads(work);
 const sizes: Record<Workload, number> = { exec: 1000, file: 40000, connect: 10000 };
-const monitors = () => [
+const only = process.argv[4] ?? '';
+const monitors = () => ([
   ['none', null],
   ['modular, kernel filter off', sysmonMonitor('modular-off', BIG_CONFIG, ['--no-kernel-filter'])],
   ['modular, kernel filter on', sysmonMonitor('modular-on', BIG_CONFIG)],
   ['default, kernel filter off', sysmonMonitor('default-off', DEFAULT_CONFIG, ['--no-kernel-filter'])],
   ['default, kernel filter on', sysmonMonitor('default-on', DEFAULT_CONFIG)],
-] as const;
+] as const).filter(([label]) => label === 'none' || label.includes(only));
 const rows: (StormRow & { label: string })[] = [];
 for (let rep = 0; rep < reps; rep++) {
   for (const kind of kinds) {

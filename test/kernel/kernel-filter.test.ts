@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/index.js';
-import { compileKernelFilter, decide, encodeTable, type KernelFilter } from '../../src/config/kernel-filter/index.js';
+import { compileKernelFilter, decide, encodeTable, KF_HEAD, KF_MAX_CELLS, KF_TABLE_BYTES, type KernelFilter } from '../../src/config/kernel-filter/index.js';
 import { decodeRecord } from '../../src/kernel/decode.js';
 import { Driver } from '../../src/kernel/loader.js';
 import type { KernelFilterMaps } from '../../src/kernel/kernel-filter-maps.js';
@@ -215,5 +215,24 @@ describe('in-kernel file filter', () => {
     maps.install(encodeTable(kf, 1001));
     // both verdicts must occur often, or the comparison says little
     assert.ok(dropped > 100 && kept > 100, `dropped ${dropped}, kept ${kept}`);
+  });
+
+  it('the table layout the compiler writes is struct kf_table as compiled into file.bpf.o', (t) => {
+    if (!requirePrereq(t, missing)) return;
+    interface BtfType { id: number; kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; members?: { name: string; type_id: number; bits_offset: number }[] }
+    const file = DRIVER_OBJECTS.find((o) => o.endsWith('file.bpf.o'))!;
+    const types = (JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', file, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { types: BtfType[] }).types;
+    const struct = (name: string) => types.find((x) => x.kind === 'STRUCT' && x.name === name)!;
+    const head = struct('kf_head');
+    assert.equal(head.size, KF_HEAD.size);
+    for (const m of head.members!) assert.equal(m.bits_offset / 8, KF_HEAD[m.name as keyof typeof KF_HEAD], `offsetof(kf_head, ${m.name})`);
+    assert.deepEqual(head.members!.map((m) => m.name).sort(), Object.keys(KF_HEAD).filter((k) => k !== 'size').sort());
+    const table = struct('kf_table');
+    assert.equal(table.size, KF_TABLE_BYTES);
+    const cells = table.members!.find((m) => m.name === 'cells')!;
+    assert.equal(cells.bits_offset / 8, KF_HEAD.size);
+    const arr = types.find((x) => x.id === cells.type_id)!;
+    assert.equal(arr.kind, 'ARRAY');
+    assert.equal((arr as { nr_elems?: number }).nr_elems, KF_MAX_CELLS);
   });
 });

@@ -55,7 +55,8 @@ export function compileKernelFilter(p: ParsedConfig, maxCells = KF_MAX_CELLS): K
 
 /** Can the kernel judge this path at all? Others always pass to user space. */
 export function kernelJudgeable(path: string): boolean {
-  if (path.length < 2 || path.length > KF_MAX_TEXT || path.charCodeAt(0) !== 47) return false;
+  // the kernel: components (or name, '/', components) plus one byte must fit KF_MAX_TEXT
+  if (path.length < 2 || path.length + 1 > KF_MAX_TEXT || path.charCodeAt(0) !== 47) return false;
   for (let i = 0; i < path.length; i++) { const c = path.charCodeAt(i); if (c < 0x20 || c > 0x7e) return false; }
   return true;
 }
