@@ -13,7 +13,7 @@ import { computerName } from './events/host.js';
 import { renderSchema } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
-import { sinkFromSpec } from './sink-specs.js';
+import { buildSink, parseSinkSpec, sinkFromSpec, sinkOf, sinkOutputPath, sinkUsage, type ParsedSinkSpec, type SinkContext } from '../sinks/index.js';
 import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './security.js';
 import { explainDriverOpenError, preflight } from './commands/preflight.js';
 import { requestReload } from './commands/reload.js';
@@ -28,6 +28,7 @@ interface RunArgs {
   jsonl?: string;
   evtx?: string;
   syslog?: string;
+  sink?: string[];
   'syslog-format'?: string;
   'jsonl-format'?: string;
   'jsonl-rotate-hours'?: number;
@@ -54,25 +55,41 @@ async function run(args: RunArgs): Promise<void> {
   if (notice) logger.warn(notice);
   const identity = makeIdentity(args.windows, computerName());
   const sinks: Sink[] = [];
-  const jsonl = args.jsonl ?? DEFAULT_JSONL;
-  const specOpts = {
+  const extra = args.sink ?? [];
+  // --sink replaces the default JSONL file; --jsonl (or the default when neither is given) adds it
+  const jsonl = args.jsonl ?? (extra.length > 0 ? 'off' : DEFAULT_JSONL);
+  const syslogFormat: Record<string, string> = args['syslog-format'] ? { format: args['syslog-format'] } : {};
+  const ctx: SinkContext = {
     identity,
-    jsonlMaxBytes: args['jsonl-max-mb'] * 1024 * 1024,
-    evtxMaxBytes: (args['evtx-max-mb'] ?? 64) * 1024 * 1024,
-    syslogFormat: args['syslog-format'] as 'xml' | 'json' | undefined,
-    jsonlFormat: (args['jsonl-format'] ?? 'jsonl') as 'jsonl' | 'ecs',
-    jsonlRotateEveryMs: (args['jsonl-rotate-hours'] ?? 0) * 3_600_000,
-    jsonlMaxFiles: args['jsonl-max-files'],
+    // the per-kind flags are the defaults of every sink of that kind; a spec's own ?options win
+    defaults: {
+      jsonl: {
+        'max-mb': String(args['jsonl-max-mb']), 'rotate-hours': String(args['jsonl-rotate-hours'] ?? 0),
+        ...(args['jsonl-max-files'] !== undefined ? { 'max-files': String(args['jsonl-max-files']) } : {}),
+        format: args['jsonl-format'] ?? 'jsonl',
+      },
+      evtx: { 'max-mb': String(args['evtx-max-mb'] ?? 64) },
+      syslog: syslogFormat,
+      relp: syslogFormat,
+    },
   };
-  if (jsonl !== 'off') sinks.push(sinkFromSpec(`jsonl:${jsonl}`, specOpts));
-  if (args.evtx) sinks.push(sinkFromSpec(`evtx:${args.evtx}`, specOpts));
-  if (args.syslog) sinks.push(sinkFromSpec(`syslog:${args.syslog}`, specOpts));
+  // the older flags are aliases of jsonl:PATH, evtx:PATH and a syslog URL (their paths taken whole, even with a '?')
+  const specs: ParsedSinkSpec[] = [];
+  if (jsonl !== 'off') specs.push(sinkOf('jsonl', jsonl));
+  if (args.evtx) specs.push(sinkOf('evtx', args.evtx));
+  if (args.syslog) specs.push(parseSinkSpec(args.syslog.includes('://') ? args.syslog : `syslog:${args.syslog}`));
+  for (const spec of extra) specs.push(parseSinkSpec(spec));
+  for (const p of specs) sinks.push(buildSink(p, ctx));
+  const stdoutTaken = specs.some((p) => (p.kind.kind === 'jsonl' && p.where === '-') || (p.kind.kind === 'console' && p.where === 'stdout'));
   const reopenable = sinks.filter((s): s is Sink & { reopen(): Promise<void> } => typeof (s as { reopen?: unknown }).reopen === 'function');
-  const showConsole = args.console ?? (jsonl !== '-' && process.stderr.isTTY === true);
+  const showConsole = args.console ?? (!stdoutTaken && !specs.some((p) => p.kind.kind === 'console') && process.stderr.isTTY === true);
   if (showConsole) sinks.push(createConsoleSink(process.stderr));
 
   const configPath = args.config ? resolve(args.config) : undefined;
-  for (const out of [jsonl !== '-' && jsonl !== 'off' ? jsonl : null, args.evtx].filter((x): x is string => !!x)) checkOutputPath(out);
+  for (const p of specs) {
+    const path = sinkOutputPath(p);
+    if (path) checkOutputPath(path);
+  }
   ensurePrivateDir(args.journal, 'journal');
   const agent = new Agent({
     checkConfig: (p) => checkConfigFile(p),
@@ -90,9 +107,12 @@ async function run(args: RunArgs): Promise<void> {
     kernelFilter: args['kernel-filter'],
   });
   try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
-  writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonl === '-' ? null : resolve(jsonl) });
+  // `view` and `status` read the first JSONL file written
+  const jsonlFile = specs.map((p) => (p.kind.kind === 'jsonl' ? sinkOutputPath(p) : null)).find((x) => x) ?? null;
+  writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonlFile });
   startStatsWriter(agent);
-  if (jsonl !== '-' && jsonl !== 'off') process.stderr.write(`sysmon-ts: monitoring; events -> ${resolve(jsonl)} (Ctrl-C stops)\n`);
+  const outputs = specs.filter((p) => p.kind.kind !== 'console' && !(p.kind.kind === 'jsonl' && p.where === '-')).map((p) => sinkOutputPath(p) ?? (p.where || p.kind.kind));
+  if (!stdoutTaken) process.stderr.write(`sysmon-ts: monitoring; events -> ${outputs.length ? outputs.join(', ') : 'the journal only'} (Ctrl-C stops)\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -165,6 +185,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
       .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
       .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log, relp://HOST:PORT (acknowledged, rsyslog imrelp)' })
+      .option('sink', { type: 'string', array: true, describe: `an output, repeatable (replaces the default JSONL file unless --jsonl is given): ${sinkUsage()}` })
       .option('syslog-format', { type: 'string', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML (default), or the JSONL record" })
       .option('jsonl-format', { type: 'string', default: 'jsonl', choices: ['jsonl', 'ecs'], describe: 'JSONL with Sysmon field names, or Elastic Common Schema names' })
       .option('jsonl-rotate-hours', { type: 'number', default: 0, describe: 'also rotate the JSONL file every N hours (0: never)' })
@@ -223,11 +244,12 @@ export async function main(argv: string[]): Promise<number> {
     .command('replay', 're-send a range of the journal to a sink (backfill)', (c) => c
       .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
       .option('to', { type: 'number', describe: 'last EventRecordID (default: the newest)' })
-      .option('sink', { type: 'string', demandOption: true, describe: 'jsonl:PATH, jsonl:-, evtx:PATH or syslog:URL' })
+      .option('sink', { type: 'string', demandOption: true, describe: sinkUsage() })
       .option('journal', { type: 'string', default: JOURNAL_DIR })
       .option('windows', { type: 'boolean', default: false }),
     async (a) => {
       const { runReplay } = await import('./commands/replay.js');
+      parseSinkSpec(a.sink); // a bad spec fails before the journal is opened
       const sink = sinkFromSpec(a.sink, { identity: makeIdentity(a.windows, computerName()) });
       const n = await runReplay({ journalDir: resolve(a.journal), from: a.from, to: a.to, sink });
       process.stderr.write(`replayed ${n} events\n`);

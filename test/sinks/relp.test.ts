@@ -7,7 +7,7 @@ import { createRelpSink, parseRelpUrl, type RelpSinkOptions } from '../../sinks/
 import { resolveRelpOptions } from '../../sinks/relp/config.js';
 import { encodeFrame, FrameParser, parseOffers, parseResponse, RelpProtocolError, type RelpFrame } from '../../sinks/relp/frame.js';
 import { RelpSession } from '../../sinks/relp/session.js';
-import { sinkFromSpec } from '../../src/sink-specs.js';
+import { sinkFromSpec } from '../../sinks/index.js';
 import { eventFromJson } from '../../sinks/jsonl/encode.js';
 import { unescapeXmlValue } from '../../sinks/xml/render.js';
 import { eventDef } from '../../src/events/schema.js';

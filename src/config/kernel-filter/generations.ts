@@ -6,9 +6,9 @@
 // SIGHUP's pace while the ring is drained every few ms, so one previous generation suffices.
 import type { Config } from '../config.js';
 import { compileKernelFilter, encodeTable, summarize } from './index.js';
+import { DEFINES } from '../../kernel/generated/events-h.js';
 
-export const RECORD_FLAG_KF_JUDGED = 1 << 14;
-export const RECORD_FLAG_KF_GEN_ODD = 1 << 15;
+const { RECORD_FLAG_KF_JUDGED, RECORD_FLAG_KF_GEN_ODD } = DEFINES;
 
 /** Where the tables go: src/kernel/kernel-filter-maps.ts on Linux. */
 export interface KernelFilterSink { install(table: Buffer): void }

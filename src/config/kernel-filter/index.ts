@@ -3,6 +3,7 @@
 // decide() is the kernel's decision logic in TypeScript, on the same tables: the differential
 // tests check it against the engine, and the live tests check the kernel against it.
 import type { ParsedConfig } from '../parse.js';
+import { DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 import { analyzeEvent, type EventRule } from './analysis.js';
 import { buildDfa, DfaTooLarge, MARK_END, MARK_START, walkFlags, type Dfa, type FlaggedPattern } from './automaton.js';
 
@@ -14,13 +15,17 @@ export const KF_RECORD_SLOTS: Readonly<Record<number, readonly number[]>> = {
   21: [1, 2], // Delete -> FileDelete 23 or, when 23's rules do not keep it, FileDeleteDetected 26
   23: [3], // Time -> FileCreateTime 2
 };
-export const KF_MODE_DROP_ON = 1; // drop when a D pattern matches
-export const KF_MODE_KEEP_ONLY = 2; // drop unless a K pattern matches
-/** events.h: KF_MAX_CELLS, KF_MAX_TEXT, and the layout of struct kf_table */
-export const KF_MAX_CELLS = 1 << 18;
-export const KF_MAX_TEXT = 1024;
-export const KF_HEAD = { loaded: 0, gen: 4, width: 8, states: 12, root_flags: 16, mode: 20, cls: 24, size: 152 } as const;
-export const KF_TABLE_BYTES = KF_HEAD.size + 4 * KF_MAX_CELLS;
+// events.h, through the generated constants (npm run gen)
+export const KF_MODE_DROP_ON = DEFINES.KF_MODE_DROP_ON; // drop when a D pattern matches
+export const KF_MODE_KEEP_ONLY = DEFINES.KF_MODE_KEEP_ONLY; // drop unless a K pattern matches
+export const KF_MAX_CELLS = DEFINES.KF_MAX_CELLS;
+export const KF_MAX_TEXT = DEFINES.KF_MAX_TEXT;
+const H = STRUCTS.kf_head.fields;
+export const KF_HEAD = {
+  loaded: H.loaded[0], gen: H.gen[0], width: H.width[0], states: H.states[0], root_flags: H.root_flags[0], mode: H.mode[0], cls: H.cls[0],
+  size: STRUCTS.kf_head.size,
+} as const;
+export const KF_TABLE_BYTES = STRUCTS.kf_table.size;
 
 export const dropBit = (slot: number): number => 1 << (slot * 2);
 export const keepBit = (slot: number): number => 1 << (slot * 2 + 1);
