@@ -90,17 +90,20 @@ static __always_inline __u32 kf_fold(__u32 c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+/* what every step needs, looked up once per record and handed to the callbacks */
+struct kf_ctx {
+	struct kf_walk *w;
+	struct kf_table *t;
+	__u8 *buf;
+};
+
 /* One byte of the name, back to front; rejects what resolveName would rewrite. */
-static long kf_name_byte(__u64 i, void *unused)
+static long kf_name_byte(__u64 i, void *data)
 {
-	__u32 zero = 0;
-	struct kf_walk *w = bpf_map_lookup_elem(&kf_walk_state, &zero);
-	__u8 *buf = scratch_buf();
-	if (!w || !buf)
-		return 1;
-	struct kf_table *t = bpf_map_lookup_elem(&kf_tables, &w->table);
-	if (!t)
-		return 1;
+	struct kf_ctx *x = data;
+	struct kf_walk *w = x->w;
+	struct kf_table *t = x->t;
+	__u8 *buf = x->buf;
 	__u32 c = kf_fold(buf[str_pos(w->src + w->len - 1 - (__u32)i)]);
 	/* "x/" (first byte read), "a//b", "a/./b" or "a/.x": not the plain join user space keeps */
 	if (!c || (c == '/' && (i == 0 || w->prev == '/' || w->prev == '.'))) {
@@ -117,13 +120,12 @@ static long kf_name_byte(__u64 i, void *unused)
  * each component back to front, then '/' ("c/b/a/"). A step either scans forward for the
  * end of the current component, or feeds one of its bytes (or the '/' after it).
  */
-static long kf_path_step(__u64 i, void *unused)
+static long kf_path_step(__u64 i, void *data)
 {
-	__u32 zero = 0;
-	struct kf_walk *w = bpf_map_lookup_elem(&kf_walk_state, &zero);
-	__u8 *buf = scratch_buf();
-	if (!w || !buf)
-		return 1;
+	struct kf_ctx *x = data;
+	struct kf_walk *w = x->w;
+	struct kf_table *t = x->t;
+	__u8 *buf = x->buf;
 	if (!w->emitting) {
 		if (w->pos >= w->len)
 			return 1;
@@ -135,9 +137,6 @@ static long kf_path_step(__u64 i, void *unused)
 		}
 		return 0;
 	}
-	struct kf_table *t = bpf_map_lookup_elem(&kf_tables, &w->table);
-	if (!t)
-		return 1;
 	if (w->pos > w->start) {
 		w->pos--;
 		__u32 c = kf_fold(buf[str_pos(w->src + w->pos)]);
@@ -202,10 +201,11 @@ static __always_inline int kf_drop(struct file_record *r)
 	w->bail = 0;
 	w->prev = 0;
 	kf_step(w, t, KF_MARK_END);
+	struct kf_ctx x = { .w = w, .t = t, .buf = (void *)r };
 	if (nlen) {
 		w->src = r->name.off;
 		w->len = nlen;
-		bpf_loop(nlen, kf_name_byte, 0, 0);
+		bpf_loop(nlen, kf_name_byte, &x, 0);
 		__u8 *buf = (void *)r;
 		int relative = buf[r->name.off & SCRATCH_STR_MASK] != '/';
 		/* a relative name starting with '.' is rewritten by the join ("./x", "../x") */
@@ -220,7 +220,7 @@ static __always_inline int kf_drop(struct file_record *r)
 		w->pos = 0;
 		w->start = 0;
 		w->emitting = 0;
-		bpf_loop(2 * plen + 2, kf_path_step, 0, 0);
+		bpf_loop(2 * plen + 2, kf_path_step, &x, 0);
 		/* the walk must have ended on a component's '/' (components are NUL-terminated) */
 		if (w->emitting || w->start < plen)
 			w->bail = 1;
