@@ -213,3 +213,43 @@ test('the automaton finds exactly the patterns direct matching finds', () => {
 test('slots cover every file record type the handlers turn into an event', () => {
   assert.deepEqual(Object.keys(KF_RECORD_SLOTS).map(Number).sort(), [CREATE, DELETE, TIME]);
 });
+
+test('a config whose automaton does not fit the table filters nothing in the kernel, and says so', () => {
+  const c = loadConfigFile(REFERENCE + 'sysmon-modular-sysmonconfig-with-filedelete.xml');
+  const small = compileKernelFilter(c.parsed, 1000);
+  assert.deepEqual(small.modes, [0, 0, 0, 0]);
+  assert.ok(small.notes.some((n) => n.includes('exceed the table')), small.notes.join('\n'));
+  for (const p of ['/proc/1/x', '/tmp/x', '/etc/passwd']) for (const rt of [CREATE, DELETE, TIME]) assert.equal(decide(small, rt, p), false);
+});
+
+test('generations: a record judged by the previous tables gets the previous config, every other record the current one', async () => {
+  const { ConfigGenerations } = await import('../../src/config/kernel-filter/generations.js');
+  const installed: number[] = [];
+  const gens = new ConfigGenerations({ install: (b) => installed.push(b.readUInt32LE(4)) });
+  const a = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><FileCreate onmatch="exclude"><TargetFilename condition="begin with">/a/</TargetFilename></FileCreate></EventFiltering></Sysmon>');
+  const b = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><FileCreate onmatch="exclude"><TargetFilename condition="begin with">/b/</TargetFilename></FileCreate></EventFiltering></Sysmon>');
+  const JUDGED = 1 << 14, ODD = 1 << 15;
+  gens.activate(a);
+  assert.deepEqual(installed, [1]);
+  assert.equal(gens.configFor(JUDGED | ODD), a);
+  assert.equal(gens.configFor(JUDGED), a, 'no previous generation yet: the current config');
+  gens.activate(b);
+  assert.deepEqual(installed, [1, 2]);
+  assert.equal(gens.configFor(JUDGED | ODD), a, 'generation 1 (odd) tables: config a');
+  assert.equal(gens.configFor(JUDGED), b);
+  assert.equal(gens.configFor(ODD), b, 'not judged by the kernel: the current config');
+  assert.equal(gens.configFor(0), b);
+  gens.activate(a);
+  assert.equal(gens.configFor(JUDGED | ODD), a);
+  assert.equal(gens.configFor(JUDGED), b);
+  // a kernel that refuses new tables keeps judging with the last ones it took: their config applies
+  let refuse = false;
+  const flaky = new ConfigGenerations({ install: () => { if (refuse) throw new Error('EPERM'); } });
+  flaky.activate(a); // generation 1 (odd) in the kernel
+  refuse = true;
+  assert.throws(() => flaky.activate(b)); // 2 refused
+  assert.equal(flaky.configFor(JUDGED | ODD), a);
+  assert.throws(() => flaky.activate(b)); // 3 (odd) refused too: the kernel still has generation 1
+  assert.equal(flaky.configFor(JUDGED | ODD), a);
+  assert.equal(flaky.configFor(0), b, 'records the kernel does not judge: the current config');
+});

@@ -16,31 +16,35 @@ export interface KernelFilterSink { install(table: Buffer): void }
 export class ConfigGenerations {
   private gen = 0;
   private current: Config | null = null;
-  private previous: Config | null = null;
+  /** the config of the last generation of each parity the kernel accepted */
+  private readonly installed: [Config | null, Config | null] = [null, null];
+  private reloaded = false;
 
   constructor(private readonly kernel: KernelFilterSink | null) {}
 
   /**
    * Makes `config` the one new records are judged by: user space first, then the kernel
    * tables (so no record judged by the new tables can meet the old rules). Returns one line
-   * per filtered event for the log; throws only if the kernel refuses the tables.
+   * per filtered event for the log. Throws if the kernel refuses the tables: it then keeps
+   * judging with the last tables it took, and configFor() keeps applying their config.
    */
   activate(config: Config): string[] {
-    this.previous = this.current;
+    this.reloaded = this.current !== null;
     this.current = config;
     this.gen++;
     if (!this.kernel) return [];
     const kf = compileKernelFilter(config.parsed);
     this.kernel.install(encodeTable(kf, this.gen));
+    this.installed[this.gen & 1] = config;
     return [...summarize(kf), ...kf.notes];
   }
 
   /** The config that must judge the events of a record with these header flags. */
   configFor(flags: number): Config {
-    if (this.previous === null || (flags & RECORD_FLAG_KF_JUDGED) === 0) return this.current!;
-    return ((flags & RECORD_FLAG_KF_GEN_ODD) !== 0) === ((this.gen & 1) === 1) ? this.current! : this.previous;
+    if ((flags & RECORD_FLAG_KF_JUDGED) === 0) return this.current!;
+    return this.installed[(flags & RECORD_FLAG_KF_GEN_ODD) !== 0 ? 1 : 0] ?? this.current!;
   }
 
   /** true once a reload happened: records of the previous generation may still be in the ring */
-  get hasPrevious(): boolean { return this.previous !== null; }
+  get hasPrevious(): boolean { return this.reloaded; }
 }

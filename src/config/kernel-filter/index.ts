@@ -39,7 +39,7 @@ export interface KernelFilter {
   notes: string[];
 }
 
-export function compileKernelFilter(p: ParsedConfig, maxCells = KF_MAX_CELLS): KernelFilter {
+export function compileKernelFilter(p: ParsedConfig, maxCells: number = KF_MAX_CELLS): KernelFilter {
   const rules = KF_SLOT_EVENTS.map((id) => analyzeEvent(p, id));
   const patterns: FlaggedPattern[] = [];
   const modes = rules.map((r, slot) => {
