@@ -10,7 +10,7 @@ import { Agent } from './agent.js';
 import { loadConfigFile } from './config/index.js';
 import { makeIdentity } from './events/event.js';
 import { computerName } from './events/host.js';
-import { renderSchema } from './commands/schema.js';
+import { renderSchema, SchemaVersionError } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { buildSink, parseSinkSpec, sinkFromSpec, sinkOf, sinkOutputPath, sinkUsage, type ParsedSinkSpec, type SinkContext } from '../sinks/index.js';
@@ -37,6 +37,7 @@ interface RunArgs {
   journal: string;
   console?: boolean;
   windows: boolean;
+  'image-basename'?: boolean;
   fsync: string;
   'ring-mb': number;
   'journal-max-mb': number;
@@ -44,6 +45,8 @@ interface RunArgs {
   'stats-every': number;
   'kernel-filter': boolean;
   'exit-with-parent'?: boolean;
+  'stop-on-stdin-close'?: boolean;
+  'ring-section'?: string;
 }
 
 export class UsageError extends Error {}
@@ -99,10 +102,12 @@ async function run(args: RunArgs): Promise<void> {
     journalMaxBytes: args['journal-max-mb'] * 1024 * 1024,
     objects: DRIVER_OBJECTS,
     identity,
+    matching: { provider: args.windows ? 'windows' : 'linux', imageBasename: args['image-basename'] === true },
     sinks,
     liveOnlySinks: new Set(['console']),
     logger,
     ringBytes: args['ring-mb'] * 1024 * 1024,
+    ringSection: args['ring-section'],
     statsEveryMs: args['stats-every'] * 1000,
     kernelFilter: args['kernel-filter'],
   });
@@ -133,6 +138,12 @@ async function run(args: RunArgs): Promise<void> {
     const parent = process.ppid;
     setInterval(() => { if (process.ppid !== parent) stop('parent exited'); }, 500).unref();
   }
+  if (args['stop-on-stdin-close']) {
+    // Windows has no SIGTERM: the service host (driver/windows/service) closes our stdin instead
+    process.stdin.on('end', () => stop('standard input closed'));
+    process.stdin.on('error', () => stop('standard input failed'));
+    process.stdin.resume();
+  }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
@@ -162,6 +173,7 @@ function updateConfig(file: string | undefined): void {
     return;
   }
   const config = loadConfigFile(resolve(file)); // throws ConfigError naming file and line
+  for (const w of config.warnings) process.stderr.write(`${w}\n`);
   checkConfigFile(resolve(file));
   if (!state || !isRunning(state.pid)) {
     process.stdout.write(`${resolve(file)} is valid (${config.capturedEvents().size} event types logged); no running sysmon-ts to update\n`);
@@ -195,8 +207,11 @@ export async function main(argv: string[]): Promise<number> {
       .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
       .option('fsync', { type: 'string', default: 'group', choices: ['group', 'always', 'never'], describe: 'journal fsync policy' })
       .option('console', { type: 'boolean', describe: 'show a line per event on stderr (default: when stderr is a terminal)' })
-      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's" })
+      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's (and compare config values as Windows Sysmon does)" })
+      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last / (docs/configuration.md)' })
       .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
+      .option('ring-section', { type: 'string', hidden: true, describe: 'Windows: read the ring from this named section (a test harness or driver shim) instead of the driver' })
+      .option('stop-on-stdin-close', { type: 'boolean', default: false, describe: 'stop cleanly when standard input closes (how the Windows service host stops the agent)' })
       .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
       .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' })
       .option('kernel-filter', { type: 'boolean', default: true, describe: 'drop file events the config surely drops in the kernel (docs/kernel-filtering.md)' }),
@@ -204,10 +219,12 @@ export async function main(argv: string[]): Promise<number> {
     .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c
       .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })
       .option('config', { alias: 'c', type: 'string', demandOption: true })
-      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' }),
+      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' })
+      .option('windows', { type: 'boolean', default: false, describe: 'compare values as Windows Sysmon does (default: as Sysmon for Linux)' })
+      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last /' }),
     async (a) => {
       const { runFilter } = await import('./commands/filter.js');
-      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, out: process.stdout, err: process.stderr });
+      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, windows: a.windows, imageBasename: a['image-basename'], out: process.stdout, err: process.stderr });
     })
     .command('convert <input> <output>', 'convert between .jsonl, .evtx and .xml (by extension)', (c) => c
       .positional('input', { type: 'string', demandOption: true })
@@ -267,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runStatus } = await import('./commands/status.js');
       process.exitCode = await runStatus({ journal: a.journal, json: a.json });
     })
-    .option('s', { type: 'string', describe: 'print the schema (VERSION or all)' })
+    .option('s', { type: 'string', describe: 'print the schema as sysmon -s does (VERSION prefix, or all; with --windows: Windows Sysmon 4.91)' })
     .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
     .option('windows', { type: 'boolean', default: false, hidden: true })
     .option('c', { type: 'string', describe: 'update the running config (FILE), or print it (no FILE)' })
@@ -285,7 +302,13 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = parsed._[0];
   if (cmd === undefined) {
     if (parsed.s !== undefined) {
-      process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s));
+      try {
+        process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s, { windows: parsed.windows === true }));
+      } catch (e) {
+        if (!(e instanceof SchemaVersionError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        process.exitCode = 1;
+      }
     } else if (parsed.m) {
       const { manifestFor } = await import('./commands/manifest.js');
       process.stdout.write(manifestFor(parsed.windows === true));

@@ -3,8 +3,9 @@
 //           reported with its number and skipped, the exit status is then 1
 //   .evtx   Windows Event Log file, ours or Windows' (sinks/evtx/reader.ts); written with
 //           sinks/evtx/writer.ts without rotation (one file, up to 65535 chunks)
-//   .xml    output only: Windows Event XML, one <Event> document per line (not wrapped in an
-//           <Events> root), rendered by sinks/xml/render.ts (dialect 'windows')
+//   .xml    output only: one <Event> document per line (not wrapped in an <Events> root),
+//           rendered by sinks/xml/render.ts in the dialect of the event's provider: Sysmon for
+//           Linux's syslog form for Linux-Sysmon events, Windows Event XML for Windows ones
 // Records of an .evtx input that are not Sysmon events of a known ID are skipped and counted.
 // On a terminal, a progress line is drawn on stderr every 10,000 events.
 import { createWriteStream } from 'node:fs';
@@ -116,7 +117,7 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
     const out = createWriteStream(outPath);
     const done = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
     for await (const { event, identity } of source) {
-      const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: 'windows' })}\n`;
+      const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: identity.provider === WINDOWS_IDENTITY.provider ? 'windows' : 'linux' })}\n`;
       if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
       events++;
       progress();

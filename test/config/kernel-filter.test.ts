@@ -14,6 +14,10 @@ import { buildDfa, walkFlags, reversedText, type FlaggedPattern } from '../../sr
 import type { SysmonEvent, FieldValue } from '../../src/events/event.js';
 import { eventDef } from '../../src/events/schema.js';
 import { rng } from './gen.js';
+import type { MatchOptions } from '../../src/config/parse.js';
+
+/** the engine's comparison modes: Sysmon for Linux (default), with --image-basename, and --windows */
+const MODES: MatchOptions[] = [{ provider: 'linux', imageBasename: false }, { provider: 'linux', imageBasename: true }, { provider: 'windows', imageBasename: false }];
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url));
 const REFERENCE = '/work/shared/reference/configs/';
@@ -106,12 +110,14 @@ const REAL = [
   REFERENCE + 'mstic-linux-collect-all.xml',
 ];
 
-test('real configs: nothing the engine keeps is dropped by the kernel filter', () => {
+test('real configs, every comparison mode: nothing the engine keeps is dropped by the kernel filter', () => {
   let total = 0;
   for (const file of REAL) {
-    const c = loadConfigFile(file);
-    const kf = compileKernelFilter(c.parsed);
-    total += checkSound(file, c, kf, pathsFromConfig(c, 3000, 11), 5, 20);
+    for (const mode of MODES) {
+      const c = loadConfigFile(file, mode);
+      const kf = compileKernelFilter(c.parsed);
+      total += checkSound(`${file} ${JSON.stringify(mode)}`, c, kf, pathsFromConfig(c, 1500, 11), 5, 12);
+    }
   }
   // the filter must actually drop something on real configs, or this test proves nothing
   assert.ok(total > 1000, `model dropped only ${total} records`);
@@ -131,7 +137,7 @@ test('the default config drops its noise in the kernel and keeps the rest', () =
   assert.equal(decide(kf, TIME, '/tmp/x'), true, 'FileCreateTime has no rules in the default config: never logged');
 });
 
-const ALPHA = ['/a', '/b', 'a', 'B', '.x', '/', 'a;b', ';a', 'b;', '', 'x\\a', 'é', '\u0130', '\u212a', 'ab/', '/A/b'];
+const ALPHA = ['/a', '/b', 'a', 'B', '.x', '/', 'a;b', ';a', 'b;', '', 'x\\a', 'é', '\u0130', '\u212a', 'i', 'K', 'ab/', '/A/b'];
 const CONDS = ['is', 'is not', 'is any', 'contains', 'contains any', 'contains all', 'excludes', 'excludes any', 'excludes all',
   'begin with', 'not begin with', 'end with', 'not end with', 'less than', 'more than', 'image'];
 const TAGS = ['FileCreate', 'FileDelete', 'FileDeleteDetected', 'FileCreateTime'];
@@ -172,15 +178,16 @@ function randomPaths(n: number, seed: number): string[] {
   return out;
 }
 
-test('1,500 random file configs: the kernel drops only what the engine drops', () => {
+test('1,500 random file configs, every comparison mode: the kernel drops only what the engine drops', () => {
   let drops = 0, judged = 0;
   for (let seed = 1; seed <= 1500; seed++) {
     const xml = randomFileConfig(seed);
-    const c = loadConfigText(xml, `random-${seed}.xml`);
+    const mode = MODES[seed % MODES.length]!;
+    const c = loadConfigText(xml, `random-${seed}.xml`, mode);
     const kf = compileKernelFilter(c.parsed);
     const paths = randomPaths(60, seed * 7);
     judged += paths.length;
-    drops += checkSound(`random config ${seed}: ${xml}`, c, kf, paths, seed, 8);
+    drops += checkSound(`random config ${seed} ${JSON.stringify(mode)}: ${xml}`, c, kf, paths, seed, 8);
   }
   // a useful share of records is decided in the kernel, or the comparison is empty
   assert.ok(drops > judged / 10, `model dropped ${drops} of ${judged * 3} records`);

@@ -77,8 +77,10 @@ describe('in-kernel file filter', () => {
 
   it('drops exactly the creates the config surely drops, for every pattern kind, case-insensitively', (t) => {
     if (!requirePrereq(t, missing)) return;
-    const dropped = ['drop/a.txt', 'DROP/b.txt', 'f.kfdrop', 'F.KFDROP', 'exact.txt', 'EXACT.TXT', 'kf-mid-1.txt', 'sub/kf-base.bin'];
-    const kept = ['drop.txt', 'dro/a.txt', 'xdrop/a.txt', 'f.kfdrop2', 'fkfdrop', 'exact.txt2', 'xexact.txt', 'kfmid-1.txt', 'sub/xkf-base.bin', 'kf-base.bin.x'];
+    const dropped = ['drop/a.txt', 'DROP/b.txt', 'f.kfdrop', 'F.KFDROP', 'exact.txt', 'EXACT.TXT', 'kf-mid-1.txt'];
+    // `image kf-base.bin` compares the part after the last '\' (the whole Linux path) unless
+    // --image-basename: these are near misses here (see the next test for the extension)
+    const kept = ['drop.txt', 'dro/a.txt', 'xdrop/a.txt', 'f.kfdrop2', 'fkfdrop', 'exact.txt2', 'xexact.txt', 'kfmid-1.txt', 'sub/kf-base.bin', 'sub/xkf-base.bin', 'kf-base.bin.x'];
     const before = maps.read();
     for (const f of [...dropped, ...kept]) writeFileSync(join(dir, f), 'x');
     const seen = drain().filter((s) => s.type === FileRecordType.Create);
@@ -97,6 +99,23 @@ describe('in-kernel file filter', () => {
     assert.ok(after.dropped - before.dropped >= BigInt(dropped.length));
     // the counters are machine-wide: other processes' creates are judged too
     assert.ok(after.judged - before.judged >= BigInt(dropped.length + kept.length));
+  });
+
+  it('image with --image-basename: a path whose last component is the value is dropped, near misses are not', (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const withBase = compileKernelFilter(loadConfigText(configFor(dir), '<config>', { provider: 'linux', imageBasename: true }).parsed);
+    maps.install(encodeTable(withBase, 7));
+    try {
+      // new files (a create of an existing file is no FileCreate at all)
+      mkdirSync(join(dir, 'base'));
+      const dropped = ['base/kf-base.bin', 'base/KF-BASE.BIN'], kept = ['base/xkf-base.bin', 'base/kf-base.bin.x'];
+      for (const f of [...dropped, ...kept]) writeFileSync(join(dir, f), 'x');
+      const paths = new Set(drain().filter((s) => s.type === FileRecordType.Create).map((s) => s.path));
+      for (const f of dropped) { assert.ok(!paths.has(join(dir, f)), `${f} reached user space`); assert.equal(decide(withBase, FileRecordType.Create, join(dir, f)), true); }
+      for (const f of kept) { assert.ok(paths.has(join(dir, f)), `${f} was dropped`); assert.equal(decide(withBase, FileRecordType.Create, join(dir, f)), false); }
+    } finally {
+      maps.install(encodeTable(kf, 9));
+    }
   });
 
   it('names the process passed: plain relative names are judged, ones the join would rewrite pass up', (t) => {

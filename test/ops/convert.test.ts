@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { LINUX_IDENTITY, type SysmonEvent } from '../../src/events/event.js';
+import { LINUX_IDENTITY, WINDOWS_IDENTITY, type SysmonEvent } from '../../src/events/event.js';
 import { ROOT } from '../../src/paths.js';
 import { runConvert } from '../../src/commands/convert.js';
 import { encodeJsonl } from '../../sinks/jsonl/encode.js';
@@ -34,4 +34,19 @@ it('convert skips and reports malformed JSONL lines, converts the rest, exits 1'
   assert.equal(cli.status, 1, cli.stderr);
   assert.match(cli.stderr, /in\.jsonl:2: malformed event skipped/);
   assert.match(cli.stderr, /"events":3,"skipped":0,"malformed":2/);
+});
+
+it('convert to .xml writes the Linux dialect for Linux-Sysmon events and the Windows one for Windows events', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-convert-'));
+  const input = join(dir, 'mixed.jsonl');
+  writeFileSync(input, encodeJsonl(ev(1, 'linux'), who) + encodeJsonl(ev(2, 'windows'), { ...WINDOWS_IDENTITY, computer: 'W' }));
+  const out = join(dir, 'out.xml');
+  assert.deepEqual(await runConvert(input, out), { events: 2, skipped: 0, malformed: 0 });
+  const [lin, win] = readFileSync(out, 'utf8').split('\n');
+  // Sysmon for Linux's syslog document: no namespace, Security UserId, 9-digit SystemTime
+  assert.match(lin!, /^<Event><System><Provider Name="Linux-Sysmon" Guid="\{ff032593-a8d3-4f13-b0d6-01fc615a0f97\}"\/>/);
+  assert.match(lin!, /<TimeCreated SystemTime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"\/>/);
+  assert.match(lin!, /<Security UserId="\d+"\/>/);
+  assert.match(win!, /^<Event xmlns="http:\/\/schemas.microsoft.com\/win\/2004\/08\/events\/event"><System><Provider Name="Microsoft-Windows-Sysmon"/);
+  assert.match(win!, /<Security UserID="S-1-5-18"\/>/);
 });

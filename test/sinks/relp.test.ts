@@ -327,7 +327,7 @@ if (missing && process.env.CI === 'true') {
           const g = byId.get(ev.recordId)!;
           assert.ok(g, `record ${ev.recordId}`);
           assert.equal(g.rx.app, 'sysmon');
-          assert.equal(g.rx.pri, ev.id === 255 ? 11 : 14);
+          assert.equal(g.rx.pri, 14, 'user.info for every event, as Sysmon for Linux');
           assert.equal(g.rx.host, IDENTITY.computer);
           const data = Object.fromEntries(g.p.data.map(([k, v]) => [k, unescapeXmlValue(v)]));
           for (const f of eventDef(ev.id).fields) assert.equal(data[f.name], String(ev.data[f.name]), `${ev.recordId} ${f.name}`);

@@ -15,7 +15,7 @@
 // over-approximations for K (filter true => pattern matches); a filter without one is unknown.
 import type { BlockDef, FilterDef, ParsedConfig } from '../parse.js';
 import { eventDef } from '../../events/schema.js';
-import { lower, splitTokens, substringTokens } from '../text.js';
+import { asciiLower, lower, splitTokens, substringTokens } from '../text.js';
 
 /** The one field the kernel filter reads. */
 export const KERNEL_FIELD = 'TargetFilename';
@@ -71,9 +71,18 @@ function onKernelField(f: FilterDef, id: number): boolean {
   return f.field === KERNEL_FIELD && eventDef(id).fields[f.fieldIndex]?.name === KERNEL_FIELD;
 }
 
+/** How the engine compares (src/config/engine.ts): its case folding and the image extension. */
+export interface Matching { fold: (s: string) => string; imageBasename: boolean }
+
+export function matchingOf(p: ParsedConfig): Matching {
+  // Sysmon for Linux folds A-Z only, Windows Sysmon towlower(); on an ASCII path (the only
+  // kind the kernel judges) both are the kernel's A-Z folding
+  return { fold: p.matching.provider === 'linux' ? asciiLower : lower, imageBasename: p.matching.imageBasename };
+}
+
 /** Patterns whose match implies the filter matches (D); null when there is none. */
-export function underPatterns(f: FilterDef): Pattern[] | null {
-  const lv = lower(f.value);
+export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
+  const lv = m.fold(f.value);
   switch (f.condition) {
     case 'is': return [{ kind: 'eq', text: lv }];
     case 'is any': return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
@@ -81,15 +90,21 @@ export function underPatterns(f: FilterDef): Pattern[] | null {
     case 'end with': return [{ kind: 'suffix', text: lv }];
     case 'contains': return [{ kind: 'substring', text: lv }];
     case 'contains any': return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
-    // the part after the last '/' equals the value: a path ending in "/value"
-    case 'image': return lv === '' || lv.includes('/') || lv.includes('\\') ? null : [{ kind: 'suffix', text: `/${lv}` }];
+    case 'image': {
+      // the part after the last '\' equals the value: for a value without '\', a path equal to it;
+      // with --image-basename also the part after the last '/': a path ending in "/value"
+      if (lv.includes('\\')) return null;
+      const ps: Pattern[] = [{ kind: 'eq', text: lv }];
+      if (m.imageBasename && lv !== '' && !lv.includes('/')) ps.push({ kind: 'suffix', text: `/${lv}` });
+      return ps;
+    }
     default: return null;
   }
 }
 
 /** Patterns one of which matches whenever the filter matches (K); null when there is none. */
-export function overPatterns(f: FilterDef): Pattern[] | null {
-  const lv = lower(f.value);
+export function overPatterns(f: FilterDef, m: Matching): Pattern[] | null {
+  const lv = m.fold(f.value);
   switch (f.condition) {
     case 'is': return [{ kind: 'eq', text: lv }];
     case 'is any': return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
@@ -124,11 +139,12 @@ export function analyzeEvent(p: ParsedConfig, id: number): EventRule {
   }
   const excludes = mine.filter((b) => b.onmatch === 'exclude' && b.filters.length > 0);
   const includes = mine.filter((b) => b.onmatch === 'include' && b.filters.length > 0);
+  const m = matchingOf(p);
   const under = new Map<FilterDef, Pattern[] | null>();
   const over = new Map<FilterDef, Pattern[] | null>();
   for (const b of mine) for (const f of b.filters) {
-    under.set(f, onKernelField(f, id) ? kernelSafe(underPatterns(f)) : null);
-    over.set(f, onKernelField(f, id) ? kernelSafe(overPatterns(f)) : null);
+    under.set(f, onKernelField(f, id) ? kernelSafe(underPatterns(f, m)) : null);
+    over.set(f, onKernelField(f, id) ? kernelSafe(overPatterns(f, m)) : null);
   }
 
   // D: a filter whose match alone makes its exclude block match whatever the rest holds
