@@ -233,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runConvert } = await import('./commands/convert.js');
       const r = await runConvert(a.input, a.output);
       process.stderr.write(`${JSON.stringify(r)}\n`);
-      if (r.malformed > 0) process.exitCode = 1;
+      if (r.malformed > 0 || r.damaged > 0) process.exitCode = 1; // something was skipped (each reported above)
     })
     .command('view [file]', 'readable, filterable view of JSONL, EVTX or syslog Event XML ("-": stdin)', (c) => c
       .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' })
@@ -251,12 +251,13 @@ export async function main(argv: string[]): Promise<number> {
       const list = (s?: string) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
       const [r0, r1] = (a.r ?? '').split(',');
       const [t0, t1] = (a.t ?? '').split(',');
+      const stats = { damaged: 0, malformed: 0, foreign: 0 };
       process.exitCode = (await runView(file, process.stdout, {
-        ids: list(a.e).map(Number), filters: a.f, fields: list(a.E), system: a.system, follow: a.follow,
+        ids: list(a.e).map(Number), filters: a.f, fields: list(a.E), system: a.system, follow: a.follow, stats,
         color: a.color ?? process.stdout.isTTY === true,
         minRecord: r0 ? Number(r0) : undefined, maxRecord: r1 ? Number(r1) : undefined,
         fromMs: t0?.trim() ? parseTime(t0) : undefined, toMs: t1?.trim() ? parseTime(t1) : undefined,
-      })) > 0 ? 0 : 1;
+      })) > 0 && stats.damaged === 0 ? 0 : 1; // 1: nothing shown, or damaged records skipped (reported on stderr)
     })
     .command('replay', 're-send a range of the journal to a sink (backfill)', (c) => c
       .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
