@@ -15,6 +15,7 @@ import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
 import { earlyFilter } from './events/early-filter.js';
 import { setNetworkOptions } from './events/network-events.js';
+import { ConfigGenerations } from './config/kernel-filter/generations.js';
 import { setConventions } from './events/conventions.js';
 import type { Sink } from '../sinks/sink.js';
 
@@ -45,6 +46,8 @@ export interface AgentOptions {
    */
   pollMs?: number;
   statsEveryMs?: number;
+  /** compile the config into the kernel's file filter (default true; docs/kernel-filtering.md) */
+  kernelFilter?: boolean;
   /** how config values compare (Sysmon for Linux's rules unless --windows) and the --image-basename extension */
   matching?: MatchOptions;
   /** called with a config path before it is loaded (start and reload); throws to refuse it */
@@ -55,6 +58,8 @@ export interface AgentStats {
   records: number;
   rejected: number;
   kernelDrops: string;
+  /** file records the in-kernel filter dropped (the config surely drops their events) */
+  kernelFiltered?: string;
   accepted: number;
   filtered: number;
   processes: number;
@@ -77,6 +82,10 @@ export class Agent {
   readonly acceptedById = new Map<number, number>();
   private filtered = 0;
   private readonly pollMs: number;
+  /** configs by generation, and the kernel filter's tables (src/config/kernel-filter) */
+  private generations!: ConfigGenerations;
+  /** events of records the previous generation judged (after a reload) -> that config */
+  private judgedBy = new WeakMap<SysmonEvent, Config>();
 
   constructor(private readonly opts: AgentOptions) {
     this.pollMs = opts.pollMs ?? 20;
@@ -140,6 +149,8 @@ export class Agent {
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
+    this.generations = new ConfigGenerations(this.opts.kernelFilter === false ? null : this.driver.kernelFilter?.() ?? null);
+    this.activateKernelFilter(this.config, early);
 
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
     for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
@@ -162,7 +173,7 @@ export class Agent {
     if (events.length === 0) return;
     const kept: SysmonEvent[] = [];
     for (const ev of events) {
-      if (this.config.engine.apply(ev)) {
+      if ((this.judgedBy.get(ev) ?? this.config).engine.apply(ev)) {
         kept.push(ev);
         this.acceptedById.set(ev.id, (this.acceptedById.get(ev.id) ?? 0) + 1);
       } else this.filtered++;
@@ -193,7 +204,14 @@ export class Agent {
 
   private drainRing(max = 16384): number {
     const out: SysmonEvent[] = [];
-    const n = this.driver.ring.drain((raw) => this.capture.onRecord(raw, out), max);
+    const gens = this.generations;
+    const n = this.driver.ring.drain(!gens.hasPrevious ? (raw) => this.capture.onRecord(raw, out) : (raw) => {
+      const from = out.length;
+      this.capture.onRecord(raw, out);
+      // a file record the previous generation's kernel tables judged: that config decides
+      const by = gens.configFor(raw.readUInt16LE(2));
+      if (by !== this.config) for (let i = from; i < out.length; i++) this.judgedBy.set(out[i]!, by);
+    }, max);
     const waits = this.capture.takeDeferred();
     if (waits.length === 0 && this.enrichment === null) {
       this.emit(out);
@@ -239,6 +257,9 @@ export class Agent {
       const failures = this.driver.updateAttachments((p) => programWanted(p, captured));
       this.emit(failures.map((f) => errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`)));
       this.config = next;
+      const reports: SysmonEvent[] = [];
+      this.activateKernelFilter(next, reports);
+      this.emit(reports);
       configureFileEvents(next);
       earlyFilter.configure(next);
       setNetworkOptions(next.options, next.parsed.matching.provider);
@@ -256,10 +277,23 @@ export class Agent {
     }
   }
 
+  /** New records are judged by `config` from now on, in user space and in the kernel. */
+  private activateKernelFilter(config: Config, reports: SysmonEvent[]): void {
+    try {
+      const lines = this.generations.activate(config);
+      if (lines.length) this.opts.logger.info({ kernelFilter: lines }, 'in-kernel file filter compiled from the config');
+    } catch (err) {
+      // the kernel keeps the previous tables, and its records keep saying so: their events are
+      // judged by the previous config (ConfigGenerations.configFor), so none is lost between the two
+      reports.push(errorReport('KernelFilterError', `in-kernel filter not updated: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+
   stats(): AgentStats {
     const c = this.capture.counters;
     return {
       records: c.records, rejected: c.rejected, kernelDrops: c.kernelDrops.toString(),
+      kernelFiltered: this.driver.kernelFilter?.()?.read().dropped.toString(),
       // events the config dropped before enrichment (src/events/early-filter.ts) count as filtered
       accepted: this.accepted, filtered: this.filtered + earlyFilter.dropped, processes: this.processes.processCount(),
       config: this.config.source || '(built-in defaults)',

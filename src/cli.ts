@@ -43,6 +43,7 @@ interface RunArgs {
   'journal-max-mb': number;
   'jsonl-max-mb': number;
   'stats-every': number;
+  'kernel-filter': boolean;
   'exit-with-parent'?: boolean;
   'stop-on-stdin-close'?: boolean;
   'ring-section'?: string;
@@ -108,6 +109,7 @@ async function run(args: RunArgs): Promise<void> {
     ringBytes: args['ring-mb'] * 1024 * 1024,
     ringSection: args['ring-section'],
     statsEveryMs: args['stats-every'] * 1000,
+    kernelFilter: args['kernel-filter'],
   });
   try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
   // `view` and `status` read the first JSONL file written
@@ -211,7 +213,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('ring-section', { type: 'string', hidden: true, describe: 'Windows: read the ring from this named section (a test harness or driver shim) instead of the driver' })
       .option('stop-on-stdin-close', { type: 'boolean', default: false, describe: 'stop cleanly when standard input closes (how the Windows service host stops the agent)' })
       .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
-      .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' }),
+      .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' })
+      .option('kernel-filter', { type: 'boolean', default: true, describe: 'drop file events the config surely drops in the kernel (docs/kernel-filtering.md)' }),
     async (a) => { await run({ ...a, config: a.config ?? BUNDLED_CONFIG }); })
     .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c
       .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })

@@ -199,6 +199,39 @@ struct file_record {
 	struct str_ref name;
 };
 
+/*
+ * In-kernel filter of file records (driver/linux/filter.bpf.h; tables compiled from the
+ * config by src/config/kernel-filter). Two tables, the active one chosen by kf_active[0]:
+ * a reload writes the idle table, then flips the index. A record the filter judged carries
+ * RECORD_FLAG_KF_JUDGED, and RECORD_FLAG_KF_GEN_ODD = the judging table's gen & 1, so that
+ * user space applies the config of that same generation.
+ */
+#define RECORD_FLAG_KF_JUDGED   (1u << 14)
+#define RECORD_FLAG_KF_GEN_ODD  (1u << 15)
+
+#define KF_SLOTS      4          /* 0: FileCreate 11, 1: FileDelete 23, 2: FileDeleteDetected 26, 3: FileCreateTime 2 */
+#define KF_MAX_CELLS  (1u << 18) /* automaton cells per table (states x columns) */
+#define KF_MAX_TEXT   1024       /* longer paths pass to user space */
+#define KF_MODE_DROP_ON   1      /* slot: drop when a drop pattern matches */
+#define KF_MODE_KEEP_ONLY 2      /* slot: drop unless a keep pattern matches */
+
+struct kf_head {
+	__u32 loaded;      /* 0: no config compiled into this table, every record passes */
+	__u32 gen;         /* generation of the config (user space counts reloads) */
+	__u32 width;       /* columns per state */
+	__u32 states;
+	__u32 root_flags;  /* flags of the start state (an empty substring pattern) */
+	__u8 mode[KF_SLOTS];
+	__u8 cls[128];     /* byte -> column (0: a byte no pattern uses) */
+};
+
+struct kf_table {
+	struct kf_head head;
+	/* cells[state * width + column] = next state | flags(next state) << 24;
+	 * flags: bit 2*slot = a drop pattern of that slot ends here, bit 2*slot+1 = a keep pattern */
+	__u32 cells[KF_MAX_CELLS];
+};
+
 /* ---- io_uring family (driver/linux/iouring.bpf.c, records 90-99) ---- */
 
 enum iouring_record_type {

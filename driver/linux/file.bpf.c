@@ -20,6 +20,7 @@
  * cwd, walked in the kernel) and the name the process passed; userspace joins them.
  */
 #include "common.bpf.h"
+#include "filter.bpf.h"
 
 #define AT_REMOVEDIR    0x200
 #define FMODE_READ      0x1
@@ -69,6 +70,9 @@ static __always_inline void inode_info(struct file_record *r, struct inode *inod
 /* emit() with the size bounded behind an asm barrier, which clang cannot fold away here */
 static __always_inline void emit_file(struct file_record *r, __u32 size)
 {
+	/* records whose event the config surely drops never leave the kernel (filter.bpf.h) */
+	if (kf_drop(r))
+		return;
 	if (bpf_ringbuf_output(&events, r, str_pos(size), RB_FLAGS))
 		count_drop();
 }

@@ -9,6 +9,8 @@ export interface AgentDriver {
   readonly attachFailures: readonly { program: string; error: string }[];
   updateAttachments(wanted: (program: string) => boolean): { program: string; error: string }[];
   drops(): bigint;
+  /** the in-kernel file filter's tables (Linux, file family loaded); absent: nothing is filtered in the kernel */
+  kernelFilter?(): import('./kernel-filter-maps.js').KernelFilterMaps | null;
   /** stops every hook (before the last drain of the ring at stop) */
   detachAll(): Promise<void>;
   close(): void;

@@ -78,6 +78,7 @@ export { koffi, timespec };
 export const bpfExtra = {
   reuseFd: libbpf.func('int bpf_map__reuse_fd(bpf_map *map, int fd)'),
   maxEntries: libbpf.func('uint32_t bpf_map__max_entries(bpf_map *map)'),
+  updateElem: libbpf.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
 };
 
 // uprobes (sections "uprobe/<binary>:<function>", "uretprobe/..."): see loader.ts

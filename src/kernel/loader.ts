@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { bpf, bpfExtra, bpfUprobe, koffi, UPROBE_OPTS_SIZE, withSignalsBlocked } from './ffi.js';
 import { RingReader } from './ring.js';
+import { KernelFilterMaps } from './kernel-filter-maps.js';
 
 const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state'] as const;
 
@@ -120,6 +121,22 @@ export class Driver {
     }
     return failures;
   }
+
+  /** fd of a map by name, from the first loaded object that has it (null: none has) */
+  mapFd(name: string): number | null {
+    for (const obj of this.objects) {
+      const map = bpf.findMap(obj, name);
+      if (map) return bpf.mapFd(map);
+    }
+    return null;
+  }
+
+  /** The file family's in-kernel filter tables (null when file.bpf.o is not loaded). */
+  kernelFilter(): KernelFilterMaps | null {
+    return this.kf === undefined ? (this.kf = KernelFilterMaps.open(this, this.cpus)) : this.kf;
+  }
+
+  private kf: KernelFilterMaps | null | undefined;
 
   /** Names of every loaded program, attached or not. */
   get programNames(): string[] {

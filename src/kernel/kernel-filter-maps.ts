@@ -1,0 +1,46 @@
+// Writes compiled kernel-filter tables (src/config/kernel-filter) into file.bpf.o's maps
+// (driver/linux/filter.bpf.h) and reads its counters. Two tables: a new config goes into the
+// one not in use, then one write of kf_active switches every CPU to it at once; the records
+// carry the generation of the table that judged them (RECORD_FLAG_KF_GEN_ODD).
+import { bpf, bpfExtra } from './ffi.js';
+
+export interface KernelFilterCounters {
+  /** records the automaton walked */
+  judged: bigint;
+  /** ... of which dropped in the kernel */
+  dropped: bigint;
+  /** records of a filtered event passed up without a verdict (non-ASCII, too long, truncated, unusual name) */
+  unjudged: bigint;
+}
+
+export class KernelFilterMaps {
+  /** table 0 starts empty (not loaded) and in use: the first config goes into table 1 */
+  private active = 0;
+
+  private constructor(private readonly tables: number, private readonly index: number, private readonly counters: number, private readonly cpus: number) {}
+
+  static open(maps: { mapFd(name: string): number | null }, cpus: number): KernelFilterMaps | null {
+    const t = maps.mapFd('kf_tables'), a = maps.mapFd('kf_active'), s = maps.mapFd('kf_stats');
+    return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, cpus);
+  }
+
+  /**
+   * Puts `table` (struct kf_table bytes) in the idle slot, then makes it the active one. The
+   * table in use is never written: a half-copied table would judge records with zeroed cells.
+   */
+  install(table: Buffer): void {
+    const next = this.active ^ 1;
+    if (bpfExtra.updateElem(this.tables, new Uint32Array([next]), table, 0) !== 0) throw new Error(`kernel filter: writing table ${next} failed`);
+    if (bpfExtra.updateElem(this.index, new Uint32Array([0]), new Uint32Array([next]), 0) !== 0) throw new Error('kernel filter: switching tables failed');
+    this.active = next;
+  }
+
+  /** Sums of the per-CPU counters since load. */
+  read(): KernelFilterCounters {
+    const sum = (key: number): bigint => {
+      const v = new BigUint64Array(this.cpus);
+      return bpf.lookupElem(this.counters, new Uint32Array([key]), v) === 0 ? v.reduce((a, b) => a + b, 0n) : 0n;
+    };
+    return { judged: sum(0), dropped: sum(1), unjudged: sum(2) };
+  }
+}
