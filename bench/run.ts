@@ -3,12 +3,14 @@
 // appends it, with machine, date, commit and command, to bench/RESULTS.md.
 // Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip pipeline,ring,storms,latency
 //          --records FILE (reuse a recording), --no-write (do not touch RESULTS.md)
+//          --soak MINUTES: the soak run instead (bench/soak.ts; --keep, --no-setup)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { record } from '../src/commands/record.js';
 import { DRIVER_OBJECTS } from '../src/paths.js';
+import { runSoak } from './soak.js';
 import {
   ALL_CONFIG, BIG_CONFIG, DEFAULT_CONFIG, JsonlTail, ROOT, buildWorkloads, makeWorkDir, peerMonitors, percentile,
   restoreAudit, rssMB, runWorkload, sleep, stormRun, sysmonMonitor, sysmonMatch, type Monitor, type StormRow, type Workload, type WorkloadSpec,
@@ -308,4 +310,5 @@ function recordMix(file: string): string {
 
 void sysmonMatch;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { restoreAudit(); process.exit(130); });
-main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
+const soak = opt('soak');
+(soak !== undefined ? runSoak({ minutes: Number(soak), write: !flag('no-write'), keep: flag('keep'), setup: !flag('no-setup'), sabotage: opt('sabotage') === 'copytruncate' ? 'copytruncate' : undefined, command: `npm run bench -- ${argv.join(' ')}` }) : main()).then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
