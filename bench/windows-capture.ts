@@ -10,7 +10,7 @@ import { loadConfigText } from '../src/config/index.js';
 import { configureFileEvents } from '../src/events/file-events.js';
 import type { SysmonEvent } from '../src/events/event.js';
 import { hashes } from '../src/events/hashes.js';
-import { windowsPlatformCapture } from '../src/events/host-windows.js';
+import { windowsPlatformCapture } from '../src/platform/windows.js';
 import { DeviceMap } from '../src/events/windows/paths.js';
 import * as R from '../test/windows/records.js';
 

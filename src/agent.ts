@@ -10,7 +10,7 @@ import { Config, ConfigError, defaultConfig, loadConfigFile } from './config/ind
 import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
-import { kernelPlatform, type AgentDriver, type PlatformCapture } from './kernel/platform.js';
+import { kernelPlatform, type AgentDriver, type PlatformCapture } from './platform/index.js';
 import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
 import { earlyFilter } from './events/early-filter.js';
@@ -249,7 +249,8 @@ export class Agent {
     if (this.journal) {
       this.emit([serviceState('Stopped')]);
       await this.journal.flush();
-      await this.fanout.close(5000);
+      const leftovers = await this.fanout.close();
+      for (const l of leftovers) this.opts.logger.warn(l, 'sink not caught up at stop: it resumes from its cursor at the next start');
       await this.journal.close();
       t = lap('sinksMs', t);
     }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The record layout: the one contract between any driver and the TypeScript reader
- * (src/kernel/layout.ts). Every record = record_header + fixed fields + a string area.
- * Strings are referenced by (offset from record start, length in bytes), never
- * NUL-terminated in the contract. test/kernel/layout.test.ts compares the TS offsets
- * with this file as compiled into the BPF object (its BTF): change both or the test fails.
+ * The record layout: the one contract between any driver and the TypeScript reader.
+ * Every record = record_header + fixed fields + a string area. Strings are referenced by
+ * (offset from record start, length in bytes), never NUL-terminated in the contract.
+ * `npm run gen` turns this file (sizes, offsets, enums, integer #defines, as the compiler
+ * computes them) into src/kernel/generated/events-h.ts, which the decoders import; run it
+ * after any change here. test/kernel/layout.test.ts fails when the generated file is stale
+ * or a BPF object was built against another layout.
  */
 #ifndef SYSMON_TS_EVENTS_H
 #define SYSMON_TS_EVENTS_H

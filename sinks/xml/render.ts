@@ -6,7 +6,7 @@
 //   &  <  >  "        -> &amp; &lt; &gt; &quot;
 //   \t \n \r           -> &#9; &#10; &#13;   (legal XML character references; the line stays one line)
 //   other C0 controls  -> the text \xNN  (U+0000-U+001F are not allowed in XML 1.0, even as refs)
-//   lone surrogates U+DC80-U+DCFF (invalid UTF-8 bytes, see src/events/text.ts)
+//   lone surrogates U+DC80-U+DCFF (invalid UTF-8 bytes, see src/kernel/text.ts)
 //                      -> the text \xNN of the original byte (NN = 80..FF)
 //   any other lone surrogate, U+FFFE, U+FFFF -> the text \uXXXX
 // The output is therefore always well-formed XML 1.0, valid UTF-8, one line, and no value can

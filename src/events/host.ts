@@ -1,6 +1,6 @@
 // Facts about this Linux host that every event needs: machine id (GUIDs), boot time (kernel
-// timestamps -> wall clock), and uid -> user name. The Windows ones are in host-windows.ts;
-// the agent reaches either through src/kernel/platform.ts.
+// timestamps -> wall clock), and uid -> user name. The Windows ones are in src/platform/windows.ts;
+// the agent reaches either through src/platform/index.ts.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import koffi from 'koffi';

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { ExecRecord, ExitRecord, ForkRecord, ProcessIds } from '../kernel/decode.js';
 import { GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
-import { decodeBytes } from './text.js';
+import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
 
 export interface ProcessInfo {

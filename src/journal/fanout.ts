@@ -27,6 +27,12 @@ export interface LossReport {
   reason: 'retention' | 'gap';
 }
 
+/** a sink that had not delivered everything when the fan-out closed: it resumes from its cursor at the next start */
+export interface SinkLeftover {
+  sink: string;
+  pending: number;
+}
+
 export interface FanoutOptions {
   /**
    * events per write() (default 2048). One write per turn of the event loop: with 512 a sink
@@ -295,12 +301,23 @@ export class Fanout {
   }
 
   /**
-   * Lets every sink deliver what is visible (up to drainMs), then stops them, saves cursors and
-   * closes the sinks. Call after the last append and `await journal.flush()`, before journal.close().
+   * Lets every sink deliver what is visible (as long as it makes progress, up to capMs), then
+   * stops them, saves cursors and closes the sinks; returns the sinks left behind. Call after the last append and `await journal.flush()`, before journal.close().
    */
-  async close(drainMs = 5000): Promise<void> {
-    const deadline = Date.now() + drainMs;
-    await Promise.all(this.list().map((r) => r.waitCaughtUp(deadline)));
-    await Promise.all(this.list().map((r) => r.stop(Math.max(100, deadline - Date.now()))));
+  async close(stallMs = 5000, capMs = 60_000): Promise<SinkLeftover[]> {
+    const cap = Date.now() + capMs;
+    // A sink that keeps delivering is given time (a busy host slows the EVTX sink, and what it
+    // leaves now it can only send after the next start); one that stalls for stallMs is cut.
+    const left = await Promise.all(this.list().map(async (r) => {
+      let acked = r.stats().acked;
+      for (;;) {
+        if (await r.waitCaughtUp(Math.min(cap, Date.now() + stallMs))) return null;
+        const now = r.stats().acked;
+        if (now === acked || Date.now() >= cap) return { sink: r.stats().name, pending: this.journal.visibleId - now };
+        acked = now;
+      }
+    }));
+    await Promise.all(this.list().map((r) => r.stop(Math.max(100, Math.min(stallMs, cap - Date.now())))));
+    return left.filter((x): x is SinkLeftover => x !== null);
   }
 }

@@ -1,6 +1,5 @@
-// Byte offsets of every record in driver/include/events.h, as the TypeScript decoders read
-// them, gathered from each family. test/kernel/layout.test.ts checks every entry against
-// the compiled objects' BTF. A new family adds its layout here.
+// The layouts every family's decoder reads, gathered: each comes from
+// src/kernel/generated/events-h.ts (`npm run gen` from driver/include/events.h).
 import { COMMON_LAYOUT, COMMON_SIZES } from './records/common.js';
 import { PROCESS_LAYOUT, PROCESS_SIZES } from './records/process.js';
 import { SECURITY_LAYOUT, SECURITY_SIZES } from './records/security.js';
@@ -9,6 +8,7 @@ import { NETWORK_LAYOUT, NETWORK_SIZES } from './records/network.js';
 import { DNS_LAYOUT, DNS_SIZES } from './records/dns.js';
 import { IMAGE_LAYOUT, IMAGE_SIZES } from './records/image.js';
 import { IOURING_LAYOUT, IOURING_SIZES } from './records/iouring.js';
+import { DEFINES } from './generated/events-h.js';
 
 export const LAYOUT: Record<string, Record<string, readonly [number, number]>> = {
   ...COMMON_LAYOUT,
@@ -33,9 +33,9 @@ export const STRUCT_SIZES: Record<string, number> = {
 };
 
 export const RecordFlag = {
-  ArgsTruncated: 1 << 0,
-  ExeTruncated: 1 << 1,
-  CwdTruncated: 1 << 2,
+  ArgsTruncated: DEFINES.RECORD_FLAG_ARGS_TRUNCATED,
+  ExeTruncated: DEFINES.RECORD_FLAG_EXE_TRUNCATED,
+  CwdTruncated: DEFINES.RECORD_FLAG_CWD_TRUNCATED,
   /** exec: in exactly the parent's cgroups (same css_set), every hierarchy */
-  ParentCgroups: 1 << 3,
+  ParentCgroups: DEFINES.RECORD_FLAG_PARENT_CGROUPS,
 } as const;

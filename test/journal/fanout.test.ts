@@ -233,3 +233,33 @@ test('replay re-sends a range to a sink, also while the journal is open', async 
     await cleanup();
   }
 });
+
+test('close() waits for a slow sink while it makes progress, cuts one that stalls, and names what was left', async () => {
+  const { dir, cleanup } = await tempDir('close');
+  try {
+    const j = await Journal.open({ dir, segmentBytes: 256 * 1024 });
+    const f = new Fanout(j, { retry: fastRetry, maxBatch: 10 });
+    // slow: 10 events per 150 ms -> 300 events take ~4.5 s, well past a 1 s stall window
+    class SlowSink extends MemorySink {
+      override async write(batch: readonly import('../../src/events/event.js').SysmonEvent[]): Promise<void> {
+        await new Promise((r) => setTimeout(r, 150));
+        return super.write(batch);
+      }
+    }
+    const slow = new SlowSink('slow');
+    const stuck = new MemorySink('stuck');
+    await f.add(slow);
+    await f.add(stuck);
+    stuck.failing = true;
+    j.append(events(0, 300));
+    await j.flush();
+    const t0 = Date.now();
+    const left = await f.close(1000, 30_000);
+    assert.deepEqual(slow.ids(), range(1, 300), 'the slow sink got everything before close returned');
+    assert.ok(Date.now() - t0 >= 4000, 'close waited for the progressing sink');
+    assert.deepEqual(left, [{ sink: 'stuck', pending: 300 }]);
+    await j.close();
+  } finally {
+    await cleanup();
+  }
+});

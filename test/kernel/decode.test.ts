@@ -9,7 +9,7 @@ import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../../src/kern
 
 const LAYOUT = { ...COMMON_LAYOUT, ...PROCESS_LAYOUT };
 import { GuidMaker } from '../../src/events/guid.js';
-import { decodeBytes } from '../../src/events/text.js';
+import { decodeBytes } from '../../src/kernel/text.js';
 import { UserNames } from '../../src/events/host.js';
 import { ProcessTable } from '../../src/events/processes.js';
 import type { SysmonEvent } from '../../src/events/event.js';

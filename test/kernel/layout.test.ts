@@ -1,46 +1,64 @@
-// driver/include/events.h is the one definition of the record layout. This test reads the
-// layout of the compiled BPF object (its BTF, via bpftool) and compares every struct the
-// decoder knows with src/kernel/layout.ts: change one side only and it fails.
+// driver/include/events.h is the one definition of the record layout. The decoders take every
+// size, offset, record number and flag from src/kernel/generated/events-h.ts, generated from
+// the header by `npm run gen`. These tests need neither root nor the kernel:
+// - the committed generated file is what a fresh generation gives (edit events.h without
+//   running `npm run gen` and the first test fails);
+// - every struct as compiled into each BPF object (its BTF, via bpftool) has the generated
+//   size and offsets (a driver built against another header fails the second);
+// - every decoder layout is the generated one.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { OUTPUT, readHeaderFacts, render } from '../../driver/gen/events-ts.js';
+import { STRUCTS } from '../../src/kernel/generated/events-h.js';
 import { LAYOUT, STRUCT_SIZES } from '../../src/kernel/layout.js';
 import { DRIVER_OBJECTS } from '../../src/paths.js';
-import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
+import { missingDriverObjects, missingTool, requirePrereq } from '../helpers/prereq.js';
 
-interface BtfType { kind: string; name: string; size?: number; type_id?: number; members?: { name: string; type_id: number; bits_offset: number }[]; id: number }
+interface BtfType { kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; members?: { name: string; type_id: number; bits_offset: number }[]; id: number }
 
-function btfStructs(obj: string): Map<string, BtfType> {
+function btfStructs(obj: string): Map<string, { size: number; fields: Record<string, [number, number]> }> {
   const json = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { types: BtfType[] };
   const byId = new Map(json.types.map((t) => [t.id, t]));
-  const structs = new Map<string, BtfType>();
-  for (const t of json.types) if (t.kind === 'STRUCT' && t.name in STRUCT_SIZES) structs.set(t.name, t);
-  // resolve member sizes through typedefs
   const sizeOf = (id: number): number => {
     const t = byId.get(id)!;
+    if (t.kind === 'ARRAY') return sizeOf(t.type_id!) * t.nr_elems!;
     if (t.size !== undefined) return t.size;
     return sizeOf(t.type_id!);
   };
-  for (const s of structs.values()) for (const m of s.members ?? []) (m as { size?: number }).size = sizeOf(m.type_id);
-  return structs;
+  const out = new Map<string, { size: number; fields: Record<string, [number, number]> }>();
+  for (const t of json.types) {
+    if (t.kind !== 'STRUCT' || !(t.name in STRUCTS)) continue;
+    out.set(t.name, { size: t.size!, fields: Object.fromEntries((t.members ?? []).map((m) => [m.name, [m.bits_offset / 8, sizeOf(m.type_id)]])) });
+  }
+  return out;
 }
 
-it('the decoder layout matches events.h as compiled into every BPF object', (t) => {
-  if (!requirePrereq(t, missingKernelPrereq() ?? missingTool('bpftool'))) return;
+it('src/kernel/generated/events-h.ts is what `npm run gen` makes of events.h now', (t) => {
+  if (!requirePrereq(t, missingTool('clang', 'bpftool'))) return;
+  assert.equal(readFileSync(OUTPUT, 'utf8'), render(readHeaderFacts()), 'events.h changed: run `npm run gen` and commit the result');
+});
+
+it('every BPF object carries the generated layout of each record it uses', (t) => {
+  if (!requirePrereq(t, missingDriverObjects() ?? missingTool('bpftool'))) return;
+  let seen = 0;
   for (const obj of DRIVER_OBJECTS) {
-    const structs = btfStructs(obj);
-    for (const [name, fields] of Object.entries(LAYOUT)) {
-      const s = structs.get(name);
-      if (!s) continue; // an object need not use every record type
-      assert.equal(s.size, STRUCT_SIZES[name], `${obj}: sizeof(struct ${name})`);
-      const members = new Map((s.members ?? []).map((m) => [m.name, m as typeof m & { size: number }]));
-      assert.deepEqual([...members.keys()].sort(), Object.keys(fields).sort(), `${obj}: members of struct ${name}`);
-      for (const [field, [off, size]] of Object.entries(fields)) {
-        const m = members.get(field)!;
-        assert.equal(m.bits_offset / 8, off, `${obj}: offsetof(${name}, ${field})`);
-        assert.equal(m.size, size, `${obj}: sizeof(${name}.${field})`);
-      }
+    for (const [name, got] of btfStructs(obj)) {
+      const want = STRUCTS[name as keyof typeof STRUCTS];
+      assert.deepEqual(got, { size: want.size, fields: want.fields }, `${obj}: struct ${name}`);
+      seen++;
     }
-    assert.ok(structs.has('exec_record') || !obj.endsWith('process.bpf.o'), 'process.bpf.o carries its record layouts in BTF');
+    if (obj.endsWith('process.bpf.o')) assert.ok(btfStructs(obj).has('exec_record'), 'process.bpf.o carries its record layouts in BTF');
+  }
+  assert.ok(seen > 10, `compared ${seen} structs`);
+});
+
+it('every decoder layout is the generated one', () => {
+  for (const [name, fields] of Object.entries(LAYOUT)) {
+    const want = STRUCTS[name as keyof typeof STRUCTS];
+    assert.ok(want, `struct ${name} is in events.h`);
+    assert.deepEqual(fields, want.fields, name);
+    assert.equal(STRUCT_SIZES[name], want.size, `sizeof(struct ${name})`);
   }
 });

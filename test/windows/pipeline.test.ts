@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { sectionViews } from '../../src/kernel/windows/section.js';
-import { windowsPlatformCapture } from '../../src/events/host-windows.js';
+import { windowsPlatformCapture } from '../../src/platform/windows.js';
 import { DeviceMap } from '../../src/events/windows/paths.js';
 import type { WindowsHostFacts } from '../../src/events/windows/host-facts.js';
 import { loadConfigText } from '../../src/config/index.js';

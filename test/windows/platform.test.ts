@@ -1,12 +1,12 @@
-// The platform choice (src/kernel/platform.ts): win32 gets the Windows driver and host, any
+// The platform choice (src/platform/index.ts): win32 gets the Windows driver and host, any
 // other platform the libbpf ones; Windows-only native calls fail clearly elsewhere; and the
 // agent's module graph no longer binds libbpf as it is imported (so it can start on Windows).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { kernelPlatform } from '../../src/kernel/platform.js';
-import { machineGuid, windowsBootEpochNs, windowsDeviceMap, WindowsAccounts } from '../../src/events/host-windows.js';
+import { kernelPlatform } from '../../src/platform/index.js';
+import { machineGuid, windowsBootEpochNs, windowsDeviceMap, WindowsAccounts } from '../../src/platform/windows.js';
 import { ROOT, DRIVER_OBJECTS } from '../../src/paths.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 
@@ -62,7 +62,7 @@ describe('platform choice', () => {
       koffi.load = (name, ...rest) => { if (/libbpf|libc\\.so/.test(name)) throw new Error(name + ' bound at import'); return load(name, ...rest); };
       await import(${JSON.stringify(join(ROOT, 'src', 'agent.ts'))});
       await import(${JSON.stringify(join(ROOT, 'src', 'sink-specs.ts'))});
-      await import(${JSON.stringify(join(ROOT, 'src', 'events', 'host-windows.ts'))});
+      await import(${JSON.stringify(join(ROOT, 'src', 'platform', 'windows.ts'))});
       let loader = 'not bound';
       await import(${JSON.stringify(join(ROOT, 'src', 'kernel', 'loader.ts'))}).catch((e) => { loader = e.message; });
       console.log(JSON.stringify({ ok: true, loader }));`;

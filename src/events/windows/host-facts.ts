@@ -1,5 +1,5 @@
 // What the Windows normalizers need to know about the machine. On Windows these come from
-// native calls (src/events/host-windows.ts); tests give them directly.
+// native calls (src/platform/windows.ts); tests give them directly.
 import type { DeviceMap } from './paths.js';
 
 export interface WindowsHostFacts {

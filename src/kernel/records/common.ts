@@ -1,20 +1,18 @@
 // Helpers shared by every record family's decoder: the header, string refs, process ids.
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
+import { STRUCTS } from '../generated/events-h.js';
 
 export class DecodeError extends Error {}
 
-export const HEADER_SIZE = 24;
+export const HEADER_SIZE = STRUCTS.record_header.size;
 
 export const COMMON_LAYOUT = {
-  record_header: { type: [0, 2], flags: [2, 2], size: [4, 4], boot_ns: [8, 8], tgid: [16, 4], tid: [20, 4] },
-  str_ref: { off: [0, 4], len: [4, 4] },
-  process_ids: {
-    uid: [0, 4], euid: [4, 4], gid: [8, 4], auid: [12, 4], sessionid: [16, 4], ppid: [20, 4],
-    start_boot_ns: [24, 8], end_code: [32, 8], parent_start_boot_ns: [40, 8], parent_end_code: [48, 8],
-  },
+  record_header: STRUCTS.record_header.fields,
+  str_ref: STRUCTS.str_ref.fields,
+  process_ids: STRUCTS.process_ids.fields,
 } as const;
 
-export const COMMON_SIZES = { record_header: 24, str_ref: 8, process_ids: 56 } as const;
+export const COMMON_SIZES = { record_header: STRUCTS.record_header.size, str_ref: STRUCTS.str_ref.size, process_ids: STRUCTS.process_ids.size } as const;
 
 export interface Header { flags: number; bootNs: bigint; tgid: number; tid: number }
 

@@ -2,22 +2,19 @@
 //  60 WIRE: the raw DNS response a process received for a query it sent to port 53.
 //  61 LIBC: getaddrinfo / gethostbyname(2) returned: name, status, addresses, canonical name.
 import { need, slice, type Header } from './common.js';
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
+import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
-export const DnsRecordType = { Wire: 60, Libc: 61 } as const;
+export const DnsRecordType = { Wire: ENUMS.record_type.RECORD_DNS_WIRE, Libc: ENUMS.record_type.RECORD_DNS_LIBC } as const;
 
-export const DnsSource = { Udp: 1, Tcp: 2, Getaddrinfo: 3, Gethostbyname: 4 } as const;
+export const DnsSource = { Udp: DEFINES.DNS_SRC_UDP, Tcp: DEFINES.DNS_SRC_TCP, Getaddrinfo: DEFINES.DNS_SRC_GETADDRINFO, Gethostbyname: DEFINES.DNS_SRC_GETHOSTBYNAME } as const;
 
 export const DNS_LAYOUT = {
-  dns_record: {
-    hdr: [0, 24], owner_start_boot_ns: [24, 8], uid: [32, 4], source: [36, 2], family: [38, 2],
-    status: [40, 4], server_port: [44, 2], _pad: [46, 2], server_addr: [48, 16],
-    name: [64, 8], payload: [72, 8], canon: [80, 8],
-  },
-  dns_addr: { family: [0, 2], _pad: [2, 2], addr: [4, 16] },
+  dns_record: STRUCTS.dns_record.fields,
+  dns_addr: STRUCTS.dns_addr.fields,
 } as const;
 
-export const DNS_SIZES = { dns_record: 88, dns_addr: 20 } as const;
+export const DNS_SIZES = { dns_record: STRUCTS.dns_record.size, dns_addr: STRUCTS.dns_addr.size } as const;
 
 /** Which Sysmon events each dns.bpf.c program exists for (src/kernel/programs.ts). */
 export const DNS_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.fromEntries(
@@ -25,7 +22,7 @@ export const DNS_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.from
     'dns_udp_send', 'dns_x_recvfrom', 'dns_x_recvmsg', 'dns_x_recvmmsg', 'dns_x_read'].map((p) => [p, [22]]));
 
 /** record_header.flags: the payload or the address list was cut */
-export const RECORD_FLAG_DNS_TRUNCATED = 1 << 8;
+export const RECORD_FLAG_DNS_TRUNCATED = DEFINES.RECORD_FLAG_DNS_TRUNCATED;
 
 interface DnsCommon extends Header {
   ownerStartBootNs: bigint;

@@ -1,27 +1,27 @@
 // File family records (driver/linux/file.bpf.c): create (Sysmon 11), delete (23/26), raw
 // block-device read (9), mtime set back (2). One layout, struct file_record, for all four.
 import { posix } from 'node:path';
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, slice, joinPath, type Header } from './common.js';
+import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
-export const FileRecordType = { Create: 20, Delete: 21, RawRead: 22, Time: 23 } as const;
+export const FileRecordType = { Create: ENUMS.record_type.RECORD_FILE_CREATE, Delete: ENUMS.record_type.RECORD_FILE_DELETE, RawRead: ENUMS.record_type.RECORD_FILE_RAW_READ, Time: ENUMS.record_type.RECORD_FILE_TIME } as const;
 
+const O = ENUMS.file_op;
 export const FileOp = {
-  Open: 1, OpenAt: 2, OpenAt2: 3, Creat: 4, Rename: 5, Link: 6, Mknod: 7,
-  Unlink: 8, Rmdir: 9, Utimensat: 10, Utimes: 11, Utime: 12,
+  Open: O.FILE_OP_OPEN, OpenAt: O.FILE_OP_OPENAT, OpenAt2: O.FILE_OP_OPENAT2, Creat: O.FILE_OP_CREAT,
+  Rename: O.FILE_OP_RENAME, Link: O.FILE_OP_LINK, Mknod: O.FILE_OP_MKNOD, Unlink: O.FILE_OP_UNLINK,
+  Rmdir: O.FILE_OP_RMDIR, Utimensat: O.FILE_OP_UTIMENSAT, Utimes: O.FILE_OP_UTIMES, Utime: O.FILE_OP_UTIME,
 } as const;
 
-export const FileInfo = { Inode: 1 << 0, PrevTime: 1 << 1 } as const;
-export const FileRecordFlag = { PathTruncated: 1 << 8, NameTruncated: 1 << 9 } as const;
+export const FileInfo = { Inode: DEFINES.FILE_INFO_INODE, PrevTime: DEFINES.FILE_INFO_PREV_TIME } as const;
+export const FileRecordFlag = { PathTruncated: DEFINES.RECORD_FLAG_PATH_TRUNCATED, NameTruncated: DEFINES.RECORD_FLAG_NAME_TRUNCATED } as const;
 
 export const FILE_LAYOUT = {
-  file_record: {
-    hdr: [0, 24], op: [24, 4], info: [28, 4], mode: [32, 4], dev: [36, 4], ino: [40, 8], size: [48, 8],
-    nlink: [56, 4], rdev: [60, 4], mtime_ns: [64, 8], new_time_ns: [72, 8], path: [80, 8], name: [88, 8],
-  },
+  file_record: STRUCTS.file_record.fields,
 } as const;
 
-export const FILE_SIZES = { file_record: 96 } as const;
+export const FILE_SIZES = { file_record: STRUCTS.file_record.size } as const;
 
 export interface FileRecord extends Header {
   type: 20 | 21 | 22 | 23;

@@ -1,26 +1,23 @@
 // Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
 // (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
 // (the container context of src/events/containers.ts).
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, slice, joinPath, type Header } from './common.js';
 import { pathOfNameInDir } from './file.js';
+import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
-export const ImageRecordType = { ImageLoad: 70, PipeCreate: 71, PipeOpen: 72, CgroupAttach: 73 } as const;
-export const ImageVia = { Mmap: 1, Mprotect: 2 } as const;
-export const PipeOp = { Mknod: 1, Open: 2 } as const;
+const IMAGE_TYPES = ENUMS.image_record_type;
+export const ImageRecordType = { ImageLoad: IMAGE_TYPES.RECORD_IMAGE_LOAD, PipeCreate: IMAGE_TYPES.RECORD_PIPE_CREATE, PipeOpen: IMAGE_TYPES.RECORD_PIPE_OPEN, CgroupAttach: IMAGE_TYPES.RECORD_CGROUP_ATTACH } as const;
+export const ImageVia = { Mmap: DEFINES.IMAGE_VIA_MMAP, Mprotect: DEFINES.IMAGE_VIA_MPROTECT } as const;
+export const PipeOp = { Mknod: DEFINES.PIPE_OP_MKNOD, Open: DEFINES.PIPE_OP_OPEN } as const;
 
 export const IMAGE_LAYOUT = {
-  image_record: {
-    hdr: [0, 24], cgroup_id: [24, 8], how: [32, 4], prot: [36, 4], ino: [40, 8], size: [48, 8], mtime_ns: [56, 8],
-    dev: [64, 4], mode: [68, 4], path: [72, 8],
-  },
-  pipe_record: { hdr: [0, 24], cgroup_id: [24, 8], op: [32, 4], flags: [36, 4], ino: [40, 8], path: [48, 8], name: [56, 8] },
-  cgroup_record: {
-    hdr: [0, 24], cgroup_id: [24, 8], start_boot_ns: [32, 8], hierarchy_id: [40, 4], threadgroup: [44, 4], path: [48, 8],
-  },
+  image_record: STRUCTS.image_record.fields,
+  pipe_record: STRUCTS.pipe_record.fields,
+  cgroup_record: STRUCTS.cgroup_record.fields,
 } as const;
 
-export const IMAGE_SIZES = { image_record: 80, pipe_record: 64, cgroup_record: 56 } as const;
+export const IMAGE_SIZES = { image_record: STRUCTS.image_record.size, pipe_record: STRUCTS.pipe_record.size, cgroup_record: STRUCTS.cgroup_record.size } as const;
 
 export interface ImageLoadRecord extends Header {
   type: 70; cgroupId: bigint; how: number; prot: number;

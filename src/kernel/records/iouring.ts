@@ -5,18 +5,20 @@
 // file part is decoded by the file family's decoder.
 import { FILE_DECODERS, FileRecordType, type FileRecord } from './file.js';
 import { need, type Header } from './common.js';
+import { ENUMS, STRUCTS } from '../generated/events-h.js';
 
-export const IouringRecordType = { FileCreate: 90, NameOp: 91, Result: 92 } as const;
+const IOURING_TYPES = ENUMS.iouring_record_type;
+export const IouringRecordType = { FileCreate: IOURING_TYPES.RECORD_IOURING_FILE_CREATE, NameOp: IOURING_TYPES.RECORD_IOURING_NAME_OP, Result: IOURING_TYPES.RECORD_IOURING_RESULT } as const;
 
 export const IouringOp = { OpenAt: 18, OpenAt2: 28, RenameAt: 35, UnlinkAt: 36, LinkAt: 39 } as const;
 
 export const IOURING_LAYOUT = {
-  iouring_file_record: { file: [0, 96], user_data: [96, 8], opcode: [104, 4], _pad: [108, 4] },
-  iouring_name_record: { file: [0, 96], user_data: [96, 8], request: [104, 8], opcode: [112, 4], _pad: [116, 4] },
-  iouring_result_record: { hdr: [0, 24], user_data: [24, 8], request: [32, 8], opcode: [40, 4], res: [44, 4] },
+  iouring_file_record: STRUCTS.iouring_file_record.fields,
+  iouring_name_record: STRUCTS.iouring_name_record.fields,
+  iouring_result_record: STRUCTS.iouring_result_record.fields,
 } as const;
 
-export const IOURING_SIZES = { iouring_file_record: 112, iouring_name_record: 120, iouring_result_record: 48 } as const;
+export const IOURING_SIZES = { iouring_file_record: STRUCTS.iouring_file_record.size, iouring_name_record: STRUCTS.iouring_name_record.size, iouring_result_record: STRUCTS.iouring_result_record.size } as const;
 
 export interface IouringFileRecord extends Omit<FileRecord, 'type'> {
   type: 90;

@@ -1,17 +1,14 @@
 // Network family records (driver/linux/network.bpf.c): one per connection to report (event 3).
 import { need, type Header } from './common.js';
+import { ENUMS, STRUCTS } from '../generated/events-h.js';
 
-export const NetworkRecordType = { Connect: 10 } as const;
+export const NetworkRecordType = { Connect: ENUMS.record_type.RECORD_NET_CONNECT } as const;
 
 export const NETWORK_LAYOUT = {
-  net_record: {
-    hdr: [0, 24], owner_start_boot_ns: [24, 8], uid: [32, 4], family: [36, 2], protocol: [38, 1],
-    initiated: [39, 1], local_port: [40, 2], remote_port: [42, 2], _pad: [44, 4],
-    local_addr: [48, 16], remote_addr: [64, 16],
-  },
+  net_record: STRUCTS.net_record.fields,
 } as const;
 
-export const NETWORK_SIZES = { net_record: 80 } as const;
+export const NETWORK_SIZES = { net_record: STRUCTS.net_record.size } as const;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

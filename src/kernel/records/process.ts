@@ -1,19 +1,17 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from './common.js';
+import { ENUMS, STRUCTS } from '../generated/events-h.js';
 
-export const ProcessRecordType = { Exec: 1, Fork: 2, Exit: 3 } as const;
+export const ProcessRecordType = { Exec: ENUMS.record_type.RECORD_PROCESS_EXEC, Fork: ENUMS.record_type.RECORD_PROCESS_FORK, Exit: ENUMS.record_type.RECORD_PROCESS_EXIT } as const;
 
 export const PROCESS_LAYOUT = {
-  exec_record: {
-    hdr: [0, 24], ids: [24, 56], exe: [80, 8], cwd: [88, 8], args: [96, 8], comm: [104, 8],
-    cgroup_id: [112, 8], exe_ino: [120, 8], exe_size: [128, 8], exe_mtime_ns: [136, 8], exe_dev: [144, 4], _pad: [148, 4],
-  },
-  fork_record: { hdr: [0, 24], ids: [24, 56] },
-  exit_record: { hdr: [0, 24], ids: [24, 56], exit_code: [80, 4], _pad: [84, 4] },
+  exec_record: STRUCTS.exec_record.fields,
+  fork_record: STRUCTS.fork_record.fields,
+  exit_record: STRUCTS.exit_record.fields,
 } as const;
 
-export const PROCESS_SIZES = { exec_record: 152, fork_record: 80, exit_record: 88 } as const;
+export const PROCESS_SIZES = { exec_record: STRUCTS.exec_record.size, fork_record: STRUCTS.fork_record.size, exit_record: STRUCTS.exit_record.size } as const;
 
 export interface ExecRecord extends Header {
   type: 1; ids: ProcessIds; exe: string; cwd: string; argv: string[]; comm: string;

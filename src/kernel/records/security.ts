@@ -1,31 +1,27 @@
 // Security family records (driver/linux/security.bpf.c): cross-process access (ptrace,
 // process_vm_readv/writev, /proc/PID/mem), ptrace code injection, eBPF program loads,
 // kernel module loads, and images that lost their last link (memfd, deleted, replaced).
-import { decodeBytes } from '../../events/text.js';
+import { decodeBytes } from '../text.js';
 import { need, readIds, slice, joinPath, type Header, type ProcessIds } from './common.js';
+import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
-export const SecurityRecordType = { Access: 40, Inject: 41, BpfLoad: 42, ModuleLoad: 43, Tamper: 44 } as const;
+export const SecurityRecordType = { Access: ENUMS.record_type.RECORD_PROCESS_ACCESS, Inject: ENUMS.record_type.RECORD_REMOTE_THREAD, BpfLoad: ENUMS.record_type.RECORD_BPF_PROG_LOAD, ModuleLoad: ENUMS.record_type.RECORD_MODULE_LOAD, Tamper: ENUMS.record_type.RECORD_TAMPER } as const;
 
 /** access_record.how */
-export const AccessVia = { Ptrace: 1, VmReadv: 2, VmWritev: 3, ProcMem: 4 } as const;
+export const AccessVia = { Ptrace: DEFINES.ACCESS_VIA_PTRACE, VmReadv: DEFINES.ACCESS_VIA_VM_READV, VmWritev: DEFINES.ACCESS_VIA_VM_WRITEV, ProcMem: DEFINES.ACCESS_VIA_PROC_MEM } as const;
 /** tamper_record.kind */
-export const TamperKind = { ExecUnlinked: 1, ExitUnlinked: 2 } as const;
+export const TamperKind = { ExecUnlinked: DEFINES.TAMPER_EXEC_UNLINKED, ExitUnlinked: DEFINES.TAMPER_EXIT_UNLINKED } as const;
 
 export const SECURITY_LAYOUT = {
-  target_ids: { tgid: [0, 4], tid: [4, 4], uid: [8, 4], _pad: [12, 4], start_boot_ns: [16, 8], end_code: [24, 8] },
-  access_record: { hdr: [0, 24], ids: [24, 56], target: [80, 32], granted: [112, 4], how: [116, 4], request: [120, 8] },
-  inject_record: { hdr: [0, 24], ids: [24, 56], target: [80, 32], start_address: [112, 8], request: [120, 8] },
-  bpf_load_record: { hdr: [0, 24], ids: [24, 56], cmd: [80, 4], prog_type: [84, 4], prog_id: [88, 4], _pad: [92, 4], name: [96, 8] },
-  module_record: {
-    hdr: [0, 24], ids: [24, 56], finit: [80, 4], fd: [84, 4], len: [88, 8], ino: [96, 8], dev: [104, 4], flags: [108, 4],
-    path: [112, 8], params: [120, 8],
-  },
-  tamper_record: { hdr: [0, 24], ids: [24, 56], kind: [80, 4], nlink: [84, 4], ino: [88, 8], dev: [96, 4], _pad: [100, 4], exe: [104, 8] },
+  target_ids: STRUCTS.target_ids.fields,
+  access_record: STRUCTS.access_record.fields,
+  inject_record: STRUCTS.inject_record.fields,
+  bpf_load_record: STRUCTS.bpf_load_record.fields,
+  module_record: STRUCTS.module_record.fields,
+  tamper_record: STRUCTS.tamper_record.fields,
 } as const;
 
-export const SECURITY_SIZES = {
-  target_ids: 32, access_record: 128, inject_record: 128, bpf_load_record: 104, module_record: 128, tamper_record: 112,
-} as const;
+export const SECURITY_SIZES = { target_ids: STRUCTS.target_ids.size, access_record: STRUCTS.access_record.size, inject_record: STRUCTS.inject_record.size, bpf_load_record: STRUCTS.bpf_load_record.size, module_record: STRUCTS.module_record.size, tamper_record: STRUCTS.tamper_record.size } as const;
 
 export interface TargetIds { tgid: number; tid: number; uid: number; startBootNs: bigint; endCode: bigint }
 

@@ -2,9 +2,9 @@
 // to drain, a drop count, the families attached, close(). The Windows driver registers all
 // of its callbacks at load (fltmc load SysmonTs), so there is nothing to attach or detach
 // per program: updateAttachments() reports nothing and the config's filtering happens in
-// the pipeline. src/kernel/platform.ts picks it on win32 (a dynamic import, since loader.ts
+// the pipeline. src/platform/index.ts picks it on win32 (a dynamic import, since loader.ts
 // loads libbpf as it is imported); its records become events through src/events/windows.
-import type { AgentDriver } from '../platform.js';
+import type { AgentDriver } from '../driver.js';
 import { WindowsRing } from './section.js';
 
 /** The callback families the driver registers, by the Sysmon events they feed. */

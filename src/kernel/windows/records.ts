@@ -5,49 +5,37 @@
 // inject 41, tamper 44): decodeWindowsRecord hands those to the shared decoders.
 import { decodeRecord, DecodeError, type KernelRecord } from '../decode.js';
 import { COMMON_LAYOUT, HEADER_SIZE, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../records/common.js';
+import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 
+const TYPES = ENUMS.record_type;
 export const WindowsRecordType = {
-  ProcessCreate: 200, ImageLoad: 201,
-  FileCreate: 210, FileDelete: 211, FileRawRead: 212, FileTime: 213, FileRename: 214, FileStream: 215,
-  RegKey: 220, RegValue: 221, RegRename: 222,
-  Stack: 230,
+  ProcessCreate: TYPES.RECORD_WIN_PROCESS_CREATE, ImageLoad: TYPES.RECORD_WIN_IMAGE_LOAD,
+  FileCreate: TYPES.RECORD_WIN_FILE_CREATE, FileDelete: TYPES.RECORD_WIN_FILE_DELETE, FileRawRead: TYPES.RECORD_WIN_FILE_RAW_READ,
+  FileTime: TYPES.RECORD_WIN_FILE_TIME, FileRename: TYPES.RECORD_WIN_FILE_RENAME, FileStream: TYPES.RECORD_WIN_FILE_STREAM,
+  RegKey: TYPES.RECORD_WIN_REG_KEY, RegValue: TYPES.RECORD_WIN_REG_VALUE, RegRename: TYPES.RECORD_WIN_REG_RENAME,
+  Stack: TYPES.RECORD_WIN_STACK,
 } as const;
 
 /** access_record.how values the Windows driver writes (ObRegisterCallbacks post-operation). */
-export const WinAccessVia = { Open: 5, Duplicate: 6 } as const;
-export const WinProcFlag = { FileOpenName: 1 << 0, Subsystem: 1 << 1, ImageDeletePending: 1 << 2 } as const;
-export const WinFileOp = { Create: 1, Disposition: 2, DeleteOnClose: 3, Rename: 4, BasicInfo: 5 } as const;
+export const WinAccessVia = { Open: DEFINES.ACCESS_VIA_WIN_OPEN, Duplicate: DEFINES.ACCESS_VIA_WIN_DUPLICATE } as const;
+export const WinProcFlag = { FileOpenName: DEFINES.WIN_PROC_FILE_OPEN_NAME, Subsystem: DEFINES.WIN_PROC_SUBSYSTEM, ImageDeletePending: DEFINES.WIN_PROC_IMAGE_DELETE_PENDING } as const;
+export const WinFileOp = { Create: DEFINES.WIN_FILE_OP_CREATE, Disposition: DEFINES.WIN_FILE_OP_DISPOSITION, DeleteOnClose: DEFINES.WIN_FILE_OP_DELETE_ON_CLOSE, Rename: DEFINES.WIN_FILE_OP_RENAME, BasicInfo: DEFINES.WIN_FILE_OP_BASIC_INFO } as const;
 /** win_reg_record.op: the REG_NOTIFY_CLASS the record comes from */
 export const WinRegOp = { PreDeleteKey: 0, PreDeleteValueKey: 2, PreRenameKey: 4, PostSetValueKey: 16, PostCreateKeyEx: 27 } as const;
 /** uid/euid/gid/auid in records written on Windows */
-export const WIN_NO_ID = 0xffffffff;
+export const WIN_NO_ID = DEFINES.WIN_NO_ID;
 
 export const WINDOWS_LAYOUT = {
-  win_process_record: {
-    hdr: [0, 24], ids: [24, 56], create_time: [80, 8], logon_id: [88, 8], integrity_rid: [96, 4], flags: [100, 4],
-    creating_pid: [104, 4], creating_tid: [108, 4], image: [112, 8], command_line: [120, 8], user_sid: [128, 8],
-  },
-  win_image_record: {
-    hdr: [0, 24], image_base: [24, 8], image_size: [32, 8], properties: [40, 4], _pad: [44, 4],
-    process_start_key: [48, 8], path: [56, 8],
-  },
-  win_file_record: {
-    hdr: [0, 24], op: [24, 4], attributes: [28, 4], create_result: [32, 4], desired_access: [36, 4],
-    creation_time: [40, 8], prev_creation_time: [48, 8], process_start_key: [56, 8], path: [64, 8], new_path: [72, 8],
-  },
-  win_reg_record: {
-    hdr: [0, 24], op: [24, 4], value_type: [28, 4], data_size: [32, 4], _pad: [36, 4], process_start_key: [40, 8],
-    key: [48, 8], value: [56, 8], data: [64, 8], new_name: [72, 8],
-  },
-  win_stack_record: { hdr: [0, 24], for_type: [24, 4], _pad: [28, 4], frames: [32, 8] },
-  win_ring_producer: { producer_pos: [0, 8], dropped: [8, 8], magic: [16, 4], abi_version: [20, 4], data_size: [24, 8] },
-  win_ring_info: { section_handle: [0, 8], data_size: [8, 8], header_bytes: [16, 4], abi_version: [20, 4] },
+  win_process_record: STRUCTS.win_process_record.fields,
+  win_image_record: STRUCTS.win_image_record.fields,
+  win_file_record: STRUCTS.win_file_record.fields,
+  win_reg_record: STRUCTS.win_reg_record.fields,
+  win_stack_record: STRUCTS.win_stack_record.fields,
+  win_ring_producer: STRUCTS.win_ring_producer.fields,
+  win_ring_info: STRUCTS.win_ring_info.fields,
 } as const;
 
-export const WINDOWS_SIZES = {
-  win_process_record: 136, win_image_record: 64, win_file_record: 80, win_reg_record: 80, win_stack_record: 40,
-  win_ring_producer: 32, win_ring_info: 24,
-} as const;
+export const WINDOWS_SIZES = { win_process_record: STRUCTS.win_process_record.size, win_image_record: STRUCTS.win_image_record.size, win_file_record: STRUCTS.win_file_record.size, win_reg_record: STRUCTS.win_reg_record.size, win_stack_record: STRUCTS.win_stack_record.size, win_ring_producer: STRUCTS.win_ring_producer.size, win_ring_info: STRUCTS.win_ring_info.size } as const;
 
 export interface WinProcessRecord extends Header {
   type: 200;

@@ -1,10 +1,10 @@
 // Linux start-up facts for the capture: machine id and boot time (GUIDs), the boot clock,
 // /etc/passwd names and the process table seeded from /proc (src/events/host.ts, processes.ts).
 import { Capture } from '../capture.js';
-import type { PlatformCapture } from '../kernel/platform.js';
-import { GuidMaker } from './guid.js';
-import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from './host.js';
-import { ProcessTable } from './processes.js';
+import type { PlatformCapture } from './types.js';
+import { GuidMaker } from '../events/guid.js';
+import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from '../events/host.js';
+import { ProcessTable } from '../events/processes.js';
 
 export function startLinuxCapture(): PlatformCapture {
   const processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());

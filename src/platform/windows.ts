@@ -6,13 +6,13 @@
 // facts as arguments, which is how the tests drive the same code on Linux.
 import koffi from 'koffi';
 import { Capture } from '../capture.js';
-import type { PlatformCapture } from '../kernel/platform.js';
-import { GuidMaker } from './guid.js';
-import { UserNames } from './host.js';
-import { ProcessTable } from './processes.js';
-import { decodeWindowsEvent, windowsCapture } from './windows/handlers.js';
-import type { WindowsHostFacts } from './windows/host-facts.js';
-import { DeviceMap } from './windows/paths.js';
+import type { PlatformCapture } from './types.js';
+import { GuidMaker } from '../events/guid.js';
+import { UserNames } from '../events/host.js';
+import { ProcessTable } from '../events/processes.js';
+import { decodeWindowsEvent, windowsCapture } from '../events/windows/handlers.js';
+import type { WindowsHostFacts } from '../events/windows/host-facts.js';
+import { DeviceMap } from '../events/windows/paths.js';
 
 type Fn = (...args: unknown[]) => unknown;
 interface Native {

@@ -1,0 +1,39 @@
+// The kernel source of the running platform, chosen at start: the libbpf driver on Linux, the
+// Windows driver's section on win32. Each is imported only when chosen (dynamic import), since
+// loading either binds native libraries (libbpf.so, kernel32.dll) that the other platform lacks.
+// With the driver come the host facts the capture needs (boot clock, machine id, user names,
+// the process table and how it is seeded) and the record format (decoder + handlers).
+import type { KernelPlatform } from './types.js';
+
+export type { AgentDriver } from '../kernel/driver.js';
+export type { KernelPlatform, PlatformCapture } from './types.js';
+
+const LINUX: KernelPlatform = {
+  name: 'linux',
+  async openDriver(opts) {
+    const { Driver } = await import('../kernel/loader.js');
+    return new Driver(opts);
+  },
+  async startCapture() {
+    const { startLinuxCapture } = await import('./linux.js');
+    return startLinuxCapture();
+  },
+};
+
+const WINDOWS: KernelPlatform = {
+  name: 'win32',
+  async openDriver() {
+    // the driver registers every callback at load: there are no objects to pick
+    const { WindowsDriver } = await import('../kernel/windows/driver.js');
+    return new WindowsDriver();
+  },
+  async startCapture() {
+    const { startWindowsCapture } = await import('./windows.js');
+    return startWindowsCapture();
+  },
+};
+
+/** The implementation for `platform` (default: this one). Other platforms get Linux's, which says what it lacks. */
+export function kernelPlatform(platform: NodeJS.Platform = process.platform): KernelPlatform {
+  return platform === 'win32' ? WINDOWS : LINUX;
+}

@@ -1,0 +1,22 @@
+// What a platform provides the agent: its driver and its capture side (records -> events).
+import type { Capture } from '../capture.js';
+import type { AgentDriver } from '../kernel/driver.js';
+import type { DriverOptions } from '../kernel/loader.js';
+
+/** The capture side of a platform: records -> events, and the process state behind them. */
+export interface PlatformCapture {
+  readonly capture: Capture;
+  /** reads the processes that already run (Linux: /proc; Windows: none, see its README) */
+  seedProcesses(): number;
+  processCount(): number;
+  /** forgets processes that exited a while ago */
+  sweep(nowMs: number): void;
+  /** current wall clock minus the driver's boot clock (re-read as the clocks drift) */
+  bootEpochNs(): bigint;
+}
+
+export interface KernelPlatform {
+  readonly name: 'linux' | 'win32';
+  openDriver(opts: DriverOptions): Promise<AgentDriver>;
+  startCapture(): Promise<PlatformCapture>;
+}
