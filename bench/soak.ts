@@ -101,13 +101,16 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     }
     let killMs: number | null = null;
     let restart: Awaited<ReturnType<SoakAgent['killAndRestart']>> | null = null;
+    // the kill, past the middle, 10 s or more away from the receiver's outages
+    let killAt = Math.round(total * 0.55) + 5;
+    while (outages.some((t) => killAt > t - 10 && killAt < t + OUTAGE_MS / 1000 + 10)) killAt += 10;
     actions.push({
-      atS: Math.round(total * 0.55) + 5, name: 'kill -9 + restart', run: async () => {
+      atS: killAt, name: 'kill -9 + restart', run: async () => {
         restart = await a.killAndRestart();
         killMs = restart.killMs;
         up[0]!.toMs = restart.killMs;
         up.push({ fromMs: restart.readyMs, toMs: Infinity });
-        return `pid ${restart.killedPid} killed; restarted as pid ${a.proc?.pid} after ${restart.readyMs - restart.killMs} ms, ${restart.attempts} attempt(s)${restart.refusedMs ? `, refused for ${restart.refusedMs} ms: ${restart.refusals[0]}` : ''}`;
+        return `pid ${restart.killedPid} killed (gone after ${restart.exitedAfterMs} ms); restarted at once, monitoring again as pid ${a.proc?.pid} after ${restart.readyMs - restart.killMs} ms, ${restart.attempts} start attempt(s)${restart.refusedMs ? `, refused ${restart.attempts - 1} times during ${restart.refusedMs} ms: ${restart.refusals[0]}` : ', never refused'}`;
       },
     });
     actions.sort((x, y) => x.atS - y.atS);
@@ -144,8 +147,8 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     const j = readJsonlSink(paths.dir);
     const sy = await readSyslogReceiver(rs.out);
     const results = [
-      analyzeSink('JSONL (exactly once)', j.events, j.bad, storm, up, killMs),
-      analyzeSink('syslog TCP -> rsyslogd (at-least-once)', sy.events, sy.bad, storm, up, killMs),
+      analyzeSink('JSONL (exactly once)', j.events, j.bad, storm, up, startMs, killMs),
+      analyzeSink('syslog TCP -> rsyslogd (at-least-once)', sy.events, sy.bad, storm, up, startMs, killMs),
     ];
     const report = renderReport({ o, storm, results, jsonlFiles: j.files, timeline, samples: agent.samples, lastStats: agent.lastStats, problems: agent.problems(), drainMs, exitCode, restart, startMs, stormEnd, receiverBytes: statSync(rs.out).size });
     process.stdout.write(`${report}\n`);
@@ -215,15 +218,17 @@ function renderReport(r: ReportInput): string {
   out.push(`Agent stats (last stats.json of each process): ${stats.join(' | ')}.`);
   out.push('');
   // RSS and FDs per agent process
-  out.push('| agent process | samples (every 10 s) | RSS MB min / max | RSS slope MB/h (after 2 min) | FDs min / max | FD slope /h (after 2 min) |');
-  out.push('|---|---|---|---|---|---|');
+  out.push('| agent process | samples (every 10 s) | RSS MB min / max | RSS slope MB/h (after 2 min) | anonymous RSS MB min / max | anon slope MB/h (after 2 min) | FDs min / max | FD slope /h (after 2 min) |');
+  out.push('|---|---|---|---|---|---|---|---|');
   for (const pid of [...new Set(r.samples.map((x) => x.pid))]) {
     const s = r.samples.filter((x) => x.pid === pid);
     const late = s.filter((x) => x.tMs - s[0]!.tMs >= 120_000);
-    out.push(`| ${pid} (${fmt((s[s.length - 1]!.tMs - s[0]!.tMs) / 60000, 1)} min) | ${s.length} | ${fmt(Math.min(...s.map((x) => x.rssMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.rssMB)), 1)} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.rssMB)), 1)} | ${Math.min(...s.map((x) => x.fds))} / ${Math.max(...s.map((x) => x.fds))} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.fds)), 1)} |`);
+    out.push(`| ${pid} (${fmt((s[s.length - 1]!.tMs - s[0]!.tMs) / 60000, 1)} min) | ${s.length} | ${fmt(Math.min(...s.map((x) => x.rssMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.rssMB)), 1)} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.rssMB)), 1)} | ${fmt(Math.min(...s.map((x) => x.anonMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.anonMB)), 1)} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.anonMB)), 1)} | ${Math.min(...s.map((x) => x.fds))} / ${Math.max(...s.map((x) => x.fds))} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.fds)), 1)} |`);
   }
   out.push('');
-  out.push(`RSS series (MB, every 10 s): ${r.samples.map((x) => fmt(x.rssMB, 0)).join(' ')}.`);
+  out.push(`RSS series (MB, every 10 s; "/" = kill -9 + restart): ${r.samples.map((x, i) => `${i && x.pid !== r.samples[i - 1]!.pid ? '/ ' : ''}${fmt(x.rssMB, 0)}`).join(' ')}.`);
+  out.push('');
+  out.push(`FD series: ${r.samples.map((x, i) => `${i && x.pid !== r.samples[i - 1]!.pid ? '/ ' : ''}${x.fds}`).join(' ')}.`);
   out.push('');
   out.push('Timeline (seconds after the storm started):');
   out.push('');

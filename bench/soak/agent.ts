@@ -7,7 +7,8 @@ import { copyFileSync, createWriteStream, existsSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { ROOT, sleep } from '../live.js';
 
-export interface Sample { tMs: number; pid: number; rssMB: number; fds: number }
+/** rssMB = VmRSS; anonMB = RssAnon (heaps: what a leak grows), the rest is mapped files and shared memory (the ring) */
+export interface Sample { tMs: number; pid: number; rssMB: number; anonMB: number; fds: number }
 
 export interface RestartReport { attempts: number; refusedMs: number; refusals: string[] }
 
@@ -59,28 +60,30 @@ export class SoakAgent {
     if (!r.ok) throw new Error(`sysmon-ts did not start: ${r.output}`);
   }
 
-  /** kill -9, then restart at once as a supervisor would; a refusal (the journal LOCK of the
-   *  killed pid) is retried every 250 ms for up to 30 s and measured */
-  async killAndRestart(): Promise<RestartReport & { killedPid: number; killMs: number; readyMs: number }> {
+  /** kill -9, then restart at once, without waiting for the killed process to be gone (an
+   *  admin's `kill -9 PID; sysmon-ts run`; the issue's case); a refusal (the journal LOCK
+   *  naming the killed pid while it is still exiting) is retried every 250 ms for up to 30 s */
+  async killAndRestart(): Promise<RestartReport & { killedPid: number; killMs: number; readyMs: number; exitedAfterMs: number }> {
     const p = this.proc!;
     const killedPid = p.pid!;
-    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    let exitedMs = 0;
+    const exited = new Promise<void>((r) => p.once('exit', () => { exitedMs = Date.now(); r(); }));
     const killMs = Date.now();
     p.kill('SIGKILL');
     this.proc = null;
-    await exited;
     const refusals: string[] = [];
-    const first = Date.now();
     let attempts = 0;
     for (;;) {
       attempts++;
       const r = await this.startOnce();
       if (r.ok) break;
       refusals.push(r.output.split('\n').filter(Boolean).slice(-1)[0] ?? '');
-      if (!/locked/i.test(r.output) || Date.now() - first > 30_000) throw new Error(`restart after kill -9 failed (${attempts} attempts): ${r.output}`);
+      if (!/locked/i.test(r.output) || Date.now() - killMs > 30_000) throw new Error(`restart after kill -9 failed (${attempts} attempts): ${r.output}`);
       await sleep(250);
     }
-    return { killedPid, killMs, readyMs: Date.now(), attempts, refusedMs: refusals.length ? Date.now() - first : 0, refusals };
+    const readyMs = Date.now();
+    await exited;
+    return { killedPid, killMs, readyMs, exitedAfterMs: exitedMs - killMs, attempts, refusedMs: refusals.length ? readyMs - killMs : 0, refusals };
   }
 
   /** logrotate's numbered scheme (events.jsonl -> .1, .1 -> .2, ...), then SIGHUP.
@@ -114,8 +117,8 @@ export class SoakAgent {
     if (!pid) return;
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-      this.samples.push({ tMs: Date.now(), pid, rssMB: rss, fds: readdirSync(`/proc/${pid}/fd`).length });
+      const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+      this.samples.push({ tMs: Date.now(), pid, rssMB: kB('VmRSS'), anonMB: kB('RssAnon'), fds: readdirSync(`/proc/${pid}/fd`).length });
       const stats = JSON.parse(readFileSync(join(this.paths.runDir, 'stats.json'), 'utf8')) as Record<string, unknown>;
       if (stats.pid === pid) this.lastStats.set(pid, stats);
     } catch { /* the process is exiting, or stats.json is being replaced */ }

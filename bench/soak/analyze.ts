@@ -12,7 +12,7 @@ export interface KindResult {
   expected: number;
   found: number;
   lost: number;
-  /** first lost keys with how long before the kill -9 (or after it) their operation ended */
+  /** first lost keys with when their operation ended */
   lostSamples: string[];
   /** operations that overlapped a time with no agent running (not expected) and how many arrived anyway */
   outage: number;
@@ -55,7 +55,7 @@ function signature(e: Delivered): string {
   return [e.eventId, e.ruleName, e.commandLine, e.target, e.destinationPort, e.sourcePort, e.initiated, e.description].join('\u0000');
 }
 
-export function analyzeSink(sink: string, delivered: Delivered[], bad: string[], storm: Storm, up: Window[], killMs: number | null): SinkResult {
+export function analyzeSink(sink: string, delivered: Delivered[], bad: string[], storm: Storm, up: Window[], startMs: number, killMs: number | null): SinkResult {
   const seen = new Map<number, string>();
   let duplicateRows = 0;
   let conflicting = 0;
@@ -106,7 +106,7 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
           r.outage += w.out;
           r.found += Math.min(got, w.exp);
           r.outageFound += Math.min(Math.max(0, got - w.exp), w.out);
-          if (got < w.exp) { r.lost += w.exp - got; if (r.lostSamples.length < 10) r.lostSamples.push(`port ${port}${when(w.lastEnd, killMs)}`); }
+          if (got < w.exp) { r.lost += w.exp - got; if (r.lostSamples.length < 10) r.lostSamples.push(`port ${port}${when(w.lastEnd, startMs, killMs)}`); }
           if (got > w.exp + w.out) r.doubled += got - w.exp - w.out;
         }
       } else {
@@ -116,7 +116,7 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
           if (expected) r.expected++; else r.outage++;
           if (ids && ids.size > 1) r.doubled++;
           if (ids) { if (expected) r.found++; else r.outageFound++; }
-          else if (expected) { r.lost++; if (r.lostSamples.length < 10) r.lostSamples.push(`${o.key.split('/').pop()}${when(o.endMs, killMs)}`); }
+          else if (expected) { r.lost++; if (r.lostSamples.length < 10) r.lostSamples.push(`${o.key.split('/').pop()}${when(o.endMs, startMs, killMs)}`); }
         }
       }
       kinds.push(r);
@@ -125,10 +125,12 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
   return { sink, rows: delivered.length, uniqueRecords: seen.size, duplicateRows, conflicting, kinds, byEventId, ruleNames, selfEvents, unmatched, unmatchedById, bad };
 }
 
-function when(endMs: number, killMs: number | null): string {
-  if (killMs === null) return '';
+/** when an operation ended: seconds after the storm started, and relative to the kill -9 */
+function when(endMs: number, startMs: number, killMs: number | null): string {
+  const at = ` at ${((endMs - startMs) / 1000).toFixed(1)} s`;
+  if (killMs === null) return ` (${at.trim()})`;
   const d = killMs - endMs;
-  return d >= 0 ? ` (ended ${d} ms before kill -9)` : ` (ended ${-d} ms after kill -9)`;
+  return ` (${at.trim()}, ${Math.abs(d)} ms ${d >= 0 ? 'before' : 'after'} the kill -9)`;
 }
 
 /** least-squares slope of y over x, per hour of x (ms) */
