@@ -59,6 +59,9 @@ export async function runSoak(o: SoakOptions): Promise<void> {
   const missing = rsyslogMissing();
   if (missing) throw new Error(`the soak needs ${missing}`);
   const t0 = Date.now();
+  // the commit measured is the one at the start (the tree may move during a long run)
+  const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() && !l.endsWith('bench/RESULTS.md'));
   const say = (s: string) => process.stderr.write(`soak [${((Date.now() - t0) / 1000).toFixed(0)}s]: ${s}\n`);
   if (o.setup) { say('bash driver/setup.sh (dist/ and the BPF objects, as npm start does)'); execFileSync('bash', ['driver/setup.sh'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }); }
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run bash driver/setup.sh`);
@@ -151,7 +154,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
       analyzeSink('syslog TCP -> rsyslogd (at-least-once)', sy.events, sy.bad, storm, up, startMs, killMs),
     ];
     const failures = verdict(results, [true, false]);
-    const report = renderReport({ o, failures, storm, results, jsonlFiles: j.files, timeline, samples: agent.samples, lastStats: agent.lastStats, problems: agent.problems(), drainMs, exitCode, restart, startMs, stormEnd, receiverBytes: statSync(rs.out).size });
+    const report = renderReport({ o, commit: `${commit}${dirty ? ' (+ uncommitted changes)' : ''}`, failures, storm, results, jsonlFiles: j.files, timeline, samples: agent.samples, lastStats: agent.lastStats, problems: agent.problems(), drainMs, exitCode, restart, startMs, stormEnd, receiverBytes: statSync(rs.out).size });
     process.stdout.write(`${report}\n`);
     if (o.write) appendFileSync(join(ROOT, 'bench/RESULTS.md'), `\n${report}\n`);
     if (failures.length) throw new Error(`the soak found what the sinks' contracts exclude: ${failures.join('; ')}`);
@@ -180,7 +183,7 @@ function verdict(results: SinkResult[], exactlyOnce: boolean[]): string[] {
 }
 
 interface ReportInput {
-  o: SoakOptions; failures: string[]; storm: Storm; results: SinkResult[]; jsonlFiles: number; timeline: string[]; samples: Sample[];
+  o: SoakOptions; commit: string; failures: string[]; storm: Storm; results: SinkResult[]; jsonlFiles: number; timeline: string[]; samples: Sample[];
   lastStats: Map<number, Record<string, unknown>>; problems: string[]; drainMs: number; exitCode: number | null;
   restart: { attempts: number; refusedMs: number; killMs: number; readyMs: number } | null; startMs: number; stormEnd: number; receiverBytes: number;
 }
@@ -189,10 +192,9 @@ const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US'
 
 function renderReport(r: ReportInput): string {
   const out: string[] = [];
-  const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   const ok = r.storm.ops.filter((x) => x.ok);
   const count = (k: string) => ok.filter((x) => x.kind === k).length;
-  out.push(`## ${new Date(r.startMs).toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}, \`${r.o.command}\``);
+  out.push(`## ${new Date(r.startMs).toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}, \`${r.o.command}\``);
   out.push('');
   out.push(`### Soak: ${r.o.minutes} minutes, live agent (dist/src/cli.js run), real kernel`);
   out.push('');

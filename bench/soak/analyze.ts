@@ -93,11 +93,11 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
       const ops = storm.ops.filter((o) => o.kind === kind && o.ok);
       if (kind === 'connect') {
         // source ports repeat over a long run: compare counts per port
-        const want = new Map<string, { exp: number; out: number; lastEnd: number }>();
+        const want = new Map<string, { exp: number; out: number; ends: number[] }>();
         for (const o of ops) {
-          const w = want.get(o.key) ?? { exp: 0, out: 0, lastEnd: 0 };
+          const w = want.get(o.key) ?? { exp: 0, out: 0, ends: [] };
           if (inUp(o)) w.exp++; else w.out++;
-          w.lastEnd = Math.max(w.lastEnd, o.endMs);
+          w.ends.push(o.endMs);
           want.set(o.key, w);
         }
         for (const [port, w] of want) {
@@ -106,7 +106,7 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
           r.outage += w.out;
           r.found += Math.min(got, w.exp);
           r.outageFound += Math.min(Math.max(0, got - w.exp), w.out);
-          if (got < w.exp) { r.lost += w.exp - got; if (r.lostSamples.length < 10) r.lostSamples.push(`port ${port}${when(w.lastEnd, startMs, killMs)}`); }
+          if (got < w.exp) { r.lost += w.exp - got; if (r.lostSamples.length < 10) r.lostSamples.push(`port ${port}, used ${w.ends.length} time(s), one of${w.ends.map((e) => when(e, startMs, killMs)).join(',')}`); }
           if (got > w.exp + w.out) r.doubled += got - w.exp - w.out;
         }
       } else {
