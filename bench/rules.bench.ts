@@ -56,3 +56,17 @@ for (const [label, p, ids] of mixes) {
     console.log(`| ${label}, ${temp} | ${fmt(c.rate)} | ${fmt(nc.rate)} | ${fmt(l.rate)} | ${fmt(o.rate)} | ${(c.rate / l.rate).toFixed(1)}x | ${(c.rate / o.rate).toFixed(0)}x | ${mismatches} |`);
   }
 }
+
+// Comparisons per provider (issue 15): Sysmon for Linux's ASCII-only folding (the default)
+// against Windows Sysmon's towlower folding (--windows), same config and events, alternated.
+{
+  const win = loadConfigFile(file, { provider: 'windows', imageBasename: false });
+  const events = eventsFromConfig(config.parsed, 50_000, 42, 0.2);
+  console.log('\n| provider (case folding) | compiled events/s, round 1 | round 2 | round 3 |\n|---|---:|---:|---:|');
+  const rows: Record<string, string[]> = { 'linux (A-Z only, default)': [], 'windows (towlower)': [] };
+  for (let r = 0; r < 3; r++) {
+    rows['linux (A-Z only, default)']!.push(fmt(run(events, 'linux', (e) => config.engine.evaluate(e), 1500).rate));
+    rows['windows (towlower)']!.push(fmt(run(events, 'windows', (e) => win.engine.evaluate(e), 1500).rate));
+  }
+  for (const [k, v] of Object.entries(rows)) console.log(`| ${k} | ${v.join(' | ')} |`);
+}

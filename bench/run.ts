@@ -4,6 +4,7 @@
 // Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip pipeline,ring,storms,latency
 //          --records FILE (reuse a recording), --no-write (do not touch RESULTS.md)
 //          --soak MINUTES: the soak run instead (bench/soak.ts; --keep, --no-setup)
+//          --evtx-fuzz [--seed N] [--minutes M | --iterations N]: only the EVTX reader fuzzing (bench/evtx-fuzz.ts)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -311,4 +312,7 @@ function recordMix(file: string): string {
 void sysmonMatch;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { restoreAudit(); process.exit(130); });
 const soak = opt('soak');
-(soak !== undefined ? runSoak({ minutes: Number(soak), write: !flag('no-write'), keep: flag('keep'), setup: !flag('no-setup'), sabotage: opt('sabotage') === 'copytruncate' ? 'copytruncate' : undefined, command: `npm run bench -- ${argv.join(' ')}` }) : main()).then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
+if (flag('evtx-fuzz')) {
+  // `npm run bench -- --evtx-fuzz [--seed N] [--minutes M | --iterations N]`: the EVTX reader fuzzing alone (bench/evtx-fuzz.ts)
+  import('./evtx-fuzz.js').then((m) => m.main(argv.filter((a) => a !== '--evtx-fuzz'))).then((code) => process.exit(code), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
+} else (soak !== undefined ? runSoak({ minutes: Number(soak), write: !flag('no-write'), keep: flag('keep'), setup: !flag('no-setup'), sabotage: opt('sabotage') === 'copytruncate' ? 'copytruncate' : undefined, command: `npm run bench -- ${argv.join(' ')}` }) : main()).then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });

@@ -70,3 +70,6 @@ if ! make -q -C driver/linux >/dev/null 2>&1; then
   say "building the eBPF driver (driver/linux)"
   make -s -C driver/linux >&2 || die "building the eBPF driver failed"
 fi
+
+# Wine, node.exe and koffi's win32 build: for the Windows tests only (npm test passes --test)
+if [ "${1:-}" = --test ]; then bash test/windows/wine/setup.sh; fi

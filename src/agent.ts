@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Capture } from './capture.js';
-import { Config, ConfigError, defaultConfig, loadConfigFile } from './config/index.js';
+import { Config, ConfigError, DEFAULT_MATCH, defaultConfig, loadConfigFile, type MatchOptions } from './config/index.js';
 import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
@@ -15,6 +15,7 @@ import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
 import { earlyFilter } from './events/early-filter.js';
 import { setNetworkOptions } from './events/network-events.js';
+import { setConventions } from './events/conventions.js';
 import type { Sink } from '../sinks/sink.js';
 
 const MAX_IDLE_POLL_MS = 32;
@@ -34,9 +35,13 @@ export interface AgentOptions {
   liveOnlySinks?: Set<string>;
   logger: Logger;
   ringBytes?: number;
+  /** Windows: read the ring from this named section instead of the driver's device */
+  ringSection?: string;
   /** how often the ring is checked when idle */
   pollMs?: number;
   statsEveryMs?: number;
+  /** how config values compare (Sysmon for Linux's rules unless --windows) and the --image-basename extension */
+  matching?: MatchOptions;
   /** called with a config path before it is loaded (start and reload); throws to refuse it */
   checkConfig?: (path: string) => void;
 }
@@ -75,11 +80,14 @@ export class Agent {
   async start(): Promise<void> {
     const log = this.opts.logger;
     if (this.opts.configPath) this.opts.checkConfig?.(this.opts.configPath);
-    this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath) : defaultConfig();
+    const matching = this.opts.matching ?? DEFAULT_MATCH;
+    setConventions(matching.provider);
+    this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath, matching) : defaultConfig(matching);
     configureFileEvents(this.config);
     earlyFilter.configure(this.config);
-    setNetworkOptions(this.config.options);
+    setNetworkOptions(this.config.options, this.config.parsed.matching.provider);
     for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
+    for (const w of this.config.warnings) log.warn({ config: this.config.source }, w);
 
     mkdirSync(this.opts.journalDir, { recursive: true });
     this.journal = await Journal.open({
@@ -107,15 +115,17 @@ export class Agent {
     this.processes = await platform.startCapture();
     this.capture = this.processes.capture;
     const captured = this.config.capturedEvents();
-    this.driver = await platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, wanted: (p) => programWanted(p, captured) });
+    this.driver = await platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, ringSection: this.opts.ringSection, wanted: (p) => programWanted(p, captured) });
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
 
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
     for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
+    // Sysmon for Linux's order (telemetryReady): the configuration (16) first, then 4 Started
+    early.push(configChanged(this.config.source || '(built-in defaults)', this.config.configurationFileHash()));
+    early.push(...configWarnings(this.config));
     early.push(serviceState('Started'));
-    early.push(configChanged(this.config.source || '(built-in defaults)', `SHA256=${this.config.sha256}`));
     this.emit(early);
 
     this.schedulePoll(0);
@@ -191,17 +201,19 @@ export class Agent {
     const log = this.opts.logger;
     try {
       if (path) this.opts.checkConfig?.(path);
-      const next = path ? loadConfigFile(path) : defaultConfig();
+      const matching = this.opts.matching ?? DEFAULT_MATCH;
+      const next = path ? loadConfigFile(path, matching) : defaultConfig(matching);
       const captured = next.capturedEvents();
       const failures = this.driver.updateAttachments((p) => programWanted(p, captured));
       this.emit(failures.map((f) => errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`)));
       this.config = next;
       configureFileEvents(next);
       earlyFilter.configure(next);
-      setNetworkOptions(next.options);
+      setNetworkOptions(next.options, next.parsed.matching.provider);
       this.opts.configPath = path;
       for (const n of next.notices) log.warn({ config: next.source }, n);
-      this.emit([configChanged(next.source || '(built-in defaults)', `SHA256=${next.sha256}`)]);
+      for (const w of next.warnings) log.warn({ config: next.source }, w);
+      this.emit([configChanged(next.source || '(built-in defaults)', next.configurationFileHash()), ...configWarnings(next)]);
       log.info({ config: next.source, programs: this.driver.attached }, 'configuration reloaded');
       return true;
     } catch (err) {
@@ -256,4 +268,9 @@ export class Agent {
     }
     this.opts.logger.info({ ...took, totalMs: Math.round(performance.now() - t0) }, 'stopped');
   }
+}
+
+/** Event 255 ConfigWarning per thing the config loader skipped or read differently (never silent). */
+function configWarnings(config: Config): SysmonEvent[] {
+  return config.warnings.map((w) => errorReport('ConfigWarning', w));
 }

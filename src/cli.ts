@@ -10,10 +10,10 @@ import { Agent } from './agent.js';
 import { loadConfigFile } from './config/index.js';
 import { makeIdentity } from './events/event.js';
 import { computerName } from './events/host.js';
-import { renderSchema } from './commands/schema.js';
+import { renderSchema, SchemaVersionError } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
-import { sinkFromSpec } from './sink-specs.js';
+import { buildSink, parseSinkSpec, sinkFromSpec, sinkOf, sinkOutputPath, sinkUsage, type ParsedSinkSpec, type SinkContext } from '../sinks/index.js';
 import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './security.js';
 import { explainDriverOpenError, preflight } from './commands/preflight.js';
 import { requestReload } from './commands/reload.js';
@@ -28,6 +28,7 @@ interface RunArgs {
   jsonl?: string;
   evtx?: string;
   syslog?: string;
+  sink?: string[];
   'syslog-format'?: string;
   'jsonl-format'?: string;
   'jsonl-rotate-hours'?: number;
@@ -36,12 +37,15 @@ interface RunArgs {
   journal: string;
   console?: boolean;
   windows: boolean;
+  'image-basename'?: boolean;
   fsync: string;
   'ring-mb': number;
   'journal-max-mb': number;
   'jsonl-max-mb': number;
   'stats-every': number;
   'exit-with-parent'?: boolean;
+  'stop-on-stdin-close'?: boolean;
+  'ring-section'?: string;
 }
 
 export class UsageError extends Error {}
@@ -53,25 +57,41 @@ async function run(args: RunArgs): Promise<void> {
   if (notice) logger.warn(notice);
   const identity = makeIdentity(args.windows, computerName());
   const sinks: Sink[] = [];
-  const jsonl = args.jsonl ?? DEFAULT_JSONL;
-  const specOpts = {
+  const extra = args.sink ?? [];
+  // --sink replaces the default JSONL file; --jsonl (or the default when neither is given) adds it
+  const jsonl = args.jsonl ?? (extra.length > 0 ? 'off' : DEFAULT_JSONL);
+  const syslogFormat: Record<string, string> = args['syslog-format'] ? { format: args['syslog-format'] } : {};
+  const ctx: SinkContext = {
     identity,
-    jsonlMaxBytes: args['jsonl-max-mb'] * 1024 * 1024,
-    evtxMaxBytes: (args['evtx-max-mb'] ?? 64) * 1024 * 1024,
-    syslogFormat: args['syslog-format'] as 'xml' | 'json' | undefined,
-    jsonlFormat: (args['jsonl-format'] ?? 'jsonl') as 'jsonl' | 'ecs',
-    jsonlRotateEveryMs: (args['jsonl-rotate-hours'] ?? 0) * 3_600_000,
-    jsonlMaxFiles: args['jsonl-max-files'],
+    // the per-kind flags are the defaults of every sink of that kind; a spec's own ?options win
+    defaults: {
+      jsonl: {
+        'max-mb': String(args['jsonl-max-mb']), 'rotate-hours': String(args['jsonl-rotate-hours'] ?? 0),
+        ...(args['jsonl-max-files'] !== undefined ? { 'max-files': String(args['jsonl-max-files']) } : {}),
+        format: args['jsonl-format'] ?? 'jsonl',
+      },
+      evtx: { 'max-mb': String(args['evtx-max-mb'] ?? 64) },
+      syslog: syslogFormat,
+      relp: syslogFormat,
+    },
   };
-  if (jsonl !== 'off') sinks.push(sinkFromSpec(`jsonl:${jsonl}`, specOpts));
-  if (args.evtx) sinks.push(sinkFromSpec(`evtx:${args.evtx}`, specOpts));
-  if (args.syslog) sinks.push(sinkFromSpec(`syslog:${args.syslog}`, specOpts));
+  // the older flags are aliases of jsonl:PATH, evtx:PATH and a syslog URL (their paths taken whole, even with a '?')
+  const specs: ParsedSinkSpec[] = [];
+  if (jsonl !== 'off') specs.push(sinkOf('jsonl', jsonl));
+  if (args.evtx) specs.push(sinkOf('evtx', args.evtx));
+  if (args.syslog) specs.push(parseSinkSpec(args.syslog.includes('://') ? args.syslog : `syslog:${args.syslog}`));
+  for (const spec of extra) specs.push(parseSinkSpec(spec));
+  for (const p of specs) sinks.push(buildSink(p, ctx));
+  const stdoutTaken = specs.some((p) => (p.kind.kind === 'jsonl' && p.where === '-') || (p.kind.kind === 'console' && p.where === 'stdout'));
   const reopenable = sinks.filter((s): s is Sink & { reopen(): Promise<void> } => typeof (s as { reopen?: unknown }).reopen === 'function');
-  const showConsole = args.console ?? (jsonl !== '-' && process.stderr.isTTY === true);
+  const showConsole = args.console ?? (!stdoutTaken && !specs.some((p) => p.kind.kind === 'console') && process.stderr.isTTY === true);
   if (showConsole) sinks.push(createConsoleSink(process.stderr));
 
   const configPath = args.config ? resolve(args.config) : undefined;
-  for (const out of [jsonl !== '-' && jsonl !== 'off' ? jsonl : null, args.evtx].filter((x): x is string => !!x)) checkOutputPath(out);
+  for (const p of specs) {
+    const path = sinkOutputPath(p);
+    if (path) checkOutputPath(path);
+  }
   ensurePrivateDir(args.journal, 'journal');
   const agent = new Agent({
     checkConfig: (p) => checkConfigFile(p),
@@ -81,16 +101,21 @@ async function run(args: RunArgs): Promise<void> {
     journalMaxBytes: args['journal-max-mb'] * 1024 * 1024,
     objects: DRIVER_OBJECTS,
     identity,
+    matching: { provider: args.windows ? 'windows' : 'linux', imageBasename: args['image-basename'] === true },
     sinks,
     liveOnlySinks: new Set(['console']),
     logger,
     ringBytes: args['ring-mb'] * 1024 * 1024,
+    ringSection: args['ring-section'],
     statsEveryMs: args['stats-every'] * 1000,
   });
   try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
-  writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonl === '-' ? null : resolve(jsonl) });
+  // `view` and `status` read the first JSONL file written
+  const jsonlFile = specs.map((p) => (p.kind.kind === 'jsonl' ? sinkOutputPath(p) : null)).find((x) => x) ?? null;
+  writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonlFile });
   startStatsWriter(agent);
-  if (jsonl !== '-' && jsonl !== 'off') process.stderr.write(`sysmon-ts: monitoring; events -> ${resolve(jsonl)} (Ctrl-C stops)\n`);
+  const outputs = specs.filter((p) => p.kind.kind !== 'console' && !(p.kind.kind === 'jsonl' && p.where === '-')).map((p) => sinkOutputPath(p) ?? (p.where || p.kind.kind));
+  if (!stdoutTaken) process.stderr.write(`sysmon-ts: monitoring; events -> ${outputs.length ? outputs.join(', ') : 'the journal only'} (Ctrl-C stops)\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -110,6 +135,12 @@ async function run(args: RunArgs): Promise<void> {
     // parent is gone, so stop cleanly instead of running on as an orphan
     const parent = process.ppid;
     setInterval(() => { if (process.ppid !== parent) stop('parent exited'); }, 500).unref();
+  }
+  if (args['stop-on-stdin-close']) {
+    // Windows has no SIGTERM: the service host (driver/windows/service) closes our stdin instead
+    process.stdin.on('end', () => stop('standard input closed'));
+    process.stdin.on('error', () => stop('standard input failed'));
+    process.stdin.resume();
   }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -140,6 +171,7 @@ function updateConfig(file: string | undefined): void {
     return;
   }
   const config = loadConfigFile(resolve(file)); // throws ConfigError naming file and line
+  for (const w of config.warnings) process.stderr.write(`${w}\n`);
   checkConfigFile(resolve(file));
   if (!state || !isRunning(state.pid)) {
     process.stdout.write(`${resolve(file)} is valid (${config.capturedEvents().size} event types logged); no running sysmon-ts to update\n`);
@@ -163,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
       .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
       .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log, relp://HOST:PORT (acknowledged, rsyslog imrelp)' })
+      .option('sink', { type: 'string', array: true, describe: `an output, repeatable (replaces the default JSONL file unless --jsonl is given): ${sinkUsage()}` })
       .option('syslog-format', { type: 'string', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML (default), or the JSONL record" })
       .option('jsonl-format', { type: 'string', default: 'jsonl', choices: ['jsonl', 'ecs'], describe: 'JSONL with Sysmon field names, or Elastic Common Schema names' })
       .option('jsonl-rotate-hours', { type: 'number', default: 0, describe: 'also rotate the JSONL file every N hours (0: never)' })
@@ -172,18 +205,23 @@ export async function main(argv: string[]): Promise<number> {
       .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
       .option('fsync', { type: 'string', default: 'group', choices: ['group', 'always', 'never'], describe: 'journal fsync policy' })
       .option('console', { type: 'boolean', describe: 'show a line per event on stderr (default: when stderr is a terminal)' })
-      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's" })
+      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's (and compare config values as Windows Sysmon does)" })
+      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last / (docs/configuration.md)' })
       .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
+      .option('ring-section', { type: 'string', hidden: true, describe: 'Windows: read the ring from this named section (a test harness or driver shim) instead of the driver' })
+      .option('stop-on-stdin-close', { type: 'boolean', default: false, describe: 'stop cleanly when standard input closes (how the Windows service host stops the agent)' })
       .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
       .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' }),
     async (a) => { await run({ ...a, config: a.config ?? BUNDLED_CONFIG }); })
     .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c
       .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })
       .option('config', { alias: 'c', type: 'string', demandOption: true })
-      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' }),
+      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' })
+      .option('windows', { type: 'boolean', default: false, describe: 'compare values as Windows Sysmon does (default: as Sysmon for Linux)' })
+      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last /' }),
     async (a) => {
       const { runFilter } = await import('./commands/filter.js');
-      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, out: process.stdout, err: process.stderr });
+      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, windows: a.windows, imageBasename: a['image-basename'], out: process.stdout, err: process.stderr });
     })
     .command('convert <input> <output>', 'convert between .jsonl, .evtx and .xml (by extension)', (c) => c
       .positional('input', { type: 'string', demandOption: true })
@@ -192,7 +230,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runConvert } = await import('./commands/convert.js');
       const r = await runConvert(a.input, a.output);
       process.stderr.write(`${JSON.stringify(r)}\n`);
-      if (r.malformed > 0) process.exitCode = 1;
+      if (r.malformed > 0 || r.damaged > 0) process.exitCode = 1; // something was skipped (each reported above)
     })
     .command('view [file]', 'readable, filterable view of JSONL, EVTX or syslog Event XML ("-": stdin)', (c) => c
       .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' })
@@ -210,21 +248,23 @@ export async function main(argv: string[]): Promise<number> {
       const list = (s?: string) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
       const [r0, r1] = (a.r ?? '').split(',');
       const [t0, t1] = (a.t ?? '').split(',');
+      const stats = { damaged: 0, malformed: 0, foreign: 0 };
       process.exitCode = (await runView(file, process.stdout, {
-        ids: list(a.e).map(Number), filters: a.f, fields: list(a.E), system: a.system, follow: a.follow,
+        ids: list(a.e).map(Number), filters: a.f, fields: list(a.E), system: a.system, follow: a.follow, stats,
         color: a.color ?? process.stdout.isTTY === true,
         minRecord: r0 ? Number(r0) : undefined, maxRecord: r1 ? Number(r1) : undefined,
         fromMs: t0?.trim() ? parseTime(t0) : undefined, toMs: t1?.trim() ? parseTime(t1) : undefined,
-      })) > 0 ? 0 : 1;
+      })) > 0 && stats.damaged === 0 ? 0 : 1; // 1: nothing shown, or damaged records skipped (reported on stderr)
     })
     .command('replay', 're-send a range of the journal to a sink (backfill)', (c) => c
       .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
       .option('to', { type: 'number', describe: 'last EventRecordID (default: the newest)' })
-      .option('sink', { type: 'string', demandOption: true, describe: 'jsonl:PATH, jsonl:-, evtx:PATH or syslog:URL' })
+      .option('sink', { type: 'string', demandOption: true, describe: sinkUsage() })
       .option('journal', { type: 'string', default: JOURNAL_DIR })
       .option('windows', { type: 'boolean', default: false }),
     async (a) => {
       const { runReplay } = await import('./commands/replay.js');
+      parseSinkSpec(a.sink); // a bad spec fails before the journal is opened
       const sink = sinkFromSpec(a.sink, { identity: makeIdentity(a.windows, computerName()) });
       const n = await runReplay({ journalDir: resolve(a.journal), from: a.from, to: a.to, sink });
       process.stderr.write(`replayed ${n} events\n`);
@@ -242,7 +282,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runStatus } = await import('./commands/status.js');
       process.exitCode = await runStatus({ journal: a.journal, json: a.json });
     })
-    .option('s', { type: 'string', describe: 'print the schema (VERSION or all)' })
+    .option('s', { type: 'string', describe: 'print the schema as sysmon -s does (VERSION prefix, or all; with --windows: Windows Sysmon 4.91)' })
     .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
     .option('windows', { type: 'boolean', default: false, hidden: true })
     .option('c', { type: 'string', describe: 'update the running config (FILE), or print it (no FILE)' })
@@ -260,7 +300,13 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = parsed._[0];
   if (cmd === undefined) {
     if (parsed.s !== undefined) {
-      process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s));
+      try {
+        process.stdout.write(renderSchema(parsed.s === '' ? undefined : parsed.s, { windows: parsed.windows === true }));
+      } catch (e) {
+        if (!(e instanceof SchemaVersionError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        process.exitCode = 1;
+      }
     } else if (parsed.m) {
       const { manifestFor } = await import('./commands/manifest.js');
       process.stdout.write(manifestFor(parsed.windows === true));

@@ -4,16 +4,21 @@
 import type { SysmonEvent } from '../../src/events/event.js';
 import { eventDef } from '../../src/events/schema.js';
 import type { BlockDef, FilterDef, ParsedConfig } from '../../src/config/parse.js';
-import { imageTails, lower, splitTokens, substringTokens, valueText } from '../../src/config/text.js';
+import { asciiLower, asciiUpper, imageTails, lower as unicodeLower, splitTokens, substringTokens, valueText } from '../../src/config/text.js';
 
 interface LF { f: FilterDef; lv: string; toks: string[]; exact: string[] }
+
+// the config's provider rules (parsed.matching), set by the engine's constructor
+let lower = asciiLower;
+let linux = true;
+let imageBasename = false;
 
 const has = (t: string, p: string) => t.length > 0 && t.includes(p);
 
 function test(x: LF, lf: string): boolean {
   const rule = x.lv;
   switch (x.f.condition) {
-    case 'image': if (!rule.includes('\\')) { const [a, b] = imageTails(lf); return a === rule || b === rule; } return lf === rule;
+    case 'image': if (!rule.includes('\\')) { const [a, b] = imageTails(lf); return a === rule || (imageBasename && b === rule); } return lf === rule;
     case 'is': return lf === rule;
     case 'is not': return lf !== rule;
     case 'contains': return has(lf, rule);
@@ -27,14 +32,17 @@ function test(x: LF, lf: string): boolean {
     case 'not begin with': return !lf.startsWith(rule);
     case 'end with': return lf.endsWith(rule);
     case 'not end with': return !lf.endsWith(rule);
-    case 'less than': return lf < rule;
-    case 'more than': return lf > rule;
+    case 'less than': return linux ? asciiUpper(lf) < asciiUpper(rule) : lf < rule;
+    case 'more than': return linux ? asciiUpper(lf) > asciiUpper(rule) : lf > rule;
   }
 }
 
 export class FastLinearEngine {
   private readonly byId = new Map<number, { b: BlockDef; fs: LF[] }[]>();
   constructor(parsed: ParsedConfig) {
+    linux = parsed.matching.provider === 'linux';
+    lower = linux ? asciiLower : unicodeLower;
+    imageBasename = parsed.matching.imageBasename;
     for (const b of parsed.blocks) {
       const fs = b.filters.map((f) => ({ f, lv: lower(f.value), toks: substringTokens(lower(f.value)), exact: splitTokens(lower(f.value)).map((t) => t.token) }));
       for (const id of b.eventIds) { const l = this.byId.get(id) ?? []; l.push({ b, fs }); this.byId.set(id, l); }

@@ -122,7 +122,8 @@ struct exec_record {
 	__u64 exe_size;
 	__s64 exe_mtime_ns;         /* Unix ns */
 	__u32 exe_dev;              /* kernel dev_t (MAJOR << 20 | MINOR) */
-	__u32 _pad;
+	__u32 tty;                  /* controlling terminal: tty driver major << 20 | tty index;
+	                             * 0 without one (Sysmon for Linux's LogonGuid uses the index) */
 };
 
 struct fork_record {

@@ -21,7 +21,8 @@ int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux
 	r->exe_size = BPF_CORE_READ(inode, i_size);
 	r->exe_mtime_ns = inode_mtime_ns(inode);
 	r->exe_dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	r->_pad = 0;
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	r->tty = tty ? ((__u32)BPF_CORE_READ(tty, driver, major) << 20) | ((__u32)BPF_CORE_READ(tty, index) & 0xfffff) : 0;
 	/* the same css_set as the parent: the agent reuses the parent's container context
 	 * instead of reading /proc/PID/cgroup (~60-140 us on a host with v1 hierarchies) */
 	if (BPF_CORE_READ(task, cgroups) == BPF_CORE_READ(task, real_parent, cgroups))

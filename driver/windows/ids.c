@@ -5,9 +5,6 @@
  */
 #include "sysmon_ts.h"
 
-#define KUSD_INTERRUPT_TIME ((volatile KSYSTEM_TIME *)(ULONG_PTR)0xFFFFF78000000008ull)
-#define KUSD_SYSTEM_TIME    ((volatile KSYSTEM_TIME *)(ULONG_PTR)0xFFFFF78000000014ull)
-
 typedef ULONG64 (NTAPI *PS_GET_PROCESS_START_KEY)(PEPROCESS Process);
 static PS_GET_PROCESS_START_KEY pPsGetProcessStartKey;
 
@@ -18,25 +15,22 @@ VOID IdsInit(VOID)
 	pPsGetProcessStartKey = (PS_GET_PROCESS_START_KEY)MmGetSystemRoutineAddress(&name);
 }
 
-/* KSYSTEM_TIME as the kernel's own KeQuery* macros read it: High1, Low, High2 must agree. */
-static ULONG64 ReadKSystemTime(volatile KSYSTEM_TIME *t)
-{
-	for (;;) {
-		LONG high1 = t->High1Time;
-		ULONG low = t->LowPart;
-		if (high1 == t->High2Time) return ((ULONG64)(ULONG)high1 << 32) | low;
-		YieldProcessor();
-	}
-}
-
+/*
+ * The WDK's clock readers: on x64 both are macros that read KUSER_SHARED_DATA with one
+ * 64-bit load (atomic there, so no High1/High2 loop), compiled inline as before; naming
+ * them instead of the shared page's kernel address lets the same C run under the user-mode
+ * kernel shim (driver/windows/shim), which supplies the two clocks.
+ */
 __u64 BootNs(VOID)
 {
-	return ReadKSystemTime(KUSD_INTERRUPT_TIME) * 100;
+	return (__u64)KeQueryInterruptTime() * 100;
 }
 
 __u64 SystemTimeNow(VOID)
 {
-	return ReadKSystemTime(KUSD_SYSTEM_TIME);
+	LARGE_INTEGER now;
+	KeQuerySystemTime(&now);
+	return (__u64)now.QuadPart;
 }
 
 __u64 ProcessStartKey(PEPROCESS Process)
@@ -47,7 +41,7 @@ __u64 ProcessStartKey(PEPROCESS Process)
 /* A FILETIME -> ns since boot, through the current offset between the two clocks. */
 static __u64 FileTimeToBootNs(LONGLONG FileTime)
 {
-	ULONG64 now = SystemTimeNow(), up = ReadKSystemTime(KUSD_INTERRUPT_TIME);
+	ULONG64 now = SystemTimeNow(), up = KeQueryInterruptTime();
 	ULONG64 boot = now - up;
 	return (ULONG64)FileTime > boot ? ((ULONG64)FileTime - boot) * 100 : 0;
 }

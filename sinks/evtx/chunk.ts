@@ -28,7 +28,7 @@ export function truncateValue(s: string, keep: number): string {
   const kept = cutUnits(s, keep);
   return kept + truncationMarker(Buffer.byteLength(s, 'utf8') - Buffer.byteLength(kept, 'utf8'));
 }
-/** The computer name is literal text in the System template; longer names are cut. */
+/** Computer, provider and channel names longer than this are cut (Computer is literal text in the System template). */
 const MAX_COMPUTER_UNITS = 255;
 
 export interface WriterContext {
@@ -40,14 +40,47 @@ export interface WriterContext {
   readonly userSid: string;
 }
 
-interface PreparedContext {
-  ctx: WriterContext;
+/** What one record claims about itself beyond its event: who wrote it, and its Version. */
+export interface RecordMeta {
+  /** provider, GUID, channel and Computer of this record (default: the writer's identity) */
+  readonly identity?: Identity;
+  /** System/Version (default: the schema's version of the event ID) */
+  readonly version?: number;
+}
+
+/** A record identity as written: Computer is literal text in the System template, so each
+ *  provider/computer pair gets its own System template (as Windows does). */
+interface PreparedIdentity {
   computer: string;
   provider: string;
   channel: string;
   providerGuid: Buffer;
-  sid: Buffer;
   systemGuid: Buffer;
+}
+
+interface PreparedContext extends PreparedIdentity {
+  ctx: WriterContext;
+  sid: Buffer;
+}
+
+const preparedIdentities = new Map<string, PreparedIdentity>();
+
+/** The prepared form of a record's own identity (cached: a file has few distinct ones). */
+export function prepareIdentity(identity: Identity): PreparedIdentity {
+  const key = JSON.stringify([identity.provider, identity.providerGuid, identity.channel, identity.computer]);
+  let p = preparedIdentities.get(key);
+  if (!p) {
+    const g = guidBytes(identity.providerGuid);
+    if (!g) throw new Error(`bad provider GUID ${identity.providerGuid}`);
+    const computer = cutUnits(identity.computer, MAX_COMPUTER_UNITS);
+    // provider and channel come from input files too (convert): cut like Computer, so one
+    // absurd name cannot make a record that fits no chunk
+    p = { computer, provider: cutUnits(identity.provider, MAX_COMPUTER_UNITS), channel: cutUnits(identity.channel, MAX_COMPUTER_UNITS), providerGuid: g,
+      systemGuid: md5(`sysmon-ts/system/${identity.provider}/${computer}`) };
+    if (preparedIdentities.size > 10_000) preparedIdentities.clear();
+    preparedIdentities.set(key, p);
+  }
+  return p;
 }
 
 const KEYWORDS = 0x8000000000000000n;
@@ -67,14 +100,7 @@ function md5(text: string): Buffer {
 }
 
 export function prepareContext(ctx: WriterContext): PreparedContext {
-  const g = guidBytes(ctx.identity.providerGuid);
-  if (!g) throw new Error(`bad provider GUID ${ctx.identity.providerGuid}`);
-  const computer = cutUnits(ctx.identity.computer, MAX_COMPUTER_UNITS);
-  return {
-    ctx, computer, provider: ctx.identity.provider, channel: ctx.identity.channel, providerGuid: g,
-    sid: sidBytes(ctx.userSid),
-    systemGuid: md5(`sysmon-ts/system/${ctx.identity.provider}/${computer}`),
-  };
+  return { ...prepareIdentity(ctx.identity), ctx, sid: sidBytes(ctx.userSid) };
 }
 
 /** Cut a string to at most n UTF-16 units without splitting a surrogate pair. */
@@ -109,8 +135,9 @@ export class Chunk {
   readonly buf = Buffer.alloc(CHUNK_SIZE);
   free = CHUNK_HEADER_SIZE;
   count = 0;
-  firstId = 0n;
-  lastId = 0n;
+  /** record numbers (record header and chunk header): consecutive in a file, unlike EventRecordIDs */
+  firstNumber = 0n;
+  lastNumber = 0n;
   lastRecordOffset = 0;
   /** bytes [CHUNK_HEADER_SIZE, written) are on disk already (managed by the file writer) */
   written = CHUNK_HEADER_SIZE;
@@ -124,16 +151,25 @@ export class Chunk {
   // emission state
   private base = 0;
   private p = 0;
+  /** the record being emitted: its identity and Version */
+  private who: PreparedIdentity;
+  private version: number | undefined;
 
-  constructor(private readonly pc: PreparedContext) {}
+  constructor(private readonly pc: PreparedContext) { this.who = pc; }
 
-  /** Append one record; false (and nothing changed) when it does not fit in this chunk. */
-  tryAppend(ev: SysmonEvent, recordId: bigint): boolean {
+  /**
+   * Append one record; false (and nothing changed) when it does not fit in this chunk.
+   * `recordId` is System/EventRecordID; `number` the record's number in the file (record and
+   * chunk headers), which readers expect consecutive: it equals recordId unless ids have gaps.
+   */
+  tryAppend(ev: SysmonEvent, recordId: bigint, meta: RecordMeta = {}, number = recordId): boolean {
+    this.who = meta.identity ? prepareIdentity(meta.identity) : this.pc;
+    this.version = meta.version;
     this.undo = [];
     this.base = this.free;
     this.p = 0;
     this.lastTruncated = 0;
-    const size = this.emitRecord(ev, recordId);
+    const size = this.emitRecord(ev, recordId, number);
     if (this.free + size > CHUNK_SIZE) {
       for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
       this.undo = [];
@@ -141,8 +177,8 @@ export class Chunk {
       return false;
     }
     scratch.copy(this.buf, this.free, 0, size);
-    if (this.count === 0) this.firstId = recordId;
-    this.lastId = recordId;
+    if (this.count === 0) this.firstNumber = number;
+    this.lastNumber = number;
     this.lastRecordOffset = this.free;
     this.free += size;
     this.count++;
@@ -153,10 +189,10 @@ export class Chunk {
   seal(): void {
     const b = this.buf;
     CHUNK_MAGIC.copy(b, 0);
-    b.writeBigUInt64LE(this.firstId, 8);
-    b.writeBigUInt64LE(this.lastId, 16);
-    b.writeBigUInt64LE(this.firstId, 24);
-    b.writeBigUInt64LE(this.lastId, 32);
+    b.writeBigUInt64LE(this.firstNumber, 8);
+    b.writeBigUInt64LE(this.lastNumber, 16);
+    b.writeBigUInt64LE(this.firstNumber, 24);
+    b.writeBigUInt64LE(this.lastNumber, 32);
     b.writeUInt32LE(128, 40);
     b.writeUInt32LE(this.lastRecordOffset, 44);
     b.writeUInt32LE(this.free, 48);
@@ -264,7 +300,7 @@ export class Chunk {
         this.element('Correlation', 0xffff, [this.attr('ActivityID', s(7, T.Guid)), this.attr('RelatedActivityID', s(13, T.Guid))], null);
         this.element('Execution', 0xffff, [this.attr('ProcessID', s(8, T.UInt32)), this.attr('ThreadID', s(9, T.UInt32))], null);
         this.element('Channel', 16, [], s(16, T.String));
-        this.element('Computer', 0xffff, [], this.text(this.pc.computer));
+        this.element('Computer', 0xffff, [], this.text(this.who.computer));
         this.element('Security', 0xffff, [this.attr('UserID', s(12, T.Sid))], null);
       });
       s(17, T.BinXml)();
@@ -279,14 +315,14 @@ export class Chunk {
     });
   }
 
-  private emitRecord(ev: SysmonEvent, recordId: bigint): number {
+  private emitRecord(ev: SysmonEvent, recordId: bigint, number: bigint): number {
     const def = eventDef(ev.id);
     this.u32(RECORD_MAGIC);
     this.u32(0); // size, patched
-    this.u64(recordId);
+    this.u64(number);
     this.u64(nsToFiletime(ev.timeNs));
     this.u8(0x0f); this.u8(0x01); this.u8(0x01); this.u8(0x00);
-    this.templateInstance('system', this.pc.systemGuid, () => this.systemBody());
+    this.templateInstance(`system/${this.who.systemGuid.toString('hex')}`, this.who.systemGuid, () => this.systemBody());
     // 18 value descriptors, patched as the values are written
     this.u32(18);
     const decl = this.p;
@@ -310,12 +346,12 @@ export class Chunk {
     value(T.UInt32, () => this.u32(this.pc.ctx.pid));
     value(T.UInt32, () => this.u32(this.pc.ctx.tid));
     value(T.UInt64, () => this.u64(recordId));
-    value(T.UInt8, () => this.u8(def.version));
+    value(T.UInt8, () => this.u8(this.version ?? def.version));
     value(T.Sid, () => this.bytes(this.pc.sid));
     value(T.Null, () => {});
-    value(T.String, () => this.utf16(this.pc.provider));
-    value(T.Guid, () => this.bytes(this.pc.providerGuid));
-    value(T.String, () => this.utf16(this.pc.channel));
+    value(T.String, () => this.utf16(this.who.provider));
+    value(T.Guid, () => this.bytes(this.who.providerGuid));
+    value(T.String, () => this.utf16(this.who.channel));
     value(T.BinXml, () => this.eventData(def, ev.data));
     this.u8(0x00); // EOF
     while ((this.p + 4) % 8 !== 0) this.u8(0);

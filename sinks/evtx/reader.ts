@@ -1,263 +1,25 @@
-// EVTX reader: file header, chunks, records and Binary XML (templates, inline and
-// back-referenced names and definitions, substitutions, nested BinXml values) into a small
-// XML tree, and from there into SysmonEvents. Reads our files and Windows' own (tested on a
-// real Windows Sysmon log). Streams chunk by chunk; a file cut mid-chunk is read up to its
-// last complete chunk. Chunks whose CRCs fail are still parsed record by record while the
-// record magic and sizes hold (Windows leaves the live chunk of a dirty log that way).
+// EVTX reader: file header, chunks and records (the Binary XML is ./binxml.ts, the mapping to
+// Sysmon events ./record-event.ts). Streams chunk by chunk and never stops at damage: every
+// whole record is parsed on its own, what cannot be read is skipped and reported (file, chunk,
+// record, reason), bad checksums are warnings, a truncated last chunk gives its whole records.
+// Behaviour in detail: docs/evtx.md.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { FieldValue, Identity, SysmonEvent } from '../../src/events/event.js';
-import { eventDef, isKnownEvent } from '../../src/events/schema.js';
 import {
-  CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, RECORD_MAGIC, T,
-  chunkHeaderCrc, crc, filetimeToNs, guidText, sidText,
+  CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, RECORD_MAGIC,
+  chunkHeaderCrc, crc, filetimeToNs,
 } from './format.js';
+import { ChunkParser, type EvtxRecord, type XmlNode } from './binxml.js';
 
-export interface Value {
-  /** Binary XML value type (T.*) */
-  readonly type: number;
-  readonly v: string | number | bigint | boolean | null | XmlNode[];
-}
-
-export interface XmlNode {
-  readonly name: string;
-  readonly attrs: { name: string; value: (Value | string)[] }[];
-  readonly children: (XmlNode | Value | string)[];
-}
-
-export interface EvtxRecord {
-  readonly recordId: bigint;
-  readonly timeNs: bigint;
-  readonly root: XmlNode[];
-  /** chunk index in the file */
-  readonly chunk: number;
-}
+export { renderNode, valueText, type EvtxRecord, type Value, type XmlNode } from './binxml.js';
+export {
+  SYSMON_PROVIDERS, classifyRecord, eventRecordIdOf, recordShape, recordToEvent, type ParsedEvent, type RecordVerdict,
+} from './record-event.js';
 
 export interface ChunkInfo {
   index: number;
   headerCrcOk: boolean;
   dataCrcOk: boolean;
   records: number;
-}
-
-type Part = TNode | string | { sub: number; opt: boolean };
-interface TNode { name: string; attrs: { name: string; parts: Part[] }[]; children: Part[] }
-
-class ChunkParser {
-  private readonly templates = new Map<number, TNode[]>();
-  constructor(private readonly c: Buffer) {}
-
-  private name(p: number): [string, number] {
-    const off = this.c.readUInt32LE(p);
-    p += 4;
-    const n = this.c.readUInt16LE(off + 6);
-    const s = this.c.toString('utf16le', off + 8, off + 8 + 2 * n);
-    if (off === p) p = off + 8 + 2 * n + 2;
-    return [s, p];
-  }
-
-  /** Tokens of a fragment or template body up to EOF or `end`. */
-  fragment(p: number, end: number, values: Value[] | null): [XmlNode[] | TNode[], number] {
-    const out: (XmlNode | TNode)[] = [];
-    while (p < end) {
-      const tok = this.c[p]!;
-      if (tok === 0x00) { p++; break; }
-      if (tok === 0x0f) { p += 4; continue; }
-      if (tok === 0x0c) {
-        const [nodes, q] = this.instance(p);
-        out.push(...nodes);
-        p = q;
-        continue;
-      }
-      if ((tok & 0xbf) === 0x01) {
-        const [node, q] = this.element(p);
-        out.push(values ? instantiate(node, values) : node);
-        p = q;
-        continue;
-      }
-      throw new Error(`unexpected BinXml token 0x${tok.toString(16)} at ${p}`);
-    }
-    return [out as XmlNode[], p];
-  }
-
-  private element(p: number): [TNode, number] {
-    const hasAttrs = (this.c[p]! & 0x40) !== 0;
-    p += 3; // token, dependency id
-    const size = this.c.readUInt32LE(p);
-    p += 4;
-    const end = p + size;
-    let name: string;
-    [name, p] = this.name(p);
-    const node: TNode = { name, attrs: [], children: [] };
-    if (hasAttrs) {
-      const listEnd = p + 4 + this.c.readUInt32LE(p);
-      p += 4;
-      while (p < listEnd && (this.c[p]! & 0xbf) === 0x06) {
-        let aname: string;
-        [aname, p] = this.name(p + 1);
-        const parts: Part[] = [];
-        p = this.values(p, parts);
-        node.attrs.push({ name: aname, parts });
-      }
-    }
-    const tok = this.c[p++]!;
-    if (tok === 0x02) {
-      for (;;) {
-        const t = this.c[p]!;
-        if (t === 0x04) { p++; break; }
-        if ((t & 0xbf) === 0x01) {
-          const [child, q] = this.element(p);
-          node.children.push(child);
-          p = q;
-        } else {
-          const q = this.values(p, node.children);
-          if (q === p) throw new Error(`unexpected BinXml token 0x${t.toString(16)} in <${name}> at ${p}`);
-          p = q;
-        }
-      }
-    } else if (tok !== 0x03) throw new Error(`bad element close token 0x${tok.toString(16)} at ${p - 1}`);
-    return [node, Math.max(p, end)];
-  }
-
-  /** Value-like tokens (text, substitutions, references) into parts; returns the new position. */
-  private values(p: number, parts: Part[]): number {
-    for (;;) {
-      const t = this.c[p]! & 0xbf;
-      if (t === 0x05) {
-        const n = this.c.readUInt16LE(p + 2);
-        parts.push(this.c.toString('utf16le', p + 4, p + 4 + 2 * n));
-        p += 4 + 2 * n;
-      } else if (t === 0x0d || t === 0x0e) {
-        parts.push({ sub: this.c.readUInt16LE(p + 1), opt: t === 0x0e });
-        p += 4;
-      } else if (t === 0x07) {
-        const n = this.c.readUInt16LE(p + 1);
-        parts.push(this.c.toString('utf16le', p + 3, p + 3 + 2 * n));
-        p += 3 + 2 * n;
-      } else if (t === 0x08) {
-        parts.push(String.fromCharCode(this.c.readUInt16LE(p + 1)));
-        p += 3;
-      } else if (t === 0x09) {
-        let ent: string;
-        [ent, p] = this.name(p + 1);
-        parts.push(({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[ent] ?? `&${ent};`);
-      } else return p;
-    }
-  }
-
-  private instance(p: number): [XmlNode[], number] {
-    const defOff = this.c.readUInt32LE(p + 6);
-    p += 10;
-    if (defOff === p) p = defOff + 24 + this.c.readUInt32LE(defOff + 20);
-    let tpl = this.templates.get(defOff);
-    if (!tpl) {
-      const size = this.c.readUInt32LE(defOff + 20);
-      tpl = this.fragment(defOff + 24, defOff + 24 + size, null)[0] as TNode[];
-      this.templates.set(defOff, tpl);
-    }
-    const n = this.c.readUInt32LE(p);
-    p += 4;
-    const decl: [number, number][] = [];
-    for (let i = 0; i < n; i++, p += 4) decl.push([this.c.readUInt16LE(p), this.c[p + 2]!]);
-    const values: Value[] = [];
-    for (const [size, type] of decl) {
-      values.push(this.value(type, p, size));
-      p += size;
-    }
-    return [tpl.map((t) => instantiate(t, values)), p];
-  }
-
-  value(type: number, p: number, size: number): Value {
-    const c = this.c;
-    switch (type) {
-      case T.Null: return { type, v: null };
-      case T.String: return { type, v: c.toString('utf16le', p, p + size).replace(/\0+$/, '') };
-      case T.AnsiString: return { type, v: c.toString('latin1', p, p + size).replace(/\0+$/, '') };
-      case T.Int8: return { type, v: c.readInt8(p) };
-      case T.UInt8: return { type, v: c[p]! };
-      case T.Int16: return { type, v: c.readInt16LE(p) };
-      case T.UInt16: return { type, v: c.readUInt16LE(p) };
-      case T.Int32: return { type, v: c.readInt32LE(p) };
-      case T.UInt32: return { type, v: c.readUInt32LE(p) };
-      case T.Int64: return { type, v: safe(c.readBigInt64LE(p)) };
-      case T.UInt64: return { type, v: safe(c.readBigUInt64LE(p)) };
-      case T.Real32: return { type, v: c.readFloatLE(p) };
-      case T.Real64: return { type, v: c.readDoubleLE(p) };
-      case T.Bool: return { type, v: (size >= 4 ? c.readUInt32LE(p) : c[p]!) !== 0 };
-      case T.Guid: return { type, v: guidText(c, p) };
-      case T.SizeT: return { type, v: `0x${(size === 8 ? c.readBigUInt64LE(p) : BigInt(c.readUInt32LE(p))).toString(16)}` };
-      case T.FileTime: return { type, v: c.readBigUInt64LE(p) };
-      case T.SysTime: {
-        const d = Date.UTC(c.readUInt16LE(p), c.readUInt16LE(p + 2) - 1, c.readUInt16LE(p + 6), c.readUInt16LE(p + 8),
-          c.readUInt16LE(p + 10), c.readUInt16LE(p + 12), c.readUInt16LE(p + 14));
-        return { type, v: new Date(d).toISOString() };
-      }
-      case T.Sid: return { type, v: sidText(c, p, size) };
-      case T.HexInt32: return { type, v: `0x${c.readUInt32LE(p).toString(16)}` };
-      case T.HexInt64: return { type, v: `0x${c.readBigUInt64LE(p).toString(16)}` };
-      case T.BinXml: return { type, v: this.fragment(p, p + size, null)[0] as XmlNode[] };
-      case 0x81: return { type, v: c.toString('utf16le', p, p + size).replace(/\0+$/, '').split('\0').join(', ') };
-      default: return { type, v: c.toString('hex', p, p + size).toUpperCase() };
-    }
-  }
-}
-
-function safe(b: bigint): number | bigint {
-  return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
-}
-
-function isNode(x: unknown): x is TNode {
-  return typeof x === 'object' && x !== null && 'name' in x;
-}
-
-function instantiate(t: TNode, values: Value[]): XmlNode {
-  const subst = (parts: Part[], out: (XmlNode | Value | string)[]): boolean => {
-    let any = false;
-    for (const part of parts) {
-      if (typeof part === 'string') { out.push(part); any = true; } else if (isNode(part)) { out.push(instantiate(part, values)); any = true; } else {
-        const v = values[part.sub];
-        if (!v || v.type === T.Null) continue;
-        any = true;
-        if (v.type === T.BinXml) out.push(...(v.v as XmlNode[])); else out.push(v);
-      }
-    }
-    return any;
-  };
-  const node: XmlNode = { name: t.name, attrs: [], children: [] };
-  for (const a of t.attrs) {
-    const vals: (Value | string)[] = [];
-    const present = subst(a.parts, vals as (XmlNode | Value | string)[]);
-    // an optional substitution that is Null drops the attribute
-    if (present || !a.parts.some((p) => typeof p === 'object' && !isNode(p) && p.opt)) node.attrs.push({ name: a.name, value: vals });
-  }
-  subst(t.children, node.children);
-  return node;
-}
-
-/** Text of a value as Windows Event XML shows it. */
-export function valueText(v: Value | string): string {
-  if (typeof v === 'string') return v;
-  if (v.type === T.FileTime) {
-    const ns = filetimeToNs(v.v as bigint);
-    const sec = ns / 1_000_000_000n;
-    const frac = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
-    return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19)}.${frac.toString().padStart(9, '0').slice(0, 7)}00Z`;
-  }
-  if (v.type === T.Guid) return (v.v as string).toUpperCase();
-  if (v.v === null) return '';
-  if (Array.isArray(v.v)) return v.v.map(renderNode).join('');
-  return String(v.v);
-}
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
-
-/** The tree as one line of XML (for debugging and foreign records). */
-export function renderNode(n: XmlNode | Value | string): string {
-  if (typeof n === 'string' || !('name' in n)) return esc(valueText(n));
-  const attrs = n.attrs.map((a) => ` ${a.name}="${esc(a.value.map(valueText).join(''))}"`).join('');
-  if (n.children.length === 0) return `<${n.name}${attrs}/>`;
-  return `<${n.name}${attrs}>${n.children.map(renderNode).join('')}</${n.name}>`;
 }
 
 export interface FileInfo {
@@ -275,126 +37,210 @@ export function parseFileHeader(h: Buffer): FileInfo {
   };
 }
 
-/** Records of one chunk buffer. */
-export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo): Generator<EvtxRecord> {
-  if (!c.subarray(0, 8).equals(CHUNK_MAGIC)) return;
-  const free = c.readUInt32LE(48);
-  if (info) {
-    info.headerCrcOk = c.readUInt32LE(124) === chunkHeaderCrc(c);
-    info.dataCrcOk = free <= CHUNK_SIZE && c.readUInt32LE(52) === crc(c, CHUNK_HEADER_SIZE, free);
+/**
+ * Something the reader could not read ('damage': bytes or records were skipped), or a warning
+ * about what it did read (bad checksum, truncated chunk). `lost` counts the records known to be
+ * skipped: a damaged record 1; damaged bytes in a chunk whose header is intact 0, and the
+ * chunk's closing "N of the M records ... not found" report counts them; elsewhere 1.
+ */
+export interface ReadIssue {
+  readonly kind: 'warning' | 'damage';
+  readonly file: string;
+  /** chunk index; -1 for the file header */
+  readonly chunk: number;
+  /** the record's id from its header, when that much was readable */
+  readonly record?: bigint;
+  /** file offset of what is reported */
+  readonly offset: number;
+  readonly lost: number;
+  readonly reason: string;
+}
+
+export function issueText(i: ReadIssue): string {
+  const where = i.chunk < 0 ? 'file header' : `chunk ${i.chunk}${i.record !== undefined ? `, record ${i.record}` : ''}`;
+  return `${i.file}: ${where} (offset 0x${i.offset.toString(16)}): ${i.reason}`;
+}
+
+export interface ReadOptions {
+  /** per-chunk checks, one entry per chunk read */
+  chunks?: ChunkInfo[];
+  /** told about every damaged part and warning; default: ignore */
+  onIssue?: (issue: ReadIssue) => void;
+}
+
+interface ChunkContext {
+  file: string;
+  /** file offset of the chunk */
+  offset: number;
+  /** bytes of the chunk present in the file (less than CHUNK_SIZE for a truncated last chunk) */
+  available: number;
+  onIssue?: (issue: ReadIssue) => void;
+  /** records this chunk should hold when its own header is unreadable, from its neighbours' headers */
+  expected?: number;
+}
+
+/** Smallest record: magic, size, id, time, an EOF token and the size copy. */
+const MIN_RECORD = 28;
+
+function isZero(c: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (c[i] !== 0) return false;
+  return true;
+}
+
+/** A record starts at p: magic, a size that fits `end`, and the size copy at its end. */
+function recordAt(c: Buffer, p: number, end: number): number {
+  if (p + MIN_RECORD > end || c.readUInt32LE(p) !== RECORD_MAGIC) return 0;
+  const size = c.readUInt32LE(p + 4);
+  return size >= MIN_RECORD && p + size <= end && c.readUInt32LE(p + size - 4) === size ? size : 0;
+}
+
+/** The next position after `from` where a whole record starts, or -1. */
+function nextRecord(c: Buffer, from: number, end: number): number {
+  for (let p = c.indexOf(RECORD_MAGIC_BYTES, from); p >= 0 && p + MIN_RECORD <= end; p = c.indexOf(RECORD_MAGIC_BYTES, p + 1)) {
+    if (recordAt(c, p, end) > 0) return p;
   }
+  return -1;
+}
+
+const RECORD_MAGIC_BYTES = Buffer.from([0x2a, 0x2a, 0x00, 0x00]);
+
+/** The first whole record (within `end`) that starts in [from, to), or -1. */
+function recordStartIn(c: Buffer, from: number, to: number, end: number): number {
+  for (let q = c.indexOf(RECORD_MAGIC_BYTES, from); q >= 0 && q < to; q = c.indexOf(RECORD_MAGIC_BYTES, q + 1)) {
+    if (recordAt(c, q, end) > 0) return q;
+  }
+  return -1;
+}
+
+/**
+ * Records of one chunk buffer. Every whole record (magic, size, size copy) is parsed on its
+ * own: a damaged one is reported and skipped, and bytes that are no record are skipped up to
+ * the next whole record. Bad checksums are reported as warnings; the records are still read.
+ */
+export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: ChunkContext): Generator<EvtxRecord> {
+  const avail = Math.min(ctx?.available ?? CHUNK_SIZE, CHUNK_SIZE);
+  const base = ctx?.offset ?? 0;
+  const report = (kind: ReadIssue['kind'], at: number, reason: string, lost = 0, record?: bigint) =>
+    ctx?.onIssue?.({ kind, file: ctx.file, chunk: index, record, offset: base + at, lost, reason });
+  const magicOk = avail >= 8 && c.subarray(0, 8).equals(CHUNK_MAGIC);
+  const headerOk = magicOk && avail >= CHUNK_HEADER_SIZE && c.readUInt32LE(124) === chunkHeaderCrc(c);
+  const free = c.readUInt32LE(48);
+  const dataOk = headerOk && free >= CHUNK_HEADER_SIZE && free <= avail && c.readUInt32LE(52) === crc(c, CHUNK_HEADER_SIZE, free);
+  if (info) { info.headerCrcOk = headerOk; info.dataCrcOk = dataOk; }
+  if (avail < CHUNK_SIZE) report('warning', 0, `chunk cut at ${avail} of ${CHUNK_SIZE} bytes (truncated file): its whole records are read`);
+  if (!magicOk) {
+    if (isZero(c, 0, avail)) { report('damage', 0, `chunk is all zeros: ${ctx?.expected !== undefined ? `its ${ctx.expected} records (from the neighbouring chunks' headers) ` : ''}skipped`, ctx?.expected ?? 1); return; }
+    report('warning', 0, 'no chunk magic (ElfChnk): scanning it for records');
+  } else if (!headerOk && avail >= CHUNK_HEADER_SIZE) report('warning', 0, 'chunk header checksum mismatch: scanning it for records');
+  else if (headerOk && !dataOk && avail === CHUNK_SIZE) report('warning', 0, 'event records checksum mismatch (data damaged, or records added after the header was written)');
+  // what the (intact) header promises: the records numbered first..last, ending at `free`
+  const first = c.readBigUInt64LE(8);
+  const last = c.readBigUInt64LE(16);
+  const expected = headerOk && last >= first && last - first < BigInt(Math.floor(CHUNK_SIZE / MIN_RECORD)) ? Number(last - first) + 1 : (headerOk ? undefined : ctx?.expected);
   const parser = new ChunkParser(c);
+  let found = 0;
+  let damaged = 0;
   let p = CHUNK_HEADER_SIZE;
-  const limit = free >= CHUNK_HEADER_SIZE && free <= CHUNK_SIZE ? free : CHUNK_SIZE;
-  while (p + 28 <= limit && c.readUInt32LE(p) === RECORD_MAGIC) {
-    const size = c.readUInt32LE(p + 4);
-    if (size < 28 || p + size > CHUNK_SIZE || c.readUInt32LE(p + size - 4) !== size) break;
-    const recordId = c.readBigUInt64LE(p + 8);
-    const timeNs = filetimeToNs(c.readBigUInt64LE(p + 16));
-    const [root] = parser.fragment(p + 24, p + size - 4, null);
-    if (info) info.records++;
-    yield { recordId, timeNs, root: root as XmlNode[], chunk: index };
-    p += size;
+  while (p + MIN_RECORD <= avail) {
+    const size = recordAt(c, p, avail);
+    if (size > 0) {
+      const recordId = c.readBigUInt64LE(p + 8);
+      let rec: EvtxRecord | null = null;
+      let bodyEnd = p + 24;
+      try {
+        parser.beginRecord(p + size - 4);
+        const [root, q] = parser.fragment(p + 24, p + size - 4, false);
+        bodyEnd = q;
+        rec = { recordId, timeNs: filetimeToNs(c.readBigUInt64LE(p + 16)), root: root as XmlNode[], chunk: index, offset: base + p };
+      } catch (e) {
+        damaged++;
+        report('damage', p, `damaged record skipped: ${(e as Error).message}`, 1, recordId);
+      }
+      if (rec) {
+        found++;
+        if (info) info.records++;
+        yield rec;
+      }
+      // A damaged size can still pass the size-copy check when it lands on the next record's
+      // own size field: a whole record starting inside this one's claimed span means the span
+      // is wrong, and reading goes on from that record.
+      const inner = recordStartIn(c, bodyEnd, p + size, avail);
+      if (inner > 0) {
+        report('warning', p, `record size ${size} overlaps the record at offset 0x${(base + inner).toString(16)}: size damaged`, 0, recordId);
+        p = inner;
+      } else p += size;
+      continue;
+    }
+    // a record running past the end of a truncated chunk is the cut one, unless whole records
+    // follow (then its size is what is damaged)
+    if (c.readUInt32LE(p) === RECORD_MAGIC && p + c.readUInt32LE(p + 4) > avail && avail < CHUNK_SIZE && nextRecord(c, p + 1, avail) < 0) {
+      damaged++;
+      report('damage', p, 'record cut by the end of the file: skipped', 1, p + 16 <= avail ? c.readBigUInt64LE(p + 8) : undefined);
+      break;
+    }
+    // no whole record here: the end of the records (zeros), or damage to skip
+    if (isZero(c, p, avail)) break;
+    if (headerOk && dataOk && p >= free) break; // bytes past an intact chunk's free space are not records
+    const next = nextRecord(c, p + 1, avail);
+    report('damage', p, `${(next < 0 ? avail : next) - p} bytes that are no whole record skipped`, expected === undefined ? 1 : 0);
+    if (next < 0) break;
+    p = next;
+  }
+  if (expected !== undefined && found + damaged < expected) {
+    report('damage', 0, `${expected - found - damaged} of the ${expected} records ${headerOk ? 'the chunk header lists' : 'expected from the neighbouring chunks\' headers'} were not found: skipped`, expected - found - damaged);
   }
 }
 
-/** Every record of an EVTX file, chunk by chunk. `chunks` collects per-chunk checks when given. */
-export function* readEvtxRecords(path: string, chunks?: ChunkInfo[]): Generator<EvtxRecord> {
+/** Record numbers first..last of each chunk whose header is intact (magic and checksum). */
+function chunkSpans(fd: number, n: number): ({ first: bigint; last: bigint } | undefined)[] {
+  const h = Buffer.alloc(CHUNK_HEADER_SIZE);
+  const out: ({ first: bigint; last: bigint } | undefined)[] = [];
+  for (let i = 0; i < n; i++) {
+    const got = readSync(fd, h, 0, CHUNK_HEADER_SIZE, FILE_HEADER_SIZE + i * CHUNK_SIZE);
+    const ok = got === CHUNK_HEADER_SIZE && h.subarray(0, 8).equals(CHUNK_MAGIC) && h.readUInt32LE(124) === chunkHeaderCrc(h);
+    out.push(ok ? { first: h.readBigUInt64LE(8), last: h.readBigUInt64LE(16) } : undefined);
+  }
+  return out;
+}
+
+/**
+ * Every record of an EVTX file that can be read, chunk by chunk; what cannot be read is
+ * skipped and told to `onIssue`. A file cut mid-chunk gives the whole records of its last
+ * chunk. Only a file that is not EVTX at all (no ElfFile magic) throws.
+ * (`chunks` may be passed alone, as before.)
+ */
+export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] = {}): Generator<EvtxRecord> {
+  const { chunks, onIssue } = Array.isArray(opts) ? { chunks: opts, onIssue: undefined } : opts;
   const fd = openSync(path, 'r');
   try {
     const h = Buffer.alloc(FILE_HEADER_SIZE);
-    readSync(fd, h, 0, FILE_HEADER_SIZE, 0);
-    parseFileHeader(h);
+    const got = readSync(fd, h, 0, FILE_HEADER_SIZE, 0);
+    if (got < 8 || !h.subarray(0, 8).equals(FILE_MAGIC)) throw new Error(`${path}: not an EVTX file (no ElfFile magic)`);
+    const issue = (kind: ReadIssue['kind'], offset: number, reason: string) => onIssue?.({ kind, file: path, chunk: -1, offset, lost: 0, reason });
+    if (got < FILE_HEADER_SIZE) { issue('damage', got, `file cut inside its header (${got} bytes): no chunks, skipped`); return; }
+    const header = parseFileHeader(h);
+    if (!header.headerCrcOk) issue('warning', 0, 'file header checksum mismatch');
     const size = fstatSync(fd).size;
-    const n = Math.floor((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
+    const n = Math.ceil((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
+    const spans = chunkSpans(fd, n);
     const c = Buffer.alloc(CHUNK_SIZE);
     for (let i = 0; i < n; i++) {
-      readSync(fd, c, 0, CHUNK_SIZE, FILE_HEADER_SIZE + i * CHUNK_SIZE);
+      const offset = FILE_HEADER_SIZE + i * CHUNK_SIZE;
+      const available = readSync(fd, c, 0, CHUNK_SIZE, offset);
+      c.fill(0, available);
+      // Space past the header's chunk count that holds no chunk is not damage: Windows
+      // preallocates log files (the reference sample has 8 such chunks of filler) and updates
+      // the count lazily, so a chunk there with its magic, or with whole records, is still read.
+      if (i >= header.chunkCount && !c.subarray(0, 8).equals(CHUNK_MAGIC) && nextRecord(c, CHUNK_HEADER_SIZE, available) < 0) continue;
       const info: ChunkInfo = { index: i, headerCrcOk: false, dataCrcOk: false, records: 0 };
       if (chunks) chunks.push(info);
-      yield* chunkRecords(c, i, info);
+      // a chunk whose header is lost between two intact ones held the records numbered between them
+      const prev = spans[i - 1];
+      const next = spans[i + 1];
+      const expected = !spans[i] && prev && next && next.first > prev.last && next.first - prev.last - 1n < 65536n ? Number(next.first - prev.last - 1n) : undefined;
+      yield* chunkRecords(c, i, info, { file: path, offset, available, onIssue, expected });
     }
   } finally {
     closeSync(fd);
   }
-}
-
-function child(n: XmlNode | undefined, name: string): XmlNode | undefined {
-  return n?.children.find((c): c is XmlNode => typeof c === 'object' && 'name' in c && c.name === name);
-}
-
-function attr(n: XmlNode | undefined, name: string): (Value | string)[] | undefined {
-  return n?.attrs.find((a) => a.name === name)?.value;
-}
-
-function textOf(n: XmlNode | undefined): string {
-  return n ? n.children.map((c) => (typeof c === 'object' && 'name' in c ? '' : valueText(c))).join('') : '';
-}
-
-/** A Data value as its JSONL type: numbers, booleans, "{lowercase-guid}", "0x..." hex, strings. */
-function jsonValue(parts: (XmlNode | Value | string)[]): FieldValue {
-  const vals = parts.filter((p) => !(typeof p === 'object' && 'name' in p)) as (Value | string)[];
-  if (vals.length === 1 && typeof vals[0] === 'object') {
-    const v = vals[0];
-    switch (v.type) {
-      case T.UInt8: case T.UInt16: case T.UInt32: case T.Int8: case T.Int16: case T.Int32:
-      case T.UInt64: case T.Int64: case T.Real32: case T.Real64:
-        return typeof v.v === 'bigint' ? v.v.toString() : (v.v as number);
-      case T.Bool: return v.v as boolean;
-      case T.Guid: return (v.v as string).toLowerCase();
-      case T.HexInt32: case T.HexInt64: return v.v as string;
-    }
-  }
-  return vals.map(valueText).join('');
-}
-
-export interface ParsedEvent {
-  readonly event: SysmonEvent;
-  readonly identity: Identity;
-  /** Version, Level, Task as in the record */
-  readonly version: number;
-}
-
-/** A record as a SysmonEvent, or null when it is not a Sysmon-shaped event we know. */
-export function recordToEvent(rec: EvtxRecord): ParsedEvent | null {
-  const ev = rec.root.find((n) => n.name === 'Event');
-  const sys = child(ev, 'System');
-  if (!ev || !sys) return null;
-  const id = Number(textOf(child(sys, 'EventID')));
-  if (!Number.isInteger(id) || !isKnownEvent(id)) return null;
-  const provider = child(sys, 'Provider');
-  const tc = attr(child(sys, 'TimeCreated'), 'SystemTime')?.[0];
-  const timeNs = tc && typeof tc === 'object' && tc.type === T.FileTime ? filetimeToNs(tc.v as bigint) : rec.timeNs;
-  const data: Record<string, FieldValue> = {};
-  for (const d of child(ev, 'EventData')?.children ?? []) {
-    if (typeof d !== 'object' || !('name' in d) || d.name !== 'Data') continue;
-    const name = (attr(d, 'Name') ?? []).map(valueText).join('');
-    data[name] = jsonValue(d.children);
-  }
-  const rid = rec.recordId;
-  return {
-    event: { id, recordId: rid <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(rid) : 0, timeNs, data },
-    identity: {
-      provider: (attr(provider, 'Name') ?? []).map(valueText).join(''),
-      providerGuid: (attr(provider, 'Guid') ?? []).map((v) => (typeof v === 'string' ? v : String(v.v))).join(''),
-      channel: textOf(child(sys, 'Channel')),
-      computer: textOf(child(sys, 'Computer')),
-    },
-    version: Number(textOf(child(sys, 'Version'))) || eventDef(id).version,
-  };
-}
-
-/** The structure of a record: element paths with attribute names and value types (for comparing layouts). */
-export function recordShape(rec: EvtxRecord): string[] {
-  const out: string[] = [];
-  const typeOf = (parts: (XmlNode | Value | string)[]) => parts.map((p) => (typeof p === 'string' ? 'text' : 'name' in p ? '' : `0x${p.type.toString(16).padStart(2, '0')}`)).filter(Boolean).join('+');
-  const walk = (n: XmlNode, path: string) => {
-    const here = `${path}/${n.name}`;
-    const nameAttr = n.name === 'Data' ? attr(n, 'Name') : undefined;
-    const label = nameAttr ? `${here}[Name=${nameAttr.map(valueText).join('')}]` : here;
-    out.push(`${label}${n.attrs.filter((a) => !(nameAttr && a.name === 'Name')).map((a) => ` @${a.name}=${typeOf(a.value)}`).join('')} ${typeOf(n.children) || '-'}`);
-    for (const c of n.children) if (typeof c === 'object' && 'name' in c) walk(c, here);
-  };
-  for (const n of rec.root) walk(n, '');
-  return out;
 }

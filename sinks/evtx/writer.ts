@@ -18,7 +18,9 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { basename, dirname, extname, join } from 'node:path';
 import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
-import { Chunk, prepareContext, type WriterContext } from './chunk.js';
+import { Chunk, prepareContext, type RecordMeta, type WriterContext } from './chunk.js';
+import { chunkRecords } from './reader.js';
+import { eventRecordIdOf } from './record-event.js';
 import {
   CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, FLAG_CLEAN, FLAG_DIRTY,
   MAX_CHUNKS, chunkHeaderCrc, crc,
@@ -37,6 +39,12 @@ export interface EvtxOptions {
   tid?: number;
   /** Security UserID; default S-1-5-18 as Windows Sysmon */
   userSid?: string;
+  /**
+   * A record whose EventRecordID is not above the last one written gets the next number
+   * (counted in stats.renumbered) instead of being skipped as a replayed duplicate. For
+   * `convert`, whose input is not a journal replay: nothing is dropped.
+   */
+  renumber?: boolean;
 }
 
 export interface EvtxStats {
@@ -44,6 +52,8 @@ export interface EvtxStats {
   /** records whose longest EventData values were cut (each ends with "...[truncated N bytes]") to fit a chunk */
   truncated: number;
   skippedDuplicates: number;
+  /** records written under the next number because theirs was not above the last one (renumber) */
+  renumbered: number;
   chunks: number;
   rotations: number;
   bytes: number;
@@ -71,11 +81,14 @@ export class EvtxWriter {
   /** complete chunks already in the file before the current one */
   private chunkIndex = 0;
   private chunkOnDisk = false;
+  /** last System/EventRecordID written (replays at or below it are duplicates) */
   private lastId = 0n;
+  /** last record number in the file (record/chunk headers, consecutive; see Chunk.tryAppend) */
+  private lastNumber = 0n;
   private readonly ctx: ReturnType<typeof prepareContext>;
   private readonly maxChunks: number;
   private readonly sync: boolean;
-  readonly stats: EvtxStats = { events: 0, truncated: 0, skippedDuplicates: 0, chunks: 0, rotations: 0, bytes: 0 };
+  readonly stats: EvtxStats = { events: 0, truncated: 0, skippedDuplicates: 0, renumbered: 0, chunks: 0, rotations: 0, bytes: 0 };
 
   constructor(readonly path: string, private readonly opts: EvtxOptions) {
     const wc: WriterContext = {
@@ -105,7 +118,7 @@ export class EvtxWriter {
     this.fh = await open(this.path, 'w+', 0o640);
     this.chunkIndex = 0;
     this.chunk = null;
-    await this.fh.write(fileHeader(0, this.lastId + 1n, FLAG_DIRTY), 0, FILE_HEADER_SIZE, 0);
+    await this.fh.write(fileHeader(0, this.lastNumber + 1n, FLAG_DIRTY), 0, FILE_HEADER_SIZE, 0);
     if (this.sync) await this.fh.datasync();
   }
 
@@ -118,7 +131,7 @@ export class EvtxWriter {
       await fh.close();
       return false;
     }
-    let lastId = h.readBigUInt64LE(24) - 1n;
+    let lastNumber = h.readBigUInt64LE(24) - 1n;
     const avail = Math.floor((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
     const c = Buffer.alloc(CHUNK_HEADER_SIZE);
     let n = 0;
@@ -126,12 +139,23 @@ export class EvtxWriter {
       await fh.read(c, 0, CHUNK_HEADER_SIZE, FILE_HEADER_SIZE + n * CHUNK_SIZE);
       if (!c.subarray(0, 8).equals(CHUNK_MAGIC) || c.readUInt32LE(124) !== chunkHeaderCrc(c)) break;
       const last = c.readBigUInt64LE(32);
-      if (last > lastId) lastId = last;
+      if (last > lastNumber) lastNumber = last;
     }
-    if (lastId < 0n) lastId = 0n;
+    if (lastNumber < 0n) lastNumber = 0n;
+    // the last EventRecordID is in the events (System/EventRecordID), not in the headers
+    let lastId = lastNumber;
+    if (n > 0) {
+      const last = Buffer.alloc(CHUNK_SIZE);
+      await fh.read(last, 0, CHUNK_SIZE, FILE_HEADER_SIZE + (n - 1) * CHUNK_SIZE);
+      for (const rec of chunkRecords(last, n - 1)) {
+        const id = eventRecordIdOf(rec);
+        if (id > lastId) lastId = id;
+      }
+    }
     await fh.truncate(FILE_HEADER_SIZE + n * CHUNK_SIZE);
     this.fh = fh;
     this.lastId = lastId;
+    this.lastNumber = lastNumber;
     this.chunkIndex = n;
     this.chunk = null;
     await this.writeFileHeader(n, FLAG_DIRTY);
@@ -139,20 +163,26 @@ export class EvtxWriter {
     return true;
   }
 
-  async write(batch: readonly SysmonEvent[]): Promise<void> {
+  /** `meta[i]`, when given, is what record i claims beyond its event (Computer, Version, provider). */
+  async write(batch: readonly SysmonEvent[], meta?: readonly RecordMeta[]): Promise<void> {
     if (!this.fh) throw new Error('EVTX writer is not open');
-    for (const ev of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i]!;
       let rid: bigint;
-      if (ev.recordId > 0) {
-        rid = BigInt(ev.recordId);
-        if (rid <= this.lastId) { this.stats.skippedDuplicates++; continue; }
-      } else rid = this.lastId + 1n;
+      if (ev.recordId > 0 && BigInt(ev.recordId) > this.lastId) rid = BigInt(ev.recordId);
+      else if (ev.recordId > 0 && !this.opts.renumber) { this.stats.skippedDuplicates++; continue; } else {
+        if (ev.recordId > 0) this.stats.renumbered++;
+        rid = this.lastId + 1n;
+      }
+      const m = meta?.[i];
+      const number = this.lastNumber === 0n ? rid : this.lastNumber + 1n;
       if (!this.chunk) await this.startChunk();
-      if (!this.chunk!.tryAppend(ev, rid)) {
+      if (!this.chunk!.tryAppend(ev, rid, m, number)) {
         await this.finishChunk();
         await this.startChunk();
-        this.chunk!.tryAppend(ev, rid);
+        this.chunk!.tryAppend(ev, rid, m, number);
       }
+      this.lastNumber = number;
       this.lastId = rid;
       this.stats.events++;
       if (this.chunk!.lastTruncated > 0) this.stats.truncated++;
@@ -208,7 +238,7 @@ export class EvtxWriter {
   }
 
   private async writeFileHeader(chunkCount: number, flags: number): Promise<void> {
-    await this.fh!.write(fileHeader(chunkCount, this.lastId + 1n, flags), 0, 128, 0);
+    await this.fh!.write(fileHeader(chunkCount, this.lastNumber + 1n, flags), 0, 128, 0);
   }
 
   private async closeFile(): Promise<void> {

@@ -22,8 +22,10 @@ export interface SyslogSinkOptions {
   framing?: Framing;
   /** name (user, daemon, local0..local7, ...) or number; default user */
   facility?: string | number;
-  /** fixed severity 0-7; default from the event level: 6 informational, 3 for event 255 */
+  /** fixed severity 0-7; default 6 (informational) for every event, as Sysmon for Linux writes (LOG_USER|LOG_INFO) */
   severity?: number;
+  /** event 255 at severity 3 (err) instead of 6 (URL: err255=1); not what Sysmon for Linux does */
+  errorsAsErr?: boolean;
   /** APP-NAME / TAG; default "sysmon" (what Sysmon for Linux's openlog uses) */
   appName?: string;
   /** HOSTNAME field; default identity.computer */
@@ -129,6 +131,7 @@ export function parseSyslogUrl(url: string): { target: SyslogTarget; query: Sysl
       case 'servername': query.servername = v; break;
       case 'insecure': query.rejectUnauthorized = !(v === '1' || v === 'true'); break;
       case 'dialect': if (v !== 'linux' && v !== 'windows') throw new Error(`syslog: dialect=${v}`); query.dialect = v; break;
+      case 'err255': query.errorsAsErr = v === '1' || v === 'true'; break;
       default: throw new Error(`syslog: unknown URL parameter ${k}`);
     }
   }
@@ -147,6 +150,7 @@ export function resolveSyslogOptions(target: SyslogTarget, query: SyslogSinkOpti
     facility: m.facility ?? 'user',
     facilityCode: parseFacility(m.facility ?? 'user'),
     severity: m.severity ?? null,
+    errorsAsErr: m.errorsAsErr ?? false,
     appName: m.appName ?? 'sysmon',
     hostname: m.hostname ?? identity.computer,
     procId: m.procId ?? process.pid,

@@ -49,7 +49,8 @@ export class SyslogEncoder {
   }
 
   pri(ev: SysmonEvent): number {
-    const sev = this.o.severity ?? (ev.id === 255 ? 3 : 6);
+    // Sysmon for Linux: syslog(LOG_USER|LOG_INFO, ...) for every event, errors included
+    const sev = this.o.severity ?? (ev.id === 255 && this.o.errorsAsErr ? 3 : 6);
     return this.o.facilityCode * 8 + sev;
   }
 
@@ -57,9 +58,11 @@ export class SyslogEncoder {
     if (this.o.framing === 'rfc5424') {
       return `<${this.pri(ev)}>1 ${rfc5424Time(ev.timeNs)} ${this.host5424} ${this.app5424} ${this.o.procId} - - `;
     }
-    // glibc's /dev/log form has no HOSTNAME; over the network the relay needs it
+    // glibc's /dev/log form has no HOSTNAME; over the network the relay needs it. The TAG has no
+    // [PID]: Sysmon for Linux's openlog has no LOG_PID, and parsers (Wazuh's `\S+\ssysmon:\s`)
+    // expect `sysmon: `
     const host = this.localForm ? '' : `${this.host3164} `;
-    return `<${this.pri(ev)}>${rfc3164Time(ev.timeNs)} ${host}${this.tag3164}[${this.o.procId}]: `;
+    return `<${this.pri(ev)}>${rfc3164Time(ev.timeNs)} ${host}${this.tag3164}: `;
   }
 
   payload(ev: SysmonEvent): string {

@@ -110,15 +110,21 @@ function defaultUserId(dialect: XmlDialect): string {
 
 const DEFAULT_EXECUTION = { pid: process.pid, tid: process.pid };
 
+function systemDescriptor(id: number, version: number, level: string): string {
+  return `<Version>${version}</Version><Level>${level === 'Error' ? 2 : 4}</Level>`
+    + `<Task>${id}</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>`;
+}
+
+/** Sysmon for Linux's event 100 descriptor is the bare {100, 0, 0, 0, 0, 0, 0} of its manifest.tt */
+const SFL_EVENT_100 = '<Version>0</Version><Level>0</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x0</Keywords>';
+
 /** The System element and the <Event> start tag; everything before <EventData>. */
 function renderHead(ev: SysmonEvent, who: Identity, dialect: XmlDialect, execution: { pid: number; tid: number }, userId: string): string {
   const def = eventDef(ev.id);
-  const level = def.level === 'Error' ? 2 : 4;
   const win = dialect === 'windows';
   return `${win ? `<Event xmlns="${WIN_NS}">` : '<Event>'}<System>`
     + `<Provider Name="${escapeXml(who.provider)}" Guid="${escapeXml(who.providerGuid)}"/>`
-    + `<EventID>${ev.id}</EventID><Version>${def.version}</Version><Level>${level}</Level>`
-    + `<Task>${ev.id}</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>`
+    + `<EventID>${ev.id}</EventID>${win || ev.id !== 100 ? systemDescriptor(ev.id, def.version, def.level) : SFL_EVENT_100}`
     + `<TimeCreated SystemTime="${win ? windowsTime(ev.timeNs) : isoTime(ev.timeNs)}"/>`
     + `<EventRecordID>${ev.recordId}</EventRecordID><Correlation/>`
     + `<Execution ProcessID="${execution.pid}" ThreadID="${execution.tid}"/>`

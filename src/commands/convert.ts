@@ -3,9 +3,14 @@
 //           reported with its number and skipped, the exit status is then 1
 //   .evtx   Windows Event Log file, ours or Windows' (sinks/evtx/reader.ts); written with
 //           sinks/evtx/writer.ts without rotation (one file, up to 65535 chunks)
-//   .xml    output only: Windows Event XML, one <Event> document per line (not wrapped in an
-//           <Events> root), rendered by sinks/xml/render.ts (dialect 'windows')
-// Records of an .evtx input that are not Sysmon events of a known ID are skipped and counted.
+//   .xml    output only: one <Event> document per line (not wrapped in an <Events> root),
+//           rendered by sinks/xml/render.ts in the dialect of the event's provider: Sysmon for
+//           Linux's syslog form for Linux-Sysmon events, Windows Event XML for Windows ones
+// Records of an .evtx input that are not events of a Sysmon provider (Linux-Sysmon,
+// Microsoft-Windows-Sysmon) with a known ID are skipped and counted per provider. Damaged
+// records are reported (file, chunk, record, reason) and skipped; the rest is converted and
+// flushed; the CLI then exits 1. JSONL -> EVTX keeps each event's Computer, provider and
+// Version; an EventRecordID that is not above the previous one is renumbered (counted).
 // On a terminal, a progress line is drawn on stderr every 10,000 events.
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -13,7 +18,8 @@ import { extname } from 'node:path';
 import { openInput, readJsonlLines } from './jsonl-input.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity, type SysmonEvent } from '../events/event.js';
 import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
-import { readEvtxRecords, recordToEvent } from '../../sinks/evtx/reader.js';
+import { classifyRecord, issueText, readEvtxRecords, type ReadIssue } from '../../sinks/evtx/reader.js';
+import type { RecordMeta } from '../../sinks/evtx/chunk.js';
 import { EvtxWriter } from '../../sinks/evtx/writer.js';
 import { renderEventXml } from '../../sinks/xml/render.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE, MAX_CHUNKS } from '../../sinks/evtx/format.js';
@@ -21,14 +27,23 @@ import { CHUNK_SIZE, FILE_HEADER_SIZE, MAX_CHUNKS } from '../../sinks/evtx/forma
 export interface SourceEvent {
   event: SysmonEvent;
   identity: Identity;
+  /** System/Version as the input has it (EVTX record, JSONL "Version"); absent: the schema's */
+  version?: number;
 }
 
 export interface ConvertResult {
+  /** events written to the output (exactly what it holds) */
   events: number;
-  /** EVTX records that are not Sysmon events of a known ID */
+  /** EVTX records that are not Sysmon events: another provider, or an unknown event ID */
   skipped: number;
   /** JSONL lines that are not events (each reported with its line number) */
   malformed: number;
+  /** EVTX records (or damaged regions) that could not be read: each reported, then skipped */
+  damaged: number;
+  /** events written to an .evtx under the next EventRecordID because theirs was not above the previous one */
+  renumbered: number;
+  /** warnings about data that was still read (bad checksums, a truncated last chunk) */
+  warnings: number;
 }
 
 type Format = 'jsonl' | 'evtx' | 'xml';
@@ -52,17 +67,38 @@ function identityFromJson(o: Record<string, unknown>): Identity {
   };
 }
 
-/** What was not converted: non-Sysmon EVTX records, and malformed JSONL lines (reported). */
-export interface SkipCounts {
-  n: number;
-  malformed: number;
-  /** told about each malformed line (default: stderr) */
-  warn?: (text: string) => void;
+function versionFromJson(o: Record<string, unknown>): number | undefined {
+  const v = o.Version;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255 ? v : undefined;
 }
 
-/** Events of a .jsonl or .evtx file, in file order. A malformed JSONL line is reported and skipped. */
+/** What was not converted, and what was said about it. */
+export interface SkipCounts {
+  /** EVTX records of other providers or unknown IDs */
+  n: number;
+  malformed: number;
+  damaged: number;
+  warnings: number;
+  /** skipped records per provider name (and "Linux-Sysmon #99" for unknown Sysmon IDs) */
+  byProvider?: Map<string, number>;
+  /** told about each malformed line, damaged record and warning (default: stderr) */
+  warn?: (text: string) => void;
+  /** prefix of the messages (default "convert") */
+  who?: string;
+}
+
+export function newSkipCounts(warn?: (text: string) => void, who = 'convert'): SkipCounts {
+  return { n: 0, malformed: 0, damaged: 0, warnings: 0, byProvider: new Map(), warn, who };
+}
+
+/**
+ * Events of a .jsonl or .evtx file, in file order. A malformed JSONL line, or an EVTX record
+ * that cannot be read, is reported (through `skipped.warn`) and skipped; reading goes on.
+ * Without `skipped` the first malformed line throws.
+ */
 export async function* readEvents(path: string, skipped?: SkipCounts): AsyncGenerator<SourceEvent> {
   const fmt = formatOf(path);
+  const say = (t: string) => (skipped?.warn ?? ((x: string) => process.stderr.write(x)))(`${skipped?.who ?? 'convert'}: ${t}\n`);
   if (fmt === 'jsonl') {
     for await (const item of readJsonlLines(await openInput(path))) {
       let event: SysmonEvent;
@@ -72,23 +108,44 @@ export async function* readEvents(path: string, skipped?: SkipCounts): AsyncGene
       } catch (e) {
         if (!skipped) throw new Error(`${path}:${item.line}: ${(e as Error).message}`);
         skipped.malformed++;
-        (skipped.warn ?? ((t) => process.stderr.write(t)))(`convert: ${path}:${item.line}: malformed event skipped: ${(e as Error).message}\n`);
+        say(`${path}:${item.line}: malformed event skipped: ${(e as Error).message}`);
         continue;
       }
-      yield { event, identity: identityFromJson(item.value) };
+      yield { event, identity: identityFromJson(item.value), version: versionFromJson(item.value) };
     }
   } else if (fmt === 'evtx') {
-    for (const rec of readEvtxRecords(path)) {
-      const p = recordToEvent(rec);
-      if (p) yield p; else if (skipped) skipped.n++;
+    const onIssue = (i: ReadIssue) => {
+      if (skipped) {
+        if (i.kind === 'damage') skipped.damaged += Math.max(i.lost, 1); else skipped.warnings++;
+      }
+      say(`${i.kind === 'damage' ? 'damaged' : 'warning'}: ${issueText(i)}`);
+    };
+    for (const rec of readEvtxRecords(path, { onIssue })) {
+      const v = classifyRecord(rec);
+      if ('event' in v) { yield v.event; continue; }
+      if (!skipped) continue;
+      skipped.n++;
+      const key = v.skip === 'unknown-id' ? `${v.provider} #${v.id ?? '?'}` : v.provider || '(no provider)';
+      skipped.byProvider?.set(key, (skipped.byProvider.get(key) ?? 0) + 1);
     }
   } else throw new Error(`${path}: .xml is an output format only`);
 }
 
+/** "Microsoft-Windows-Kernel-General: 3, Security: 2" (most first) */
+export function providerSummary(m: Map<string, number>): string {
+  return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
+}
+
+/**
+ * Convert `inPath` to `outPath`. Damaged input is reported and skipped, and whatever was
+ * converted is flushed to the output before returning, or before an error is thrown (the
+ * output then holds every event converted up to it).
+ */
 export async function runConvert(inPath: string, outPath: string, warn?: (text: string) => void): Promise<ConvertResult> {
   const outFmt = formatOf(outPath);
-  const skipped: SkipCounts = { n: 0, malformed: 0, warn };
+  const skipped = newSkipCounts(warn);
   let events = 0;
+  let renumbered = 0;
   const tty = process.stderr.isTTY === true;
   const progress = () => { if (tty && events % 10000 === 0) process.stderr.write(`\rconvert: ${events} events`); };
   const source = readEvents(inPath, skipped);
@@ -96,34 +153,55 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
     await rm(outPath, { force: true });
     let writer: EvtxWriter | null = null;
     let batch: SysmonEvent[] = [];
-    for await (const { event, identity } of source) {
+    let meta: RecordMeta[] = [];
+    const flush = async () => {
       if (!writer) {
-        writer = new EvtxWriter(outPath, { identity, fsync: false, maxBytes: FILE_HEADER_SIZE + MAX_CHUNKS * CHUNK_SIZE });
+        // an input without events still gives a valid, empty file
+        writer = new EvtxWriter(outPath, { identity: { ...LINUX_IDENTITY, computer: '' }, fsync: false, renumber: true });
         await writer.open();
       }
-      batch.push(event);
-      events++;
-      progress();
-      if (batch.length >= 1000) { await writer.write(batch); batch = []; }
+      await writer.write(batch, meta);
+      batch = [];
+      meta = [];
+    };
+    try {
+      for await (const { event, identity, version } of source) {
+        if (!writer) {
+          writer = new EvtxWriter(outPath, { identity, fsync: false, renumber: true, maxBytes: FILE_HEADER_SIZE + MAX_CHUNKS * CHUNK_SIZE });
+          await writer.open();
+        }
+        batch.push(event);
+        meta.push({ identity, version });
+        events++;
+        progress();
+        if (batch.length >= 1000) await flush();
+      }
+      await flush();
+    } finally {
+      // what was converted before an error is still written out whole
+      if (batch.length > 0) await flush();
+      await (writer as EvtxWriter | null)?.close();
     }
-    if (!writer) {
-      writer = new EvtxWriter(outPath, { identity: { ...LINUX_IDENTITY, computer: '' }, fsync: false });
-      await writer.open();
-    }
-    await writer.write(batch);
-    await writer.close();
+    const w = writer as EvtxWriter | null;
+    events = w?.stats.events ?? 0;
+    renumbered = w?.stats.renumbered ?? 0;
   } else {
     const out = createWriteStream(outPath);
     const done = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
-    for await (const { event, identity } of source) {
-      const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: 'windows' })}\n`;
-      if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
-      events++;
-      progress();
+    try {
+      for await (const { event, identity } of source) {
+        const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: identity.provider === WINDOWS_IDENTITY.provider ? 'windows' : 'linux' })}\n`;
+        if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
+        events++;
+        progress();
+      }
+    } finally {
+      out.end();
+      await done;
     }
-    out.end();
-    await done;
   }
-  if (tty) process.stderr.write(`\rconvert: ${events} events${skipped.n ? `, ${skipped.n} non-Sysmon records skipped` : ''}${skipped.malformed ? `, ${skipped.malformed} malformed lines skipped` : ''}\n`);
-  return { events, skipped: skipped.n, malformed: skipped.malformed };
+  if (tty) process.stderr.write(`\rconvert: ${events} events\n`);
+  if (renumbered > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${renumbered} events whose EventRecordID was not above the previous one written under the next number\n`);
+  if (skipped.n > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${skipped.n} records that are not Sysmon events skipped (${providerSummary(skipped.byProvider!)})\n`);
+  return { events, skipped: skipped.n, malformed: skipped.malformed, damaged: skipped.damaged, renumbered, warnings: skipped.warnings };
 }

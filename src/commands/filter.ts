@@ -12,6 +12,10 @@ import { finishEvent } from '../config/engine.js';
 
 export interface FilterOptions {
   config: string;
+  /** compare as Windows Sysmon does (Unicode case folding, _wcsicmp order) instead of Sysmon for Linux */
+  windows?: boolean;
+  /** sysmon-ts extension: the `image` condition also matches the part after the last `/` */
+  imageBasename?: boolean;
   /** input JSONL file; stdin when absent or '-' */
   input?: string;
   explain?: boolean;
@@ -38,7 +42,11 @@ function identityOf(o: Record<string, unknown>): Identity {
 export function explainLine(line: number, id: number, x: Explanation): string {
   let s = `line ${line}: EventID ${id} ${x.keep ? 'KEEP' : 'DROP'} RuleName=${JSON.stringify(x.ruleName)} by ${x.decidedBy}`;
   if (x.block) s += `; block <${x.block.tag} onmatch="${x.block.onmatch}"> line ${x.block.line} (${x.block.combine.toUpperCase()}${x.block.groupName ? `, RuleGroup ${JSON.stringify(x.block.groupName)}` : ''})`;
-  if (x.filter) s += `; filter <${x.filter.field} condition="${x.filter.condition}"> ${JSON.stringify(x.filter.value)} line ${x.filter.line}${x.filter.name ? ` name=${JSON.stringify(x.filter.name)}` : ''}`;
+  if (x.filter) {
+    const rule = x.filter.ruleIndex >= 0 ? x.block?.rules[x.filter.ruleIndex] : undefined;
+    if (rule) s += `; rule <Rule${rule.name ? ` name=${JSON.stringify(rule.name)}` : ''} groupRelation="${rule.combine}"> line ${rule.line}`;
+    s += `; filter <${x.filter.field} condition="${x.filter.condition}"> ${JSON.stringify(x.filter.value)} line ${x.filter.line}${x.filter.name ? ` name=${JSON.stringify(x.filter.name)}` : ''}`;
+  }
   if (x.blocksEvaluated) s += `; ${x.blocksEvaluated} block(s) evaluated`;
   return s + '\n';
 }
@@ -52,11 +60,12 @@ export async function runFilter(opts: FilterOptions): Promise<number> {
   const { out, err } = opts;
   let config;
   try {
-    config = loadConfigFile(opts.config);
+    config = loadConfigFile(opts.config, { provider: opts.windows ? 'windows' : 'linux', imageBasename: opts.imageBasename === true });
   } catch (e) {
     err.write(`filter: ${e instanceof ConfigError ? e.message : String(e)}\n`);
     return 2;
   }
+  for (const w of config.warnings) err.write(`filter: ${w}\n`);
   for (const n of config.notices) err.write(`filter: note: ${n}\n`);
   const engine = config.engine;
   const sizes = config.options.fieldSizes;

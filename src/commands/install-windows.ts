@@ -1,24 +1,29 @@
 // `sysmon-ts -i [CONFIG]` / `-u [--purge]` on Windows: a plan of steps (commands, folders,
 // copies), executed in order on Windows and printed by `--dry-run` anywhere, so the exact
-// commands are unit-tested on Linux. Unverified: no step has run on Windows yet.
+// commands are unit-tested on Linux. No step has run on Windows yet; under Wine -i runs up to
+// `fltmc load` (Wine has no fltmc), see test/windows/wine-service.test.ts.
 //
 // Install, as driver/windows/README.md's test plan (steps 3 and 6) does it by hand:
 //   1. %ProgramData%\sysmon-ts, its ACL reset to SYSTEM + Administrators only (icacls, by SID so
 //      it works in every language): ProgramData lets every user create files in subfolders.
-//   2. journal, logs, run and driver folders under it (inheriting that ACL).
+//   2. journal, logs, run, driver and bin folders under it (inheriting that ACL).
 //   3. the validated config copied to %ProgramData%\sysmon-ts\config.xml.
 //   4. the driver: sysmon-ts.sys and sysmon-ts.inf staged together (the INF copies from its own
 //      folder), installed by SETUPAPI's InstallHinfSection, loaded by `fltmc load SysmonTs`.
 //      The driver must be signed first (test plan steps 1-2: test signing, a test certificate).
-//   5. the service: `sc.exe create` (exit 1073 = it exists already, fine), then `sc.exe config`
+//   5. the service program (driver/windows/service: sysmon-ts-service.exe, built with mingw-w64)
+//      copied to %ProgramData%\sysmon-ts\bin: it answers the Service Control Manager and runs
+//      the agent as its child (node.exe cannot be a service program: the SCM would fail it with
+//      error 1053); SERVICE_CONTROL_STOP closes the agent's stdin (`run --stop-on-stdin-close`),
+//      which stops it cleanly (event 4 Stopped), and the agent's exit code is the service's.
+//   6. the service: `sc.exe create` (exit 1073 = it exists already, fine), then `sc.exe config`
 //      with the same settings (so a re-run of -i updates binPath after a move), a description,
 //      failure actions (restart after 2 s, 2 s, 60 s; counter reset daily; also on a non-zero
 //      exit, failureflag 1), and `sc.exe start`. It runs as LocalSystem (the driver's device
 //      admits only SeTcbPrivilege holders), starts automatically, and depends on SysmonTs so
 //      that the SCM loads the (demand-start) driver before it at boot.
-// Known limit, written in the docs: node.exe does not call StartServiceCtrlDispatcher, so the
-// SCM will report error 1053 and stop it ~30 s after start unless a service host (WinSW, NSSM
-// or a native shim) wraps it; the plan is otherwise what such a host would be given.
+// The service program ran under Wine's SCM (test/windows/wine-service.test.ts: sc.exe create,
+// start, query, stop, delete), not yet on Windows.
 import { win32 } from 'node:path';
 import { programData } from '../platform-paths.js';
 
@@ -40,6 +45,10 @@ export interface WindowsInstallPaths {
   jsonl: string;
   runDir: string;
   driverDir: string;
+  /** the service program (sysmon-ts-service.exe) and the log it appends the agent's output to */
+  binDir: string;
+  serviceExe: string;
+  serviceLog: string;
 }
 
 export function windowsInstalledPaths(env: Record<string, string | undefined>): WindowsInstallPaths {
@@ -53,6 +62,9 @@ export function windowsInstalledPaths(env: Record<string, string | undefined>): 
     jsonl: win32.join(logDir, 'events.jsonl'),
     runDir: win32.join(base, 'run'),
     driverDir: win32.join(base, 'driver'),
+    binDir: win32.join(base, 'bin'),
+    serviceExe: win32.join(base, 'bin', 'sysmon-ts-service.exe'),
+    serviceLog: win32.join(logDir, 'service.log'),
   };
 }
 
@@ -86,15 +98,21 @@ export interface WindowsServiceSource {
   checkout: string;
 }
 
-/** The service's command line: this checkout's CLI `run` with the installed files. */
+/** The agent's command line: this checkout's CLI `run` with the installed files, stopped by its service program. */
 export function windowsServiceCommand(src: WindowsServiceSource, p: WindowsInstallPaths): string[] {
-  return [src.nodeExe, win32.join(src.checkout, 'src', 'bin.js'), 'run', '--config', p.config, '--journal', p.journal, '--jsonl', p.jsonl, '--no-console'];
+  return [src.nodeExe, win32.join(src.checkout, 'src', 'bin.js'), 'run', '--config', p.config, '--journal', p.journal, '--jsonl', p.jsonl,
+    '--no-console', '--stop-on-stdin-close'];
+}
+
+/** The service's binPath: the service program, its log, and after `--` the agent's command line. */
+export function windowsServiceBinPath(src: WindowsServiceSource, p: WindowsInstallPaths): string[] {
+  return [p.serviceExe, '--log', p.serviceLog, '--', ...windowsServiceCommand(src, p)];
 }
 
 /** The service settings `sc.exe create` and `sc.exe config` both take (each value its own argument after "name="). */
 function serviceSettings(src: WindowsServiceSource, p: WindowsInstallPaths): string[] {
   return [
-    'binPath=', windowsCommandLine(windowsServiceCommand(src, p)),
+    'binPath=', windowsCommandLine(windowsServiceBinPath(src, p)),
     'type=', 'own', 'start=', 'auto', 'error=', 'normal',
     'obj=', 'LocalSystem', 'depend=', WINDOWS_DRIVER_SERVICE, 'DisplayName=', 'sysmon-ts',
   ];
@@ -114,8 +132,9 @@ export function windowsInstallPlan(i: WindowsInstallInput): PlanStep[] {
   return [
     { kind: 'mkdir', path: p.base, why: 'the service\'s folder' },
     { kind: 'run', argv: ['icacls.exe', p.base, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], why: 'only SYSTEM and Administrators may read or write it (ProgramData lets users create files in subfolders)' },
-    ...[p.journal, p.logDir, p.runDir, p.driverDir].map((path): PlanStep => ({ kind: 'mkdir', path, why: 'inherits that ACL' })),
+    ...[p.journal, p.logDir, p.runDir, p.driverDir, p.binDir].map((path): PlanStep => ({ kind: 'mkdir', path, why: 'inherits that ACL' })),
     { kind: 'copy', from: i.config, to: p.config, why: 'the installed config (sysmon-ts -c FILE replaces it)' },
+    { kind: 'copy', from: win32.join(driverBuild, 'service', 'build', 'sysmon-ts-service.exe'), to: p.serviceExe, why: 'the service program that runs the agent (make -C driver/windows/service)' },
     { kind: 'copy', from: win32.join(driverBuild, 'build', 'sysmon-ts.sys'), to: win32.join(p.driverDir, 'sysmon-ts.sys'), why: 'the driver (signed: test plan steps 1-2)' },
     { kind: 'copy', from: win32.join(driverBuild, 'sysmon-ts.inf'), to: stagedInf, why: 'its INF, next to it (the INF copies from its own folder)' },
     { kind: 'run', argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultInstall.NTamd64', '132', stagedInf], why: 'installs the SysmonTs minifilter service (demand start, altitude 385210)' },
@@ -137,6 +156,7 @@ export function windowsUninstallPlan(i: { env: Record<string, string | undefined
     { kind: 'run', argv: ['fltmc.exe', 'unload', WINDOWS_DRIVER_SERVICE], okExitCodes: [0, 0x801f0013], why: 'unload the driver (0x801F0013: not loaded)' },
     { kind: 'run', argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultUninstall.NTamd64', '132', win32.join(p.driverDir, 'sysmon-ts.inf')], why: 'remove the driver service and file' },
     { kind: 'rmdir', path: p.driverDir, why: 'the staged driver' },
+    { kind: 'rmdir', path: p.binDir, why: 'the service program' },
     { kind: 'delete', path: p.config, why: 'the installed config (as on Linux, journal and logs stay)' },
   ];
   if (i.purge) steps.push({ kind: 'rmdir', path: p.base, why: 'config, journal, logs (--purge)' });

@@ -175,8 +175,8 @@ export function installedConfig(root = defaultRoot(), platform: NodeJS.Platform 
 /** Copies a validated config to the installed path, 0600 root:root (Windows: the folder's ACL, set by -i, applies). Returns the warnings. */
 export function installConfig(src: string, p: Pick<InstallPaths, 'configDir' | 'config'>): string[] {
   const from = resolve(src);
-  loadConfigFile(from); // throws "FILE:LINE: what is wrong"
-  const warnings: string[] = [];
+  const loaded = loadConfigFile(from); // throws "FILE:LINE: what is wrong"
+  const warnings: string[] = [...loaded.warnings];
   try { checkConfigFile(from); } catch (err) {
     if (!(err instanceof SecurityError)) throw err;
     warnings.push(`warning: ${err.message.replace(/^refusing /, 'the source ')} (the installed copy is root-only)`);

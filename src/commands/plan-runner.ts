@@ -9,9 +9,15 @@ import { windowsCommandLine } from './install-windows.js';
 export interface CommandResult { status: number | null; output: string }
 export type RunCommand = (argv: readonly string[]) => CommandResult;
 
+/**
+ * Runs one command with our stdout/stderr (its messages appear as it prints them), not pipes:
+ * spawnSync waits for a pipe's last writer, and a step may leave a process behind that holds
+ * it (under Wine, RUNDLL32's InstallHinfSection starts the desktop's explorer.exe, which then
+ * never exits and -i hung forever). Output is then only the spawn error, if any.
+ */
 export const spawnCommand: RunCommand = (argv) => {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+  return { status: r.status, output: r.error ? r.error.message : '' };
 };
 
 /** Runs the steps; 0 when all succeeded, 1 after the first failure (the rest are not run). */

@@ -4,7 +4,9 @@
 // neither fake another line nor send escape sequences to the terminal; invalid UTF-8 bytes
 // (U+DC80..U+DCFF) are shown as \xNN.
 //
-// Input, detected per file: .evtx (or the "ElfFile" magic) is read as EVTX; anything else line
+// Input, detected per file: .evtx (or the "ElfFile" magic) is read as EVTX (only Sysmon
+// providers' events are shown; damaged records are reported on stderr and skipped, and the
+// CLI then exits 1: docs/evtx.md); anything else line
 // by line, where a line starting with "{" is a JSONL event and a line containing <Event ...>
 // ... </Event> is Event XML (syslog lines from Sysmon for Linux or our syslog sink, with or
 // without the syslog prefix, and `convert`'s .xml output). Other lines are skipped. "-" reads
@@ -21,7 +23,7 @@ import { eventDef } from '../events/schema.js';
 import type { FieldValue, SysmonEvent } from '../events/event.js';
 import { eventFromJson, parseIsoNs } from '../../sinks/jsonl/encode.js';
 import { unescapeXmlValue } from '../../sinks/xml/render.js';
-import { readEvents } from './convert.js';
+import { newSkipCounts, providerSummary, readEvents } from './convert.js';
 
 export interface TextOut {
   write(text: string): unknown;
@@ -48,6 +50,17 @@ export interface ViewOptions {
   signal?: AbortSignal;
   /** poll interval when following */
   pollMs?: number;
+  /** filled in by runView: what was skipped (the CLI exits 1 when anything was) */
+  stats?: ViewStats;
+}
+
+export interface ViewStats {
+  /** EVTX records (or damaged regions) that could not be read, each reported on stderr */
+  damaged: number;
+  /** lines that looked like events but did not parse */
+  malformed: number;
+  /** EVTX records of other providers or unknown IDs (not shown) */
+  foreign: number;
 }
 
 export function viewText(v: FieldValue | undefined): string {
@@ -229,9 +242,17 @@ async function* followLines(path: string, o: ViewOptions): AsyncGenerator<string
   }
 }
 
-async function* eventsOf(path: string, o: ViewOptions, bad: { n: number }, stdin: Readable): AsyncGenerator<ViewEvent> {
+async function* eventsOf(path: string, o: ViewOptions, bad: { n: number }, stdin: Readable, stats: ViewStats): AsyncGenerator<ViewEvent> {
   if (path !== '-' && isEvtx(path)) {
-    for await (const { event, identity } of readEvents(path)) yield { event, computer: identity.computer };
+    // damaged records are reported on stderr as they are met, and skipped
+    const skipped = newSkipCounts(undefined, 'view');
+    try {
+      for await (const { event, identity } of readEvents(path, skipped)) yield { event, computer: identity.computer };
+    } finally {
+      stats.damaged += skipped.damaged;
+      stats.foreign += skipped.n;
+      if (skipped.n > 0) process.stderr.write(`view: ${skipped.n} records that are not Sysmon events not shown (${providerSummary(skipped.byProvider!)})\n`);
+    }
     return;
   }
   const src = path === '-' ? linesOf(stdin) : followLines(path, o);
@@ -254,12 +275,14 @@ export async function runView(path: string, out: TextOut = process.stdout, o: Vi
   if (out === process.stdout) process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
   const keep = matcher(o);
   const bad = { n: 0 };
+  const stats: ViewStats = o.stats ?? { damaged: 0, malformed: 0, foreign: 0 };
   let n = 0;
-  for await (const v of eventsOf(path, o, bad, stdin)) {
+  for await (const v of eventsOf(path, o, bad, stdin, stats)) {
     if (!keep(v.event)) continue;
     out.write(renderEvent(v, o));
     n++;
   }
+  stats.malformed += bad.n;
   if (bad.n > 0) process.stderr.write(`view: ${bad.n} malformed line(s) skipped\n`);
   return n;
 }

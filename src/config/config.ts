@@ -5,26 +5,47 @@ import { EVENTS, SCHEMA_VERSION } from '../events/schema.js';
 import { RuleEngine } from './engine.js';
 import { ConfigError } from './errors.js';
 import type { SysmonOptions } from './options.js';
-import { decodeConfigBytes, parseConfigText, type BlockDef, type ParsedConfig } from './parse.js';
+import { DEFAULT_MATCH, decodeConfigBytes, parseConfigText, type BlockDef, type MatchOptions, type ParsedConfig } from './parse.js';
 
 export class Config {
   readonly schemaVersion: string;
   readonly options: SysmonOptions;
   /** "not applicable on Linux" notices, one per option */
   readonly notices: string[];
+  /** `FILE:LINE: what was skipped or read differently`, Sysmon for Linux's leniency made visible */
+  readonly warnings: string[];
   /** sha256 of the file bytes (hex, upper case like Sysmon's ConfigurationFileHash value) */
   readonly sha256: string;
   /** path of the file ('' for the built-in default) */
   readonly source: string;
   readonly engine: RuleEngine;
 
-  constructor(readonly parsed: ParsedConfig, sha256: string, source: string) {
+  /** the file's bytes: event 16's ConfigurationFileHash is computed from them */
+  private readonly bytes: Uint8Array | null;
+
+  constructor(readonly parsed: ParsedConfig, sha256: string, source: string, bytes: Uint8Array | null = null) {
+    this.bytes = bytes;
     this.schemaVersion = parsed.schemaVersion;
     this.options = parsed.options;
     this.notices = parsed.notices;
+    this.warnings = parsed.warnings.map((w) => `${source || '<default>'}:${w.line}: warning: ${w.message}`);
     this.sha256 = sha256;
     this.source = source;
     this.engine = new RuleEngine(parsed);
+  }
+
+  /**
+   * Event 16's ConfigurationFileHash. Sysmon for Linux hashes the file with the configured
+   * HashAlgorithms (SHA256 when none; IMPHASH has no entry on Linux), lower-case hex as its file
+   * hashes; Windows Sysmon (--windows): `SHA256=` upper case. No file: `SHA256=`.
+   */
+  configurationFileHash(provider: 'linux' | 'windows' = this.parsed.matching.provider): string {
+    if (!this.bytes) return `SHA256=${this.sha256}`;
+    if (provider === 'windows') return `SHA256=${this.sha256}`;
+    const want = (this.options.hashAlgorithms ?? []).map((a) => a.toUpperCase());
+    const all = want.includes('*');
+    const algs = ['SHA1', 'MD5', 'SHA256'].filter((a) => all || want.includes(a));
+    return (algs.length ? algs : ['SHA256']).map((a) => `${a}=${createHash(a.toLowerCase()).update(this.bytes!).digest('hex')}`).join(',');
   }
 
   /** Event IDs this config can ever log; the others need no kernel hook. */
@@ -87,30 +108,31 @@ export function hashBytes(bytes: Uint8Array): string {
 }
 
 /** Load and compile a config file. Throws ConfigError (file, line, message). */
-export function loadConfigFile(path: string): Config {
+export function loadConfigFile(path: string, matching: MatchOptions = DEFAULT_MATCH): Config {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new ConfigError(path, 0, `cannot read: ${(e as Error).message}`);
   }
-  return loadConfigBytes(bytes, path);
+  return loadConfigBytes(bytes, path, matching);
 }
 
-export function loadConfigBytes(bytes: Uint8Array, name: string): Config {
-  const parsed = parseConfigText(decodeConfigBytes(bytes), name);
-  return new Config(parsed, hashBytes(bytes), name);
+export function loadConfigBytes(bytes: Uint8Array, name: string, matching: MatchOptions = DEFAULT_MATCH): Config {
+  const parsed = parseConfigText(decodeConfigBytes(bytes), name, matching);
+  return new Config(parsed, hashBytes(bytes), name, bytes);
 }
 
 /** Compile config text (already decoded). `name` is used in error messages. */
-export function loadConfigText(text: string, name = '<config>'): Config {
-  const parsed = parseConfigText(text, name);
-  return new Config(parsed, hashBytes(Buffer.from(text, 'utf8')), name);
+export function loadConfigText(text: string, name = '<config>', matching: MatchOptions = DEFAULT_MATCH): Config {
+  const parsed = parseConfigText(text, name, matching);
+  const bytes = Buffer.from(text, 'utf8');
+  return new Config(parsed, hashBytes(bytes), name, bytes);
 }
 
 /** Running without a file: Sysmon's defaults (ProcessCreate and ProcessTerminate logged, SHA1 hashes). */
-export function defaultConfig(): Config {
-  const parsed = parseConfigText(`<Sysmon schemaversion="${SCHEMA_VERSION}"><HashAlgorithms>SHA1</HashAlgorithms></Sysmon>`, '<default>');
+export function defaultConfig(matching: MatchOptions = DEFAULT_MATCH): Config {
+  const parsed = parseConfigText(`<Sysmon schemaversion="${SCHEMA_VERSION}"><HashAlgorithms>SHA1</HashAlgorithms></Sysmon>`, '<default>', matching);
   return new Config(parsed, '', '');
 }
 

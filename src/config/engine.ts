@@ -11,7 +11,7 @@ import type { SysmonEvent } from '../events/event.js';
 import { EVENTS, eventDef, type Condition, type EventDef } from '../events/schema.js';
 import { AffixTrie, AhoCorasick, ExactIndex, type HitSink } from './matchers.js';
 import type { BlockDef, FilterDef, ParsedConfig } from './parse.js';
-import { lower, substringTokens, splitTokens, valueText } from './text.js';
+import { asciiLower, asciiUpper, lower, substringTokens, splitTokens, utf8Prefix, valueText } from './text.js';
 import { extensionValue, isExtensionField } from './extensions.js';
 
 export interface Decision {
@@ -123,10 +123,17 @@ export class RuleEngine implements HitSink {
   private hitGen: Uint32Array = new Uint32Array(0);
 
   private readonly useCache: boolean;
+  /** case folding of the provider: ASCII-only for Sysmon for Linux, towlower for Windows Sysmon */
+  private readonly fold: (s: string) => string;
+  private readonly linux: boolean;
+  private readonly imageBasename: boolean;
 
   /** opts.resultCache (default true): remember per field value which filters matched */
   constructor(readonly parsed: ParsedConfig, opts: { resultCache?: boolean } = {}) {
     this.useCache = opts.resultCache ?? true;
+    this.linux = parsed.matching.provider === 'linux';
+    this.fold = this.linux ? asciiLower : lower;
+    this.imageBasename = parsed.matching.imageBasename;
     let terms = 0;
     for (const def of EVENTS) {
       if (def.ruleName === null) continue;
@@ -213,7 +220,7 @@ export class RuleEngine implements HitSink {
   }
 
   private index(p: FieldPlan, fid: number, cond: Condition, value: string): void {
-    const lv = lower(value);
+    const lv = this.fold(value);
     switch (cond) {
       case 'is': (p.exact ??= new ExactIndex()).add(lv, fid); break;
       case 'is any': for (const t of splitTokens(lv)) (p.exact ??= new ExactIndex()).add(t.token, fid); break;
@@ -237,8 +244,20 @@ export class RuleEngine implements HitSink {
       case 'excludes all': { const toks = substringTokens(lv); p.direct.push({ fid, test: (_v, l) => !toks.every((t) => contains(l, t)) }); break; }
       case 'not begin with': p.direct.push({ fid, test: (_v, l) => !l.startsWith(lv) }); break;
       case 'not end with': p.direct.push({ fid, test: (_v, l) => !l.endsWith(lv) }); break;
-      case 'less than': p.direct.push({ fid, test: (_v, l) => l < lv }); break;
-      case 'more than': p.direct.push({ fid, test: (_v, l) => l > lv }); break;
+      // SFL's WideStrcasecmp upper-cases both sides (so `_` sorts after letters), Windows'
+      // _wcsicmp lower-cases them (`_` before letters)
+      case 'less than': {
+        if (!this.linux) { p.direct.push({ fid, test: (_v, l) => l < lv }); break; }
+        const uv = asciiUpper(value);
+        p.direct.push({ fid, test: (v) => asciiUpper(v) < uv });
+        break;
+      }
+      case 'more than': {
+        if (!this.linux) { p.direct.push({ fid, test: (_v, l) => l > lv }); break; }
+        const uv = asciiUpper(value);
+        p.direct.push({ fid, test: (v) => asciiUpper(v) > uv });
+        break;
+      }
     }
   }
 
@@ -355,7 +374,7 @@ export class RuleEngine implements HitSink {
         for (let i = 0; i < cached.length; i++) this.onHit(cached[i]!);
         continue;
       }
-      const lv = lower(v);
+      const lv = this.fold(v);
       this.collecting = cacheable;
       if (cacheable) this.collected = [];
       if (p.exact) { const l = p.exact.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
@@ -363,7 +382,9 @@ export class RuleEngine implements HitSink {
       if (p.imageBase) {
         const a = lv.slice(lv.lastIndexOf('\\') + 1);
         const la = p.imageBase.map.get(a); if (la) for (let i = 0; i < la.length; i++) this.onHit(la[i]!);
-        const b = lv.slice(lv.lastIndexOf('/') + 1);
+        // Sysmon compares the part after the last `\` only (on Linux paths: the whole path);
+        // the part after the last `/` is the --image-basename extension
+        const b = this.imageBasename ? lv.slice(lv.lastIndexOf('/') + 1) : a;
         if (b !== a) { const lb = p.imageBase.map.get(b); if (lb) for (let i = 0; i < lb.length; i++) this.onHit(lb[i]!); }
       }
       if (p.prefix) p.prefix.walk(lv, this);
@@ -522,6 +543,17 @@ export function finishEvent(ev: SysmonEvent, ruleName: string, sizes: ReadonlyMa
   if (sizes.size === 0) return;
   for (const [field, max] of sizes) {
     const v = ev.data[field];
-    if (typeof v === 'string' && v.length > max) ev.data[field] = v.slice(0, max);
+    if (typeof v === 'string') ev.data[field] = trimToSize(v, max);
   }
+}
+
+/**
+ * FieldSizes as Sysmon for Linux cuts (SysmonCommon TrimStringToNChars, counting UTF-8 bytes on
+ * Linux): a longer value keeps its first max-3 bytes (whole characters) and ends in `...`; a
+ * size below 3 leaves only `-`.
+ */
+export function trimToSize(v: string, max: number): string {
+  if (v.length <= max && Buffer.byteLength(v, 'utf8') <= max) return v;
+  if (max < 3) return '-';
+  return `${utf8Prefix(v, max - 3)}...`;
 }

@@ -60,6 +60,8 @@ const WHY: Record<string, string> = {
 };
 
 const HASHES = new Set(['MD5', 'SHA1', 'SHA256', 'IMPHASH', '*']);
+/** Sysmon's other spellings (SysmonCommon parsecommandline.c, compared case-insensitively) */
+const HASH_ALIASES: Record<string, string> = { ALL: '*', 'SHA-256': 'SHA256', 'MD-5': 'MD5', 'SHA-1': 'SHA1', 'IMP-HASH': 'IMPHASH' };
 const ALL_FIELDS = new Set(EVENTS.flatMap((e) => e.fields.map((f) => f.name)));
 
 export class OptionError extends Error {}
@@ -104,8 +106,8 @@ export function applyOption(opts: SysmonOptions, name: string, text: string): st
   opts.raw.set(name, text);
   switch (name) {
     case 'HashAlgorithms': {
-      const algs = parseList(text, /,/).map((a) => a.toUpperCase());
-      for (const a of algs) if (!HASHES.has(a)) throw new OptionError(`HashAlgorithms: unknown algorithm ${JSON.stringify(a)} (expected MD5, SHA1, SHA256, IMPHASH or *)`);
+      const algs = parseList(text, /,/).map((a) => a.toUpperCase()).map((a) => HASH_ALIASES[a] ?? a);
+      for (const a of algs) if (!HASHES.has(a)) throw new OptionError(`HashAlgorithms: unknown algorithm ${JSON.stringify(a)} (expected MD5, SHA1, SHA256, IMPHASH, * or all)`);
       opts.hashAlgorithms = algs.includes('*') ? ['*'] : algs;
       break;
     }

@@ -1,8 +1,11 @@
 // Parse a Sysmon XML config (`<Sysmon schemaversion=...>`) into a checked, document-ordered
 // model. fast-xml-parser with preserveOrder keeps document order; captureMetaData gives each
-// element's offset, which becomes the line number of semantic errors. Malformed XML is
-// reported with XMLValidator's line. Everything that Sysmon's DTD or xml.cpp refuses is
-// refused here too, as a ConfigError `FILE:LINE: what is wrong`.
+// element's offset, which becomes the line number of errors and warnings. Malformed XML is
+// reported with XMLValidator's line. Leniency is Sysmon for Linux's (SysmonCommon xml.cpp as
+// it runs on Linux, where FAILED(hr) is never true): what it loads loads here with the same
+// meaning, and what it skips is skipped the same way, but never silently: each skip or
+// reinterpretation is a warning `FILE:LINE: ...` (ParsedConfig.warnings; the agent prints them
+// and writes them as event 255). What cannot be read at all is a ConfigError.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isExtensionField } from './extensions.js';
 import { CONDITIONS, EVENTS, SCHEMA_VERSION, type Condition, type EventDef } from '../events/schema.js';
@@ -53,8 +56,24 @@ export interface BlockDef {
   readonly rules: RuleDef[];
 }
 
+/** How values compare: Sysmon for Linux's rules (default) or Windows Sysmon's. */
+export interface MatchOptions {
+  /** 'linux': ASCII-only case folding, `less than`/`more than` on upper-cased text (SFL linuxWideChar.c);
+   *  'windows': towlower folding, _wcsicmp order */
+  readonly provider: 'linux' | 'windows';
+  /** sysmon-ts extension (--image-basename): `image` also compares the part after the last `/` */
+  readonly imageBasename: boolean;
+}
+
+export const DEFAULT_MATCH: MatchOptions = Object.freeze({ provider: 'linux', imageBasename: false });
+
+export interface ConfigWarning { readonly line: number; readonly message: string }
+
 export interface ParsedConfig {
   readonly schemaVersion: string;
+  readonly matching: MatchOptions;
+  /** what was skipped or read differently from how it is written, Sysmon for Linux's way */
+  readonly warnings: ConfigWarning[];
   /** schemaversion as a number rounded to 2 decimals, like Sysmon's ParseVersionString */
   readonly version: number;
   readonly options: SysmonOptions;
@@ -117,10 +136,25 @@ function attrsOf(n: XNode): Record<string, string> {
 function isElement(tag: string): boolean {
   return tag !== '#text' && tag !== '#comment' && !tag.startsWith('?') && !tag.startsWith('!');
 }
+/** Every text of an option element (options read the whole text, as before). */
 function textOf(n: XNode): string {
   let s = '';
   for (const c of childrenOf(n)) if (tagOf(c) === '#text') s += String(c['#text']);
   return s;
+}
+
+/**
+ * A filter's value as pugixml's child_value() gives it to xml.cpp: the first text child only
+ * (`ab<!-- x -->cd` reads `ab`), and with parse_default a whitespace-only text is no node at
+ * all (`<User> </User>` reads ``).
+ */
+function filterValueOf(n: XNode): string {
+  for (const c of childrenOf(n)) {
+    if (tagOf(c) !== '#text') continue;
+    const t = String(c['#text']);
+    if (/[^ \t\r\n]/.test(t)) return t;
+  }
+  return '';
 }
 
 const parser = new XMLParser({
@@ -129,18 +163,22 @@ const parser = new XMLParser({
   processEntities: true, allowBooleanAttributes: false, ignoreDeclaration: false, ignorePiTags: false,
 });
 
-export function parseConfigText(text: string, file: string): ParsedConfig {
+const eq = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+export function parseConfigText(text: string, file: string, matching: MatchOptions = DEFAULT_MATCH): ParsedConfig {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new ConfigError(file, valid.err.line, `malformed XML: ${valid.err.msg}`);
   const lines = new Lines(text);
   const lineOf = (n: XNode): number => lines.at((n[META] as { startIndex?: number } | undefined)?.startIndex);
   const fail = (n: XNode | null, msg: string): never => { throw new ConfigError(file, n ? lineOf(n) : 1, msg); };
+  const warnings: ConfigWarning[] = [];
+  const warn = (n: XNode, msg: string): void => { warnings.push({ line: lineOf(n), message: msg }); };
   const checkAttrs = (n: XNode, allowed: readonly string[]): void => {
-    for (const a of Object.keys(attrsOf(n))) if (!allowed.includes(a)) fail(n, `unknown attribute ${a} on <${tagOf(n)}>`);
+    for (const a of Object.keys(attrsOf(n))) if (!allowed.includes(a)) warn(n, `unknown attribute ${a} on <${tagOf(n)}> ignored`);
   };
   const noText = (n: XNode): void => {
-    for (const c of childrenOf(n)) if (tagOf(c) === '#text' && String(c['#text']).trim() !== '') fail(n, `unexpected text ${JSON.stringify(String(c['#text']).trim().slice(0, 40))} in <${tagOf(n)}>`);
+    for (const c of childrenOf(n)) if (tagOf(c) === '#text' && String(c['#text']).trim() !== '') warn(n, `text ${JSON.stringify(String(c['#text']).trim().slice(0, 40))} in <${tagOf(n)}> ignored`);
   };
 
   const doc = parser.parse(text) as XNode[];
@@ -154,37 +192,53 @@ export function parseConfigText(text: string, file: string): ParsedConfig {
   const sv = schemaVersion!.trim();
   if (!/^\d+(\.\d+)?$/.test(sv)) fail(root, `bad schemaversion ${JSON.stringify(schemaVersion)}: expected a number like 4.90`);
   const version = Math.round(Number(sv) * 100) / 100;
-  if (version < 1 || version > MAX_VERSION) fail(root, `unsupported schemaversion ${sv}: this build supports 1.0 to ${SCHEMA_VERSION}`);
+  if (version < 1) fail(root, `unsupported schemaversion ${sv}: this build supports 1.0 and later`);
+  // Sysmon for Linux reads any version >= 4.81 with its newest rules (GetDtdFormat); so do we
+  if (version > MAX_VERSION) warn(root, `schemaversion ${sv} is newer than this build's ${SCHEMA_VERSION}: read as ${SCHEMA_VERSION}`);
   noText(root);
 
   const options = emptyOptions();
   const notices: string[] = [];
   const blocks: BlockDef[] = [];
   const defaultCombine: Combine = version > 4.1 ? 'and' : 'or';
+  /** event tags with a block that named an unknown field: Sysmon drops every later block of the tag */
+  const poisoned = new Set<string>();
 
   const parseBlock = (ev: XNode, group: XNode | null): void => {
     const tag = tagOf(ev);
     const series = TAGS.get(tag)!;
+    if (poisoned.has(tag)) { warn(ev, `<${tag}> skipped: an earlier <${tag}> block had an unknown field (Sysmon drops every later block of the event)`); return; }
     checkAttrs(ev, ['onmatch', 'default']);
     const a = attrsOf(ev);
     let onmatch: 'include' | 'exclude';
-    if (a.onmatch !== undefined && a.default !== undefined) fail(ev, `<${tag}>: can't specify both onmatch and default`);
+    // the event's own default when onmatch names neither (xml.cpp GetRuleMatch -> Rule_Unknown)
+    const byDefault: 'include' | 'exclude' = series[0]!.ruleDefault === 'include' ? 'exclude' : 'include';
+    if (a.onmatch !== undefined && a.default !== undefined) warn(ev, `<${tag}>: both onmatch and default given; onmatch is used`);
     if (a.onmatch !== undefined) {
-      if (a.onmatch !== 'include' && a.onmatch !== 'exclude') fail(ev, `<${tag}>: bad onmatch ${JSON.stringify(a.onmatch)} (expected include or exclude)`);
-      onmatch = a.onmatch as 'include' | 'exclude';
+      const m = a.onmatch.toLowerCase();
+      if (m === 'include' || m === 'exclude') {
+        onmatch = m;
+        if (a.onmatch !== m) warn(ev, `<${tag}>: onmatch ${JSON.stringify(a.onmatch)} read as "${m}"`);
+      } else {
+        onmatch = byDefault;
+        warn(ev, `<${tag}>: unknown onmatch ${JSON.stringify(a.onmatch)}: the block acts as onmatch="${onmatch}" (the event's default), as Sysmon reads it`);
+      }
     } else if (a.default !== undefined) {
       // legacy attribute: names the rule default directly, the opposite of onmatch
-      if (a.default !== 'include' && a.default !== 'exclude') fail(ev, `<${tag}>: bad default ${JSON.stringify(a.default)} (expected include or exclude)`);
-      onmatch = a.default === 'include' ? 'exclude' : 'include';
+      const d = a.default.toLowerCase();
+      onmatch = d === 'include' ? 'exclude' : d === 'exclude' ? 'include' : byDefault;
+      if (d !== 'include' && d !== 'exclude') warn(ev, `<${tag}>: unknown default ${JSON.stringify(a.default)}: the block acts as onmatch="${onmatch}"`);
     } else {
-      return fail(ev, `<${tag}>: missing onmatch attribute (include or exclude)`);
+      warn(ev, `<${tag}>: no onmatch attribute (include or exclude): block skipped, as Sysmon skips it`);
+      return;
     }
     let combine = defaultCombine;
     let groupName: string | null = null;
     if (group) {
       const g = attrsOf(group);
-      if (g.groupRelation !== undefined) combine = g.groupRelation as Combine;
-      groupName = g.name ?? null;
+      // xml.cpp: strcasecmp(combineType, "or"): anything else is AND
+      if (g.groupRelation !== undefined) combine = eq(g.groupRelation, 'or') ? 'or' : 'and';
+      groupName = g.name || null;
     }
     noText(ev);
     // collect raw filters first: the base event depends on every field the block uses
@@ -194,23 +248,32 @@ export function parseConfigText(text: string, file: string): ParsedConfig {
     for (const c of childrenOf(ev)) {
       const ct = tagOf(c);
       if (!isElement(ct)) continue;
-      if (ct === 'Rule') {
+      if (eq(ct, 'Rule')) {
         checkAttrs(c, ['name', 'groupRelation']);
         const ra = attrsOf(c);
         let rc: Combine = 'or';
-        if (ra.groupRelation !== undefined) rc = ra.groupRelation.toLowerCase() === 'or' ? 'or' : 'and';
-        const name = ra.name ?? null;
-        if (name !== null && name.length > 255) fail(c, 'rule name is larger than 255 characters');
+        if (ra.groupRelation !== undefined) rc = eq(ra.groupRelation, 'or') ? 'or' : 'and';
+        // an empty name does not replace the group's (xml.cpp: only `if (ruleName && ruleName[0])`)
+        const name = ra.name || null;
         rules.push({ node: c, combine: rc, explicit: ra.groupRelation !== undefined, name });
         noText(c);
         for (const f of childrenOf(c)) {
           const ft = tagOf(f);
           if (!isElement(ft)) continue;
-          if (ft === 'Rule') fail(f, '<Rule> cannot be nested in <Rule>');
           raws.push({ node: f, ruleIndex: rules.length - 1, ruleName: name });
         }
       } else {
         raws.push({ node: c, ruleIndex: -1, ruleName: null });
+      }
+    }
+    // an unknown field (names are case-sensitive: GetFieldIndex) drops this block and every
+    // later block of the same tag (xml.cpp stops adding that event's rules)
+    for (const r of raws) {
+      const field = tagOf(r.node);
+      if (!isExtensionField(field) && !series.some((e) => e.fields.some((f) => f.name === field))) {
+        warn(r.node, `unknown field ${field} for <${tag}>: this block and every later <${tag}> block skipped, as Sysmon does`);
+        poisoned.add(tag);
+        return;
       }
     }
     // Sysmon tries each event of the tag's series in order and keeps the first whose
@@ -219,72 +282,79 @@ export function parseConfigText(text: string, file: string): ParsedConfig {
     for (const cand of series) {
       if (raws.every((r) => isExtensionField(tagOf(r.node)) || cand.fields.some((f) => f.name === tagOf(r.node)))) { base = cand; break; }
     }
-    if (!base) {
-      for (const r of raws) {
-        const field = tagOf(r.node);
-        if (!series.some((e) => e.fields.some((f) => f.name === field))) fail(r.node, `unknown field ${field} for <${tag}>`);
-      }
-      fail(ev, `<${tag}>: fields ${[...new Set(raws.map((r) => tagOf(r.node)))].join(', ')} do not all belong to one event of this tag`);
-    }
+    if (!base) fail(ev, `<${tag}>: fields ${[...new Set(raws.map((r) => tagOf(r.node)))].join(', ')} do not all belong to one event of this tag`);
     const filters: FilterDef[] = [];
     const ruleDefs: RuleDef[] = rules.map((r) => ({ combine: r.combine, explicitRelation: r.explicit, name: r.name, line: lineOf(r.node), filters: [] }));
-    raws.forEach((r, order) => {
+    /** a <Rule> whose filter had an unknown condition: Sysmon adds none of its later filters */
+    const brokenRules = new Set<number>();
+    let order = 0;
+    for (const r of raws) {
       const f = r.node;
       const field = tagOf(f);
+      if (r.ruleIndex >= 0 && brokenRules.has(r.ruleIndex)) { warn(f, `<${field}> skipped: an earlier filter of its <Rule> was skipped`); continue; }
       checkAttrs(f, ['condition', 'name']);
       const fa = attrsOf(f);
       let condition: Condition = 'is';
-      if (fa.condition !== undefined) {
+      // GetFilterOption: an empty condition is the default, `is`
+      if (fa.condition !== undefined && fa.condition !== '') {
         const c = CONDITION_BY_LOWER.get(fa.condition.toLowerCase());
-        if (!c) fail(f, `unknown condition ${JSON.stringify(fa.condition)} on <${field}> (expected one of: ${CONDITIONS.join(', ')})`);
-        condition = c!;
+        if (!c) {
+          warn(f, `unknown condition ${JSON.stringify(fa.condition)} on <${field}>: filter skipped${r.ruleIndex >= 0 ? ' with the rest of its <Rule>' : ''}, as Sysmon does (expected one of: ${CONDITIONS.join(', ')})`);
+          if (r.ruleIndex >= 0) brokenRules.add(r.ruleIndex);
+          continue;
+        }
+        condition = c;
       }
-      for (const c of childrenOf(f)) if (isElement(tagOf(c))) fail(c, `unexpected element <${tagOf(c)}> inside filter <${field}>`);
-      // name resolution at parse time (xml.cpp): own name attribute (even empty), else Rule name, else RuleGroup name
-      const name = fa.name ?? r.ruleName ?? groupName ?? '';
-      if (name.length > 255) fail(f, 'rule name is larger than 255 characters');
+      for (const c of childrenOf(f)) if (isElement(tagOf(c))) warn(c, `element <${tagOf(c)}> inside filter <${field}> ignored`);
+      // name resolution at parse time (xml.cpp): own non-empty name, else Rule name, else RuleGroup name
+      const name = fa.name || r.ruleName || groupName || '';
+      if (name.length > 255) { warn(f, `<${field}>: rule name is larger than 255 characters: filter skipped, as Sysmon does`); continue; }
       const def: FilterDef = {
-        field, fieldIndex: base!.fields.findIndex((x) => x.name === field), condition, value: textOf(f),
-        name, line: lineOf(f), order, ruleIndex: r.ruleIndex,
+        field, fieldIndex: base!.fields.findIndex((x) => x.name === field), condition, value: filterValueOf(f),
+        name, line: lineOf(f), order: order++, ruleIndex: r.ruleIndex,
       };
       filters.push(def);
       if (r.ruleIndex >= 0) ruleDefs[r.ruleIndex]!.filters.push(def);
-    });
+    }
     blocks.push({
       tag, eventIds: series.map((e) => e.id), baseEventId: base!.id, onmatch, combine, groupName,
       line: lineOf(ev), docIndex: blocks.length, filters, rules: ruleDefs,
     });
   };
 
+  /**
+   * Sysmon finds event elements with the XPath /Sysmon/EventFiltering//Tag: at any depth, tag
+   * names case-sensitive; the group is the parent when it is a RuleGroup (any case).
+   */
+  const walkFiltering = (n: XNode): void => {
+    for (const c of childrenOf(n)) {
+      const ct = tagOf(c);
+      if (!isElement(ct)) continue;
+      if (TAGS.has(ct)) { parseBlock(c, eq(tagOf(n), 'RuleGroup') ? n : null); continue; }
+      if (eq(ct, 'RuleGroup')) {
+        checkAttrs(c, ['name', 'groupRelation']);
+        const gr = attrsOf(c).groupRelation;
+        if (gr !== undefined && !eq(gr, 'and') && !eq(gr, 'or')) warn(c, `groupRelation ${JSON.stringify(gr)} on <${ct}> read as "and" (anything but "or" is AND for Sysmon)`);
+        noText(c);
+      } else {
+        warn(c, `unknown element <${ct}> under <EventFiltering>: not an event, ignored (event elements inside it still count)`);
+      }
+      walkFiltering(c);
+    }
+  };
+
+  let optionsStopped = false;
   for (const n of childrenOf(root)) {
     const t = tagOf(n);
     if (!isElement(t)) continue;
     if (t === 'EventFiltering') {
       checkAttrs(n, []);
       noText(n);
-      for (const c of childrenOf(n)) {
-        const ct = tagOf(c);
-        if (!isElement(ct)) continue;
-        if (ct === 'RuleGroup') {
-          checkAttrs(c, ['name', 'groupRelation']);
-          const gr = attrsOf(c).groupRelation;
-          if (gr !== undefined && gr !== 'and' && gr !== 'or') fail(c, `bad groupRelation ${JSON.stringify(gr)} on <RuleGroup> (expected and or or)`);
-          noText(c);
-          for (const ev of childrenOf(c)) {
-            const et = tagOf(ev);
-            if (!isElement(et)) continue;
-            if (!TAGS.has(et)) fail(ev, `unknown event tag <${et}>`);
-            parseBlock(ev, c);
-          }
-        } else if (TAGS.has(ct)) {
-          parseBlock(c, null);
-        } else {
-          fail(c, `unknown event tag <${ct}>`);
-        }
-      }
+      walkFiltering(n);
     } else if (OPTION_ELEMENTS.includes(t)) {
+      if (optionsStopped) { warn(n, `option <${t}> not read: Sysmon stops reading options at an unknown element`); continue; }
       checkAttrs(n, []);
-      for (const c of childrenOf(n)) if (isElement(tagOf(c))) fail(c, `unexpected element <${tagOf(c)}> inside option <${t}>`);
+      for (const c of childrenOf(n)) if (isElement(tagOf(c))) warn(c, `element <${tagOf(c)}> inside option <${t}> ignored`);
       try {
         const notice = applyOption(options, t, textOf(n));
         if (notice && !notices.includes(notice)) notices.push(notice);
@@ -293,8 +363,10 @@ export function parseConfigText(text: string, file: string): ParsedConfig {
         throw e;
       }
     } else {
-      fail(n, `unknown element <${t}> under <Sysmon>`);
+      // FindConfigurationOption NULL -> break: Sysmon reads no option after this one (rules still)
+      warn(n, `unknown element <${t}> under <Sysmon> ignored; options after it are not read, as Sysmon does`);
+      optionsStopped = true;
     }
   }
-  return { schemaVersion: sv, version, options, notices, blocks };
+  return { schemaVersion: sv, version, matching, warnings, options, notices, blocks };
 }

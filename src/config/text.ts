@@ -25,6 +25,21 @@ export function lower(s: string): string {
   return out;
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/** Sysmon for Linux's WideTolower (linuxWideChar.c): only A-Z are folded; `Ä` stays `Ä`. */
+export function asciiLower(s: string): string {
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/** Sysmon for Linux's WideToupper: only a-z are folded. */
+export function asciiUpper(s: string): string {
+  if (!NON_ASCII.test(s)) return s.toUpperCase();
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
 /** How a field value reads to the rule engine: numbers in decimal, booleans true/false, absent = ''. */
 export function valueText(v: FieldValue | undefined): string {
   if (v === undefined) return '';
@@ -55,7 +70,25 @@ export function substringTokens(data: string): string[] {
   return splitTokens(data).map(({ token, start }) => (token === '' ? data.slice(start) : token));
 }
 
-/** Part of a path after the last `\` (Sysmon) and after the last `/` (Linux extension). */
+/** Part of a path after the last `\` (Sysmon) and after the last `/` (the --image-basename extension). */
 export function imageTails(v: string): [string, string] {
   return [v.slice(v.lastIndexOf('\\') + 1), v.slice(v.lastIndexOf('/') + 1)];
+}
+
+/** Longest prefix of s whose UTF-8 encoding fits in maxBytes, never splitting a character. */
+export function utf8Prefix(s: string, maxBytes: number): string {
+  let bytes = 0;
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    let units = 1;
+    let b: number;
+    if (c < 0x80) b = 1;
+    else if (c < 0x800) b = 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { b = 4; units = 2; } else b = 3;
+    if (bytes + b > maxBytes) break;
+    bytes += b;
+    i += units;
+  }
+  return s.slice(0, i);
 }

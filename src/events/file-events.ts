@@ -5,8 +5,11 @@
 // ext4_unlink_enter just before it went away; the data itself is gone by the time userspace
 // reads the record, so Hashes come from the hash cache (dev, ino, size, mtime): a file that
 // was hashed while it existed (e.g. it ran, and ProcessCreate hashed its image) gets its real
-// hashes, any other gets "-". Nothing is archived: ArchiveDirectory is not implemented, so
-// FileDelete (23) is written with Archived "false" and FileDeleteDetected (26) otherwise;
+// hashes, any other gets "-". FileDelete (23) is written as Sysmon for Linux writes it: Hashes,
+// IsExecutable and Archived all "-" (processFileDelete sets no hash type; EventResolveField's
+// Linux override); FileDeleteDetected (26), which Sysmon for Linux never writes, keeps what we
+// know (hashes from the cache, IsExecutable true/false), as does 23 under --windows (Archived
+// "false"). Nothing is archived;
 // when a config has rules for both, a delete that FileDelete's rules keep is 23, else 26
 // (Sysmon's order).
 import type { SysmonEvent } from './event.js';
@@ -15,6 +18,7 @@ import type { ProcessInfo } from './processes.js';
 import { utcTime } from './time.js';
 import { NULL_GUID } from './guid.js';
 import { hashes } from './hashes.js';
+import { conventions } from './conventions.js';
 import { FileInfo, FileOp, FileRecordType, userDev, type FileRecord } from '../kernel/records/file.js';
 
 const S_IFMT = 0o170000;
@@ -103,6 +107,8 @@ export function fileCreateTime(r: FileRecord, p: ProcessInfo | undefined, timeNs
 }
 
 export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint, hashesValue: string): SysmonEvent {
+  // event 23 as Sysmon for Linux writes it (see the file comment); --windows: Windows Sysmon's values
+  const sfl = id === 23 && conventions.provider === 'linux';
   const data: Record<string, string | number | boolean> = {
     RuleName: '-',
     UtcTime: utcTime(timeNs),
@@ -111,10 +117,10 @@ export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefine
     User: p?.user ?? '-',
     Image: p?.image ?? '-',
     TargetFilename: r.path,
-    Hashes: hashesValue,
-    IsExecutable: isExecutable(r),
+    Hashes: sfl ? '-' : hashesValue,
+    IsExecutable: sfl ? '-' : isExecutable(r),
   };
-  if (id === 23) data.Archived = 'false';
+  if (id === 23) data.Archived = sfl ? '-' : 'false';
   return { id, recordId: 0, timeNs, data };
 }
 

@@ -32,7 +32,15 @@ export class GuidMaker {
     return formatGuid(this.machine, seconds, (BigInt.asUintN(32, endCode) << 32n) | BigInt(pid >>> 0));
   }
 
-  /** Logon sessions: key = audit session id << 32 | login uid; no logon time. */
+  /**
+   * Sysmon for Linux's LogonGuid (GenerateUniqueSGUID): key = tty index << 32 | real uid, time =
+   * the uid's utmp logon time on that tty (src/events/utmp.ts); both 0 without a terminal.
+   */
+  linuxLogon(uid: number, ttyIndex = 0, logonTimeSec = 0): string {
+    return formatGuid(this.machine, logonTimeSec, (BigInt(ttyIndex >>> 0) << 32n) | BigInt(uid >>> 0));
+  }
+
+  /** --windows: key = audit session id << 32 | login uid; no logon time. */
   logon(loginUid: number, session: number): string {
     return formatGuid(this.machine, 0, (BigInt(session >>> 0) << 32n) | BigInt(loginUid >>> 0));
   }

@@ -1,6 +1,6 @@
 // The Hashes service: file hashes in Sysmon's format ("SHA1=…,MD5=…,SHA256=…,IMPHASH=…",
 // the algorithms the config's HashAlgorithms names, always in that order, lowercase hex as
-// Sysmon for Linux writes them; IMPHASH is a PE import hash: "-" on Linux files).
+// Sysmon for Linux writes them; IMPHASH, a PE import hash, has no entry on Linux).
 //
 // Reading and hashing run on worker threads, never on the main thread. Results are cached by
 // (st_dev, st_ino, size, mtime ns): a file that changes gets a new key. Every request is
@@ -32,11 +32,15 @@ export function fileKey(k: FileKey): string {
   return `${k.dev}:${k.ino}:${k.size}:${k.mtimeNs}`;
 }
 
-/** HashAlgorithms option (['*'] = all) -> the algorithms in Sysmon's order. */
-export function normalizeAlgorithms(list: readonly string[] | null | undefined): HashAlgorithm[] {
+/**
+ * HashAlgorithms option (['*'] = all) -> the algorithms in Sysmon's order. IMPHASH (a PE import
+ * hash) is left out on Linux, as Sysmon for Linux's LinuxGetFileHash writes no entry for it:
+ * `*` gives SHA1, MD5 and SHA256 only, IMPHASH alone gives no hash (`-`).
+ */
+export function normalizeAlgorithms(list: readonly string[] | null | undefined, imphash = process.platform === 'win32'): HashAlgorithm[] {
   if (!list || list.length === 0) return [];
   const want = new Set(list.map((a) => a.toUpperCase()));
-  return HASH_ORDER.filter((a) => want.has('*') || want.has(a));
+  return HASH_ORDER.filter((a) => (want.has('*') || want.has(a)) && (imphash || a !== 'IMPHASH'));
 }
 
 // The worker: open (non-blocking, so a FIFO cannot hang it), fstat, check it is a regular

@@ -51,33 +51,58 @@ export function computerName(): string {
   return hostname();
 }
 
-/** uid -> name from /etc/passwd, re-read when an unknown uid shows up (new users). */
+type GetpwuidR = (uid: number, pwd: { pw_name?: string }, buf: Buffer, len: number, result: unknown[]) => number;
+let getpwuidR: GetpwuidR | null = null;
+
+/**
+ * getpwuid_r(3) through koffi: the name NSS gives (files, SSSD, LDAP... as nsswitch.conf says),
+ * null when there is no entry. Synchronous (NSS may ask a directory server): call it through
+ * UserNames, which caches.
+ */
+export function lookupUserName(uid: number): string | null {
+  if (!getpwuidR) {
+    if (process.platform !== 'linux') return null;
+    const libc = koffi.load('libc.so.6');
+    koffi.struct('sysmon_passwd', {
+      pw_name: 'char *', pw_passwd: 'char *', pw_uid: 'uint32_t', pw_gid: 'uint32_t',
+      pw_gecos: 'char *', pw_dir: 'char *', pw_shell: 'char *',
+    });
+    getpwuidR = libc.func('int getpwuid_r(uint32_t uid, _Out_ sysmon_passwd *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)') as GetpwuidR;
+  }
+  for (let size = 16384; size <= 1 << 20; size *= 4) {
+    const pwd: { pw_name?: string } = {};
+    const result: unknown[] = [null];
+    const rc = getpwuidR(uid >>> 0, pwd, Buffer.alloc(size), size, result);
+    if (rc === 34 /* ERANGE: a larger buffer */) continue;
+    if (rc !== 0 || result[0] === null || !pwd.pw_name) return null;
+    return pwd.pw_name;
+  }
+  return null;
+}
+
+/**
+ * uid -> user name through NSS, cached: a known uid costs a Map lookup; an unknown one is asked
+ * once, and again at most every RETRY_MS (a user created later gets its name). No entry gives
+ * '-', as Sysmon for Linux writes it (TranslateSid: getpwuid_r fails -> empty -> '-').
+ */
 export class UserNames {
-  private names = new Map<number, string>();
-  private loadedAt = 0;
+  private readonly names = new Map<number, string>();
+  private readonly missing = new Map<number, number>();
+  static readonly RETRY_MS = 5_000;
 
-  constructor(private readonly passwd = '/etc/passwd') {
-    this.reload();
-  }
-
-  private reload(): void {
-    this.loadedAt = Date.now();
-    const names = new Map<number, string>();
-    try {
-      for (const line of readFileSync(this.passwd, 'utf8').split('\n')) {
-        const f = line.split(':');
-        if (f.length >= 3 && f[0]) names.set(Number(f[2]), f[0]);
-      }
-    } catch { /* keep what we had */ return; }
-    this.names = names;
-  }
+  constructor(private readonly lookup: (uid: number) => string | null = lookupUserName) {}
 
   name(uid: number): string {
-    let n = this.names.get(uid);
-    if (n === undefined && Date.now() - this.loadedAt > 5_000) {
-      this.reload();
-      n = this.names.get(uid);
-    }
-    return n ?? String(uid);
+    const n = this.names.get(uid);
+    if (n !== undefined) return n;
+    const failedAt = this.missing.get(uid);
+    const now = Date.now();
+    if (failedAt !== undefined && now - failedAt < UserNames.RETRY_MS) return '-';
+    let found: string | null = null;
+    try { found = this.lookup(uid); } catch { found = null; }
+    if (found === null) { this.missing.set(uid, now); return '-'; }
+    this.missing.delete(uid);
+    this.names.set(uid, found);
+    return found;
   }
 }

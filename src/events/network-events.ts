@@ -125,10 +125,15 @@ function resolveName(ip: string, timeoutMs: number): Promise<string> {
 export interface NetworkOptions {
   /** the config's DnsLookup: fill Source/DestinationHostname by reverse lookup */
   dnsLookup: boolean;
+  /**
+   * Source/DestinationPortName from /etc/services: Windows Sysmon's way (--windows). Sysmon for
+   * Linux always writes '-' (its resolver caches are never filled), and so do we by default.
+   */
+  portNames: boolean;
 }
 
 const state = {
-  options: { dnsLookup: false } as NetworkOptions,
+  options: { dnsLookup: false, portNames: false } as NetworkOptions,
   ports: null as PortNames | null,
   dns: new ReverseDns(),
   users: null as UserNames | null,
@@ -138,8 +143,8 @@ const state = {
  * Applies the config's options to event 3. Sysmon for Linux never looks names up; here a
  * config must ask for it with <DnsLookup>true</DnsLookup> (unset or false: '-').
  */
-export function setNetworkOptions(opts: { dnsLookup: boolean | null }): void {
-  state.options = { dnsLookup: opts.dnsLookup === true };
+export function setNetworkOptions(opts: { dnsLookup: boolean | null }, provider: 'linux' | 'windows' = 'linux'): void {
+  state.options = { dnsLookup: opts.dnsLookup === true, portNames: provider === 'windows' };
 }
 
 function portNames(): PortNames {
@@ -159,7 +164,7 @@ function ownerOf(rec: NetConnectRecord, ctx: CaptureContext): ProcessInfo | unde
 }
 
 export function networkConnect(rec: NetConnectRecord, proc: ProcessInfo | undefined, timeNs: bigint,
-  ports: PortNames = portNames()): SysmonEvent {
+  ports: PortNames | null = state.options.portNames ? portNames() : null): SysmonEvent {
   const protocol = rec.protocol === IPPROTO_TCP ? 'tcp' : rec.protocol === IPPROTO_UDP ? 'udp' : String(rec.protocol);
   const local = endpointOf(rec.family, rec.localAddr);
   const remote = endpointOf(rec.family, rec.remoteAddr);
@@ -183,12 +188,12 @@ export function networkConnect(rec: NetConnectRecord, proc: ProcessInfo | undefi
       SourceIp: src.ip,
       SourceHostname: '-',
       SourcePort: srcPort,
-      SourcePortName: ports.name(srcPort, protocol),
+      SourcePortName: ports ? ports.name(srcPort, protocol) : '-',
       DestinationIsIpv6: dst.isIpv6,
       DestinationIp: dst.ip,
       DestinationHostname: '-',
       DestinationPort: dstPort,
-      DestinationPortName: ports.name(dstPort, protocol),
+      DestinationPortName: ports ? ports.name(dstPort, protocol) : '-',
     },
   };
 }

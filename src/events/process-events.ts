@@ -12,11 +12,17 @@ import { containers } from './containers.js';
 import { earlyFilter } from './early-filter.js';
 import { userDev } from '../kernel/records/file.js';
 import { RecordFlag } from '../kernel/layout.js';
+import { conventions } from './conventions.js';
 
 const UNSET = 0xffffffff;
 
+/**
+ * `timeNs` is the exec (TimeCreated); `startNs` the task's start time, which Sysmon for Linux
+ * writes as UtcTime (task->start_time, set at fork), as Windows Sysmon writes the creation time.
+ */
 export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: ProcessInfo | undefined,
-  parentGuid: string, timeNs: bigint): SysmonEvent {
+  parentGuid: string, timeNs: bigint, startNs: bigint = timeNs): SysmonEvent {
+  const linux = conventions.provider === 'linux';
   const logonUid = proc.loginUid === UNSET ? proc.uid : proc.loginUid;
   return {
     id: 1,
@@ -24,7 +30,7 @@ export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: Pr
     timeNs,
     data: {
       RuleName: '-',
-      UtcTime: utcTime(timeNs),
+      UtcTime: utcTime(startNs),
       ProcessGuid: proc.guid,
       ProcessId: proc.pid,
       Image: proc.image,
@@ -37,9 +43,11 @@ export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: Pr
       CurrentDirectory: proc.cwd,
       User: proc.user,
       LogonGuid: table.logonGuid(proc),
-      LogonId: `0x${logonUid.toString(16)}`,
-      // the audit session; 0 (Windows' services session) for processes outside any login
-      TerminalSessionId: proc.session === UNSET ? 0 : proc.session,
+      // Sysmon for Linux: the real uid's low 16 bits in decimal (LogonIdToString's Linux branch);
+      // --windows: a hex logon id, the audit login uid standing in for Windows' LUID
+      LogonId: linux ? String(proc.uid & 0xffff) : `0x${logonUid.toString(16)}`,
+      // the audit session; unset (daemons): 4294967295 as SFL prints it (%u), 0 (services) for Windows
+      TerminalSessionId: proc.session === UNSET ? (linux ? UNSET : 0) : proc.session,
       IntegrityLevel: 'no level',
       Hashes: '-',
       ParentProcessGuid: proc.ppid === 0 ? NULL_GUID : parentGuid,
@@ -72,7 +80,7 @@ export const PROCESS_HANDLERS: RecordHandlers = {
     const r = rec as ExecRecord;
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs));
+    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
     containers.onExec(proc.pid, proc.ticks, r.cgroupId, ctx.processes,

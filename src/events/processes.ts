@@ -8,6 +8,8 @@ import { GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
+import { conventions } from './conventions.js';
+import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -22,6 +24,8 @@ export interface ProcessInfo {
   user: string;
   loginUid: number;
   session: number;
+  /** controlling terminal (driver major << 20 | index), 0 without one */
+  tty: number;
   exitedAtMs?: number;
 }
 
@@ -36,7 +40,7 @@ export function commandLineOf(argv: readonly string[]): string {
 export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
 
-  constructor(private readonly guids: GuidMaker, private readonly users: UserNames) {}
+  constructor(private readonly guids: GuidMaker, private readonly users: UserNames, private readonly logons = new UtmpLogons()) {}
 
   get size(): number {
     return this.byPid.size;
@@ -67,6 +71,7 @@ export class ProcessTable {
       const f = stat.slice(close + 2).split(' ');
       // f[0] is field 3 (state): field N is f[N - 3]
       const ppid = Number(f[1]);
+      const tty = ttyFromStat(Number(f[4]));
       const ticks = Number(f[19]);
       const endCode = BigInt(f[24] ?? '0');
       const status = readProcText(`/proc/${pid}/status`);
@@ -76,7 +81,7 @@ export class ProcessTable {
       const argv = readArgv(pid);
       const image = readLink(`/proc/${pid}/exe`);
       return {
-        pid, ppid, ticks, uid, loginUid, session,
+        pid, ppid, ticks, uid, loginUid, session, tty,
         guid: this.guids.process(pid, ticks, endCode),
         image: image ?? '-',
         commandLine: argv.length ? commandLineOf(argv) : `[${comm}]`,
@@ -119,6 +124,7 @@ export class ProcessTable {
       user: this.users.name(ids.uid),
       loginUid: ids.auid,
       session: ids.sessionid,
+      tty: rec.tty,
     };
     this.byPid.set(info.pid, info);
     return info;
@@ -139,6 +145,7 @@ export class ProcessTable {
       user: this.users.name(ids.uid),
       loginUid: ids.auid,
       session: ids.sessionid,
+      tty: parent?.tty ?? 0,
     };
     this.byPid.set(info.pid, info);
     return info;
@@ -155,7 +162,7 @@ export class ProcessTable {
         guid: this.guids.process(rec.tgid, ticks, rec.ids.endCode),
         image: '-', commandLine: '-', cwd: '-',
         uid: rec.ids.uid, user: this.users.name(rec.ids.uid),
-        loginUid: rec.ids.auid, session: rec.ids.sessionid,
+        loginUid: rec.ids.auid, session: rec.ids.sessionid, tty: 0,
       };
       this.byPid.set(info.pid, info);
     }
@@ -171,6 +178,12 @@ export class ProcessTable {
   }
 
   logonGuid(info: ProcessInfo): string {
+    if (conventions.provider === 'linux') {
+      // Sysmon for Linux: uid, the terminal's index, and the uid's logon time on it (utmp)
+      const line = ttyLine(info.tty);
+      const time = line === null ? 0 : this.logons.logonTime(line, info.user);
+      return this.guids.linuxLogon(info.uid, line === null ? 0 : info.tty & 0xfffff, time);
+    }
     return this.guids.logon(info.loginUid === UNSET ? info.uid : info.loginUid, info.session === UNSET ? 0 : info.session);
   }
 }

@@ -144,10 +144,14 @@ const BPF_PROG_TYPES = [
   'RAW_TRACEPOINT_WRITABLE', 'CGROUP_SOCKOPT', 'TRACING', 'STRUCT_OPS', 'EXT', 'LSM', 'SK_LOOKUP', 'SYSCALL', 'NETFILTER',
 ];
 
-/** The kernel's enum name (BPF_PROG_TYPE_KPROBE), or the number for types newer than this table. */
+/**
+ * As Sysmon for Linux writes BpfProgramType (SysmonCommon DispatchEvent): the kernel's enum name
+ * without its BPF_PROG_TYPE_ prefix (KPROBE, TRACEPOINT), UNKNOWN for 0 and for types newer
+ * than this table.
+ */
 export function bpfProgTypeName(t: number): string {
-  const n = BPF_PROG_TYPES[t];
-  return n ? `BPF_PROG_TYPE_${n}` : String(t);
+  const n = t === 0 ? undefined : BPF_PROG_TYPES[t];
+  return n ?? 'UNKNOWN';
 }
 
 export function ebpfEvent(r: BpfLoadRecord, who: Who, timeNs: bigint): SysmonEvent {

@@ -15,6 +15,8 @@ export interface DriverOptions {
   ringBytes?: number;
   /** which programs to attach now (default all); see updateAttachments() */
   wanted?: (program: string) => boolean;
+  /** Windows: a named section holding the ring, instead of the driver's device (run --ring-section) */
+  ringSection?: string;
 }
 
 export class DriverError extends Error {}

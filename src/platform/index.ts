@@ -22,10 +22,10 @@ const LINUX: KernelPlatform = {
 
 const WINDOWS: KernelPlatform = {
   name: 'win32',
-  async openDriver() {
+  async openDriver(opts) {
     // the driver registers every callback at load: there are no objects to pick
     const { WindowsDriver } = await import('../kernel/windows/driver.js');
-    return new WindowsDriver();
+    return new WindowsDriver(undefined, opts.ringSection);
   },
   async startCapture() {
     const { startWindowsCapture } = await import('./windows.js');

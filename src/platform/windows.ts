@@ -15,28 +15,31 @@ import type { WindowsHostFacts } from '../events/windows/host-facts.js';
 import { DeviceMap } from '../events/windows/paths.js';
 
 type Fn = (...args: unknown[]) => unknown;
-interface Native {
-  RegGetValueW: Fn; QueryDosDeviceW: Fn; QueryInterruptTimePrecise: Fn;
-  ConvertStringSidToSidW: Fn; LookupAccountSidW: Fn; LocalFree: Fn;
-}
-let native: Native | null = null;
+const SIGNATURES = {
+  RegGetValueW: ['advapi32.dll', 'int32_t', ['intptr_t', 'str16', 'str16', 'uint32_t', 'void *', '_Out_ uint8_t *', '_Inout_ uint32_t *']],
+  QueryDosDeviceW: ['kernel32.dll', 'uint32_t', ['str16', '_Out_ uint8_t *', 'uint32_t']],
+  // copies from an address given as an integer: how the KUSER_SHARED_DATA page is read
+  RtlMoveMemory: ['kernel32.dll', 'void', ['_Out_ uint8_t *', 'uintptr_t', 'size_t']],
+  ConvertStringSidToSidW: ['advapi32.dll', 'int', ['str16', '_Out_ void **']],
+  LookupAccountSidW: ['advapi32.dll', 'int', ['str16', 'void *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint32_t *']],
+  LocalFree: ['kernel32.dll', 'void *', ['void *']],
+} as const;
+type NativeName = keyof typeof SIGNATURES;
+const bound = new Map<NativeName, Fn>();
 
-function win(what: string): Native {
+/**
+ * One Windows function, bound on first use: each fact binds only what it calls, so an export
+ * one Windows (or Wine) lacks fails that fact with its name instead of every fact.
+ */
+function win(name: NativeName, what: string): Fn {
   if (process.platform !== 'win32') throw new Error(`${what} is read through Windows APIs, on Windows only (this is ${process.platform})`);
-  if (native) return native;
-  const kernel32 = koffi.load('kernel32.dll');
-  const kernelbase = koffi.load('kernelbase.dll');
-  const advapi32 = koffi.load('advapi32.dll');
-  native = {
-    RegGetValueW: advapi32.func('__stdcall', 'RegGetValueW', 'int32_t', ['intptr_t', 'str16', 'str16', 'uint32_t', 'void *', '_Out_ uint8_t *', '_Inout_ uint32_t *']),
-    QueryDosDeviceW: kernel32.func('__stdcall', 'QueryDosDeviceW', 'uint32_t', ['str16', '_Out_ uint8_t *', 'uint32_t']),
-    QueryInterruptTimePrecise: kernelbase.func('__stdcall', 'QueryInterruptTimePrecise', 'void', ['_Out_ uint64_t *']),
-    ConvertStringSidToSidW: advapi32.func('__stdcall', 'ConvertStringSidToSidW', 'int', ['str16', '_Out_ void **']),
-    LookupAccountSidW: advapi32.func('__stdcall', 'LookupAccountSidW', 'int',
-      ['str16', 'void *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint32_t *']),
-    LocalFree: kernel32.func('__stdcall', 'LocalFree', 'void *', ['void *']),
-  };
-  return native;
+  let f = bound.get(name);
+  if (!f) {
+    const [dll, ret, args] = SIGNATURES[name];
+    f = koffi.load(dll).func('__stdcall', name, ret, [...args]) as Fn;
+    bound.set(name, f);
+  }
+  return f;
 }
 
 /** HKEY_LOCAL_MACHINE: (HKEY)(ULONG_PTR)(LONG)0x80000002, sign-extended on 64-bit Windows */
@@ -46,30 +49,46 @@ const RRF_RT_REG_SZ = 0x2;
 const wstr = (b: Buffer, chars: number): string => b.subarray(0, 2 * chars).toString('utf16le').replace(/\0.*$/s, '');
 
 export function machineGuid(): string {
-  const k = win('the machine GUID');
   const buf = Buffer.alloc(512);
   const size = [buf.length];
-  const rc = k.RegGetValueW(HKEY_LOCAL_MACHINE, 'SOFTWARE\\Microsoft\\Cryptography', 'MachineGuid', RRF_RT_REG_SZ, null, buf, size) as number;
+  const rc = win('RegGetValueW', 'the machine GUID')(HKEY_LOCAL_MACHINE, 'SOFTWARE\\Microsoft\\Cryptography', 'MachineGuid', RRF_RT_REG_SZ, null, buf, size) as number;
   if (rc !== 0) throw new Error(`RegGetValueW(HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid) failed (error ${rc})`);
   return wstr(buf, buf.length / 2);
 }
 
+/** KUSER_SHARED_DATA.InterruptTime: mapped at this address in every process (read-only). */
+const USER_SHARED_INTERRUPT_TIME = 0x7ffe0008;
+
+/**
+ * The interrupt time (100 ns units since boot, sleep included), read from KUSER_SHARED_DATA
+ * as the driver reads it (ids.c), so both sides use one clock. Not QueryInterruptTimePrecise:
+ * that is a Windows 10 export Wine 8 lacks. A KSYSTEM_TIME is LowPart, High1Time, High2Time:
+ * a read is consistent when both highs agree (the writer updates High2, Low, then High1).
+ */
+export function interruptTime100ns(): bigint {
+  const copy = win('RtlMoveMemory', 'the interrupt time');
+  const b = Buffer.alloc(12);
+  for (let tries = 0; tries < 1000; tries++) {
+    copy(b, USER_SHARED_INTERRUPT_TIME, 12);
+    const high1 = b.readUInt32LE(4), high2 = b.readUInt32LE(8);
+    if (high1 === high2) return (BigInt(high1) << 32n) | BigInt(b.readUInt32LE(0));
+  }
+  throw new Error('KUSER_SHARED_DATA.InterruptTime never read consistently (1000 tries)');
+}
+
 /** Wall clock minus interrupt time (the driver's record clock, sleep included), in Unix ns. */
 export function windowsBootEpochNs(): bigint {
-  const k = win('the interrupt time');
-  const t = [0n];
-  k.QueryInterruptTimePrecise(t);
-  return BigInt(Date.now()) * 1_000_000n - BigInt(t[0]!) * 100n;
+  return BigInt(Date.now()) * 1_000_000n - interruptTime100ns() * 100n;
 }
 
 /** Drive letters A: to Z: and the NT devices they stand for. */
 export function windowsDeviceMap(): DeviceMap {
-  const k = win('the DOS device map');
+  const query = win('QueryDosDeviceW', 'the DOS device map');
   const drives: [string, string][] = [];
   const buf = Buffer.alloc(2048);
   for (let c = 65; c <= 90; c++) {
     const drive = `${String.fromCharCode(c)}:`;
-    const n = k.QueryDosDeviceW(drive, buf, buf.length / 2) as number;
+    const n = query(drive, buf, buf.length / 2) as number;
     if (n > 0) drives.push([drive, wstr(buf, n)]);
   }
   return new DeviceMap(drives, process.env.SystemRoot ?? 'C:\\Windows');
@@ -91,18 +110,17 @@ export class WindowsAccounts {
 }
 
 function lookupAccount(sid: string): string | null {
-  const k = win('account names');
   const psid: unknown[] = [null];
-  if (!k.ConvertStringSidToSidW(sid, psid)) return null;
+  if (!win('ConvertStringSidToSidW', 'account names')(sid, psid)) return null;
   try {
     const name = Buffer.alloc(512), domain = Buffer.alloc(512);
     const nameLen = [256], domainLen = [256], use = [0];
-    if (!k.LookupAccountSidW(null, psid[0], name, nameLen, domain, domainLen, use)) return null;
+    if (!win('LookupAccountSidW', 'account names')(null, psid[0], name, nameLen, domain, domainLen, use)) return null;
     const d = wstr(domain, domainLen[0]!);
     const u = wstr(name, nameLen[0]!);
     return d ? `${d}\\${u}` : u;
   } finally {
-    k.LocalFree(psid[0]);
+    win('LocalFree', 'account names')(psid[0]);
   }
 }
 
@@ -115,7 +133,7 @@ export function windowsHostFacts(): WindowsHostFacts {
 export function windowsPlatformCapture(facts: WindowsHostFacts, bootEpochNs: () => bigint): PlatformCapture {
   const win32 = windowsCapture(facts);
   // Capture's Linux process table stays empty here: the Windows handlers keep their own
-  const unused = new ProcessTable(new GuidMaker(0, 0), new UserNames(''));
+  const unused = new ProcessTable(new GuidMaker(0, 0), new UserNames(() => null));
   return {
     capture: new Capture(unused, bootEpochNs(), { decode: decodeWindowsEvent, handlers: win32.handlers, containers: false }),
     // no /proc: processes that started before the service are named when they exit or act

@@ -57,9 +57,8 @@ const CASES: Case[] = [
   ['image', 'cmd.exe', 'C:\\Windows\\System32\\CMD.EXE', true, 'basename after last \\'],
   ['image', 'C:\\Windows\\System32\\cmd.exe', 'c:\\windows\\system32\\cmd.exe', true, 'full path when the rule has a \\'],
   ['image', 'System32\\cmd.exe', 'C:\\Windows\\System32\\cmd.exe', false, 'rule with \\ compares the full path'],
-  ['image', 'bash', '/usr/bin/bash', true, 'Linux extension: basename after last /'],
-  ['image', 'bash', '/usr/bin/bash5', false, 'whole basename'],
-  ['image', '/usr/bin/bash', '/usr/bin/bash', true, 'full Linux path still matches'],
+  ['image', 'bash', '/usr/bin/bash', false, 'Sysmon: only the part after the last \\, so a Linux path compares whole'],
+  ['image', '/usr/bin/bash', '/usr/bin/BASH', true, 'full Linux path matches, case-insensitive'],
   ['image', 'bin/bash', '/usr/bin/bash', false, 'neither tail nor full path'],
   ['Contains', 'x', 'axb', true, 'condition names are case-insensitive'],
 ];

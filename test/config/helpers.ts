@@ -1,7 +1,7 @@
 // Shared helpers for the config tests.
 import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { eventDef } from '../../src/events/schema.js';
-import { loadConfigText, type Config } from '../../src/config/index.js';
+import { DEFAULT_MATCH, loadConfigText, type Config, type MatchOptions } from '../../src/config/index.js';
 
 /** An event with every schema field present ('-', 0 or false) and the given overrides. */
 export function ev(id: number, data: Record<string, FieldValue> = {}): SysmonEvent {
@@ -13,8 +13,8 @@ export function ev(id: number, data: Record<string, FieldValue> = {}): SysmonEve
 }
 
 /** A config from an <EventFiltering> body. */
-export function cfg(body: string, version = '4.90', options = ''): Config {
-  return loadConfigText(`<Sysmon schemaversion="${version}">${options}<EventFiltering>${body}</EventFiltering></Sysmon>`, 'test.xml');
+export function cfg(body: string, version = '4.90', options = '', matching: MatchOptions = DEFAULT_MATCH): Config {
+  return loadConfigText(`<Sysmon schemaversion="${version}">${options}<EventFiltering>${body}</EventFiltering></Sysmon>`, 'test.xml', matching);
 }
 
 export function decide(c: Config, e: SysmonEvent): string {

@@ -8,7 +8,13 @@ import type { BlockDef, FilterDef, ParsedConfig } from '../../src/config/parse.j
 
 type Status = 'match' | 'nomatch';
 
+/** the provider of the config being checked (set by LinearEngine before each evaluation) */
+let provider: 'linux' | 'windows' = 'linux';
+let imageBasename = false;
+
 function low(s: string): string {
+  // Sysmon for Linux's WideTolower folds A-Z only
+  if (provider === 'linux') return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
   let out = '';
   for (const ch of s) {
     // per UTF-16 unit, no context rules (TOWLOWER)
@@ -19,6 +25,11 @@ function low(s: string): string {
     }
   }
   return out;
+}
+
+/** WideToupper: a-z only */
+function up(s: string): string {
+  return s.replace(/[a-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 32));
 }
 
 function text(v: unknown): string {
@@ -57,12 +68,15 @@ function tailAfter(v: string, sep: string): string {
   return i === -1 ? v : v.slice(i + 1);
 }
 
-export function matchCondition(cond: FilterDef['condition'], ruleRaw: string, field: string): boolean {
+export function matchCondition(cond: FilterDef['condition'], ruleRaw: string, field: string,
+  how: { provider: 'linux' | 'windows'; imageBasename: boolean } = { provider, imageBasename }): boolean {
+  provider = how.provider;
+  imageBasename = how.imageBasename;
   const rule = low(ruleRaw);
   const lf = low(field);
   switch (cond) {
     case 'image':
-      if (!rule.includes('\\')) return low(tailAfter(field, '\\')) === rule || low(tailAfter(field, '/')) === rule;
+      if (!rule.includes('\\')) return low(tailAfter(field, '\\')) === rule || (imageBasename && low(tailAfter(field, '/')) === rule);
       return lf === rule;
     case 'is': return lf === rule;
     case 'is not': return lf !== rule;
@@ -77,8 +91,8 @@ export function matchCondition(cond: FilterDef['condition'], ruleRaw: string, fi
     case 'not begin with': return lf.slice(0, rule.length) !== rule;
     case 'end with': return rule.length <= lf.length && lf.slice(lf.length - rule.length) === rule;
     case 'not end with': return !(rule.length <= lf.length && lf.slice(lf.length - rule.length) === rule);
-    case 'less than': return lf < rule;
-    case 'more than': return lf > rule;
+    case 'less than': return provider === 'linux' ? up(field) < up(ruleRaw) : lf < rule;
+    case 'more than': return provider === 'linux' ? up(field) > up(ruleRaw) : lf > rule;
   }
 }
 
@@ -139,6 +153,8 @@ export class LinearEngine {
   }
 
   evaluate(ev: SysmonEvent): { keep: boolean; ruleName: string } {
+    provider = this.parsed.matching.provider;
+    imageBasename = this.parsed.matching.imageBasename;
     const def = eventDef(ev.id);
     if (def.ruleName === null) return { keep: def.ruleDefault === 'always', ruleName: '-' };
     const blocks = this.blocksFor(ev.id);

@@ -105,7 +105,7 @@ test('comparisons are case-insensitive for every condition', () => {
   assert.equal(both(c, ev(1, { CommandLine: 'run PowerShell -enc' })), 'keep:c');
 });
 
-test('RuleName: filter name, else Rule name, else RuleGroup name; explicit empty name does not fall back', () => {
+test('RuleName: filter name, else Rule name, else RuleGroup name; an empty name falls back (xml.cpp)', () => {
   const c = cfg('<RuleGroup name="grp" groupRelation="or"><ProcessCreate onmatch="include">'
     + '<Image name="own">a</Image><Image>b</Image>'
     + '<Rule name="rule" groupRelation="and"><Image>c</Image></Rule>'
@@ -116,7 +116,7 @@ test('RuleName: filter name, else Rule name, else RuleGroup name; explicit empty
   assert.equal(both(c, ev(1, { Image: 'b' })), 'keep:grp');
   assert.equal(both(c, ev(1, { Image: 'c' })), 'keep:rule');
   assert.equal(both(c, ev(1, { Image: 'd' })), 'keep:grp');
-  assert.equal(both(c, ev(1, { Image: 'e' })), 'keep:-');
+  assert.equal(both(c, ev(1, { Image: 'e' })), 'keep:grp');
 });
 
 test('RuleName in an OR block: the first matching filter in document order', () => {
@@ -172,12 +172,15 @@ test('PipeEvent and WmiEvent blocks apply to all their IDs', () => {
 });
 
 test('FieldSizes truncates kept events; apply() fills RuleName', () => {
-  const c = cfg('<ProcessCreate onmatch="include"><Image condition="image" name="n">bash</Image></ProcessCreate>', '4.90',
-    '<FieldSizes>CommandLine:5,Image:3</FieldSizes>');
-  const e = ev(1, { Image: '/usr/bin/bash', CommandLine: 'bash -c something' });
+  const c = cfg('<ProcessCreate onmatch="include"><Image condition="image" name="n">/usr/bin/bash</Image></ProcessCreate>', '4.90',
+    '<FieldSizes>CommandLine:5,Image:2,ParentImage:4,CurrentDirectory:6</FieldSizes>');
+  const e = ev(1, { Image: '/usr/bin/bash', CommandLine: 'bash -c something', ParentImage: '/bin', CurrentDirectory: 'ä€xyz' });
   assert.equal(c.engine.apply(e), true);
-  assert.equal(e.data.CommandLine, 'bash ');
-  assert.equal(e.data.Image, '/us');
+  // Sysmon's TrimStringToNChars: the kept text ends in ...; below 3 only -; UTF-8 bytes on Linux
+  assert.equal(e.data.CommandLine, 'ba...');
+  assert.equal(e.data.Image, '-');
+  assert.equal(e.data.ParentImage, '/bin', 'a value that fits is kept');
+  assert.equal(e.data.CurrentDirectory, 'ä...', 'ä€xyz is 8 bytes: 3 bytes room keeps ä (2), not € (3)');
   assert.equal(e.data.RuleName, 'n');
   const dropped = ev(1, { Image: '/bin/sh', CommandLine: 'long command line' });
   assert.equal(c.engine.apply(dropped), false);
@@ -224,5 +227,5 @@ test('apply() on events without a RuleName field (4, 16, 255) keeps them unchang
   const e = ev(255, { Description: 'long description' });
   assert.equal(c.engine.apply(e), true);
   assert.equal('RuleName' in e.data, false);
-  assert.equal(e.data.Description, 'lon'); // FieldSizes applies to every kept event with that field
+  assert.equal(e.data.Description, '...'); // FieldSizes applies to every kept event with that field (3: nothing kept but ...)
 });

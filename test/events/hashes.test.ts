@@ -17,15 +17,20 @@ const hex = (alg: string, b: Buffer | string) => createHash(alg).update(b).diges
 
 it('orders algorithms as Sysmon does and expands *', () => {
   assert.deepEqual(normalizeAlgorithms(['sha256', 'md5']), ['MD5', 'SHA256']);
-  assert.deepEqual(normalizeAlgorithms(['*']), ['SHA1', 'MD5', 'SHA256', 'IMPHASH']);
+  // Sysmon for Linux writes no IMPHASH entry (LinuxGetFileHash); Windows keeps it
+  assert.deepEqual(normalizeAlgorithms(['*']), ['SHA1', 'MD5', 'SHA256']);
+  assert.deepEqual(normalizeAlgorithms(['IMPHASH']), []);
+  assert.deepEqual(normalizeAlgorithms(['*'], true), ['SHA1', 'MD5', 'SHA256', 'IMPHASH']);
   assert.deepEqual(normalizeAlgorithms(null), []);
 });
 
-it('hashes a file as ALG=hex joined by commas; IMPHASH is "-" for Linux files', async () => {
+it('hashes a file as ALG=hex joined by commas; no IMPHASH entry on Linux', async () => {
   const f = join(dir, 'a.bin');
   writeFileSync(f, 'hello');
   svc.configure(['*']);
-  assert.equal(await svc.hashFile(f), `SHA1=${hex('sha1', 'hello')},MD5=${hex('md5', 'hello')},SHA256=${hex('sha256', 'hello')},IMPHASH=-`);
+  assert.equal(await svc.hashFile(f), `SHA1=${hex('sha1', 'hello')},MD5=${hex('md5', 'hello')},SHA256=${hex('sha256', 'hello')}`);
+  svc.configure(['IMPHASH']);
+  assert.equal(await svc.hashFile(f), '-');
   svc.configure(['SHA256']);
   assert.equal(await svc.hashFile(f), `SHA256=${hex('sha256', 'hello')}`);
 });

@@ -2,8 +2,9 @@
 // without restarting (event 16), and refuses a broken one (CLI error naming the line;
 // event 255 on SIGHUP) while keeping the rules it had.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../src/paths.js';
@@ -61,7 +62,8 @@ describe('live configuration', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Configuration updated/);
     const [changed] = await agent.waitFor((e) => e.EventID === 16 && e.EventData.Configuration === second, 15_000, 'event 16 for the second config');
-    assert.match(String(changed!.EventData.ConfigurationFileHash), /^SHA256=[0-9A-F]{64}$/);
+    // Sysmon for Linux: the file's hash with the configured HashAlgorithms (none here: SHA256), lower-case hex
+    assert.equal(changed!.EventData.ConfigurationFileHash, `SHA256=${createHash('sha256').update(readFileSync(second)).digest('hex')}`);
     const m2 = `cfg${process.hrtime.bigint()}`;
     await runCommand('/usr/bin/env', ['true', m2]);
     await agent.waitFor((e) => e.EventID === 1 && e.EventData.CommandLine === `/usr/bin/env true ${m2}`, 15_000, 'env kept by the second config');
@@ -70,7 +72,8 @@ describe('live configuration', () => {
   it('refuses a broken config with file and line, and keeps the running rules', async (t) => {
     if (!requirePrereq(t, missing)) return;
     const bad = join(agent.dir, 'bad.xml');
-    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Imagez condition="is">x</Imagez>\n    </ProcessCreate>\n  </EventFiltering>\n</Sysmon>\n');
+    // unreadable (what Sysmon would also refuse; an unknown field only warns, as Sysmon skips it)
+    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Image condition="is">x</Imagez>\n    </ProcessCreate>\n  </EventFiltering>\n</Sysmon>\n');
     const r = cli('-c', bad);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, new RegExp(`${bad.replace(/[/.]/g, '\\$&')}:4: .*Imagez`));

@@ -72,7 +72,10 @@ describe('container id from a cgroup path', () => {
     assert.match(line, /"Channel":"Linux-Sysmon\/Operational","Container":\{"Id":"[0-9a-f]{64}","Runtime":"docker","Cgroup":"[^"]+"\},"EventData":/);
     assert.deepEqual(eventFromJson(JSON.parse(line)).container, c);
     assert.ok(!encodeJsonl(pc(), makeIdentity(false, 'h')).includes('Container'));
-    assert.throws(() => loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include"><NoSuchField>x</NoSuchField></ProcessCreate></EventFiltering></Sysmon>'), /unknown field/);
+    // a field that is neither the schema's nor an extension is Sysmon's unknown field: the block is skipped, with a warning
+    const unknown = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include"><NoSuchField>x</NoSuchField></ProcessCreate></EventFiltering></Sysmon>');
+    assert.equal(unknown.parsed.blocks.length, 0);
+    assert.match(unknown.warnings[0]!, /unknown field NoSuchField/);
   });
 });
 

@@ -118,8 +118,9 @@ function checkCommon(e: JsonEvent, pid: number, protocol: string): void {
   assert.equal(d.Protocol, protocol);
   assert.equal(d.SourceHostname, '-');
   assert.equal(d.DestinationHostname, '-');
-  assert.equal(d.SourcePortName, serviceName(Number(d.SourcePort), protocol));
-  assert.equal(d.DestinationPortName, serviceName(Number(d.DestinationPort), protocol));
+  // Sysmon for Linux writes '-' for every port name (its resolver caches are never filled)
+  assert.equal(d.SourcePortName, '-');
+  assert.equal(d.DestinationPortName, '-');
 }
 
 describe('NetworkConnect (3) from the kernel', () => {
@@ -191,7 +192,7 @@ describe('NetworkConnect (3) from the kernel', () => {
     checkTcpPair(r, '127.0.0.1', false);
   });
 
-  it('names a well-known port from /etc/services', async (t) => {
+  it('a well-known port is not named: "-" as Sysmon for Linux writes it', async (t) => {
     if (!requirePrereq(t, missing)) return;
     // a named port that is free here
     let port = 0;
@@ -205,9 +206,9 @@ describe('NetworkConnect (3) from the kernel', () => {
     if (!port) { t.skip('no free named port'); return; }
     const r = await tcpConnection('127.0.0.1', '127.0.0.1', port);
     assert.equal(r.out.EventData.DestinationPort, port);
-    assert.equal(r.out.EventData.DestinationPortName, serviceName(port, 'tcp'));
-    assert.notEqual(r.out.EventData.DestinationPortName, '-');
-    assert.equal(r.inb.EventData.DestinationPortName, serviceName(port, 'tcp'));
+    assert.notEqual(serviceName(port, 'tcp'), '-');
+    assert.equal(r.out.EventData.DestinationPortName, '-');
+    assert.equal(r.inb.EventData.DestinationPortName, '-');
   });
 
   it('a connect refused by a closed port gives no event (only established connections)', async (t) => {

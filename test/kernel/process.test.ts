@@ -13,6 +13,16 @@ const GUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$
 const machinePrefix = readFileSync('/etc/machine-id', 'utf8').trim().slice(0, 8);
 const missing = missingKernelPrereq();
 
+/** the tty index of this test's controlling terminal (inherited by its children), 8 hex digits LE; 0 without one */
+function ownTtyIndexLE(): string {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const ttyNr = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[4]);
+  const major = (ttyNr >> 8) & 0xfff;
+  const minor = (ttyNr & 0xff) | ((ttyNr >> 12) & 0xfff00);
+  const index = ttyNr === 0 || !((major >= 136 && major <= 143) || major === 4) ? 0 : major === 4 ? minor : (major - 136) * 256 + minor;
+  return [0, 8, 16, 24].map((s) => ((index >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
+}
+
 function cmdlineOf(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0').join(' ');
 }
@@ -71,7 +81,10 @@ describe('process events from the kernel', () => {
       assert.equal(d.IntegrityLevel, 'no level');
       assert.equal(d.RuleName, '-');
       assert.match(String(d.UtcTime), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
-      assert.match(String(d.LogonId), /^0x[0-9a-f]+$/);
+      // Sysmon for Linux: the real uid & 0xffff in decimal; the audit session, 4294967295 when unset
+      assert.equal(d.LogonId, '0');
+      assert.equal(d.TerminalSessionId, Number(readFileSync('/proc/self/sessionid', 'utf8')));
+      assert.equal(d.LogonGuid, `{${machinePrefix}-0000-0000-0000-0000${ownTtyIndexLE()}}`, 'root on this test\'s terminal (none in CI: all zeros, as SFL writes it)');
       assert.deepEqual(Object.keys(d).slice(0, 5), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image']);
     }
     // one parent for the three images, and each image its own GUID (as Sysmon for Linux)
@@ -82,6 +95,31 @@ describe('process events from the kernel', () => {
     assert.equal(term!.EventData.Image, '/usr/bin/printf');
     assert.equal(term!.EventData.User, 'root');
     assert.ok(term!.EventRecordID > printf.EventRecordID, 'terminate follows create');
+  });
+
+  it('ProcessCreate UtcTime is the task start time (fork), as Sysmon for Linux writes it', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const r = await runCommand('/bin/sh', ['-c', 'sleep 0.4; exec /usr/bin/true utc-start-marker']);
+    const creates = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid, 15_000, 'sh and true', 2);
+    const [sh, tru] = creates as [JsonEvent, JsonEvent];
+    assert.equal(tru.EventData.CommandLine, '/usr/bin/true utc-start-marker');
+    assert.equal(tru.EventData.UtcTime, sh.EventData.UtcTime, 'one task: one start time for both execs');
+    const execMs = Date.parse(String(tru.TimeCreated));
+    const startMs = Date.parse(`${String(tru.EventData.UtcTime).replace(' ', 'T')}Z`);
+    assert.ok(execMs - startMs >= 350, `exec ${tru.TimeCreated} is >= 0.4 s after the start ${tru.EventData.UtcTime}`);
+  });
+
+  it('LogonGuid carries the controlling terminal the kernel saw (Sysmon for Linux: uid + tty index)', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    // script(1) gives the command a fresh pseudo-terminal; the shell prints which one
+    const r = await runCommand('script', ['-qc', 'readlink /proc/$$/fd/0; exec /usr/bin/true tty-guid-marker', '/dev/null']);
+    const pts = /\/dev\/pts\/(\d+)/.exec(r.stdout);
+    assert.ok(pts, `script printed its terminal: ${JSON.stringify(r.stdout)}`);
+    const [e] = await agent.waitFor((x) => x.EventID === 1 && x.EventData.CommandLine === '/usr/bin/true tty-guid-marker', 15_000, 'true under script');
+    const index = Number(pts[1]);
+    const le = [0, 8, 16, 24].map((s) => ((index >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
+    // root (uid 0) on pts/N without a utmp logon: time 0, Data4 = uid LE + tty index LE
+    assert.equal(e!.EventData.LogonGuid, `{${machinePrefix}-0000-0000-0000-0000${le}}`);
   });
 
   it('gives a process that predates the monitor the same GUID as the kernel derives for it', async (t) => {

@@ -382,7 +382,7 @@ describe('security events from the kernel', () => {
       const d = ev!.EventData;
       assert.deepEqual(Object.keys(d), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image', 'User', 'BpfCommand', 'BpfProgramType', 'BpfProgramId', 'BpfProgramName']);
       assert.equal(d.BpfProgramName, 'sysmon_ts_probe');
-      assert.equal(d.BpfProgramType, 'BPF_PROG_TYPE_SOCKET_FILTER');
+      assert.equal(d.BpfProgramType, 'SOCKET_FILTER', 'as Sysmon for Linux names it');
       assert.equal(d.BpfCommand, 'BPF_PROG_LOAD');
       assert.equal(d.Image, realpathSync('/usr/sbin/bpftool'));
       assert.equal(d.User, 'root');
@@ -574,8 +574,10 @@ describe('security helpers', () => {
   });
 
   it('names program types and finds the mapping holding an address', () => {
-    assert.equal(bpfProgTypeName(26), 'BPF_PROG_TYPE_TRACING');
-    assert.equal(bpfProgTypeName(999), '999');
+    assert.equal(bpfProgTypeName(26), 'TRACING');
+    assert.equal(bpfProgTypeName(2), 'KPROBE');
+    assert.equal(bpfProgTypeName(0), 'UNKNOWN');
+    assert.equal(bpfProgTypeName(999), 'UNKNOWN');
     const maps = '55d0a0000000-55d0a0001000 r-xp 00000000 fe:00 123 /usr/bin/x\n7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]\n';
     assert.equal(moduleAt(1, 0x55d0a0000010n, maps), '/usr/bin/x');
     assert.equal(moduleAt(1, 0x7ffd00000100n, maps), '[stack]');

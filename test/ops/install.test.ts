@@ -107,7 +107,7 @@ describe('install / uninstall in a temporary root', () => {
     if (!isRoot) { requirePrereq(t, 'not root'); return; }
     const r2 = mkdtempSync(join(tmpdir(), 'sysmon-ts-root-'));
     const bad = join(r2, 'bad.xml');
-    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n<EventFiltering>\n<ProcessCreate onmatch="sometimes"/>\n</EventFiltering>\n</Sysmon>\n');
+    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n<EventFiltering/>\n<HashAlgorithms>crc32</HashAlgorithms>\n</Sysmon>\n');
     const b = cli({}, '-accepteula', '-i', bad, '--root', r2);
     assert.notEqual(b.status, 0);
     assert.match(b.stderr, /bad\.xml:3/);
@@ -170,8 +170,9 @@ describe('the installed service command, run directly', () => {
   it('starts the agent (event 4 Started in the installed JSONL, 0640)', async (t) => {
     if (!requirePrereq(t, missing)) return;
     const e = await waitFor((x) => x.EventID === 4 && x.EventData.State === 'Started', 'event 4');
-    assert.equal(e.EventRecordID, 1);
-    await waitFor((x) => x.EventID === 16 && x.EventData.Configuration === installedPaths(root).config, 'event 16');
+    // Sysmon for Linux's start-up order: the configuration (16) first, then 4 Started
+    const c = await waitFor((x) => x.EventID === 16 && x.EventData.Configuration === installedPaths(root).config, 'event 16');
+    assert.deepEqual([c.EventRecordID, e.EventRecordID], [1, 2]);
     assert.equal(mode(installedPaths(root).jsonl), 0o640);
   });
 

@@ -3,7 +3,8 @@
 // process that ran just before SIGTERM is in the output, then event 4 "Stopped" last.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AgentProcess, runCommand } from '../helpers/agent.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 import { COMPILED_CLI } from '../../src/paths.js';
@@ -31,6 +32,25 @@ describe('run without the command word, and stop', () => {
     const stopped = agent.stderr.split('\n').filter((l) => l.includes('"msg":"stopped"')).map((l) => JSON.parse(l) as { detachMs: number; totalMs: number });
     assert.equal(stopped.length, 1, `one "stopped" log line with its timings:\n${agent.stderr}`);
     assert.ok(stopped[0]!.detachMs >= 0 && stopped[0]!.totalMs >= stopped[0]!.detachMs);
+  });
+
+  it('starts as Sysmon for Linux: event 16 then 4; config warnings on stderr and as event 255 ConfigWarning', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const agent = new AgentProcess();
+    const cfg = join(agent.dir, 'lenient.xml');
+    writeFileSync(cfg, '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<ProcessCreate onmatch="Include"><Image condition="end with">/never-run-xyz</Image></ProcessCreate>\n<Foo/>\n</EventFiltering>\n</Sysmon>\n', { mode: 0o600 });
+    agent.command = ['run', '-c', cfg];
+    await agent.start();
+    assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr);
+    const events = agent.events();
+    assert.deepEqual(events.slice(0, 4).map((e) => e.EventID), [16, 255, 255, 4]);
+    assert.equal(events[0]!.EventData.Configuration, cfg);
+    assert.equal(events[3]!.EventData.State, 'Started');
+    const warnings = events.filter((e) => e.EventID === 255 && e.EventData.ID === 'ConfigWarning').map((e) => String(e.EventData.Description));
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, new RegExp(`^${cfg}:3: warning: <ProcessCreate>: onmatch "Include" read as "include"`));
+    assert.match(warnings[1]!, new RegExp(`^${cfg}:4: warning: unknown element <Foo>`));
+    assert.ok(agent.stderr.includes(`${cfg}:4: warning: unknown element <Foo>`), 'and in the agent log');
   });
 
   it('the compiled agent (dist/, what npm start and the service run) logs live events', async (t) => {

@@ -34,7 +34,7 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
     const info = run('evtxinfo', [evtx]);
     assert.equal(info.status, 0, info.stderr);
     assert.doesNotMatch(info.stdout, /corrupted/i);
-    assert.match(info.stdout, new RegExp(`Number of records\\s*:\\s*${count}\\n`), 'every JSONL event is in the EVTX file');
+    assert.match(info.stdout, new RegExp(`Number of records\\s*:\\s*${count}\\n`), `every JSONL event (${count}) is in the EVTX file; agent log:\n${agent.stderr.split('\n').filter((l) => /warn|error|sink/i.test(l)).join('\n')}`);
     assert.match(info.stdout, /Number of recovered records\s*:\s*0\n/);
     const pinfo = run('evtx_info.py', [evtx]);
     assert.equal(pinfo.status, 0, pinfo.stderr);

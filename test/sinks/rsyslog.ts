@@ -65,6 +65,7 @@ input(type="imptcp" address="127.0.0.1" port="${r.tcpPort}" maxFrameSize="400000
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon" maxFrameSize="4000000")
 input(type="imtcp" address="127.0.0.1" port="${r.tlsPort}")
 ${outputConf(r.out)}
+if $inputname == "imuxsock" then action(type="omfile" file="${join(d, 'traditional.log')}" template="RSYSLOG_TraditionalFileFormat")
 `);
     return r;
   }

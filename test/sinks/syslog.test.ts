@@ -1,5 +1,7 @@
 // The syslog sink against a real rsyslogd (UDP, TCP, TLS, unix socket), with hostile values.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createSyslogSink, parseSyslogUrl, type SyslogSinkOptions } from '../../sinks/syslog/index.js';
 import { SyslogEncoder, cutUtf8 } from '../../sinks/syslog/encode.js';
@@ -39,11 +41,15 @@ test('headers: RFC 5424 and RFC 3164 (glibc local form without hostname)', () =>
   const base = resolveSyslogOptions(parseSyslogUrl('tcp://h:1').target, {}, { procId: 42 }, IDENTITY);
   const e5424 = new SyslogEncoder(base, false);
   assert.equal(e5424.header(processCreate(1)), '<14>1 2022-11-24T08:30:01.467399Z ip-172-31-60-25 sysmon 42 - - ');
-  assert.equal(e5424.pri(errorEvent(1, 'x')), 11);
+  // Sysmon for Linux writes every event, errors included, as user.info
+  assert.equal(e5424.pri(errorEvent(1, 'x')), 14);
+  assert.equal(new SyslogEncoder({ ...base, errorsAsErr: true }, false).pri(errorEvent(1, 'x')), 11, 'err255=1');
+  assert.equal(resolveSyslogOptions(parseSyslogUrl('tcp://h:1?err255=1').target, parseSyslogUrl('tcp://h:1?err255=1').query, {}, IDENTITY).errorsAsErr, true);
+  // the TAG is `sysmon:` without [PID] (SFL's openlog has no LOG_PID)
   const e3164 = new SyslogEncoder({ ...base, framing: 'rfc3164' }, true);
-  assert.match(e3164.header(processCreate(1)), /^<14>Nov 2[45] \d\d:\d\d:01 sysmon\[42\]: $/);
+  assert.match(e3164.header(processCreate(1)), /^<14>Nov 2[45] \d\d:\d\d:01 sysmon: $/);
   const net3164 = new SyslogEncoder({ ...base, framing: 'rfc3164' }, false);
-  assert.match(net3164.header(processCreate(1)), /^<14>Nov 2[45] \d\d:\d\d:01 ip-172-31-60-25 sysmon\[42\]: $/);
+  assert.match(net3164.header(processCreate(1)), /^<14>Nov 2[45] \d\d:\d\d:01 ip-172-31-60-25 sysmon: $/);
 });
 
 test('oversize policy: longest fields cut at a character boundary with a marker; XML stays well-formed', () => {
@@ -121,7 +127,7 @@ if (missing && process.env.CI === 'true') {
           const g = got.get(ev.recordId)!;
           assert.ok(g, `record ${ev.recordId}`);
           assert.equal(g.rx.app, 'sysmon');
-          assert.equal(g.rx.pri, ev.id === 255 ? 11 : 14);
+          assert.equal(g.rx.pri, 14, 'user.info for every event, 255 included (Sysmon for Linux)');
           assert.equal(g.system.EventID, String(ev.id));
           assert.equal(g.system['Provider@Name'], 'Linux-Sysmon');
           assert.equal(g.system['Security@UserId'], String(process.geteuid!()));
@@ -156,6 +162,26 @@ if (missing && process.env.CI === 'true') {
         assert.equal(got.get(3000)!.data.ParentImage, '/bin/bash');
       });
     }
+
+    test('unix: the file line is `host sysmon: <Event>...`, which the published Wazuh decoder regex matches', async () => {
+      await rs.reset();
+      const trad = join(rs.dir, 'traditional.log');
+      const before = existsSync(trad) ? readFileSync(trad, 'utf8').length : 0;
+      await send(urls().unix!, [processCreate(6000), errorEvent(6001, 'boom')]);
+      await rs.waitFor((l) => l.filter((x) => x.input === 'imuxsock').length >= 2);
+      let text = '';
+      for (let i = 0; i < 100 && text.split('\n').filter(Boolean).length < 2; i++) { await sleep(50); text = readFileSync(trad, 'utf8').slice(before); }
+      const lines = text.split('\n').filter(Boolean);
+      assert.equal(lines.length, 2, text);
+      // the prematch of Wazuh's Sysmon for Linux decoder (wazuh/wazuh ruleset, 0880-sysmon_decoders.xml)
+      const WAZUH = /\S+\ssysmon:\s/;
+      for (const l of lines) {
+        assert.match(l, WAZUH, l.slice(0, 120));
+        assert.match(l, /^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ sysmon: <Event><System>/);
+      }
+      // the old form with a PID is what the regex does not match
+      assert.doesNotMatch('Nov 24 08:30:01 host sysmon[42]: <Event>', WAZUH);
+    });
 
     test('tcp: JSON payload and RFC 3164 framing', async () => {
       await rs.reset();

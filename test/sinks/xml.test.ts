@@ -34,6 +34,16 @@ test('event 255 has Level 2, Task 255; missing fields render as -', () => {
   assert.match(partial, /<Data Name="ProcessId">7<\/Data>/);
 });
 
+test("event 100's System part is Sysmon for Linux's bare descriptor; --windows keeps the manifest's", () => {
+  const ev = { id: 100, recordId: 3, timeNs: 1_669_278_601_467_399_000n, data: { RuleName: '-', BpfCommand: 'BPF_PROG_LOAD' } };
+  const xml = renderEventXml(ev, IDENTITY, { execution: { pid: 1, tid: 1 }, userId: 0 });
+  assert.match(xml, /<EventID>100<\/EventID><Version>0<\/Version><Level>0<\/Level><Task>0<\/Task><Opcode>0<\/Opcode><Keywords>0x0<\/Keywords><TimeCreated /);
+  const win = renderEventXml(ev, makeIdentity(true, 'W'), { dialect: 'windows' });
+  assert.match(win, /<EventID>100<\/EventID><Version>1<\/Version><Level>4<\/Level><Task>100<\/Task><Opcode>0<\/Opcode><Keywords>0x8000000000000000<\/Keywords>/);
+  // every other event keeps its manifest descriptor in the Linux dialect too
+  assert.match(renderEventXml(processCreate(1), IDENTITY), /<EventID>1<\/EventID><Version>5<\/Version><Level>4<\/Level><Task>1<\/Task>/);
+});
+
 test('hostile values: one line, well-formed for expat and xmllint, no forged elements, values round-trip', () => {
   const events = hostileEvents(100);
   const lines = events.map((e) => renderEventXml(e, { ...IDENTITY, computer: 'evil<host>&"' }));

@@ -14,7 +14,7 @@ import { cliPlatform, defaultPaths } from '../../src/platform-paths.js';
 import { BUNDLED_CONFIG, cliCommand, ROOT } from '../../src/paths.js';
 import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError, uncheckedNotice, windowsUserWritableDirOf, windowsUserWritableDirs } from '../../src/security.js';
 import { explainDriverOpenError, PreflightError, preflightProblem, type PreflightFacts } from '../../src/commands/preflight.js';
-import { quoteWindowsArg, renderWindowsPlan, windowsCommandLine, windowsInstallPlan, windowsServiceCommand, windowsUninstallPlan, windowsInstalledPaths, type PlanStep } from '../../src/commands/install-windows.js';
+import { quoteWindowsArg, renderWindowsPlan, windowsCommandLine, windowsInstallPlan, windowsServiceBinPath, windowsServiceCommand, windowsUninstallPlan, windowsInstalledPaths, type PlanStep } from '../../src/commands/install-windows.js';
 import { runPlan } from '../../src/commands/plan-runner.js';
 import { requestReload } from '../../src/commands/reload.js';
 import { collectStatus, serviceLocations } from '../../src/commands/status.js';
@@ -194,13 +194,17 @@ describe('Windows service install plan', () => {
     const cmd = windowsServiceCommand(input, windowsInstalledPaths(input.env));
     assert.deepEqual(cmd, ['C:\\Program Files\\nodejs\\node.exe', 'C:\\src\\sysmon ts\\src\\bin.js', 'run',
       '--config', 'C:\\ProgramData\\sysmon-ts\\config.xml', '--journal', 'C:\\ProgramData\\sysmon-ts\\journal',
-      '--jsonl', 'C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl', '--no-console']);
+      '--jsonl', 'C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl', '--no-console', '--stop-on-stdin-close']);
+    // the service program runs it: the SCM starts sysmon-ts-service.exe, which starts the agent after `--`
+    assert.deepEqual(windowsServiceBinPath(input, windowsInstalledPaths(input.env)), ['C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe',
+      '--log', 'C:\\ProgramData\\sysmon-ts\\logs\\service.log', '--', ...cmd]);
   });
 
   it('gives the exact commands, in order', () => {
     const plan = windowsInstallPlan(input);
-    const binPath = '"C:\\Program Files\\nodejs\\node.exe" "C:\\src\\sysmon ts\\src\\bin.js" run --config C:\\ProgramData\\sysmon-ts\\config.xml '
-      + '--journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console';
+    const binPath = 'C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe --log C:\\ProgramData\\sysmon-ts\\logs\\service.log -- '
+      + '"C:\\Program Files\\nodejs\\node.exe" "C:\\src\\sysmon ts\\src\\bin.js" run --config C:\\ProgramData\\sysmon-ts\\config.xml '
+      + '--journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console --stop-on-stdin-close';
     const settings = ['binPath=', binPath, 'type=', 'own', 'start=', 'auto', 'error=', 'normal', 'obj=', 'LocalSystem', 'depend=', 'SysmonTs', 'DisplayName=', 'sysmon-ts'];
     const runs = plan.filter((s): s is Extract<PlanStep, { kind: 'run' }> => s.kind === 'run').map((s) => s.argv);
     assert.deepEqual(runs, [
@@ -217,6 +221,7 @@ describe('Windows service install plan', () => {
     const copies = plan.filter((s): s is Extract<PlanStep, { kind: 'copy' }> => s.kind === 'copy').map((s) => [s.from, s.to]);
     assert.deepEqual(copies, [
       ['C:\\Users\\Admin\\My Configs\\collect all.xml', 'C:\\ProgramData\\sysmon-ts\\config.xml'],
+      ['C:\\src\\sysmon ts\\driver\\windows\\service\\build\\sysmon-ts-service.exe', 'C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe'],
       ['C:\\src\\sysmon ts\\driver\\windows\\build\\sysmon-ts.sys', 'C:\\ProgramData\\sysmon-ts\\driver\\sysmon-ts.sys'],
       ['C:\\src\\sysmon ts\\driver\\windows\\sysmon-ts.inf', 'C:\\ProgramData\\sysmon-ts\\driver\\sysmon-ts.inf'],
     ]);
@@ -232,11 +237,12 @@ describe('Windows service install plan', () => {
   it('prints it as cmd.exe lines that Windows splits back into the same arguments', () => {
     const text = renderWindowsPlan(windowsInstallPlan(input));
     const line = text.split('\n').find((l) => l.startsWith('sc.exe create'))!;
-    assert.equal(line.slice(0, line.indexOf(' type=')), 'sc.exe create sysmon-ts binPath= "\\"C:\\Program Files\\nodejs\\node.exe\\" \\"C:\\src\\sysmon ts\\src\\bin.js\\" run '
-      + '--config C:\\ProgramData\\sysmon-ts\\config.xml --journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console"');
+    assert.equal(line.slice(0, line.indexOf(' type=')), 'sc.exe create sysmon-ts binPath= "C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe --log C:\\ProgramData\\sysmon-ts\\logs\\service.log -- '
+      + '\\"C:\\Program Files\\nodejs\\node.exe\\" \\"C:\\src\\sysmon ts\\src\\bin.js\\" run '
+      + '--config C:\\ProgramData\\sysmon-ts\\config.xml --journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console --stop-on-stdin-close"');
     // what the SCM then runs: binPath split again
     const binPath = windowsArgv(line)[4]!;
-    assert.deepEqual(windowsArgv(binPath), windowsServiceCommand(input, windowsInstalledPaths(input.env)));
+    assert.deepEqual(windowsArgv(binPath), windowsServiceBinPath(input, windowsInstalledPaths(input.env)));
     assert.ok(text.includes('copy /y "C:\\Users\\Admin\\My Configs\\collect all.xml" C:\\ProgramData\\sysmon-ts\\config.xml\n'));
     assert.match(text, /^REM the service's folder\nmkdir C:\\ProgramData\\sysmon-ts\n/);
   });
@@ -247,6 +253,7 @@ describe('Windows service install plan', () => {
       'sc.exe stop sysmon-ts', 'sc.exe delete sysmon-ts', 'fltmc.exe unload SysmonTs',
       'RUNDLL32.EXE SETUPAPI.DLL,InstallHinfSection DefaultUninstall.NTamd64 132 C:\\ProgramData\\sysmon-ts\\driver\\sysmon-ts.inf',
     ]);
+    assert.ok(keep.some((s) => s.kind === 'rmdir' && s.path === 'C:\\ProgramData\\sysmon-ts\\bin'));
     assert.ok(!keep.some((s) => s.kind === 'rmdir' && s.path === 'C:\\ProgramData\\sysmon-ts'));
     assert.ok(keep.some((s) => s.kind === 'delete' && s.path === 'C:\\ProgramData\\sysmon-ts\\config.xml'));
     assert.ok(renderWindowsPlan(keep).includes('\ndel /f /q C:\\ProgramData\\sysmon-ts\\config.xml\n'));

@@ -61,7 +61,7 @@ describe('platform choice', () => {
       const load = koffi.load.bind(koffi);
       koffi.load = (name, ...rest) => { if (/libbpf|libc\\.so/.test(name)) throw new Error(name + ' bound at import'); return load(name, ...rest); };
       await import(${JSON.stringify(join(ROOT, 'src', 'agent.ts'))});
-      await import(${JSON.stringify(join(ROOT, 'src', 'sink-specs.ts'))});
+      await import(${JSON.stringify(join(ROOT, 'sinks', 'index.ts'))});
       await import(${JSON.stringify(join(ROOT, 'src', 'platform', 'windows.ts'))});
       let loader = 'not bound';
       await import(${JSON.stringify(join(ROOT, 'src', 'kernel', 'loader.ts'))}).catch((e) => { loader = e.message; });

@@ -6,7 +6,7 @@ export const STRUCTS = {
   record_header: { size: 24, fields: { type: [0, 2], flags: [2, 2], size: [4, 4], boot_ns: [8, 8], tgid: [16, 4], tid: [20, 4] } },
   str_ref: { size: 8, fields: { off: [0, 4], len: [4, 4] } },
   process_ids: { size: 56, fields: { uid: [0, 4], euid: [4, 4], gid: [8, 4], auid: [12, 4], sessionid: [16, 4], ppid: [20, 4], start_boot_ns: [24, 8], end_code: [32, 8], parent_start_boot_ns: [40, 8], parent_end_code: [48, 8] } },
-  exec_record: { size: 152, fields: { hdr: [0, 24], ids: [24, 56], exe: [80, 8], cwd: [88, 8], args: [96, 8], comm: [104, 8], cgroup_id: [112, 8], exe_ino: [120, 8], exe_size: [128, 8], exe_mtime_ns: [136, 8], exe_dev: [144, 4], _pad: [148, 4] } },
+  exec_record: { size: 152, fields: { hdr: [0, 24], ids: [24, 56], exe: [80, 8], cwd: [88, 8], args: [96, 8], comm: [104, 8], cgroup_id: [112, 8], exe_ino: [120, 8], exe_size: [128, 8], exe_mtime_ns: [136, 8], exe_dev: [144, 4], tty: [148, 4] } },
   fork_record: { size: 80, fields: { hdr: [0, 24], ids: [24, 56] } },
   exit_record: { size: 88, fields: { hdr: [0, 24], ids: [24, 56], exit_code: [80, 4], _pad: [84, 4] } },
   ip_addr16: { size: 16, fields: { b: [0, 16] } },

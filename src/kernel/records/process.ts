@@ -19,6 +19,8 @@ export interface ExecRecord extends Header {
   cgroupId: bigint;
   /** the executable's inode as the kernel ran it: the hash cache key, with no stat */
   exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
+  /** controlling terminal: driver major << 20 | index; 0 without one */
+  tty: number;
 }
 export interface ForkRecord extends Header { type: 2; ids: ProcessIds }
 export interface ExitRecord extends Header { type: 3; ids: ProcessIds; exitCode: number }
@@ -41,6 +43,7 @@ export const PROCESS_DECODERS = {
         size: rec.readBigUInt64LE(E.exe_size[0]),
         mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
       },
+      tty: rec.readUInt32LE(E.tty[0]),
     };
   },
   [ProcessRecordType.Fork]: (rec: Buffer): ForkRecord => {

@@ -24,8 +24,13 @@ export class WindowsDriver implements AgentDriver {
   readonly loadFailures: { object: string; error: string }[] = [];
   readonly attachFailures: { program: string; error: string }[] = [];
 
-  constructor(device?: string) {
-    this.ring = WindowsRing.open(device);
+  /**
+   * The driver's device, or a named section holding a ring in the same layout (`run
+   * --ring-section`: a test harness's or a driver shim's, how the agent runs under Wine, which
+   * cannot load the driver). Both take the same mapping path.
+   */
+  constructor(device?: string, ringSection?: string) {
+    this.ring = ringSection ? WindowsRing.openNamedSection(ringSection) : WindowsRing.open(device);
   }
 
   updateAttachments(_wanted: (program: string) => boolean): { program: string; error: string }[] {

@@ -3,8 +3,9 @@
 // section once (kernel32 MapViewOfFile through koffi) and walks it with the same
 // RingWalker as Linux, in single-mapping mode (a record that wraps is joined).
 // Section layout (driver/include/events.h): consumer u64 at 0, struct win_ring_producer at
-// 4096, data at 65536. Windows only: every native call is behind open(); sectionViews() is
-// plain memory and is what the tests drive on Linux.
+// 4096, data at 65536. Windows only: every native call is behind open() / openNamedSection();
+// sectionViews() is plain memory and is what the tests drive on Linux; under Wine,
+// test/windows/wine-*.test.ts drive the mapping path through openNamedSection().
 import koffi from 'koffi';
 import { RingWalker, type RingViews } from '../ring-walker.js';
 import { WINDOWS_LAYOUT, WINDOWS_SIZES } from './records.js';
@@ -61,7 +62,8 @@ export function droppedOf(views: SectionViews): bigint {
 
 type Fn = (...args: unknown[]) => unknown;
 interface Kernel32 {
-  CreateFileW: Fn; DeviceIoControl: Fn; MapViewOfFile: Fn; UnmapViewOfFile: Fn; CloseHandle: Fn; GetLastError: Fn;
+  CreateFileW: Fn; DeviceIoControl: Fn; OpenFileMappingW: Fn; MapViewOfFile: Fn; VirtualQuery: Fn; UnmapViewOfFile: Fn;
+  CloseHandle: Fn; GetLastError: Fn;
 }
 let kernel32: Kernel32 | null = null;
 
@@ -72,6 +74,8 @@ function k32(): Kernel32 {
   kernel32 = {
     CreateFileW: lib.func('__stdcall', 'CreateFileW', 'intptr_t', ['str16', 'uint32_t', 'uint32_t', 'void *', 'uint32_t', 'uint32_t', 'intptr_t']),
     DeviceIoControl: lib.func('__stdcall', 'DeviceIoControl', 'int', ['intptr_t', 'uint32_t', 'void *', 'uint32_t', 'void *', 'uint32_t', '_Out_ uint32_t *', 'void *']),
+    OpenFileMappingW: lib.func('__stdcall', 'OpenFileMappingW', 'intptr_t', ['uint32_t', 'int', 'str16']),
+    VirtualQuery: lib.func('__stdcall', 'VirtualQuery', 'size_t', ['void *', '_Out_ uint8_t *', 'size_t']),
     MapViewOfFile: lib.func('__stdcall', 'MapViewOfFile', 'void *', ['intptr_t', 'uint32_t', 'uint32_t', 'uint32_t', 'size_t']),
     UnmapViewOfFile: lib.func('__stdcall', 'UnmapViewOfFile', 'int', ['void *']),
     CloseHandle: lib.func('__stdcall', 'CloseHandle', 'int', ['intptr_t']),
@@ -112,15 +116,50 @@ export class WindowsRing {
       const size = Number(info.readBigUInt64LE(RI.data_size[0]));
       const headerBytes = info.readUInt32LE(RI.header_bytes[0]);
       if (headerBytes !== WIN_RING.headerBytes) throw new Error(`ring header of ${headerBytes} bytes, expected ${WIN_RING.headerBytes}`);
-      const total = headerBytes + size;
-      const view = k.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, total);
-      if (!view) throw new Error(`MapViewOfFile of the ring section failed (error ${k.GetLastError() as number})`);
-      return new WindowsRing(view, section, sectionViews(koffi.view(view, total) as ArrayBuffer));
+      return WindowsRing.mapSection(section, headerBytes + size);
     } catch (e) {
       if (section) k.CloseHandle(section);
       throw e;
     } finally {
       k.CloseHandle(dev);
+    }
+  }
+
+  /**
+   * The ring in a named section (OpenFileMappingW), mapped and walked exactly as the driver's
+   * section after the IOCTL: how a test harness or a driver shim hands the agent a ring
+   * (`run --ring-section`, src/kernel/windows/driver.ts). The size is the mapped view's.
+   */
+  static openNamedSection(name: string): WindowsRing {
+    const k = k32();
+    const section = k.OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, 0, name) as number;
+    if (!section) throw new Error(`OpenFileMappingW(${name}) failed (error ${k.GetLastError() as number})`);
+    try {
+      return WindowsRing.mapSection(section, 0);
+    } catch (e) {
+      k.CloseHandle(section);
+      throw e;
+    }
+  }
+
+  /**
+   * Maps `bytes` of the section (0: all of it) once and checks the ring header against the
+   * size actually mapped (VirtualQuery), so a header that claims more than the section holds
+   * is an error, not a read past the mapping.
+   */
+  private static mapSection(section: number, bytes: number): WindowsRing {
+    const k = k32();
+    const view = k.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, bytes);
+    if (!view) throw new Error(`MapViewOfFile of the ring section failed (error ${k.GetLastError() as number})`);
+    try {
+      const mbi = Buffer.alloc(48); // MEMORY_BASIC_INFORMATION (x64): RegionSize at 24
+      if (k.VirtualQuery(view, mbi, mbi.length) !== mbi.length) throw new Error(`VirtualQuery of the ring view failed (error ${k.GetLastError() as number})`);
+      const mapped = Number(mbi.readBigUInt64LE(24));
+      const total = bytes === 0 ? mapped : Math.min(bytes, mapped);
+      return new WindowsRing(view, section, sectionViews(koffi.view(view, total) as ArrayBuffer));
+    } catch (e) {
+      k.UnmapViewOfFile(view);
+      throw e;
     }
   }
 
