@@ -64,7 +64,9 @@ if (missing && process.env.CI === 'true') {
             processCreate(1101, { CommandLine: big }),
             errorEvent(1102, 'sink "jsonl" lost 3 events\nretrying <now>'),
           ];
-          await send(url(t), events, { framing });
+          // event 255 is user.info like every event (Sysmon for Linux); err255 makes it user.err
+          const errorsAsErr = framing === 'rfc3164';
+          await send(url(t), events, { framing, errorsAsErr });
           // settle: a forged record would arrive after the real ones
           const lines = await ng.waitFor((l) => l.length >= events.length);
           await sleep(300);
@@ -76,10 +78,11 @@ if (missing && process.env.CI === 'true') {
           for (const ev of events) {
             const g = got.get(ev.recordId);
             assert.ok(g, `record ${ev.recordId} arrived`);
-            // the header as syslog-ng parsed it: PRI, APP-NAME/TAG, PROCID/[pid], HOSTNAME
-            assert.equal(g.rx.pri, ev.id === 255 ? 11 : 14);
+            // the header as syslog-ng parsed it: PRI, APP-NAME/TAG, PROCID, HOSTNAME
+            assert.equal(g.rx.pri, ev.id === 255 && errorsAsErr ? 11 : 14);
             assert.equal(g.rx.app, 'sysmon');
-            assert.equal(g.rx.procid, String(PROC_ID));
+            // RFC 3164: TAG "sysmon:" without [pid], as Sysmon for Linux's syslog(3) line
+            assert.equal(g.rx.procid, framing === 'rfc5424' ? String(PROC_ID) : '');
             assert.equal(g.rx.host, IDENTITY.computer);
             assert.equal(g.system.EventID, String(ev.id));
             assert.equal(g.system.EventRecordID, String(ev.recordId));
