@@ -9,7 +9,7 @@ import { Capture } from './capture.js';
 import { Config, ConfigError, DEFAULT_MATCH, defaultConfig, loadConfigFile, type MatchOptions } from './config/index.js';
 import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
-import { Fanout, Journal, type FsyncPolicy } from './journal/index.js';
+import { Fanout, Journal, type FsyncPolicy, type WriteOutage } from './journal/index.js';
 import { kernelPlatform, type AgentDriver, type PlatformCapture } from './platform/index.js';
 import { programWanted } from './kernel/programs.js';
 import { configureFileEvents } from './events/file-events.js';
@@ -94,7 +94,23 @@ export class Agent {
       dir: this.opts.journalDir,
       fsync: this.opts.journalFsync ?? 'group',
       retention: this.opts.journalMaxBytes ? { maxBytes: this.opts.journalMaxBytes } : undefined,
+      // at least 8 segments within the size limit, so retention (and reclaiming room on a full
+      // disk) can delete a part of the journal, not nothing or all (64 MiB for the default 1 GiB)
+      segmentBytes: this.opts.journalMaxBytes ? Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, Math.floor(this.opts.journalMaxBytes / 8))) : undefined,
       onError: (err) => log.error({ err }, 'journal error'),
+    });
+    // a full disk (or any write failure) under the journal: events wait in memory, capture pauses
+    // above the journal's high-water mark (kernel drops are then counted and reported as
+    // RingDrops); once writes go through again the outage itself is reported
+    this.journal.on('writes-resumed', (o: WriteOutage) => {
+      const secs = ((o.untilMs - o.sinceMs) / 1000).toFixed(1);
+      log.warn({ outage: o }, 'journal writes resumed');
+      this.emit([errorReport('JournalWriteError', `the journal could not write from ${new Date(o.sinceMs).toISOString()} to ${new Date(o.untilMs).toISOString()} (${secs} s, ${o.code}, ${o.failedAttempts} failed attempts`
+        + `${o.reclaimedSegments ? `, ${o.reclaimedSegments} delivered segments deleted to make room` : ''}); events waited in memory meanwhile and are journaled now; `
+        + `any kernel records lost while capture was paused are reported in RingDrops events`)]);
+    });
+    this.journal.on('retention', (r: { deleted: number; firstId: number; reason?: string }) => {
+      if (r.reason === 'disk-full') log.warn(r, 'journal: the file system is full, deleted the oldest segment every sink had acknowledged');
     });
     const early: SysmonEvent[] = [];
     const rec = this.journal.recovery;

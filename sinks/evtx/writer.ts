@@ -14,7 +14,11 @@
 // kept, anything after them is cut, and writing continues in a new chunk.
 // Rotation: when the next chunk would take the file past maxBytes, the file is closed clean
 // and renamed to <stem>.<UTC timestamp>.evtx beside it; a fresh file takes its place.
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+// Files are opened through src/fs/safe-file.ts: a symlink at the path is refused (never
+// followed), a new file is created 0640 with O_EXCL.
+import { constants as C } from 'node:fs';
+import { lstat, mkdir, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createNew, openExisting, refuseLink } from '../../src/fs/safe-file.js';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
@@ -107,15 +111,19 @@ export class EvtxWriter {
 
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
+    refuseLink(this.path, 'EVTX file');
     let size = -1;
-    try { size = (await stat(this.path)).size; } catch { /* new file */ }
+    try { size = (await lstat(this.path)).size; } catch { /* new file */ }
     if (size > 0 && await this.recover(size)) return;
     if (size > 0) await rename(this.path, `${this.path}.corrupt-${stamp()}`);
-    await this.create();
+    await this.create(size === 0);
   }
 
-  private async create(): Promise<void> {
-    this.fh = await open(this.path, 'w+', 0o640);
+  /** A new file (O_EXCL), or the empty regular file already at the path (`convert`'s temporary). */
+  private async create(emptyExists = false): Promise<void> {
+    this.fh = emptyExists
+      ? await openExisting(this.path, 'EVTX file', C.O_RDWR | C.O_TRUNC)
+      : await createNew(this.path, 0o640, 'EVTX file', true);
     this.chunkIndex = 0;
     this.chunk = null;
     await this.fh.write(fileHeader(0, this.lastNumber + 1n, FLAG_DIRTY), 0, FILE_HEADER_SIZE, 0);
@@ -124,7 +132,7 @@ export class EvtxWriter {
 
   /** Continue an existing file after its last complete, valid chunk. false = not an EVTX file. */
   private async recover(size: number): Promise<boolean> {
-    const fh = await open(this.path, 'r+');
+    const fh = await openExisting(this.path, 'EVTX file');
     const h = Buffer.alloc(FILE_HEADER_SIZE);
     await fh.read(h, 0, FILE_HEADER_SIZE, 0);
     if (!h.subarray(0, 8).equals(FILE_MAGIC) || h.readUInt32LE(124) !== crc(h, 0, 120)) {

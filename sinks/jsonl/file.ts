@@ -13,6 +13,7 @@
 // - Files are created 0640 with O_NOFOLLOW (a planted symlink is refused); a missing directory
 //   is created 0750 and refused if it turns out to be a symlink or not ours.
 import { constants as C, promises as fsp } from 'node:fs';
+import { openAppend, openExisting } from '../../src/fs/safe-file.js';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SysmonEvent } from '../../src/events/event.js';
@@ -111,10 +112,9 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
 
   async function openFile(): Promise<void> {
     await ensureDir(dirname(path));
-    const h = await fsp.open(path, C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW, o.mode);
+    const h = await openAppend(path, o.mode, 'JSONL file'); // O_NOFOLLOW, regular files only
     try {
       const st = await h.stat();
-      if (!st.isFile()) throw new Error(`jsonl: ${path} is not a regular file`);
       if ((st.mode & 0o777) !== o.mode && st.size === 0) await h.chmod(o.mode); // umask
       size = st.size;
       period = size > 0 && o.rotateEveryMs > 0 ? Math.floor(st.mtimeMs / o.rotateEveryMs) : -1;
@@ -127,7 +127,7 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
 
   /** Read the tail of the current file (or newest rotated one), cut a torn line, learn lastId. */
   async function recover(): Promise<void> {
-    const rh = await fsp.open(path, C.O_RDWR | C.O_NOFOLLOW);
+    const rh = await openExisting(path, 'JSONL file');
     try {
       const st = await rh.stat();
       const { line, completeEnd } = await readLastLine(rh, st.size);

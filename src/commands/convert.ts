@@ -12,9 +12,11 @@
 // flushed; the CLI then exits 1. JSONL -> EVTX keeps each event's Computer, provider and
 // Version; an EventRecordID that is not above the previous one is renumbered (counted).
 // On a terminal, a progress line is drawn on stderr every 10,000 events.
+// OUT is written to a temporary beside it and renamed into place at the end, also after an
+// error (src/fs/safe-file.ts): a symlink at OUT is refused, never followed.
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { ReplacementFile } from '../fs/safe-file.js';
 import { openInput, readJsonlLines } from './jsonl-input.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity, type SysmonEvent } from '../events/event.js';
 import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
@@ -149,57 +151,66 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
   const tty = process.stderr.isTTY === true;
   const progress = () => { if (tty && events % 10000 === 0) process.stderr.write(`\rconvert: ${events} events`); };
   const source = readEvents(inPath, skipped);
-  if (outFmt === 'evtx') {
-    await rm(outPath, { force: true });
-    let writer: EvtxWriter | null = null;
-    let batch: SysmonEvent[] = [];
-    let meta: RecordMeta[] = [];
-    const flush = async () => {
-      if (!writer) {
-        // an input without events still gives a valid, empty file
-        writer = new EvtxWriter(outPath, { identity: { ...LINUX_IDENTITY, computer: '' }, fsync: false, renumber: true });
-        await writer.open();
-      }
-      await writer.write(batch, meta);
-      batch = [];
-      meta = [];
-    };
-    try {
-      for await (const { event, identity, version } of source) {
+  const target = await ReplacementFile.create(outPath, 0o640, 'convert output', { read: true });
+  try {
+    if (outFmt === 'evtx') {
+      // the writer fills the (empty) temporary by its path
+      let writer: EvtxWriter | null = null;
+      let batch: SysmonEvent[] = [];
+      let meta: RecordMeta[] = [];
+      const flush = async () => {
         if (!writer) {
-          writer = new EvtxWriter(outPath, { identity, fsync: false, renumber: true, maxBytes: FILE_HEADER_SIZE + MAX_CHUNKS * CHUNK_SIZE });
+          // an input without events still gives a valid, empty file
+          writer = new EvtxWriter(target.tempPath, { identity: { ...LINUX_IDENTITY, computer: '' }, fsync: false, renumber: true });
           await writer.open();
         }
-        batch.push(event);
-        meta.push({ identity, version });
-        events++;
-        progress();
-        if (batch.length >= 1000) await flush();
+        await writer.write(batch, meta);
+        batch = [];
+        meta = [];
+      };
+      try {
+        for await (const { event, identity, version } of source) {
+          if (!writer) {
+            writer = new EvtxWriter(target.tempPath, { identity, fsync: false, renumber: true, maxBytes: FILE_HEADER_SIZE + MAX_CHUNKS * CHUNK_SIZE });
+            await writer.open();
+          }
+          batch.push(event);
+          meta.push({ identity, version });
+          events++;
+          progress();
+          if (batch.length >= 1000) await flush();
+        }
+        await flush();
+      } finally {
+        // what was converted before an error is still written out whole
+        if (batch.length > 0) await flush();
+        await (writer as EvtxWriter | null)?.close();
       }
-      await flush();
-    } finally {
-      // what was converted before an error is still written out whole
-      if (batch.length > 0) await flush();
-      await (writer as EvtxWriter | null)?.close();
-    }
-    const w = writer as EvtxWriter | null;
-    events = w?.stats.events ?? 0;
-    renumbered = w?.stats.renumbered ?? 0;
-  } else {
-    const out = createWriteStream(outPath);
-    const done = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
-    try {
-      for await (const { event, identity } of source) {
-        const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: identity.provider === WINDOWS_IDENTITY.provider ? 'windows' : 'linux' })}\n`;
-        if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
-        events++;
-        progress();
+      const w = writer as EvtxWriter | null;
+      events = w?.stats.events ?? 0;
+      renumbered = w?.stats.renumbered ?? 0;
+    } else {
+      // on the temporary's fd, left open for commit() (a stream on the FileHandle would keep it from closing)
+      const out = createWriteStream('', { fd: target.handle.fd, autoClose: false });
+      const done = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
+      try {
+        for await (const { event, identity } of source) {
+          const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: identity.provider === WINDOWS_IDENTITY.provider ? 'windows' : 'linux' })}\n`;
+          if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
+          events++;
+          progress();
+        }
+      } finally {
+        out.end();
+        await done;
       }
-    } finally {
-      out.end();
-      await done;
     }
+  } catch (e) {
+    // what was converted before the error was flushed above: it replaces OUT too
+    await target.commit(false).catch(() => target.abort());
+    throw e;
   }
+  await target.commit(false);
   if (tty) process.stderr.write(`\rconvert: ${events} events\n`);
   if (renumbered > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${renumbered} events whose EventRecordID was not above the previous one written under the next number\n`);
   if (skipped.n > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${skipped.n} records that are not Sysmon events skipped (${providerSummary(skipped.byProvider!)})\n`);

@@ -14,7 +14,8 @@
 // Where systemd is not running (containers, this test machine) the unit is still written and
 // enabled for the next boot, and the command to start the agent by hand is printed.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { writeReplaceSync } from '../fs/safe-file.js';
 import { dirname, join, resolve, win32 } from 'node:path';
 import { loadConfigFile } from '../config/index.js';
 import { BUNDLED_CONFIG, cliCommand, ROOT } from '../paths.js';
@@ -153,13 +154,10 @@ export function verifyUnit(unitPath: string): string | null | undefined {
   return r.status === 0 && text === '' ? null : text || `systemd-analyze exited ${r.status}`;
 }
 
+/** O_EXCL temporary + rename (src/fs/safe-file.ts): a symlink planted at the path is refused, never followed. */
 function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  if (process.getuid?.() === 0) chownSync(tmp, 0, 0);
-  renameSync(tmp, path);
+  writeReplaceSync(path, data, mode, 'installed file', { owner: process.getuid?.() === 0 ? { uid: 0, gid: 0 } : undefined });
 }
 
 /** Where -i puts the config (and `-c FILE` replaces it), by platform. */

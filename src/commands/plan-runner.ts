@@ -2,7 +2,8 @@
 // step that fails, and says which one and why. The command runner is a parameter so that the
 // stop-at-first-failure and accepted-exit-code logic is tested without Windows.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeReplaceSync } from '../fs/safe-file.js';
 import type { PlanStep } from './install-windows.js';
 import { windowsCommandLine } from './install-windows.js';
 
@@ -26,7 +27,8 @@ export function runPlan(steps: readonly PlanStep[], out: { write(s: string): unk
     const label = `[${n + 1}/${steps.length}]`;
     try {
       if (s.kind === 'mkdir') mkdirSync(s.path, { recursive: true });
-      else if (s.kind === 'copy') copyFileSync(s.from, s.to);
+      // temporary + rename (src/fs/safe-file.ts): never through a link planted at the target
+      else if (s.kind === 'copy') writeReplaceSync(s.to, readFileSync(s.from), 0o640, 'installed file');
       else if (s.kind === 'rmdir') rmSync(s.path, { recursive: true, force: true });
       else if (s.kind === 'delete') rmSync(s.path, { force: true });
       else {

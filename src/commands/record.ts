@@ -3,7 +3,10 @@
 // kernel (bench/) and for decoder tests. File format: an 8-byte magic "SYSMREC1", then
 // records, each a u32 little-endian length followed by that many bytes of record (the
 // ring's own 8-byte header removed, exactly what Capture.onRecord receives).
-import { closeSync, openSync, writeSync } from 'node:fs';
+// FILE is written 0640 to a temporary beside it and renamed into place when the recording ends
+// (src/fs/safe-file.ts: a symlink at FILE is refused, never followed).
+import { writeSync } from 'node:fs';
+import { ReplacementFile } from '../fs/safe-file.js';
 import { Driver } from '../kernel/loader.js';
 
 export const RECORD_MAGIC = 'SYSMREC1';
@@ -42,8 +45,15 @@ export function readRecordFile(buf: Buffer): Buffer[] {
 }
 
 export async function record(opts: RecordOptions): Promise<RecordResult> {
-  const driver = new Driver({ objects: opts.objects, ringBytes: opts.ringBytes ?? 64 * 1024 * 1024 });
-  const fd = openSync(opts.out, 'w', 0o640);
+  const target = await ReplacementFile.create(opts.out, 0o640, 'record output');
+  const fd = target.handle.fd;
+  let driver: Driver;
+  try {
+    driver = new Driver({ objects: opts.objects, ringBytes: opts.ringBytes ?? 64 * 1024 * 1024 });
+  } catch (e) {
+    await target.abort();
+    throw e;
+  }
   let records = 0;
   let bytes = 8;
   const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
@@ -79,9 +89,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     }
     while (driver.ring.drain(onRecord, 65536) > 0) { /* empty the ring */ }
     flush();
+    await target.commit(false);
     return { records, bytes, kernelDrops: driver.drops().toString(), attached: driver.attached };
   } finally {
-    closeSync(fd);
+    await target.abort(); // (nothing left to do after commit)
     driver.close();
   }
 }

@@ -9,7 +9,9 @@
 // `status` shows: running or not, the config in force (path and SHA256), events/s by ID,
 // drops, sink lags and the journal's size; `--json` prints the same as JSON.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { lockHolder } from '../fs/lock.js';
+import { writeReplaceSync } from '../fs/safe-file.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Agent } from '../agent.js';
 import { eventDef } from '../events/schema.js';
@@ -25,9 +27,8 @@ export const STATS_FILE = join(dirname(STATE_FILE), 'stats.json');
 
 function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o640 });
-  renameSync(tmp, path);
+  // O_EXCL temporary + rename (src/fs/safe-file.ts); a link at the path is replaced, not followed
+  writeReplaceSync(path, text, 0o640, 'agent state', { fsync: false, allowLink: true });
 }
 
 export function writeState(s: AgentState, path = STATE_FILE): void {
@@ -115,6 +116,8 @@ export interface StatusReport {
   stats: StatsSnapshot | null;
   statsAgeMs: number | null;
   journal: JournalStatus | { dir: string; error: string };
+  /** pid of the process holding the journal's lock (0: held, pid unknown), null when free */
+  journalLockedBy: number | null;
 }
 
 function fileSha256(path: string | null): string | null {
@@ -156,6 +159,8 @@ export async function collectStatus(opts: StatusOptions = {}): Promise<StatusRep
   const dir = resolve(opts.journal ?? (running ? state.journal : null) ?? (existsSync(inst.journal) ? inst.journal : defaultPaths(platform, env).journalDir));
   let journal: StatusReport['journal'];
   try { journal = await journalStatus(dir); } catch (err) { journal = { dir, error: (err as Error).message }; }
+  let journalLockedBy: number | null = null;
+  try { journalLockedBy = lockHolder(dir); } catch { /* no LOCK to probe */ }
   return {
     running,
     pid: running ? state.pid : null,
@@ -166,6 +171,7 @@ export async function collectStatus(opts: StatusOptions = {}): Promise<StatusRep
     stats,
     statsAgeMs: stats ? Date.now() - stats.timeMs : null,
     journal,
+    journalLockedBy,
   };
 }
 
@@ -206,7 +212,8 @@ export function renderStatus(r: StatusReport): string {
   if ('error' in j) {
     L.push(`journal: ${j.dir}: ${j.error}`);
   } else {
-    L.push(`journal: ${j.dir}  ${mib(j.bytes)} in ${j.segments} segment(s), records ${j.firstId}-${j.lastId}`);
+    const lock = r.journalLockedBy === null ? 'not in use' : `in use by pid ${r.journalLockedBy || '?'}`;
+    L.push(`journal: ${j.dir}  ${mib(j.bytes)} in ${j.segments} segment(s), records ${j.firstId}-${j.lastId}, ${lock}`);
     if (!s) for (const c of j.sinks) L.push(`  cursor ${c.sink.padEnd(10)} acked ${c.acked}, lag ${c.lagRecords} records`);
   }
   return `${L.join('\n')}\n`;

@@ -1,8 +1,9 @@
 // Durable per-sink cursors: "<journal>/cursors/<sink>.cursor" holds the last recordId the sink
 // acknowledged. Saved atomically (write tmp, fsync, rename); saves are coalesced so a fast sink
 // does not wait on the disk: only the latest value is written once the previous save finished.
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeReplace } from '../fs/safe-file.js';
 
 export const CURSOR_DIR = 'cursors';
 
@@ -62,7 +63,11 @@ export class CursorFile {
   }
 
   async load(): Promise<number | null> {
-    await mkdir(join(this.path, '..'), { recursive: true });
+    const dir = join(this.path, '..');
+    await mkdir(dir, { recursive: true });
+    // temporaries of saves a crash interrupted (".<name>.tmp-<pid>-<random>")
+    const stale = `.${cursorFileName(this.sink)}.tmp-`;
+    for (const n of await readdir(dir)) if (n.startsWith(stale)) await unlink(join(dir, n)).catch(() => undefined);
     const c = await readCursor(this.path);
     if (c) this.saved = c.acked;
     return c ? c.acked : null;
@@ -107,16 +112,9 @@ export class CursorFile {
   }
 
   async writeNow(acked: number): Promise<void> {
-    const tmp = `${this.path}.tmp`;
     const body = JSON.stringify({ sink: this.sink, acked, savedMs: Date.now() } satisfies CursorState);
-    const fh = await open(tmp, 'w', 0o640);
-    try {
-      await fh.writeFile(body);
-      if (this.fsync) await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
+    // O_EXCL temporary + rename (src/fs/safe-file.ts): never writes through a planted link
+    await writeReplace(this.path, body, 0o640, 'cursor', { fsync: this.fsync });
     if (acked > this.saved) this.saved = acked;
   }
 }

@@ -1,6 +1,6 @@
 // Public API of the journal: see README.md in this folder.
 export { Journal } from './journal.js';
-export type { FsyncPolicy, JournalOptions, JournalStats, RecoveryCut, RecoveryReport, RetentionOptions, SegmentInfo } from './journal.js';
+export type { FsyncPolicy, JournalOptions, JournalStats, RecoveryCut, RecoveryReport, RetentionOptions, SegmentInfo, WriteOutage } from './journal.js';
 export { Fanout, SinkRunner } from './fanout.js';
 export type { FanoutOptions, FanoutStats, LossReport, RetryOptions, SinkHealth, SinkStats } from './fanout.js';
 export { DiskReader, journalStatus, readJournal, readJournalBatches, snapshotSegments } from './reader.js';

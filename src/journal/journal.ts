@@ -1,7 +1,8 @@
 // The append-only, segmented, checksummed event journal. Every accepted event gets the next
 // EventRecordID here and is written before any sink sees it (see README.md for guarantees).
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
 import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
@@ -11,6 +12,7 @@ import {
   parseSegmentName, payloadText, segmentName, writeRecord,
 } from './format.js';
 import { TailBuffer } from './tail.js';
+import { acquireDirLock, type DirLock } from '../fs/lock.js';
 
 export type FsyncPolicy = 'group' | 'always' | 'never';
 
@@ -44,8 +46,24 @@ export interface JournalOptions {
   tailMaxBytes?: number;
   /** append() returns false while more than this many bytes wait to be written (default 32 MiB) */
   highWaterBytes?: number;
+  /**
+   * how long open() waits for another process's lock on the directory before failing (default
+   * 3000 ms: a holder killed with -9 releases it only once the kernel has closed its files)
+   */
+  lockWaitMs?: number;
   /** called on write/fsync errors (the journal retries with backoff) and on retention deletes */
   onError?: (err: Error) => void;
+}
+
+/** A period during which the journal could not write ('writes-resumed' event, reported as event 255). */
+export interface WriteOutage {
+  sinceMs: number;
+  untilMs: number;
+  /** errno code of the first failure (ENOSPC for a full disk) */
+  code: string;
+  failedAttempts: number;
+  /** delivered segments deleted to make room meanwhile */
+  reclaimedSegments: number;
 }
 
 export interface SegmentInfo {
@@ -91,6 +109,10 @@ export interface JournalStats {
   fsyncs: number;
   writeErrors: number;
   lastError: string | null;
+  /** since when writes fail (a full disk...), null when they do not */
+  writeOutageSinceMs: number | null;
+  /** segments deleted to make room on a full disk (all already acknowledged by every sink) */
+  reclaimedSegments: number;
   deletedSegments: number;
   tailEvents: number;
   tailBytes: number;
@@ -107,31 +129,21 @@ interface DataOp {
 interface RollOp { kind: 'roll'; baseId: number }
 type Op = DataOp | RollOp;
 
-const LOCK = 'LOCK';
-const held = new Set<string>();
-
-function isAlive(pid: number): boolean {
+/**
+ * A new segment file, O_EXCL and not through a link (src/fs/safe-file.ts). A file already at
+ * the name can only be one this process began and could not finish (no space for its header):
+ * that one is replaced; anything else is refused.
+ */
+async function createSegmentFile(path: string): Promise<FileHandle> {
   try {
-    process.kill(pid, 0);
-    return true;
+    return await createNew(path, 0o640, 'journal segment', true);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if (!(e instanceof SafeFileError) || e.code !== 'EEXIST') throw e;
+    const st = await lstat(path);
+    if (!st.isFile() || st.size > SEGMENT_HEADER) throw e;
+    await unlink(path);
+    return createNew(path, 0o640, 'journal segment', true);
   }
-}
-
-async function takeLock(dir: string): Promise<void> {
-  const path = join(dir, LOCK);
-  if (held.has(path)) throw new Error(`journal ${dir} is already open in this process`);
-  try {
-    const old = Number((await readFile(path, 'utf8')).trim());
-    if (Number.isInteger(old) && old > 0 && old !== process.pid && isAlive(old)) {
-      throw new Error(`journal ${dir} is locked by running process ${old}`);
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  await writeFile(path, `${process.pid}\n`);
-  held.add(path);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -149,7 +161,7 @@ export class Journal extends EventEmitter {
   /** what recovery cut on open (null: the journal was clean); the pipeline reports it as event 255 */
   recovery: RecoveryReport | null = null;
 
-  private readonly opts: Required<Omit<JournalOptions, 'retention' | 'onError'>> & { retention: Required<RetentionOptions> };
+  private readonly opts: Required<Omit<JournalOptions, 'retention' | 'onError' | 'lockWaitMs'>> & { retention: Required<RetentionOptions> };
   private readonly onError: ((err: Error) => void) | undefined;
   private segs: SegmentInfo[] = [];
   private fh: FileHandle | null = null;
@@ -171,9 +183,10 @@ export class Journal extends EventEmitter {
   private waiters: { target: number; durable: boolean; resolve: () => void }[] = [];
   private publishWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
-  private counters = { appended: 0, fsyncs: 0, writeErrors: 0, deletedSegments: 0 };
+  private counters = { appended: 0, fsyncs: 0, writeErrors: 0, deletedSegments: 0, reclaimedSegments: 0 };
   private lastError: string | null = null;
   private retaining = false;
+  private lock: DirLock | null = null;
 
   private constructor(opts: JournalOptions) {
     super();
@@ -201,11 +214,12 @@ export class Journal extends EventEmitter {
   static async open(opts: JournalOptions): Promise<Journal> {
     const j = new Journal(opts);
     await mkdir(j.dir, { recursive: true });
-    await takeLock(j.dir);
+    // a lock the kernel drops when this process dies (src/fs/lock.ts): no stale pid file
+    j.lock = await acquireDirLock(j.dir, opts.lockWaitMs ?? 3000);
     try {
       await j.recover();
     } catch (e) {
-      held.delete(join(j.dir, LOCK));
+      j.lock.release();
       throw e;
     }
     if (j.policy === 'group') {
@@ -232,7 +246,7 @@ export class Journal extends EventEmitter {
       const seg = this.segs[this.segs.length - 1]!;
       const name = segmentName(seg.baseId);
       floor = Math.max(floor, seg.baseId - 1);
-      const fh = await open(seg.path, 'r+');
+      const fh = await openExisting(seg.path, 'journal segment');
       const head = Buffer.alloc(SEGMENT_HEADER);
       const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER, 0);
       const h = bytesRead === SEGMENT_HEADER ? decodeSegmentHeader(head) : null;
@@ -286,7 +300,7 @@ export class Journal extends EventEmitter {
 
   private async createSegment(baseId: number): Promise<void> {
     const path = join(this.dir, segmentName(baseId));
-    const fh = await open(path, 'w+', 0o640);
+    const fh = await createSegmentFile(path);
     await fh.write(encodeSegmentHeader(baseId, Date.now()), 0, SEGMENT_HEADER, 0);
     if (this.policy !== 'never') {
       await fh.datasync();
@@ -411,12 +425,9 @@ export class Journal extends EventEmitter {
 
   private kick(): void {
     if (this.pumping || this.closed) return;
-    this.pumping = this.pump().catch((e: Error) => {
+    this.pumping = this.pump().catch(async (e: Error) => {
       // e.g. a new segment could not be created: keep everything queued and try again
-      this.counters.writeErrors++;
-      this.lastError = String(e.message);
-      this.onError?.(e);
-      return new Promise<void>((r) => setTimeout(r, 1000));
+      if (!(await this.writeFailed(e))) await new Promise<void>((r) => setTimeout(r, 1000));
     }).finally(() => {
       this.pumping = null;
       if (this.ops.length || (this.fill && this.fill.len) || this.syncRequested) this.kick();
@@ -466,13 +477,12 @@ export class Journal extends EventEmitter {
         const { bytesWritten } = await this.fh!.write(buf, off, buf.length - off, this.writePos + off);
         off += bytesWritten;
       } catch (e) {
-        this.counters.writeErrors++;
-        this.lastError = String((e as Error).message);
-        this.onError?.(e as Error);
+        if (await this.writeFailed(e as Error)) continue; // space freed: retry at once
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 1000);
       }
     }
+    this.writeSucceeded();
     this.writePos += buf.length;
     this.writtenId = batch[batch.length - 1]!.lastId;
     this.pendingBytes -= buf.length;
@@ -493,9 +503,7 @@ export class Journal extends EventEmitter {
         await this.fh!.datasync();
         break;
       } catch (e) {
-        this.counters.writeErrors++;
-        this.lastError = String((e as Error).message);
-        this.onError?.(e as Error);
+        await this.writeFailed(e as Error);
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 1000);
       }
@@ -516,7 +524,69 @@ export class Journal extends EventEmitter {
       seg.sealed = true;
     }
     await this.createSegment(baseId);
+    this.writeSucceeded();
     await this.enforceRetention();
+  }
+
+  // ---- write errors (a full disk above all) ----
+  /**
+   * Counts and reports a failed write/fsync/segment creation; the caller retries with backoff,
+   * keeping everything queued (append() returns false once highWaterBytes wait). The first error
+   * of an outage is passed to onError, repeats at most every 10 s. When the file system is full
+   * (ENOSPC, EDQUOT) the oldest segments every sink's cursor file has passed are deleted to make
+   * room: returns true when that freed some (retry at once).
+   */
+  private async writeFailed(e: Error): Promise<boolean> {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    const now = Date.now();
+    this.counters.writeErrors++;
+    this.lastError = String(e.message);
+    if (!this.outage) {
+      this.outage = { sinceMs: now, code, errors: 0, reportedMs: now };
+      this.onError?.(e);
+    } else if (now - this.outage.reportedMs >= 10_000) {
+      this.outage.reportedMs = now;
+      this.onError?.(e);
+    }
+    this.outage.errors++;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') return false;
+    return (await this.reclaimDelivered()) > 0;
+  }
+
+  /** a write went through: ends an outage ('writes-resumed' tells the agent, which reports it as event 255) */
+  private writeSucceeded(): void {
+    const o = this.outage;
+    if (!o) return;
+    this.outage = null;
+    const info: WriteOutage = { sinceMs: o.sinceMs, untilMs: Date.now(), code: o.code, failedAttempts: o.errors, reclaimedSegments: this.counters.reclaimedSegments - (o.reclaimedAtStart ?? 0) };
+    this.emit('writes-resumed', info);
+  }
+
+  private outage: { sinceMs: number; code: string; errors: number; reportedMs: number; reclaimedAtStart?: number } | null = null;
+
+  /**
+   * Deletes the oldest sealed segment whose records every sink has acknowledged, judged by the
+   * cursor files on disk (never the newer in-memory positions: after a crash the files are
+   * what counts). Nothing is deleted when there is no cursor. Returns how many were deleted.
+   */
+  private async reclaimDelivered(): Promise<number> {
+    if (this.retaining || this.closed || this.segs.length < 2 || !this.segs[0]!.sealed) return 0;
+    let cursors: { acked: number }[];
+    try { cursors = await readAllCursors(this.dir); } catch { return 0; }
+    if (cursors.length === 0) return 0;
+    const floor = Math.min(...cursors.map((c) => c.acked));
+    if (this.segs[1]!.baseId - 1 > floor) return 0;
+    if (this.outage && this.outage.reclaimedAtStart === undefined) this.outage.reclaimedAtStart = this.counters.reclaimedSegments;
+    const s = this.segs.shift()!;
+    this.counters.deletedSegments++;
+    this.counters.reclaimedSegments++;
+    try {
+      await unlink(s.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError?.(err as Error);
+    }
+    this.emit('retention', { deleted: 1, firstId: this.firstId, reason: 'disk-full' });
+    return 1;
   }
 
   // ---- retention ----
@@ -565,6 +635,8 @@ export class Journal extends EventEmitter {
       fsyncs: this.counters.fsyncs,
       writeErrors: this.counters.writeErrors,
       lastError: this.lastError,
+      writeOutageSinceMs: this.outage?.sinceMs ?? null,
+      reclaimedSegments: this.counters.reclaimedSegments,
       deletedSegments: this.counters.deletedSegments,
       tailEvents: this.tail.length,
       tailBytes: this.tail.byteSize,
@@ -599,8 +671,7 @@ export class Journal extends EventEmitter {
     this.publishWaiters = [];
     for (const r of this.drainWaiters) r();
     this.drainWaiters = [];
-    const lock = join(this.dir, LOCK);
-    held.delete(lock);
-    await unlink(lock).catch(() => undefined);
+    this.lock?.release();
+    this.lock = null;
   }
 }
