@@ -4,6 +4,7 @@
 // Options: --long, --rss-minutes N (RSS run alone, or its length with --long), --no-peers, --no-apt, --skip cost,pipeline,ring,storms,latency
 //          --only cost (the cost-per-operation table alone, 5-15 minutes), --cost-reps N (default 3), --cost-kinds exec,file,connect
 //          --records FILE (reuse a recording), --no-write (do not touch RESULTS.md)
+//          --soak MINUTES: the soak run instead (bench/soak.ts; --keep, --no-setup)
 //          --evtx-fuzz [--seed N] [--minutes M | --iterations N]: only the EVTX reader fuzzing (bench/evtx-fuzz.ts)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { record } from '../src/commands/record.js';
 import { DRIVER_OBJECTS } from '../src/paths.js';
 import { costTable } from './cost.js';
+import { runSoak } from './soak.js';
 import {
   ALL_CONFIG, BIG_CONFIG, DEFAULT_CONFIG, JsonlTail, ROOT, buildWorkloads, makeWorkDir, peerMonitors, percentile,
   restoreAudit, rssMB, runWorkload, sleep, stormRun, sysmonMonitor, sysmonMatch, type Monitor, type StormRow, type Workload, type WorkloadSpec,
@@ -327,7 +329,8 @@ function recordMix(file: string): string {
 
 void sysmonMatch;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { restoreAudit(); process.exit(130); });
+const soak = opt('soak');
 if (flag('evtx-fuzz')) {
   // `npm run bench -- --evtx-fuzz [--seed N] [--minutes M | --iterations N]`: the EVTX reader fuzzing alone (bench/evtx-fuzz.ts)
   import('./evtx-fuzz.js').then((m) => m.main(argv.filter((a) => a !== '--evtx-fuzz'))).then((code) => process.exit(code), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
-} else main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
+} else (soak !== undefined ? runSoak({ minutes: Number(soak), write: !flag('no-write'), keep: flag('keep'), setup: !flag('no-setup'), sabotage: opt('sabotage') === 'copytruncate' ? 'copytruncate' : undefined, command: `npm run bench -- ${argv.join(' ')}` }) : main()).then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });

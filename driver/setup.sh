@@ -17,7 +17,7 @@ need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$1"); }
 for p in clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev mingw-w64 binutils-mingw-w64 \
          rsyslog rsyslog-gnutls rsyslog-relp libxml2-utils libevtx-utils python3-evtx openssl iproute2 dnsmasq-base dnsutils \
-         gcc libc6-dev util-linux systemd python3; do
+         gcc libc6-dev util-linux systemd python3 libivykis0 libnet1 libwrap0 libpcre3; do
   want "$p"
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -25,6 +25,19 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2 || die "apt-get update failed"
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || die "apt-get install ${need_pkgs[*]} failed"
+fi
+
+# syslog-ng, the sink tests' second real receiver. Debian's syslog-ng-core conflicts with
+# rsyslog (both provide system-log-daemon: installing one removes the other), so unless a
+# syslog-ng is installed already, the package is unpacked, not installed (no maintainer
+# scripts, no service), under /opt/sysmon-ts-test; its libraries are the apt packages above.
+sng=/opt/sysmon-ts-test/syslog-ng
+if [ ! -x /usr/sbin/syslog-ng ] && [ ! -x "$sng/usr/sbin/syslog-ng" ]; then
+  say "unpacking syslog-ng-core into $sng (for the sink tests)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && { apt-get download syslog-ng-core >&2 2>/dev/null || { apt-get update -qq >&2 && apt-get download syslog-ng-core >&2; }; }) || die "apt-get download syslog-ng-core failed"
+  mkdir -p "$sng" && dpkg-deb -x "$tmp"/syslog-ng-core_*.deb "$sng" || die "unpacking syslog-ng-core failed"
+  rm -rf "$tmp"
 fi
 
 # tracefs for tracepoint programs (raw tracepoints and tp_btf do not need it)

@@ -5,7 +5,7 @@
 import type { Identity } from '../../src/events/event.js';
 import { parseSyslogUrl, resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogSinkOptions } from '../syslog/config.js';
 
-export interface RelpSinkOptions extends Omit<SyslogSinkOptions, 'settleMs' | 'confirmUnix'> {
+export interface RelpSinkOptions extends Omit<SyslogSinkOptions, 'settleMs' | 'replayMs' | 'confirmUnix'> {
   /** messages sent and not yet acknowledged, at most (librelp's default: 128) */
   window?: number;
   /** a connection with unacknowledged messages and no answer for this long is dropped (default 30 s) */

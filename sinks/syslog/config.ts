@@ -58,6 +58,10 @@ export interface SyslogSinkOptions {
   /** TCP/TLS: after the bytes were handed to the kernel, wait this long for the connection to
    *  report a reset/close before resolving write(); default 20 ms. See README (no app-level ack). */
   settleMs?: number;
+  /** TCP/TLS: when a connection ends, send again on the next one what was written on it in
+   *  this last while (a receiver that stopped reading before it closed never read it); default
+   *  1000 ms, 0 turns it off. Duplicates at most this much of the stream per lost connection. */
+  replayMs?: number;
   /** unix: resolve write() only after the daemon read the batch (SIOCOUTQ drained, then a
    *  liveness probe); default true. false: resolve once queued (like syslog(3)). */
   confirmUnix?: boolean;
@@ -163,6 +167,7 @@ export function resolveSyslogOptions(target: SyslogTarget, query: SyslogSinkOpti
     backoffInitialMs: m.backoffInitialMs ?? 200,
     backoffMaxMs: m.backoffMaxMs ?? 30_000,
     settleMs: m.settleMs ?? 20,
+    replayMs: m.replayMs ?? 1000,
     confirmUnix: m.confirmUnix ?? true,
   };
   if (r.severity !== null && !(Number.isInteger(r.severity) && r.severity >= 0 && r.severity <= 7)) throw new Error('syslog: severity must be 0-7');

@@ -15,6 +15,8 @@ export interface SyslogSinkStats {
   bytes: number;
   truncated: number;
   failures: number;
+  /** TCP/TLS: batches sent again because the connection they went out on was lost (replayMs) */
+  replayed: number;
 }
 
 export interface SyslogSink extends Sink {
@@ -30,7 +32,7 @@ export function createSyslogSink(url: string, opts: SyslogSinkOptions = {}): Sys
   const o = resolveSyslogOptions(target, query, opts, makeIdentity(false, hostname()));
   const encoder = new SyslogEncoder(o, target.transport === 'unix');
   let transport: SyslogTransport | null = null;
-  const stats: SyslogSinkStats = { events: 0, batches: 0, bytes: 0, truncated: 0, failures: 0 };
+  const stats: SyslogSinkStats = { events: 0, batches: 0, bytes: 0, truncated: 0, failures: 0, replayed: 0 };
   // Batches are cut into chunks so one TCP write stays a few MB at most.
   const CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -67,6 +69,8 @@ export function createSyslogSink(url: string, opts: SyslogSinkOptions = {}): Sys
       } catch (err) {
         stats.failures++;
         throw err;
+      } finally {
+        stats.replayed += transport.takeReplayed?.() ?? 0;
       }
       stats.bytes += chunkBytes;
       stats.events += batch.length;

@@ -23,6 +23,8 @@ export interface SyslogTransport {
   send(messages: readonly Buffer[]): Promise<void>;
   close(): Promise<void>;
   readonly connected: boolean;
+  /** TCP/TLS: batches queued for a replay since the last call */
+  takeReplayed?(): number;
 }
 
 class Backoff {
@@ -174,12 +176,27 @@ export function connectStream(target: { tls: boolean; host: string; port: number
   });
 }
 
+/** bytes of recently written batches kept for a replay, whatever replayMs says */
+const REPLAY_MAX_BYTES = 8 << 20;
+
 /** TCP and TLS with octet-counting framing. */
 class StreamTransport implements SyslogTransport {
   private sock: net.Socket | null = null;
   /** set when the current connection reported an error/close: pending sends must reject */
   private broken: Error | null = null;
   private readonly backoff: Backoff;
+  /** framed batches settled on the current connection within replayMs. The settle window
+   *  only catches a receiver that closes within settleMs of our write; rsyslogd and syslog-ng
+   *  stop reading first and close 1-100 ms later (more on a busy host), with what they had
+   *  not read lost whether they send RST or FIN. So a connection that ends sends these again
+   *  on the next one (at-least-once: the receiver may have read some of them). */
+  private recent: { at: number; buf: Buffer }[] = [];
+  private recentBytes = 0;
+  /** what the next connection sends first */
+  private replay: Buffer[] = [];
+  /** batches queued for a replay, not yet reported to the sink's stats */
+  private replayedBatches = 0;
+  takeReplayed(): number { const n = this.replayedBatches; this.replayedBatches = 0; return n; }
   constructor(private readonly t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
     this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
   }
@@ -197,6 +214,7 @@ class StreamTransport implements SyslogTransport {
     const down = (err: Error) => {
       if (this.sock !== sock) return;
       this.broken ??= err;
+      this.connectionLost();
       sock.destroy();
     };
     sock.on('error', down);
@@ -205,7 +223,29 @@ class StreamTransport implements SyslogTransport {
     sock.on('data', () => { /* syslog receivers send nothing; ignore */ });
   }
 
+  private remember(buf: Buffer): void {
+    if (this.o.replayMs <= 0) return;
+    this.recent.push({ at: Date.now(), buf });
+    this.recentBytes += buf.length;
+    this.trim();
+  }
+
+  private trim(): void {
+    const since = Date.now() - this.o.replayMs;
+    while (this.recent.length && (this.recent[0]!.at < since || this.recentBytes > REPLAY_MAX_BYTES)) this.recentBytes -= this.recent.shift()!.buf.length;
+  }
+
+  /** the connection is gone: what it may not have delivered goes first on the next one */
+  private connectionLost(): void {
+    this.trim();
+    if (this.recent.length) this.replayedBatches += this.recent.length;
+    this.replay.push(...this.recent.map((r) => r.buf));
+    this.recent = [];
+    this.recentBytes = 0;
+  }
+
   private drop(err: Error): void {
+    this.connectionLost();
     if (this.sock) { this.sock.destroy(); this.sock = null; }
     this.broken = null;
     this.backoff.failed(err);
@@ -214,6 +254,7 @@ class StreamTransport implements SyslogTransport {
   async send(messages: readonly Buffer[]): Promise<void> {
     if (this.sock && this.broken) {
       // closed while idle (daemon restart, idle timeout): reconnect at once, no backoff
+      this.connectionLost();
       this.sock.destroy();
       this.sock = null;
       this.broken = null;
@@ -231,7 +272,9 @@ class StreamTransport implements SyslogTransport {
     const sock = this.sock!;
     const parts: Buffer[] = [];
     for (const m of messages) parts.push(Buffer.from(`${m.length} `, 'latin1'), m);
-    const buf = Buffer.concat(parts);
+    const batch = Buffer.concat(parts);
+    const replay = this.replay;
+    const buf = replay.length ? Buffer.concat([...replay, batch]) : batch;
     await new Promise<void>((resolve, reject) => {
       // a receiver that stops reading fills the socket buffers: give up after the timeout
       const timer = setTimeout(() => reject(new Error(`${this.where()}: write not flushed within ${this.o.writeTimeoutMs} ms`)), this.o.writeTimeoutMs);
@@ -245,6 +288,9 @@ class StreamTransport implements SyslogTransport {
       if (this.sock === sock) this.drop(err);
       throw err;
     }
+    // settled: the replayed batches and this one may now be replayed from this connection
+    if (replay.length) { this.replay = this.replay.slice(replay.length); for (const r of replay) this.remember(r); }
+    this.remember(batch);
   }
 
   async close(): Promise<void> {

@@ -206,7 +206,9 @@ if (missing && process.env.CI === 'true') {
 
     test('tcp: rsyslog down -> write rejects; back up -> write succeeds after reconnect', async () => {
       await rs.reset();
-      const s = createSyslogSink(urls().tcp!, { identity: IDENTITY, backoffInitialMs: 50, backoffMaxMs: 200 });
+      // reconnect mechanics only: replayMs 0, so 5000 is not sent again after the restart
+      // (the replay of a lost connection's last batches: syslog-reset.test.ts)
+      const s = createSyslogSink(urls().tcp!, { identity: IDENTITY, backoffInitialMs: 50, backoffMaxMs: 200, replayMs: 0 });
       await s.open();
       await s.write([processCreate(5000)]);
       await rs.stop();
@@ -227,7 +229,7 @@ if (missing && process.env.CI === 'true') {
 
     test('tcp: an idle connection closed by a daemon restart reconnects on the next write without a reject', async () => {
       await rs.reset();
-      const s = createSyslogSink(urls().tcp!, { identity: IDENTITY });
+      const s = createSyslogSink(urls().tcp!, { identity: IDENTITY, replayMs: 0 }); // as above
       await s.open();
       await s.write([processCreate(7000)]);
       // idle means delivered: a TCP write is settled before rsyslogd has read it, and a
