@@ -109,7 +109,8 @@ describe('the service program under Wine\'s service manager', () => {
       assert.equal(wine(['sc', 'stop', NAME]).status, 0);
       assert.deepEqual(await waitForState('STOPPED', 40_000, log), { state: 'STOPPED', win32: 0, specific: 0 });
       const evs = readEvents(events);
-      assert.deepEqual(evs.map((e) => e.EventID), [4, 16, 1, 4]);
+      // the configuration (16) first, then 4 Started, as the agent orders them at start
+      assert.deepEqual(evs.map((e) => e.EventID), [16, 4, 1, 4]);
       assert.equal(evs.at(-1)!.EventData.State, 'Stopped');
       const text = readFileSync(log, 'utf8');
       assert.match(text, /sysmon-ts-service: agent started \(pid \d+\): /);
