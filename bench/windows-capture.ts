@@ -28,8 +28,9 @@ function life(pid: number): Buffer[] {
   const key = BigInt(pid) << 8n;
   const k = { pid, startKey: key };
   const recs: Buffer[] = [R.winProcess(pid, `${VOL}\\Windows\\System32\\svchost.exe`, `C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule ${pid}`, { startKey: key, ppid: 4 })];
-  ['ntdll.dll', 'KERNEL32.DLL', 'KERNELBASE.dll', 'RPCRT4.dll', 'combase.dll', 'ucrtbase.dll'].forEach((d, i) =>
-    recs.push(R.winImage(pid, `${VOL}\\Windows\\System32\\${d}`, false, { base: 0x7ffa00000000n + BigInt(i) * 0x1000000n, size: 0x200000n, startKey: key })));
+  for (const [i, d] of ['ntdll.dll', 'KERNEL32.DLL', 'KERNELBASE.dll', 'RPCRT4.dll', 'combase.dll', 'ucrtbase.dll'].entries()) {
+    recs.push(R.winImage(pid, `${VOL}\\Windows\\System32\\${d}`, false, { base: 0x7ffa00000000n + BigInt(i) * 0x1000000n, size: 0x200000n, startKey: key }));
+  }
   for (let i = 0; i < 8; i++) recs.push(R.winFile(210, `${VOL}\\Users\\alice\\AppData\\Local\\Temp\\f${pid}-${i}.tmp`, '', k));
   for (let i = 0; i < 10; i++) {
     recs.push(R.winReg(221, `\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\k${i}`, `v${pid}`, Buffer.from([i, 0, 0, 0]), { ...k, valueType: 4 }));

@@ -88,7 +88,7 @@ export function sidBytes(text: string): Buffer {
   b[0] = Number(parts[1]);
   b[1] = subs.length;
   b.writeUIntBE(Number(parts[2]), 2, 6);
-  subs.forEach((s, i) => b.writeUInt32LE(s, 8 + 4 * i));
+  for (const [i, s] of subs.entries()) b.writeUInt32LE(s, 8 + 4 * i);
   return b;
 }
 

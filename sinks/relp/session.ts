@@ -5,7 +5,7 @@
 // A session never recovers by itself: on any failure (connection lost, serverclose, a refused
 // or malformed response, no answer within ackTimeoutMs) every unacknowledged send rejects
 // with the cause and the session is dead. The sink decides what to resend on a new one.
-import net from 'node:net';
+import type net from 'node:net';
 import type { ResolvedRelpOptions, RelpTarget } from './config.js';
 import { connectStream } from '../syslog/transport.js';
 import { quickAcker } from './quickack.js';

@@ -9,6 +9,7 @@ import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { encodeJsonl } from '../jsonl/encode.js';
 import { renderEventXml } from '../xml/render.js';
 import type { ResolvedSyslogOptions } from './config.js';
+import { utf8Prefix } from '../../src/kernel/text.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -123,19 +124,4 @@ const MARK_OPEN = '...[truncated ';
 const MARK_CLOSE = ' bytes]';
 
 /** Longest prefix of s whose UTF-8 encoding fits in maxBytes, never splitting a pair. */
-export function cutUtf8(s: string, maxBytes: number): string {
-  let bytes = 0;
-  let i = 0;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    let units = 1;
-    let b: number;
-    if (c < 0x80) b = 1;
-    else if (c < 0x800) b = 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { b = 4; units = 2; } else b = 3;
-    if (bytes + b > maxBytes) break;
-    bytes += b;
-    i += units;
-  }
-  return s.slice(0, i);
-}
+export const cutUtf8 = utf8Prefix;

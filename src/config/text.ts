@@ -75,20 +75,4 @@ export function imageTails(v: string): [string, string] {
   return [v.slice(v.lastIndexOf('\\') + 1), v.slice(v.lastIndexOf('/') + 1)];
 }
 
-/** Longest prefix of s whose UTF-8 encoding fits in maxBytes, never splitting a character. */
-export function utf8Prefix(s: string, maxBytes: number): string {
-  let bytes = 0;
-  let i = 0;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    let units = 1;
-    let b: number;
-    if (c < 0x80) b = 1;
-    else if (c < 0x800) b = 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { b = 4; units = 2; } else b = 3;
-    if (bytes + b > maxBytes) break;
-    bytes += b;
-    i += units;
-  }
-  return s.slice(0, i);
-}
+export { utf8Prefix } from '../kernel/text.js';

@@ -4,7 +4,7 @@
 // arrives after its parent is gone.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { ExecRecord, ExitRecord, ForkRecord, ProcessIds } from '../kernel/decode.js';
-import { GuidMaker, startTicks } from './guid.js';
+import { type GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';

@@ -214,7 +214,7 @@ test('describe() dumps blocks in evaluation order with conditions, names and def
   const d = c.describe();
   assert.match(d, /ProcessCreate \(1\): 1 block\(s\) -> logged/);
   assert.match(d, /Include block, line 1, OR, RuleGroup "g"/);
-  assert.match(d, /Image\s+filter: end with\s+value: '\\x\.exe'  name: 'n'/);
+  assert.match(d, /Image\s+filter: end with\s+value: '\\x\.exe' {2}name: 'n'/);
   assert.match(d, /Compound Rule r OR \(default\)/);
   assert.match(d, /FileCreate \(11\): 1 block\(s\) -> logged/);
   assert.match(d, /empty: logs everything/);

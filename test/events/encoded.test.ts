@@ -111,5 +111,5 @@ test('JSONL of events read back from the journal costs no JSON.parse (the catch-
     JSON.parse = parse;
   }
   assert.equal(calls, 0);
-  lines.forEach((l, i) => assert.equal(l, encodeJsonl(ev({ ...tricky[i]! }), WHO).replace('"EventRecordID":7,', `"EventRecordID":${i + 1},`)));
+  for (const [i, l] of lines.entries()) assert.equal(l, encodeJsonl(ev({ ...tricky[i]! }), WHO).replace('"EventRecordID":7,', `"EventRecordID":${i + 1},`));
 });

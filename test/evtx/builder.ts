@@ -275,7 +275,7 @@ export function templatedRecord(ev: SimpleEvent): Content {
   const names = ev.data.map(([n]) => n);
   return systemInstance(ev, V.binxml((t) => t.instance(`data/${ev.provider}/${ev.eventId}/${names.join(',')}`, (t) => {
     t.element('EventData', { dep: true }, (t) => {
-      names.forEach((n, i) => t.element('Data', { dep: true, attrs: [['Name', (t) => t.text(n)]] }, (t) => t.sub(i, T.String, false)));
+      for (const [i, n] of names.entries()) t.element('Data', { dep: true, attrs: [['Name', (t) => t.text(n)]] }, (t) => t.sub(i, T.String, false));
     });
   }, ev.data.map(([, v]) => V.str(v)))));
 }

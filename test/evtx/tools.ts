@@ -35,7 +35,7 @@ export interface ExportedRecord {
   data: Map<string, string>;
 }
 
-function unescape(s: string): string {
+function unescapeXml(s: string): string {
   return s.replace(/&(lt|gt|amp|quot|apos|#x[0-9a-fA-F]+|#\d+);/g, (_m, e: string) => {
     if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
     if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
@@ -50,7 +50,7 @@ export function parseExportXml(text: string): ExportedRecord[] {
     const id = /<EventID[^>]*>(\d+)<\/EventID>/.exec(part);
     const rid = /<EventRecordID>(\d+)<\/EventRecordID>/.exec(part);
     const data = new Map<string, string>();
-    for (const m of part.matchAll(/<Data Name="([^"]*)"(?:\/>|>([\s\S]*?)<\/Data>)/g)) data.set(unescape(m[1]!), unescape(m[2] ?? ''));
+    for (const m of part.matchAll(/<Data Name="([^"]*)"(?:\/>|>([\s\S]*?)<\/Data>)/g)) data.set(unescapeXml(m[1]!), unescapeXml(m[2] ?? ''));
     out.push({ eventId: Number(id?.[1]), recordId: Number(rid?.[1]), data });
   }
   return out;

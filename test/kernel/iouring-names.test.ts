@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
+import { type AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
 import { startUringFixture, URING_RUNTIME_C } from '../helpers/uring.js';
 import { decodeRecord } from '../../src/kernel/decode.js';
 import { IOURING_SIZES, type IouringNameRecord, type IouringResultRecord } from '../../src/kernel/records/iouring.js';

@@ -76,7 +76,7 @@ describe('install / uninstall in a temporary root', () => {
     if (process.env.CI === 'true') assert.equal(exec[1], COMPILED_CLI, 'set-up compiles the agent: the unit runs dist/');
     assert.equal(exec[exec.indexOf('--config') + 1], p.config);
     assert.match(output, new RegExp(`events +${p.jsonl.replace(/[.]/g, '\\.')}`));
-    assert.match(output, /systemd is not running here.*\nStart it by hand \(as root\):\n  cd /);
+    assert.match(output, /systemd is not running here.*\nStart it by hand \(as root\):\n {2}cd /);
   });
 
   it('the generated unit passes systemd-analyze verify (and a broken one does not)', (t) => {

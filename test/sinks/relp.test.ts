@@ -341,7 +341,7 @@ if (missing && process.env.CI === 'true') {
       await send(`${url()}?format=json`, events);
       const lines = await rs.waitFor((l) => l.length >= events.length);
       assert.equal(lines.length, events.length);
-      lines.forEach((l, i) => assert.deepEqual(eventFromJson(JSON.parse(l.msg)), events[i]));
+      for (const [i, l] of lines.entries()) assert.deepEqual(eventFromJson(JSON.parse(l.msg)), events[i]);
     });
 
     test('relp: a raw RELP frame inside a message cannot forge a second record (length framing)', async () => {

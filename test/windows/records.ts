@@ -164,6 +164,6 @@ export function stackRecord(of: Buffer, frames: bigint[]): Buffer {
   b.writeUInt16LE(230, H.type[0]);
   b.writeUInt32LE(of.readUInt16LE(H.type[0]), S.for_type[0]);
   const f = Buffer.alloc(8 * frames.length);
-  frames.forEach((x, i) => f.writeBigUInt64LE(x, 8 * i));
+  for (const [i, x] of frames.entries()) f.writeBigUInt64LE(x, 8 * i);
   return new Builder(b).str(S.frames[0], f).done();
 }

@@ -48,7 +48,7 @@ describe('the ring walker over the Windows driver\'s section', () => {
     for (const r of recs) assert.ok(p.output(r));
     const got = drainAll(walker);
     assert.equal(got.length, recs.length);
-    got.forEach((g, i) => assert.deepEqual(g, recs[i], `record ${i}`));
+    for (const [i, g] of got.entries()) assert.deepEqual(g, recs[i], `record ${i}`);
     const d = got.map(decodeWindowsRecord);
 
     const proc = d[0] as WinProcessRecord;

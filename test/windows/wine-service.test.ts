@@ -127,7 +127,7 @@ describe('the service program under Wine\'s service manager', () => {
       assert.equal(wine(['sc', 'create', NAME, 'binPath=', bad, 'start=', 'demand']).status, 0);
       assert.equal(wine(['sc', 'start', NAME]).status, 0);
       assert.deepEqual(await waitForState('STOPPED', 40_000, log), { state: 'STOPPED', win32: 1066, specific: 2 });
-      assert.match(readFileSync(log, 'utf8'), /OpenFileMappingW\(Global\\sysmon-ts-svc-\d+-missing\) failed \(error 2\)[^]*agent exited with code 2 \(not asked to stop\)/);
+      assert.match(readFileSync(log, 'utf8'), /OpenFileMappingW\(Global\\sysmon-ts-svc-\d+-missing\) failed \(error 2\)[\s\S]*agent exited with code 2 \(not asked to stop\)/);
     } finally {
       writeFileSync(stop, '');
       await harness.stop();

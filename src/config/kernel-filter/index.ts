@@ -97,7 +97,7 @@ export function encodeTable(kf: KernelFilter, gen: number): Buffer {
   b.writeUInt32LE(kf.dfa.width, KF_HEAD.width);
   b.writeUInt32LE(kf.dfa.states, KF_HEAD.states);
   b.writeUInt32LE(kf.dfa.rootFlags, KF_HEAD.root_flags);
-  kf.modes.forEach((m, i) => b.writeUInt8(m, KF_HEAD.mode + i));
+  for (const [i, m] of kf.modes.entries()) b.writeUInt8(m, KF_HEAD.mode + i);
   Buffer.from(kf.dfa.cls.buffer, kf.dfa.cls.byteOffset, 128).copy(b, KF_HEAD.cls);
   Buffer.from(kf.dfa.cells.buffer, kf.dfa.cells.byteOffset, kf.dfa.cells.byteLength).copy(b, KF_HEAD.size);
   return b;
