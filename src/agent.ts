@@ -207,9 +207,10 @@ export class Agent {
     const gens = this.generations;
     const n = this.driver.ring.drain(!gens.hasPrevious ? (raw) => this.capture.onRecord(raw, out) : (raw) => {
       const from = out.length;
-      this.capture.onRecord(raw, out);
-      // a file record the previous generation's kernel tables judged: that config decides
+      // a file record the previous generation's kernel tables judged: that config decides, so
+      // the active config's early drop must not see it (the whole event is judged by `by` below)
       const by = gens.configFor(raw.readUInt16LE(2));
+      this.capture.onRecord(raw, out, by === this.config ? earlyFilter : null);
       if (by !== this.config) for (let i = from; i < out.length; i++) this.judgedBy.set(out[i]!, by);
     }, max);
     const waits = this.capture.takeDeferred();

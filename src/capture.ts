@@ -11,16 +11,16 @@ import { DNS_HANDLERS } from './events/dns-events.js';
 import { IMAGE_HANDLERS } from './events/image-events.js';
 import { IOURING_HANDLERS } from './events/iouring-events.js';
 import { containers } from './events/containers.js';
-import { earlyFilter } from './events/early-filter.js';
+import { earlyFilter, type EarlyFilter } from './events/early-filter.js';
 import type { ProcessTable } from './events/processes.js';
 import { errorReport } from './events/service-events.js';
 
 /** Removes from out[from..] the events the active config surely drops (order kept). */
-function dropEarly(out: SysmonEvent[], from: number): void {
+function dropEarly(out: SysmonEvent[], from: number, early: EarlyFilter): void {
   let w = from;
   for (let i = from; i < out.length; i++) {
     const ev = out[i]!;
-    if (!earlyFilter.drops(ev)) out[w++] = ev;
+    if (!early.drops(ev)) out[w++] = ev;
   }
   out.length = w;
 }
@@ -79,7 +79,11 @@ export class Capture implements CaptureContext {
   }
 
   /** One raw ring record -> zero or more events, appended to `out`. */
-  onRecord(raw: Buffer, out: SysmonEvent[]): void {
+  /**
+   * `early`: the filter of the config that judges this record (null: none, the record's events
+   * are judged whole later); the active config's by default.
+   */
+  onRecord(raw: Buffer, out: SysmonEvent[], early: EarlyFilter | null = earlyFilter): void {
     this.counters.records++;
     let rec: { readonly type: number; readonly tgid: number };
     try {
@@ -97,7 +101,7 @@ export class Capture implements CaptureContext {
       // events the config drops whatever their late fields hold go now, before the container
       // lookup (a /proc read for a process not seen yet, e.g. the exit of one whose
       // ProcessCreate was dropped early): exact by construction (src/events/early-filter.ts)
-      if (out.length > from) dropEarly(out, from);
+      if (early !== null && out.length > from) dropEarly(out, from, early);
       // container context (top-level "Container", src/events/containers.ts) of the acting process
       if (this.format.containers) containers.annotate(out, from, rec.tgid, this.processes);
     }
