@@ -17,7 +17,8 @@ export type { NetConnectRecord } from './records/network.js';
 /** Every record any family can produce; a new family adds its union here. */
 export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord | DnsRecord | IouringRecord;
 
-const DECODERS: Record<number, (rec: Buffer) => KernelRecord> = {
+/** The decoder of every Linux record type, by type */
+export const DECODERS: Readonly<Record<number, (rec: Buffer) => KernelRecord>> = {
   ...PROCESS_DECODERS,
   ...SECURITY_DECODERS,
   ...FILE_DECODERS,
