@@ -14,7 +14,7 @@ import { renderSchema, SchemaVersionError } from './commands/schema.js';
 import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { buildSink, parseSinkSpec, sinkFromSpec, sinkOf, sinkOutputPath, sinkUsage, type ParsedSinkSpec, type SinkContext } from '../sinks/index.js';
-import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './security.js';
+import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './file-permissions.js';
 import { explainDriverOpenError, preflight } from './commands/preflight.js';
 import { requestReload } from './commands/reload.js';
 import { cliPlatform } from './platform-paths.js';

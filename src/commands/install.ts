@@ -20,7 +20,7 @@ import { dirname, join, resolve, win32 } from 'node:path';
 import { loadConfigFile } from '../config/index.js';
 import { BUNDLED_CONFIG, cliCommand, ROOT } from '../paths.js';
 import { cliPlatform } from '../platform-paths.js';
-import { checkConfigFile, ensurePrivateDir, SecurityError } from '../security.js';
+import { checkConfigFile, ensurePrivateDir, SecurityError } from '../file-permissions.js';
 import { renderWindowsPlan, windowsInstalledPaths, windowsInstallPlan, windowsUninstallPlan } from './install-windows.js';
 import { runPlan } from './plan-runner.js';
 

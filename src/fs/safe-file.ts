@@ -12,7 +12,7 @@
 //   path: rename(2) replaces a link, never what it points to, and readers never see half a file;
 // - the opened thing must be a regular file (not a FIFO or device planted at the name);
 // - modes are explicit at creation (umask still applies; callers that need exact bits chmod).
-// Directories along the path are the caller's business (security.ts checks for links in
+// Directories along the path are the caller's business (file-permissions.ts checks for links in
 // world-writable directories; the JSONL sink refuses a symlinked directory there).
 import { randomBytes } from 'node:crypto';
 import {

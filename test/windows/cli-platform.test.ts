@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cliPlatform, defaultPaths } from '../../src/platform-paths.js';
 import { BUNDLED_CONFIG, cliCommand, ROOT } from '../../src/paths.js';
-import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError, uncheckedNotice, windowsUserWritableDirOf, windowsUserWritableDirs } from '../../src/security.js';
+import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError, uncheckedNotice, windowsUserWritableDirOf, windowsUserWritableDirs } from '../../src/file-permissions.js';
 import { explainDriverOpenError, PreflightError, preflightProblem, type PreflightFacts } from '../../src/commands/preflight.js';
 import { quoteWindowsArg, renderWindowsPlan, windowsCommandLine, windowsInstallPlan, windowsServiceBinPath, windowsServiceCommand, windowsUninstallPlan, windowsInstalledPaths, type PlanStep } from '../../src/commands/install-windows.js';
 import { runPlan } from '../../src/commands/plan-runner.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BUNDLED_CONFIG, ROOT } from '../../src/paths.js';
-import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError } from '../../src/security.js';
+import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError } from '../../src/file-permissions.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 
 const isRoot = process.getuid?.() === 0;
