@@ -22,7 +22,7 @@ import { LINUX_IDENTITY, type SysmonEvent } from '../src/events/event.js';
 import { createEvtxSink } from '../sinks/evtx/writer.js';
 import { chunkRecords, classifyRecord, readEvtxRecords, renderNode, type EvtxRecord } from '../sinks/evtx/reader.js';
 import { CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE } from '../sinks/evtx/format.js';
-import { encodeJsonl } from '../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../sinks/shared/jsonl-encode.js';
 import { hostileEvents, longCommandLineEvent, makeEvent } from '../test/evtx/fixtures.js';
 import { ChunkBuilder, evtxFile, plainRecord, templatedRecord, userDataRecord, type Content, type SimpleEvent } from '../test/evtx/builder.js';
 

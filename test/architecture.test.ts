@@ -52,6 +52,21 @@ export function wrongWay(g: Map<string, string[]>): string[] {
   return bad;
 }
 
+/** a sink's folder imports no other sink's: shared code lives in sinks/shared/ (which imports no sink) */
+export function sinkCrossImports(g: Map<string, string[]>): string[] {
+  const folder = (p: string) => /^sinks\/([^/]+)\//.exec(p)?.[1];
+  const bad: string[] = [];
+  for (const [from, targets] of g) {
+    const a = folder(from);
+    if (a === undefined) continue; // sinks/index.ts is the registry: it lists every sink
+    for (const to of targets) {
+      const b = folder(to);
+      if (b !== undefined && b !== a && b !== 'shared') bad.push(`${from} -> ${to}`);
+    }
+  }
+  return bad;
+}
+
 /** strongly connected components of more than one file (Tarjan) */
 export function cycles(g: Map<string, string[]>): string[][] {
   const index = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>();
@@ -77,6 +92,10 @@ it('no layer imports from a layer above it', () => {
   assert.deepEqual(wrongWay(graph()), []);
 });
 
+it('no sink imports another sink', () => {
+  assert.deepEqual(sinkCrossImports(graph()), []);
+});
+
 it('no import cycle in src/ or sinks/', () => {
   assert.deepEqual(cycles(graph()), []);
 });
@@ -88,5 +107,7 @@ it('the checks see a wrong-way import and a cycle when there is one', () => {
   ]);
   assert.deepEqual(wrongWay(g), ['src/kernel/a.ts -> src/events/b.ts']);
   assert.equal(cycles(g).length, 1);
+  const s = new Map([['sinks/relp/a.ts', ['sinks/syslog/b.ts', 'sinks/shared/c.ts', 'sinks/sink.ts']], ['sinks/shared/c.ts', ['sinks/jsonl/d.ts']], ['sinks/index.ts', ['sinks/relp/a.ts']]]);
+  assert.deepEqual(sinkCrossImports(s), ['sinks/relp/a.ts -> sinks/syslog/b.ts', 'sinks/shared/c.ts -> sinks/jsonl/d.ts']);
   assert.deepEqual(importsOf('src/kernel/x.ts', "import { y } from '../events/y.js';\nconst m = await import('./z.js');\nimport './w.js';"), ['src/events/y.ts', 'src/kernel/z.ts', 'src/kernel/w.ts']);
 });

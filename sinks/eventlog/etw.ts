@@ -9,7 +9,7 @@
 import type { Identity, SysmonEvent, FieldValue } from '../../src/events/event.js';
 import { eventDef, type EventDef, type FieldType } from '../../src/events/schema.js';
 import type { Sink } from '../sink.js';
-import { guidBytes } from '../evtx/format.js';
+import { guidBytes } from '../shared/guid.js';
 
 /** Channel value mc.exe gives the first channel of a provider; events carry its keyword bit 63. */
 export const CHANNEL_VALUE = 16;

@@ -47,19 +47,9 @@ export function templateBucket(guid: Uint8Array): number {
   return (h & 0xffff) % 32;
 }
 
-const GUID_RE = /^\{?([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})\}?$/;
 
 /** 16 bytes of a "{xxxxxxxx-xxxx-...}" GUID (Data1-3 little-endian), or null if not a GUID. */
-export function guidBytes(text: string): Buffer | null {
-  const m = GUID_RE.exec(text);
-  if (!m) return null;
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(parseInt(m[1]!, 16), 0);
-  b.writeUInt16LE(parseInt(m[2]!, 16), 4);
-  b.writeUInt16LE(parseInt(m[3]!, 16), 6);
-  Buffer.from(m[4]! + m[5]!, 'hex').copy(b, 8);
-  return b;
-}
+export { guidBytes } from '../shared/guid.js';
 
 export function guidText(b: Uint8Array, off = 0, upper = false): string {
   const buf = Buffer.from(b.buffer, b.byteOffset + off, 16);

@@ -3,7 +3,7 @@
 // without templates typed by the schema), each record's own identity and Version.
 import type { FieldValue, Identity, SysmonEvent } from '../../src/events/event.js';
 import { eventDef, isKnownEvent, type FieldType } from '../../src/events/schema.js';
-import { parseIsoNs } from '../jsonl/encode.js';
+import { parseIsoNs } from '../shared/jsonl-encode.js';
 import { T, filetimeToNs } from './format.js';
 import { valueText, type EvtxRecord, type Value, type XmlNode } from './binxml.js';
 

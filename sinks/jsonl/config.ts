@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { makeIdentity, type Identity, type SysmonEvent } from '../../src/events/event.js';
 import { encodeEcs } from './ecs.js';
-import { encodeJsonl } from './encode.js';
+import { encodeJsonl } from '../shared/jsonl-encode.js';
 
 export interface JsonlFileOptions {
   /** Sink.name (the journal's cursor file is named after it); default "jsonl:<path>", so

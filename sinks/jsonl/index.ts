@@ -3,4 +3,4 @@ export { createJsonlFileSink, reopenOnSighup, type JsonlFileSink } from './file.
 export { createStdoutSink, type StdoutSinkOptions } from './stdout.js';
 export type { JsonlFileOptions, JsonlFormat } from './config.js';
 export { encodeEcs, parseHashes } from './ecs.js';
-export { encodeJsonl, eventFromJson } from './encode.js';
+export { encodeJsonl, eventFromJson } from '../shared/jsonl-encode.js';

@@ -3,7 +3,7 @@
 // maxsize, dialect, and for relps ca/cert/key/servername/insecure), so the syslog URL parser
 // and option resolver are reused; only the RELP parameters are handled here.
 import type { Identity } from '../../src/events/event.js';
-import { parseSyslogUrl, resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogSinkOptions } from '../syslog/config.js';
+import { parseSyslogUrl, resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogSinkOptions } from '../shared/syslog-config.js';
 
 export interface RelpSinkOptions extends Omit<SyslogSinkOptions, 'settleMs' | 'replayMs' | 'confirmUnix'> {
   /** messages sent and not yet acknowledged, at most (librelp's default: 128) */

@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import { makeIdentity, type SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
-import { SyslogEncoder } from '../syslog/encode.js';
+import { SyslogEncoder } from '../shared/syslog-encode.js';
 import { parseRelpUrl, resolveRelpOptions, type RelpSinkOptions, type RelpTarget, type ResolvedRelpOptions } from './config.js';
 import { RelpSession } from './session.js';
 

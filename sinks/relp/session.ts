@@ -7,7 +7,7 @@
 // with the cause and the session is dead. The sink decides what to resend on a new one.
 import type net from 'node:net';
 import type { ResolvedRelpOptions, RelpTarget } from './config.js';
-import { connectStream } from '../syslog/transport.js';
+import { connectStream } from '../shared/syslog-transport.js';
 import { quickAcker } from './quickack.js';
 import { encodeFrame, FrameParser, nextTxnr, parseOffers, parseResponse, RelpProtocolError, type RelpFrame, type RelpResponse } from './frame.js';
 

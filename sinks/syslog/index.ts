@@ -2,12 +2,12 @@
 import { hostname } from 'node:os';
 import { makeIdentity, type SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
-import { parseSyslogUrl, resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogSinkOptions, type SyslogTarget } from './config.js';
-import { SyslogEncoder } from './encode.js';
-import { createTransport, type SyslogTransport } from './transport.js';
+import { parseSyslogUrl, resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogSinkOptions, type SyslogTarget } from '../shared/syslog-config.js';
+import { SyslogEncoder } from '../shared/syslog-encode.js';
+import { createTransport, type SyslogTransport } from '../shared/syslog-transport.js';
 
-export type { SyslogSinkOptions } from './config.js';
-export { parseSyslogUrl } from './config.js';
+export type { SyslogSinkOptions } from '../shared/syslog-config.js';
+export { parseSyslogUrl } from '../shared/syslog-config.js';
 
 export interface SyslogSinkStats {
   events: number;

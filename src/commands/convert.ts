@@ -4,7 +4,7 @@
 //   .evtx   Windows Event Log file, ours or Windows' (sinks/evtx/reader.ts); written with
 //           sinks/evtx/writer.ts without rotation (one file, up to 65535 chunks)
 //   .xml    output only: one <Event> document per line (not wrapped in an <Events> root),
-//           rendered by sinks/xml/render.ts in the dialect of the event's provider: Sysmon for
+//           rendered by sinks/shared/xml-render.ts in the dialect of the event's provider: Sysmon for
 //           Linux's syslog form for Linux-Sysmon events, Windows Event XML for Windows ones
 // Records of an .evtx input that are not events of a Sysmon provider (Linux-Sysmon,
 // Microsoft-Windows-Sysmon) with a known ID are skipped and counted per provider. Damaged
@@ -19,11 +19,11 @@ import { extname } from 'node:path';
 import { ReplacementFile } from '../fs/safe-file.js';
 import { openInput, readJsonlLines } from './jsonl-input.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity, type SysmonEvent } from '../events/event.js';
-import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl, eventFromJson } from '../../sinks/shared/jsonl-encode.js';
 import { classifyRecord, issueText, readEvtxRecords, type ReadIssue } from '../../sinks/evtx/reader.js';
 import type { RecordMeta } from '../../sinks/evtx/chunk.js';
 import { EvtxWriter } from '../../sinks/evtx/writer.js';
-import { renderEventXml } from '../../sinks/xml/render.js';
+import { renderEventXml } from '../../sinks/shared/xml-render.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE, MAX_CHUNKS } from '../../sinks/evtx/format.js';
 
 export interface SourceEvent {

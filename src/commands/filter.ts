@@ -5,7 +5,7 @@
 // Malformed lines are counted and reported on `err` with their line number; processing goes on.
 // Exit status: 0 ok, 1 some lines were malformed, 2 the config (or input) could not be read.
 import { openInput, readJsonlLines } from './jsonl-input.js';
-import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl, eventFromJson } from '../../sinks/shared/jsonl-encode.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type Identity } from '../events/event.js';
 import { ConfigError, loadConfigFile, type Explanation } from '../config/index.js';
 import { finishEvent } from '../config/engine.js';

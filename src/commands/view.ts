@@ -21,8 +21,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { eventDef } from '../events/schema.js';
 import type { FieldValue, SysmonEvent } from '../events/event.js';
-import { eventFromJson, parseIsoNs } from '../../sinks/jsonl/encode.js';
-import { unescapeXmlValue } from '../../sinks/xml/render.js';
+import { eventFromJson, parseIsoNs } from '../../sinks/shared/jsonl-encode.js';
+import { unescapeXmlValue } from '../../sinks/shared/xml-render.js';
 import { newSkipCounts, providerSummary, readEvents } from './convert.js';
 
 export interface TextOut {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runFilter } from '../../src/commands/filter.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY } from '../../src/events/event.js';
 import { ev } from './helpers.js';
 

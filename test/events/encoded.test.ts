@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { SysmonEvent } from '../../src/events/event.js';
 import { EncodedEvent, dataJson, encodeEvent } from '../../src/events/encoded.js';
 import { decodePayload, payloadText } from '../../src/journal/format.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { makeIdentity } from '../../src/events/event.js';
 
 const WHO = makeIdentity(false, 'host');

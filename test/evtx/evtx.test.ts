@@ -11,7 +11,7 @@ import { eventDef } from '../../src/events/schema.js';
 import { createEvtxSink } from '../../sinks/evtx/writer.js';
 import { issueText, readEvtxRecords, recordToEvent, recordShape, type ChunkInfo, type ReadIssue } from '../../sinks/evtx/reader.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE, nameHash } from '../../sinks/evtx/format.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { runConvert } from '../../src/commands/convert.js';
 import { runView } from '../../src/commands/view.js';
 import { hostileEvents, longCommandLineEvent, makeEvent } from './fixtures.js';

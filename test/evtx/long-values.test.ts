@@ -11,7 +11,7 @@ import { LINUX_IDENTITY } from '../../src/events/event.js';
 import { createEvtxSink } from '../../sinks/evtx/writer.js';
 import { MAX_STRING_UNITS, truncateValue } from '../../sinks/evtx/chunk.js';
 import { readEvtxRecords, recordToEvent } from '../../sinks/evtx/reader.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { makeEvent } from './fixtures.js';
 import { needTool, parseExportXml, run } from './tools.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../../src/events/event.js';
 import { LINUX_IDENTITY } from '../../src/events/event.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import type { Sink } from '../../sinks/sink.js';
 
 /** a ProcessCreate-shaped event (~1 KB encoded), distinguishable by `n` */

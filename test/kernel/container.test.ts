@@ -14,7 +14,7 @@ import { containerFromCgroup, containerFromProcCgroup } from '../../src/events/c
 import { loadConfigText } from '../../src/config/index.js';
 import type { SysmonEvent } from '../../src/events/event.js';
 import { decodePayload, payloadText } from '../../src/journal/format.js';
-import { encodeJsonl, eventFromJson } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl, eventFromJson } from '../../sinks/shared/jsonl-encode.js';
 import { makeIdentity } from '../../src/events/event.js';
 
 const HEX = 'a'.repeat(8) + '0123456789abcdef'.repeat(3) + 'b'.repeat(8);

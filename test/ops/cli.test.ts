@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LINUX_IDENTITY, type SysmonEvent } from '../../src/events/event.js';
 import { ROOT } from '../../src/paths.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
-import { renderEventXml } from '../../sinks/xml/render.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
+import { renderEventXml } from '../../sinks/shared/xml-render.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-opscli-'));
 const env = { SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_ROOT: join(dir, 'root'), SYSMON_TS_DATA_DIR: join(dir, 'data') };

@@ -9,7 +9,7 @@ import { it } from 'node:test';
 import { LINUX_IDENTITY, WINDOWS_IDENTITY, type SysmonEvent } from '../../src/events/event.js';
 import { ROOT } from '../../src/paths.js';
 import { runConvert } from '../../src/commands/convert.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 
 const who = { ...LINUX_IDENTITY, computer: 'h' };
 const ev = (rec: number, cmd: string): SysmonEvent => ({

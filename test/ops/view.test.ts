@@ -12,8 +12,8 @@ import { LINUX_IDENTITY, type FieldValue, type SysmonEvent } from '../../src/eve
 import { eventDef } from '../../src/events/schema.js';
 import { runConvert } from '../../src/commands/convert.js';
 import { parseLine, parseTime, runView, type ViewOptions } from '../../src/commands/view.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
-import { renderEventXml } from '../../sinks/xml/render.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
+import { renderEventXml } from '../../sinks/shared/xml-render.js';
 
 const who = { ...LINUX_IDENTITY, computer: 'viewhost' };
 const T0 = Date.parse('2026-11-29T18:00:00Z');

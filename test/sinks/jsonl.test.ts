@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import { createJsonlFileSink, createStdoutSink } from '../../sinks/jsonl/index.js';
-import { encodeJsonl } from '../../sinks/jsonl/encode.js';
+import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { hostileEvents, IDENTITY, processCreate } from './fixtures.js';
 
 const dirs: string[] = [];

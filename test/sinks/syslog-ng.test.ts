@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createSyslogSink, type SyslogSinkOptions } from '../../sinks/syslog/index.js';
-import { eventFromJson } from '../../sinks/jsonl/encode.js';
-import { unescapeXmlValue } from '../../sinks/xml/render.js';
+import { eventFromJson } from '../../sinks/shared/jsonl-encode.js';
+import { unescapeXmlValue } from '../../sinks/shared/xml-render.js';
 import { eventDef } from '../../src/events/schema.js';
 import type { SysmonEvent } from '../../src/events/event.js';
 import { errorEvent, hostileEvents, IDENTITY, processCreate } from './fixtures.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeXml, renderEventXml, unescapeXmlValue } from '../../sinks/xml/render.js';
+import { escapeXml, renderEventXml, unescapeXmlValue } from '../../sinks/shared/xml-render.js';
 import { eventDef } from '../../src/events/schema.js';
 import { makeIdentity } from '../../src/events/event.js';
 import { errorEvent, HOSTILE, hostileEvents, IDENTITY, processCreate } from './fixtures.js';

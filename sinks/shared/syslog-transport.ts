@@ -4,7 +4,7 @@
 // messages may not have been delivered.
 //   udp   connected dgram socket, one message per datagram; best effort (no delivery signal
 //         beyond ICMP errors, which reject the next send)
-//   unix  AF_UNIX datagram via koffi (unixdgram.ts), one message per datagram; send() resolves
+//   unix  AF_UNIX datagram via koffi (syslog-unixdgram.ts), one message per datagram; send() resolves
 //         once the daemon has read them (SIOCOUTQ drained + liveness probe, see waitConsumed)
 //   tcp   RFC 6587 octet counting ("LEN SP MSG"), whole batch in one write
 //   tls   the same over node:tls (RFC 5425), server certificate verified against ca
@@ -12,8 +12,8 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ResolvedSyslogOptions, SyslogTarget } from './config.js';
-import { UnixDgramError, UnixDgramSocket } from './unixdgram.js';
+import type { ResolvedSyslogOptions, SyslogTarget } from './syslog-config.js';
+import { UnixDgramError, UnixDgramSocket } from './syslog-unixdgram.js';
 
 const ECONNREFUSED = 111;
 const ENOTCONN = 107;

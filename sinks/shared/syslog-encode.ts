@@ -6,9 +6,9 @@
 // longest field first, until the message fits. The event stays parseable; nothing is cut
 // mid-character or mid-element.
 import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
-import { encodeJsonl } from '../jsonl/encode.js';
-import { renderEventXml } from '../xml/render.js';
-import type { ResolvedSyslogOptions } from './config.js';
+import { encodeJsonl } from './jsonl-encode.js';
+import { renderEventXml } from './xml-render.js';
+import type { ResolvedSyslogOptions } from './syslog-config.js';
 import { utf8Prefix } from '../../src/kernel/text.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -3,7 +3,7 @@
 // options object; an explicit option wins over the URL.
 import { readFileSync } from 'node:fs';
 import type { Identity } from '../../src/events/event.js';
-import type { XmlDialect } from '../xml/render.js';
+import type { XmlDialect } from './xml-render.js';
 
 export type Transport = 'udp' | 'tcp' | 'tls' | 'unix';
 export type Framing = 'rfc5424' | 'rfc3164';
