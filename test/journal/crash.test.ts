@@ -2,38 +2,18 @@
 // there, ids are unique and contiguous, numbering continues, and the JSONL sink ends up with
 // every record exactly once after restart.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Fanout, Journal, readJournal } from '../../src/journal/index.js';
 import type { FsyncPolicy } from '../../src/journal/index.js';
-import { JsonlFileSink, events, jsonlIds, range, tempDir, until } from './helpers.js';
+import { JsonlFileSink, events, jsonlIds, range, runUntilKilled, tempDir, until } from './helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/append-child.ts', import.meta.url));
 
 /** runs the child until it reported `minDurable` fsynced records, then kill -9; returns the last reported */
 async function runAndKill(dir: string, policy: FsyncPolicy, out: string, minDurable: number): Promise<number> {
-  const p = spawn(process.execPath, ['--import', 'tsx', child, dir, policy, out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let durable = 0;
-  let buf = '';
-  let err = '';
-  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  p.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) if (l.startsWith('D ')) durable = Math.max(durable, Number(l.slice(2)));
-  });
-  const exited = new Promise<void>((r) => p.on('exit', () => r()));
-  try {
-    await until(() => durable >= minDurable || p.exitCode !== null, `child reports ${minDurable} fsynced`, 60_000);
-  } finally {
-    p.kill('SIGKILL');
-    await exited;
-  }
-  assert.ok(durable >= minDurable, `child failed: ${err}`);
-  return durable;
+  return runUntilKilled(child, [dir, policy, out], 'D', minDurable, `child reports ${minDurable} fsynced`);
 }
 
 for (const policy of ['always', 'group'] as FsyncPolicy[]) {

@@ -3,13 +3,12 @@
 // of a value that was saved, and never behind the last value written (a save is written at
 // once unless another was written < 50 ms before; kill -9 does not lose a written value).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CursorFile, encodeSlot, parseCursorText, readCursor, slotBytes } from '../../src/journal/cursor.js';
-import { tempDir, until } from './helpers.js';
+import { runUntilKilled, tempDir, until } from './helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/cursor-child.ts', import.meta.url));
 
@@ -84,26 +83,8 @@ test('cursor: kill -9 of a saving process keeps the last written value, never mo
   for (let round = 0; round < 3; round++) {
     const { dir, cleanup } = await tempDir('cursor');
     t.after(cleanup);
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let written = -1;
-    let buf = '';
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    p.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) if (l.startsWith('W ')) written = Math.max(written, Number(l.slice(2)));
-    });
-    const exited = new Promise<void>((r) => p.on('exit', () => r()));
     const target = 200 + Math.floor(Math.random() * 400);
-    try {
-      await until(() => written >= target || p.exitCode !== null, `child wrote ${target}`, 60_000);
-    } finally {
-      p.kill('SIGKILL');
-      await exited;
-    }
-    assert.ok(written >= target, `child failed: ${err}`);
+    const written = await runUntilKilled(child, [dir], 'W', target, `child wrote ${target}`);
     const onDisk = (await readCursor(join(dir, 'cursors', 'jsonl__var_log_x.jsonl.cursor')))?.acked ?? -1;
     // the child reports a value after writing it: the file may be ahead of the last report
     // (written, killed before printing) by at most one interval's saves (< 20 + 1)

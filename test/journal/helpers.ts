@@ -1,4 +1,5 @@
 // Shared fixtures of the journal tests: realistic events, temp dirs, polling, test sinks.
+import { spawn } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,4 +139,32 @@ export async function fileSize(path: string): Promise<number> {
 
 export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+/**
+ * Runs a child script (through tsx) that prints `PREFIX N` lines as it makes progress, until it
+ * reported `target` or exited, then kills it with SIGKILL mid-work. Returns the highest N it
+ * reported; throws with its stderr when it never got there.
+ */
+export async function runUntilKilled(script: string, args: string[], prefix: string, target: number, what: string): Promise<number> {
+  const p = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let best = -1;
+  let buf = '';
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  p.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) if (l.startsWith(`${prefix} `)) best = Math.max(best, Number(l.slice(prefix.length + 1)));
+  });
+  const exited = new Promise<void>((r) => p.on('exit', () => r()));
+  try {
+    await until(() => best >= target || p.exitCode !== null, what, 60_000);
+  } finally {
+    p.kill('SIGKILL');
+    await exited;
+  }
+  if (best < target) throw new Error(`child failed (${what}): ${err}`);
+  return best;
 }

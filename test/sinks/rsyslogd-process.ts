@@ -64,6 +64,28 @@ export interface Received {
   msg: string;
 }
 
+/** The lines a receiver wrote with the "raw" template (inputname|pri|app|procid|host|msg). */
+export async function readReceived(out: string, trimMsgSpace = false): Promise<Received[]> {
+  const text = await fsp.readFile(out, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((l) => {
+    const parts = l.split('|');
+    const [input, pri, app, procid, host] = parts;
+    let msg = parts.slice(5).join('|');
+    if (trimMsgSpace && msg.startsWith(' ')) msg = msg.slice(1);
+    return { input: input!, pri: Number(pri), app: app!, procid: procid!, host: host!, msg };
+  });
+}
+
+/** Polls `read` until `pred` holds for the lines or the time is up; returns the last lines read. */
+export async function waitForReceived(read: () => Promise<Received[]>, pred: (lines: Received[]) => boolean, timeoutMs: number): Promise<Received[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = await read();
+    if (pred(lines) || Date.now() > deadline) return lines;
+    await sleep(50);
+  }
+}
+
 export interface RsyslogdOptions {
   /** drop the space an RFC 3164 MSG keeps after the TAG */
   trimMsgSpace?: boolean;
@@ -121,24 +143,12 @@ export abstract class RsyslogdProcess {
   abstract stop(): Promise<void>;
 
   async lines(): Promise<Received[]> {
-    const text = await fsp.readFile(this.out, 'utf8').catch(() => '');
-    return text.split('\n').filter(Boolean).map((l) => {
-      const parts = l.split('|');
-      const [input, pri, app, procid, host] = parts;
-      let msg = parts.slice(5).join('|');
-      if (this.opts.trimMsgSpace && msg.startsWith(' ')) msg = msg.slice(1);
-      return { input: input!, pri: Number(pri), app: app!, procid: procid!, host: host!, msg };
-    });
+    return readReceived(this.out, this.opts.trimMsgSpace === true);
   }
 
   /** wait until `pred` holds for the received lines (polling the output file) */
-  async waitFor(pred: (lines: Received[]) => boolean, timeoutMs = 10_000): Promise<Received[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const lines = await this.lines();
-      if (pred(lines) || Date.now() > deadline) return lines;
-      await sleep(50);
-    }
+  waitFor(pred: (lines: Received[]) => boolean, timeoutMs = 10_000): Promise<Received[]> {
+    return waitForReceived(() => this.lines(), pred, timeoutMs);
   }
 
   async reset(): Promise<void> { await fsp.writeFile(this.out, ''); }

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, freeTcpPort, hasCommand, makeCertificate, sleep, type Received } from './rsyslogd-process.js';
+import { canConnect, freeTcpPort, hasCommand, makeCertificate, readReceived, sleep, waitForReceived, type Received } from './rsyslogd-process.js';
 
 export const UNPACKED_SYSLOG_NG = '/opt/sysmon-ts-test/syslog-ng';
 
@@ -113,21 +113,11 @@ log { source(s_tcp); source(s_tls); destination(d_out); flags(flow-control); };
 
   /** the received lines, `input` being the source name (s_tcp, s_tls) */
   async lines(): Promise<Received[]> {
-    const text = await fsp.readFile(this.out, 'utf8').catch(() => '');
-    return text.split('\n').filter(Boolean).map((l) => {
-      const parts = l.split('|');
-      const [input, pri, app, procid, host] = parts;
-      return { input: input!, pri: Number(pri), app: app!, procid: procid!, host: host!, msg: parts.slice(5).join('|') };
-    });
+    return readReceived(this.out);
   }
 
-  async waitFor(pred: (lines: Received[]) => boolean, timeoutMs = 10_000): Promise<Received[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const lines = await this.lines();
-      if (pred(lines) || Date.now() > deadline) return lines;
-      await sleep(50);
-    }
+  waitFor(pred: (lines: Received[]) => boolean, timeoutMs = 10_000): Promise<Received[]> {
+    return waitForReceived(() => this.lines(), pred, timeoutMs);
   }
 
   async reset(): Promise<void> { await fsp.writeFile(this.out, ''); }
