@@ -164,15 +164,23 @@ test('ttyFromStat reads /proc/PID/stat tty_nr as the kernel record encodes the t
   const { ttyFromStat, ttyLine } = await import('../../src/events/utmp.js');
   const { readFileSync, readlinkSync } = await import('node:fs');
   const { spawn } = await import('node:child_process');
-  // a real pseudo-terminal: script(1) runs sleep with it as the controlling terminal
+  // a real pseudo-terminal: script(1) runs sleep with it as the controlling terminal. Whether
+  // sleep is script's child or grandchild depends on $SHELL (bash execs it, dash forks), so the
+  // whole tree under script is searched.
   const child = spawn('script', ['-qc', 'sleep 5', '/dev/null'], { stdio: 'ignore' });
+  const descendants = (pid: number): number[] => {
+    let kids: number[] = [];
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    } catch { /* gone */ }
+    return kids.flatMap((kid) => [kid, ...descendants(kid)]);
+  };
   try {
     let sleeper = 0;
     for (let i = 0; i < 100 && !sleeper; i++) {
       await new Promise((r) => setTimeout(r, 30));
-      // script's children (the shell that execs sleep): /proc/PID/task/PID/children
-      for (const kid of readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ').filter(Boolean)) {
-        try { if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') sleeper = Number(kid); } catch { /* gone */ }
+      for (const kid of descendants(child.pid ?? 0)) {
+        try { if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') sleeper = kid; } catch { /* gone */ }
       }
     }
     assert.ok(sleeper > 0, 'sleep under script found');
