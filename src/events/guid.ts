@@ -6,13 +6,24 @@
 // /proc/<pid>/stat for processes that predate the monitor.
 
 const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
+/** "00".."ff": a GUID is formatted once per process and event, BigInt shifts per byte cost ~1 us */
+const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => hex(i, 2));
 
-export function formatGuid(data1: number, seconds: number, key: bigint): string {
+/** The 4 bytes of `v` (a u32) little-endian, as hex. */
+function le32(v: number): string {
+  return BYTE_HEX[v & 0xff]! + BYTE_HEX[(v >>> 8) & 0xff]! + BYTE_HEX[(v >>> 16) & 0xff]! + BYTE_HEX[v >>> 24]!;
+}
+
+/** `keyLo`/`keyHi`: the key's low and high 32 bits (unsigned) */
+function formatGuidParts(data1Hex: string, seconds: number, keyLo: number, keyHi: number): string {
   const lo = seconds & 0xffff;
   const hi = Math.floor(seconds / 0x10000) & 0xffff;
-  const bytes: string[] = [];
-  for (let i = 0n; i < 8n; i++) bytes.push(hex(Number((key >> (8n * i)) & 0xffn), 2));
-  return `{${hex(data1 >>> 0, 8)}-${hex(lo, 4)}-${hex(hi, 4)}-${bytes[0]}${bytes[1]}-${bytes.slice(2).join('')}}`;
+  const kl = le32(keyLo);
+  return `{${data1Hex}-${hex(lo, 4)}-${hex(hi, 4)}-${kl.slice(0, 4)}-${kl.slice(4)}${le32(keyHi)}}`;
+}
+
+export function formatGuid(data1: number, seconds: number, key: bigint): string {
+  return formatGuidParts(hex(data1 >>> 0, 8), seconds, Number(BigInt.asUintN(32, key)), Number(BigInt.asUintN(32, key >> 32n)));
 }
 
 /** USER_HZ: /proc reports start times in these ticks, and so must we, to agree with it. */
@@ -24,12 +35,16 @@ export function startTicks(startBootNs: bigint): number {
 }
 
 export class GuidMaker {
-  constructor(private readonly machine: number, private readonly bootTimeSec: number) {}
+  private readonly machineHex: string;
+
+  constructor(machine: number, private readonly bootTimeSec: number) {
+    this.machineHex = hex(machine >>> 0, 8);
+  }
 
   /** `ticks` = process start in USER_HZ ticks since boot, as in /proc/<pid>/stat field 22. */
   process(pid: number, ticks: number, endCode: bigint): string {
     const seconds = this.bootTimeSec + Math.floor(ticks / USER_HZ);
-    return formatGuid(this.machine, seconds, (BigInt.asUintN(32, endCode) << 32n) | BigInt(pid >>> 0));
+    return formatGuidParts(this.machineHex, seconds, pid >>> 0, Number(BigInt.asUintN(32, endCode)));
   }
 
   /**
@@ -37,12 +52,12 @@ export class GuidMaker {
    * the uid's utmp logon time on that tty (src/events/utmp.ts); both 0 without a terminal.
    */
   linuxLogon(uid: number, ttyIndex = 0, logonTimeSec = 0): string {
-    return formatGuid(this.machine, logonTimeSec, (BigInt(ttyIndex >>> 0) << 32n) | BigInt(uid >>> 0));
+    return formatGuidParts(this.machineHex, logonTimeSec, uid >>> 0, ttyIndex >>> 0);
   }
 
   /** --windows: key = audit session id << 32 | login uid; no logon time. */
   logon(loginUid: number, session: number): string {
-    return formatGuid(this.machine, 0, (BigInt(session >>> 0) << 32n) | BigInt(loginUid >>> 0));
+    return formatGuidParts(this.machineHex, 0, loginUid >>> 0, session >>> 0);
   }
 }
 

@@ -1,0 +1,39 @@
+// The GUID formatter against the layout written out the slow, obvious way (Sysmon's
+// GenerateUniqueId: Data1 machine id, Data2/Data3 the low/high 16 bits of a time in seconds,
+// Data4 the little-endian bytes of a 64-bit key), over edge values and random ones.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatGuid, GuidMaker } from '../../src/events/guid.js';
+
+function reference(data1: number, seconds: number, key: bigint): string {
+  const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  const b = Array.from({ length: 8 }, (_, i) => h(Number((key >> BigInt(8 * i)) & 0xffn), 2));
+  return `{${h(data1 >>> 0, 8)}-${h(seconds & 0xffff, 4)}-${h(Math.floor(seconds / 0x10000) & 0xffff, 4)}-${b[0]}${b[1]}-${b.slice(2).join('')}}`;
+}
+
+const u32 = () => Math.floor(Math.random() * 2 ** 32);
+const EDGES = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
+
+test('formatGuid: every byte of the 64-bit key in little-endian order, machine id and time halves', () => {
+  const cases: [number, number, bigint][] = [];
+  for (const a of EDGES) for (const b of EDGES) cases.push([a, b, (BigInt(b) << 32n) | BigInt(a)]);
+  for (let i = 0; i < 5000; i++) cases.push([u32(), u32() + (i % 3) * 2 ** 32, (BigInt(u32()) << 32n) | BigInt(u32())]);
+  for (const [d1, secs, key] of cases) assert.equal(formatGuid(d1, secs, key), reference(d1, secs, key), `formatGuid(${d1}, ${secs}, ${key})`);
+});
+
+test('GuidMaker: process, Linux logon and Windows logon keys as Sysmon builds them', () => {
+  const m = new GuidMaker(0x277d2fec, 1_700_000_000);
+  for (let i = 0; i < 2000; i++) {
+    const pid = i < EDGES.length ? EDGES[i]! : u32();
+    const ticks = Math.floor(Math.random() * 2 ** 40) * (i % 2);
+    const endCode = i % 3 === 0 ? BigInt(u32()) : (BigInt(u32()) << 32n) | BigInt(u32());
+    const secs = 1_700_000_000 + Math.floor(ticks / 100);
+    assert.equal(m.process(pid, ticks, endCode), reference(0x277d2fec, secs, (BigInt.asUintN(32, endCode) << 32n) | BigInt(pid >>> 0)));
+    const uid = u32();
+    const tty = u32() & 0xfffff;
+    const t = u32();
+    assert.equal(m.linuxLogon(uid, tty, t), reference(0x277d2fec, t, (BigInt(tty) << 32n) | BigInt(uid)));
+    assert.equal(m.logon(uid, tty), reference(0x277d2fec, 0, (BigInt(tty) << 32n) | BigInt(uid)));
+  }
+  assert.equal(m.linuxLogon(1000), '{277d2fec-0000-0000-e803-000000000000}');
+});
