@@ -2,7 +2,7 @@
 // per loopback connect, sysmon-ts (the compiled agent, as `npm start` runs it; default config
 // and sysmon-modular) against bpftrace printing one line per operation, interleaved in one run.
 // Used by bench/run.ts (section 0) and runnable alone:
-//   node --import tsx bench/cost.ts [--reps N] [--kinds exec,file,connect] [--tsx] [--cpu-prof DIR]
+//   node --import tsx bench/cost.ts [--reps N] [--kinds exec,file,connect] [--tsx] [--cpu-prof DIR] [--warm-x F | --cold]
 // CPU = user+system of every thread of the monitor's process (/proc/PID/stat: utime+stime, no
 // children), from "ready" until its output stopped growing; per-thread split from /proc/PID/task.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -120,7 +120,16 @@ const us = (x: number) => (Number.isFinite(x) ? `${(x * 1e6).toFixed(1)}` : '-')
  * Runs the storms (each kind: default, modular, bpftrace; the order rotates per rep so none
  * always follows another) and returns the markdown lines of the table.
  */
-export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; warm?: boolean; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
+/**
+ * The warm-up storm, as a multiple of the measured one. 1/5 was too short: V8 was still
+ * compiling the hot paths during the measured storm (its compiler threads took ~half of the
+ * agent's CPU there) and a live agent's CPU per exec kept falling for 2-3 more storms of 1,000
+ * (120-190 -> 40-50 us with sysmon-modular, bench/RESULTS.md 2026-12-04 21:20 UTC); a warm-up
+ * as large as the storm measures the running agent, which is what issue 17 asks about.
+ */
+export const WARM_FACTOR = 1;
+
+export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; warm?: boolean; warmFactor?: number; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
   const reps = opts.reps ?? 3;
   const kinds = opts.kinds ?? ['exec', 'file', 'connect'];
   const compiled = opts.compiled ?? true;
@@ -134,7 +143,7 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       const ms = monitors(kind, compiled, nodeArgs, opts.before);
       const order = ms.map((_, i) => ms[(i + rep) % ms.length]!);
       for (const m of order) {
-        const r = await costRun(opts.bins, w, m, opts.work, rep, opts.warm === false ? 0 : Math.round(w.n / 5));
+        const r = await costRun(opts.bins, w, m, opts.work, rep, opts.warm === false ? 0 : Math.round(w.n * (opts.warmFactor ?? WARM_FACTOR)));
         rows.push(r);
         say(`cost ${kind} x${w.n} ${m.name} rep ${rep + 1}/${reps}: cpu ${r.cpu.toFixed(2)} s (${us(r.cpu / w.n)} us/op), captured ${r.captured}/${r.expected}${r.lines !== undefined ? `, logged ${r.lines}` : ''}${r.error ? ` ERROR ${r.error}` : ''}`);
       }
@@ -172,7 +181,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t0 = Date.now();
   const { lines } = await costTable({
     work, bins, reps: Number(opt('reps') ?? 3), kinds: opt('kinds')?.split(',') as Workload[] | undefined,
-    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'), warm: !argv.includes('--cold'),
+    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'), warm: !argv.includes('--cold'), warmFactor: opt('warm-x') ? Number(opt('warm-x')) : undefined,
   });
   console.log(lines.join('\n'));
   console.log(`\n(${((Date.now() - t0) / 60000).toFixed(1)} min)`);

@@ -27,7 +27,7 @@ const { GuidMaker } = await src('events/guid.ts');
 const { bootEpochNs, bootTimeSeconds, machineId, UserNames } = await src('events/host.ts');
 const { earlyFilter } = await src('events/early-filter.ts');
 const { hashes } = await src('events/hashes.ts');
-const { loadConfigFile, defaultConfig } = await src('config/index.ts');
+const { loadConfigFile } = await src('config/index.ts');
 const { configureFileEvents } = await src('families/file/events.ts');
 const { readRecordFile } = await src('commands/record.ts');
 
@@ -42,8 +42,11 @@ hashes.configure(null);
 
 const users = new UserNames();
 const guids = new GuidMaker(machineId(), bootTimeSeconds());
+// one Capture for every pass, as the live agent has one: after the first pass the table
+// knows the recording's processes (the agent seeds its table from /proc), so parents and
+// image loaders are found there, not read from /proc again for pids long gone
+const cap = new Capture(new ProcessTable(guids, users), bootEpochNs());
 function pass(): number {
-  const cap = new Capture(new ProcessTable(guids, users), bootEpochNs());
   let events = 0;
   const out: unknown[] = [];
   for (const r of records) {
