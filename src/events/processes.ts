@@ -118,7 +118,7 @@ export class ProcessTable {
       guid: this.guids.process(rec.tgid, ticks, ids.endCode),
       // a memfd (fileless exec) has no path, only a name: render it as /proc/PID/exe does
       image: rec.exe.startsWith('/memfd:') ? `${rec.exe} (deleted)` : rec.exe,
-      commandLine: commandLineOf(rec.argv),
+      commandLine: rec.commandLine,
       cwd: rec.cwd,
       uid: ids.uid,
       user: this.users.name(ids.uid),

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Capture } from '../../src/capture.js';
-import { DecodeError, decodeRecord, joinPath } from '../../src/families/decode.js';
+import { DecodeError, decodeRecord, joinPath, splitArgs } from '../../src/families/decode.js';
+import { commandLineOfArgs } from '../../src/kernel/records/common.js';
 import { COMMON_LAYOUT } from '../../src/kernel/records/common.js';
 import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../../src/families/process/records.js';
 
@@ -36,16 +37,29 @@ function execRecord(exe: Buffer, cwd: Buffer, args: Buffer, comm = Buffer.from('
   return b;
 }
 
-it('decodes an exec record: paths leaf first, argv NUL separated, invalid UTF-8 kept', () => {
+it('decodes an exec record: paths leaf first, argv NUL separated and joined by spaces, invalid UTF-8 kept', () => {
   const rec = decodeRecord(execRecord(Buffer.from('env\0bin\0usr\0'), Buffer.from(''), Buffer.from('a\0b c\0\xff\0', 'latin1')));
   assert.equal(rec.type, ProcessRecordType.Exec);
   if (rec.type !== ProcessRecordType.Exec) return;
   assert.equal(rec.exe, '/usr/bin/env');
   assert.equal(rec.cwd, '/');
-  assert.deepEqual(rec.argv, ['a', 'b c', '\udcff']);
+  assert.equal(rec.commandLine, 'a b c \udcff');
   assert.equal(rec.tgid, 4242);
   assert.equal(rec.ids.ppid, 7);
   assert.equal(joinPath(Buffer.from('c\0b\0a\0')), '/a/b/c');
+});
+
+it('the command line in one pass is argv split at NULs and joined by single spaces, on any bytes', () => {
+  const slow = (b: Buffer) => splitArgs(b).join(' ');
+  const cases = ['', '\0', '\0\0', 'a', 'a\0', 'a\0\0', '\0a', 'a\0b c\0', 'x\0\0y\0'].map((t) => Buffer.from(t, 'latin1'));
+  cases.push(Buffer.from([0xe2, 0x82, 0]), Buffer.from([0xe2, 0x82, 0xac, 0, 0xff]), Buffer.from([0xf0, 0x9f, 0x98, 0x80, 0, 0xc3]));
+  const alphabet = [0, 0, 0x20, 0x61, 0x2f, 0x7f, 0x80, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0xff];
+  for (let i = 0; i < 20000; i++) {
+    const b = Buffer.alloc(Math.floor(Math.random() * 12));
+    for (let k = 0; k < b.length; k++) b[k] = alphabet[Math.floor(Math.random() * alphabet.length)]!;
+    cases.push(b);
+  }
+  for (const b of cases) assert.equal(commandLineOfArgs(b), slow(b), `bytes ${b.toString('hex')}`);
 });
 
 it('rejects truncated, oversized and out-of-range records with DecodeError', () => {

@@ -1,6 +1,5 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
-import { decodeBytes } from '../../kernel/text.js';
-import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from '../../kernel/records/common.js';
+import { need, readIds, slice, joinPath, commandLineOfArgs, type Header, type ProcessIds } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const ProcessRecordType = { Exec: ENUMS.record_type.RECORD_PROCESS_EXEC, Fork: ENUMS.record_type.RECORD_PROCESS_FORK, Exit: ENUMS.record_type.RECORD_PROCESS_EXIT } as const;
@@ -14,7 +13,9 @@ export const PROCESS_LAYOUT = {
 export const PROCESS_SIZES = { exec_record: STRUCTS.exec_record.size, fork_record: STRUCTS.fork_record.size, exit_record: STRUCTS.exit_record.size } as const;
 
 export interface ExecRecord extends Header {
-  type: 1; ids: ProcessIds; exe: string; cwd: string; argv: string[]; comm: string;
+  type: 1; ids: ProcessIds; exe: string; cwd: string;
+  /** argv joined by single spaces, as Sysmon logs CommandLine (argv is not used apart) */
+  commandLine: string;
   /** the cgroup v2 id the process execs in */
   cgroupId: bigint;
   /** the executable's inode as the kernel ran it: the hash cache key, with no stat */
@@ -30,12 +31,13 @@ export const PROCESS_DECODERS = {
   [ProcessRecordType.Exec]: (rec: Buffer): ExecRecord => {
     need(rec, PROCESS_SIZES.exec_record, 'exec');
     const E = PROCESS_LAYOUT.exec_record;
+    // comm (the task name) is not used: its bounds are checked like every string ref's, no decode
+    slice(rec, E.comm[0], 'comm');
     return {
       type: 1, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, E.ids[0]),
       exe: joinPath(slice(rec, E.exe[0], 'exe')),
       cwd: joinPath(slice(rec, E.cwd[0], 'cwd')),
-      argv: splitArgs(slice(rec, E.args[0], 'args')),
-      comm: decodeBytes(slice(rec, E.comm[0], 'comm')),
+      commandLine: commandLineOfArgs(slice(rec, E.args[0], 'args')),
       cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
       exeFile: {
         dev: rec.readUInt32LE(E.exe_dev[0]),

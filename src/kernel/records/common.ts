@@ -81,6 +81,17 @@ export function joinPath(components: Buffer): string {
   }
 }
 
+/**
+ * argv bytes ("a\0b c\0") -> the command line Sysmon for Linux logs: the arguments joined by
+ * single spaces ("a b c"). One decode and one replace, not split + join: argv is only ever
+ * used joined, and an exec storm decodes one per exec.
+ */
+export function commandLineOfArgs(args: Buffer): string {
+  // splitArgs drops one trailing empty argument (the last NUL), so only one NUL goes here
+  const s = decodeBytes(args.length > 0 && args[args.length - 1] === 0 ? args.subarray(0, args.length - 1) : args);
+  return s.includes('\0') ? s.replaceAll('\0', ' ') : s;
+}
+
 export function splitArgs(args: Buffer): string[] {
   if (args.length === 0) return [];
   const parts = decodeBytes(args).split('\0');
