@@ -14,6 +14,15 @@ export function decodeBytes(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * decodeBytes(buf.subarray(start, end)) without the Buffer view when the bytes are ASCII (paths
+ * and command lines nearly always are): a record's strings are decoded straight from it.
+ */
+export function decodeRange(buf: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return decodeBytes(buf.subarray(start, end));
+  return buf.toString('latin1', start, end);
+}
+
 function latin1(bytes: Uint8Array): string {
   // ring and record views are Buffers already: no new Buffer object per string
   if (Buffer.isBuffer(bytes)) return bytes.toString('latin1');

@@ -62,6 +62,29 @@ it('the command line in one pass is argv split at NULs and joined by single spac
   for (const b of cases) assert.equal(commandLineOfArgs(b), slow(b), `bytes ${b.toString('hex')}`);
 });
 
+it('exec records with random string bytes: exe, cwd and CommandLine as the slow split/reverse/join gives them', () => {
+  const slowPath = (b: Buffer) => {
+    if (b.length === 0) return '/';
+    const parts = decodeBytes(b).split('\0');
+    if (parts[parts.length - 1] === '') parts.pop();
+    return `/${parts.reverse().join('/')}`;
+  };
+  const alphabet = [0, 0x2e, 0x61, 0x2f, 0x7f, 0x80, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff];
+  const rand = () => {
+    const b = Buffer.alloc(1 + Math.floor(Math.random() * 10));
+    for (let k = 0; k < b.length; k++) b[k] = alphabet[Math.floor(Math.random() * alphabet.length)]!;
+    return b;
+  };
+  for (let i = 0; i < 5000; i++) {
+    const [exe, cwd, args] = [rand(), i % 7 === 0 ? Buffer.alloc(0) : rand(), rand()];
+    const rec = decodeRecord(execRecord(exe, cwd, args));
+    if (rec.type !== ProcessRecordType.Exec) throw new Error('not an exec record');
+    assert.equal(rec.exe, slowPath(exe), `exe ${exe.toString('hex')}`);
+    assert.equal(rec.cwd, slowPath(cwd), `cwd ${cwd.toString('hex')}`);
+    assert.equal(rec.commandLine, splitArgs(args).join(' '), `args ${args.toString('hex')}`);
+  }
+});
+
 it('rejects truncated, oversized and out-of-range records with DecodeError', () => {
   const good = execRecord(Buffer.from('sh\0'), Buffer.from('tmp\0'), Buffer.from('sh\0'));
   assert.throws(() => decodeRecord(good.subarray(0, 10)), DecodeError);

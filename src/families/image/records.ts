@@ -2,7 +2,7 @@
 // (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
 // (the container context of src/events/containers.ts).
 import { decodeBytes } from '../../kernel/text.js';
-import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
+import { need, slice, refPath, type Header } from '../../kernel/records/common.js';
 import { pathOfNameInDir } from '../file/records.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
@@ -56,7 +56,7 @@ function decodeImage(rec: Buffer): ImageLoadRecord {
     mtimeNs: rec.readBigInt64LE(I.mtime_ns[0]),
     dev: rec.readUInt32LE(I.dev[0]),
     mode: rec.readUInt32LE(I.mode[0]),
-    path: joinPath(slice(rec, I.path[0], 'path')),
+    path: refPath(rec, I.path[0], 'path'),
   };
 }
 

@@ -1,5 +1,5 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
-import { need, readIds, slice, joinPath, commandLineOfArgs, type Header, type ProcessIds } from '../../kernel/records/common.js';
+import { need, readIds, slice, refPath, refCommandLine, type Header, type ProcessIds } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const ProcessRecordType = { Exec: ENUMS.record_type.RECORD_PROCESS_EXEC, Fork: ENUMS.record_type.RECORD_PROCESS_FORK, Exit: ENUMS.record_type.RECORD_PROCESS_EXIT } as const;
@@ -35,9 +35,9 @@ export const PROCESS_DECODERS = {
     slice(rec, E.comm[0], 'comm');
     return {
       type: 1, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, E.ids[0]),
-      exe: joinPath(slice(rec, E.exe[0], 'exe')),
-      cwd: joinPath(slice(rec, E.cwd[0], 'cwd')),
-      commandLine: commandLineOfArgs(slice(rec, E.args[0], 'args')),
+      exe: refPath(rec, E.exe[0], 'exe'),
+      cwd: refPath(rec, E.cwd[0], 'cwd'),
+      commandLine: refCommandLine(rec, E.args[0], 'args'),
       cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
       exeFile: {
         dev: rec.readUInt32LE(E.exe_dev[0]),

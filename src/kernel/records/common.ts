@@ -1,5 +1,5 @@
 // Helpers shared by every record family's decoder: the header, string refs, process ids.
-import { decodeBytes } from '../text.js';
+import { decodeBytes, decodeRange } from '../text.js';
 import { STRUCTS } from '../generated/events-h.js';
 
 export class DecodeError extends Error {}
@@ -50,14 +50,32 @@ export function readIds(b: Buffer, at: number): ProcessIds {
   };
 }
 
-/** The bytes a str_ref at `refAt` points to, checked against the record's bounds. */
-export function slice(b: Buffer, refAt: number, what: string): Buffer {
+/** The offset of the string a str_ref at `refAt` points to, checked against the record's bounds. */
+function refOffset(b: Buffer, refAt: number, what: string): number {
   const off = b.readUInt32LE(refAt);
   const len = b.readUInt32LE(refAt + 4);
   if (off + len > b.length || (len > 0 && off < HEADER_SIZE)) {
     throw new DecodeError(`${what} string (off ${off}, len ${len}) outside the ${b.length}-byte record`);
   }
-  return b.subarray(off, off + len);
+  return off;
+}
+
+/** The bytes a str_ref at `refAt` points to, checked against the record's bounds. */
+export function slice(b: Buffer, refAt: number, what: string): Buffer {
+  const off = refOffset(b, refAt, what);
+  return b.subarray(off, off + b.readUInt32LE(refAt + 4));
+}
+
+/** joinPath(slice(b, refAt, what)), decoded straight from the record (no Buffer view) */
+export function refPath(b: Buffer, refAt: number, what: string): string {
+  const off = refOffset(b, refAt, what);
+  return joinPathIn(b, off, off + b.readUInt32LE(refAt + 4));
+}
+
+/** commandLineOfArgs(slice(b, refAt, what)), decoded straight from the record */
+export function refCommandLine(b: Buffer, refAt: number, what: string): string {
+  const off = refOffset(b, refAt, what);
+  return commandLineIn(b, off, off + b.readUInt32LE(refAt + 4));
 }
 
 export function need(rec: Buffer, bytes: number, what: string): void {
@@ -66,18 +84,21 @@ export function need(rec: Buffer, bytes: number, what: string): void {
 
 /** "usr\0bin\0" leaf-first components -> "/bin/usr" reversed -> "/usr/bin" */
 export function joinPath(components: Buffer): string {
-  const n = components.length;
-  if (n === 0) return '/';
+  return joinPathIn(components, 0, components.length);
+}
+
+function joinPathIn(b: Buffer, start: number, end: number): string {
+  if (end === start) return '/';
   // one decode, then the components from the last (root side) back to the leaf: the same
   // string as split('\0') / pop the trailing '' / reverse / join('/'), at a third of the cost
-  const s = decodeBytes(components[n - 1] === 0 ? components.subarray(0, n - 1) : components);
+  const s = decodeRange(b, start, b[end - 1] === 0 ? end - 1 : end);
   let out = '';
-  let end = s.length;
+  let last = s.length;
   for (;;) {
-    const nul = end > 0 ? s.lastIndexOf('\0', end - 1) : -1;
-    out += '/' + s.slice(nul + 1, end);
+    const nul = last > 0 ? s.lastIndexOf('\0', last - 1) : -1;
+    out += '/' + s.slice(nul + 1, last);
     if (nul < 0) return out;
-    end = nul;
+    last = nul;
   }
 }
 
@@ -87,8 +108,12 @@ export function joinPath(components: Buffer): string {
  * used joined, and an exec storm decodes one per exec.
  */
 export function commandLineOfArgs(args: Buffer): string {
+  return commandLineIn(args, 0, args.length);
+}
+
+function commandLineIn(b: Buffer, start: number, end: number): string {
   // splitArgs drops one trailing empty argument (the last NUL), so only one NUL goes here
-  const s = decodeBytes(args.length > 0 && args[args.length - 1] === 0 ? args.subarray(0, args.length - 1) : args);
+  const s = decodeRange(b, start, end > start && b[end - 1] === 0 ? end - 1 : end);
   return s.includes('\0') ? s.replaceAll('\0', ' ') : s;
 }
 
