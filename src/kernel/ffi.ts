@@ -39,6 +39,9 @@ export const libcFns = {
   munmap: libc.func('int munmap(void *addr, size_t len)'),
   clockGettime: libc.func('int clock_gettime(int clk, _Out_ timespec *ts)'),
   getpagesize: libc.func('int getpagesize(void)'),
+  /** returns freed heap memory of every malloc arena to the kernel (glibc) */
+  mallocTrim: libc.func('int malloc_trim(size_t pad)'),
+  mallopt: libc.func('int mallopt(int param, int value)'),
 };
 
 const SIG_BLOCK = 0;
