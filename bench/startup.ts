@@ -4,14 +4,15 @@
 // rep by rep so both see the same machine. Root.
 //   node --import tsx bench/startup.ts [--reps 5] [--before DIR] [--configs default,modular]
 //        [--node-args "--max-semi-space-size=4"] [--settle-ms 2000]
-// Per start: spawn -> "monitoring;" on stderr (what bench/cost.ts calls startup), the agent's own
+// Each agent runs as its checkout's `npm start` does (its package.json's node flags). Per start:
+// spawn -> "monitoring;" on stderr (what bench/cost.ts calls startup), the agent's own
 // phase breakdown (its debug log line "startup phases", when the checkout writes one), and after
 // --settle-ms idle: RSS, anonymous RSS and the ring's mapping (/proc/PID/smaps), V8's heap.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BIG_CONFIG, DEFAULT_CONFIG, ROOT, sleep } from './live.js';
+import { BIG_CONFIG, DEFAULT_CONFIG, ROOT, sleep, startFlags } from './live.js';
 
 interface Start {
   label: string; config: string; rep: number; startupMs: number; rssMB: number; anonMB: number; ringMB: number;
@@ -38,7 +39,7 @@ export function memoryOf(pid: number): { rssMB: number; anonMB: number; ringMB: 
 async function startOnce(label: string, root: string, config: string, rep: number, nodeArgs: string[], settleMs: number): Promise<Start> {
   const dir = mkdtempSync(join(tmpdir(), 'sysmon-startup-'));
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...nodeArgs, join(root, 'dist/src/cli.js'), 'run', '--jsonl', join(dir, 'events.jsonl'), '--journal', join(dir, 'journal'),
+  const proc = spawn(process.execPath, [...startFlags(root), ...nodeArgs, join(root, 'dist/src/cli.js'), 'run', '--jsonl', join(dir, 'events.jsonl'), '--journal', join(dir, 'journal'),
     '-c', config, '--no-console', '--stats-every', '0'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'debug' } });
   let err = '';
   let startupMs = NaN;
