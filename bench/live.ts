@@ -178,7 +178,7 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
   const root = opts.root ?? ROOT; // another checkout's agent (A/B)
   // compiled: with the node flags that checkout's `npm start` passes (its package.json)
   const entry = opts.compiled ? [...startFlags(root), join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
-  if (opts.compiled && !existsSync(entry[0]!)) throw new Error(`${entry[0]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
+  if (opts.compiled && !existsSync(entry[entry.length - 1]!)) throw new Error(`${entry[entry.length - 1]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
   const m = {
     name,
     jsonl: '',

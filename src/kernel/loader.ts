@@ -2,8 +2,7 @@
 // Every object shares one ring, one drop counter and one scratch area: the first object
 // creates them and the others reuse their fds, so a single reader sees every family.
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { bpf, bpfExtra, bpfUprobe, koffi, libcFns, UPROBE_OPTS_SIZE, withSignalsBlocked } from './ffi.js';
 import { RingReader } from './ring.js';
 import { KernelFilterMaps } from './kernel-filter-maps.js';
@@ -31,11 +30,6 @@ interface OpenedObject {
   openMs: number;
 }
 
-/**
- * Objects loaded at once on libuv's thread pool (Driver.open): one per core, and at most 3 of the
- * pool's 4 threads, so the journal's and sinks' file calls still find a free one.
- */
-const PARALLEL_LOADS = Math.max(1, Math.min(3, availableParallelism()));
 const EAGAIN = -11;
 const M_TRIM_THRESHOLD = -1;
 const M_MMAP_THRESHOLD = -3;
@@ -79,11 +73,10 @@ export class Driver {
   }
 
   /**
-   * The driver with every object loaded, the optional ones in parallel on libuv's thread pool:
-   * each load parses the kernel's BTF (~25 ms here) and runs the verifier (file.bpf.o ~190 ms),
-   * all in libbpf and the kernel, so two objects load at once on two cores and the main thread
-   * stays free meanwhile (the agent compiles its config and opens its journal). The first object
-   * loads alone first: it creates the ring and the shared maps the others reuse.
+   * The driver with every object loaded in parallel on libuv's thread pool (4 threads): each
+   * load parses the kernel's BTF (~25 ms here) and runs the verifier (file.bpf.o ~190 ms), all in
+   * libbpf and the kernel, so the loads use every core and the main thread stays free meanwhile
+   * (the agent compiles its config and opens its journal). Only the first object is required.
    */
   static async open(opts: DriverOptions): Promise<Driver> {
     const d = new Driver(opts, true);
@@ -98,27 +91,32 @@ export class Driver {
     try {
       const [first, ...rest] = opts.objects;
       if (first === undefined) throw new DriverError('no BPF object to load');
-      await d.loadOnPool(d.openObject(first, opts), opts);
-      // the longest verifications first, so the last to finish is a short one (better packing)
-      const queue = rest.map((path, i) => ({ path, i, size: fileSize(path) })).sort((a, b) => b.size - a.size);
-      const done: (OpenedObject | Error)[] = new Array(rest.length);
-      const workers = Array.from({ length: Math.min(PARALLEL_LOADS, queue.length) }, async () => {
-        for (let job = queue.shift(); job; job = queue.shift()) {
-          try {
-            const opened = d.openObject(job.path, opts);
-            done[job.i] = opened;
-            await d.loadOnPool(opened, opts, false);
-          } catch (err) {
-            done[job.i] = err instanceof Error ? err : new Error(String(err));
-          }
+      // the shared maps are made here from the first object's definitions, so every object,
+      // the first included, loads at once: no load waits for another, nor for this thread
+      // (busy compiling the config meanwhile) to pass a map's fd on
+      const opened = [d.openObject(first, opts)];
+      d.createSharedMaps(opened[0]!);
+      const failed: (Error | null)[] = rest.map(() => null);
+      rest.forEach((path, i) => {
+        try {
+          opened.push(d.openObject(path, opts));
+        } catch (err) {
+          failed[i] = err instanceof Error ? err : new Error(String(err));
         }
       });
-      await Promise.all(workers);
-      // registered in the objects' order whatever order they finished in
-      for (const [i, r] of done.entries()) {
-        if (r instanceof Error) d.loadFailures.push({ object: rest[i]!, error: r.message });
-        else d.registerPrograms(r);
-      }
+      const results = await Promise.allSettled(opened.map((o) => d.loadOnPool(o, opts, false)));
+      if (results[0]!.status === 'rejected') throw results[0]!.reason;
+      d.registerPrograms(opened[0]!);
+      // the optional ones in the objects' order, whatever order they finished in
+      let k = 1;
+      rest.forEach((path, i) => {
+        const err = failed[i] ?? (results[k]!.status === 'rejected' ? (results[k] as PromiseRejectedResult).reason as Error : null);
+        if (failed[i] === null) {
+          if (err === null) d.registerPrograms(opened[k]!);
+          k++;
+        }
+        if (err) d.loadFailures.push({ object: path, error: err.message });
+      });
       d.attachAtLoad(opts);
     } catch (err) {
       d.close();
@@ -129,6 +127,26 @@ export class Driver {
     }
     return d;
   }
+
+  /**
+   * Creates the maps every object shares (the ring, the drop counter, scratch space) as the first
+   * object defines them (sizes set by openObject), and points that object at them: every other
+   * object then reuses them before any load (libbpf checks type, sizes and flags match).
+   */
+  private createSharedMaps(o: OpenedObject): void {
+    for (const name of SHARED_MAPS) {
+      const map = bpf.findMap(o.obj, name);
+      if (!map) continue;
+      const fd = bpfExtra.mapCreate(bpfExtra.mapType(map), name, bpfExtra.keySize(map), bpfExtra.valueSize(map), bpfExtra.maxEntries(map), null) as number;
+      if (fd < 0) throw new DriverError(`cannot create the shared map ${name} (${fd}): root (or CAP_BPF) is required`);
+      this.ownedFds.push(fd);
+      if (bpfExtra.reuseFd(map, fd) !== 0) throw new DriverError(`cannot share map ${name} with ${o.path}`);
+      this.shared.set(name, fd);
+    }
+  }
+
+  /** fds of the maps createSharedMaps made (libbpf dups them into each object; ours close at close()) */
+  private readonly ownedFds: number[] = [];
 
   get ring(): RingReader {
     if (!this.ringReader) throw new DriverError('the driver is not loaded');
@@ -300,6 +318,7 @@ export class Driver {
     }
     this.ringReader?.close();
     for (const obj of this.objects.splice(0)) bpf.close(obj);
+    for (const fd of this.ownedFds.splice(0)) closeSync(fd);
   }
 }
 
@@ -341,8 +360,4 @@ export function resolveLibrary(name: string): string | null {
   }
   libraries.set(name, path);
   return path;
-}
-
-function fileSize(path: string): number {
-  try { return statSync(path).size; } catch { return 0; }
 }
