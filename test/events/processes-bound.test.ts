@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import { GuidMaker } from '../../src/events/guid.js';
 import { UserNames } from '../../src/events/host.js';
 import { MAX_EXITED, ProcessTable } from '../../src/events/processes.js';
-import type { ExitRecord, ForkRecord } from '../../src/kernel/decode.js';
+import type { ExitRecord, ForkRecord } from '../../src/families/decode.js';
 
 const ids = (ppid: number, startBootNs: bigint) => ({
   uid: 0, euid: 0, gid: 0, auid: 0, sessionid: 1, ppid,
