@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     const groups = [...new Set(withPhases.map((r) => `${r.label} ${r.config}`))];
     rows.push(`|---|${groups.map(() => '---').join('|')}|`);
     for (const n of names) rows.push(`| ${n} | ${groups.map((g) => median(withPhases.filter((r) => `${r.label} ${r.config}` === g).map((r) => r.phases![n] ?? 0))).join(' | ')} |`);
-    const objs = [...new Set(withPhases.flatMap((r) => (r.objects ?? []).map((o) => o.object)))];
+    const objs = [...new Set(withPhases.flatMap((r) => (r.objects ?? []).map((o) => o.object)))].filter((o) => !o.startsWith('('));
     for (const o of objs) rows.push(`| load ${o} (on the pool) | ${groups.map((g) => median(withPhases.filter((r) => `${r.label} ${r.config}` === g).map((r) => r.objects?.find((x) => x.object === o)?.loadMs ?? 0))).join(' | ')} |`);
   }
   process.stdout.write(`${rows.join('\n')}\n`);

@@ -101,6 +101,9 @@ export class Agent {
     const platform = kernelPlatform();
     await platform.preload();
     const driverLoading = platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, ringSection: this.opts.ringSection, wanted: () => false });
+    // a load that fails while the journal opens must not count as an unhandled rejection (which
+    // ends the process): startWith awaits it and reports it as the start's error
+    driverLoading.catch(() => {});
     try {
       await this.startWith(platform, driverLoading);
     } catch (err) {

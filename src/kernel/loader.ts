@@ -1,6 +1,7 @@
 // Opens, loads and attaches the driver's BPF objects through libbpf, and owns their links.
-// Every object shares one ring, one drop counter and one scratch area: the first object
-// creates them and the others reuse their fds, so a single reader sees every family.
+// Every object shares one ring, one drop counter and one scratch area, so a single reader sees
+// every family: Driver.open creates them from the first object's definitions before any load
+// (every object then loads at once); the serial constructor lets the first object create them.
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { bpf, bpfExtra, bpfUprobe, koffi, libcFns, UPROBE_OPTS_SIZE, withSignalsBlocked } from './ffi.js';
@@ -31,9 +32,10 @@ interface OpenedObject {
 }
 
 const EAGAIN = -11;
+const EINTR = -4;
+/** mallopt(3) parameters */
 const M_TRIM_THRESHOLD = -1;
 const M_MMAP_THRESHOLD = -3;
-const EINTR = -4;
 
 export class Driver {
   private ringReader: RingReader | null = null;
@@ -55,6 +57,9 @@ export class Driver {
     this.cpus = bpf.numPossibleCpus();
     if (deferLoad) return;
     try {
+      // the first object (the process family) is required: it makes the ring and process
+      // state; any other family that this kernel cannot load (no io_uring, no ext4, an older
+      // tracepoint) costs only its own events and is reported (loadFailures -> event 255)
       opts.objects.forEach((path, i) => {
         try {
           const opened = this.openObject(path, opts);
@@ -104,7 +109,7 @@ export class Driver {
           failed[i] = err instanceof Error ? err : new Error(String(err));
         }
       });
-      const results = await Promise.allSettled(opened.map((o) => d.loadOnPool(o, opts, false)));
+      const results = await Promise.allSettled(opened.map((o) => d.loadOnPool(o, opts)));
       if (results[0]!.status === 'rejected') throw results[0]!.reason;
       d.registerPrograms(opened[0]!);
       // the optional ones in the objects' order, whatever order they finished in
@@ -184,7 +189,7 @@ export class Driver {
    * up (EAGAIN, EINTR; the main thread blocks signals around its loads, a pool thread cannot):
    * such an object is opened again and loaded here with signals blocked.
    */
-  private async loadOnPool(opened: OpenedObject, opts: DriverOptions, register = true): Promise<void> {
+  private async loadOnPool(opened: OpenedObject, opts: DriverOptions): Promise<void> {
     const t = performance.now();
     let err = await new Promise<number>((resolve, reject) => {
       (bpf.load as unknown as { async(obj: unknown, done: (e: unknown, rc: number) => void): void })
@@ -197,7 +202,7 @@ export class Driver {
       opened.programs = again.programs;
       err = withSignalsBlocked(() => bpf.load(again.obj));
     }
-    this.finishLoad(opened, err, performance.now() - t, register);
+    this.finishLoad(opened, err, performance.now() - t, false);
   }
 
   private forgetObject(obj: unknown): void {
