@@ -2,7 +2,7 @@
 // per loopback connect, sysmon-ts (the compiled agent, as `npm start` runs it; default config
 // and sysmon-modular) against bpftrace printing one line per operation, interleaved in one run.
 // Used by bench/run.ts (section 0) and runnable alone:
-//   node --import tsx bench/cost.ts [--reps N] [--kinds exec,file,connect] [--tsx] [--cpu-prof DIR] [--warm-x F | --cold]
+//   node --import tsx bench/cost.ts [--reps N] [--kinds exec,file,connect] [--tsx] [--cpu-prof DIR] [--warm-x F | --cold] [--ops-x F]
 // CPU = user+system of every thread of the monitor's process (/proc/PID/stat: utime+stime, no
 // children), from "ready" until its output stopped growing; per-thread split from /proc/PID/task.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -129,7 +129,7 @@ const us = (x: number) => (Number.isFinite(x) ? `${(x * 1e6).toFixed(1)}` : '-')
  */
 export const WARM_FACTOR = 1;
 
-export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; warm?: boolean; warmFactor?: number; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
+export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; warm?: boolean; warmFactor?: number; opsFactor?: number; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
   const reps = opts.reps ?? 3;
   const kinds = opts.kinds ?? ['exec', 'file', 'connect'];
   const compiled = opts.compiled ?? true;
@@ -138,7 +138,8 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
   const fileDir = join(opts.work, 'files');
   for (let rep = 0; rep < reps; rep++) {
     for (const kind of kinds) {
-      const w: WorkloadSpec = { kind, n: COST_SIZES[kind], fileDir };
+      // /proc CPU times tick at 10 ms: 1,000 execs resolve 10 us/op; --ops-x 4 resolves 2.5
+      const w: WorkloadSpec = { kind, n: Math.round(COST_SIZES[kind] * (opts.opsFactor ?? 1)), fileDir };
       const nodeArgs = (label: string) => (opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(opts.cpuProfDir, `${label}-${rep}`)] : []);
       const ms = monitors(kind, compiled, nodeArgs, opts.before);
       const order = ms.map((_, i) => ms[(i + rep) % ms.length]!);
@@ -159,7 +160,7 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
     const bt = med(sel('bpftrace (printf per op)').map((r) => r.cpu / r.ops));
     for (const name of [...new Set(rows.filter((r) => r.kind === kind).map((r) => r.monitor))]) {
       const rs = sel(name);
-      if (!rs.length) { lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | | |`); continue; }
+      if (!rs.length) { lines.push(`| ${label[kind]} (${Math.round(COST_SIZES[kind] * (opts.opsFactor ?? 1))}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | | |`); continue; }
       const per = rs.map((r) => r.cpu / r.ops);
       const m = med(per);
       const mid = [...rs].sort((a, b) => a.cpu - b.cpu)[Math.floor((rs.length - 1) / 2)]!;
@@ -167,7 +168,7 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       const th = Object.entries(mid.threads).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${tot > 0 ? Math.round((100 * v) / tot) : 0}%`).join(', ');
       const cap = Math.min(...rs.map((r) => r.captured / r.expected));
       const isBt = name.startsWith('bpftrace');
-      lines.push(`| ${label[kind]} (${COST_SIZES[kind]}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt || med(rs.map((r) => r.lines ?? 0)) < 0.05 * expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' }) ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
+      lines.push(`| ${label[kind]} (${rs[0]!.ops}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt || med(rs.map((r) => r.lines ?? 0)) < 0.05 * expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' }) ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
     }
   }
   return { lines, rows };
@@ -181,7 +182,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t0 = Date.now();
   const { lines } = await costTable({
     work, bins, reps: Number(opt('reps') ?? 3), kinds: opt('kinds')?.split(',') as Workload[] | undefined,
-    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'), warm: !argv.includes('--cold'), warmFactor: opt('warm-x') ? Number(opt('warm-x')) : undefined,
+    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'), warm: !argv.includes('--cold'), warmFactor: opt('warm-x') ? Number(opt('warm-x')) : undefined, opsFactor: opt('ops-x') ? Number(opt('ops-x')) : undefined,
   });
   console.log(lines.join('\n'));
   console.log(`\n(${((Date.now() - t0) / 60000).toFixed(1)} min)`);
