@@ -431,7 +431,7 @@ export class Journal extends EventEmitter {
       if (!(await this.writeFailed(e))) await new Promise<void>((r) => setTimeout(r, 1000));
     }).finally(() => {
       this.pumping = null;
-      if (this.ops.length || (this.fill && this.fill.len) || this.syncRequested) this.kick();
+      if (this.ops.length || (this.fill && this.fill.len) || (this.syncRequested && !this.syncing)) this.kick();
     });
   }
 
@@ -442,7 +442,11 @@ export class Journal extends EventEmitter {
       while (this.ops.length && this.ops[0]!.kind === 'data') batch.push(this.ops.shift() as DataOp);
       if (batch.length) {
         await this.writeBatch(batch);
-        if (this.policy === 'always' || this.syncRequested) await this.doSync();
+        // Only 'always' promises durability before visibility. Under 'group' the written records
+        // are published first and the group commit's fdatasync follows: publishing after it held
+        // every batch appended during the fsync (ms to 100s of ms) back from the sinks, and the
+        // in-memory tail then dropped them before the sinks came, so they were read from disk.
+        if (this.policy === 'always') await this.doSync();
         const now = Date.now();
         const seg = this.segs[this.segs.length - 1]!;
         seg.size = this.writePos;
@@ -461,13 +465,25 @@ export class Journal extends EventEmitter {
         this.ops.shift();
         continue;
       }
-      if (this.syncRequested) {
-        await this.doSync();
-        continue;
-      }
+      if (this.syncRequested) this.startSync();
       break;
     }
   }
+
+  /**
+   * The group commit's fdatasync runs beside the pump, not in it: records appended while the
+   * disk flushes are written and published meanwhile (a write to the page cache does not wait
+   * for an fdatasync of the same file), and the sync makes durable what was written when it began.
+   */
+  private startSync(): void {
+    if (this.syncing) return;
+    this.syncing = this.doSync().finally(() => {
+      this.syncing = null;
+      if (this.syncRequested) this.kick();
+    });
+  }
+
+  private syncing: Promise<void> | null = null;
 
   private async writeBatch(batch: DataOp[]): Promise<void> {
     const buf = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((b) => b.buf));
@@ -512,13 +528,15 @@ export class Journal extends EventEmitter {
       }
     }
     this.counters.fsyncs++;
-    this._durableId = target;
+    // (an inline sync under 'always' and a group commit may overlap: never move backwards)
+    if (target > this._durableId) this._durableId = target;
     this.settleWaiters();
     this.emit('durable', target);
   }
 
   private async roll(baseId: number): Promise<void> {
     if (this.fh) { // (null when a previous attempt closed it and then failed to create the next)
+      while (this.syncing) await this.syncing;
       if (this.policy !== 'never') await this.doSync();
       const seg = this.segs[this.segs.length - 1]!;
       await this.fh.close();
@@ -660,11 +678,8 @@ export class Journal extends EventEmitter {
     for (const t of this.timers) clearInterval(t);
     this.kick();
     while (this.pumping) await this.pumping;
-    if (this.policy !== 'never') {
-      this.syncRequested = true;
-      this.kick();
-      while (this.pumping) await this.pumping;
-    }
+    while (this.syncing) await this.syncing;
+    if (this.policy !== 'never' && this.fh) await this.doSync();
     await this.fh?.close();
     this.fh = null;
     this.closed = true;
