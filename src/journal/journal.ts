@@ -10,7 +10,7 @@ import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
 import { readAllCursors } from './cursor.js';
 import {
   RECORD_HEADER, RecordScanner, SEGMENT_HEADER, decodeSegmentHeader, encodeSegmentHeader,
-  parseSegmentName, payloadText, segmentName, writeRecord,
+  eventRecordMaxBytes, parseSegmentName, segmentName, writeEventRecord,
 } from './format.js';
 import { TailBuffer } from './tail.js';
 import { acquireDirLock, type DirLock } from '../fs/lock.js';
@@ -343,18 +343,18 @@ export class Journal extends EventEmitter {
     let added = 0;
     for (const ev of events) {
       const enc = encodeEvent(ev);
-      const text = payloadText(enc);
-      const need = RECORD_HEADER + text.length * 3;
-      let f = this.ensureFill(need);
+      let f = this.ensureFill(eventRecordMaxBytes(enc));
       const id = this.nextId;
-      const n = writeRecord(f.buf, f.len, id, text);
+      const at = f.len;
+      const n = writeEventRecord(f.buf, at, id, enc);
       if (this.logicalSize + n > maxSeg && this.logicalSize > SEGMENT_HEADER) {
-        const rec = Buffer.from(f.buf.subarray(f.len, f.len + n));
+        const rec = Buffer.from(f.buf.subarray(at, at + n));
         this.sealFill();
         this.ops.push({ kind: 'roll', baseId: id });
         this.logicalSize = SEGMENT_HEADER;
         f = this.ensureFill(n);
         rec.copy(f.buf, f.len);
+        enc.move(f.buf, f.len - at);
       }
       ev.recordId = id;
       enc.recordId = id;
@@ -372,14 +372,24 @@ export class Journal extends EventEmitter {
     return this.pendingBytes < this.opts.highWaterBytes;
   }
 
+  /**
+   * Records are written into one reused scratch buffer; sealFill copies each batch out into a
+   * buffer of its exact size, which its events then point into (EncodedEvent.attach) for as
+   * long as the in-memory tail holds them: a 256 KiB buffer per batch would be kept alive by a
+   * few small events.
+   */
+  private scratch: Buffer = Buffer.allocUnsafe(256 * 1024);
+
   private ensureFill(need: number): DataOp & { len: number } {
     let f = this.fill;
     if (!f) {
-      f = this.fill = { kind: 'data', buf: Buffer.allocUnsafe(Math.max(256 * 1024, need)), len: 0, events: [], sizes: [], lastId: 0 };
+      if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
+      f = this.fill = { kind: 'data', buf: this.scratch, len: 0, events: [], sizes: [], lastId: 0 };
     } else if (f.buf.length - f.len < need) {
       const nb = Buffer.allocUnsafe(Math.max(f.buf.length * 2, f.len + need));
       f.buf.copy(nb, 0, 0, f.len);
-      f.buf = nb;
+      f.buf = this.scratch = nb;
+      for (const e of f.events) e.move(nb, 0);
     }
     return f;
   }
@@ -387,7 +397,10 @@ export class Journal extends EventEmitter {
   private sealFill(): void {
     const f = this.fill;
     if (f && f.len > 0) {
-      this.ops.push({ kind: 'data', buf: f.buf.subarray(0, f.len), events: f.events, sizes: f.sizes, lastId: f.lastId });
+      const buf = Buffer.allocUnsafe(f.len);
+      f.buf.copy(buf, 0, 0, f.len);
+      for (const e of f.events) e.move(buf, 0);
+      this.ops.push({ kind: 'data', buf, events: f.events, sizes: f.sizes, lastId: f.lastId });
       this.fill = null;
     }
   }
