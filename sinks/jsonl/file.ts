@@ -95,7 +95,7 @@ async function exists(p: string): Promise<boolean> {
 
 export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}): JsonlFileSink {
   const o: ResolvedJsonlFileOptions = resolveFileOptions(options);
-  const writeLine = lineWriter(o.format);
+  const writeLine = lineWriter(o.format, o.identity);
   // the batch's lines are written into this buffer (grown as needed, reused: writeSync is done
   // with it before the next batch) and go to the file in one write
   let out = Buffer.allocUnsafe(1 << 20);
@@ -206,12 +206,12 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     let n = 0;
     for (const ev of batch) {
       if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) { stats.skipped++; continue; }
-      let end = writeLine(ev, o.identity, out, len);
+      let end = writeLine(ev, out, len);
       while (end < 0) {
         const nb = Buffer.allocUnsafe(out.length * 2);
         out.copy(nb, 0, 0, len);
         out = nb;
-        end = writeLine(ev, o.identity, out, len);
+        end = writeLine(ev, out, len);
       }
       len = end;
       n++;

@@ -52,10 +52,10 @@ function containerJson(ev: SysmonEvent): string {
 // event. Other events (not journaled, or read back from disk) write their text.
 
 /** `{"EventID":N,"EventName":"..","Version":V,"EventRecordID":` as bytes, per EventID */
-const headBytes = new Map<number, Buffer>();
+const headBytes: (Buffer | undefined)[] = [];
 function lineHeadBytes(id: number): Buffer {
-  let h = headBytes.get(id);
-  if (h === undefined) { h = Buffer.from(lineHead(id), 'utf8'); headBytes.set(id, h); }
+  let h = headBytes[id];
+  if (h === undefined) { h = Buffer.from(lineHead(id), 'utf8'); headBytes[id] = h; }
   return h;
 }
 
@@ -131,7 +131,10 @@ function putIsoFromDigits(out: Buffer, pos: number, src: Buffer, from: number, t
 
 /** an upper bound of writeJsonlLine's length */
 export function jsonlLineMaxBytes(ev: SysmonEvent, who: Identity): number {
-  const w = identityBytes(who);
+  return maxBytes(ev, identityBytes(who));
+}
+
+function maxBytes(ev: SysmonEvent, w: IdentityBytes): number {
   const c = ev.container ? 3 * containerJson(ev).length : 0;
   const d = ev instanceof EncodedEvent && ev.bytes !== null ? ev.dataEnd - ev.dataOff : 3 * dataJson(ev).length;
   return 160 + w.computerTime.length + w.providerData.length + c + d;
@@ -142,7 +145,19 @@ export function jsonlLineMaxBytes(ev: SysmonEvent, who: Identity): number {
  * out[off..] and returns where it ends; out must have jsonlLineMaxBytes(ev, who) bytes of room.
  */
 export function writeJsonlLine(ev: SysmonEvent, who: Identity, out: Buffer, off: number): number {
+  return writeLine(ev, identityBytes(who), out, off);
+}
+
+/**
+ * writeJsonlLine for one identity (a sink's): (ev, out, off) -> the end offset, or -1 when out
+ * has less than the line's upper bound of room from off.
+ */
+export function jsonlLineWriter(who: Identity): (ev: SysmonEvent, out: Buffer, off: number) => number {
   const w = identityBytes(who);
+  return (ev, out, off) => (out.length - off < maxBytes(ev, w) ? -1 : writeLine(ev, w, out, off));
+}
+
+function writeLine(ev: SysmonEvent, w: IdentityBytes, out: Buffer, off: number): number {
   let p = put(out, off, lineHeadBytes(ev.id));
   p = putUint(out, p, ev.recordId);
   p = put(out, p, w.computerTime);
