@@ -130,8 +130,6 @@ interface DataOp {
 interface RollOp { kind: 'roll'; baseId: number }
 type Op = DataOp | RollOp;
 
-const SCRATCH_BYTES = 256 * 1024;
-
 /**
  * A new segment file, O_EXCL and not through a link (src/fs/safe-file.ts). A file already at
  * the name can only be one this process began and could not finish (no space for its header):
@@ -375,13 +373,12 @@ export class Journal extends EventEmitter {
   }
 
   /**
-   * Records are written into a scratch buffer. A batch that fills at least half of it takes the
-   * buffer with it (a new scratch is allocated); a smaller one is copied out into a buffer of
-   * its exact size and the scratch is reused. The batch's events point into that buffer
-   * (EncodedEvent.attach) for as long as the in-memory tail holds them, so a 256 KiB buffer
-   * per poll must not be kept alive by a few small events.
+   * Records are written into one reused scratch buffer; sealFill copies each batch out into a
+   * buffer of its exact size, which its events then point into (EncodedEvent.attach) for as
+   * long as the in-memory tail holds them: a 256 KiB buffer per batch would be kept alive by a
+   * few small events.
    */
-  private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private scratch: Buffer = Buffer.allocUnsafe(256 * 1024);
 
   private ensureFill(need: number): DataOp & { len: number } {
     let f = this.fill;
@@ -400,15 +397,9 @@ export class Journal extends EventEmitter {
   private sealFill(): void {
     const f = this.fill;
     if (f && f.len > 0) {
-      let buf: Buffer;
-      if (f.len * 2 >= f.buf.length) {
-        buf = f.buf.subarray(0, f.len);
-        this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-      } else {
-        buf = Buffer.allocUnsafe(f.len);
-        f.buf.copy(buf, 0, 0, f.len);
-        for (const e of f.events) e.move(buf, 0);
-      }
+      const buf = Buffer.allocUnsafe(f.len);
+      f.buf.copy(buf, 0, 0, f.len);
+      for (const e of f.events) e.move(buf, 0);
       this.ops.push({ kind: 'data', buf, events: f.events, sizes: f.sizes, lastId: f.lastId });
       this.fill = null;
     }
