@@ -29,7 +29,7 @@ interface Tree {
 async function loadTree(name: string, root: string): Promise<Tree> {
   const m = (p: string) => import(join(root, p));
   const [{ Capture }, cfg, { ProcessTable }, { GuidMaker }, host, fileEvents] = await Promise.all([
-    m('src/capture.ts'), m('src/config/index.ts'), m('src/events/processes.ts'), m('src/events/guid.ts'), m('src/events/host.ts'), m('src/events/file-events.ts'),
+    m('src/capture.ts'), m('src/config/index.ts'), m('src/events/processes.ts'), m('src/events/guid.ts'), m('src/events/host.ts'), m('src/families/file/events.ts'),
   ]);
   let early: { configure(c: unknown): void } | null = null;
   try { early = (await m('src/events/early-filter.ts')).earlyFilter; } catch { /* the base has none */ }

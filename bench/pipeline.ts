@@ -17,7 +17,7 @@ import { GuidMaker } from '../src/events/guid.js';
 import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from '../src/events/host.js';
 import { ProcessTable } from '../src/events/processes.js';
 import { Fanout, Journal } from '../src/journal/index.js';
-import { decodeRecord } from '../src/kernel/decode.js';
+import { decodeRecord } from '../src/families/decode.js';
 import { readRecordFile } from '../src/commands/record.js';
 import { createJsonlFileSink } from '../sinks/jsonl/index.js';
 import { createEvtxSink } from '../sinks/evtx/writer.js';

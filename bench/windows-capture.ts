@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigText } from '../src/config/index.js';
-import { configureFileEvents } from '../src/events/file-events.js';
+import { configureFileEvents } from '../src/families/file/events.js';
 import type { SysmonEvent } from '../src/events/event.js';
 import { hashes } from '../src/events/hashes.js';
 import { windowsPlatformCapture } from '../src/platform/windows.js';
-import { DeviceMap } from '../src/events/windows/paths.js';
+import { DeviceMap } from '../src/families/windows/paths.js';
 import * as R from '../test/windows/records.js';
 
 const at = process.argv.indexOf('--records');

@@ -1,15 +1,15 @@
 // Kernel records -> finished Sysmon events: decode, then the record family's handler keeps
 // process state current and normalizes. Bad records and kernel drops become event 255.
-import { DecodeError, decodeRecord } from './kernel/decode.js';
+import { DecodeError, decodeRecord } from './families/decode.js';
 import type { SysmonEvent } from './events/event.js';
-import type { CaptureContext, RecordHandlers } from './events/handlers.js';
-import { PROCESS_HANDLERS } from './events/process-events.js';
-import { SECURITY_HANDLERS } from './events/security-events.js';
-import { FILE_HANDLERS } from './events/file-events.js';
-import { NETWORK_HANDLERS } from './events/network-events.js';
-import { DNS_HANDLERS } from './events/dns-events.js';
-import { IMAGE_HANDLERS } from './events/image-events.js';
-import { IOURING_HANDLERS } from './events/iouring-events.js';
+import type { CaptureContext, RecordHandlers } from './families/handlers.js';
+import { PROCESS_HANDLERS } from './families/process/events.js';
+import { SECURITY_HANDLERS } from './families/security/events.js';
+import { FILE_HANDLERS } from './families/file/events.js';
+import { NETWORK_HANDLERS } from './families/network/events.js';
+import { DNS_HANDLERS } from './families/dns/events.js';
+import { IMAGE_HANDLERS } from './families/image/events.js';
+import { IOURING_HANDLERS } from './families/iouring/events.js';
 import { containers } from './events/containers.js';
 import { earlyFilter, type EarlyFilter } from './events/early-filter.js';
 import type { ProcessTable } from './events/processes.js';
@@ -56,7 +56,7 @@ export class Capture implements CaptureContext {
   readonly counters: CaptureCounters = { records: 0, rejected: 0, kernelDrops: 0n };
   private deferred: Promise<unknown>[] = [];
 
-  /** `processes`: the Linux table (the Windows handlers keep their own, src/events/windows) */
+  /** `processes`: the Linux table (the Windows handlers keep their own, src/families/windows) */
   constructor(readonly processes: ProcessTable, private bootEpochNs: bigint, private readonly format: RecordFormat = LINUX_RECORDS) {}
 
   setBootEpoch(ns: bigint): void {

@@ -295,7 +295,7 @@ struct access_record {
 	struct record_header hdr;
 	struct process_ids ids;     /* the source (current) process */
 	struct target_ids target;
-	__u32 granted;              /* Windows access mask (see src/events/security-events.ts) */
+	__u32 granted;              /* Windows access mask (see src/families/security/events.ts) */
 	__u32 how;                  /* ACCESS_VIA_* */
 	__s64 request;              /* ptrace request, or the file's f_mode for /proc/PID/mem */
 };

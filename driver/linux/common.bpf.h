@@ -313,7 +313,7 @@ static __always_inline int write_name_in_dir(__u8 *buf, __u32 at, __u32 *pos, co
 
 /*
  * A tracepoint program on a syscall's exit that hands (nr, ret) to fn; named PREFIX_x_SYS,
- * the name src/kernel/programs.ts knows it by.
+ * the name src/families/programs.ts knows it by.
  */
 #define SYSCALL_EXIT_PROG(prefix, sys, fn, nr)                                    \
 	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \

@@ -7,7 +7,7 @@
  * for the syscall it cares about and costs nothing for every other syscall; plus tp_btf
  * ext4_unlink_enter to see the inode a delete removes (mode, size, ino, mtime) while it still
  * exists. Program names start with file_<event group>_ so the loader can leave out the groups
- * the config does not log (src/events/file-events.ts FILE_PROGRAM_EVENTS).
+ * the config does not log (src/families/file/events.ts FILE_PROGRAM_EVENTS).
  *
  * Only calls that succeeded are reported: the entry side remembers the arguments per thread
  * (`pending`), the exit side reports when the return value says the call worked.

@@ -4,7 +4,7 @@
  * context (cgroup migrations).
  *
  * Hooks: per-syscall tracepoints, so nothing runs for other syscalls, and every program is
- * attached only while the config logs its event (src/kernel/records/image.ts
+ * attached only while the config logs its event (src/families/image/records.ts
  * IMAGE_PROGRAM_EVENTS): with ImageLoad off (Sysmon's default) the mmap hooks cost nothing.
  *   image_e_mmap / image_x_mmap         mmap(PROT_EXEC) of a file (ld.so and dlopen map the
  *                                       text segment this way); reported when it succeeded

@@ -14,7 +14,7 @@
  * posted from an io-wq worker, the SQPOLL thread or a fallback kworker. The fd table is that
  * task's (io-wq workers and the SQPOLL thread share it), so the fd is looked up there.
  * Program names start with iouring_create_ so the loader leaves them out when FileCreate is
- * not logged (src/kernel/programs.ts).
+ * not logged (src/families/programs.ts).
  *
  * Also UNLINKAT/RENAMEAT/LINKAT (FileDelete, FileCreate of the new name): see
  * iouring_names_submit below.

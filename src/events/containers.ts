@@ -14,7 +14,7 @@ import { readProcText } from './procfs.js';
 import type { ContainerContext, SysmonEvent } from './event.js';
 import type { ProcessInfo, ProcessTable } from './processes.js';
 import { startTicks } from './guid.js';
-import type { CgroupAttachRecord } from '../kernel/records/image.js';
+import type { CgroupAttachRecord } from '../families/image/records.js';
 
 export type { ContainerContext } from './event.js';
 

@@ -3,7 +3,7 @@
 // kernel's fork/exec/exit records. Exited processes stay a while: a child's exec often
 // arrives after its parent is gone.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import type { ExecRecord, ExitRecord, ForkRecord, ProcessIds } from '../kernel/decode.js';
+import type { ExecRecord, ExitRecord, ForkRecord, ProcessIds } from '../families/decode.js';
 import { type GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';

@@ -1,7 +1,7 @@
 // Windows start-up facts for the capture, through koffi: the machine GUID (ProcessGuid),
 // the interrupt-time clock the driver stamps records with, NT device -> drive letters
 // (QueryDosDeviceW) and SID -> DOMAIN\name (LookupAccountSidW). No /proc: the process table
-// is fed by the driver's records (src/events/windows/processes.ts). Every native call checks
+// is fed by the driver's records (src/families/windows/processes.ts). Every native call checks
 // the platform first and throws a clear error elsewhere; windowsPlatformCapture() takes the
 // facts as arguments, which is how the tests drive the same code on Linux.
 import koffi from 'koffi';
@@ -10,9 +10,9 @@ import type { PlatformCapture } from './types.js';
 import { GuidMaker } from '../events/guid.js';
 import { UserNames } from '../events/host.js';
 import { ProcessTable } from '../events/processes.js';
-import { decodeWindowsEvent, windowsCapture } from '../events/windows/handlers.js';
-import type { WindowsHostFacts } from '../events/windows/host-facts.js';
-import { DeviceMap } from '../events/windows/paths.js';
+import { decodeWindowsEvent, windowsCapture } from '../families/windows/handlers.js';
+import type { WindowsHostFacts } from '../families/windows/host-facts.js';
+import { DeviceMap } from '../families/windows/paths.js';
 
 type Fn = (...args: unknown[]) => unknown;
 const SIGNATURES = {

@@ -100,7 +100,7 @@ test('runFilter: what Sysmon skips is skipped with a FILE:LINE warning on stderr
 });
 
 test('filter --explain on MSTIC Linux main: an OMIGOD-shaped ProcessCreate from our normalizer is kept by the T1203 Rule, named', async () => {
-  const { processCreate } = await import('../../src/events/process-events.js');
+  const { processCreate } = await import('../../src/families/process/events.js');
   const { ProcessTable } = await import('../../src/events/processes.js');
   const { GuidMaker } = await import('../../src/events/guid.js');
   const { UserNames } = await import('../../src/events/host.js');

@@ -11,7 +11,7 @@ import { containers } from '../../src/events/containers.js';
 import { GuidMaker } from '../../src/events/guid.js';
 import { UserNames } from '../../src/events/host.js';
 import { ProcessTable } from '../../src/events/processes.js';
-import { PROCESS_SIZES, ProcessRecordType } from '../../src/kernel/records/process.js';
+import { PROCESS_SIZES, ProcessRecordType } from '../../src/families/process/records.js';
 import type { ContainerContext, SysmonEvent } from '../../src/events/event.js';
 import { eventsFromConfig, rng } from '../config/gen.js';
 import { cfg, ev } from '../config/helpers.js';
@@ -111,7 +111,7 @@ test('random mutations of real events keep the subset property (sysmon-modular, 
   check('sysmon-modular ProcessCreate', c, events);
 });
 
-/** an exit record (src/kernel/records/process.ts layout) of a process the table never saw */
+/** an exit record (src/families/process/records.ts layout) of a process the table never saw */
 function exitRecord(pid: number): Buffer {
   const b = Buffer.alloc(PROCESS_SIZES.exit_record);
   b.writeUInt16LE(ProcessRecordType.Exit, 0);

@@ -4,15 +4,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { processCreate } from '../../src/events/process-events.js';
+import { processCreate } from '../../src/families/process/events.js';
 import { ProcessTable, type ProcessInfo } from '../../src/events/processes.js';
 import { GuidMaker } from '../../src/events/guid.js';
 import { UserNames, lookupUserName } from '../../src/events/host.js';
 import { setConventions } from '../../src/events/conventions.js';
-import { fileDelete } from '../../src/events/file-events.js';
-import { networkConnect, PortNames, setNetworkOptions } from '../../src/events/network-events.js';
-import { FileInfo, type FileRecord } from '../../src/kernel/records/file.js';
-import type { NetConnectRecord } from '../../src/kernel/records/network.js';
+import { fileDelete } from '../../src/families/file/events.js';
+import { networkConnect, PortNames, setNetworkOptions } from '../../src/families/network/events.js';
+import { FileInfo, type FileRecord } from '../../src/families/file/records.js';
+import type { NetConnectRecord } from '../../src/families/network/records.js';
 import { utcTime } from '../../src/events/time.js';
 
 after(() => setConventions('linux'));

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Capture } from '../../src/capture.js';
-import { DecodeError, decodeRecord, joinPath } from '../../src/kernel/decode.js';
+import { DecodeError, decodeRecord, joinPath } from '../../src/families/decode.js';
 import { COMMON_LAYOUT } from '../../src/kernel/records/common.js';
-import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../../src/kernel/records/process.js';
+import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../../src/families/process/records.js';
 
 const LAYOUT = { ...COMMON_LAYOUT, ...PROCESS_LAYOUT };
 import { GuidMaker } from '../../src/events/guid.js';

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { assertProcessFields } from '../helpers/event-asserts.js';
 import { AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
-import { formatResults, libcResults, libcStatus, parseDnsMessage, wireStatus } from '../../src/events/dns-events.js';
+import { formatResults, libcResults, libcStatus, parseDnsMessage, wireStatus } from '../../src/families/dns/events.js';
 
 const FIELDS = ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'QueryName', 'QueryStatus', 'QueryResults', 'Image', 'User'];
 const CONFIG = '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or">'

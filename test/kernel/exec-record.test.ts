@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { Driver } from '../../src/kernel/loader.js';
-import { decodeRecord } from '../../src/kernel/decode.js';
-import { ProcessRecordType, type ExecRecord } from '../../src/kernel/records/process.js';
-import { userDev } from '../../src/kernel/records/file.js';
+import { decodeRecord } from '../../src/families/decode.js';
+import { ProcessRecordType, type ExecRecord } from '../../src/families/process/records.js';
+import { userDev } from '../../src/families/file/records.js';
 import { DRIVER_OBJECTS } from '../../src/paths.js';
-import { RecordFlag } from '../../src/kernel/layout.js';
+import { RecordFlag } from '../../src/families/layout.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 import { runCommand } from '../helpers/agent.js';
 

@@ -1,16 +1,16 @@
 // Live io_uring name operations from the real kernel: IORING_OP_UNLINKAT (FileDelete),
 // RENAMEAT and LINKAT (FileCreate of the new name). They run in io-wq workers, outside the
 // syscalls file.bpf.c hooks; driver/linux/iouring.bpf.c reports them from the request's
-// submission (names) and completion (result), joined in src/events/iouring-events.ts.
+// submission (names) and completion (result), joined in src/families/iouring/events.ts.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
 import { startUringFixture, URING_RUNTIME_C } from '../helpers/uring.js';
-import { decodeRecord } from '../../src/kernel/decode.js';
-import { IOURING_SIZES, type IouringNameRecord, type IouringResultRecord } from '../../src/kernel/records/iouring.js';
-import { programWanted } from '../../src/kernel/programs.js';
+import { decodeRecord } from '../../src/families/decode.js';
+import { IOURING_SIZES, type IouringNameRecord, type IouringResultRecord } from '../../src/families/iouring/records.js';
+import { programWanted } from '../../src/families/programs.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 
 const missing = missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/include/linux/io_uring.h') ? null : 'no /usr/include/linux/io_uring.h (linux-libc-dev)');

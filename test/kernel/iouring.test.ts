@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AgentProcess, runCommand, type JsonEvent } from '../helpers/agent.js';
 import { startUringFixture, URING_RUNTIME_C } from '../helpers/uring.js';
-import { decodeRecord } from '../../src/kernel/decode.js';
-import { IOURING_SIZES, type IouringFileRecord } from '../../src/kernel/records/iouring.js';
-import { programWanted } from '../../src/kernel/programs.js';
+import { decodeRecord } from '../../src/families/decode.js';
+import { IOURING_SIZES, type IouringFileRecord } from '../../src/families/iouring/records.js';
+import { programWanted } from '../../src/families/programs.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 
 const missing = missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/include/linux/io_uring.h') ? null : 'no /usr/include/linux/io_uring.h (linux-libc-dev)');

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { OUTPUT, readHeaderFacts, render } from '../../driver/gen/events-ts.js';
 import { STRUCTS } from '../../src/kernel/generated/events-h.js';
-import { LAYOUT, STRUCT_SIZES } from '../../src/kernel/layout.js';
+import { LAYOUT, STRUCT_SIZES } from '../../src/families/layout.js';
 import { DRIVER_OBJECTS } from '../../src/paths.js';
 import { missingDriverObjects, missingTool, requirePrereq } from '../helpers/prereq.js';
 

@@ -32,12 +32,12 @@ it('refuses to start without the required process family', (t) => {
 
 it('every program the event map names exists in the driver objects (no stale names)', async (t) => {
   if (!requirePrereq(t, missingKernelPrereq())) return;
-  const { PROGRAM_EVENTS } = await import('../../src/kernel/programs.js');
+  const { PROGRAM_EVENTS } = await import('../../src/families/programs.js');
   const driver = new Driver({ objects: DRIVER_OBJECTS, wanted: () => false });
   try {
     const loaded = new Set(driver.programNames);
     const stale = Object.keys(PROGRAM_EVENTS).filter((p) => !loaded.has(p));
-    assert.deepEqual(stale, [], 'names in src/kernel/programs.ts with no program behind them');
+    assert.deepEqual(stale, [], 'names in src/families/programs.ts with no program behind them');
   } finally {
     driver.close();
   }

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { assertProcessFields } from '../helpers/event-asserts.js';
 import { AgentProcess, type JsonEvent } from '../helpers/agent.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
-import { endpointOf, formatIpv6, PortNames, ReverseDns } from '../../src/events/network-events.js';
+import { endpointOf, formatIpv6, PortNames, ReverseDns } from '../../src/families/network/events.js';
 
 const missing = missingKernelPrereq();
 const NODE = realpathSync(process.execPath);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
-import { resolveName } from '../../src/kernel/records/file.js';
+import { resolveName } from '../../src/families/file/records.js';
 
 const slow = (dir: string, name: string): string =>
   posix.normalize(name.startsWith('/') ? name : `${dir}/${name}`).replace(/(.)\/$/, '$1');

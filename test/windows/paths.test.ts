@@ -1,9 +1,9 @@
 // NT names -> the names Sysmon prints, at the edges the pipeline test does not reach.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeviceMap, registryPath, registryValuePath, streamName } from '../../src/events/windows/paths.js';
-import { callTrace, integrityLevel, registryDetails } from '../../src/events/windows/formats.js';
-import { machineWord } from '../../src/events/windows/host-facts.js';
+import { DeviceMap, registryPath, registryValuePath, streamName } from '../../src/families/windows/paths.js';
+import { callTrace, integrityLevel, registryDetails } from '../../src/families/windows/formats.js';
+import { machineWord } from '../../src/families/windows/host-facts.js';
 
 describe('Windows names and formats', () => {
   const devices = new DeviceMap([['C:', '\\Device\\HarddiskVolume3\\'], ['E:', '\\Device\\CdRom0']], 'D:\\WINNT');

@@ -1,17 +1,17 @@
 // The Windows service side on Linux: records as the Windows driver writes them (test producer
 // = driver/windows/ring.c's RingOutput), in a ring laid out as its section, drained by the real
 // RingWalker, turned into events by the real Capture with the Windows decoder and handlers
-// (src/events/windows), filtered by the real config engine. Expected values are worked out by
+// (src/families/windows), filtered by the real config engine. Expected values are worked out by
 // hand from the records (Sysmon's formats: shared/reference/sysmon-notes.md).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { sectionViews } from '../../src/kernel/windows/section.js';
 import { windowsPlatformCapture } from '../../src/platform/windows.js';
-import { DeviceMap } from '../../src/events/windows/paths.js';
-import type { WindowsHostFacts } from '../../src/events/windows/host-facts.js';
+import { DeviceMap } from '../../src/families/windows/paths.js';
+import type { WindowsHostFacts } from '../../src/families/windows/host-facts.js';
 import { loadConfigText } from '../../src/config/index.js';
-import { configureFileEvents } from '../../src/events/file-events.js';
+import { configureFileEvents } from '../../src/families/file/events.js';
 import type { SysmonEvent } from '../../src/events/event.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';

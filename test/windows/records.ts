@@ -1,8 +1,8 @@
 // Records as the Windows driver fills them (driver/windows/*.c), built at the decoders'
 // offsets: the Windows records (200-239) and the shared ones it writes (3, 40, 41, 44).
 import { COMMON_LAYOUT } from '../../src/kernel/records/common.js';
-import { PROCESS_LAYOUT, PROCESS_SIZES } from '../../src/kernel/records/process.js';
-import { SECURITY_LAYOUT, SECURITY_SIZES } from '../../src/kernel/records/security.js';
+import { PROCESS_LAYOUT, PROCESS_SIZES } from '../../src/families/process/records.js';
+import { SECURITY_LAYOUT, SECURITY_SIZES } from '../../src/families/security/records.js';
 import { WINDOWS_LAYOUT, WINDOWS_SIZES } from '../../src/kernel/windows/records.js';
 
 const H = COMMON_LAYOUT.record_header;

@@ -9,7 +9,7 @@ import { buildDfa, DfaTooLarge, MARK_END, MARK_START, walkFlags, type Dfa, type 
 
 /** Slots, in events.h order: the Sysmon event each can become. */
 export const KF_SLOT_EVENTS = [11, 23, 26, 2] as const;
-/** File record types (src/kernel/records/file.ts FileRecordType) -> the slots that must all drop. */
+/** File record types (src/families/file/records.ts FileRecordType) -> the slots that must all drop. */
 export const KF_RECORD_SLOTS: Readonly<Record<number, readonly number[]>> = {
   20: [0], // Create -> FileCreate 11
   21: [1, 2], // Delete -> FileDelete 23 or, when 23's rules do not keep it, FileDeleteDetected 26

@@ -3,7 +3,7 @@
 // of its callbacks at load (fltmc load SysmonTs), so there is nothing to attach or detach
 // per program: updateAttachments() reports nothing and the config's filtering happens in
 // the pipeline. src/platform/index.ts picks it on win32 (a dynamic import, since loader.ts
-// loads libbpf as it is imported); its records become events through src/events/windows.
+// loads libbpf as it is imported); its records become events through src/families/windows.
 import type { AgentDriver } from '../driver.js';
 import { WindowsRing } from './section.js';
 

@@ -3,7 +3,7 @@
 // Their strings are UTF-16LE as the Windows kernel holds them (NT paths), SIDs binary.
 // The Windows driver also writes Linux records whose fields carry over (exit 3, access 40,
 // inject 41, tamper 44): decodeWindowsRecord hands those to the shared decoders.
-import { decodeRecord, DecodeError, type KernelRecord } from '../decode.js';
+import { decodeRecord, DecodeError, type KernelRecord } from '../../families/decode.js';
 import { COMMON_LAYOUT, HEADER_SIZE, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
 

@@ -1,7 +1,7 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
-import { decodeBytes } from '../text.js';
-import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from './common.js';
-import { ENUMS, STRUCTS } from '../generated/events-h.js';
+import { decodeBytes } from '../../kernel/text.js';
+import { need, readIds, slice, joinPath, splitArgs, type Header, type ProcessIds } from '../../kernel/records/common.js';
+import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const ProcessRecordType = { Exec: ENUMS.record_type.RECORD_PROCESS_EXEC, Fork: ENUMS.record_type.RECORD_PROCESS_FORK, Exit: ENUMS.record_type.RECORD_PROCESS_EXIT } as const;
 

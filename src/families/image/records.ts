@@ -1,10 +1,10 @@
 // Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
 // (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
 // (the container context of src/events/containers.ts).
-import { decodeBytes } from '../text.js';
-import { need, slice, joinPath, type Header } from './common.js';
-import { pathOfNameInDir } from './file.js';
-import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
+import { decodeBytes } from '../../kernel/text.js';
+import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
+import { pathOfNameInDir } from '../file/records.js';
+import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 const IMAGE_TYPES = ENUMS.image_record_type;
 export const ImageRecordType = { ImageLoad: IMAGE_TYPES.RECORD_IMAGE_LOAD, PipeCreate: IMAGE_TYPES.RECORD_PIPE_CREATE, PipeOpen: IMAGE_TYPES.RECORD_PIPE_OPEN, CgroupAttach: IMAGE_TYPES.RECORD_CGROUP_ATTACH } as const;
@@ -92,7 +92,7 @@ export const IMAGE_DECODERS = {
   [ImageRecordType.CgroupAttach]: decodeCgroup,
 };
 
-/** image.bpf.c's programs -> the Sysmon events they exist for (src/kernel/programs.ts). */
+/** image.bpf.c's programs -> the Sysmon events they exist for (src/families/programs.ts). */
 export const IMAGE_PROGRAM_EVENTS: Record<string, readonly number[]> = {
   image_e_mmap: [7], image_x_mmap: [7], image_e_mprotect: [7], image_x_mprotect: [7],
   pipe_e_mknod: [17], pipe_x_mknod: [17], pipe_e_mknodat: [17], pipe_x_mknodat: [17],

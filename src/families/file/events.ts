@@ -12,14 +12,14 @@
 // "false"). Nothing is archived;
 // when a config has rules for both, a delete that FileDelete's rules keep is 23, else 26
 // (Sysmon's order).
-import type { SysmonEvent } from './event.js';
-import type { RecordHandlers, CaptureContext } from './handlers.js';
-import type { ProcessInfo } from './processes.js';
-import { utcTime } from './time.js';
-import { NULL_GUID } from './guid.js';
-import { hashes } from './hashes.js';
-import { conventions } from './conventions.js';
-import { FileInfo, FileOp, FileRecordType, userDev, type FileRecord } from '../kernel/records/file.js';
+import type { SysmonEvent } from '../../events/event.js';
+import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { ProcessInfo } from '../../events/processes.js';
+import { utcTime } from '../../events/time.js';
+import { NULL_GUID } from '../../events/guid.js';
+import { hashes } from '../../events/hashes.js';
+import { conventions } from '../../events/conventions.js';
+import { FileInfo, FileOp, FileRecordType, userDev, type FileRecord } from './records.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

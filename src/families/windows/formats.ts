@@ -1,6 +1,6 @@
 // Windows Sysmon's value formats for what the Windows driver sends raw: FILETIMEs, the
 // token's integrity RID, registry data (event 13 Details), return addresses (CallTrace).
-import { utcTime } from '../time.js';
+import { utcTime } from '../../events/time.js';
 
 /** 100 ns intervals between 1601-01-01 and 1970-01-01 */
 const FILETIME_UNIX_EPOCH = 116444736000000000n;

@@ -1,18 +1,18 @@
 // Kernel process records -> Sysmon events 1 (ProcessCreate) and 5 (ProcessTerminate),
 // filled as Sysmon for Linux fills them where Linux has no equivalent (IntegrityLevel
 // "no level", PE version fields "-").
-import type { SysmonEvent } from './event.js';
-import type { ProcessInfo, ProcessTable } from './processes.js';
-import type { ExecRecord, ExitRecord, ForkRecord } from '../kernel/decode.js';
-import type { RecordHandlers } from './handlers.js';
-import { utcTime } from './time.js';
-import { NULL_GUID, startTicks } from './guid.js';
-import { hashes } from './hashes.js';
-import { containers } from './containers.js';
-import { earlyFilter } from './early-filter.js';
-import { userDev } from '../kernel/records/file.js';
-import { RecordFlag } from '../kernel/layout.js';
-import { conventions } from './conventions.js';
+import type { SysmonEvent } from '../../events/event.js';
+import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
+import type { ExecRecord, ExitRecord, ForkRecord } from '../decode.js';
+import type { RecordHandlers } from '../handlers.js';
+import { utcTime } from '../../events/time.js';
+import { NULL_GUID, startTicks } from '../../events/guid.js';
+import { hashes } from '../../events/hashes.js';
+import { containers } from '../../events/containers.js';
+import { earlyFilter } from '../../events/early-filter.js';
+import { userDev } from '../file/records.js';
+import { RecordFlag } from '../layout.js';
+import { conventions } from '../../events/conventions.js';
 
 const UNSET = 0xffffffff;
 

@@ -3,9 +3,9 @@
 // records (the request at submission, its result at completion). The file-like records are a
 // struct file_record exactly as file.bpf.c writes it, followed by the request's fields: the
 // file part is decoded by the file family's decoder.
-import { FILE_DECODERS, FileRecordType, type FileRecord } from './file.js';
-import { need, type Header } from './common.js';
-import { ENUMS, STRUCTS } from '../generated/events-h.js';
+import { FILE_DECODERS, FileRecordType, type FileRecord } from '../file/records.js';
+import { need, type Header } from '../../kernel/records/common.js';
+import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
 const IOURING_TYPES = ENUMS.iouring_record_type;
 export const IouringRecordType = { FileCreate: IOURING_TYPES.RECORD_IOURING_FILE_CREATE, NameOp: IOURING_TYPES.RECORD_IOURING_NAME_OP, Result: IOURING_TYPES.RECORD_IOURING_RESULT } as const;

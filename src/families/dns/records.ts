@@ -1,9 +1,9 @@
 // DNS family records (driver/linux/dns.bpf.c): Sysmon event 22 (DnsQuery).
 //  60 WIRE: the raw DNS response a process received for a query it sent to port 53.
 //  61 LIBC: getaddrinfo / gethostbyname(2) returned: name, status, addresses, canonical name.
-import { need, slice, type Header } from './common.js';
-import { decodeBytes } from '../text.js';
-import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
+import { need, slice, type Header } from '../../kernel/records/common.js';
+import { decodeBytes } from '../../kernel/text.js';
+import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const DnsRecordType = { Wire: ENUMS.record_type.RECORD_DNS_WIRE, Libc: ENUMS.record_type.RECORD_DNS_LIBC } as const;
 
@@ -16,7 +16,7 @@ export const DNS_LAYOUT = {
 
 export const DNS_SIZES = { dns_record: STRUCTS.dns_record.size, dns_addr: STRUCTS.dns_addr.size } as const;
 
-/** Which Sysmon events each dns.bpf.c program exists for (src/kernel/programs.ts). */
+/** Which Sysmon events each dns.bpf.c program exists for (src/families/programs.ts). */
 export const DNS_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.fromEntries(
   ['dns_gai_enter', 'dns_gai_exit', 'dns_ghbn_enter', 'dns_ghbn_exit', 'dns_ghbn2_enter', 'dns_ghbn2_exit',
     'dns_udp_send', 'dns_x_recvfrom', 'dns_x_recvmsg', 'dns_x_recvmmsg', 'dns_x_read'].map((p) => [p, [22]]));

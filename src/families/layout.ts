@@ -1,14 +1,14 @@
 // The layouts every family's decoder reads, gathered: each comes from
 // src/kernel/generated/events-h.ts (`npm run gen` from driver/include/events.h).
-import { COMMON_LAYOUT, COMMON_SIZES } from './records/common.js';
-import { PROCESS_LAYOUT, PROCESS_SIZES } from './records/process.js';
-import { SECURITY_LAYOUT, SECURITY_SIZES } from './records/security.js';
-import { FILE_LAYOUT, FILE_SIZES } from './records/file.js';
-import { NETWORK_LAYOUT, NETWORK_SIZES } from './records/network.js';
-import { DNS_LAYOUT, DNS_SIZES } from './records/dns.js';
-import { IMAGE_LAYOUT, IMAGE_SIZES } from './records/image.js';
-import { IOURING_LAYOUT, IOURING_SIZES } from './records/iouring.js';
-import { DEFINES } from './generated/events-h.js';
+import { COMMON_LAYOUT, COMMON_SIZES } from '../kernel/records/common.js';
+import { PROCESS_LAYOUT, PROCESS_SIZES } from './process/records.js';
+import { SECURITY_LAYOUT, SECURITY_SIZES } from './security/records.js';
+import { FILE_LAYOUT, FILE_SIZES } from './file/records.js';
+import { NETWORK_LAYOUT, NETWORK_SIZES } from './network/records.js';
+import { DNS_LAYOUT, DNS_SIZES } from './dns/records.js';
+import { IMAGE_LAYOUT, IMAGE_SIZES } from './image/records.js';
+import { IOURING_LAYOUT, IOURING_SIZES } from './iouring/records.js';
+import { DEFINES } from '../kernel/generated/events-h.js';
 
 export const LAYOUT: Record<string, Record<string, readonly [number, number]>> = {
   ...COMMON_LAYOUT,

@@ -1,18 +1,18 @@
 // Raw ring records (bytes laid out by driver/include/events.h) -> typed records, through
 // each family's decoders. A record that does not fit its declared layout is rejected with
 // DecodeError: the caller counts it, reports event 255 and skips it.
-import { DecodeError, HEADER_SIZE, COMMON_LAYOUT } from './records/common.js';
-import { PROCESS_DECODERS, type ProcessRecord } from './records/process.js';
-import { SECURITY_DECODERS, type SecurityRecord } from './records/security.js';
-import { FILE_DECODERS, type FileRecord } from './records/file.js';
-import { NETWORK_DECODERS, type NetworkRecord } from './records/network.js';
-import { DNS_DECODERS, type DnsRecord } from './records/dns.js';
-import { IMAGE_DECODERS, type ImageFamilyRecord } from './records/image.js';
-import { IOURING_DECODERS, type IouringRecord } from './records/iouring.js';
+import { DecodeError, HEADER_SIZE, COMMON_LAYOUT } from '../kernel/records/common.js';
+import { PROCESS_DECODERS, type ProcessRecord } from './process/records.js';
+import { SECURITY_DECODERS, type SecurityRecord } from './security/records.js';
+import { FILE_DECODERS, type FileRecord } from './file/records.js';
+import { NETWORK_DECODERS, type NetworkRecord } from './network/records.js';
+import { DNS_DECODERS, type DnsRecord } from './dns/records.js';
+import { IMAGE_DECODERS, type ImageFamilyRecord } from './image/records.js';
+import { IOURING_DECODERS, type IouringRecord } from './iouring/records.js';
 
-export { DecodeError, joinPath, splitArgs, type ProcessIds } from './records/common.js';
-export type { ExecRecord, ExitRecord, ForkRecord } from './records/process.js';
-export type { NetConnectRecord } from './records/network.js';
+export { DecodeError, joinPath, splitArgs, type ProcessIds } from '../kernel/records/common.js';
+export type { ExecRecord, ExitRecord, ForkRecord } from './process/records.js';
+export type { NetConnectRecord } from './network/records.js';
 
 /** Every record any family can produce; a new family adds its union here. */
 export type KernelRecord = ProcessRecord | SecurityRecord | NetworkRecord | FileRecord | ImageFamilyRecord | DnsRecord | IouringRecord;

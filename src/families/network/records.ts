@@ -1,6 +1,6 @@
 // Network family records (driver/linux/network.bpf.c): one per connection to report (event 3).
-import { need, type Header } from './common.js';
-import { ENUMS, STRUCTS } from '../generated/events-h.js';
+import { need, type Header } from '../../kernel/records/common.js';
+import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const NetworkRecordType = { Connect: ENUMS.record_type.RECORD_NET_CONNECT } as const;
 

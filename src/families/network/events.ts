@@ -12,14 +12,14 @@
 // getnameinfo (as Sysmon's GetNameInfo), cached, bounded in time, done off the ring path.
 import { readFileSync } from 'node:fs';
 import { lookupService } from 'node:dns/promises';
-import type { SysmonEvent } from './event.js';
-import type { RecordHandlers, CaptureContext } from './handlers.js';
-import type { ProcessInfo } from './processes.js';
-import type { NetConnectRecord } from '../kernel/decode.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../kernel/records/network.js';
-import { NULL_GUID, startTicks } from './guid.js';
-import { UserNames } from './host.js';
-import { utcTime } from './time.js';
+import type { SysmonEvent } from '../../events/event.js';
+import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { ProcessInfo } from '../../events/processes.js';
+import type { NetConnectRecord } from '../decode.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from './records.js';
+import { NULL_GUID, startTicks } from '../../events/guid.js';
+import { UserNames } from '../../events/host.js';
+import { utcTime } from '../../events/time.js';
 
 // ---- addresses ----------------------------------------------------------------------
 

@@ -2,18 +2,18 @@
 // it writes (3 exit, 40 access + 230 stack, 41 inject, 44 tamper). The process table is fed
 // by the records themselves (no /proc on Windows). A record whose op does not belong to its
 // type is rejected by decodeWindowsEvent (event 255), as a malformed Linux record is.
-import { DecodeError, type KernelRecord } from '../../kernel/decode.js';
-import type { ExitRecord } from '../../kernel/records/process.js';
-import type { AccessRecord, InjectRecord, TamperRecord } from '../../kernel/records/security.js';
+import { DecodeError, type KernelRecord } from '../decode.js';
+import type { ExitRecord } from '../process/records.js';
+import type { AccessRecord, InjectRecord, TamperRecord } from '../security/records.js';
 import {
   decodeWindowsRecord, WinFileOp, WinRegOp, WindowsRecordType as T,
   type WindowsRecord, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord,
 } from '../../kernel/windows/records.js';
-import type { SysmonEvent } from '../event.js';
+import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext } from '../handlers.js';
-import { hashes } from '../hashes.js';
-import { utcTime } from '../time.js';
-import { chooseDeleteEvent } from '../file-events.js';
+import { hashes } from '../../events/hashes.js';
+import { utcTime } from '../../events/time.js';
+import { chooseDeleteEvent } from '../file/events.js';
 import { callTrace, filetimeToUnixNs, filetimeUtc, looksExecutable, registryDetails, type LoadedModule } from './formats.js';
 import type { WindowsHostFacts } from './host-facts.js';
 import { registryPath, registryValuePath, streamName } from './paths.js';

@@ -1,9 +1,9 @@
 // Security family records (driver/linux/security.bpf.c): cross-process access (ptrace,
 // process_vm_readv/writev, /proc/PID/mem), ptrace code injection, eBPF program loads,
 // kernel module loads, and images that lost their last link (memfd, deleted, replaced).
-import { decodeBytes } from '../text.js';
-import { need, readIds, slice, joinPath, type Header, type ProcessIds } from './common.js';
-import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
+import { decodeBytes } from '../../kernel/text.js';
+import { need, readIds, slice, joinPath, type Header, type ProcessIds } from '../../kernel/records/common.js';
+import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const SecurityRecordType = { Access: ENUMS.record_type.RECORD_PROCESS_ACCESS, Inject: ENUMS.record_type.RECORD_REMOTE_THREAD, BpfLoad: ENUMS.record_type.RECORD_BPF_PROG_LOAD, ModuleLoad: ENUMS.record_type.RECORD_MODULE_LOAD, Tamper: ENUMS.record_type.RECORD_TAMPER } as const;
 

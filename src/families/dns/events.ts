@@ -24,14 +24,14 @@
 //   AAAA "2001:db8::1;". libc: the canonical name (h_name, ai_canonname) when it differs
 //   from the query as "type:  5 name;", then every distinct address. "-" when empty.
 import { isIP } from 'node:net';
-import type { SysmonEvent } from './event.js';
-import type { CaptureContext, RecordHandlers } from './handlers.js';
-import type { ProcessInfo } from './processes.js';
-import type { DnsLibcRecord, DnsWireRecord } from '../kernel/records/dns.js';
-import { NULL_GUID, startTicks } from './guid.js';
-import { UserNames } from './host.js';
-import { utcTime } from './time.js';
-import { formatIpv6 } from './network-events.js';
+import type { SysmonEvent } from '../../events/event.js';
+import type { CaptureContext, RecordHandlers } from '../handlers.js';
+import type { ProcessInfo } from '../../events/processes.js';
+import type { DnsLibcRecord, DnsWireRecord } from './records.js';
+import { NULL_GUID, startTicks } from '../../events/guid.js';
+import { UserNames } from '../../events/host.js';
+import { utcTime } from '../../events/time.js';
+import { formatIpv6 } from '../network/events.js';
 
 const AF_INET6 = 10;
 const users = { names: null as UserNames | null };

@@ -2,11 +2,11 @@
 // while the active config can log one of its events (an event with no rules and default
 // off costs nothing in the kernel); ALWAYS_ATTACHED lists the ones the process state needs.
 // Each family adds its programs here.
-import { FILE_PROGRAM_EVENTS } from './records/file.js';
-import { DNS_PROGRAM_EVENTS } from './records/dns.js';
-import { IMAGE_PROGRAM_EVENTS } from './records/image.js';
+import { FILE_PROGRAM_EVENTS } from './file/records.js';
+import { DNS_PROGRAM_EVENTS } from './dns/records.js';
+import { IMAGE_PROGRAM_EVENTS } from './image/records.js';
 export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
-  // security.bpf.c (src/events/security-events.ts)
+  // security.bpf.c (src/families/security/events.ts)
   // per-syscall tracepoints, attached only for the events that need their syscall
   security_e_ptrace: [8, 10], security_x_ptrace: [8, 10],
   security_e_process_vm_readv: [10], security_x_process_vm_readv: [10],
@@ -18,11 +18,11 @@ export const PROGRAM_EVENTS: Record<string, readonly number[]> = {
   tamper_exec: [25], tamper_exit: [25],
   ...FILE_PROGRAM_EVENTS,
   ...IMAGE_PROGRAM_EVENTS,
-  // network.bpf.c (src/events/network-events.ts)
+  // network.bpf.c (src/families/network/events.ts)
   net_tcp_state: [3], net_udp_send: [3],
   net_x_accept: [3], net_x_accept4: [3], net_x_recvfrom: [3], net_x_recvmsg: [3], net_x_recvmmsg: [3],
-  ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/events/dns-events.ts)
-  // iouring.bpf.c (src/events/iouring-events.ts)
+  ...DNS_PROGRAM_EVENTS, // dns.bpf.c (src/families/dns/events.ts)
+  // iouring.bpf.c (src/families/iouring/events.ts)
   iouring_create_complete: [11],
   iouring_names_submit: [11, 23, 26], iouring_names_complete: [11, 23, 26],
 };

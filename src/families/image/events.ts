@@ -13,16 +13,16 @@
 // (EventType ConnectPipe) = any open(2) of a FIFO that succeeded (each end's open is its
 // connection). PipeName is the FIFO's absolute path. Anonymous pipes (pipe(2)) and Unix
 // sockets are not reported.
-import type { SysmonEvent } from './event.js';
-import type { RecordHandlers, CaptureContext } from './handlers.js';
-import type { ProcessInfo } from './processes.js';
-import { utcTime } from './time.js';
-import { NULL_GUID } from './guid.js';
-import { hashes } from './hashes.js';
-import { containers } from './containers.js';
-import { earlyFilter } from './early-filter.js';
-import { userDev } from '../kernel/records/file.js';
-import { ImageRecordType, type CgroupAttachRecord, type ImageLoadRecord, type PipeRecord } from '../kernel/records/image.js';
+import type { SysmonEvent } from '../../events/event.js';
+import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { ProcessInfo } from '../../events/processes.js';
+import { utcTime } from '../../events/time.js';
+import { NULL_GUID } from '../../events/guid.js';
+import { hashes } from '../../events/hashes.js';
+import { containers } from '../../events/containers.js';
+import { earlyFilter } from '../../events/early-filter.js';
+import { userDev } from '../file/records.js';
+import { ImageRecordType, type CgroupAttachRecord, type ImageLoadRecord, type PipeRecord } from './records.js';
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);

@@ -5,10 +5,10 @@
 //   LINKAT: the kernel sends the request's names at submission and its result at completion
 //   (the names are gone by then); the two are joined here by the request's address and only
 //   a request that succeeded is reported, at its completion time.
-import type { RecordHandlers } from './handlers.js';
-import { fileCreate, FILE_HANDLERS } from './file-events.js';
-import { FileOp, FileRecordType, type FileRecord } from '../kernel/records/file.js';
-import { IouringRecordType, type IouringFileRecord, type IouringNameRecord, type IouringResultRecord } from '../kernel/records/iouring.js';
+import type { RecordHandlers } from '../handlers.js';
+import { fileCreate, FILE_HANDLERS } from '../file/events.js';
+import { FileOp, FileRecordType, type FileRecord } from '../file/records.js';
+import { IouringRecordType, type IouringFileRecord, type IouringNameRecord, type IouringResultRecord } from './records.js';
 
 /**
  * Submitted name operations waiting for their completion, by request address. Every request

@@ -1,9 +1,9 @@
 // File family records (driver/linux/file.bpf.c): create (Sysmon 11), delete (23/26), raw
 // block-device read (9), mtime set back (2). One layout, struct file_record, for all four.
 import { posix } from 'node:path';
-import { decodeBytes } from '../text.js';
-import { need, slice, joinPath, type Header } from './common.js';
-import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
+import { decodeBytes } from '../../kernel/text.js';
+import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
+import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const FileRecordType = { Create: ENUMS.record_type.RECORD_FILE_CREATE, Delete: ENUMS.record_type.RECORD_FILE_DELETE, RawRead: ENUMS.record_type.RECORD_FILE_RAW_READ, Time: ENUMS.record_type.RECORD_FILE_TIME } as const;
 
@@ -96,7 +96,7 @@ export function userDev(kdev: number): number {
   return (minor & 0xff) + major * 0x100 + (minor >>> 8) * 0x100000;
 }
 
-/** file.bpf.c's programs -> the Sysmon events they exist for (src/kernel/programs.ts). */
+/** file.bpf.c's programs -> the Sysmon events they exist for (src/families/programs.ts). */
 export const FILE_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.fromEntries([
   ...['open', 'openat', 'openat2', 'creat'].map((s) => [`file_create_x_${s}`, [11]]),
   ...['rename', 'renameat', 'renameat2', 'link', 'linkat', 'mknod', 'mknodat']

@@ -36,16 +36,16 @@
 // another file now has its path, else "Image is deleted (removed while running)".
 import { readFileSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import type { SysmonEvent } from './event.js';
-import type { RecordHandlers, CaptureContext } from './handlers.js';
-import type { ProcessIds } from '../kernel/decode.js';
+import type { SysmonEvent } from '../../events/event.js';
+import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { ProcessIds } from '../decode.js';
 import {
   SecurityRecordType, TamperKind,
   type AccessRecord, type BpfLoadRecord, type InjectRecord, type ModuleRecord, type TamperRecord, type TargetIds,
-} from '../kernel/records/security.js';
-import { hashes } from './hashes.js';
-import { UserNames } from './host.js';
-import { utcTime } from './time.js';
+} from './records.js';
+import { hashes } from '../../events/hashes.js';
+import { UserNames } from '../../events/host.js';
+import { utcTime } from '../../events/time.js';
 
 const users = new UserNames();
 

@@ -1,8 +1,8 @@
 // How a record family turns its kernel records into Sysmon events. Each family's module
 // exports a RecordHandlers table keyed by record type; src/capture.ts merges them.
-import type { KernelRecord } from '../kernel/decode.js';
-import type { SysmonEvent } from './event.js';
-import type { ProcessTable } from './processes.js';
+import type { KernelRecord } from './decode.js';
+import type { SysmonEvent } from '../events/event.js';
+import type { ProcessTable } from '../events/processes.js';
 
 export interface CaptureContext {
   readonly processes: ProcessTable;

@@ -1,8 +1,8 @@
 // Builders of the Sysmon events the Windows records become, in schema order, with Windows
 // Sysmon's formats. Values the driver does not send are '-' (see driver/windows/README.md).
-import type { SysmonEvent } from '../event.js';
-import { utcTime } from '../time.js';
-import { NULL_GUID } from '../guid.js';
+import type { SysmonEvent } from '../../events/event.js';
+import { utcTime } from '../../events/time.js';
+import { NULL_GUID } from '../../events/guid.js';
 import type { WindowsProcess } from './processes.js';
 
 /** The acting process as an event names it; '-' fields when it is unknown. */

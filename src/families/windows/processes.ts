@@ -8,7 +8,7 @@
 // machine SID; we take it from the machine GUID (MachineGuid, a per-install value any
 // service can read), so GUIDs are unique per machine but their first group differs from
 // what Sysmon would print on the same machine.
-import { formatGuid, NULL_GUID } from '../guid.js';
+import { formatGuid, NULL_GUID } from '../../events/guid.js';
 import type { WinProcessRecord } from '../../kernel/windows/records.js';
 import type { ProcessIds } from '../../kernel/records/common.js';
 import { filetimeToUnixNs, integrityLevel, type LoadedModule } from './formats.js';
