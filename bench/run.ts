@@ -11,7 +11,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { record } from '../src/commands/record.js';
-import { DRIVER_OBJECTS } from '../src/paths.js';
+import { DRIVER_OBJECTS } from '../src/driver-objects.js';
 import { costTable } from './cost.js';
 import { runSoak } from './soak.js';
 import {

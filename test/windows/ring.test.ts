@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { droppedOf, sectionViews, WindowsRing } from '../../src/kernel/windows/section.js';
-import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord } from '../../src/kernel/windows/records.js';
+import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord } from '../../src/families/windows/records.js';
 import type { AccessRecord, InjectRecord, TamperRecord } from '../../src/families/security/records.js';
 import type { ExitRecord } from '../../src/families/process/records.js';
 import { WindowsDriver } from '../../src/kernel/windows/driver.js';
