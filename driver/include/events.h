@@ -25,7 +25,8 @@ typedef long long __s64;
 
 #define EVENTS_ABI_VERSION 1
 
-/* Record types, a range per family (one family = one driver/linux/<family>.bpf.c). */
+/* Record types, a range per family (one family = one driver/linux/<family>.bpf.c and one
+ * src/families/<family>/; a family's own enum is named <family>_record_type). */
 enum record_type {
 	/* process.bpf.c: 1-9 */
 	RECORD_PROCESS_EXEC = 1,
