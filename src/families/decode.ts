@@ -1,8 +1,8 @@
 // Raw Linux ring records -> typed records, through the decoders of every Linux family
-// (src/families/generated.ts). A record that does not fit its declared layout is rejected
+// (src/families/linux.generated.ts). A record that does not fit its declared layout is rejected
 // with DecodeError: the caller counts it, reports event 255 and skips it.
 import type { RecordsOf } from './descriptor.js';
-import { LINUX_FAMILIES } from './generated.js';
+import { LINUX_FAMILIES } from './linux.generated.js';
 import { recordReader, recordTable } from './registry.js';
 
 export { DecodeError, joinPath, splitArgs, type ProcessIds } from '../kernel/records/common.js';

@@ -3,7 +3,7 @@
 // Sysmon events each exists for, the structs of driver/include/events.h it reads, and per
 // record type a decoder and the handler of what that decoder returns. Each family's
 // src/families/<family>/index.ts exports one as `family`; `npm run gen` lists them in
-// src/families/generated.ts, and the loader, program choice, layout check and capture take
+// src/families/linux.generated.ts, and the loader, program choice, layout check and capture take
 // that list (src/families/registry.ts). Types only, apart from the two identity helpers.
 import type { SysmonEvent } from '../events/event.js';
 import type { ProcessTable } from '../events/processes.js';

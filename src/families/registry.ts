@@ -1,7 +1,7 @@
 // What the agent needs of a list of family descriptors (src/families/descriptor.ts), derived
 // once at start: the BPF objects to load, which program serves which events, the record
 // tables the capture indexes by record type, the struct layouts to check. The list itself is
-// src/families/generated.ts (`npm run gen`); these functions take it as an argument, so the
+// src/families/linux.generated.ts (`npm run gen`); these functions take it as an argument, so the
 // kernel layer and the tests can be handed any list.
 import { join } from 'node:path';
 import { COMMON_LAYOUT, DecodeError, HEADER_SIZE } from '../kernel/records/common.js';

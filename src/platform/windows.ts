@@ -10,7 +10,7 @@ import type { PlatformCapture } from './types.js';
 import { GuidMaker } from '../events/guid.js';
 import { UserNames } from '../events/host.js';
 import { ProcessTable } from '../events/processes.js';
-import { WINDOWS_FAMILIES } from '../families/generated.js';
+import { WINDOWS_FAMILIES } from '../families/windows.generated.js';
 import { recordTable } from '../families/registry.js';
 import { decodeWindowsRecord } from '../families/windows/records.js';
 import type { WindowsHostFacts } from '../families/windows/host-facts.js';

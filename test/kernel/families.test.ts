@@ -1,7 +1,7 @@
 // Nothing of a record family can be left out unnoticed. Each family declares itself in
 // src/families/<family>/index.ts (src/families/descriptor.ts) and `npm run gen` lists them in
-// src/families/generated.ts; these tests fail when:
-// - a folder of src/families/ is not in the generated list (gen forgotten), or has no index.ts;
+// src/families/linux.generated.ts and windows.generated.ts; these tests fail when:
+// - a folder of src/families/ is not in the generated lists (gen forgotten), or has no index.ts;
 // - a driver/linux/*.bpf.c belongs to no family (it would never be loaded), or a family names
 //   an object with no source;
 // - a program of an object is not declared by its family (it would be attached whatever the
@@ -14,9 +14,10 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FAMILIES_OUTPUT, renderFamilies, scanFamilies } from '../../driver/gen/families-ts.js';
+import { FAMILIES_OUTPUTS, renderFamilies, scanFamilies } from '../../driver/gen/families-ts.js';
 import { ALWAYS, linuxFamily, type Decoder } from '../../src/families/descriptor.js';
-import { LINUX_FAMILIES, WINDOWS_FAMILIES } from '../../src/families/generated.js';
+import { LINUX_FAMILIES } from '../../src/families/linux.generated.js';
+import { WINDOWS_FAMILIES } from '../../src/families/windows.generated.js';
 import { LINUX_RECORD_TABLE } from '../../src/families/decode.js';
 import { programAttach, programChooser, recordTable } from '../../src/families/registry.js';
 import { DeviceMap } from '../../src/families/windows/paths.js';
@@ -40,8 +41,11 @@ function eventsHRecordTypes(): number[] {
 
 const numbers = (o: object): number[] => Object.keys(o).map(Number).sort((a, b) => a - b);
 
-it('src/families/generated.ts lists every folder of src/families/ (what `npm run gen` makes now)', async () => {
-  assert.equal(readFileSync(FAMILIES_OUTPUT, 'utf8'), renderFamilies(await scanFamilies()), 'a family folder changed: run `npm run gen` and commit the result');
+it('the generated family lists name every folder of src/families/ (what `npm run gen` makes now)', async () => {
+  const fresh = renderFamilies(await scanFamilies());
+  for (const platform of ['linux', 'win32'] as const) {
+    assert.equal(readFileSync(FAMILIES_OUTPUTS[platform], 'utf8'), fresh[platform], 'a family folder changed: run `npm run gen` and commit the result');
+  }
   const folders = readdirSync(join(ROOT, 'src/families'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   assert.deepEqual([...LINUX_FAMILIES, ...WINDOWS_FAMILIES].map((f) => f.name).sort(), folders);
   assert.equal(LINUX_FAMILIES[0].required, true, 'the required family (it makes the ring) is loaded first');

@@ -32,7 +32,7 @@ it('refuses to start without the required process family', (t) => {
 
 it('every program the event map names exists in the driver objects (no stale names)', async (t) => {
   if (!requirePrereq(t, missingKernelPrereq())) return;
-  const { LINUX_FAMILIES } = await import('../../src/families/generated.js');
+  const { LINUX_FAMILIES } = await import('../../src/families/linux.generated.js');
   const { programAttach } = await import('../../src/families/registry.js');
   const driver = new Driver({ objects: DRIVER_OBJECTS, wanted: () => false });
   try {
