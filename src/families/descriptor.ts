@@ -94,11 +94,20 @@ export interface WindowsFamily<D extends Decoders = Decoders, F = never, S = unk
   bind(facts: F): BoundHandlers<D, S>;
 }
 
+/**
+ * Each decoder under the record type it decodes: the key (a number of the generated events.h)
+ * must be one of the `type`s the decoder returns, else the decoder's slot is `never` and the
+ * family does not compile (a record renumbered in events.h without its record type following).
+ */
+export type KeyedByType<D extends Decoders> = {
+  readonly [K in keyof D]: D[K] extends Decoder<infer R> ? (K extends R['type'] ? D[K] : never) : never;
+};
+
 /** Declares a Linux family; the type parameter pairs each decoder with its handler. */
-export function linuxFamily<const D extends Decoders>(f: LinuxFamily<D>): LinuxFamily<D> {
+export function linuxFamily<const D extends Decoders>(f: LinuxFamily<D> & { readonly decoders: KeyedByType<D> }): LinuxFamily<D> {
   return f;
 }
 
-export function windowsFamily<const D extends Decoders, F, S>(f: WindowsFamily<D, F, S>): WindowsFamily<D, F, S> {
+export function windowsFamily<const D extends Decoders, F, S>(f: WindowsFamily<D, F, S> & { readonly decoders: KeyedByType<D> }): WindowsFamily<D, F, S> {
   return f;
 }

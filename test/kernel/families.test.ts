@@ -98,12 +98,14 @@ describe('the checks fail when a piece is missing', () => {
   const decodeA: Decoder<{ type: 1; tgid: number; a: string }> = () => ({ type: 1, tgid: 0, a: '' });
   const decodeB: Decoder<{ type: 2; tgid: number; b: number }> = () => ({ type: 2, tgid: 0, b: 0 });
 
-  it('a record type without a handler does not compile, nor does a handler given the wrong record', () => {
+  it('a record type without a handler does not compile, nor a handler given the wrong record, nor a decoder under another type', () => {
     const base = { name: 'x', platform: 'linux', objects: [], programs: {}, structs: [] } as const;
     // @ts-expect-error record type 2 has a decoder and no handler
     linuxFamily({ ...base, decoders: { 1: decodeA, 2: decodeB }, handlers: { 1: () => {} } });
     // @ts-expect-error the handler of 2 receives what decodeB returns, which has no `a`
     linuxFamily({ ...base, decoders: { 1: decodeA, 2: decodeB }, handlers: { 1: (r) => r.a, 2: (r) => r.a } });
+    // @ts-expect-error decodeA returns records of type 1: it cannot be the decoder of type 3 (renumbered in events.h)
+    linuxFamily({ ...base, decoders: { 3: decodeA }, handlers: { 3: () => {} } });
     linuxFamily({ ...base, decoders: { 1: decodeA, 2: decodeB }, handlers: { 1: (r) => void r.a, 2: (r) => void r.b } });
   });
 
