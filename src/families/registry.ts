@@ -91,9 +91,12 @@ export function driverObjects(families: readonly AnyLinuxFamily[], dir: string):
 /** Every program of every family -> what it is attached for; a program declared twice throws. */
 export function programAttach(families: readonly AnyLinuxFamily[]): ReadonlyMap<string, Attach> {
   const all = new Map<string, Attach>();
+  const owner = new Map<string, string>();
   for (const f of families) {
     for (const [program, attach] of Object.entries(f.programs)) {
-      if (all.has(program)) throw new Error(`program ${program} is declared by two families (${f.name} and another)`);
+      const first = owner.get(program);
+      if (first !== undefined) throw new Error(`program ${program} is declared by both ${first} and ${f.name}`);
+      owner.set(program, f.name);
       all.set(program, attach);
     }
   }

@@ -116,6 +116,11 @@ describe('the checks fail when a piece is missing', () => {
     assert.throws(() => recordTable([f('x', { 1: decodeA }, { 1: () => {} }), f('y', { 1: decodeA }, { 1: () => {} })]), /claimed by both x and y/);
   });
 
+  it('a program declared by two families is refused', () => {
+    const f = (name: string) => ({ ...LINUX_FAMILIES[0], name, programs: { same_prog: [1] } });
+    assert.throws(() => programAttach([f('x'), f('y')]), /same_prog is declared by both x and y/);
+  });
+
   it('a program no family declares is attached; a declared one only for its events', () => {
     const wanted = programChooser(LINUX_FAMILIES);
     assert.equal(wanted('no_family_declares_this', new Set()), true);
