@@ -1,11 +1,10 @@
 // What the agent needs of a list of family descriptors (src/families/descriptor.ts), derived
 // once at start: the BPF objects to load, which program serves which events, the record
-// tables the capture indexes by record type, the struct layouts to check. The list itself is
-// src/families/linux.generated.ts (`npm run gen`); these functions take it as an argument, so the
-// kernel layer and the tests can be handed any list.
+// tables the capture indexes by record type. The lists themselves are
+// src/families/linux.generated.ts and windows.generated.ts (`npm run gen`); these functions take a list as
+// an argument, and the kernel layer is handed what they derive (objects, program choice).
 import { join } from 'node:path';
 import { COMMON_LAYOUT, DecodeError, HEADER_SIZE } from '../kernel/records/common.js';
-import { STRUCTS } from '../kernel/generated/events-h.js';
 import { ALWAYS, type Attach, type Decoder, type Handler, type RecordBase, type StructName } from './descriptor.js';
 
 /** Any family, its decoders and handlers erased to what a table holds (a handler takes `never`). */
@@ -114,11 +113,4 @@ export function programChooser(families: readonly AnyLinuxFamily[]): (program: s
     const a = attach.get(program);
     return a === undefined || a === ALWAYS || a.some((id) => captured.has(id));
   };
-}
-
-/** The layout (size, [offset, size] per member) of every struct the families declare. */
-export function familyStructs(families: readonly FamilyRecords[]): Map<StructName, (typeof STRUCTS)[StructName]> {
-  const out = new Map<StructName, (typeof STRUCTS)[StructName]>();
-  for (const f of families) for (const s of f.structs) out.set(s, STRUCTS[s]);
-  return out;
 }
