@@ -17,7 +17,8 @@ import type { SysmonEvent } from '../../events/event.js';
 import type { RecordHandlers, CaptureContext } from '../handlers.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { utcTime } from '../../events/time.js';
-import { NULL_GUID } from '../../events/guid.js';
+import { actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
@@ -28,45 +29,32 @@ function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
 }
 
-export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
-  return {
-    id: 7, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      Image: p?.image ?? '-',
-      ImageLoaded: r.path,
-      FileVersion: '-',
-      Description: '-',
-      Product: '-',
-      Company: '-',
-      OriginalFileName: '-',
-      Hashes: '-',
-      Signed: '-',
-      Signature: '-',
-      SignatureStatus: '-',
-      User: p?.user ?? '-',
-    },
-  };
+const build7 = builder(7);
+const build17 = builder(17);
+const build18 = builder(18);
+
+export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<7> {
+  return build7(timeNs, actor(p, r.tgid), {
+    UtcTime: utcTime(timeNs),
+    ImageLoaded: r.path,
+    FileVersion: '-',
+    Description: '-',
+    Product: '-',
+    Company: '-',
+    OriginalFileName: '-',
+    Hashes: '-',
+    Signed: '-',
+    Signature: '-',
+    SignatureStatus: '-',
+  });
 }
 
 export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
-  const created = r.type === ImageRecordType.PipeCreate;
-  return {
-    id: created ? 17 : 18, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      EventType: created ? 'CreatePipe' : 'ConnectPipe',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      PipeName: r.path,
-      Image: p?.image ?? '-',
-      User: p?.user ?? '-',
-    },
-  };
+  const a = actor(p, r.tgid);
+  const utc = utcTime(timeNs);
+  return r.type === ImageRecordType.PipeCreate
+    ? build17(timeNs, a, { EventType: 'CreatePipe', UtcTime: utc, PipeName: r.path })
+    : build18(timeNs, a, { EventType: 'ConnectPipe', UtcTime: utc, PipeName: r.path });
 }
 
 function withContainer(ev: SysmonEvent, r: ImageLoadRecord | PipeRecord, ctx: CaptureContext): SysmonEvent {
