@@ -2,11 +2,14 @@
 // a worktree of the starting commit), in one process, rounds interleaved A/B so both see the
 // same machine. Per event: ns of CPU for the builder call (the event object, its EventData and
 // UtcTime text), and whether the EventData of one event ID keeps one hidden class whichever
-// way it was built (known or unknown process, 23 from both paths).
-// Usage: node --allow-natives-syntax --import tsx bench/builders.ts --before /tmp/schema-base [--n 200000] [--rounds 5]
+// way it was built (known or unknown process), and the young-generation collections per
+// million events (with a fixed semi-space: bytes allocated per event ~ scavenges x semi-space / N).
+// Usage: node --allow-natives-syntax --min-semi-space-size=16 --max-semi-space-size=16 --import tsx \
+//          bench/builders.ts --before /tmp/schema-base [--n 200000] [--rounds 5]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { SysmonEvent } from '../src/events/event.js';
 import type { ProcessInfo, ProcessTable } from '../src/events/processes.js';
 import type { FileRecord } from '../src/families/file/records.js';
@@ -14,7 +17,7 @@ import type { NetConnectRecord } from '../src/families/network/records.js';
 import type { AccessRecord, TargetIds } from '../src/families/security/records.js';
 import type { ProcessIds } from '../src/families/decode.js';
 
-const { values: opt } = parseArgs({ options: { before: { type: 'string' }, n: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
+const { values: opt } = parseArgs({ options: { before: { type: 'string' }, tree: { type: 'string', default: '.' }, n: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
 const N = Number(opt.n);
 const ROUNDS = Number(opt.rounds);
 
@@ -57,13 +60,23 @@ const CASES: [string, (t: Tree, i: number) => SysmonEvent][] = [
 
 const cpuNs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
 
-function time(t: Tree, run: (t: Tree, i: number) => SysmonEvent): number {
+let scavenges = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+}).observe({ entryTypes: ['gc'] });
+// gc entries arrive on a later turn of the loop
+const flushGcEntries = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+
+async function time(t: Tree, run: (t: Tree, i: number) => SysmonEvent): Promise<[number, number]> {
+  await flushGcEntries();
+  const s0 = scavenges;
   let keep = 0;
   const c0 = cpuNs();
   for (let i = 0; i < N; i++) keep += run(t, i).id;
   const ns = (cpuNs() - c0) / N;
   if (keep === 0) throw new Error('unreachable');
-  return ns;
+  await flushGcEntries();
+  return [ns, ((scavenges - s0) * 1e6) / N];
 }
 
 const natives = (() => { try { return new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean; } catch { return null; } })();
@@ -78,24 +91,29 @@ function shapes(t: Tree): string {
   return same.map((s) => (s ? 'same' : 'DIFFERENT')).join(' / ');
 }
 
-const after = await load(resolve('.'), 'after');
+// --tree DIR alone (no --before): one tree, e.g. under --cpu-prof for a profile of each side
+const after = await load(resolve(opt.tree), opt.tree === '.' ? 'after' : opt.tree);
 const before = opt.before ? await load(resolve(opt.before), 'before') : null;
 const trees = before ? [before, after] : [after];
 const results = new Map<string, number[]>();
+const gcs = new Map<string, number[]>();
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, run] of CASES) {
     for (const t of r % 2 ? [...trees].reverse() : trees) {
       const k = `${name}\t${t.name}`;
-      const ns = time(t, run);
-      if (r > 0) results.set(k, [...(results.get(k) ?? []), ns]); // round 0 warms up
+      const [ns, gc] = await time(t, run);
+      if (r === 0) continue; // round 0 warms up
+      results.set(k, [...(results.get(k) ?? []), ns]);
+      gcs.set(k, [...(gcs.get(k) ?? []), gc]);
     }
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`node ${process.version}, ${N} events per case, median of ${ROUNDS - 1} rounds (CPU ns/event)`);
-console.log(['event', ...trees.map((t) => t.name), before ? 'after/before' : ''].join('\t'));
+console.log(['event', ...trees.map((t) => `${t.name} ns`), before ? 'after/before' : '', ...trees.map((t) => `${t.name} scavenges/1M`)].join('\t'));
 for (const [name] of CASES) {
   const v = trees.map((t) => median(results.get(`${name}\t${t.name}`)!));
-  console.log([name, ...v.map((x) => x.toFixed(0)), before ? (v[1]! / v[0]!).toFixed(2) : ''].join('\t'));
+  const g = trees.map((t) => median(gcs.get(`${name}\t${t.name}`)!));
+  console.log([name, ...v.map((x) => x.toFixed(0)), before ? (v[1]! / v[0]!).toFixed(2) : '', ...g.map((x) => x.toFixed(1))].join('\t'));
 }
 for (const t of trees) console.log(`EventData hidden class, known vs unknown process (11 / 23 / 3), ${t.name}: ${shapes(t)}`);
