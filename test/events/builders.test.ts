@@ -9,7 +9,7 @@
 //    report, every event of its JSONL output checked (the machine's own activity included).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,13 @@ describe('the builder of every schema event', () => {
       checked++;
     }
     assert.equal(checked, 27, 'events 1-26 and 255');
+  });
+
+  it('no event is written by hand: only src/events/build.ts makes a new event object', () => {
+    const root = join(import.meta.dirname, '../..');
+    const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join('src', f));
+    const hand = files.filter((f) => f !== join('src', 'events', 'build.ts') && /\brecordId:\s*0\b/.test(readFileSync(join(root, f), 'utf8')));
+    assert.deepEqual(hand, [], 'event literals outside the builders (use builder(ID))');
   });
 
   it('the agent\'s own events (4, 16, 255)', () => {
