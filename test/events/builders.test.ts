@@ -99,6 +99,23 @@ describe('the builder of every schema event', () => {
   });
 });
 
+// The builders' types, checked by `tsc --noEmit` (npm test): each line below must be an error;
+// if a builder's type stopped requiring exactly its event's fields, the directive itself would fail.
+export function typeChecks(a: Actor): void {
+  const build9 = builder(9);
+  build9(1n, a, { Device: '/dev/sda', UtcTime: 'any order is fine' });
+  // @ts-expect-error a field missing (Device)
+  build9(1n, a, { UtcTime: 'x' });
+  // @ts-expect-error a field the schema lacks
+  build9(1n, a, { UtcTime: 'x', Device: 'd', Devices: 'd' });
+  // @ts-expect-error a field of the wrong type (NewThreadId is a UInt32: a number)
+  builder(8)(1n, a, a, { UtcTime: 'x', NewThreadId: '1', StartAddress: '0x0', StartModule: '-', StartFunction: '-' });
+  // @ts-expect-error the acting process's fields come from the Actor, not the call site
+  build9(1n, a, { UtcTime: 'x', Device: 'd', Image: '/bin/sh' });
+  // @ts-expect-error RuleName is the rule engine's
+  builder(4)(1n, { UtcTime: 'x', State: 's', Version: 'v', SchemaVersion: 's', RuleName: 'r' });
+}
+
 // ---- Windows: the driver's records through the real pipeline ----
 
 const EPOCH = 1_764_500_000_000_000_000n;
