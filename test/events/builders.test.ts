@@ -99,7 +99,7 @@ describe('the builder of every schema event', () => {
   });
 });
 
-// The builders' types, checked by `tsc --noEmit` (npm test): each line below must be an error;
+// The builders' types, checked by `tsc --noEmit` (npm test): each call under @ts-expect-error must be an error;
 // if a builder's type stopped requiring exactly its event's fields, the directive itself would fail.
 export function typeChecks(a: Actor): void {
   const build9 = builder(9);
