@@ -86,7 +86,7 @@ export function fileCreateTime(r: FileRecord, p: ProcessInfo | undefined, timeNs
   });
 }
 
-export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint, hashesValue: string): SysmonEvent {
+export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint, hashesValue: string): Built<23> | Built<26> {
   const a = actor(p, r.tgid);
   const utc = utcTime(timeNs);
   if (id === 26) return build26(timeNs, a, { UtcTime: utc, TargetFilename: r.path, Hashes: hashesValue, IsExecutable: isExecutable(r) });

@@ -49,7 +49,7 @@ export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs
   });
 }
 
-export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<17> | Built<18> {
   const a = actor(p, r.tgid);
   const utc = utcTime(timeNs);
   return r.type === ImageRecordType.PipeCreate

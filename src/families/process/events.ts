@@ -1,7 +1,6 @@
 // Kernel process records -> Sysmon events 1 (ProcessCreate) and 5 (ProcessTerminate),
 // filled as Sysmon for Linux fills them where Linux has no equivalent (IntegrityLevel
 // "no level", PE version fields "-").
-import type { SysmonEvent } from '../../events/event.js';
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { ExecRecord, ExitRecord, ForkRecord } from '../decode.js';
 import type { RecordHandlers } from '../handlers.js';
@@ -13,7 +12,7 @@ import { earlyFilter } from '../../events/early-filter.js';
 import { userDev } from '../file/records.js';
 import { RecordFlag } from '../layout.js';
 import { conventions } from '../../events/conventions.js';
-import { builder } from '../../events/build.js';
+import { builder, type Built } from '../../events/build.js';
 
 const UNSET = 0xffffffff;
 
@@ -25,7 +24,7 @@ const build1 = builder(1);
 const build5 = builder(5);
 
 export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: ProcessInfo | undefined,
-  parentGuid: string, timeNs: bigint, startNs: bigint = timeNs): SysmonEvent {
+  parentGuid: string, timeNs: bigint, startNs: bigint = timeNs): Built<1> {
   const linux = conventions.provider === 'linux';
   const logonUid = proc.loginUid === UNSET ? proc.uid : proc.loginUid;
   return build1(timeNs, proc, {
@@ -53,7 +52,7 @@ export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: Pr
   });
 }
 
-export function processTerminate(proc: ProcessInfo, timeNs: bigint): SysmonEvent {
+export function processTerminate(proc: ProcessInfo, timeNs: bigint): Built<5> {
   return build5(timeNs, proc, { UtcTime: utcTime(timeNs) });
 }
 

@@ -1,7 +1,6 @@
 // Builders of the Sysmon events the Windows records become, with Windows Sysmon's formats;
 // the field order is the schema's (src/events/build.ts). Values the driver does not send are
 // '-' (see driver/windows/README.md).
-import type { SysmonEvent } from '../../events/event.js';
 import type { Actor } from '../../events/actor.js';
 import { builder, type Built } from '../../events/build.js';
 import { utcTime } from '../../events/time.js';
@@ -103,7 +102,7 @@ export function fileStream(a: Actor, target: string, creationUtc: string, timeNs
   return build15(timeNs, a, { UtcTime: utcTime(timeNs), TargetFilename: target, CreationUtcTime: creationUtc, Hash: '-', Contents: '-' });
 }
 
-export function fileDelete(id: 23 | 26, a: Actor, target: string, isExecutable: boolean, timeNs: bigint): SysmonEvent {
+export function fileDelete(id: 23 | 26, a: Actor, target: string, isExecutable: boolean, timeNs: bigint): Built<23> | Built<26> {
   const utc = utcTime(timeNs);
   if (id === 26) return build26(timeNs, a, { UtcTime: utc, TargetFilename: target, Hashes: '-', IsExecutable: isExecutable });
   // nothing is archived (ArchiveDirectory is not implemented), as on Linux
@@ -112,7 +111,7 @@ export function fileDelete(id: 23 | 26, a: Actor, target: string, isExecutable: 
 
 export type RegistryEventType = 'CreateKey' | 'DeleteKey' | 'DeleteValue' | 'SetValue' | 'RenameKey';
 
-export function registryEvent(id: 12 | 13 | 14, type: RegistryEventType, a: Actor, targetObject: string, extra: string, timeNs: bigint): SysmonEvent {
+export function registryEvent(id: 12 | 13 | 14, type: RegistryEventType, a: Actor, targetObject: string, extra: string, timeNs: bigint): Built<12> | Built<13> | Built<14> {
   const utc = utcTime(timeNs);
   if (id === 12) return build12(timeNs, a, { EventType: type, UtcTime: utc, TargetObject: targetObject });
   if (id === 13) return build13(timeNs, a, { EventType: type, UtcTime: utc, TargetObject: targetObject, Details: extra });
