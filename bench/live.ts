@@ -159,6 +159,14 @@ export function sysmonMatch(w: WorkloadSpec): (line: string) => boolean {
   return (l) => l.startsWith('{"EventID":3,') && l.includes('connect_storm') && l.includes('"Initiated":true');
 }
 
+/** The node flags a checkout's `npm start` passes before dist/src/cli.js (its package.json "start"). */
+export function startFlags(root: string): string[] {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const words = start.split(/\s+/);
+  const at = words.findIndex((w) => w.endsWith('cli.js'));
+  return words[0] === 'node' && at > 0 ? words.slice(1, at) : [];
+}
+
 /**
  * The agent as a monitor. `compiled`: run dist/src/cli.js with plain node, as `npm start` and
  * the service do (no tsx loader thread); otherwise the sources through tsx. `nodeArgs` go
@@ -168,8 +176,9 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
   let dir = '';
   let proc: ChildProcess | null = null;
   const root = opts.root ?? ROOT; // another checkout's agent (A/B)
-  const entry = opts.compiled ? [join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
-  if (opts.compiled && !existsSync(entry[0]!)) throw new Error(`${entry[0]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
+  // compiled: with the node flags that checkout's `npm start` passes (its package.json)
+  const entry = opts.compiled ? [...startFlags(root), join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
+  if (opts.compiled && !existsSync(entry[entry.length - 1]!)) throw new Error(`${entry[entry.length - 1]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
   const m = {
     name,
     jsonl: '',

@@ -1,6 +1,7 @@
 // Summary of a V8 .cpuprofile (node --cpu-prof): busy time, self time by function and by source
-// file, inclusive time of named functions; samples before --skip-ms (startup) are left out.
-// Usage: node --import tsx bench/profile-summary.ts FILE.cpuprofile [--skip-ms 1100] [--top 20] [--incl name1,name2] [--callers name]
+// file, inclusive time of named functions; samples before --skip-ms (startup) are left out, and
+// after --until-ms (e.g. the agent's start-up alone: --skip-ms 0 --until-ms <its totalMs>).
+// Usage: node --import tsx bench/profile-summary.ts FILE.cpuprofile [--skip-ms 1100] [--until-ms N] [--top 20] [--incl name1,name2] [--callers name]
 import { readFileSync } from 'node:fs';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -9,7 +10,7 @@ interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; star
 export interface Summary { busyMs: number; bySelf: [string, number][]; byFile: [string, number][]; inclusive: Record<string, number>; callers: [string, number][] }
 
 /** `callersOf`: self time of that function split by its call path (3 frames up) */
-export function summarize(p: Profile, skipMs: number, inclNames: string[], callersOf = ''): Summary {
+export function summarize(p: Profile, skipMs: number, inclNames: string[], callersOf = '', untilMs = Infinity): Summary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -19,6 +20,7 @@ export function summarize(p: Profile, skipMs: number, inclNames: string[], calle
     const dt = p.timeDeltas[i + 1] ?? 0; // a sample's duration is the delta to the next one
     t += p.timeDeltas[i]!;
     if (t / 1000 < skipMs) continue;
+    if (t / 1000 > untilMs) break;
     self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt / 1000);
   }
   const fnKey = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(src|sinks|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}`;
@@ -60,7 +62,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
   const opt = (f: string) => { const i = argv.indexOf(`--${f}`); return i >= 0 ? argv[i + 1] : undefined; };
   const top = Number(opt('top') ?? 20);
-  const s = summarize(JSON.parse(readFileSync(argv[0]!, 'utf8')) as Profile, Number(opt('skip-ms') ?? 1100), (opt('incl') ?? '').split(',').filter(Boolean), opt('callers'));
+  const s = summarize(JSON.parse(readFileSync(argv[0]!, 'utf8')) as Profile, Number(opt('skip-ms') ?? 1100), (opt('incl') ?? '').split(',').filter(Boolean), opt('callers'), Number(opt('until-ms') ?? Infinity));
   const pct = (ms: number) => `${((100 * ms) / s.busyMs).toFixed(1)}%`;
   console.log(`busy (non-idle) ms after skip: ${s.busyMs.toFixed(0)}`);
   console.log('-- self by file');

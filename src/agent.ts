@@ -10,7 +10,7 @@ import { type Config, ConfigError, DEFAULT_MATCH, defaultConfig, loadConfigFile,
 import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy, type WriteOutage } from './journal/index.js';
-import { kernelPlatform, type AgentDriver, type PlatformCapture } from './platform/index.js';
+import { kernelPlatform, type AgentDriver, type KernelPlatform, type PlatformCapture } from './platform/index.js';
 import { programWanted } from './families/programs.js';
 import { configureFileEvents } from './families/file/events.js';
 import { earlyFilter } from './events/early-filter.js';
@@ -18,6 +18,7 @@ import { setNetworkOptions } from './families/network/events.js';
 import { ConfigGenerations } from './config/kernel-filter/generations.js';
 import { setConventions } from './events/conventions.js';
 import type { Sink } from '../sinks/sink.js';
+import { startupPhases } from './startup-phases.js';
 
 const MAX_IDLE_POLL_MS = 32;
 
@@ -92,8 +93,28 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const log = this.opts.logger;
     if (this.opts.configPath) this.opts.checkConfig?.(this.opts.configPath);
+    // the platform's driver, host facts and record handlers (libbpf on Linux, the section on Windows).
+    // The BPF objects load (kernel BTF, verifier: most of the start-up) on libuv's pool while this
+    // thread compiles the config and opens the journal; nothing is attached until the config says
+    // which programs it needs
+    const platform = kernelPlatform();
+    await platform.preload();
+    const driverLoading = platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, ringSection: this.opts.ringSection, wanted: () => false });
+    // a load that fails while the journal opens must not count as an unhandled rejection (which
+    // ends the process): startWith awaits it and reports it as the start's error
+    driverLoading.catch(() => {});
+    try {
+      await this.startWith(platform, driverLoading);
+    } catch (err) {
+      // a config or journal error while the objects load: unload them, then report the error
+      void driverLoading.then((d) => { if (d !== this.driver) d.close(); }, () => {});
+      throw err;
+    }
+  }
+
+  private async startWith(platform: KernelPlatform, driverLoading: Promise<AgentDriver>): Promise<void> {
+    const log = this.opts.logger;
     const matching = this.opts.matching ?? DEFAULT_MATCH;
     setConventions(matching.provider);
     this.config = this.opts.configPath ? loadConfigFile(this.opts.configPath, matching) : defaultConfig(matching);
@@ -102,6 +123,7 @@ export class Agent {
     setNetworkOptions(this.config.options, this.config.parsed.matching.provider);
     for (const n of this.config.notices) log.warn({ config: this.config.source }, n);
     for (const w of this.config.warnings) log.warn({ config: this.config.source }, w);
+    startupPhases.mark('config');
 
     mkdirSync(this.opts.journalDir, { recursive: true });
     this.journal = await Journal.open({
@@ -126,6 +148,7 @@ export class Agent {
     this.journal.on('retention', (r: { deleted: number; firstId: number; reason?: string }) => {
       if (r.reason === 'disk-full') log.warn(r, 'journal: the file system is full, deleted the oldest segment every sink had acknowledged');
     });
+    startupPhases.mark('journal');
     const early: SysmonEvent[] = [];
     const rec = this.journal.recovery;
     if (rec && rec.cutBytes > 0) {
@@ -139,33 +162,40 @@ export class Agent {
       await rm(join(this.opts.journalDir, 'cursors', `${name}.cursor`), { force: true });
     }
     for (const sink of this.opts.sinks) await this.fanout.add(sink);
+    startupPhases.mark('sinks');
 
-    // the platform's driver, host facts and record handlers (libbpf on Linux, the section on Windows)
-    const platform = kernelPlatform();
     this.processes = await platform.startCapture();
     this.capture = this.processes.capture;
+    startupPhases.mark('captureSetup');
     const captured = this.config.capturedEvents();
-    this.driver = await platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, ringSection: this.opts.ringSection, wanted: (p) => programWanted(p, captured) });
+    this.driver = await driverLoading;
+    startupPhases.mark('driverLoadWait');
+    const attachFailures = this.driver.updateAttachments((p) => programWanted(p, captured));
+    startupPhases.mark('attach');
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
+    startupPhases.mark('seed');
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
+    log.debug({ objects: this.driver.timings }, 'startup: BPF objects (ms)');
     this.generations = new ConfigGenerations(this.opts.kernelFilter === false ? null : this.driver.kernelFilter?.() ?? null);
     this.activateKernelFilter(this.config, early);
+    startupPhases.mark('kernelFilter');
 
     for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
-    for (const f of this.driver.attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
+    for (const f of attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
     // Sysmon for Linux's order (telemetryReady): the configuration (16) first, then 4 Started
     early.push(configChanged(this.config.source || '(built-in defaults)', this.config.configurationFileHash()));
     early.push(...configWarnings(this.config));
     early.push(serviceState('Started'));
     this.emit(early);
+    startupPhases.mark('firstEvents');
 
     this.schedulePoll(0);
     this.timers.push(setInterval(() => this.checkDrops(), 250));
     this.timers.push(setInterval(() => this.processes.sweep(Date.now()), 10_000));
     this.timers.push(setInterval(() => this.capture.setBootEpoch(this.processes.bootEpochNs()), 60_000));
     const every = this.opts.statsEveryMs ?? 60_000;
-    if (every > 0) this.timers.push(setInterval(() => log.info({ agent: this.stats(), ...this.fanout.stats() }, 'stats'), every));
+    if (every > 0) this.timers.push(setInterval(() => log.info({ agent: this.stats(), ...this.fanout.stats(), memory: memoryMB() }, 'stats'), every));
   }
 
   /** Rules, then the journal. Backpressure from the journal pauses reading the ring. */
@@ -335,6 +365,18 @@ export class Agent {
     }
     this.opts.logger.info({ ...took, totalMs: Math.round(performance.now() - t0) }, 'stopped');
   }
+}
+
+/**
+ * Where the agent's memory is, in MB: V8's heap (used of total), memory outside it that V8
+ * tracks (external: Buffers, of which arrayBuffers), and the process's RSS, which also holds
+ * native memory V8 does not see (libbpf, koffi, the ring's pages, code). Logged with the stats,
+ * so a growing RSS can be told apart from a growing heap (issue 19's soak).
+ */
+function memoryMB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round(n / 1048576 * 10) / 10;
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
 }
 
 /** Event 255 ConfigWarning per thing the config loader skipped or read differently (never silent). */

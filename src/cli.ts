@@ -1,6 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // sysmon-ts command line. Sysmon's switches keep their meaning (-s, -c, -i, -u, -m);
 // `run` is the monitor. From a checkout: `npx tsx src/cli.ts ARGS`.
+// first: its evaluation marks when node and the module graph's load ended (src/startup-phases.ts)
+import { startupPhases } from './startup-phases.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
@@ -52,6 +54,7 @@ interface RunArgs {
 export class UsageError extends Error {}
 
 async function run(args: RunArgs): Promise<void> {
+  startupPhases.mark('modulesAndArgs');
   preflight(DRIVER_OBJECTS);
   const logger = pino({ level: process.env.SYSMON_TS_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const notice = uncheckedNotice();
@@ -94,6 +97,7 @@ async function run(args: RunArgs): Promise<void> {
     if (path) checkOutputPath(path);
   }
   ensurePrivateDir(args.journal, 'journal');
+  startupPhases.mark('sinksBuilt');
   const agent = new Agent({
     checkConfig: (p) => checkConfigFile(p),
     configPath,
@@ -117,6 +121,8 @@ async function run(args: RunArgs): Promise<void> {
   writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonlFile });
   startStatsWriter(agent);
   const outputs = specs.filter((p) => p.kind.kind !== 'console' && !(p.kind.kind === 'jsonl' && p.where === '-')).map((p) => sinkOutputPath(p) ?? (p.where || p.kind.kind));
+  startupPhases.mark('stateWritten');
+  logger.debug({ startupMs: startupPhases.phases, totalMs: startupPhases.totalMs }, 'startup phases');
   if (!stdoutTaken) process.stderr.write(`sysmon-ts: monitoring; events -> ${outputs.length ? outputs.join(', ') : 'the journal only'} (Ctrl-C stops)\n`);
 
   let stopping = false;
@@ -184,6 +190,17 @@ function updateConfig(file: string | undefined): void {
   if (cliPlatform() !== 'win32') writeState({ ...state, config: resolve(file) });
   const reload = requestReload(state.pid);
   process.stdout.write(reload.signalled ? `Configuration updated: sysmon-ts (pid ${state.pid}) now uses ${resolve(file)}\n` : `${resolve(file)} is valid; ${reload.howTo}\n`);
+}
+
+/**
+ * yargs renders the whole --help text before it runs a command's handler (cached for a showHelp()
+ * inside an async handler, which sysmon-ts never calls): 20-50 ms of every `run` start on this
+ * VM (string widths of every option). --help and usage errors render their text as before.
+ * Reaches into yargs's internals, so it does nothing if they change shape.
+ */
+function skipHelpRendering(y: unknown): void {
+  const usage = (y as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: unknown } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -299,6 +316,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(false)
     .fail((msg, err) => { throw err ?? new UsageError(msg); });
 
+  skipHelpRendering(y);
   const parsed = await y.parseAsync();
   const cmd = parsed._[0];
   if (cmd === undefined) {

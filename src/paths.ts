@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultPaths } from './platform-paths.js';
+import { AGENT_NODE_FLAGS } from './agent-node-flags.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The checkout: src/.. when run from sources (tsx), dist/src/../.. when run compiled. */
@@ -13,7 +14,7 @@ export const COMPILED_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
 /** How to run this checkout's CLI: compiled when built, else the sources through tsx. */
 export function cliCommand(): string[] {
-  return existsSync(COMPILED_CLI) ? [process.execPath, COMPILED_CLI] : [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli.ts')];
+  return existsSync(COMPILED_CLI) ? [process.execPath, ...AGENT_NODE_FLAGS, COMPILED_CLI] : [process.execPath, ...AGENT_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src', 'cli.ts')];
 }
 export const DRIVER_OBJECTS_DIR = join(ROOT, 'driver', 'linux', '.output');
 export const DRIVER_OBJECTS = ['process.bpf.o', 'network.bpf.o', 'file.bpf.o', 'security.bpf.o', 'image.bpf.o', 'dns.bpf.o', 'iouring.bpf.o'].map((f) => join(DRIVER_OBJECTS_DIR, f));

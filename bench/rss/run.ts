@@ -60,6 +60,21 @@ async function stop(r: Run): Promise<void> {
 
 const mb = (x: number) => (x / 1048576).toFixed(0);
 
+function processCpu(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
+function lineCount(path: string): number {
+  try {
+    const b = readFileSync(path);
+    let n = 0;
+    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+    return n;
+  } catch { return 0; }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (eBPF)');
   const work = makeWorkDir();
@@ -73,18 +88,20 @@ async function main(): Promise<void> {
     await load(bins, fileDir, seconds);
     await sleep(1000);
     clearInterval(sampler);
+    // CPU (all threads, /proc/PID/stat utime+stime) and events logged, for flags that trade CPU for memory
+    const cpu = new Map(runs.map((r) => [r, processCpu(r.proc.pid!)]));
     for (const r of runs) await stop(r);
     console.log(`agent RSS under mixed load (200 exec/s + 20k files/s + 2k connects/s), config ${configArg}, ${seconds} s, node flags: ${nodeFlags.join(' ') || '(none)'}`);
     console.log('Medians over the second half of the run (the agent logs its memory every 2 s; RSS sampled every 1 s from /proc).');
     console.log('');
-    console.log('| tree | RSS MB first 10 s max | RSS last half: min / median / max | V8 heap used / total | new space | old space | external (array buffers) | anon / file-backed |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| tree | RSS MB first 10 s max | RSS last half: min / median / max | V8 heap used / total | new space | old space | external (array buffers) | anon / file-backed | CPU s | events logged | CPU us / event |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of runs) {
       const lines = readFileSync(r.memlog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemLine);
       const late = lines.slice(Math.floor(lines.length / 2));
       const med = (f: (m: MemLine) => number) => { const v = late.map(f).sort((a, b) => a - b); return v[Math.floor(v.length / 2)] ?? 0; };
       const half = r.rss.slice(Math.floor(r.rss.length / 2)).sort((a, b) => a - b);
-      console.log(`| ${r.label} | ${Math.max(...r.rss.slice(0, 10)).toFixed(0)} | ${half[0]!.toFixed(0)} / ${half[Math.floor(half.length / 2)]!.toFixed(0)} / ${half[half.length - 1]!.toFixed(0)} | ${mb(med((m) => m.heapUsed))} / ${mb(med((m) => m.heapTotal))} | ${mb(med((m) => m.spaces.new_space ?? 0))} | ${mb(med((m) => m.spaces.old_space ?? 0))} | ${mb(med((m) => m.external))} (${mb(med((m) => m.arrayBuffers))}) | ${mb(med((m) => m.anon ?? 0))} / ${mb(med((m) => m.fileBacked ?? 0))} |`);
+      console.log(`| ${r.label} | ${Math.max(...r.rss.slice(0, 10)).toFixed(0)} | ${half[0]!.toFixed(0)} / ${half[Math.floor(half.length / 2)]!.toFixed(0)} / ${half[half.length - 1]!.toFixed(0)} | ${mb(med((m) => m.heapUsed))} / ${mb(med((m) => m.heapTotal))} | ${mb(med((m) => m.spaces.new_space ?? 0))} | ${mb(med((m) => m.spaces.old_space ?? 0))} | ${mb(med((m) => m.external))} (${mb(med((m) => m.arrayBuffers))}) | ${mb(med((m) => m.anon ?? 0))} / ${mb(med((m) => m.fileBacked ?? 0))} | ${cpu.get(r)!.toFixed(1)} | ${lineCount(join(r.dir, 'events.jsonl'))} | ${(cpu.get(r)! * 1e6 / Math.max(1, lineCount(join(r.dir, 'events.jsonl')))).toFixed(1)} |`);
     }
     for (const r of runs) rmSync(r.dir, { recursive: true, force: true });
   } finally {

@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, readdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, sleep } from '../live.js';
+import { ROOT, sleep, startFlags } from '../live.js';
 
 /** rssMB = VmRSS; anonMB = RssAnon (heaps: what a leak grows), the rest is mapped files and shared memory (the ring) */
 export interface Sample { tMs: number; pid: number; rssMB: number; anonMB: number; fds: number }
@@ -36,7 +36,7 @@ export class SoakAgent {
     const log = join(this.paths.dir, `agent-${++this.starts}.log`);
     this.logs.push(log);
     const out = createWriteStream(log);
-    const p = spawn(process.execPath, [CLI, 'run', '--jsonl', this.paths.jsonl, '--journal', this.paths.journal, '-c', this.config,
+    const p = spawn(process.execPath, [...startFlags(ROOT), CLI, 'run', '--jsonl', this.paths.jsonl, '--journal', this.paths.journal, '-c', this.config,
       '--syslog', this.syslogUrl, '--no-console', '--stats-every', '10',
       // the agent stops when the soak dies (Ctrl-C): no orphan left capturing on a shared machine
       '--exit-with-parent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: this.env() });

@@ -31,6 +31,13 @@ export interface ProcessInfo {
 
 const UNSET = 0xffffffff;
 const KEEP_EXITED_MS = 30_000;
+/**
+ * At most this many exited processes are kept (the oldest exits go first): without a bound an
+ * exec storm of N processes/s kept 30 s x N entries (16,000 seen in a soak beside other jobs'
+ * storms, ~0.5-1 KB each). A late child's exec arrives within the ring's latency (tens of ms),
+ * far inside this many exits.
+ */
+export const MAX_EXITED = 8192;
 
 export function commandLineOf(argv: readonly string[]): string {
   // Sysmon for Linux joins argv with single spaces; detection rules are written for that.
@@ -39,6 +46,8 @@ export function commandLineOf(argv: readonly string[]): string {
 
 export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
+  /** the exited processes still kept, oldest exit first */
+  private readonly exited = new Map<number, ProcessInfo>();
 
   constructor(private readonly guids: GuidMaker, private readonly users: UserNames, private readonly logons = new UtmpLogons()) {}
 
@@ -167,13 +176,25 @@ export class ProcessTable {
       this.byPid.set(info.pid, info);
     }
     info.exitedAtMs = nowMs;
+    this.exited.delete(info.pid);
+    this.exited.set(info.pid, info);
+    if (this.exited.size > MAX_EXITED) this.forgetOldestExited(nowMs, true);
     return info;
   }
 
   /** Forgets processes that exited long enough ago. */
   sweep(nowMs: number): void {
-    for (const [pid, info] of this.byPid) {
-      if (info.exitedAtMs !== undefined && nowMs - info.exitedAtMs > KEEP_EXITED_MS) this.byPid.delete(pid);
+    this.forgetOldestExited(nowMs, false);
+  }
+
+  /** exited processes, oldest first: those past KEEP_EXITED_MS, and beyond MAX_EXITED */
+  private forgetOldestExited(nowMs: number, overBound: boolean): void {
+    for (const [pid, info] of this.exited) {
+      const expired = nowMs - (info.exitedAtMs ?? nowMs) > KEEP_EXITED_MS;
+      if (!expired && !(overBound && this.exited.size > MAX_EXITED)) break;
+      this.exited.delete(pid);
+      // the pid may name a newer process by now: only the exited one goes
+      if (this.byPid.get(pid) === info) this.byPid.delete(pid);
     }
   }
 

@@ -7,6 +7,8 @@ export interface AgentDriver {
   readonly attached: string[];
   readonly loadFailures: readonly { object: string; error: string }[];
   readonly attachFailures: readonly { program: string; error: string }[];
+  /** Linux: where each BPF object's start-up went (open, load, attach ms), for the startup log */
+  readonly timings?: readonly { object: string; openMs: number; loadMs: number; attachMs: number; programs: number }[];
   updateAttachments(wanted: (program: string) => boolean): { program: string; error: string }[];
   drops(): bigint;
   /** the in-kernel file filter's tables (Linux, file family loaded); absent: nothing is filtered in the kernel */

@@ -39,6 +39,9 @@ export const libcFns = {
   munmap: libc.func('int munmap(void *addr, size_t len)'),
   clockGettime: libc.func('int clock_gettime(int clk, _Out_ timespec *ts)'),
   getpagesize: libc.func('int getpagesize(void)'),
+  /** returns freed heap memory of every malloc arena to the kernel (glibc) */
+  mallocTrim: libc.func('int malloc_trim(size_t pad)'),
+  mallopt: libc.func('int mallopt(int param, int value)'),
 };
 
 const SIG_BLOCK = 0;
@@ -78,6 +81,12 @@ export { koffi, timespec };
 export const bpfExtra = {
   reuseFd: libbpf.func('int bpf_map__reuse_fd(bpf_map *map, int fd)'),
   maxEntries: libbpf.func('uint32_t bpf_map__max_entries(bpf_map *map)'),
+  // a map's definition, to create it before any object is loaded (loader.ts Driver.open)
+  mapType: libbpf.func('int bpf_map__type(bpf_map *map)'),
+  keySize: libbpf.func('uint32_t bpf_map__key_size(bpf_map *map)'),
+  valueSize: libbpf.func('uint32_t bpf_map__value_size(bpf_map *map)'),
+  mapFlags: libbpf.func('uint32_t bpf_map__map_flags(bpf_map *map)'),
+  mapCreate: libbpf.func('int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),
   updateElem: libbpf.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
 };
 

@@ -1,9 +1,10 @@
 // Opens, loads and attaches the driver's BPF objects through libbpf, and owns their links.
-// Every object shares one ring, one drop counter and one scratch area: the first object
-// creates them and the others reuse their fds, so a single reader sees every family.
+// Every object shares one ring, one drop counter and one scratch area, so a single reader sees
+// every family: Driver.open creates them from the first object's definitions before any load
+// (every object then loads at once); the serial constructor lets the first object create them.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { bpf, bpfExtra, bpfUprobe, koffi, UPROBE_OPTS_SIZE, withSignalsBlocked } from './ffi.js';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { bpf, bpfExtra, bpfUprobe, koffi, libcFns, UPROBE_OPTS_SIZE, withSignalsBlocked } from './ffi.js';
 import { RingReader } from './ring.js';
 import { KernelFilterMaps } from './kernel-filter-maps.js';
 
@@ -22,55 +23,154 @@ export interface DriverOptions {
 
 export class DriverError extends Error {}
 
+/** An object opened by libbpf (maps sized and shared), not yet loaded into the kernel. */
+interface OpenedObject {
+  path: string;
+  obj: unknown;
+  programs: unknown[];
+  openMs: number;
+}
+
+const EAGAIN = -11;
+const EINTR = -4;
+/** mallopt(3) parameters */
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
+
 export class Driver {
-  readonly ring: RingReader;
+  private ringReader: RingReader | null = null;
   /** optional objects this kernel refused to load */
   readonly loadFailures: { object: string; error: string }[] = [];
+  /** where each object's start-up went (ms): libbpf open (ELF, maps), load (vmlinux BTF, CO-RE, verifier), attach */
+  readonly timings: { object: string; openMs: number; loadMs: number; attachMs: number; programs: number }[] = [];
   /** programs that failed to attach at load */
   attachFailures: { program: string; error: string }[] = [];
   private readonly objects: unknown[] = [];
   /** every loaded program by name, and its link while attached */
   private readonly programs = new Map<string, { prog: unknown; link: unknown | null }>();
-  private readonly dropsFd: number;
+  private dropsFd = -1;
   private readonly cpus: number;
+  private readonly shared = new Map<string, number>();
 
-  constructor(opts: DriverOptions) {
+  /** Loads every object one after another on this thread (Driver.open loads them in parallel). */
+  constructor(opts: DriverOptions, deferLoad = false) {
     this.cpus = bpf.numPossibleCpus();
-    const shared = new Map<string, number>();
+    if (deferLoad) return;
     try {
       // the first object (the process family) is required: it makes the ring and process
       // state; any other family that this kernel cannot load (no io_uring, no ext4, an older
       // tracepoint) costs only its own events and is reported (loadFailures -> event 255)
       opts.objects.forEach((path, i) => {
         try {
-          this.loadObject(path, opts, shared);
+          const opened = this.openObject(path, opts);
+          const t = performance.now();
+          this.finishLoad(opened, withSignalsBlocked(() => bpf.load(opened.obj)), performance.now() - t);
         } catch (err) {
           if (i === 0) throw err;
           this.loadFailures.push({ object: path, error: err instanceof Error ? err.message : String(err) });
         }
       });
+      this.attachAtLoad(opts);
     } catch (err) {
       this.close();
       throw err;
     }
-    const eventsFd = shared.get('events');
-    const dropsFd = shared.get('drops');
-    if (eventsFd === undefined || dropsFd === undefined) throw new DriverError('no BPF object defines the events ring');
-    this.dropsFd = dropsFd;
-    this.ring = new RingReader(eventsFd, this.ringBytes);
+  }
+
+  /**
+   * The driver with every object loaded in parallel on libuv's thread pool (4 threads): each
+   * load parses the kernel's BTF (~25 ms here) and runs the verifier (file.bpf.o ~190 ms), all in
+   * libbpf and the kernel, so the loads use every core and the main thread stays free meanwhile
+   * (the agent compiles its config and opens its journal). Only the first object is required.
+   */
+  static async open(opts: DriverOptions): Promise<Driver> {
+    const d = new Driver(opts, true);
+    // each load parses the kernel's BTF (two 5.4 MB blocks here, and libbpf's indexes) in malloc
+    // memory of the pool thread that runs it, and frees it after the load. glibc's dynamic
+    // thresholds then keep up to twice the largest freed block in every such thread's arena
+    // (11 MB each, 25-45 MB of RSS; malloc_trim does not trim a thread arena's top). Fixed
+    // thresholds: blocks of 1 MiB and more are mmapped and unmapped when freed, and an arena's
+    // top is trimmed above 2 MiB (what the dynamic rule gives for 1 MiB blocks)
+    libcFns.mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    libcFns.mallopt(M_TRIM_THRESHOLD, 2 << 20);
+    try {
+      const [first, ...rest] = opts.objects;
+      if (first === undefined) throw new DriverError('no BPF object to load');
+      // the shared maps are made here from the first object's definitions, so every object,
+      // the first included, loads at once: no load waits for another, nor for this thread
+      // (busy compiling the config meanwhile) to pass a map's fd on
+      const opened = [d.openObject(first, opts)];
+      d.createSharedMaps(opened[0]!);
+      const failed: (Error | null)[] = rest.map(() => null);
+      rest.forEach((path, i) => {
+        try {
+          opened.push(d.openObject(path, opts));
+        } catch (err) {
+          failed[i] = err instanceof Error ? err : new Error(String(err));
+        }
+      });
+      const results = await Promise.allSettled(opened.map((o) => d.loadOnPool(o, opts)));
+      if (results[0]!.status === 'rejected') throw results[0]!.reason;
+      d.registerPrograms(opened[0]!);
+      // the optional ones in the objects' order, whatever order they finished in
+      let k = 1;
+      rest.forEach((path, i) => {
+        const err = failed[i] ?? (results[k]!.status === 'rejected' ? (results[k] as PromiseRejectedResult).reason as Error : null);
+        if (failed[i] === null) {
+          if (err === null) d.registerPrograms(opened[k]!);
+          k++;
+        }
+        if (err) d.loadFailures.push({ object: path, error: err.message });
+      });
+      d.attachAtLoad(opts);
+    } catch (err) {
+      d.close();
+      throw err;
+    } finally {
+      // and what the loads freed in the main arena goes back to the kernel now
+      libcFns.mallocTrim(0);
+    }
+    return d;
+  }
+
+  /**
+   * Creates the maps every object shares (the ring, the drop counter, scratch space) as the first
+   * object defines them (sizes set by openObject), and points that object at them: every other
+   * object then reuses them before any load (libbpf checks type, sizes and flags match).
+   */
+  private createSharedMaps(o: OpenedObject): void {
+    for (const name of SHARED_MAPS) {
+      const map = bpf.findMap(o.obj, name);
+      if (!map) continue;
+      const fd = bpfExtra.mapCreate(bpfExtra.mapType(map), name, bpfExtra.keySize(map), bpfExtra.valueSize(map), bpfExtra.maxEntries(map), null) as number;
+      if (fd < 0) throw new DriverError(`cannot create the shared map ${name} (${fd}): root (or CAP_BPF) is required`);
+      this.ownedFds.push(fd);
+      if (bpfExtra.reuseFd(map, fd) !== 0) throw new DriverError(`cannot share map ${name} with ${o.path}`);
+      this.shared.set(name, fd);
+    }
+  }
+
+  /** fds of the maps createSharedMaps made (libbpf dups them into each object; ours close at close()) */
+  private readonly ownedFds: number[] = [];
+
+  get ring(): RingReader {
+    if (!this.ringReader) throw new DriverError('the driver is not loaded');
+    return this.ringReader;
   }
 
   private ringBytes = 0;
 
-  private loadObject(path: string, opts: DriverOptions, shared: Map<string, number>): void {
+  /** libbpf open (ELF parse), the shared maps pointed at the first object's, the ring sized. */
+  private openObject(path: string, opts: DriverOptions): OpenedObject {
     if (!existsSync(path)) throw new DriverError(`BPF object ${path} not found (run: make -C driver/linux)`);
+    const t0 = performance.now();
     const obj = bpf.openFile(path, null);
     if (!obj) throw new DriverError(`libbpf could not open ${path} (errno ${koffi.errno()})`);
     this.objects.push(obj);
     for (const name of SHARED_MAPS) {
       const map = bpf.findMap(obj, name);
       if (!map) continue;
-      const fd = shared.get(name);
+      const fd = this.shared.get(name);
       if (fd !== undefined) {
         if (bpfExtra.reuseFd(map, fd) !== 0) throw new DriverError(`cannot share map ${name} with ${path}`);
       } else if (name === 'scratch') {
@@ -81,18 +181,64 @@ export class Driver {
     }
     const programs: unknown[] = [];
     for (let p = bpf.nextProgram(obj, null); p; p = bpf.nextProgram(obj, p)) programs.push(p);
-    const err = withSignalsBlocked(() => bpf.load(obj));
-    if (err !== 0) throw new DriverError(`loading ${path} into the kernel failed (${err}): see the libbpf log above; root (or CAP_BPF+CAP_PERFMON) and BTF are required`);
+    return { path, obj, programs, openMs: performance.now() - t0 };
+  }
+
+  /**
+   * bpf_object__load on a pool thread. A signal pending on that thread can make the verifier give
+   * up (EAGAIN, EINTR; the main thread blocks signals around its loads, a pool thread cannot):
+   * such an object is opened again and loaded here with signals blocked.
+   */
+  private async loadOnPool(opened: OpenedObject, opts: DriverOptions): Promise<void> {
+    const t = performance.now();
+    let err = await new Promise<number>((resolve, reject) => {
+      (bpf.load as unknown as { async(obj: unknown, done: (e: unknown, rc: number) => void): void })
+        .async(opened.obj, (e, rc) => (e ? reject(e) : resolve(rc)));
+    });
+    if (err === EAGAIN || err === EINTR) {
+      this.forgetObject(opened.obj);
+      const again = this.openObject(opened.path, opts);
+      opened.obj = again.obj;
+      opened.programs = again.programs;
+      err = withSignalsBlocked(() => bpf.load(again.obj));
+    }
+    this.finishLoad(opened, err, performance.now() - t, false);
+  }
+
+  private forgetObject(obj: unknown): void {
+    const i = this.objects.indexOf(obj);
+    if (i >= 0) this.objects.splice(i, 1);
+    bpf.close(obj);
+  }
+
+  /** After a load: the shared maps' fds (from the first object), the programs, the timing. */
+  private finishLoad(o: OpenedObject, err: number, loadMs: number, register = true): void {
+    if (err !== 0) throw new DriverError(`loading ${o.path} into the kernel failed (${err}): see the libbpf log above; root (or CAP_BPF+CAP_PERFMON) and BTF are required`);
     for (const name of SHARED_MAPS) {
-      const map = bpf.findMap(obj, name);
-      if (map && !shared.has(name)) shared.set(name, bpf.mapFd(map));
+      const map = bpf.findMap(o.obj, name);
+      if (map && !this.shared.has(name)) this.shared.set(name, bpf.mapFd(map));
       if (map && name === 'events' && !this.ringBytes) this.ringBytes = bpfExtra.maxEntries(map);
     }
-    for (const prog of programs) {
-      const name = bpf.programName(prog) as string;
-      this.programs.set(name, { prog, link: null });
-    }
+    const ms = (x: number) => Math.round(x * 10) / 10;
+    this.timings.push({ object: o.path.slice(o.path.lastIndexOf('/') + 1), openMs: ms(o.openMs), loadMs: ms(loadMs), attachMs: 0, programs: o.programs.length });
+    if (register) this.registerPrograms(o);
+  }
+
+  private registerPrograms(o: OpenedObject): void {
+    for (const prog of o.programs) this.programs.set(bpf.programName(prog) as string, { prog, link: null });
+  }
+
+  /** Attaches the wanted programs of every loaded object, then opens the ring. */
+  private attachAtLoad(opts: DriverOptions): void {
+    const t = performance.now();
     this.attachFailures = this.updateAttachments(opts.wanted ?? (() => true));
+    const attachMs = Math.round((performance.now() - t) * 10) / 10;
+    if (this.timings.length) this.timings.push({ object: '(attach, all objects)', openMs: 0, loadMs: 0, attachMs, programs: this.attached.length });
+    const eventsFd = this.shared.get('events');
+    const dropsFd = this.shared.get('drops');
+    if (eventsFd === undefined || dropsFd === undefined) throw new DriverError('no BPF object defines the events ring');
+    this.dropsFd = dropsFd;
+    this.ringReader = new RingReader(eventsFd, this.ringBytes);
   }
 
   /**
@@ -175,8 +321,9 @@ export class Driver {
       if (p.link) bpf.destroyLink(p.link);
       p.link = null;
     }
-    this.ring?.close();
+    this.ringReader?.close();
     for (const obj of this.objects.splice(0)) bpf.close(obj);
+    for (const fd of this.ownedFds.splice(0)) closeSync(fd);
   }
 }
 

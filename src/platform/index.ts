@@ -8,11 +8,17 @@ import type { KernelPlatform } from './types.js';
 export type { AgentDriver } from '../kernel/driver.js';
 export type { KernelPlatform, PlatformCapture } from './types.js';
 
+/** the libbpf loader, once preload() imported it: openDriver() then submits the first load at once */
+let linuxLoader: typeof import('../kernel/loader.js') | null = null;
+
 const LINUX: KernelPlatform = {
   name: 'linux',
-  async openDriver(opts) {
-    const { Driver } = await import('../kernel/loader.js');
-    return new Driver(opts);
+  async preload() {
+    [linuxLoader] = await Promise.all([import('../kernel/loader.js'), import('./linux.js')]);
+  },
+  openDriver(opts) {
+    if (linuxLoader) return linuxLoader.Driver.open(opts);
+    return import('../kernel/loader.js').then(({ Driver }) => Driver.open(opts));
   },
   async startCapture() {
     const { startLinuxCapture } = await import('./linux.js');
@@ -22,6 +28,9 @@ const LINUX: KernelPlatform = {
 
 const WINDOWS: KernelPlatform = {
   name: 'win32',
+  async preload() {
+    await Promise.all([import('../kernel/windows/driver.js'), import('./windows.js')]);
+  },
   async openDriver(opts) {
     // the driver registers every callback at load: there are no objects to pick
     const { WindowsDriver } = await import('../kernel/windows/driver.js');

@@ -17,6 +17,11 @@ export interface PlatformCapture {
 
 export interface KernelPlatform {
   readonly name: 'linux' | 'win32';
+  /**
+   * Imports the platform's driver and capture modules, so that openDriver() starts loading at
+   * once (its first await is then the kernel's work, not a module's file reads)
+   */
+  preload(): Promise<void>;
   openDriver(opts: DriverOptions): Promise<AgentDriver>;
   startCapture(): Promise<PlatformCapture>;
 }

@@ -42,3 +42,44 @@ it('every program the event map names exists in the driver objects (no stale nam
     driver.close();
   }
 });
+
+it('Driver.open (objects loaded in parallel on the pool) gives the one-after-another result, sharing one ring', async (t) => {
+  if (!requirePrereq(t, missingKernelPrereq())) return;
+  const { decodeRecord } = await import('../../src/families/decode.js');
+  const { FileRecordType } = await import('../../src/families/file/records.js');
+  const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-loader-'));
+  const bogus = join(dir, 'broken.bpf.o');
+  writeFileSync(bogus, 'not an ELF object');
+  const objects = [...DRIVER_OBJECTS.slice(0, 3), bogus, ...DRIVER_OBJECTS.slice(3)];
+  const wanted = (p: string) => p === 'process_exec' || p.startsWith('file_create_');
+  const serial = new Driver({ objects, wanted: () => false });
+  const serialNames = serial.programNames;
+  serial.close();
+  const driver = await Driver.open({ objects, wanted });
+  try {
+    assert.deepEqual(driver.programNames, serialNames, 'the same programs, in the objects\' order');
+    assert.deepEqual(driver.loadFailures.map((f) => f.object), [bogus]);
+    assert.ok(driver.attached.includes('process_exec') && driver.attached.some((p) => p.startsWith('file_create_')));
+    assert.ok(driver.attached.every(wanted));
+    // a record from an object loaded on the pool reaches the first object's ring
+    const path = join(dir, `created-${process.pid}`);
+    writeFileSync(path, 'x');
+    let found = false;
+    const until = Date.now() + 5000;
+    while (!found && Date.now() < until) {
+      driver.ring.drain((raw) => {
+        const rec = decodeRecord(raw) as { type: number; path?: string };
+        if (rec.type === FileRecordType.Create && rec.path === path) found = true;
+      });
+      if (!found) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(found, `file create record of ${path} in the shared ring`);
+  } finally {
+    driver.close();
+  }
+});
+
+it('Driver.open refuses to start without the required process family', async (t) => {
+  if (!requirePrereq(t, missingKernelPrereq())) return;
+  await assert.rejects(Driver.open({ objects: ['/nonexistent/process.bpf.o', ...DRIVER_OBJECTS.slice(1)] }), DriverError);
+});
