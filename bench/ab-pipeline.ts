@@ -2,7 +2,7 @@
 // scenario in its own process under `taskset -c 1`. Prints a markdown table with wall-clock
 // and CPU-time rates per tree and the B/A ratios of the medians.
 //
-//   node --import tsx bench/ab-pipeline.ts --records FILE --trees A_DIR,B_DIR [--reps 3]
+//   node --import tsx bench/ab-pipeline.ts --records FILE --trees A_DIR,B_DIR[,C_DIR...] [--reps 3]
 //        [--min-records 270000] [--scenarios "e2e big jsonl;journal none;..."] [--extra "--batch 64 --gap-ms 2"]
 // Each tree runs its own bench/pipeline.ts (copy this one into an old tree first if it lacks
 // --max-batch or the CPU columns). A scenario is "STAGE CONFIG [SINK]".
@@ -44,12 +44,20 @@ for (let rep = 0; rep < reps; rep++) {
     }
   }
 }
-console.log(`| scenario | ${trees.map((t, i) => `${'AB'[i] ?? i} events/s (reps) | ${'AB'[i] ?? i} per CPU-s (median) | ${'AB'[i] ?? i} peak RSS MB`).join(' | ')} | B/A wall (median) | B/A CPU (median) |`);
-console.log(`|---|${trees.map(() => '---|---|---|').join('')}---|---|`);
+// columns per tree; ratios of every later tree to the first (and, with 3+ trees, to the one before it)
+const name = (i: number) => 'ABCDEFGH'[i] ?? String(i);
+const ratioHeads: string[] = [];
+for (let i = 1; i < trees.length; i++) ratioHeads.push(`${name(i)}/A wall (median)`, `${name(i)}/A CPU (median)`);
+for (let i = 2; i < trees.length; i++) ratioHeads.push(`${name(i)}/${name(i - 1)} CPU (median)`);
+console.log(`| scenario | ${trees.map((_, i) => `${name(i)} events/s (reps) | ${name(i)} per CPU-s (median) | ${name(i)} peak RSS MB`).join(' | ')} | ${ratioHeads.join(' | ')} |`);
+console.log(`|---|${trees.map(() => '---|---|---|').join('')}${ratioHeads.map(() => '---|').join('')}`);
 for (const sc of scenarios) {
   const rs = trees.map((t) => results.get(`${sc.join(' ')}|${t}`)!);
   const wall = rs.map((r) => med(r.map((x) => x.eventsPerSec)));
   const cpu = rs.map((r) => med(r.map((x) => x.eventsPerCpuSec)));
   const cells = rs.map((r, i) => `${r.map((x) => k(x.eventsPerSec)).join(' / ')} | ${k(cpu[i]!)} | ${Math.max(...r.map((x) => x.peakRssMB))}`);
-  console.log(`| ${sc.join(' ')} | ${cells.join(' | ')} | ${(wall[1]! / wall[0]!).toFixed(2)} | ${(cpu[1]! / cpu[0]!).toFixed(2)} |`);
+  const ratios: string[] = [];
+  for (let i = 1; i < trees.length; i++) ratios.push((wall[i]! / wall[0]!).toFixed(2), (cpu[i]! / cpu[0]!).toFixed(2));
+  for (let i = 2; i < trees.length; i++) ratios.push((cpu[i]! / cpu[i - 1]!).toFixed(2));
+  console.log(`| ${sc.join(' ')} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
 }

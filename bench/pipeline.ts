@@ -129,7 +129,12 @@ async function main(): Promise<void> {
         else if (sinkKind === 'evtx') sink = createEvtxSink(join(dir, 'events.evtx'), { identity: IDENTITY, maxBytes: 1 << 30 });
         else if (sinkKind === 'syslog') sink = createSyslogSink(`tcp://127.0.0.1:${arg('syslog-port')}`, { identity: IDENTITY, format: 'xml', dialect: 'linux' });
         else throw new Error(`unknown sink ${sinkKind}`);
-        await fanout.add(sink);
+        const runner = await fanout.add(sink);
+        // the sink opens in the background (mkdir, open, reading its last line: several
+        // thread-pool round trips); a live agent opens its sinks before events flow, so wait
+        // for that here too: otherwise the first ~100k events left the in-memory tail before
+        // the sink could take them and were all read back from disk
+        while (runner.stats().health !== 'ok') await new Promise<void>((r) => setTimeout(r, 2));
       }
       cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { makeIdentity, type Identity, type SysmonEvent } from '../../src/events/event.js';
 import { encodeEcs } from './ecs.js';
-import { encodeJsonl } from '../shared/jsonl-encode.js';
+import { encodeJsonl, jsonlLineWriter } from '../shared/jsonl-encode.js';
 
 export interface JsonlFileOptions {
   /** Sink.name (the journal's cursor file is named after it); default "jsonl:<path>", so
@@ -74,4 +74,20 @@ export function lineEncoder(format: JsonlFormat = 'jsonl'): (ev: SysmonEvent, wh
   if (format === 'jsonl') return encodeJsonl;
   if (format === 'ecs') return encodeEcs;
   throw new Error(`jsonl: unknown format ${String(format)}`);
+}
+
+/**
+ * Writes one event's line into a batch buffer: (ev, out, off) -> the end offset, or -1 when
+ * out has too little room from off (the caller grows it and calls again).
+ */
+export type LineWriter = (ev: SysmonEvent, out: Buffer, off: number) => number;
+
+/** The line writer for a format and identity: JSONL straight into the bytes, ECS through its text. */
+export function lineWriter(format: JsonlFormat, who: Identity): LineWriter {
+  if (format === 'jsonl') return jsonlLineWriter(who);
+  const encode = lineEncoder(format);
+  return (ev, out, off) => {
+    const line = encode(ev, who);
+    return out.length - off < 3 * line.length ? -1 : off + out.write(line, off, 'utf8');
+  };
 }

@@ -19,7 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import type { SysmonEvent } from '../../src/events/event.js';
 import type { Sink } from '../sink.js';
 import { recordIdOfLine } from './ecs.js';
-import { lineEncoder, resolveFileOptions, type JsonlFileOptions, type ResolvedJsonlFileOptions } from './config.js';
+import { lineWriter, resolveFileOptions, type JsonlFileOptions, type ResolvedJsonlFileOptions } from './config.js';
 
 export interface JsonlFileSink extends Sink {
   /** close and reopen the path (logrotate's `create`/rename mode, on SIGHUP) */
@@ -95,7 +95,10 @@ async function exists(p: string): Promise<boolean> {
 
 export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}): JsonlFileSink {
   const o: ResolvedJsonlFileOptions = resolveFileOptions(options);
-  const encode = lineEncoder(o.format);
+  const writeLine = lineWriter(o.format, o.identity);
+  // the batch's lines are written into this buffer (grown as needed, reused: writeSync is done
+  // with it before the next batch) and go to the file in one write
+  let out = Buffer.allocUnsafe(1 << 20);
   let fh: FileHandle | null = null;
   let size = 0;
   let period = -1; // rotateEveryMs interval of the data in the current file (-1: none yet)
@@ -198,17 +201,24 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
 
   async function doWrite(batch: readonly SysmonEvent[]): Promise<void> {
     if (!fh) throw new Error('jsonl: sink is not open');
-    let text = '';
+    let len = 0;
     let maxId = lastId;
     let n = 0;
     for (const ev of batch) {
       if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) { stats.skipped++; continue; }
-      text += encode(ev, o.identity);
+      let end = writeLine(ev, out, len);
+      while (end < 0) {
+        const nb = Buffer.allocUnsafe(out.length * 2);
+        out.copy(nb, 0, 0, len);
+        out = nb;
+        end = writeLine(ev, out, len);
+      }
+      len = end;
       n++;
       if (ev.recordId > maxId) maxId = ev.recordId;
     }
-    if (text === '') return;
-    const buf = Buffer.from(text, 'utf8');
+    if (len === 0) return;
+    const buf = out.subarray(0, len);
     const now = o.now();
     const cur = o.rotateEveryMs > 0 ? Math.floor(now / o.rotateEveryMs) : -1;
     if (size > 0 && ((o.maxBytes > 0 && size + buf.length > o.maxBytes) || (o.rotateEveryMs > 0 && period !== cur))) {

@@ -16,15 +16,49 @@ import type { ContainerContext, FieldValue, SysmonEvent } from './event.js';
  * An event whose EventData is known as JSON text; `data` is the object it was encoded from,
  * or is parsed (and frozen) from the text on first use. `data` is a getter of the class, so a
  * spread copy (`{...ev}`) has no data: copy it explicitly (`{...ev, data: ev.data}`).
+ *
+ * Once the journal has written the event, the text lives only as UTF-8 bytes in the journal's
+ * batch buffer (`attach`): the JSONL sink copies those bytes and the time digits next to them
+ * into its line (sinks/shared/jsonl-encode.ts writeJsonlLine), and the in-memory tail holds
+ * off-heap bytes instead of a string per event. `dataText` decodes them again on demand.
  */
 export class EncodedEvent implements SysmonEvent {
   declare container?: ContainerContext;
   private parsed: Record<string, FieldValue> | null;
+  private text: string | null;
+  /** the journal record holding this event (null until written): see attach() */
+  bytes: Buffer | null = null;
+  /** bytes[dataOff, dataEnd): the EventData JSON */
+  dataOff = 0;
+  dataEnd = 0;
+  /** bytes[timeOff, timeEnd): timeNs in decimal ASCII digits */
+  timeOff = 0;
+  timeEnd = 0;
 
-  constructor(readonly id: number, public recordId: number, readonly timeNs: bigint, readonly dataText: string,
+  constructor(readonly id: number, public recordId: number, readonly timeNs: bigint, dataText: string,
     container?: ContainerContext, data?: Record<string, FieldValue>) {
     if (container) this.container = container;
     this.parsed = data ?? null;
+    this.text = dataText;
+  }
+
+  get dataText(): string {
+    return this.text ?? this.bytes!.toString('utf8', this.dataOff, this.dataEnd);
+  }
+
+  /** the text is now bytes[dataOff, dataEnd) (and timeNs's digits bytes[timeOff, timeEnd)): drop the string */
+  attach(bytes: Buffer, dataOff: number, dataEnd: number, timeOff: number, timeEnd: number): void {
+    this.bytes = bytes;
+    this.dataOff = dataOff;
+    this.dataEnd = dataEnd;
+    this.timeOff = timeOff;
+    this.timeEnd = timeEnd;
+    this.text = null;
+  }
+
+  /** the record moved: it is now `delta` bytes further on in `bytes` */
+  move(bytes: Buffer, delta: number): void {
+    this.attach(bytes, this.dataOff + delta, this.dataEnd + delta, this.timeOff + delta, this.timeEnd + delta);
   }
 
   get data(): Record<string, FieldValue> {

@@ -111,6 +111,41 @@ export function writeRecord(buf: Buffer, off: number, recordId: number, text: st
   return RECORD_HEADER + len;
 }
 
+/**
+ * Writes the record of an encoded event at buf[off..] (room: RECORD_HEADER + 3 * the payload's
+ * length in UTF-16 units) without building the payload string, attaches the event to the bytes
+ * (the JSONL sink copies its EventData and time digits from there) and returns the record's
+ * length. The bytes are the same as writeRecord(payloadText(ev)).
+ */
+export function writeEventRecord(buf: Buffer, off: number, recordId: number, ev: EncodedEvent): number {
+  const text = ev.dataText;
+  const t = String(ev.timeNs);
+  const p0 = off + RECORD_HEADER;
+  // `{"id":N,"t":"` and the digits are ASCII: one byte per character
+  let p = p0 + buf.write(`{"id":${ev.id},"t":"${t}","d":`, p0, 'latin1');
+  const timeEnd = p - 6;
+  const dataOff = p;
+  p += buf.write(text, p, 'utf8');
+  const dataEnd = p;
+  if (ev.container) p += buf.write(`,"c":${JSON.stringify(ev.container)}}`, p, 'utf8');
+  else buf[p++] = 0x7d;
+  const len = p - p0;
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt32LE(recordId >>> 0, off + 8);
+  buf.writeUInt32LE(Math.floor(recordId / 0x1_0000_0000), off + 12);
+  let c = crc32c(buf, 0, off, off + 4);
+  c = crc32c(buf, c, off + 8, p);
+  buf.writeUInt32LE(c, off + 4);
+  ev.attach(buf, dataOff, dataEnd, timeEnd - t.length, timeEnd);
+  return RECORD_HEADER + len;
+}
+
+/** an upper bound of writeEventRecord's length for `ev` */
+export function eventRecordMaxBytes(ev: EncodedEvent): number {
+  const c = ev.container ? JSON.stringify(ev.container).length + 8 : 0;
+  return RECORD_HEADER + 64 + 3 * (ev.dataText.length + c);
+}
+
 export type ScanResult =
   | { kind: 'record'; id: number; payload: Buffer; offset: number; end: number }
   | { kind: 'end'; offset: number }

@@ -10,7 +10,7 @@ import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
 import { readAllCursors } from './cursor.js';
 import {
   RECORD_HEADER, RecordScanner, SEGMENT_HEADER, decodeSegmentHeader, encodeSegmentHeader,
-  parseSegmentName, payloadText, segmentName, writeRecord,
+  eventRecordMaxBytes, parseSegmentName, segmentName, writeEventRecord,
 } from './format.js';
 import { TailBuffer } from './tail.js';
 import { acquireDirLock, type DirLock } from '../fs/lock.js';
@@ -343,18 +343,18 @@ export class Journal extends EventEmitter {
     let added = 0;
     for (const ev of events) {
       const enc = encodeEvent(ev);
-      const text = payloadText(enc);
-      const need = RECORD_HEADER + text.length * 3;
-      let f = this.ensureFill(need);
+      let f = this.ensureFill(eventRecordMaxBytes(enc));
       const id = this.nextId;
-      const n = writeRecord(f.buf, f.len, id, text);
+      const at = f.len;
+      const n = writeEventRecord(f.buf, at, id, enc);
       if (this.logicalSize + n > maxSeg && this.logicalSize > SEGMENT_HEADER) {
-        const rec = Buffer.from(f.buf.subarray(f.len, f.len + n));
+        const rec = Buffer.from(f.buf.subarray(at, at + n));
         this.sealFill();
         this.ops.push({ kind: 'roll', baseId: id });
         this.logicalSize = SEGMENT_HEADER;
         f = this.ensureFill(n);
         rec.copy(f.buf, f.len);
+        enc.move(f.buf, f.len - at);
       }
       ev.recordId = id;
       enc.recordId = id;
@@ -372,14 +372,24 @@ export class Journal extends EventEmitter {
     return this.pendingBytes < this.opts.highWaterBytes;
   }
 
+  /**
+   * Records are written into one reused scratch buffer; sealFill copies each batch out into a
+   * buffer of its exact size, which its events then point into (EncodedEvent.attach) for as
+   * long as the in-memory tail holds them: a 256 KiB buffer per batch would be kept alive by a
+   * few small events.
+   */
+  private scratch: Buffer = Buffer.allocUnsafe(256 * 1024);
+
   private ensureFill(need: number): DataOp & { len: number } {
     let f = this.fill;
     if (!f) {
-      f = this.fill = { kind: 'data', buf: Buffer.allocUnsafe(Math.max(256 * 1024, need)), len: 0, events: [], sizes: [], lastId: 0 };
+      if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
+      f = this.fill = { kind: 'data', buf: this.scratch, len: 0, events: [], sizes: [], lastId: 0 };
     } else if (f.buf.length - f.len < need) {
       const nb = Buffer.allocUnsafe(Math.max(f.buf.length * 2, f.len + need));
       f.buf.copy(nb, 0, 0, f.len);
-      f.buf = nb;
+      f.buf = this.scratch = nb;
+      for (const e of f.events) e.move(nb, 0);
     }
     return f;
   }
@@ -387,7 +397,10 @@ export class Journal extends EventEmitter {
   private sealFill(): void {
     const f = this.fill;
     if (f && f.len > 0) {
-      this.ops.push({ kind: 'data', buf: f.buf.subarray(0, f.len), events: f.events, sizes: f.sizes, lastId: f.lastId });
+      const buf = Buffer.allocUnsafe(f.len);
+      f.buf.copy(buf, 0, 0, f.len);
+      for (const e of f.events) e.move(buf, 0);
+      this.ops.push({ kind: 'data', buf, events: f.events, sizes: f.sizes, lastId: f.lastId });
       this.fill = null;
     }
   }
@@ -431,7 +444,7 @@ export class Journal extends EventEmitter {
       if (!(await this.writeFailed(e))) await new Promise<void>((r) => setTimeout(r, 1000));
     }).finally(() => {
       this.pumping = null;
-      if (this.ops.length || (this.fill && this.fill.len) || this.syncRequested) this.kick();
+      if (this.ops.length || (this.fill && this.fill.len) || (this.syncRequested && !this.syncing)) this.kick();
     });
   }
 
@@ -442,7 +455,11 @@ export class Journal extends EventEmitter {
       while (this.ops.length && this.ops[0]!.kind === 'data') batch.push(this.ops.shift() as DataOp);
       if (batch.length) {
         await this.writeBatch(batch);
-        if (this.policy === 'always' || this.syncRequested) await this.doSync();
+        // Only 'always' promises durability before visibility. Under 'group' the written records
+        // are published first and the group commit's fdatasync follows: publishing after it held
+        // every batch appended during the fsync (ms to 100s of ms) back from the sinks, and the
+        // in-memory tail then dropped them before the sinks came, so they were read from disk.
+        if (this.policy === 'always') await this.doSync();
         const now = Date.now();
         const seg = this.segs[this.segs.length - 1]!;
         seg.size = this.writePos;
@@ -461,13 +478,25 @@ export class Journal extends EventEmitter {
         this.ops.shift();
         continue;
       }
-      if (this.syncRequested) {
-        await this.doSync();
-        continue;
-      }
+      if (this.syncRequested) this.startSync();
       break;
     }
   }
+
+  /**
+   * The group commit's fdatasync runs beside the pump, not in it: records appended while the
+   * disk flushes are written and published meanwhile (a write to the page cache does not wait
+   * for an fdatasync of the same file), and the sync makes durable what was written when it began.
+   */
+  private startSync(): void {
+    if (this.syncing) return;
+    this.syncing = this.doSync().finally(() => {
+      this.syncing = null;
+      if (this.syncRequested) this.kick();
+    });
+  }
+
+  private syncing: Promise<void> | null = null;
 
   private async writeBatch(batch: DataOp[]): Promise<void> {
     const buf = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((b) => b.buf));
@@ -512,13 +541,15 @@ export class Journal extends EventEmitter {
       }
     }
     this.counters.fsyncs++;
-    this._durableId = target;
+    // (an inline sync under 'always' and a group commit may overlap: never move backwards)
+    if (target > this._durableId) this._durableId = target;
     this.settleWaiters();
     this.emit('durable', target);
   }
 
   private async roll(baseId: number): Promise<void> {
     if (this.fh) { // (null when a previous attempt closed it and then failed to create the next)
+      while (this.syncing) await this.syncing;
       if (this.policy !== 'never') await this.doSync();
       const seg = this.segs[this.segs.length - 1]!;
       await this.fh.close();
@@ -660,11 +691,8 @@ export class Journal extends EventEmitter {
     for (const t of this.timers) clearInterval(t);
     this.kick();
     while (this.pumping) await this.pumping;
-    if (this.policy !== 'never') {
-      this.syncRequested = true;
-      this.kick();
-      while (this.pumping) await this.pumping;
-    }
+    while (this.syncing) await this.syncing;
+    if (this.policy !== 'never' && this.fh) await this.doSync();
     await this.fh?.close();
     this.fh = null;
     this.closed = true;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SysmonEvent } from '../../src/events/event.js';
 import { EncodedEvent, dataJson, encodeEvent } from '../../src/events/encoded.js';
-import { decodePayload, payloadText } from '../../src/journal/format.js';
+import { RECORD_HEADER, decodePayload, eventRecordMaxBytes, payloadText, writeEventRecord, writeRecord } from '../../src/journal/format.js';
 import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { makeIdentity } from '../../src/events/event.js';
 
@@ -112,4 +112,25 @@ test('JSONL of events read back from the journal costs no JSON.parse (the catch-
   }
   assert.equal(calls, 0);
   for (const [i, l] of lines.entries()) assert.equal(l, encodeJsonl(ev({ ...tricky[i]! }), WHO).replace('"EventRecordID":7,', `"EventRecordID":${i + 1},`));
+});
+
+test('writeEventRecord writes the bytes of writeRecord(payloadText(ev)) and attaches the event to its data and time digits', () => {
+  const containers = [undefined, { id: 'abc"}', runtime: 'docker', cgroup: '/x,"c":{}ü' }];
+  for (const d of [...tricky, { RuleName: '-', CommandLine: `x${'é"\n😀'.repeat(30_000)}` }]) {
+    for (const c of containers) {
+      for (const timeNs of [1_700_000_000_123_456_789n, 5n]) {
+        const want = Buffer.alloc(RECORD_HEADER + 3 * payloadText({ ...ev({ ...d }, c), timeNs }).length);
+        const n0 = writeRecord(want, 0, 4_294_967_301, payloadText({ ...ev({ ...d }, c), timeNs }));
+        const enc = encodeEvent({ ...ev({ ...d }, c), timeNs });
+        const got = Buffer.alloc(eventRecordMaxBytes(enc) + 5);
+        const n = writeEventRecord(got, 5, 4_294_967_301, enc);
+        assert.equal(n, n0);
+        assert.ok(got.subarray(5, 5 + n).equals(want.subarray(0, n0)));
+        assert.equal(enc.bytes, got);
+        assert.equal(got.toString('utf8', enc.dataOff, enc.dataEnd), JSON.stringify(d));
+        assert.equal(got.toString('latin1', enc.timeOff, enc.timeEnd), String(timeNs));
+        assert.equal(enc.dataText, JSON.stringify(d), 'the text decodes from the bytes');
+      }
+    }
+  }
 });

@@ -211,3 +211,28 @@ test('append reports backpressure above highWaterBytes and drain() resolves', as
     await cleanup();
   }
 });
+
+test("fsync group: records appended while a group commit's fdatasync runs are published at once, and still become durable", async () => {
+  const { dir, cleanup } = await tempDir('groupvis');
+  // a group commit every millisecond: nearly every append meets an fdatasync in flight
+  const j = await Journal.open({ dir, fsync: 'group', groupCommitMs: 1 });
+  try {
+    let late = 0;
+    const rounds = 200;
+    for (let i = 0; i < rounds; i++) {
+      j.append(events(i * 20, 20));
+      const last = j.lastId;
+      // the write is synchronous: by the next turn of the event loop the batch must be visible
+      await new Promise<void>((r) => setImmediate(r));
+      if (j.visibleId < last) late++;
+      await new Promise<void>((r) => setTimeout(r, 1));
+    }
+    assert.equal(late, 0, `${late} of ${rounds} batches waited for an fdatasync before sinks could see them`);
+    await j.sync();
+    assert.equal(j.durableId, j.lastId);
+    assert.ok(j.stats().fsyncs > 1, 'group commits ran');
+  } finally {
+    await j.close();
+    await cleanup();
+  }
+});
