@@ -9,7 +9,7 @@
 // machine); `DIR@--flag --flag` gives one agent its own node flags; `DIR#dist` runs that
 // checkout's compiled agent (dist/) instead of the sources through tsx. Default: this checkout.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIG_CONFIG, DEFAULT_CONFIG, ALL_CONFIG, ROOT, buildWorkloads, makeWorkDir, rssMB, runWorkload, sleep, type Bins } from '../live.js';
 
@@ -66,13 +66,18 @@ function processCpu(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / 100;
 }
 
+/** lines of a file of any size (a 150 s run writes several GB: no readFileSync) */
 function lineCount(path: string): number {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return 0; }
   try {
-    const b = readFileSync(path);
+    const b = Buffer.allocUnsafe(1 << 20);
     let n = 0;
-    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+    for (let got = readSync(fd, b); got > 0; got = readSync(fd, b)) {
+      for (let i = b.indexOf(10); i >= 0 && i < got; i = b.indexOf(10, i + 1)) n++;
+    }
     return n;
-  } catch { return 0; }
+  } finally { closeSync(fd); }
 }
 
 async function main(): Promise<void> {

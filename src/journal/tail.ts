@@ -1,14 +1,23 @@
 // The in-memory tail: the most recent published events, bounded by count and encoded bytes,
 // so that sinks that keep up never touch the disk.
 import type { SysmonEvent } from '../events/event.js';
+import { EncodedEvent } from '../events/encoded.js';
+
+/**
+ * How many of the newest events keep their data objects: a sink that keeps up reads them within
+ * one poll (20 ms) of the write; older ones keep only their encoded bytes.
+ */
+export const TAIL_OBJECTS = 4096;
 
 export class TailBuffer {
   private evs: SysmonEvent[] = [];
   private sizes: number[] = [];
   private head = 0;
   private bytes = 0;
+  /** evs[i] for i < released have had releaseData() */
+  private released = 0;
 
-  constructor(private readonly maxEvents: number, private readonly maxBytes: number) {}
+  constructor(private readonly maxEvents: number, private readonly maxBytes: number, private readonly keepObjects = TAIL_OBJECTS) {}
 
   get length(): number { return this.evs.length - this.head; }
   get byteSize(): number { return this.bytes; }
@@ -25,9 +34,16 @@ export class TailBuffer {
       this.bytes -= this.sizes[this.head]!;
       this.head++;
     }
+    const cold = this.evs.length - this.keepObjects;
+    for (let i = Math.max(this.released, this.head); i < cold; i++) {
+      const ev = this.evs[i]!;
+      if (ev instanceof EncodedEvent) ev.releaseData();
+    }
+    this.released = Math.max(this.released, cold);
     if (this.head > 4096 && this.head * 2 > this.evs.length) {
       this.evs = this.evs.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
+      this.released = Math.max(0, this.released - this.head);
       this.head = 0;
     }
   }
