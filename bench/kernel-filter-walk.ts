@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { loadConfigFile } from '../src/config/index.js';
 import { compileKernelFilter, encodeTable, KF_TABLE_BYTES } from '../src/config/kernel-filter/index.js';
 import { Driver } from '../src/kernel/loader.js';
-import { DRIVER_OBJECTS } from '../src/paths.js';
+import { DRIVER_OBJECTS } from '../src/driver-objects.js';
 import { BIG_CONFIG, DEFAULT_CONFIG, buildWorkloads, makeWorkDir, runWorkload, waitIdle } from './live.js';
 
 const reps = Number(process.argv[2] ?? 5);

@@ -11,7 +11,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { record } from '../src/commands/record.js';
-import { DRIVER_OBJECTS } from '../src/paths.js';
+import { DRIVER_OBJECTS } from '../src/driver-objects.js';
 import { costTable } from './cost.js';
 import { runSoak } from './soak.js';
 import {
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const presentFamilies = DRIVER_OBJECTS.filter((o) => existsSync(o)).map((o) => o.split('/').pop()!.replace('.bpf.o', ''));
     emit(`## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${dirty ? ' (+ uncommitted changes of the shared checkout)' : ''}, \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
     emit('');
-    emit(`Machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${sh('uname', ['-r'])}, Node ${process.version}. Driver families loaded: ${presentFamilies.join(', ')} (of ${DRIVER_OBJECTS.length} in src/paths.ts).`);
+    emit(`Machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${sh('uname', ['-r'])}, Node ${process.version}. Driver families loaded: ${presentFamilies.join(', ')} (of ${DRIVER_OBJECTS.length} in src/driver-objects.ts, from the family descriptors).`);
     emit('');
 
     // ---------------------------------------------------------- (0) cost per operation

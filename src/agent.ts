@@ -11,7 +11,6 @@ import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy, type WriteOutage } from './journal/index.js';
 import { kernelPlatform, type AgentDriver, type KernelPlatform, type PlatformCapture } from './platform/index.js';
-import { programWanted } from './families/programs.js';
 import { configureFileEvents } from './families/file/events.js';
 import { earlyFilter } from './events/early-filter.js';
 import { setNetworkOptions } from './families/network/events.js';
@@ -29,7 +28,7 @@ export interface AgentOptions {
   journalFsync?: FsyncPolicy;
   journalMaxBytes?: number;
   /** BPF objects to load */
-  objects: string[];
+  objects: readonly string[];
   identity: Identity;
   /** the sinks, already built from the command line */
   sinks: Sink[];
@@ -170,7 +169,7 @@ export class Agent {
     const captured = this.config.capturedEvents();
     this.driver = await driverLoading;
     startupPhases.mark('driverLoadWait');
-    const attachFailures = this.driver.updateAttachments((p) => programWanted(p, captured));
+    const attachFailures = this.driver.updateAttachments((p) => this.processes.programWanted(p, captured));
     startupPhases.mark('attach');
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
@@ -285,7 +284,7 @@ export class Agent {
       const matching = this.opts.matching ?? DEFAULT_MATCH;
       const next = path ? loadConfigFile(path, matching) : defaultConfig(matching);
       const captured = next.capturedEvents();
-      const failures = this.driver.updateAttachments((p) => programWanted(p, captured));
+      const failures = this.driver.updateAttachments((p) => this.processes.programWanted(p, captured));
       this.emit(failures.map((f) => errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`)));
       this.config = next;
       const reports: SysmonEvent[] = [];

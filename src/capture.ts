@@ -1,15 +1,8 @@
 // Kernel records -> finished Sysmon events: decode, then the record family's handler keeps
 // process state current and normalizes. Bad records and kernel drops become event 255.
-import { DecodeError, decodeRecord } from './families/decode.js';
+import { DecodeError, decodeRecord, LINUX_RECORD_TABLE } from './families/decode.js';
 import type { SysmonEvent } from './events/event.js';
-import type { CaptureContext, RecordHandlers } from './families/handlers.js';
-import { PROCESS_HANDLERS } from './families/process/events.js';
-import { SECURITY_HANDLERS } from './families/security/events.js';
-import { FILE_HANDLERS } from './families/file/events.js';
-import { NETWORK_HANDLERS } from './families/network/events.js';
-import { DNS_HANDLERS } from './families/dns/events.js';
-import { IMAGE_HANDLERS } from './families/image/events.js';
-import { IOURING_HANDLERS } from './families/iouring/events.js';
+import type { CaptureContext } from './families/descriptor.js';
 import { containers } from './events/containers.js';
 import { earlyFilter, type EarlyFilter } from './events/early-filter.js';
 import type { ProcessTable } from './events/processes.js';
@@ -25,26 +18,18 @@ function dropEarly(out: SysmonEvent[], from: number, early: EarlyFilter): void {
   out.length = w;
 }
 
-/** Every family's handlers; a new family adds its table here. */
-const HANDLERS: RecordHandlers = {
-  ...PROCESS_HANDLERS,
-  ...SECURITY_HANDLERS,
-  ...FILE_HANDLERS,
-  ...NETWORK_HANDLERS,
-  ...DNS_HANDLERS,
-  ...IMAGE_HANDLERS,
-  ...IOURING_HANDLERS,
-};
-
-/** How a platform's raw records become events: its decoder and its handlers by record type. */
+/**
+ * How a platform's raw records become events: its decoder and its handlers, indexed by record
+ * type (src/families/registry.ts recordTable: one array read per record, no walk over families).
+ */
 export interface RecordFormat {
   decode(raw: Buffer): { readonly type: number; readonly tgid: number };
-  readonly handlers: Readonly<Record<number, (rec: never, ctx: CaptureContext, out: SysmonEvent[]) => void>>;
+  readonly handlers: readonly (((rec: never, ctx: CaptureContext, out: SysmonEvent[]) => void) | undefined)[];
   /** Linux: events carry the container their process runs in (cgroups) */
   readonly containers: boolean;
 }
 
-export const LINUX_RECORDS: RecordFormat = { decode: decodeRecord, handlers: HANDLERS, containers: true };
+export const LINUX_RECORDS: RecordFormat = { decode: decodeRecord, handlers: LINUX_RECORD_TABLE.handlers, containers: true };
 
 export interface CaptureCounters {
   records: number;

@@ -13,7 +13,7 @@ import { loadConfigFile } from './config/index.js';
 import { makeIdentity } from './events/event.js';
 import { computerName } from './events/host.js';
 import { renderSchema, SchemaVersionError } from './commands/schema.js';
-import { BUNDLED_CONFIG, DEFAULT_JSONL, DRIVER_OBJECTS, JOURNAL_DIR, STATE_FILE } from './paths.js';
+import { BUNDLED_CONFIG, DEFAULT_JSONL, JOURNAL_DIR, STATE_FILE } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { buildSink, parseSinkSpec, sinkFromSpec, sinkOf, sinkOutputPath, sinkUsage, type ParsedSinkSpec, type SinkContext } from '../sinks/index.js';
 import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './file-permissions.js';
@@ -54,6 +54,8 @@ interface RunArgs {
 export class UsageError extends Error {}
 
 async function run(args: RunArgs): Promise<void> {
+  // the families' list loads every family's handlers: only the commands that capture need it
+  const { DRIVER_OBJECTS } = await import('./driver-objects.js');
   startupPhases.mark('modulesAndArgs');
   preflight(DRIVER_OBJECTS);
   const logger = pino({ level: process.env.SYSMON_TS_LOG_LEVEL ?? 'info' }, pino.destination(2));
@@ -293,7 +295,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('out', { type: 'string', demandOption: true }).option('seconds', { type: 'number', default: 10 }),
     async (a) => {
       const { record } = await import('./commands/record.js');
-      process.stderr.write(`${JSON.stringify(await record({ out: resolve(a.out), seconds: a.seconds, objects: DRIVER_OBJECTS }))}\n`);
+      process.stderr.write(`${JSON.stringify(await record({ out: resolve(a.out), seconds: a.seconds, objects: (await import('./driver-objects.js')).DRIVER_OBJECTS }))}\n`);
     })
     .command('status', 'running or not, config in force, events/s by ID, drops, sink lags, journal size', (c) => c
       .option('journal', { type: 'string', describe: 'journal directory (default: the running agent\'s)' })

@@ -16,8 +16,8 @@ export const COMPILED_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 export function cliCommand(): string[] {
   return existsSync(COMPILED_CLI) ? [process.execPath, ...AGENT_NODE_FLAGS, COMPILED_CLI] : [process.execPath, ...AGENT_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src', 'cli.ts')];
 }
+/** Where `make -C driver/linux` puts the BPF objects (the list: src/driver-objects.ts, from the families). */
 export const DRIVER_OBJECTS_DIR = join(ROOT, 'driver', 'linux', '.output');
-export const DRIVER_OBJECTS = ['process.bpf.o', 'network.bpf.o', 'file.bpf.o', 'security.bpf.o', 'image.bpf.o', 'dns.bpf.o', 'iouring.bpf.o'].map((f) => join(DRIVER_OBJECTS_DIR, f));
 export const BUNDLED_CONFIG = join(ROOT, 'src', 'config', 'default.xml');
 const DEFAULTS = defaultPaths(process.platform, process.env);
 export const DATA_DIR = DEFAULTS.dataDir;

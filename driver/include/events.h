@@ -25,7 +25,8 @@ typedef long long __s64;
 
 #define EVENTS_ABI_VERSION 1
 
-/* Record types, a range per family (one family = one driver/linux/<family>.bpf.c). */
+/* Record types, a range per family (one family = one driver/linux/<family>.bpf.c and one
+ * src/families/<family>/; a family's own enum is named <family>_record_type). */
 enum record_type {
 	/* process.bpf.c: 1-9 */
 	RECORD_PROCESS_EXEC = 1,
@@ -385,12 +386,10 @@ struct dns_record {
 	struct str_ref canon;       /* LIBC: h_name / the first ai_canonname, when present */
 };
 
-/* ---- image family (driver/linux/image.bpf.c, records 70-89): ImageLoad (7), PipeEvent
- * (17/18) and container context (cgroup migrations) ---- */
+/* ---- image family (driver/linux/image.bpf.c, records 70-89 but 71-72): ImageLoad (7) and
+ * container context (cgroup migrations) ---- */
 enum image_record_type {
 	RECORD_IMAGE_LOAD = 70,     /* Sysmon 7: a file mapped executable (mmap PROT_EXEC, mprotect +X) */
-	RECORD_PIPE_CREATE = 71,    /* Sysmon 17: mknod/mknodat(S_IFIFO) that succeeded */
-	RECORD_PIPE_OPEN = 72,      /* Sysmon 18: open/openat/openat2 of a FIFO that succeeded */
 	RECORD_CGROUP_ATTACH = 73,  /* a process moved into a cgroup (container context) */
 };
 
@@ -411,6 +410,22 @@ struct image_record {
 	struct str_ref path;        /* path components of the mapped file, leaf first */
 };
 
+struct cgroup_record {
+	struct record_header hdr;   /* tgid/tid: the task that was moved (not necessarily current) */
+	__u64 cgroup_id;            /* the destination cgroup's id (kernfs ino) */
+	__u64 start_boot_ns;        /* the moved task's group leader start_boottime */
+	__u32 hierarchy_id;         /* 0: the cgroup v2 hierarchy; v1 hierarchies > 0 */
+	__u32 threadgroup;          /* 1: the whole process moved */
+	struct str_ref path;        /* destination path in its hierarchy, a plain string ("/a/b") */
+};
+
+/* ---- pipes family (driver/linux/pipes.bpf.c, records 71-72: the numbers they had in the
+ * image family's range): PipeEvent (17 created, 18 connected) for FIFOs ---- */
+enum pipe_record_type {
+	RECORD_PIPE_CREATE = 71,    /* Sysmon 17: mknod/mknodat(S_IFIFO) that succeeded */
+	RECORD_PIPE_OPEN = 72,      /* Sysmon 18: open/openat/openat2 of a FIFO that succeeded */
+};
+
 /* pipe_record.op */
 #define PIPE_OP_MKNOD   1
 #define PIPE_OP_OPEN    2
@@ -425,15 +440,6 @@ struct pipe_record {
 	 * the directory the name is relative to (dirfd or cwd); name = the name as passed */
 	struct str_ref path;
 	struct str_ref name;
-};
-
-struct cgroup_record {
-	struct record_header hdr;   /* tgid/tid: the task that was moved (not necessarily current) */
-	__u64 cgroup_id;            /* the destination cgroup's id (kernfs ino) */
-	__u64 start_boot_ns;        /* the moved task's group leader start_boottime */
-	__u32 hierarchy_id;         /* 0: the cgroup v2 hierarchy; v1 hierarchies > 0 */
-	__u32 threadgroup;          /* 1: the whole process moved */
-	struct str_ref path;        /* destination path in its hierarchy, a plain string ("/a/b") */
 };
 
 /*

@@ -87,6 +87,13 @@ static __always_inline void emit(void *rec, __u32 size)
 		count_drop();
 }
 
+/* A record of `size` bytes built in the scratch area (its string area masked for the verifier). */
+static __always_inline void emit_sized(void *r, __u32 size)
+{
+	if (bpf_ringbuf_output(&events, r, str_pos(size), RB_FLAGS))
+		count_drop();
+}
+
 static __always_inline void fill_header(struct record_header *h, __u16 type, struct task_struct *task)
 {
 	h->type = type;
@@ -313,7 +320,7 @@ static __always_inline int write_name_in_dir(__u8 *buf, __u32 at, __u32 *pos, co
 
 /*
  * A tracepoint program on a syscall's exit that hands (nr, ret) to fn; named PREFIX_x_SYS,
- * the name src/families/programs.ts knows it by.
+ * the name its family's descriptor (src/families/<family>/index.ts) knows it by.
  */
 #define SYSCALL_EXIT_PROG(prefix, sys, fn, nr)                                    \
 	SEC("tracepoint/syscalls/sys_exit_" #sys)                                  \

@@ -6,8 +6,8 @@
  * Hooks: per-syscall tracepoints (syscalls/sys_enter_X, sys_exit_X), so a program runs only
  * for the syscall it cares about and costs nothing for every other syscall; plus tp_btf
  * ext4_unlink_enter to see the inode a delete removes (mode, size, ino, mtime) while it still
- * exists. Program names start with file_<event group>_ so the loader can leave out the groups
- * the config does not log (src/families/file/events.ts FILE_PROGRAM_EVENTS).
+ * exists. Program names start with file_<event group>_; each is attached only while the config
+ * logs its events (`programs` in src/families/file/index.ts).
  *
  * Only calls that succeeded are reported: the entry side remembers the arguments per thread
  * (`pending`), the exit side reports when the return value says the call worked.

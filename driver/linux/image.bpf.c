@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Image family: ImageLoad (Sysmon 7), PipeEvent (17 created, 18 connected) and the container
- * context (cgroup migrations).
+ * Image family: ImageLoad (Sysmon 7) and the container context (cgroup migrations).
  *
  * Hooks: per-syscall tracepoints, so nothing runs for other syscalls, and every program is
- * attached only while the config logs its event (src/families/image/records.ts
- * IMAGE_PROGRAM_EVENTS): with ImageLoad off (Sysmon's default) the mmap hooks cost nothing.
+ * attached only while the config logs its event (`programs` in src/families/image/index.ts):
+ * with ImageLoad off (Sysmon's default) the mmap hooks cost nothing.
  *   image_e_mmap / image_x_mmap         mmap(PROT_EXEC) of a file (ld.so and dlopen map the
  *                                       text segment this way); reported when it succeeded
  *   image_e_mprotect / image_x_mprotect mprotect adding PROT_EXEC to a non-executable file
  *                                       mapping (bpf_find_vma on the start address)
- *   pipe_e_mknod(at) / pipe_x_mknod(at) mkfifo (mknodat S_IFIFO) that succeeded
- *   pipe_x_open(at,at2)                 an open that returned a fd to a FIFO
  *   container_attach (tp_btf)           cgroup_attach_task: a process moved into a cgroup
  *                                       (docker/containerd/podman/nspawn do this before exec);
  *                                       always attached, it fires only on migrations
@@ -21,15 +18,13 @@
 #define PROT_EXEC       0x4
 #define MAP_ANONYMOUS   0x20
 #define VM_EXEC         0x4
-#define S_IFMT          00170000
-#define S_IFIFO         0010000
-#define PIPEFS_MAGIC    0x50495045
 #define CGROUP_PATH_BYTES 4096
 
+/* An mmap/mprotect between its entry and its exit, by thread (pipes.bpf.c keeps its own:
+ * a thread is in one syscall at a time, so the two never hold an entry for it at once). */
 struct image_pending {
-	__u64 name;          /* pipes: user pointer to the name */
 	struct file *file;   /* mprotect: the file of the mapping */
-	__s32 fd;            /* mmap: the fd; pipes: the dirfd */
+	__s32 fd;            /* mmap: the fd */
 	__u32 prot;
 	__u16 type;
 	__u16 how;
@@ -44,13 +39,7 @@ struct {
 } image_pending SEC(".maps");
 
 
-static __always_inline void emit_sized(void *r, __u32 size)
-{
-	if (bpf_ringbuf_output(&events, r, str_pos(size), RB_FLAGS))
-		count_drop();
-}
-
-static __always_inline int remember(__u16 type, __u16 how, __s32 fd, __u32 prot, __u64 name, struct file *file)
+static __always_inline int remember(__u16 type, __u16 how, __s32 fd, __u32 prot, struct file *file)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct image_pending p = {};
@@ -58,7 +47,6 @@ static __always_inline int remember(__u16 type, __u16 how, __s32 fd, __u32 prot,
 	p.how = how;
 	p.fd = fd;
 	p.prot = prot;
-	p.name = name;
 	p.file = file;
 	bpf_map_update_elem(&image_pending, &id, &p, BPF_ANY);
 	return 0;
@@ -122,7 +110,7 @@ int image_e_mmap(struct trace_event_raw_sys_enter *ctx)
 	__s32 fd = ARG(4);
 	if (!(prot & PROT_EXEC) || (flags & MAP_ANONYMOUS) || fd < 0)
 		return 0;
-	return remember(RECORD_IMAGE_LOAD, IMAGE_VIA_MMAP, fd, prot, 0, 0);
+	return remember(RECORD_IMAGE_LOAD, IMAGE_VIA_MMAP, fd, prot, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
@@ -156,7 +144,7 @@ int image_e_mprotect(struct trace_event_raw_sys_enter *ctx)
 	bpf_find_vma(bpf_get_current_task_btf(), ARG(0), vma_cb, &v, 0);
 	if (!v.file)
 		return 0;
-	return remember(RECORD_IMAGE_LOAD, IMAGE_VIA_MPROTECT, -1, prot, 0, v.file);
+	return remember(RECORD_IMAGE_LOAD, IMAGE_VIA_MPROTECT, -1, prot, v.file);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mprotect")
@@ -168,101 +156,6 @@ int image_x_mprotect(struct trace_event_raw_sys_exit *ctx)
 	emit_image(e.file, IMAGE_VIA_MPROTECT, e.prot);
 	return 0;
 }
-
-/* ---- PipeEvent: 17 (mkfifo) ---- */
-
-static __always_inline int pipe_create_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct image_pending e;
-	if (!take(&e) || e.type != RECORD_PIPE_CREATE || ctx->ret != 0)
-		return 0;
-	__u8 *buf = scratch_or_drop();
-	if (!buf)
-		return 0;
-	struct task_struct *task = current_task();
-	struct pipe_record *r = (void *)buf;
-	fill_header(&r->hdr, RECORD_PIPE_CREATE, task);
-	r->cgroup_id = bpf_get_current_cgroup_id();
-	r->op = PIPE_OP_MKNOD;
-	r->flags = 0;
-	r->ino = 0;
-	__u32 pos = sizeof(*r);
-	if (write_name_in_dir(buf, sizeof(*r), &pos, (void *)e.name, 1, task, e.fd, &r->name, &r->path,
-			      &r->hdr.flags, 0, RECORD_FLAG_EXE_TRUNCATED))
-		return 0;
-	r->hdr.size = pos;
-	emit_sized(r, pos);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_mknod")
-int pipe_e_mknod(struct trace_event_raw_sys_enter *ctx)
-{
-	if ((ARG(1) & S_IFMT) == S_IFIFO)
-		remember(RECORD_PIPE_CREATE, 0, AT_FDCWD, 0, ARG(0), 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_mknodat")
-int pipe_e_mknodat(struct trace_event_raw_sys_enter *ctx)
-{
-	if ((ARG(2) & S_IFMT) == S_IFIFO)
-		remember(RECORD_PIPE_CREATE, 0, ARG(0), 0, ARG(1), 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_mknod")
-int pipe_x_mknod(struct trace_event_raw_sys_exit *ctx) { return pipe_create_exit(ctx); }
-
-SEC("tracepoint/syscalls/sys_exit_mknodat")
-int pipe_x_mknodat(struct trace_event_raw_sys_exit *ctx) { return pipe_create_exit(ctx); }
-
-/* ---- PipeEvent: 18 (a FIFO opened) ---- */
-
-static __always_inline int pipe_open_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	long fd = ctx->ret;
-	if (fd < 0)
-		return 0;
-	struct task_struct *task = current_task();
-	struct file *file = fd_file(task, fd);
-	if (!file)
-		return 0;
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
-	__u16 mode = BPF_CORE_READ(inode, i_mode);
-	if ((mode & S_IFMT) != S_IFIFO)
-		return 0;
-	/* anonymous pipes reopened through /proc/PID/fd or /dev/fd live on pipefs: no name */
-	if (BPF_CORE_READ(inode, i_sb, s_magic) == PIPEFS_MAGIC)
-		return 0;
-	__u8 *buf = scratch_or_drop();
-	if (!buf)
-		return 0;
-	struct pipe_record *r = (void *)buf;
-	fill_header(&r->hdr, RECORD_PIPE_OPEN, task);
-	r->cgroup_id = bpf_get_current_cgroup_id();
-	r->op = PIPE_OP_OPEN;
-	r->flags = BPF_CORE_READ(file, f_flags);
-	r->ino = BPF_CORE_READ(inode, i_ino);
-	__u32 pos = sizeof(*r);
-	r->path.off = pos;
-	r->path.len = write_path(&pos, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
-				 &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
-	r->name.off = pos;
-	r->name.len = 0;
-	r->hdr.size = pos;
-	emit_sized(r, pos);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int pipe_x_open(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit(ctx); }
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int pipe_x_openat(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit(ctx); }
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int pipe_x_openat2(struct trace_event_raw_sys_exit *ctx) { return pipe_open_exit(ctx); }
 
 /* ---- container context: a task moved into a cgroup ---- */
 
@@ -295,5 +188,4 @@ int BPF_PROG(container_attach, struct cgroup *dst_cgrp, const char *path, struct
 
 /* Never used at run time: put the record layouts in the object's BTF for the layout test. */
 struct image_record *layout_image_record __attribute__((unused));
-struct pipe_record *layout_pipe_record __attribute__((unused));
 struct cgroup_record *layout_cgroup_record __attribute__((unused));

@@ -13,8 +13,7 @@
  * Who: the request's submitting task (req->tctx->task), not `current`: the completion may be
  * posted from an io-wq worker, the SQPOLL thread or a fallback kworker. The fd table is that
  * task's (io-wq workers and the SQPOLL thread share it), so the fd is looked up there.
- * Program names start with iouring_create_ so the loader leaves them out when FileCreate is
- * not logged (src/families/programs.ts).
+ * Attached only while FileCreate is logged (`programs` in src/families/iouring/index.ts).
  *
  * Also UNLINKAT/RENAMEAT/LINKAT (FileDelete, FileCreate of the new name): see
  * iouring_names_submit below.

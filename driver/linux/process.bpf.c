@@ -92,7 +92,7 @@ int BPF_PROG(process_exit, struct task_struct *task)
 }
 
 /* Never used at run time: puts the record layouts in the object's BTF so the layout test
- * can compare them with src/families/layout.ts. */
+ * can compare them with the generated layouts (`structs` in src/families/process/index.ts). */
 struct exec_record *layout_exec_record __attribute__((unused));
 struct fork_record *layout_fork_record __attribute__((unused));
 struct exit_record *layout_exit_record __attribute__((unused));

@@ -1,6 +1,6 @@
 /*
  * The records this driver writes, tied to driver/include/events.h as the TypeScript
- * decoders read them (src/kernel/records/, src/kernel/windows/records.ts). A failing
+ * decoders read them (src/kernel/records/common.ts, src/families/<family>/records.ts). A failing
  * assert stops the build. test/windows/driver.test.ts also compiles the TS layout tables
  * into asserts with this compiler, so the two sides cannot drift apart.
  */

@@ -14,7 +14,7 @@ export const RECORD_MAGIC = 'SYSMREC1';
 export interface RecordOptions {
   out: string;
   seconds: number;
-  objects: string[];
+  objects: readonly string[];
   ringBytes?: number;
   pollMs?: number;
   /** called once the programs are attached (the bench starts its workloads then) */

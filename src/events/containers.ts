@@ -14,9 +14,22 @@ import { readProcText } from './procfs.js';
 import type { ContainerContext, SysmonEvent } from './event.js';
 import type { ProcessInfo, ProcessTable } from './processes.js';
 import { startTicks } from './guid.js';
-import type { CgroupAttachRecord } from '../families/image/records.js';
 
 export type { ContainerContext } from './event.js';
+
+/** What a cgroup migration record (the image family's, record 73) tells: declared here, so this
+ * module depends on no family. */
+export interface CgroupMove {
+  readonly tgid: number;
+  /** the destination cgroup's id (kernfs ino) */
+  readonly cgroupId: bigint;
+  /** the moved process's start (boot ns), to tell a reused pid apart */
+  readonly startBootNs: bigint;
+  /** 0: the cgroup v2 hierarchy */
+  readonly hierarchyId: number;
+  /** the destination's path inside its hierarchy */
+  readonly path: string;
+}
 
 const HEX64 = '[0-9a-f]{64}';
 /** name of one cgroup path component -> runtime and id; first match from the leaf up wins */
@@ -94,7 +107,7 @@ export class Containers {
   constructor(private readonly procRoot = '/proc') {}
 
   /** A cgroup migration seen by the kernel. */
-  onAttach(r: CgroupAttachRecord): void {
+  onAttach(r: CgroupMove): void {
     this.stats.migrations++;
     const c = containerFromCgroup(r.path);
     if (r.hierarchyId === 0) this.byCgroupId.set(r.cgroupId, c);

@@ -3,13 +3,20 @@
 // kernel's fork/exec/exit records. Exited processes stay a while: a child's exec often
 // arrives after its parent is gone.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import type { ExecRecord, ExitRecord, ForkRecord, ProcessIds } from '../families/decode.js';
+import type { ProcessIds } from '../kernel/records/common.js';
 import { type GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
 import { conventions } from './conventions.js';
 import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
+
+// What the table reads of the process family's exec, fork and exit records
+// (src/families/process/records.ts), declared here: the table depends on no family.
+interface ProcessRecordFacts { readonly tgid: number; readonly ids: ProcessIds }
+export interface ExecFacts extends ProcessRecordFacts { readonly exe: string; readonly cwd: string; readonly argv: string[]; readonly tty: number }
+export type ForkFacts = ProcessRecordFacts;
+export type ExitFacts = ProcessRecordFacts;
 
 export interface ProcessInfo {
   pid: number;
@@ -119,7 +126,7 @@ export class ProcessTable {
     return this.guids.process(ids.ppid, startTicks(ids.parentStartBootNs), ids.parentEndCode);
   }
 
-  onExec(rec: ExecRecord): ProcessInfo {
+  onExec(rec: ExecFacts): ProcessInfo {
     const ids = rec.ids;
     const ticks = startTicks(ids.startBootNs);
     const info: ProcessInfo = {
@@ -140,7 +147,7 @@ export class ProcessTable {
   }
 
   /** A forked child runs its parent's image until it execs. */
-  onFork(rec: ForkRecord): ProcessInfo {
+  onFork(rec: ForkFacts): ProcessInfo {
     const ids = rec.ids;
     const parent = this.parentOf(ids);
     const ticks = startTicks(ids.startBootNs);
@@ -161,7 +168,7 @@ export class ProcessTable {
   }
 
   /** The exiting process; it stays queryable for a while for late children. */
-  onExit(rec: ExitRecord, nowMs: number): ProcessInfo {
+  onExit(rec: ExitFacts, nowMs: number): ProcessInfo {
     const ticks = startTicks(rec.ids.startBootNs);
     let info = this.byPid.get(rec.tgid);
     if (!info || info.ticks !== ticks) {

@@ -11,8 +11,8 @@ import { KernelFilterMaps } from './kernel-filter-maps.js';
 const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state'] as const;
 
 export interface DriverOptions {
-  /** .bpf.o files, one per event family */
-  objects: string[];
+  /** .bpf.o files, one per event family; the first is required (it makes the ring) */
+  objects: readonly string[];
   /** ring size in bytes (power of two, multiple of the page size) */
   ringBytes?: number;
   /** which programs to attach now (default all); see updateAttachments() */

@@ -1,6 +1,7 @@
 // Linux start-up facts for the capture: machine id and boot time (GUIDs), the boot clock,
 // /etc/passwd names and the process table seeded from /proc (src/events/host.ts, processes.ts).
 import { Capture } from '../capture.js';
+import { programWanted } from '../families/programs.js';
 import type { PlatformCapture } from './types.js';
 import { GuidMaker } from '../events/guid.js';
 import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from '../events/host.js';
@@ -14,5 +15,6 @@ export function startLinuxCapture(): PlatformCapture {
     processCount: () => processes.size,
     sweep: (nowMs) => processes.sweep(nowMs),
     bootEpochNs,
+    programWanted,
   };
 }

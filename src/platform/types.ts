@@ -13,6 +13,8 @@ export interface PlatformCapture {
   sweep(nowMs: number): void;
   /** current wall clock minus the driver's boot clock (re-read as the clocks drift) */
   bootEpochNs(): bigint;
+  /** whether a driver program should be attached while the config captures `captured` events */
+  programWanted(program: string, captured: ReadonlySet<number>): boolean;
 }
 
 export interface KernelPlatform {

@@ -10,7 +10,9 @@ import type { PlatformCapture } from './types.js';
 import { GuidMaker } from '../events/guid.js';
 import { UserNames } from '../events/host.js';
 import { ProcessTable } from '../events/processes.js';
-import { decodeWindowsEvent, windowsCapture } from '../families/windows/handlers.js';
+import { WINDOWS_FAMILIES } from '../families/windows.generated.js';
+import { recordTable } from '../families/registry.js';
+import { decodeWindowsRecord } from '../families/windows/records.js';
 import type { WindowsHostFacts } from '../families/windows/host-facts.js';
 import { DeviceMap } from '../families/windows/paths.js';
 
@@ -131,16 +133,20 @@ export function windowsHostFacts(): WindowsHostFacts {
 
 /** The Windows capture over given facts and clock (the tests' entry; startWindowsCapture's core). */
 export function windowsPlatformCapture(facts: WindowsHostFacts, bootEpochNs: () => bigint): PlatformCapture {
-  const win32 = windowsCapture(facts);
+  const [family] = WINDOWS_FAMILIES;
+  const win32 = family.bind(facts);
   // Capture's Linux process table stays empty here: the Windows handlers keep their own
   const unused = new ProcessTable(new GuidMaker(0, 0), new UserNames(() => null));
+  const table = recordTable([{ ...family, handlers: win32.handlers }]);
   return {
-    capture: new Capture(unused, bootEpochNs(), { decode: decodeWindowsEvent, handlers: win32.handlers, containers: false }),
+    capture: new Capture(unused, bootEpochNs(), { decode: decodeWindowsRecord, handlers: table.handlers, containers: false }),
     // no /proc: processes that started before the service are named when they exit or act
     seedProcesses: () => 0,
-    processCount: () => win32.processes.size,
-    sweep: (nowMs) => win32.processes.sweep(nowMs),
+    processCount: () => win32.state.size,
+    sweep: (nowMs) => win32.state.sweep(nowMs),
     bootEpochNs,
+    // the driver registers every callback at load: there is nothing to attach or detach
+    programWanted: () => true,
   };
 }
 

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
-import { DRIVER_OBJECTS } from '../../src/paths.js';
+import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
 
 /** `npm run test:unit` sets this: tests that need root and the kernel are left out, even under CI. */
 const UNIT_ONLY = 'left out of `npm run test:unit` (needs root and the kernel)';

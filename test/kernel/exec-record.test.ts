@@ -11,8 +11,8 @@ import { Driver } from '../../src/kernel/loader.js';
 import { decodeRecord } from '../../src/families/decode.js';
 import { ProcessRecordType, type ExecRecord } from '../../src/families/process/records.js';
 import { userDev } from '../../src/families/file/records.js';
-import { DRIVER_OBJECTS } from '../../src/paths.js';
-import { RecordFlag } from '../../src/families/layout.js';
+import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
+import { RecordFlag } from '../../src/kernel/records/common.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 import { runCommand } from '../helpers/agent.js';
 

@@ -15,7 +15,7 @@ import { decodeRecord } from '../../src/families/decode.js';
 import { Driver } from '../../src/kernel/loader.js';
 import type { KernelFilterMaps } from '../../src/kernel/kernel-filter-maps.js';
 import { FileRecordType, type FileRecord } from '../../src/families/file/records.js';
-import { DRIVER_OBJECTS } from '../../src/paths.js';
+import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 import { rng } from '../config/gen.js';
 

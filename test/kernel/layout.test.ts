@@ -5,15 +5,19 @@
 //   running `npm run gen` and the first test fails);
 // - every struct as compiled into each BPF object (its BTF, via bpftool) has the generated
 //   size and offsets (a driver built against another header fails the second);
-// - every decoder layout is the generated one.
+// - every struct a family declares (src/families/<family>/index.ts `structs`) is in its BPF
+//   objects' BTF with that layout, and every struct of events.h is declared by some family.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { OUTPUT, readHeaderFacts, render } from '../../driver/gen/events-ts.js';
 import { STRUCTS } from '../../src/kernel/generated/events-h.js';
-import { LAYOUT, STRUCT_SIZES } from '../../src/families/layout.js';
-import { DRIVER_OBJECTS } from '../../src/paths.js';
+import { LINUX_FAMILIES } from '../../src/families/linux.generated.js';
+import { WINDOWS_FAMILIES } from '../../src/families/windows.generated.js';
+import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
+import { DRIVER_OBJECTS_DIR } from '../../src/paths.js';
+import { join } from 'node:path';
 import { missingDriverObjects, missingTool, requirePrereq } from '../helpers/prereq.js';
 
 interface BtfType { kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; members?: { name: string; type_id: number; bits_offset: number }[]; id: number }
@@ -54,11 +58,18 @@ it('every BPF object carries the generated layout of each record it uses', (t) =
   assert.ok(seen > 10, `compared ${seen} structs`);
 });
 
-it('every decoder layout is the generated one', () => {
-  for (const [name, fields] of Object.entries(LAYOUT)) {
-    const want = STRUCTS[name as keyof typeof STRUCTS];
-    assert.ok(want, `struct ${name} is in events.h`);
-    assert.deepEqual(fields, want.fields, name);
-    assert.equal(STRUCT_SIZES[name], want.size, `sizeof(struct ${name})`);
+it('every struct a Linux family declares is in its objects\' BTF, with the generated layout', (t) => {
+  if (!requirePrereq(t, missingDriverObjects() ?? missingTool('bpftool'))) return;
+  for (const f of LINUX_FAMILIES) {
+    const inObjects = new Map(f.objects.flatMap((o) => [...btfStructs(join(DRIVER_OBJECTS_DIR, o))]));
+    for (const name of f.structs) {
+      const want = STRUCTS[name];
+      assert.deepEqual(inObjects.get(name), { size: want.size, fields: want.fields }, `src/families/${f.name}: struct ${name} in ${f.objects.join(', ')}`);
+    }
   }
+});
+
+it('every struct of events.h is declared by a family', () => {
+  const declared = new Set([...LINUX_FAMILIES, ...WINDOWS_FAMILIES].flatMap((f) => f.structs));
+  assert.deepEqual(Object.keys(STRUCTS).filter((s) => !declared.has(s as keyof typeof STRUCTS)), []);
 });

@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import { Driver } from '../../src/kernel/loader.js';
 import { decodeRecord } from '../../src/families/decode.js';
 import { ProcessRecordType, type ExecRecord } from '../../src/families/process/records.js';
-import { DRIVER_OBJECTS } from '../../src/paths.js';
+import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 import { runCommand } from '../helpers/agent.js';
 

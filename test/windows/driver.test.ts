@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { COMMON_LAYOUT, COMMON_SIZES } from '../../src/kernel/records/common.js';
 import { PROCESS_LAYOUT, PROCESS_SIZES } from '../../src/families/process/records.js';
 import { SECURITY_LAYOUT, SECURITY_SIZES } from '../../src/families/security/records.js';
-import { WINDOWS_LAYOUT, WINDOWS_SIZES } from '../../src/kernel/windows/records.js';
+import { WINDOWS_LAYOUT, WINDOWS_SIZES } from '../../src/families/windows/records.js';
 import { WIN_RING } from '../../src/kernel/windows/section.js';
 import { missingTool, requirePrereq } from '../helpers/prereq.js';
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { kernelPlatform } from '../../src/platform/index.js';
 import { machineGuid, windowsBootEpochNs, windowsDeviceMap, WindowsAccounts } from '../../src/platform/windows.js';
-import { ROOT, DRIVER_OBJECTS } from '../../src/paths.js';
+import { ROOT } from '../../src/paths.js';
+import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
 
 describe('platform choice', () => {

@@ -3,7 +3,7 @@
 import { COMMON_LAYOUT } from '../../src/kernel/records/common.js';
 import { PROCESS_LAYOUT, PROCESS_SIZES } from '../../src/families/process/records.js';
 import { SECURITY_LAYOUT, SECURITY_SIZES } from '../../src/families/security/records.js';
-import { WINDOWS_LAYOUT, WINDOWS_SIZES } from '../../src/kernel/windows/records.js';
+import { WINDOWS_LAYOUT, WINDOWS_SIZES } from '../../src/families/windows/records.js';
 
 const H = COMMON_LAYOUT.record_header;
 const I = COMMON_LAYOUT.process_ids;

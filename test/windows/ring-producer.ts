@@ -3,7 +3,7 @@
 // 4096, data at 65536. reserve() writes the header with BUSY and publishes the producer
 // position; write() copies the record after the header, split where it passes the end of
 // the data area; commit() clears BUSY (or sets DISCARD). No room: dropped is counted.
-import { WINDOWS_LAYOUT } from '../../src/kernel/windows/records.js';
+import { WINDOWS_LAYOUT } from '../../src/families/windows/records.js';
 import { WIN_RING } from '../../src/kernel/windows/section.js';
 
 const BUSY = 0x80000000;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { droppedOf, sectionViews, WindowsRing } from '../../src/kernel/windows/section.js';
-import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord } from '../../src/kernel/windows/records.js';
+import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord } from '../../src/families/windows/records.js';
 import type { AccessRecord, InjectRecord, TamperRecord } from '../../src/families/security/records.js';
 import type { ExitRecord } from '../../src/families/process/records.js';
 import { WindowsDriver } from '../../src/kernel/windows/driver.js';
@@ -37,7 +37,8 @@ describe('the ring walker over the Windows driver\'s section', () => {
       R.winImage(0, '\\SystemRoot\\System32\\drivers\\evil.sys', true),
       R.winFile(210, '\\Device\\HarddiskVolume3\\Users\\u\\a.txt'),
       R.winFile(215, '\\Device\\HarddiskVolume3\\Users\\u\\a.txt:Zone.Identifier:$DATA', ':Zone.Identifier:$DATA'),
-      R.winFile(214, '\\Device\\HarddiskVolume3\\a.tmp', '\\Device\\HarddiskVolume3\\a.exe'),
+      // a rename carries FileRenameInformation's op (4): the decoder rejects any other op for 214
+      R.winFile(214, '\\Device\\HarddiskVolume3\\a.tmp', '\\Device\\HarddiskVolume3\\a.exe', { op: 4 }),
       R.winReg(221, '\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run', 'evil', Buffer.from([1, 0, 0, 0])),
       R.exitRecord(1234, -1073741510),
       R.accessRecord(1234, 672, 0x1410),

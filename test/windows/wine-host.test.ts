@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventDef } from '../../src/events/schema.js';
 import { WIN_RING } from '../../src/kernel/windows/section.js';
-import { WINDOWS_LAYOUT } from '../../src/kernel/windows/records.js';
+import { WINDOWS_LAYOUT } from '../../src/families/windows/records.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';
 import { DIST, HELPERS, PREFIX, keepWineserver, requireWine, startWine, waitForFile, wine, wineEnv, wineNode, winPath, NODE_EXE } from './wine-env.js';

@@ -24,9 +24,9 @@
 //   AAAA "2001:db8::1;". libc: the canonical name (h_name, ai_canonname) when it differs
 //   from the query as "type:  5 name;", then every distinct address. "-" when empty.
 import { isIP } from 'node:net';
-import type { CaptureContext, RecordHandlers } from '../handlers.js';
+import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
-import type { DnsLibcRecord, DnsWireRecord } from './records.js';
+import type { DNS_DECODERS, DnsLibcRecord } from './records.js';
 import { NULL_GUID, startTicks } from '../../events/guid.js';
 import { actor } from '../../events/actor.js';
 import { builder, type Built } from '../../events/build.js';
@@ -176,9 +176,8 @@ export function dnsQuery(rec: { tgid: number; uid: number }, proc: ProcessInfo |
   });
 }
 
-export const DNS_HANDLERS: RecordHandlers = {
-  60: (rec, ctx, out) => {
-    const r = rec as DnsWireRecord;
+export const DNS_HANDLERS: HandlersFor<typeof DNS_DECODERS> = {
+  60: (r, ctx, out) => {
     let m: DnsMessage;
     try {
       m = parseDnsMessage(r.message);
@@ -188,8 +187,7 @@ export const DNS_HANDLERS: RecordHandlers = {
     if (!m.response || !m.qname) return;
     out.push(dnsQuery(r, ownerOf(r, ctx), ctx.timeNs(r.bootNs), m.qname, wireStatus(m), formatResults(m.answers)));
   },
-  61: (rec, ctx, out) => {
-    const r = rec as DnsLibcRecord;
+  61: (r, ctx, out) => {
     if (!r.name || isIP(r.name) !== 0) return; // a numeric address: no lookup happened
     out.push(dnsQuery(r, ownerOf(r, ctx), ctx.timeNs(r.bootNs), r.name, libcStatus(r.source, r.status), libcResults(r)));
   },

@@ -16,11 +16,6 @@ export const DNS_LAYOUT = {
 
 export const DNS_SIZES = { dns_record: STRUCTS.dns_record.size, dns_addr: STRUCTS.dns_addr.size } as const;
 
-/** Which Sysmon events each dns.bpf.c program exists for (src/families/programs.ts). */
-export const DNS_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.fromEntries(
-  ['dns_gai_enter', 'dns_gai_exit', 'dns_ghbn_enter', 'dns_ghbn_exit', 'dns_ghbn2_enter', 'dns_ghbn2_exit',
-    'dns_udp_send', 'dns_x_recvfrom', 'dns_x_recvmsg', 'dns_x_recvmmsg', 'dns_x_read'].map((p) => [p, [22]]));
-
 /** record_header.flags: the payload or the address list was cut */
 export const RECORD_FLAG_DNS_TRUNCATED = DEFINES.RECORD_FLAG_DNS_TRUNCATED;
 

@@ -13,14 +13,14 @@
 // when a config has rules for both, a delete that FileDelete's rules keep is 23, else 26
 // (Sysmon's order).
 import type { SysmonEvent } from '../../events/event.js';
-import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { utcTime } from '../../events/time.js';
 import { actor } from '../../events/actor.js';
 import { builder, type Built } from '../../events/build.js';
 import { hashes } from '../../events/hashes.js';
 import { conventions } from '../../events/conventions.js';
-import { FileInfo, FileOp, FileRecordType, userDev, type FileRecord } from './records.js';
+import { FileInfo, FileOp, FileRecordType, userDev, type FILE_DECODERS, type FileRecord } from './records.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -107,23 +107,20 @@ export function deletedHashes(r: FileRecord): string {
   return hashes.lookup({ dev: userDev(r.dev), ino: r.ino, size: r.size, mtimeNs: r.mtimeNs }) ?? '-';
 }
 
-export const FILE_HANDLERS: RecordHandlers = {
-  [FileRecordType.Create]: (rec, ctx, out) => {
-    const r = rec as FileRecord;
+export const FILE_HANDLERS: HandlersFor<typeof FILE_DECODERS> = {
+  [FileRecordType.Create]: (r, ctx, out) => {
     if (r.tgid === SELF) return;
     const timeNs = ctx.timeNs(r.bootNs);
     const p = who(ctx, r.tgid);
     out.push(fileCreate(r, p, timeNs));
   },
-  [FileRecordType.RawRead]: (rec, ctx, out) => {
-    const r = rec as FileRecord;
+  [FileRecordType.RawRead]: (r, ctx, out) => {
     if (r.tgid === SELF) return;
     const timeNs = ctx.timeNs(r.bootNs);
     const p = who(ctx, r.tgid);
     out.push(rawAccessRead(r, p, timeNs));
   },
-  [FileRecordType.Time]: (rec, ctx, out) => {
-    const r = rec as FileRecord;
+  [FileRecordType.Time]: (r, ctx, out) => {
     if (r.tgid === SELF) return;
     const timeNs = ctx.timeNs(r.bootNs);
     const p = who(ctx, r.tgid);
@@ -131,8 +128,7 @@ export const FILE_HANDLERS: RecordHandlers = {
     if (!(r.info & FileInfo.PrevTime) && r.newTimeNs >= timeNs) return;
     out.push(fileCreateTime(r, p, timeNs));
   },
-  [FileRecordType.Delete]: (rec, ctx, out) => {
-    const r = rec as FileRecord;
+  [FileRecordType.Delete]: (r, ctx, out) => {
     if (r.tgid === SELF) return;
     const timeNs = ctx.timeNs(r.bootNs);
     const p = who(ctx, r.tgid);

@@ -96,13 +96,3 @@ export function userDev(kdev: number): number {
   return (minor & 0xff) + major * 0x100 + (minor >>> 8) * 0x100000;
 }
 
-/** file.bpf.c's programs -> the Sysmon events they exist for (src/families/programs.ts). */
-export const FILE_PROGRAM_EVENTS: Record<string, readonly number[]> = Object.fromEntries([
-  ...['open', 'openat', 'openat2', 'creat'].map((s) => [`file_create_x_${s}`, [11]]),
-  ...['rename', 'renameat', 'renameat2', 'link', 'linkat', 'mknod', 'mknodat']
-    .flatMap((s) => [[`file_create_e_${s}`, [11]], [`file_create_x_${s}`, [11]]]),
-  ...['open', 'openat', 'openat2'].map((s) => [`file_raw_x_${s}`, [9]]),
-  ...['unlink', 'unlinkat', 'rmdir'].map((s) => [`file_delete_x_${s}`, [23, 26]]),
-  ['file_delete_ext4_unlink', [23, 26]],
-  ...['utimensat', 'utimes', 'futimesat', 'utime'].flatMap((s) => [[`file_time_e_${s}`, [2]], [`file_time_x_${s}`, [2]]]),
-]) as Record<string, readonly number[]>;

@@ -1,5 +1,5 @@
-// Kernel image-family records -> Sysmon 7 ImageLoad, 17 PipeEvent (Pipe Created) and
-// 18 PipeEvent (Pipe Connected); cgroup migrations feed the container context.
+// Kernel image-family records -> Sysmon 7 ImageLoad; cgroup migrations feed the container
+// context. (PipeEvent 17/18: src/families/pipes.)
 //
 // ImageLoad: a file mapped executable into a process: mmap(PROT_EXEC) of a file (how ld.so
 // maps every shared object at start-up and on dlopen) or mprotect adding PROT_EXEC to a file
@@ -7,14 +7,9 @@
 // the Hashes service (HashAlgorithms); the PE version resource fields and Authenticode fields
 // (FileVersion, Description, Product, Company, OriginalFileName, Signed, Signature,
 // SignatureStatus) have no Linux source and are "-".
-//
-// Pipes: Windows named pipes map to Linux FIFOs (named pipes in the filesystem). 17 "Pipe
-// Created" (EventType CreatePipe) = mkfifo/mknod(S_IFIFO) that succeeded; 18 "Pipe Connected"
-// (EventType ConnectPipe) = any open(2) of a FIFO that succeeded (each end's open is its
-// connection). PipeName is the FIFO's absolute path. Anonymous pipes (pipe(2)) and Unix
-// sockets are not reported.
+
 import type { SysmonEvent } from '../../events/event.js';
-import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { utcTime } from '../../events/time.js';
 import { actor } from '../../events/actor.js';
@@ -23,15 +18,13 @@ import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
 import { userDev } from '../file/records.js';
-import { ImageRecordType, type CgroupAttachRecord, type ImageLoadRecord, type PipeRecord } from './records.js';
+import { ImageRecordType, type IMAGE_DECODERS, type ImageLoadRecord } from './records.js';
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
 }
 
 const build7 = builder(7);
-const build17 = builder(17);
-const build18 = builder(18);
 
 export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<7> {
   return build7(timeNs, actor(p, r.tgid), {
@@ -49,23 +42,14 @@ export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs
   });
 }
 
-export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<17> | Built<18> {
-  const a = actor(p, r.tgid);
-  const utc = utcTime(timeNs);
-  return r.type === ImageRecordType.PipeCreate
-    ? build17(timeNs, a, { EventType: 'CreatePipe', UtcTime: utc, PipeName: r.path })
-    : build18(timeNs, a, { EventType: 'ConnectPipe', UtcTime: utc, PipeName: r.path });
-}
-
-function withContainer(ev: SysmonEvent, r: ImageLoadRecord | PipeRecord, ctx: CaptureContext): SysmonEvent {
+function withContainer(ev: SysmonEvent, r: ImageLoadRecord, ctx: CaptureContext): SysmonEvent {
   const c = containers.forCgroupId(r.cgroupId) ?? containers.forPid(r.tgid, ctx.processes);
   if (c) ev.container = c;
   return ev;
 }
 
-export const IMAGE_HANDLERS: RecordHandlers = {
-  [ImageRecordType.ImageLoad]: (rec, ctx, out) => {
-    const r = rec as ImageLoadRecord;
+export const IMAGE_HANDLERS: HandlersFor<typeof IMAGE_DECODERS> = {
+  [ImageRecordType.ImageLoad]: (r, ctx, out) => {
     if (r.tgid === process.pid) return;
     const built = imageLoad(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs));
     // a config that drops it whatever its hashes and container: no hash, no lookup
@@ -82,17 +66,7 @@ export const IMAGE_HANDLERS: RecordHandlers = {
       else ctx.defer(hashes.hashFile(path, known).then((h) => { ev.data.Hashes = h; }));
     }
   },
-  [ImageRecordType.PipeCreate]: (rec, ctx, out) => {
-    const r = rec as PipeRecord;
-    if (r.tgid === process.pid) return;
-    out.push(withContainer(pipeEvent(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs)), r, ctx));
-  },
-  [ImageRecordType.PipeOpen]: (rec, ctx, out) => {
-    const r = rec as PipeRecord;
-    if (r.tgid === process.pid) return;
-    out.push(withContainer(pipeEvent(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs)), r, ctx));
-  },
-  [ImageRecordType.CgroupAttach]: (rec) => {
-    containers.onAttach(rec as CgroupAttachRecord);
+  [ImageRecordType.CgroupAttach]: (r) => {
+    containers.onAttach(r);
   },
 };

@@ -1,34 +1,24 @@
 // Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
-// (Sysmon 7 ImageLoad), FIFO creation and opens (17/18 PipeEvent), and cgroup migrations
-// (the container context of src/events/containers.ts).
+// (Sysmon 7 ImageLoad) and cgroup migrations (the container context of src/events/containers.ts).
 import { decodeBytes } from '../../kernel/text.js';
 import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
-import { pathOfNameInDir } from '../file/records.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 const IMAGE_TYPES = ENUMS.image_record_type;
-export const ImageRecordType = { ImageLoad: IMAGE_TYPES.RECORD_IMAGE_LOAD, PipeCreate: IMAGE_TYPES.RECORD_PIPE_CREATE, PipeOpen: IMAGE_TYPES.RECORD_PIPE_OPEN, CgroupAttach: IMAGE_TYPES.RECORD_CGROUP_ATTACH } as const;
+export const ImageRecordType = { ImageLoad: IMAGE_TYPES.RECORD_IMAGE_LOAD, CgroupAttach: IMAGE_TYPES.RECORD_CGROUP_ATTACH } as const;
 export const ImageVia = { Mmap: DEFINES.IMAGE_VIA_MMAP, Mprotect: DEFINES.IMAGE_VIA_MPROTECT } as const;
-export const PipeOp = { Mknod: DEFINES.PIPE_OP_MKNOD, Open: DEFINES.PIPE_OP_OPEN } as const;
 
 export const IMAGE_LAYOUT = {
   image_record: STRUCTS.image_record.fields,
-  pipe_record: STRUCTS.pipe_record.fields,
   cgroup_record: STRUCTS.cgroup_record.fields,
 } as const;
 
-export const IMAGE_SIZES = { image_record: STRUCTS.image_record.size, pipe_record: STRUCTS.pipe_record.size, cgroup_record: STRUCTS.cgroup_record.size } as const;
+export const IMAGE_SIZES = { image_record: STRUCTS.image_record.size, cgroup_record: STRUCTS.cgroup_record.size } as const;
 
 export interface ImageLoadRecord extends Header {
   type: 70; cgroupId: bigint; how: number; prot: number;
   ino: bigint; size: bigint; mtimeNs: bigint; dev: number; mode: number;
   /** absolute path of the mapped file */
-  path: string;
-}
-
-export interface PipeRecord extends Header {
-  type: 71 | 72; cgroupId: bigint; op: number; flags: number; ino: bigint;
-  /** absolute path of the FIFO */
   path: string;
 }
 
@@ -38,10 +28,9 @@ export interface CgroupAttachRecord extends Header {
   path: string;
 }
 
-export type ImageFamilyRecord = ImageLoadRecord | PipeRecord | CgroupAttachRecord;
+export type ImageFamilyRecord = ImageLoadRecord | CgroupAttachRecord;
 
 const I = IMAGE_LAYOUT.image_record;
-const P = IMAGE_LAYOUT.pipe_record;
 const C = IMAGE_LAYOUT.cgroup_record;
 
 function decodeImage(rec: Buffer): ImageLoadRecord {
@@ -60,19 +49,6 @@ function decodeImage(rec: Buffer): ImageLoadRecord {
   };
 }
 
-function decodePipe(rec: Buffer): PipeRecord {
-  need(rec, IMAGE_SIZES.pipe_record, 'pipe');
-  const path = pathOfNameInDir(slice(rec, P.path[0], 'path'), slice(rec, P.name[0], 'name'));
-  return {
-    type: rec.readUInt16LE(0) as 71 | 72, bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
-    cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
-    op: rec.readUInt32LE(P.op[0]),
-    flags: rec.readUInt32LE(P.flags[0]),
-    ino: rec.readBigUInt64LE(P.ino[0]),
-    path,
-  };
-}
-
 function decodeCgroup(rec: Buffer): CgroupAttachRecord {
   need(rec, IMAGE_SIZES.cgroup_record, 'cgroup');
   return {
@@ -87,15 +63,5 @@ function decodeCgroup(rec: Buffer): CgroupAttachRecord {
 
 export const IMAGE_DECODERS = {
   [ImageRecordType.ImageLoad]: decodeImage,
-  [ImageRecordType.PipeCreate]: decodePipe,
-  [ImageRecordType.PipeOpen]: decodePipe,
   [ImageRecordType.CgroupAttach]: decodeCgroup,
-};
-
-/** image.bpf.c's programs -> the Sysmon events they exist for (src/families/programs.ts). */
-export const IMAGE_PROGRAM_EVENTS: Record<string, readonly number[]> = {
-  image_e_mmap: [7], image_x_mmap: [7], image_e_mprotect: [7], image_x_mprotect: [7],
-  pipe_e_mknod: [17], pipe_x_mknod: [17], pipe_e_mknodat: [17], pipe_x_mknodat: [17],
-  pipe_x_open: [18], pipe_x_openat: [18], pipe_x_openat2: [18],
-  // container_attach: not listed, always attached (fires only when a process changes cgroup)
 };

@@ -5,10 +5,10 @@
 //   LINKAT: the kernel sends the request's names at submission and its result at completion
 //   (the names are gone by then); the two are joined here by the request's address and only
 //   a request that succeeded is reported, at its completion time.
-import type { RecordHandlers } from '../handlers.js';
+import type { HandlersFor } from '../descriptor.js';
 import { fileCreate, FILE_HANDLERS } from '../file/events.js';
 import { FileOp, FileRecordType, type FileRecord } from '../file/records.js';
-import { IouringRecordType, type IouringFileRecord, type IouringNameRecord, type IouringResultRecord } from './records.js';
+import { IouringRecordType, type IOURING_DECODERS, type IouringNameRecord } from './records.js';
 
 /**
  * Submitted name operations waiting for their completion, by request address. Every request
@@ -18,24 +18,21 @@ import { IouringRecordType, type IouringFileRecord, type IouringNameRecord, type
 const submitted = new Map<bigint, IouringNameRecord>();
 const MAX_SUBMITTED = 4096;
 
-export const IOURING_HANDLERS: RecordHandlers = {
-  [IouringRecordType.FileCreate]: (rec, ctx, out) => {
-    const r = rec as IouringFileRecord;
-    // the monitor's own files would feed back into it forever (as file-events.ts)
+export const IOURING_HANDLERS: HandlersFor<typeof IOURING_DECODERS> = {
+  [IouringRecordType.FileCreate]: (r, ctx, out) => {
+    // the monitor's own files would feed back into it forever (as src/families/file/events.ts)
     if (r.tgid === process.pid) return;
     const p = ctx.processes.get(r.tgid) ?? ctx.processes.readProc(r.tgid);
     const file: FileRecord = { ...r, type: FileRecordType.Create };
     out.push(fileCreate(file, p, ctx.timeNs(r.bootNs)));
   },
-  [IouringRecordType.NameOp]: (rec) => {
-    const r = rec as IouringNameRecord;
+  [IouringRecordType.NameOp]: (r) => {
     // a request address is reused only after its completion: a stale entry is a lost result
     submitted.delete(r.request);
     if (submitted.size >= MAX_SUBMITTED) submitted.delete(submitted.keys().next().value as bigint);
     submitted.set(r.request, r);
   },
-  [IouringRecordType.Result]: (rec, ctx, out) => {
-    const done = rec as IouringResultRecord;
+  [IouringRecordType.Result]: (done, ctx, out) => {
     const r = submitted.get(done.request);
     if (!r) return;
     submitted.delete(done.request);

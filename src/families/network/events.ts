@@ -13,10 +13,9 @@
 import { readFileSync } from 'node:fs';
 import { lookupService } from 'node:dns/promises';
 import type { SysmonEvent } from '../../events/event.js';
-import type { RecordHandlers, CaptureContext } from '../handlers.js';
+import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
-import type { NetConnectRecord } from '../decode.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from './records.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP, type NetConnectRecord, type NETWORK_DECODERS } from './records.js';
 import { NULL_GUID, startTicks } from '../../events/guid.js';
 import { actor } from '../../events/actor.js';
 import { builder, type Built } from '../../events/build.js';
@@ -202,9 +201,8 @@ function fillHostnames(ev: SysmonEvent, ctx: CaptureContext): void {
   if (pending.length) ctx.defer(Promise.all(pending));
 }
 
-export const NETWORK_HANDLERS: RecordHandlers = {
-  10: (rec, ctx, out) => {
-    const r = rec as NetConnectRecord;
+export const NETWORK_HANDLERS: HandlersFor<typeof NETWORK_DECODERS> = {
+  10: (r, ctx, out) => {
     const ev = networkConnect(r, ownerOf(r, ctx), ctx.timeNs(r.bootNs));
     if (state.options.dnsLookup) fillHostnames(ev, ctx);
     out.push(ev);

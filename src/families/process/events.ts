@@ -2,15 +2,15 @@
 // filled as Sysmon for Linux fills them where Linux has no equivalent (IntegrityLevel
 // "no level", PE version fields "-").
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
-import type { ExecRecord, ExitRecord, ForkRecord } from '../decode.js';
-import type { RecordHandlers } from '../handlers.js';
+import type { HandlersFor } from '../descriptor.js';
+import type { PROCESS_DECODERS } from './records.js';
 import { utcTime } from '../../events/time.js';
 import { NULL_GUID, startTicks } from '../../events/guid.js';
 import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
 import { userDev } from '../file/records.js';
-import { RecordFlag } from '../layout.js';
+import { RecordFlag } from '../../kernel/records/common.js';
 import { conventions } from '../../events/conventions.js';
 import { builder, type Built } from '../../events/build.js';
 
@@ -56,9 +56,8 @@ export function processTerminate(proc: ProcessInfo, timeNs: bigint): Built<5> {
   return build5(timeNs, proc, { UtcTime: utcTime(timeNs) });
 }
 
-export const PROCESS_HANDLERS: RecordHandlers = {
-  1: (rec, ctx, out) => {
-    const r = rec as ExecRecord;
+export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
+  1: (r, ctx, out) => {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
@@ -77,11 +76,10 @@ export const PROCESS_HANDLERS: RecordHandlers = {
       else ctx.defer(hashes.hashFile(proc.image, known).then((h) => { ev.data.Hashes = h; }));
     }
   },
-  2: (rec, ctx) => {
-    ctx.processes.onFork(rec as ForkRecord);
+  2: (r, ctx) => {
+    ctx.processes.onFork(r);
   },
-  3: (rec, ctx, out) => {
-    const r = rec as ExitRecord;
+  3: (r, ctx, out) => {
     out.push(processTerminate(ctx.processes.onExit(r, Date.now()), ctx.timeNs(r.bootNs)));
   },
 };

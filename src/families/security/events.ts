@@ -37,11 +37,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { SysmonEvent } from '../../events/event.js';
-import type { RecordHandlers, CaptureContext } from '../handlers.js';
-import type { ProcessIds } from '../decode.js';
+import type { CaptureContext, HandlersFor } from '../descriptor.js';
+import type { ProcessIds } from '../../kernel/records/common.js';
 import {
   SecurityRecordType, TamperKind,
-  type AccessRecord, type BpfLoadRecord, type InjectRecord, type ModuleRecord, type TamperRecord, type TargetIds,
+  type AccessRecord, type BpfLoadRecord, type InjectRecord, type ModuleRecord, type SECURITY_DECODERS, type TamperRecord, type TargetIds,
 } from './records.js';
 import { hashes } from '../../events/hashes.js';
 import { actor, type Actor } from '../../events/actor.js';
@@ -330,29 +330,24 @@ export function processTampering(who: Actor, type: string, timeNs: bigint): Buil
 /** Processes already reported as tampered at exec: their exit does not report again. */
 const reportedAtExec = new Set<string>();
 
-export const SECURITY_HANDLERS: RecordHandlers = {
-  [SecurityRecordType.Access]: (rec, ctx, out) => {
-    const r = rec as AccessRecord;
+export const SECURITY_HANDLERS: HandlersFor<typeof SECURITY_DECODERS> = {
+  [SecurityRecordType.Access]: (r, ctx, out) => {
     out.push(processAccess(r, source(ctx, r), target(ctx, r.target), ctx.timeNs(r.bootNs)));
   },
-  [SecurityRecordType.Inject]: (rec, ctx, out) => {
-    const r = rec as InjectRecord;
+  [SecurityRecordType.Inject]: (r, ctx, out) => {
     out.push(createRemoteThread(r, source(ctx, r), target(ctx, r.target), moduleAt(r.target.tgid, r.startAddress), ctx.timeNs(r.bootNs)));
   },
-  [SecurityRecordType.BpfLoad]: (rec, ctx, out) => {
-    const r = rec as BpfLoadRecord;
+  [SecurityRecordType.BpfLoad]: (r, ctx, out) => {
     // the monitor's own loads (its objects load while earlier ones are already attached)
     if (r.tgid === process.pid) return;
     out.push(ebpfEvent(r, source(ctx, r), ctx.timeNs(r.bootNs)));
   },
-  [SecurityRecordType.ModuleLoad]: (rec, ctx, out) => {
-    const r = rec as ModuleRecord;
+  [SecurityRecordType.ModuleLoad]: (r, ctx, out) => {
     const ev = driverLoad(r, ctx.timeNs(r.bootNs));
     out.push(ev);
     if (r.path) ctx.defer(enrichDriverLoad(ev, r.path));
   },
-  [SecurityRecordType.Tamper]: (rec, ctx, out) => {
-    const r = rec as TamperRecord;
+  [SecurityRecordType.Tamper]: (r, ctx, out) => {
     const who = source(ctx, r);
     if (r.kind === TamperKind.ExitUnlinked) {
       if (reportedAtExec.delete(who.guid)) return;

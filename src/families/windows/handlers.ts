@@ -1,16 +1,11 @@
 // The Windows driver's records -> Sysmon events: its own records (200-239) and the shared ones
 // it writes (3 exit, 40 access + 230 stack, 41 inject, 44 tamper). The process table is fed
 // by the records themselves (no /proc on Windows). A record whose op does not belong to its
-// type is rejected by decodeWindowsEvent (event 255), as a malformed Linux record is.
-import { DecodeError, type KernelRecord } from '../decode.js';
-import type { ExitRecord } from '../process/records.js';
-import type { AccessRecord, InjectRecord, TamperRecord } from '../security/records.js';
-import {
-  decodeWindowsRecord, WinFileOp, WinRegOp, WindowsRecordType as T,
-  type WindowsRecord, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord,
-} from '../../kernel/windows/records.js';
+// type is rejected by its decoder (records.ts: event 255), as a malformed Linux record is.
+import { SecurityRecordType } from '../security/records.js';
+import { WinRegOp, WindowsRecordType as T, type WINDOWS_FAMILY_DECODERS, type WinImageRecord } from './records.js';
 import type { SysmonEvent } from '../../events/event.js';
-import type { CaptureContext } from '../handlers.js';
+import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import { hashes } from '../../events/hashes.js';
 import { actor, type Actor } from '../../events/actor.js';
 import { utcTime } from '../../events/time.js';
@@ -21,32 +16,8 @@ import { registryPath, registryValuePath, streamName } from './paths.js';
 import { WindowsProcessTable, type WindowsProcess } from './processes.js';
 import * as E from './events.js';
 
-export type WindowsRecordHandler = (rec: WindowsRecord | KernelRecord, ctx: CaptureContext, out: SysmonEvent[]) => void;
-
-/** the ops each record type may carry (driver/include/events.h) */
-const FILE_OPS: Record<number, readonly number[]> = {
-  [T.FileCreate]: [WinFileOp.Create], [T.FileDelete]: [WinFileOp.Disposition, WinFileOp.DeleteOnClose],
-  [T.FileRawRead]: [WinFileOp.Create], [T.FileTime]: [WinFileOp.BasicInfo], [T.FileRename]: [WinFileOp.Rename],
-  [T.FileStream]: [WinFileOp.Create],
-};
-const REG_OPS: Record<number, readonly number[]> = {
-  [T.RegKey]: [WinRegOp.PostCreateKeyEx, WinRegOp.PreDeleteKey], [T.RegValue]: [WinRegOp.PostSetValueKey, WinRegOp.PreDeleteValueKey],
-  [T.RegRename]: [WinRegOp.PreRenameKey],
-};
-const ACCESS_RECORD = 40;
-
-/** decodeWindowsRecord, plus the checks that a record's op fits its type. */
-export function decodeWindowsEvent(raw: Buffer): WindowsRecord | KernelRecord {
-  const rec = decodeWindowsRecord(raw);
-  const ops = FILE_OPS[rec.type] ?? REG_OPS[rec.type];
-  if (ops && !ops.includes((rec as WinFileRecord | WinRegRecord).op)) {
-    throw new DecodeError(`record type ${rec.type} with op ${(rec as WinFileRecord).op}, which it never carries`);
-  }
-  if (rec.type === T.Stack && (rec as WinStackRecord).forType !== ACCESS_RECORD) {
-    throw new DecodeError(`stack record for record type ${(rec as WinStackRecord).forType}, only ${ACCESS_RECORD} has one`);
-  }
-  return rec;
-}
+export type WindowsHandlers = HandlersFor<typeof WINDOWS_FAMILY_DECODERS>;
+const ACCESS_RECORD = SecurityRecordType.Access;
 
 /** The signing facts of IMAGE_INFO.Properties (SE_SIGNING_LEVEL_*): Signed/Signature/SignatureStatus. */
 export function imageSignature(r: WinImageRecord): E.Signature {
@@ -65,7 +36,7 @@ interface PendingAccess { ev: SysmonEvent; modules: readonly LoadedModule[]; don
 
 export interface WindowsCapture {
   readonly processes: WindowsProcessTable;
-  readonly handlers: Record<number, WindowsRecordHandler>;
+  readonly handlers: WindowsHandlers;
 }
 
 export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
@@ -91,9 +62,8 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
     if (hashes.enabled && path !== '-') ctx.defer(hashes.hashFile(path).then((h) => { ev.data[field] = h; }, () => {}));
   }
 
-  const handlers: Record<number, WindowsRecordHandler> = {
-    [T.ProcessCreate]: (rec, ctx, out) => {
-      const r = rec as WinProcessRecord;
+  const handlers: WindowsHandlers = {
+    [T.ProcessCreate]: (r, ctx, out) => {
       const clock = (b: bigint): bigint => ctx.timeNs(b);
       const parent = table.get(r.ids.ppid, r.ids.parentEndCode);
       const parentGuid = table.parentGuid(r.ids, clock);
@@ -103,12 +73,10 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       out.push(ev);
       withHash(ctx, ev, 'Hashes', p.image);
     },
-    [3]: (rec, ctx, out) => {
-      const r = rec as ExitRecord;
+    [3]: (r, ctx, out) => {
       out.push(E.processTerminate(table.onExit(r.tgid, r.ids, Date.now(), (b) => ctx.timeNs(b)), ctx.timeNs(r.bootNs)));
     },
-    [T.ImageLoad]: (rec, ctx, out) => {
-      const r = rec as WinImageRecord;
+    [T.ImageLoad]: (r, ctx, out) => {
       const path = devices.dosPath(r.path);
       const sig = imageSignature(r);
       const timeNs = ctx.timeNs(r.bootNs);
@@ -123,8 +91,7 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       out.push(ev);
       withHash(ctx, ev, 'Hashes', path);
     },
-    [ACCESS_RECORD]: (rec, ctx, out) => {
-      const r = rec as AccessRecord;
+    [ACCESS_RECORD]: (r, ctx, out) => {
       const src = known(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode);
       const tgt = known(ctx, r.target.tgid, r.target.startBootNs, r.target.endCode);
       const ev = E.processAccess(src.a, r.tid, tgt.a, r.granted, ctx.timeNs(r.bootNs));
@@ -136,8 +103,7 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
         pendingStacks.set(key, { ev, modules: src.p?.modules ?? [], done: () => { clearTimeout(timer); resolve(); } });
       }));
     },
-    [T.Stack]: (rec) => {
-      const r = rec as WinStackRecord;
+    [T.Stack]: (r) => {
       const key = stackKey(r);
       const pending = pendingStacks.get(key);
       if (!pending) return;
@@ -145,34 +111,29 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       pending.ev.data.CallTrace = callTrace(r.frames, pending.modules);
       pending.done();
     },
-    [41]: (rec, ctx, out) => {
-      const r = rec as InjectRecord;
+    [41]: (r, ctx, out) => {
       const src = known(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode);
       const tgt = known(ctx, r.target.tgid, r.target.startBootNs, r.target.endCode);
       const module = tgt.p?.modules.find((m) => r.startAddress >= m.base && r.startAddress < m.base + m.size);
       out.push(E.createRemoteThread(src.a, tgt.a, r.target.tid, r.startAddress, module?.path ?? '-', ctx.timeNs(r.bootNs)));
     },
-    [44]: (rec, ctx, out) => {
-      const r = rec as TamperRecord;
+    [44]: (r, ctx, out) => {
       // the driver's only case: the image file was marked for deletion as the process started
       // (process ghosting / herpaderping), which Sysmon reports as a replaced image
       out.push(E.processTampering(known(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode).a, 'Image is replaced', ctx.timeNs(r.bootNs)));
     },
-    [T.FileCreate]: (rec, ctx, out) => {
-      const r = rec as WinFileRecord;
+    [T.FileCreate]: (r, ctx, out) => {
       if (mine(r)) return;
       const timeNs = ctx.timeNs(r.bootNs);
       out.push(E.fileCreate(who(r.tgid, r.processStartKey), devices.dosPath(r.path), r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs));
     },
-    [T.FileRename]: (rec, ctx, out) => {
-      const r = rec as WinFileRecord;
+    [T.FileRename]: (r, ctx, out) => {
       if (mine(r)) return;
       const timeNs = ctx.timeNs(r.bootNs);
       // the file now exists under its new name: FileCreate for that name, as Sysmon
       out.push(E.fileCreate(who(r.tgid, r.processStartKey), devices.dosPath(r.newPath), r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs));
     },
-    [T.FileStream]: (rec, ctx, out) => {
-      const r = rec as WinFileRecord;
+    [T.FileStream]: (r, ctx, out) => {
       if (mine(r)) return;
       const timeNs = ctx.timeNs(r.bootNs);
       const target = streamName(devices.dosPath(r.path));
@@ -180,31 +141,26 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       out.push(ev);
       withHash(ctx, ev, 'Hash', target);
     },
-    [T.FileRawRead]: (rec, ctx, out) => {
-      const r = rec as WinFileRecord;
+    [T.FileRawRead]: (r, ctx, out) => {
       // Sysmon names the volume by its NT device (\Device\HarddiskVolume2)
       out.push(E.rawAccessRead(who(r.tgid, r.processStartKey), r.path, ctx.timeNs(r.bootNs)));
     },
-    [T.FileTime]: (rec, ctx, out) => {
-      const r = rec as WinFileRecord;
+    [T.FileTime]: (r, ctx, out) => {
       out.push(E.fileCreateTime(who(r.tgid, r.processStartKey), devices.dosPath(r.path), filetimeUtc(r.creationTime), filetimeUtc(r.prevCreationTime), ctx.timeNs(r.bootNs)));
     },
-    [T.FileDelete]: (rec, ctx, out) => {
-      const r = rec as WinFileRecord;
+    [T.FileDelete]: (r, ctx, out) => {
       if (mine(r)) return;
       const a = who(r.tgid, r.processStartKey);
       const target = devices.dosPath(r.path);
       const timeNs = ctx.timeNs(r.bootNs);
       out.push(chooseDeleteEvent((id) => E.fileDelete(id, a, target, looksExecutable(target), timeNs)));
     },
-    [T.RegKey]: (rec, ctx, out) => {
-      const r = rec as WinRegRecord;
+    [T.RegKey]: (r, ctx, out) => {
       if (mine(r)) return;
       const type = r.op === WinRegOp.PostCreateKeyEx ? 'CreateKey' : 'DeleteKey';
       out.push(E.registryEvent(12, type, who(r.tgid, r.processStartKey), registryPath(r.key), '', ctx.timeNs(r.bootNs)));
     },
-    [T.RegValue]: (rec, ctx, out) => {
-      const r = rec as WinRegRecord;
+    [T.RegValue]: (r, ctx, out) => {
       if (mine(r)) return;
       const a = who(r.tgid, r.processStartKey);
       const target = registryValuePath(r.key, r.value);
@@ -212,8 +168,7 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       if (r.op === WinRegOp.PreDeleteValueKey) out.push(E.registryEvent(12, 'DeleteValue', a, target, '', timeNs));
       else out.push(E.registryEvent(13, 'SetValue', a, target, registryDetails(r.valueType, r.data), timeNs));
     },
-    [T.RegRename]: (rec, ctx, out) => {
-      const r = rec as WinRegRecord;
+    [T.RegRename]: (r, ctx, out) => {
       if (mine(r)) return;
       // RegNtPreRenameKey gives the new name alone: it lives next to the old key
       const full = r.newName.startsWith('\\') ? r.newName : `${r.key.slice(0, r.key.lastIndexOf('\\') + 1)}${r.newName}`;

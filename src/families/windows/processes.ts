@@ -9,7 +9,7 @@
 // service can read), so GUIDs are unique per machine but their first group differs from
 // what Sysmon would print on the same machine.
 import { formatGuid, NULL_GUID } from '../../events/guid.js';
-import type { WinProcessRecord } from '../../kernel/windows/records.js';
+import type { WinProcessRecord } from './records.js';
 import type { ProcessIds } from '../../kernel/records/common.js';
 import { filetimeToUnixNs, integrityLevel, type LoadedModule } from './formats.js';
 import { machineWord, type WindowsHostFacts } from './host-facts.js';

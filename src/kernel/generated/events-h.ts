@@ -26,8 +26,8 @@ export const STRUCTS = {
   dns_addr: { size: 20, fields: { family: [0, 2], _pad: [2, 2], addr: [4, 16] } },
   dns_record: { size: 88, fields: { hdr: [0, 24], owner_start_boot_ns: [24, 8], uid: [32, 4], source: [36, 2], family: [38, 2], status: [40, 4], server_port: [44, 2], _pad: [46, 2], server_addr: [48, 16], name: [64, 8], payload: [72, 8], canon: [80, 8] } },
   image_record: { size: 80, fields: { hdr: [0, 24], cgroup_id: [24, 8], how: [32, 4], prot: [36, 4], ino: [40, 8], size: [48, 8], mtime_ns: [56, 8], dev: [64, 4], mode: [68, 4], path: [72, 8] } },
-  pipe_record: { size: 64, fields: { hdr: [0, 24], cgroup_id: [24, 8], op: [32, 4], flags: [36, 4], ino: [40, 8], path: [48, 8], name: [56, 8] } },
   cgroup_record: { size: 56, fields: { hdr: [0, 24], cgroup_id: [24, 8], start_boot_ns: [32, 8], hierarchy_id: [40, 4], threadgroup: [44, 4], path: [48, 8] } },
+  pipe_record: { size: 64, fields: { hdr: [0, 24], cgroup_id: [24, 8], op: [32, 4], flags: [36, 4], ino: [40, 8], path: [48, 8], name: [56, 8] } },
   win_process_record: { size: 136, fields: { hdr: [0, 24], ids: [24, 56], create_time: [80, 8], logon_id: [88, 8], integrity_rid: [96, 4], flags: [100, 4], creating_pid: [104, 4], creating_tid: [108, 4], image: [112, 8], command_line: [120, 8], user_sid: [128, 8] } },
   win_image_record: { size: 64, fields: { hdr: [0, 24], image_base: [24, 8], image_size: [32, 8], properties: [40, 4], _pad: [44, 4], process_start_key: [48, 8], path: [56, 8] } },
   win_file_record: { size: 80, fields: { hdr: [0, 24], op: [24, 4], attributes: [28, 4], create_result: [32, 4], desired_access: [36, 4], creation_time: [40, 8], prev_creation_time: [48, 8], process_start_key: [56, 8], path: [64, 8], new_path: [72, 8] } },
@@ -42,7 +42,8 @@ export const ENUMS = {
   record_type: { RECORD_PROCESS_EXEC: 1, RECORD_PROCESS_FORK: 2, RECORD_PROCESS_EXIT: 3, RECORD_NET_CONNECT: 10, RECORD_FILE_CREATE: 20, RECORD_FILE_DELETE: 21, RECORD_FILE_RAW_READ: 22, RECORD_FILE_TIME: 23, RECORD_PROCESS_ACCESS: 40, RECORD_REMOTE_THREAD: 41, RECORD_BPF_PROG_LOAD: 42, RECORD_MODULE_LOAD: 43, RECORD_TAMPER: 44, RECORD_DNS_WIRE: 60, RECORD_DNS_LIBC: 61, RECORD_WIN_PROCESS_CREATE: 200, RECORD_WIN_IMAGE_LOAD: 201, RECORD_WIN_FILE_CREATE: 210, RECORD_WIN_FILE_DELETE: 211, RECORD_WIN_FILE_RAW_READ: 212, RECORD_WIN_FILE_TIME: 213, RECORD_WIN_FILE_RENAME: 214, RECORD_WIN_FILE_STREAM: 215, RECORD_WIN_REG_KEY: 220, RECORD_WIN_REG_VALUE: 221, RECORD_WIN_REG_RENAME: 222, RECORD_WIN_STACK: 230 },
   file_op: { FILE_OP_OPEN: 1, FILE_OP_OPENAT: 2, FILE_OP_OPENAT2: 3, FILE_OP_CREAT: 4, FILE_OP_RENAME: 5, FILE_OP_LINK: 6, FILE_OP_MKNOD: 7, FILE_OP_UNLINK: 8, FILE_OP_RMDIR: 9, FILE_OP_UTIMENSAT: 10, FILE_OP_UTIMES: 11, FILE_OP_UTIME: 12 },
   iouring_record_type: { RECORD_IOURING_FILE_CREATE: 90, RECORD_IOURING_NAME_OP: 91, RECORD_IOURING_RESULT: 92 },
-  image_record_type: { RECORD_IMAGE_LOAD: 70, RECORD_PIPE_CREATE: 71, RECORD_PIPE_OPEN: 72, RECORD_CGROUP_ATTACH: 73 },
+  image_record_type: { RECORD_IMAGE_LOAD: 70, RECORD_CGROUP_ATTACH: 73 },
+  pipe_record_type: { RECORD_PIPE_CREATE: 71, RECORD_PIPE_OPEN: 72 },
 } as const;
 
 /** every integer #define of the header, evaluated */

@@ -1,10 +1,19 @@
 // Helpers shared by every record family's decoder: the header, string refs, process ids.
 import { decodeBytes } from '../text.js';
-import { STRUCTS } from '../generated/events-h.js';
+import { DEFINES, STRUCTS } from '../generated/events-h.js';
 
 export class DecodeError extends Error {}
 
 export const HEADER_SIZE = STRUCTS.record_header.size;
+
+/** record_header.flags every family may set */
+export const RecordFlag = {
+  ArgsTruncated: DEFINES.RECORD_FLAG_ARGS_TRUNCATED,
+  ExeTruncated: DEFINES.RECORD_FLAG_EXE_TRUNCATED,
+  CwdTruncated: DEFINES.RECORD_FLAG_CWD_TRUNCATED,
+  /** exec: in exactly the parent's cgroups (same css_set), every hierarchy */
+  ParentCgroups: DEFINES.RECORD_FLAG_PARENT_CGROUPS,
+} as const;
 
 export const COMMON_LAYOUT = {
   record_header: STRUCTS.record_header.fields,

@@ -8,7 +8,7 @@
 // test/windows/wine-*.test.ts drive the mapping path through openNamedSection().
 import koffi from 'koffi';
 import { RingWalker, type RingViews } from '../ring-walker.js';
-import { WINDOWS_LAYOUT, WINDOWS_SIZES } from './records.js';
+import { STRUCTS } from '../generated/events-h.js';
 
 export const WIN_RING = {
   magic: 0x53544d53,
@@ -20,8 +20,8 @@ export const WIN_RING = {
   device: '\\\\.\\SysmonTs',
 } as const;
 
-const PR = WINDOWS_LAYOUT.win_ring_producer;
-const RI = WINDOWS_LAYOUT.win_ring_info;
+const PR = STRUCTS.win_ring_producer.fields;
+const RI = STRUCTS.win_ring_info.fields;
 
 export interface SectionViews extends RingViews {
   /** the producer page (win_ring_producer): dropped counter, magic, version, size */
@@ -34,7 +34,7 @@ export interface SectionViews extends RingViews {
  */
 export function sectionViews(section: ArrayBuffer, byteOffset = 0, length = section.byteLength - byteOffset): SectionViews {
   if (length < WIN_RING.headerBytes) throw new Error(`section of ${length} bytes is shorter than the ring header`);
-  const producerPage = new DataView(section, byteOffset + WIN_RING.producerOff, WINDOWS_SIZES.win_ring_producer);
+  const producerPage = new DataView(section, byteOffset + WIN_RING.producerOff, STRUCTS.win_ring_producer.size);
   const magic = producerPage.getUint32(PR.magic[0], true);
   if (magic !== WIN_RING.magic) throw new Error(`ring magic 0x${magic.toString(16)}, expected 0x${WIN_RING.magic.toString(16)} (not a sysmon-ts ring)`);
   const abi = producerPage.getUint32(PR.abi_version[0], true);
@@ -107,7 +107,7 @@ export class WindowsRing {
     if (dev === INVALID_HANDLE) throw new Error(`CreateFileW(${device}) failed (error ${k.GetLastError() as number}): is the driver loaded?`);
     let section = 0;
     try {
-      const info = Buffer.alloc(WINDOWS_SIZES.win_ring_info);
+      const info = Buffer.alloc(STRUCTS.win_ring_info.size);
       const returned = [0];
       if (!k.DeviceIoControl(dev, WIN_RING.ioctlGetRing, null, 0, info, info.length, returned, null) || returned[0] !== info.length) {
         throw new Error(`IOCTL_SYSMON_TS_GET_RING failed (error ${k.GetLastError() as number})`);

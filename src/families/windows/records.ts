@@ -2,10 +2,15 @@
 // process creation, image loads, file system operations seen by the minifilter, registry.
 // Their strings are UTF-16LE as the Windows kernel holds them (NT paths), SIDs binary.
 // The Windows driver also writes Linux records whose fields carry over (exit 3, access 40,
-// inject 41, tamper 44): decodeWindowsRecord hands those to the shared decoders.
-import { decodeRecord, DecodeError, type KernelRecord } from '../../families/decode.js';
-import { COMMON_LAYOUT, HEADER_SIZE, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../records/common.js';
-import { ENUMS, DEFINES, STRUCTS } from '../generated/events-h.js';
+// inject 41, tamper 44): the family decodes those with the process and security families'
+// decoders (WINDOWS_FAMILY_DECODERS). A file or registry record whose op does not belong to
+// its type, or a stack record for another record than an access, is rejected (event 255).
+import { DecodeError, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../../kernel/records/common.js';
+import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
+import type { RecordsOf } from '../descriptor.js';
+import { indexed, recordReader } from '../registry.js';
+import { PROCESS_DECODERS, ProcessRecordType } from '../process/records.js';
+import { SECURITY_DECODERS, SecurityRecordType } from '../security/records.js';
 
 const TYPES = ENUMS.record_type;
 export const WindowsRecordType = {
@@ -126,8 +131,25 @@ const I = WINDOWS_LAYOUT.win_image_record;
 const F = WINDOWS_LAYOUT.win_file_record;
 const R = WINDOWS_LAYOUT.win_reg_record;
 
+/** the ops each record type may carry (driver/include/events.h) */
+const FILE_OPS: Record<number, readonly number[]> = {
+  [WindowsRecordType.FileCreate]: [WinFileOp.Create], [WindowsRecordType.FileDelete]: [WinFileOp.Disposition, WinFileOp.DeleteOnClose],
+  [WindowsRecordType.FileRawRead]: [WinFileOp.Create], [WindowsRecordType.FileTime]: [WinFileOp.BasicInfo],
+  [WindowsRecordType.FileRename]: [WinFileOp.Rename], [WindowsRecordType.FileStream]: [WinFileOp.Create],
+};
+const REG_OPS: Record<number, readonly number[]> = {
+  [WindowsRecordType.RegKey]: [WinRegOp.PostCreateKeyEx, WinRegOp.PreDeleteKey],
+  [WindowsRecordType.RegValue]: [WinRegOp.PostSetValueKey, WinRegOp.PreDeleteValueKey],
+  [WindowsRecordType.RegRename]: [WinRegOp.PreRenameKey],
+};
+
+function checkOp(type: number, op: number, allowed: Record<number, readonly number[]>): void {
+  if (!allowed[type]?.includes(op)) throw new DecodeError(`record type ${type} with op ${op}, which it never carries`);
+}
+
 function decodeFile(rec: Buffer): WinFileRecord {
   need(rec, WINDOWS_SIZES.win_file_record, 'windows file');
+  checkOp(rec.readUInt16LE(0), rec.readUInt32LE(F.op[0]), FILE_OPS);
   return {
     type: rec.readUInt16LE(0) as WinFileRecord['type'], ...readHeader(rec),
     op: rec.readUInt32LE(F.op[0]), attributes: rec.readUInt32LE(F.attributes[0]),
@@ -140,6 +162,7 @@ function decodeFile(rec: Buffer): WinFileRecord {
 
 function decodeReg(rec: Buffer): WinRegRecord {
   need(rec, WINDOWS_SIZES.win_reg_record, 'windows registry');
+  checkOp(rec.readUInt16LE(0), rec.readUInt32LE(R.op[0]), REG_OPS);
   return {
     type: rec.readUInt16LE(0) as WinRegRecord['type'], ...readHeader(rec),
     op: rec.readUInt32LE(R.op[0]), valueType: rec.readUInt32LE(R.value_type[0]), dataSize: rec.readUInt32LE(R.data_size[0]),
@@ -149,7 +172,7 @@ function decodeReg(rec: Buffer): WinRegRecord {
   };
 }
 
-export const WINDOWS_DECODERS: Record<number, (rec: Buffer) => WindowsRecord> = {
+export const WINDOWS_DECODERS = {
   [WindowsRecordType.ProcessCreate]: (rec: Buffer): WinProcessRecord => {
     need(rec, WINDOWS_SIZES.win_process_record, 'windows process');
     return {
@@ -177,21 +200,37 @@ export const WINDOWS_DECODERS: Record<number, (rec: Buffer) => WindowsRecord> = 
     const S = WINDOWS_LAYOUT.win_stack_record;
     const b = slice(rec, S.frames[0], 'frames');
     if (b.length % 8) throw new DecodeError(`stack of ${b.length} bytes is not a list of u64 addresses`);
+    const forType = rec.readUInt32LE(S.for_type[0]);
+    if (forType !== SecurityRecordType.Access) throw new DecodeError(`stack record for record type ${forType}, only ${SecurityRecordType.Access} has one`);
     const frames: bigint[] = [];
     for (let i = 0; i < b.length; i += 8) frames.push(b.readBigUInt64LE(i));
-    return { type: 230, ...readHeader(rec), forType: rec.readUInt32LE(S.for_type[0]), frames };
+    return { type: 230, ...readHeader(rec), forType, frames };
   },
-  ...Object.fromEntries([210, 211, 212, 213, 214, 215].map((t) => [t, decodeFile])),
-  ...Object.fromEntries([220, 221, 222].map((t) => [t, decodeReg])),
+  [WindowsRecordType.FileCreate]: decodeFile,
+  [WindowsRecordType.FileDelete]: decodeFile,
+  [WindowsRecordType.FileRawRead]: decodeFile,
+  [WindowsRecordType.FileTime]: decodeFile,
+  [WindowsRecordType.FileRename]: decodeFile,
+  [WindowsRecordType.FileStream]: decodeFile,
+  [WindowsRecordType.RegKey]: decodeReg,
+  [WindowsRecordType.RegValue]: decodeReg,
+  [WindowsRecordType.RegRename]: decodeReg,
 };
 
-/** A record from the Windows driver's ring: its own types, or the shared ones. */
-export function decodeWindowsRecord(rec: Buffer): WindowsRecord | KernelRecord {
-  if (rec.length < HEADER_SIZE) throw new DecodeError(`record of ${rec.length} bytes is shorter than its header`);
-  const type = rec.readUInt16LE(COMMON_LAYOUT.record_header.type[0]);
-  const decode = WINDOWS_DECODERS[type];
-  if (!decode) return decodeRecord(rec);
-  const size = rec.readUInt32LE(COMMON_LAYOUT.record_header.size[0]);
-  if (size !== rec.length) throw new DecodeError(`record type ${type} says ${size} bytes but the ring holds ${rec.length}`);
-  return decode(rec);
+/** Every record the Windows driver writes: its own, and the Linux ones whose fields carry over. */
+export const WINDOWS_FAMILY_DECODERS = {
+  ...WINDOWS_DECODERS,
+  [ProcessRecordType.Exit]: PROCESS_DECODERS[ProcessRecordType.Exit],
+  [SecurityRecordType.Access]: SECURITY_DECODERS[SecurityRecordType.Access],
+  [SecurityRecordType.Inject]: SECURITY_DECODERS[SecurityRecordType.Inject],
+  [SecurityRecordType.Tamper]: SECURITY_DECODERS[SecurityRecordType.Tamper],
+};
+
+export type WindowsDriverRecord = RecordsOf<typeof WINDOWS_FAMILY_DECODERS>;
+
+const readWindowsRecord = recordReader(indexed(WINDOWS_FAMILY_DECODERS));
+
+/** A record from the Windows driver's ring (header checked; DecodeError when it does not fit). */
+export function decodeWindowsRecord(rec: Buffer): WindowsDriverRecord {
+  return readWindowsRecord(rec) as WindowsDriverRecord;
 }

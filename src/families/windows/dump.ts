@@ -1,8 +1,8 @@
 // Prints every record the Windows driver writes, one JSON object a line, until Ctrl-C:
 // the test plan's probe (driver/windows/README.md), before the pipeline is wired to it.
 // Run as LocalSystem (the device wants SeTcbPrivilege): psexec -s node --import tsx
-// src/kernel/windows/dump.ts [--interval-ms 5]
-import { WindowsRing } from './section.js';
+// src/families/windows/dump.ts [--interval-ms 5]
+import { WindowsRing } from '../../kernel/windows/section.js';
 import { decodeWindowsRecord } from './records.js';
 
 const interval = Number(process.argv[process.argv.indexOf('--interval-ms') + 1] || 5);

@@ -1,0 +1,35 @@
+// Pipes family records (driver/linux/pipes.bpf.c, types 71-72): FIFO creation and opens
+// (Sysmon 17/18 PipeEvent).
+import { need, slice, type Header } from '../../kernel/records/common.js';
+import { pathOfNameInDir } from '../file/records.js';
+import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
+
+const PIPE_TYPES = ENUMS.pipe_record_type;
+export const PipeRecordType = { PipeCreate: PIPE_TYPES.RECORD_PIPE_CREATE, PipeOpen: PIPE_TYPES.RECORD_PIPE_OPEN } as const;
+export const PipeOp = { Mknod: DEFINES.PIPE_OP_MKNOD, Open: DEFINES.PIPE_OP_OPEN } as const;
+
+const P = STRUCTS.pipe_record.fields;
+
+export interface PipeRecord extends Header {
+  type: 71 | 72; cgroupId: bigint; op: number; flags: number; ino: bigint;
+  /** absolute path of the FIFO */
+  path: string;
+}
+
+function decodePipe(rec: Buffer): PipeRecord {
+  need(rec, STRUCTS.pipe_record.size, 'pipe');
+  const path = pathOfNameInDir(slice(rec, P.path[0], 'path'), slice(rec, P.name[0], 'name'));
+  return {
+    type: rec.readUInt16LE(0) as 71 | 72, bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
+    op: rec.readUInt32LE(P.op[0]),
+    flags: rec.readUInt32LE(P.flags[0]),
+    ino: rec.readBigUInt64LE(P.ino[0]),
+    path,
+  };
+}
+
+export const PIPES_DECODERS = {
+  [PipeRecordType.PipeCreate]: decodePipe,
+  [PipeRecordType.PipeOpen]: decodePipe,
+};
