@@ -20,10 +20,10 @@ import type { SysmonEvent } from '../../src/events/event.js';
 import { EVENTS, eventDef, type EventId } from '../../src/events/schema.js';
 import { errorReport, configChanged, serviceState } from '../../src/events/service-events.js';
 import { sysmonManifests } from '../../src/commands/schema.js';
-import { decodeRecord, type KernelRecord } from '../../src/families/decode.js';
-import { SECURITY_LAYOUT, SECURITY_SIZES } from '../../src/families/security/records.js';
+import { decodeRecord } from '../../src/families/decode.js';
+import { SECURITY_LAYOUT, SECURITY_SIZES, type ModuleRecord } from '../../src/families/security/records.js';
 import { SECURITY_HANDLERS } from '../../src/families/security/events.js';
-import type { CaptureContext } from '../../src/families/handlers.js';
+import type { CaptureContext } from '../../src/families/descriptor.js';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { sectionViews } from '../../src/kernel/windows/section.js';
 import { windowsPlatformCapture } from '../../src/platform/windows.js';
@@ -311,7 +311,7 @@ describe('Linux builders, driven by the real kernel', () => {
     // 6: this kernel cannot load modules; the record it would write, through the real handler
     const out: SysmonEvent[] = [];
     const ctx = { processes: undefined as never, timeNs: (ns: bigint) => ns, defer: () => {} } as unknown as CaptureContext;
-    SECURITY_HANDLERS[43]!(decodeRecord(moduleRecord('/lib/modules/x.ko')) as KernelRecord, ctx, out);
+    SECURITY_HANDLERS[43]!(decodeRecord(moduleRecord('/lib/modules/x.ko')) as ModuleRecord, ctx, out);
     assertSchemaOrder(6, out[0]!.data, 'DriverLoad');
 
     const events = agent.events();
