@@ -29,11 +29,17 @@ export interface EventDef {
 export const SCHEMA_VERSION = '4.91';
 export const BINARY_VERSION = '18';
 
-function f(name: string, type: FieldType, outType?: 'win:PID'): FieldDef {
+/** A field whose name and type stay literal types, so the builders' types come from this table. */
+interface TypedField<N extends string, T extends FieldType> extends FieldDef {
+  readonly name: N;
+  readonly type: T;
+}
+
+function f<const N extends string, const T extends FieldType>(name: N, type: T, outType?: 'win:PID'): TypedField<N, T> {
   return outType ? { name, type, outType } : { name, type };
 }
 
-export const EVENTS: readonly EventDef[] = [
+const TABLE = [
   {
     id: 1, symbol: 'SYSMONEVENT_CREATE_PROCESS', template: 'Process Create',
     ruleName: 'ProcessCreate', ruleDefault: 'include',
@@ -537,7 +543,37 @@ export const EVENTS: readonly EventDef[] = [
       f('Description', 'UnicodeString'),
     ],
   },
-];
+] as const satisfies readonly EventDef[];
+
+export const EVENTS: readonly EventDef[] = TABLE;
+
+// ---- the table as types: what a builder of each event must be given (src/events/build.ts) ----
+
+type Row = (typeof TABLE)[number];
+/** every Sysmon event ID of the schema */
+export type EventId = Row['id'];
+type RowOf<Id extends EventId> = Extract<Row, { readonly id: Id }>;
+type FieldOf<Id extends EventId> = RowOf<Id>['fields'][number];
+/** the field names of event `Id` */
+export type FieldName<Id extends EventId> = FieldOf<Id>['name'];
+
+/**
+ * The value a field holds, by its manifest type. Boolean fields may be '-': Sysmon for Linux
+ * writes '-' for FileDelete's IsExecutable (see src/families/file/events.ts).
+ */
+interface ValueOfType {
+  UnicodeString: string;
+  GUID: string;
+  HexInt32: string;
+  HexInt64: string;
+  UInt16: number;
+  UInt32: number;
+  UInt64: number;
+  Boolean: boolean | '-';
+}
+
+/** EventData of event `Id`: exactly its schema fields, each with its value type. */
+export type EventFields<Id extends EventId> = { [F in FieldOf<Id> as F['name']]: ValueOfType[F['type']] };
 
 export interface OptionDef {
   readonly name: string;

@@ -24,17 +24,16 @@
 //   AAAA "2001:db8::1;". libc: the canonical name (h_name, ai_canonname) when it differs
 //   from the query as "type:  5 name;", then every distinct address. "-" when empty.
 import { isIP } from 'node:net';
-import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import type { DNS_DECODERS, DnsLibcRecord } from './records.js';
 import { NULL_GUID, startTicks } from '../../events/guid.js';
-import { UserNames } from '../../events/host.js';
+import { actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { utcTime } from '../../events/time.js';
 import { formatIpv6 } from '../network/events.js';
 
 const AF_INET6 = 10;
-const users = { names: null as UserNames | null };
 
 // ---- DNS messages ----------------------------------------------------------------------
 
@@ -165,24 +164,16 @@ function ownerOf(rec: { tgid: number; ownerStartBootNs: bigint }, ctx: CaptureCo
   return undefined;
 }
 
+const build22 = builder(22);
+
 export function dnsQuery(rec: { tgid: number; uid: number }, proc: ProcessInfo | undefined, timeNs: bigint,
-  name: string, status: string, results: string): SysmonEvent {
-  return {
-    id: 22,
-    recordId: 0,
-    timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: proc?.guid ?? NULL_GUID,
-      ProcessId: rec.tgid,
-      QueryName: name,
-      QueryStatus: status,
-      QueryResults: results,
-      Image: proc?.image ?? '-',
-      User: proc?.user ?? (users.names ??= new UserNames()).name(rec.uid),
-    },
-  };
+  name: string, status: string, results: string): Built<22> {
+  return build22(timeNs, actor(proc, rec.tgid, NULL_GUID, rec.uid), {
+    UtcTime: utcTime(timeNs),
+    QueryName: name,
+    QueryStatus: status,
+    QueryResults: results,
+  });
 }
 
 export const DNS_HANDLERS: HandlersFor<typeof DNS_DECODERS> = {

@@ -16,7 +16,8 @@ import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { utcTime } from '../../events/time.js';
-import { NULL_GUID } from '../../events/guid.js';
+import { actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { hashes } from '../../events/hashes.js';
 import { conventions } from '../../events/conventions.js';
 import { FileInfo, FileOp, FileRecordType, userDev, type FILE_DECODERS, type FileRecord } from './records.js';
@@ -55,73 +56,49 @@ export function isExecutable(r: FileRecord): boolean {
   return (r.info & FileInfo.Inode) !== 0 && (r.mode & S_IFMT) === S_IFREG && (r.mode & 0o111) !== 0;
 }
 
-export function fileCreate(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
+const build2 = builder(2);
+const build9 = builder(9);
+const build11 = builder(11);
+const build23 = builder(23);
+const build26 = builder(26);
+
+export function fileCreate(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<11> {
   const t = utcTime(timeNs);
-  return {
-    id: 11, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: t,
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      Image: p?.image ?? '-',
-      TargetFilename: r.path,
-      // a file made by this call: it was created now (rename/link keep an older inode, whose
-      // birth time Linux does not expose portably: the event time is used too)
-      CreationUtcTime: t,
-      User: p?.user ?? '-',
-    },
-  };
+  return build11(timeNs, actor(p, r.tgid), {
+    UtcTime: t,
+    TargetFilename: r.path,
+    // a file made by this call: it was created now (rename/link keep an older inode, whose
+    // birth time Linux does not expose portably: the event time is used too)
+    CreationUtcTime: t,
+  });
 }
 
-export function rawAccessRead(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
-  return {
-    id: 9, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      Image: p?.image ?? '-',
-      Device: r.path,
-      User: p?.user ?? '-',
-    },
-  };
+export function rawAccessRead(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<9> {
+  return build9(timeNs, actor(p, r.tgid), { UtcTime: utcTime(timeNs), Device: r.path });
 }
 
-export function fileCreateTime(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
-  return {
-    id: 2, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      Image: p?.image ?? '-',
-      TargetFilename: r.path,
-      CreationUtcTime: utcTime(r.newTimeNs),
-      PreviousCreationUtcTime: r.info & FileInfo.PrevTime ? utcTime(r.mtimeNs) : '-',
-      User: p?.user ?? '-',
-    },
-  };
-}
-
-export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint, hashesValue: string): SysmonEvent {
-  // event 23 as Sysmon for Linux writes it (see the file comment); --windows: Windows Sysmon's values
-  const sfl = id === 23 && conventions.provider === 'linux';
-  const data: Record<string, string | number | boolean> = {
-    RuleName: '-',
+export function fileCreateTime(r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<2> {
+  return build2(timeNs, actor(p, r.tgid), {
     UtcTime: utcTime(timeNs),
-    ProcessGuid: p?.guid ?? NULL_GUID,
-    ProcessId: r.tgid,
-    User: p?.user ?? '-',
-    Image: p?.image ?? '-',
+    TargetFilename: r.path,
+    CreationUtcTime: utcTime(r.newTimeNs),
+    PreviousCreationUtcTime: r.info & FileInfo.PrevTime ? utcTime(r.mtimeNs) : '-',
+  });
+}
+
+export function fileDelete(id: 23 | 26, r: FileRecord, p: ProcessInfo | undefined, timeNs: bigint, hashesValue: string): Built<23> | Built<26> {
+  const a = actor(p, r.tgid);
+  const utc = utcTime(timeNs);
+  if (id === 26) return build26(timeNs, a, { UtcTime: utc, TargetFilename: r.path, Hashes: hashesValue, IsExecutable: isExecutable(r) });
+  // event 23 as Sysmon for Linux writes it (see the file comment); --windows: Windows Sysmon's values
+  const sfl = conventions.provider === 'linux';
+  return build23(timeNs, a, {
+    UtcTime: utc,
     TargetFilename: r.path,
     Hashes: sfl ? '-' : hashesValue,
     IsExecutable: sfl ? '-' : isExecutable(r),
-  };
-  if (id === 23) data.Archived = sfl ? '-' : 'false';
-  return { id, recordId: 0, timeNs, data };
+    Archived: sfl ? '-' : 'false',
+  });
 }
 
 /** Hashes of a deleted file: only what was hashed while it existed (see the file comment). */

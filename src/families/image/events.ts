@@ -12,7 +12,8 @@ import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { utcTime } from '../../events/time.js';
-import { NULL_GUID } from '../../events/guid.js';
+import { actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
@@ -23,28 +24,22 @@ function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
 }
 
-export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
-  return {
-    id: 7, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      Image: p?.image ?? '-',
-      ImageLoaded: r.path,
-      FileVersion: '-',
-      Description: '-',
-      Product: '-',
-      Company: '-',
-      OriginalFileName: '-',
-      Hashes: '-',
-      Signed: '-',
-      Signature: '-',
-      SignatureStatus: '-',
-      User: p?.user ?? '-',
-    },
-  };
+const build7 = builder(7);
+
+export function imageLoad(r: ImageLoadRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<7> {
+  return build7(timeNs, actor(p, r.tgid), {
+    UtcTime: utcTime(timeNs),
+    ImageLoaded: r.path,
+    FileVersion: '-',
+    Description: '-',
+    Product: '-',
+    Company: '-',
+    OriginalFileName: '-',
+    Hashes: '-',
+    Signed: '-',
+    Signature: '-',
+    SignatureStatus: '-',
+  });
 }
 
 function withContainer(ev: SysmonEvent, r: ImageLoadRecord, ctx: CaptureContext): SysmonEvent {

@@ -17,7 +17,8 @@ import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP, type NetConnectRecord, type NETWORK_DECODERS } from './records.js';
 import { NULL_GUID, startTicks } from '../../events/guid.js';
-import { UserNames } from '../../events/host.js';
+import { actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { utcTime } from '../../events/time.js';
 
 // ---- addresses ----------------------------------------------------------------------
@@ -135,7 +136,6 @@ const state = {
   options: { dnsLookup: false, portNames: false } as NetworkOptions,
   ports: null as PortNames | null,
   dns: new ReverseDns(),
-  users: null as UserNames | null,
 };
 
 /**
@@ -162,39 +162,31 @@ function ownerOf(rec: NetConnectRecord, ctx: CaptureContext): ProcessInfo | unde
   return undefined;
 }
 
+const build3 = builder(3);
+
 export function networkConnect(rec: NetConnectRecord, proc: ProcessInfo | undefined, timeNs: bigint,
-  ports: PortNames | null = state.options.portNames ? portNames() : null): SysmonEvent {
+  ports: PortNames | null = state.options.portNames ? portNames() : null): Built<3> {
   const protocol = rec.protocol === IPPROTO_TCP ? 'tcp' : rec.protocol === IPPROTO_UDP ? 'udp' : String(rec.protocol);
   const local = endpointOf(rec.family, rec.localAddr);
   const remote = endpointOf(rec.family, rec.remoteAddr);
   const [src, srcPort, dst, dstPort] = rec.initiated
     ? [local, rec.localPort, remote, rec.remotePort]
     : [remote, rec.remotePort, local, rec.localPort];
-  return {
-    id: 3,
-    recordId: 0,
-    timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: proc?.guid ?? NULL_GUID,
-      ProcessId: rec.tgid,
-      Image: proc?.image ?? '-',
-      User: proc?.user ?? (state.users ??= new UserNames()).name(rec.uid),
-      Protocol: protocol,
-      Initiated: rec.initiated,
-      SourceIsIpv6: src.isIpv6,
-      SourceIp: src.ip,
-      SourceHostname: '-',
-      SourcePort: srcPort,
-      SourcePortName: ports ? ports.name(srcPort, protocol) : '-',
-      DestinationIsIpv6: dst.isIpv6,
-      DestinationIp: dst.ip,
-      DestinationHostname: '-',
-      DestinationPort: dstPort,
-      DestinationPortName: ports ? ports.name(dstPort, protocol) : '-',
-    },
-  };
+  return build3(timeNs, actor(proc, rec.tgid, NULL_GUID, rec.uid), {
+    UtcTime: utcTime(timeNs),
+    Protocol: protocol,
+    Initiated: rec.initiated,
+    SourceIsIpv6: src.isIpv6,
+    SourceIp: src.ip,
+    SourceHostname: '-',
+    SourcePort: srcPort,
+    SourcePortName: ports ? ports.name(srcPort, protocol) : '-',
+    DestinationIsIpv6: dst.isIpv6,
+    DestinationIp: dst.ip,
+    DestinationHostname: '-',
+    DestinationPort: dstPort,
+    DestinationPortName: ports ? ports.name(dstPort, protocol) : '-',
+  });
 }
 
 /** Fills the Hostname fields: at once from the cache, else by holding the batch (bounded). */

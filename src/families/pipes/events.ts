@@ -10,7 +10,8 @@ import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { utcTime } from '../../events/time.js';
-import { NULL_GUID } from '../../events/guid.js';
+import { actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { containers } from '../../events/containers.js';
 import { PipeRecordType, type PIPES_DECODERS, type PipeRecord } from './records.js';
 
@@ -18,21 +19,15 @@ function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
 }
 
-export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): SysmonEvent {
-  const created = r.type === PipeRecordType.PipeCreate;
-  return {
-    id: created ? 17 : 18, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      EventType: created ? 'CreatePipe' : 'ConnectPipe',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: p?.guid ?? NULL_GUID,
-      ProcessId: r.tgid,
-      PipeName: r.path,
-      Image: p?.image ?? '-',
-      User: p?.user ?? '-',
-    },
-  };
+const build17 = builder(17);
+const build18 = builder(18);
+
+export function pipeEvent(r: PipeRecord, p: ProcessInfo | undefined, timeNs: bigint): Built<17> | Built<18> {
+  const a = actor(p, r.tgid);
+  const utc = utcTime(timeNs);
+  return r.type === PipeRecordType.PipeCreate
+    ? build17(timeNs, a, { EventType: 'CreatePipe', UtcTime: utc, PipeName: r.path })
+    : build18(timeNs, a, { EventType: 'ConnectPipe', UtcTime: utc, PipeName: r.path });
 }
 
 /** The FIFO's process's container: the record's cgroup, else its pid's. */

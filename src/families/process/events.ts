@@ -1,7 +1,6 @@
 // Kernel process records -> Sysmon events 1 (ProcessCreate) and 5 (ProcessTerminate),
 // filled as Sysmon for Linux fills them where Linux has no equivalent (IntegrityLevel
 // "no level", PE version fields "-").
-import type { SysmonEvent } from '../../events/event.js';
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { HandlersFor } from '../descriptor.js';
 import type { PROCESS_DECODERS } from './records.js';
@@ -13,6 +12,7 @@ import { earlyFilter } from '../../events/early-filter.js';
 import { userDev } from '../file/records.js';
 import { RecordFlag } from '../../kernel/records/common.js';
 import { conventions } from '../../events/conventions.js';
+import { builder, type Built } from '../../events/build.js';
 
 const UNSET = 0xffffffff;
 
@@ -20,59 +20,40 @@ const UNSET = 0xffffffff;
  * `timeNs` is the exec (TimeCreated); `startNs` the task's start time, which Sysmon for Linux
  * writes as UtcTime (task->start_time, set at fork), as Windows Sysmon writes the creation time.
  */
+const build1 = builder(1);
+const build5 = builder(5);
+
 export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: ProcessInfo | undefined,
-  parentGuid: string, timeNs: bigint, startNs: bigint = timeNs): SysmonEvent {
+  parentGuid: string, timeNs: bigint, startNs: bigint = timeNs): Built<1> {
   const linux = conventions.provider === 'linux';
   const logonUid = proc.loginUid === UNSET ? proc.uid : proc.loginUid;
-  return {
-    id: 1,
-    recordId: 0,
-    timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(startNs),
-      ProcessGuid: proc.guid,
-      ProcessId: proc.pid,
-      Image: proc.image,
-      FileVersion: '-',
-      Description: '-',
-      Product: '-',
-      Company: '-',
-      OriginalFileName: '-',
-      CommandLine: proc.commandLine,
-      CurrentDirectory: proc.cwd,
-      User: proc.user,
-      LogonGuid: table.logonGuid(proc),
-      // Sysmon for Linux: the real uid's low 16 bits in decimal (LogonIdToString's Linux branch);
-      // --windows: a hex logon id, the audit login uid standing in for Windows' LUID
-      LogonId: linux ? String(proc.uid & 0xffff) : `0x${logonUid.toString(16)}`,
-      // the audit session; unset (daemons): 4294967295 as SFL prints it (%u), 0 (services) for Windows
-      TerminalSessionId: proc.session === UNSET ? (linux ? UNSET : 0) : proc.session,
-      IntegrityLevel: 'no level',
-      Hashes: '-',
-      ParentProcessGuid: proc.ppid === 0 ? NULL_GUID : parentGuid,
-      ParentProcessId: proc.ppid,
-      ParentImage: parent?.image ?? '-',
-      ParentCommandLine: parent?.commandLine ?? '-',
-      ParentUser: parent?.user ?? '-',
-    },
-  };
+  return build1(timeNs, proc, {
+    UtcTime: utcTime(startNs),
+    FileVersion: '-',
+    Description: '-',
+    Product: '-',
+    Company: '-',
+    OriginalFileName: '-',
+    CommandLine: proc.commandLine,
+    CurrentDirectory: proc.cwd,
+    LogonGuid: table.logonGuid(proc),
+    // Sysmon for Linux: the real uid's low 16 bits in decimal (LogonIdToString's Linux branch);
+    // --windows: a hex logon id, the audit login uid standing in for Windows' LUID
+    LogonId: linux ? String(proc.uid & 0xffff) : `0x${logonUid.toString(16)}`,
+    // the audit session; unset (daemons): 4294967295 as SFL prints it (%u), 0 (services) for Windows
+    TerminalSessionId: proc.session === UNSET ? (linux ? UNSET : 0) : proc.session,
+    IntegrityLevel: 'no level',
+    Hashes: '-',
+    ParentProcessGuid: proc.ppid === 0 ? NULL_GUID : parentGuid,
+    ParentProcessId: proc.ppid,
+    ParentImage: parent?.image ?? '-',
+    ParentCommandLine: parent?.commandLine ?? '-',
+    ParentUser: parent?.user ?? '-',
+  });
 }
 
-export function processTerminate(proc: ProcessInfo, timeNs: bigint): SysmonEvent {
-  return {
-    id: 5,
-    recordId: 0,
-    timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: proc.guid,
-      ProcessId: proc.pid,
-      Image: proc.image,
-      User: proc.user,
-    },
-  };
+export function processTerminate(proc: ProcessInfo, timeNs: bigint): Built<5> {
+  return build5(timeNs, proc, { UtcTime: utcTime(timeNs) });
 }
 
 export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {

@@ -44,34 +44,33 @@ import {
   type AccessRecord, type BpfLoadRecord, type InjectRecord, type ModuleRecord, type SECURITY_DECODERS, type TamperRecord, type TargetIds,
 } from './records.js';
 import { hashes } from '../../events/hashes.js';
-import { UserNames } from '../../events/host.js';
+import { actor, type Actor } from '../../events/actor.js';
+import { builder, type Built } from '../../events/build.js';
 import { utcTime } from '../../events/time.js';
 
-const users = new UserNames();
-
-interface Who { guid: string; pid: number; image: string; user: string }
+const build6 = builder(6);
+const build8 = builder(8);
+const build10 = builder(10);
+const build25 = builder(25);
+const build100 = builder(100);
 
 /** A process named by the kernel (tgid + start time + end_code), described from the process table. */
-function describe(ctx: CaptureContext, tgid: number, startBootNs: bigint, endCode: bigint, uid: number): Who {
+function describe(ctx: CaptureContext, tgid: number, startBootNs: bigint, endCode: bigint, uid: number): Actor {
   // the table answers "who is this parent" for exactly these three facts
   const ids: ProcessIds = {
     uid, euid: uid, gid: 0, auid: 0xffffffff, sessionid: 0xffffffff, ppid: tgid,
     startBootNs: 0n, endCode: 0n, parentStartBootNs: startBootNs, parentEndCode: endCode,
   };
   const info = ctx.processes.parentOf(ids);
-  return {
-    guid: info?.guid ?? ctx.processes.parentGuid(ids),
-    pid: tgid,
-    image: info?.image ?? '-',
-    user: info?.user ?? users.name(uid),
-  };
+  // unknown: still its GUID, worked out from its start time as for a parent
+  return actor(info, tgid, info ? undefined : ctx.processes.parentGuid(ids), uid);
 }
 
-function source(ctx: CaptureContext, r: { tgid: number; ids: ProcessIds }): Who {
+function source(ctx: CaptureContext, r: { tgid: number; ids: ProcessIds }): Actor {
   return describe(ctx, r.tgid, r.ids.startBootNs, r.ids.endCode, r.ids.uid);
 }
 
-function target(ctx: CaptureContext, t: TargetIds): Who {
+function target(ctx: CaptureContext, t: TargetIds): Actor {
   return describe(ctx, t.tgid, t.startBootNs, t.endCode, t.uid);
 }
 
@@ -79,25 +78,13 @@ export function hex32(n: number): string {
   return `0x${(n >>> 0).toString(16)}`;
 }
 
-export function processAccess(r: AccessRecord, src: Who, tgt: Who, timeNs: bigint): SysmonEvent {
-  return {
-    id: 10, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      SourceProcessGUID: src.guid,
-      SourceProcessId: src.pid,
-      SourceThreadId: r.tid,
-      SourceImage: src.image,
-      TargetProcessGUID: tgt.guid,
-      TargetProcessId: tgt.pid,
-      TargetImage: tgt.image,
-      GrantedAccess: hex32(r.granted),
-      CallTrace: '-',
-      SourceUser: src.user,
-      TargetUser: tgt.user,
-    },
-  };
+export function processAccess(r: AccessRecord, src: Actor, tgt: Actor, timeNs: bigint): Built<10> {
+  return build10(timeNs, src, tgt, {
+    UtcTime: utcTime(timeNs),
+    SourceThreadId: r.tid,
+    GrantedAccess: hex32(r.granted),
+    CallTrace: '-',
+  });
 }
 
 /** The mapping of the target that holds `addr` (from /proc/PID/maps), or '-'. */
@@ -114,27 +101,15 @@ export function moduleAt(pid: number, addr: bigint, maps?: string): string {
   return '-';
 }
 
-export function createRemoteThread(r: InjectRecord, src: Who, tgt: Who, startModule: string, timeNs: bigint): SysmonEvent {
-  return {
-    id: 8, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      SourceProcessGuid: src.guid,
-      SourceProcessId: src.pid,
-      SourceImage: src.image,
-      TargetProcessGuid: tgt.guid,
-      TargetProcessId: tgt.pid,
-      TargetImage: tgt.image,
-      // the thread whose memory or instruction pointer was changed
-      NewThreadId: r.target.tid,
-      StartAddress: `0x${r.startAddress.toString(16).toUpperCase().padStart(16, '0')}`,
-      StartModule: startModule,
-      StartFunction: '-',
-      SourceUser: src.user,
-      TargetUser: tgt.user,
-    },
-  };
+export function createRemoteThread(r: InjectRecord, src: Actor, tgt: Actor, startModule: string, timeNs: bigint): Built<8> {
+  return build8(timeNs, src, tgt, {
+    UtcTime: utcTime(timeNs),
+    // the thread whose memory or instruction pointer was changed
+    NewThreadId: r.target.tid,
+    StartAddress: `0x${r.startAddress.toString(16).toUpperCase().padStart(16, '0')}`,
+    StartModule: startModule,
+    StartFunction: '-',
+  });
 }
 
 const BPF_PROG_TYPES = [
@@ -154,22 +129,14 @@ export function bpfProgTypeName(t: number): string {
   return n ?? 'UNKNOWN';
 }
 
-export function ebpfEvent(r: BpfLoadRecord, who: Who, timeNs: bigint): SysmonEvent {
-  return {
-    id: 100, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: who.guid,
-      ProcessId: who.pid,
-      Image: who.image,
-      User: who.user,
-      BpfCommand: r.cmd === 5 ? 'BPF_PROG_LOAD' : String(r.cmd),
-      BpfProgramType: bpfProgTypeName(r.progType),
-      BpfProgramId: r.progId,
-      BpfProgramName: r.name || '-',
-    },
-  };
+export function ebpfEvent(r: BpfLoadRecord, who: Actor, timeNs: bigint): Built<100> {
+  return build100(timeNs, who, {
+    UtcTime: utcTime(timeNs),
+    BpfCommand: r.cmd === 5 ? 'BPF_PROG_LOAD' : String(r.cmd),
+    BpfProgramType: bpfProgTypeName(r.progType),
+    BpfProgramId: r.progId,
+    BpfProgramName: r.name || '-',
+  });
 }
 
 // ---- DriverLoad: the module file's appended signature ----
@@ -297,20 +264,16 @@ async function readModuleFile(path: string): Promise<Buffer | null> {
   }
 }
 
-export function driverLoad(r: ModuleRecord, timeNs: bigint): SysmonEvent {
-  return {
-    id: 6, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      // init_module loads an image from memory: there is no file to name
-      ImageLoaded: r.path || '-',
-      Hashes: '-',
-      Signed: '-',
-      Signature: '-',
-      SignatureStatus: '-',
-    },
-  };
+export function driverLoad(r: ModuleRecord, timeNs: bigint): Built<6> {
+  return build6(timeNs, {
+    UtcTime: utcTime(timeNs),
+    // init_module loads an image from memory: there is no file to name
+    ImageLoaded: r.path || '-',
+    Hashes: '-',
+    Signed: '-',
+    Signature: '-',
+    SignatureStatus: '-',
+  });
 }
 
 /** Fills Hashes and the signature fields from the module file (async, bounded). */
@@ -360,19 +323,8 @@ function statNow(p: string): { dev: bigint; ino: bigint } | null {
   }
 }
 
-export function processTampering(who: Who, type: string, timeNs: bigint): SysmonEvent {
-  return {
-    id: 25, recordId: 0, timeNs,
-    data: {
-      RuleName: '-',
-      UtcTime: utcTime(timeNs),
-      ProcessGuid: who.guid,
-      ProcessId: who.pid,
-      Image: who.image,
-      Type: type,
-      User: who.user,
-    },
-  };
+export function processTampering(who: Actor, type: string, timeNs: bigint): Built<25> {
+  return build25(timeNs, who, { UtcTime: utcTime(timeNs), Type: type });
 }
 
 /** Processes already reported as tampered at exec: their exit does not report again. */
@@ -406,7 +358,8 @@ export const SECURITY_HANDLERS: HandlersFor<typeof SECURITY_DECODERS> = {
     const type = tamperType(r, statNow);
     // the exec record arrives first, so the table already names the new image; a memfd has
     // no path, so name it as /proc/PID/exe does
-    if (who.image === '-' || who.image === '/') who.image = type === TamperType.Fileless ? `${r.exe} (deleted)` : r.exe;
-    out.push(processTampering(who, type, ctx.timeNs(r.bootNs)));
+    // (a copy: `who` may be the process table's own entry)
+    const named = who.image === '-' || who.image === '/' ? { ...who, image: type === TamperType.Fileless ? `${r.exe} (deleted)` : r.exe } : who;
+    out.push(processTampering(named, type, ctx.timeNs(r.bootNs)));
   },
 };

@@ -7,6 +7,7 @@ import { WinRegOp, WindowsRecordType as T, type WINDOWS_FAMILY_DECODERS, type Wi
 import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import { hashes } from '../../events/hashes.js';
+import { actor, type Actor } from '../../events/actor.js';
 import { utcTime } from '../../events/time.js';
 import { chooseDeleteEvent } from '../file/events.js';
 import { callTrace, filetimeToUnixNs, filetimeUtc, looksExecutable, registryDetails, type LoadedModule } from './formats.js';
@@ -45,13 +46,13 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
   const stackKey = (r: { bootNs: bigint; tgid: number; tid: number }): string => `${r.bootNs}:${r.tgid}:${r.tid}`;
 
   /** The process of a record that carries only its start key (0: the driver could not read it). */
-  function who(pid: number, startKey: bigint): E.Actor {
+  function who(pid: number, startKey: bigint): Actor {
     // a key that does not match is another process that had the pid: not named after it
-    return E.actor(table.get(pid, startKey), pid);
+    return actor(table.get(pid, startKey), pid);
   }
-  function known(ctx: CaptureContext, pid: number, startBootNs: bigint, startKey: bigint): { a: E.Actor; p: WindowsProcess | undefined } {
+  function known(ctx: CaptureContext, pid: number, startBootNs: bigint, startKey: bigint): { a: Actor; p: WindowsProcess | undefined } {
     const p = table.get(pid, startKey);
-    return { a: E.actor(p, pid, table.guidOf(pid, startBootNs, startKey, (b) => ctx.timeNs(b))), p };
+    return { a: actor(p, pid, table.guidOf(pid, startBootNs, startKey, (b) => ctx.timeNs(b))), p };
   }
   function mine(r: { tgid: number }): boolean {
     // the service's own files and registry writes would feed back into it forever
