@@ -16,20 +16,31 @@ const rows: after.StormRow[] = [];
 for (let rep = 0; rep < reps; rep++) {
   for (const kind of kinds) {
     const w = { kind, n: sizes[kind]!, fileDir: join(work, 'files') };
-    for (const [name, mon] of [['none', null], ['before', before.sysmonMonitor('before', before.DEFAULT_CONFIG)], ['after', after.sysmonMonitor('after', after.DEFAULT_CONFIG)]] as const) {
+    for (const [name, mon] of [
+      ['none', null],
+      ['before', before.sysmonMonitor('before', before.DEFAULT_CONFIG)],
+      ['after', after.sysmonMonitor('after', after.DEFAULT_CONFIG)],
+    ] as const) {
       const r = await after.stormRun(bins, w, mon, work, rep);
       rows.push({ ...r, monitor: name });
-      console.error(`${kind} ${name} rep ${rep}: ${r.seconds.toFixed(3)} s, monitor cpu ${r.cpu.toFixed(2)} s, captured ${r.captured ?? '-'}/${r.expected}${r.error ? ` ERROR ${r.error}` : ''}`);
+      console.error(
+        `${kind} ${name} rep ${rep}: ${r.seconds.toFixed(3)} s, monitor cpu ${r.cpu.toFixed(2)} s, captured ${r.captured ?? '-'}/${r.expected}${r.error ? ` ERROR ${r.error}` : ''}`,
+      );
     }
   }
 }
-const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const med = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 for (const kind of kinds) {
   const t = (m: string) => rows.filter((r) => r.workload === kind && r.monitor === m && !r.error).map((r) => r.seconds);
   const base = med(t('none'));
   for (const m of ['none', 'before', 'after']) {
     const xs = t(m);
     const cpu = rows.filter((r) => r.workload === kind && r.monitor === m && !r.error).map((r) => r.cpu);
-    console.log(`| ${kind} | ${m} | ${med(xs).toFixed(3)} (${xs.map((x) => x.toFixed(2)).join(', ')}) | ${m === 'none' ? '-' : `${(100 * (med(xs) / base - 1)).toFixed(1)}%`} | ${m === 'none' ? '-' : med(cpu).toFixed(2)} |`);
+    console.log(
+      `| ${kind} | ${m} | ${med(xs).toFixed(3)} (${xs.map((x) => x.toFixed(2)).join(', ')}) | ${m === 'none' ? '-' : `${(100 * (med(xs) / base - 1)).toFixed(1)}%`} | ${m === 'none' ? '-' : med(cpu).toFixed(2)} |`,
+    );
   }
 }

@@ -25,18 +25,27 @@ for (let rep = 0; rep < reps; rep++) {
   for (const kind of kinds) {
     for (const config of configs) {
       const w = { kind, n: sizes[kind]!, fileDir: join(work, 'files') };
-      const sides = [['none', null], ['before', before.sysmonMonitor('before', configPath(config))], ['after', after.sysmonMonitor('after', configPath(config))]] as const;
+      const sides = [
+        ['none', null],
+        ['before', before.sysmonMonitor('before', configPath(config))],
+        ['after', after.sysmonMonitor('after', configPath(config))],
+      ] as const;
       // alternate which agent goes first, so neither always follows the idle baseline
       const order = rep % 2 === 0 ? [sides[0], sides[1], sides[2]] : [sides[0], sides[2], sides[1]];
       for (const [name, mon] of order) {
         const r = await after.stormRun(bins, w, mon, work, rep);
         rows.push({ ...r, monitor: name, config });
-        console.error(`${kind} ${config} ${name} rep ${rep}: ${r.seconds.toFixed(3)} s, monitor cpu ${r.cpu.toFixed(2)} s, captured ${r.captured ?? '-'}/${r.expected}${r.error ? ` ERROR ${r.error}` : ''}`);
+        console.error(
+          `${kind} ${config} ${name} rep ${rep}: ${r.seconds.toFixed(3)} s, monitor cpu ${r.cpu.toFixed(2)} s, captured ${r.captured ?? '-'}/${r.expected}${r.error ? ` ERROR ${r.error}` : ''}`,
+        );
       }
     }
   }
 }
-const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const med = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 console.log('| workload | config | agent | wall s, median (reps) | slowdown vs none | agent CPU s (median) | agent CPU per op | captured (median) |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const kind of kinds) {
@@ -50,7 +59,9 @@ for (const kind of kinds) {
       const perOp = m === 'none' ? '-' : `${((cpu / sizes[kind]!) * 1e6).toFixed(0)} us`;
       const slow = m === 'none' ? '-' : `${(100 * (med(xs) / base - 1)).toFixed(1)}%`;
       const captured = m === 'none' ? '-' : String(med(rs.map((r) => r.captured ?? 0)));
-      console.log(`| ${kind} | ${config} | ${m} | ${med(xs).toFixed(3)} (${xs.map((x) => x.toFixed(2)).join(', ')}) | ${slow} | ${m === 'none' ? '-' : cpu.toFixed(2)} | ${perOp} | ${captured} |`);
+      console.log(
+        `| ${kind} | ${config} | ${m} | ${med(xs).toFixed(3)} (${xs.map((x) => x.toFixed(2)).join(', ')}) | ${slow} | ${m === 'none' ? '-' : cpu.toFixed(2)} | ${perOp} | ${captured} |`,
+      );
     }
   }
 }

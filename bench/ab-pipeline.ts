@@ -9,19 +9,45 @@
 import { spawnSync } from 'node:child_process';
 
 const argv = process.argv.slice(2);
-const opt = (f: string, d?: string) => { const i = argv.indexOf(`--${f}`); if (i >= 0) return argv[i + 1]!; if (d === undefined) throw new Error(`--${f} is required`); return d; };
+const opt = (f: string, d?: string) => {
+  const i = argv.indexOf(`--${f}`);
+  if (i >= 0) return argv[i + 1]!;
+  if (d === undefined) throw new Error(`--${f} is required`);
+  return d;
+};
 const records = opt('records');
 const trees = opt('trees').split(',');
 const reps = Number(opt('reps', '3'));
 const minRecords = opt('min-records', '270000');
 /** more bench/pipeline.ts arguments for every run, e.g. "--batch 64 --gap-ms 2" */
 const extra = opt('extra', '').split(/\s+/).filter(Boolean);
-const scenarios = opt('scenarios', 'capture big;rules big;journal none;e2e big jsonl;e2e default jsonl;e2e none jsonl').split(';').map((s) => s.trim().split(/\s+/));
+const scenarios = opt('scenarios', 'capture big;rules big;journal none;e2e big jsonl;e2e default jsonl;e2e none jsonl')
+  .split(';')
+  .map((s) => s.trim().split(/\s+/));
 
-interface Run { eventsPerSec: number; eventsPerCpuSec: number; peakRssMB: number }
+interface Run {
+  eventsPerSec: number;
+  eventsPerCpuSec: number;
+  peakRssMB: number;
+}
 
 function once(tree: string, [stage, config, sink]: string[]): Run {
-  const args = ['-c', '1', process.execPath, '--import', 'tsx', 'bench/pipeline.ts', '--records', records, '--min-records', minRecords, '--stage', stage!, '--config', config!];
+  const args = [
+    '-c',
+    '1',
+    process.execPath,
+    '--import',
+    'tsx',
+    'bench/pipeline.ts',
+    '--records',
+    records,
+    '--min-records',
+    minRecords,
+    '--stage',
+    stage!,
+    '--config',
+    config!,
+  ];
   if (sink) args.push('--sink', sink);
   args.push(...extra);
   const r = spawnSync('taskset', args, { cwd: tree, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -30,7 +56,10 @@ function once(tree: string, [stage, config, sink]: string[]): Run {
   return { eventsPerSec: o.eventsPerSec ?? o.recordsPerSec!, eventsPerCpuSec: o.eventsPerCpuSec ?? NaN, peakRssMB: o.peakRssMB! };
 }
 
-const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
+const med = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
 const k = (x: number) => `${Math.round(x / 1000)}k`;
 
 const results = new Map<string, Run[]>();
@@ -49,7 +78,9 @@ const name = (i: number) => 'ABCDEFGH'[i] ?? String(i);
 const ratioHeads: string[] = [];
 for (let i = 1; i < trees.length; i++) ratioHeads.push(`${name(i)}/A wall (median)`, `${name(i)}/A CPU (median)`);
 for (let i = 2; i < trees.length; i++) ratioHeads.push(`${name(i)}/${name(i - 1)} CPU (median)`);
-console.log(`| scenario | ${trees.map((_, i) => `${name(i)} events/s (reps) | ${name(i)} per CPU-s (median) | ${name(i)} peak RSS MB`).join(' | ')} | ${ratioHeads.join(' | ')} |`);
+console.log(
+  `| scenario | ${trees.map((_, i) => `${name(i)} events/s (reps) | ${name(i)} per CPU-s (median) | ${name(i)} peak RSS MB`).join(' | ')} | ${ratioHeads.join(' | ')} |`,
+);
 console.log(`|---|${trees.map(() => '---|---|---|').join('')}${ratioHeads.map(() => '---|').join('')}`);
 for (const sc of scenarios) {
   const rs = trees.map((t) => results.get(`${sc.join(' ')}|${t}`)!);

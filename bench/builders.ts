@@ -17,7 +17,14 @@ import type { NetConnectRecord } from '../src/families/network/records.js';
 import type { AccessRecord, TargetIds } from '../src/families/security/records.js';
 import type { ProcessIds } from '../src/families/decode.js';
 
-const { values: opt } = parseArgs({ options: { before: { type: 'string' }, tree: { type: 'string', default: '.' }, n: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
+const { values: opt } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    tree: { type: 'string', default: '.' },
+    n: { type: 'string', default: '200000' },
+    rounds: { type: 'string', default: '5' },
+  },
+});
 const N = Number(opt.n);
 const ROUNDS = Number(opt.rounds);
 
@@ -32,19 +39,72 @@ interface Tree {
 
 async function load(root: string, name: string): Promise<Tree> {
   const m = async (p: string) => import(pathToFileURL(join(root, p)).href);
-  const [file, net, proc, sec] = await Promise.all([m('src/families/file/events.ts'), m('src/families/network/events.ts'),
-    m('src/families/process/events.ts'), m('src/families/security/events.ts')]);
-  return { name, fileCreate: file.fileCreate, fileDelete: file.fileDelete, networkConnect: net.networkConnect, processCreate: proc.processCreate, processAccess: sec.processAccess };
+  const [file, net, proc, sec] = await Promise.all([
+    m('src/families/file/events.ts'),
+    m('src/families/network/events.ts'),
+    m('src/families/process/events.ts'),
+    m('src/families/security/events.ts'),
+  ]);
+  return {
+    name,
+    fileCreate: file.fileCreate,
+    fileDelete: file.fileDelete,
+    networkConnect: net.networkConnect,
+    processCreate: proc.processCreate,
+    processAccess: sec.processAccess,
+  };
 }
 
 const proc: ProcessInfo = {
-  pid: 4242, ppid: 1, guid: '{3fc4a2b1-1c2d-692c-0000-001234567890}', ticks: 12345, image: '/usr/bin/curl',
-  commandLine: 'curl -s https://example.com/', cwd: '/root', uid: 0, user: 'root', loginUid: 0, session: 3, tty: 0,
+  pid: 4242,
+  ppid: 1,
+  guid: '{3fc4a2b1-1c2d-692c-0000-001234567890}',
+  ticks: 12345,
+  image: '/usr/bin/curl',
+  commandLine: 'curl -s https://example.com/',
+  cwd: '/root',
+  uid: 0,
+  user: 'root',
+  loginUid: 0,
+  session: 3,
+  tty: 0,
 };
 const ids: ProcessIds = { uid: 0, euid: 0, gid: 0, auid: 0, sessionid: 3, ppid: 1, startBootNs: 1n, endCode: 2n, parentStartBootNs: 3n, parentEndCode: 4n };
 const target: TargetIds = { tgid: 77, tid: 77, uid: 0, startBootNs: 5n, endCode: 6n };
-const file = { type: 20, flags: 0, bootNs: 1n, tgid: 4242, tid: 4242, op: 0, info: 1, mode: 0o100755, dev: 8, ino: 99n, size: 10n, nlink: 0, rdev: 0, mtimeNs: 0n, newTimeNs: 0n, path: '/tmp/some/where/file.txt' } as unknown as FileRecord;
-const net = { type: 10, flags: 0, bootNs: 1n, tgid: 4242, tid: 4242, ownerStartBootNs: 1n, uid: 0, family: 2, protocol: 6, initiated: true, localPort: 40000, remotePort: 443, localAddr: Buffer.from([127, 0, 0, 1]), remoteAddr: Buffer.from([93, 184, 216, 34]) } as unknown as NetConnectRecord;
+const file = {
+  type: 20,
+  flags: 0,
+  bootNs: 1n,
+  tgid: 4242,
+  tid: 4242,
+  op: 0,
+  info: 1,
+  mode: 0o100755,
+  dev: 8,
+  ino: 99n,
+  size: 10n,
+  nlink: 0,
+  rdev: 0,
+  mtimeNs: 0n,
+  newTimeNs: 0n,
+  path: '/tmp/some/where/file.txt',
+} as unknown as FileRecord;
+const net = {
+  type: 10,
+  flags: 0,
+  bootNs: 1n,
+  tgid: 4242,
+  tid: 4242,
+  ownerStartBootNs: 1n,
+  uid: 0,
+  family: 2,
+  protocol: 6,
+  initiated: true,
+  localPort: 40000,
+  remotePort: 443,
+  localAddr: Buffer.from([127, 0, 0, 1]),
+  remoteAddr: Buffer.from([93, 184, 216, 34]),
+} as unknown as NetConnectRecord;
 const access = { type: 40, flags: 0, bootNs: 1n, tgid: 4242, tid: 4243, ids, target, granted: 0x1fffff, how: 0, request: 0n } as unknown as AccessRecord;
 const table = { logonGuid: () => '{3fc4a2b1-0000-0000-0000-000000000000}' } as unknown as ProcessTable;
 const who = { guid: proc.guid, pid: 4242, image: proc.image, user: 'root' };
@@ -58,7 +118,10 @@ const CASES: [string, (t: Tree, i: number) => SysmonEvent][] = [
   ['10 ProcessAccess', (t, i) => t.processAccess(access, who, tgt, BigInt(i) * 1_000_000n)],
 ];
 
-const cpuNs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
+const cpuNs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
 
 let scavenges = 0;
 new PerformanceObserver((list) => {
@@ -79,7 +142,13 @@ async function time(t: Tree, run: (t: Tree, i: number) => SysmonEvent): Promise<
   return [ns, ((scavenges - s0) * 1e6) / N];
 }
 
-const natives = (() => { try { return new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean; } catch { return null; } })();
+const natives = (() => {
+  try {
+    return new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+  } catch {
+    return null;
+  }
+})();
 
 function shapes(t: Tree): string {
   if (!natives) return 'n/a (run with --allow-natives-syntax)';

@@ -19,7 +19,10 @@ const configs = (process.argv[5] ?? 'none,default,big').split(',');
 const AFTER_ROOT = join(import.meta.dirname, '..');
 const BATCH = 16384; // what Agent.drainRing takes per poll
 
-interface Event { id: number; data: Record<string, unknown> }
+interface Event {
+  id: number;
+  data: Record<string, unknown>;
+}
 interface Tree {
   name: string;
   newCapture(): { onRecord(raw: Buffer, out: Event[]): void; takeDeferred(): Promise<unknown>[] };
@@ -29,16 +32,29 @@ interface Tree {
 async function loadTree(name: string, root: string): Promise<Tree> {
   const m = (p: string) => import(join(root, p));
   const [{ Capture }, cfg, { ProcessTable }, { GuidMaker }, host, fileEvents] = await Promise.all([
-    m('src/capture.ts'), m('src/config/index.ts'), m('src/events/processes.ts'), m('src/events/guid.ts'), m('src/events/host.ts'), m('src/families/file/events.ts'),
+    m('src/capture.ts'),
+    m('src/config/index.ts'),
+    m('src/events/processes.ts'),
+    m('src/events/guid.ts'),
+    m('src/events/host.ts'),
+    m('src/families/file/events.ts'),
   ]);
   let early: { configure(c: unknown): void } | null = null;
-  try { early = (await m('src/events/early-filter.ts')).earlyFilter; } catch { /* the base has none */ }
+  try {
+    early = (await m('src/events/early-filter.ts')).earlyFilter;
+  } catch {
+    /* the base has none */
+  }
   const hashes = (await m('src/events/hashes.ts')).hashes;
   return {
     name,
     newCapture: () => new Capture(new ProcessTable(new GuidMaker(host.machineId(), host.bootTimeSeconds()), new host.UserNames()), host.bootEpochNs()),
     configure(config) {
-      if (config === 'none') { hashes.configure(null); early?.configure(null); return null; }
+      if (config === 'none') {
+        hashes.configure(null);
+        early?.configure(null);
+        return null;
+      }
       const c = config === 'default' ? cfg.defaultConfig() : cfg.loadConfigFile(join(AFTER_ROOT, 'test/fixtures/configs/sysmon-modular-sysmonconfig.xml'));
       fileEvents.configureFileEvents(c);
       early?.configure(c);
@@ -51,7 +67,7 @@ async function loadTree(name: string, root: string): Promise<Tree> {
 function readRecordFile(buf: Buffer): Buffer[] {
   if (buf.subarray(0, 8).toString('latin1') !== 'SYSMREC1') throw new Error('not a sysmon-ts record file');
   const out: Buffer[] = [];
-  for (let at = 8; at + 4 <= buf.length;) {
+  for (let at = 8; at + 4 <= buf.length; ) {
     const n = buf.readUInt32LE(at);
     if (at + 4 + n > buf.length) break;
     out.push(buf.subarray(at + 4, at + 4 + n));
@@ -63,7 +79,8 @@ function readRecordFile(buf: Buffer): Buffer[] {
 async function pass(tree: Tree, records: Buffer[], config: string): Promise<{ seconds: number; events: number; kept: number }> {
   const apply = tree.configure(config);
   const cap = tree.newCapture();
-  let events = 0, kept = 0;
+  let events = 0,
+    kept = 0;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < records.length; i += BATCH) {
     const out: Event[] = [];
@@ -72,7 +89,9 @@ async function pass(tree: Tree, records: Buffer[], config: string): Promise<{ se
     const waits = cap.takeDeferred();
     if (waits.length) await Promise.allSettled(waits);
     events += out.length;
-    if (apply) { for (const e of out) if (apply(e)) kept++; } else kept += out.length;
+    if (apply) {
+      for (const e of out) if (apply(e)) kept++;
+    } else kept += out.length;
   }
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, events, kept };
 }
@@ -89,11 +108,17 @@ if (process.argv[2] === '--child') {
 }
 
 const results = new Map<string, number[]>();
-const sides = [['before', beforeRoot], ['after', AFTER_ROOT]] as const;
+const sides = [
+  ['before', beforeRoot],
+  ['after', AFTER_ROOT],
+] as const;
 for (const config of configs) {
   for (let rep = 0; rep < reps; rep++) {
     for (const [name, root] of rep % 2 === 0 ? sides : [...sides].reverse()) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', root, recordsFile, config], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', root, recordsFile, config], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const r = JSON.parse(out.trim().split('\n').pop()!) as { recordsPerSec: number; events: number; kept: number };
       const key = `${config} ${name}`;
       results.set(key, [...(results.get(key) ?? []), r.recordsPerSec]);
@@ -102,11 +127,15 @@ for (const config of configs) {
   }
 }
 const best = (xs: number[]) => Math.max(...xs);
-const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const med = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 console.log('| config | before records/s (median; reps) | after records/s (median; reps) | after / before (median) |');
 console.log('|---|---|---|---|');
 for (const config of configs) {
-  const b = results.get(`${config} before`)!, a = results.get(`${config} after`)!;
+  const b = results.get(`${config} before`)!,
+    a = results.get(`${config} after`)!;
   const f = (xs: number[]) => `${med(xs).toFixed(0)} (${xs.map((x) => (x / 1000).toFixed(0) + 'k').join(', ')})`;
   console.log(`| ${config} | ${f(b)} | ${f(a)} | ${(med(a) / med(b)).toFixed(2)}x (best ${(best(a) / best(b)).toFixed(2)}x) |`);
 }

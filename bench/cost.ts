@@ -8,8 +8,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BIG_CONFIG, BPFTRACE_SCRIPTS, DEFAULT_CONFIG, buildWorkloads, expectedEvents, lineMonitor, makeWorkDir, rssMB, runWorkload, sleep,
-  sysmonMonitor, waitIdle, type Bins, type Monitor, type Workload, type WorkloadSpec,
+  BIG_CONFIG,
+  BPFTRACE_SCRIPTS,
+  DEFAULT_CONFIG,
+  buildWorkloads,
+  expectedEvents,
+  lineMonitor,
+  makeWorkDir,
+  rssMB,
+  runWorkload,
+  sleep,
+  sysmonMonitor,
+  waitIdle,
+  type Bins,
+  type Monitor,
+  type Workload,
+  type WorkloadSpec,
 } from './live.js';
 
 const CLK_TCK = 100;
@@ -20,7 +34,9 @@ function countLines(path: string): number {
     let n = 0;
     for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
     return n;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 export const COST_SIZES: Record<Workload, number> = { exec: 1000, file: 20000, connect: 5000 };
 
@@ -28,14 +44,20 @@ export const COST_SIZES: Record<Workload, number> = { exec: 1000, file: 20000, c
 export function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   let tids: string[] = [];
-  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
   for (const tid of tids) {
     try {
       const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const comm = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
       const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
       out.set(`${tid} ${Number(tid) === pid ? 'main' : comm}`, (Number(rest[11]) + Number(rest[12])) / CLK_TCK);
-    } catch { /* thread gone */ }
+    } catch {
+      /* thread gone */
+    }
   }
   return out;
 }
@@ -46,25 +68,40 @@ export function processCpu(pid: number): number {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
     return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
 }
 
 export interface CostRow {
-  kind: Workload; monitor: string; rep: number; ops: number; expected: number; captured: number;
-  cpu: number; threads: Record<string, number>; startupMs: number; rssMB: number; wall: number;
+  kind: Workload;
+  monitor: string;
+  rep: number;
+  ops: number;
+  expected: number;
+  captured: number;
+  cpu: number;
+  threads: Record<string, number>;
+  startupMs: number;
+  rssMB: number;
+  wall: number;
   /** events the agent logged in the run (the storm's and everything else on the box) */
-  lines?: number; error?: string;
+  lines?: number;
+  error?: string;
 }
 
-const bpftraceMatch = (w: WorkloadSpec) => (l: string) => (w.kind === 'exec' ? l.includes('exec_child') : w.kind === 'file' ? l.includes('benchfile-') : l.includes('comm=connect_sto'));
+const bpftraceMatch = (w: WorkloadSpec) => (l: string) =>
+  w.kind === 'exec' ? l.includes('exec_child') : w.kind === 'file' ? l.includes('benchfile-') : l.includes('comm=connect_sto');
 
 type CostMonitor = Monitor & { startupMs?: number };
 
 function monitors(kind: Workload, compiled: boolean, nodeArgs: (label: string) => string[], before?: string): CostMonitor[] {
-  const ab = before ? [
-    sysmonMonitor('sysmon-ts default config (before)', DEFAULT_CONFIG, [], { compiled, root: before, nodeArgs: nodeArgs(`${kind}-default-before`) }),
-    sysmonMonitor('sysmon-ts sysmon-modular (before)', BIG_CONFIG, [], { compiled, root: before, nodeArgs: nodeArgs(`${kind}-modular-before`) }),
-  ] : [];
+  const ab = before
+    ? [
+        sysmonMonitor('sysmon-ts default config (before)', DEFAULT_CONFIG, [], { compiled, root: before, nodeArgs: nodeArgs(`${kind}-default-before`) }),
+        sysmonMonitor('sysmon-ts sysmon-modular (before)', BIG_CONFIG, [], { compiled, root: before, nodeArgs: nodeArgs(`${kind}-modular-before`) }),
+      ]
+    : [];
   return [
     ...ab,
     sysmonMonitor('sysmon-ts default config', DEFAULT_CONFIG, [], { compiled, nodeArgs: nodeArgs(`${kind}-default`) }),
@@ -108,12 +145,19 @@ async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string,
     const s = await mon.stop(w);
     return { ...base, captured: s.captured, lines, cpu, threads, startupMs: mon.startupMs ?? NaN, rssMB: rss, wall: r.seconds };
   } catch (e) {
-    try { await mon.stop(w); } catch { /* already gone */ }
+    try {
+      await mon.stop(w);
+    } catch {
+      /* already gone */
+    }
     return { ...base, error: (e as Error).message.split('\n')[0] };
   }
 }
 
-const med = (xs: number[]) => { const s = xs.filter(Number.isFinite).sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
+const med = (xs: number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
 const us = (x: number) => (Number.isFinite(x) ? `${(x * 1e6).toFixed(1)}` : '-');
 
 /**
@@ -129,7 +173,19 @@ const us = (x: number) => (Number.isFinite(x) ? `${(x * 1e6).toFixed(1)}` : '-')
  */
 export const WARM_FACTOR = 1;
 
-export async function costTable(opts: { work: string; bins: Bins; reps?: number; kinds?: Workload[]; compiled?: boolean; cpuProfDir?: string; before?: string; warm?: boolean; warmFactor?: number; opsFactor?: number; say?: (s: string) => void }): Promise<{ lines: string[]; rows: CostRow[] }> {
+export async function costTable(opts: {
+  work: string;
+  bins: Bins;
+  reps?: number;
+  kinds?: Workload[];
+  compiled?: boolean;
+  cpuProfDir?: string;
+  before?: string;
+  warm?: boolean;
+  warmFactor?: number;
+  opsFactor?: number;
+  say?: (s: string) => void;
+}): Promise<{ lines: string[]; rows: CostRow[] }> {
   const reps = opts.reps ?? 3;
   const kinds = opts.kinds ?? ['exec', 'file', 'connect'];
   const compiled = opts.compiled ?? true;
@@ -146,13 +202,17 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
       for (const m of order) {
         const r = await costRun(opts.bins, w, m, opts.work, rep, opts.warm === false ? 0 : Math.round(w.n * (opts.warmFactor ?? WARM_FACTOR)));
         rows.push(r);
-        say(`cost ${kind} x${w.n} ${m.name} rep ${rep + 1}/${reps}: cpu ${r.cpu.toFixed(2)} s (${us(r.cpu / w.n)} us/op), captured ${r.captured}/${r.expected}${r.lines !== undefined ? `, logged ${r.lines}` : ''}${r.error ? ` ERROR ${r.error}` : ''}`);
+        say(
+          `cost ${kind} x${w.n} ${m.name} rep ${rep + 1}/${reps}: cpu ${r.cpu.toFixed(2)} s (${us(r.cpu / w.n)} us/op), captured ${r.captured}/${r.expected}${r.lines !== undefined ? `, logged ${r.lines}` : ''}${r.error ? ` ERROR ${r.error}` : ''}`,
+        );
       }
     }
     await sleep(100);
   }
   const lines: string[] = [];
-  lines.push(`| storm (ops) | monitor | CPU us / op, median (reps) | ratio to bpftrace | captured (min of reps) | events logged in the measured storm / its expected (median) | CPU us / event logged (median) | agent threads, CPU share (median run) | startup ms | RSS MB |`);
+  lines.push(
+    `| storm (ops) | monitor | CPU us / op, median (reps) | ratio to bpftrace | captured (min of reps) | events logged in the measured storm / its expected (median) | CPU us / event logged (median) | agent threads, CPU share (median run) | startup ms | RSS MB |`,
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   const label: Record<Workload, string> = { exec: 'fork+exec', file: 'create+write+close+unlink', connect: 'loopback TCP connect' };
   for (const kind of kinds) {
@@ -160,15 +220,26 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
     const bt = med(sel('bpftrace (printf per op)').map((r) => r.cpu / r.ops));
     for (const name of [...new Set(rows.filter((r) => r.kind === kind).map((r) => r.monitor))]) {
       const rs = sel(name);
-      if (!rs.length) { lines.push(`| ${label[kind]} (${Math.round(COST_SIZES[kind] * (opts.opsFactor ?? 1))}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | | |`); continue; }
+      if (!rs.length) {
+        lines.push(
+          `| ${label[kind]} (${Math.round(COST_SIZES[kind] * (opts.opsFactor ?? 1))}) | ${name} | failed: ${rows.find((r) => r.kind === kind && r.monitor === name)?.error?.slice(0, 100)} | | | | | | | |`,
+        );
+        continue;
+      }
       const per = rs.map((r) => r.cpu / r.ops);
       const m = med(per);
       const mid = [...rs].sort((a, b) => a.cpu - b.cpu)[Math.floor((rs.length - 1) / 2)]!;
       const tot = Object.values(mid.threads).reduce((a, b) => a + b, 0);
-      const th = Object.entries(mid.threads).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${tot > 0 ? Math.round((100 * v) / tot) : 0}%`).join(', ');
+      const th = Object.entries(mid.threads)
+        .filter(([, v]) => v > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${tot > 0 ? Math.round((100 * v) / tot) : 0}%`)
+        .join(', ');
       const cap = Math.min(...rs.map((r) => r.captured / r.expected));
       const isBt = name.startsWith('bpftrace');
-      lines.push(`| ${label[kind]} (${rs[0]!.ops}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt || med(rs.map((r) => r.lines ?? 0)) < 0.05 * expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' }) ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`);
+      lines.push(
+        `| ${label[kind]} (${rs[0]!.ops}) | ${name} | ${us(m)} (${per.map(us).join(', ')}) | ${isBt ? '1' : (m / bt).toFixed(2)} | ${(100 * cap).toFixed(1)}% | ${isBt ? '-' : (med(rs.map((r) => r.lines ?? NaN)) / expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' })).toFixed(2)} | ${isBt || med(rs.map((r) => r.lines ?? 0)) < 0.05 * expectedEvents({ kind, n: rs[0]!.ops, fileDir: '' }) ? '-' : us(med(rs.map((r) => r.cpu / (r.lines ?? NaN))))} | ${th} | ${isBt ? '-' : med(rs.map((r) => r.startupMs)).toFixed(0)} | ${med(rs.map((r) => r.rssMB)).toFixed(0)} |`,
+      );
     }
   }
   return { lines, rows };
@@ -176,13 +247,24 @@ export async function costTable(opts: { work: string; bins: Bins; reps?: number;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
-  const opt = (f: string) => { const i = argv.indexOf(`--${f}`); return i >= 0 ? argv[i + 1] : undefined; };
+  const opt = (f: string) => {
+    const i = argv.indexOf(`--${f}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const work = makeWorkDir();
   const bins = buildWorkloads(work);
   const t0 = Date.now();
   const { lines } = await costTable({
-    work, bins, reps: Number(opt('reps') ?? 3), kinds: opt('kinds')?.split(',') as Workload[] | undefined,
-    compiled: !argv.includes('--tsx'), cpuProfDir: opt('cpu-prof'), before: opt('before'), warm: !argv.includes('--cold'), warmFactor: opt('warm-x') ? Number(opt('warm-x')) : undefined, opsFactor: opt('ops-x') ? Number(opt('ops-x')) : undefined,
+    work,
+    bins,
+    reps: Number(opt('reps') ?? 3),
+    kinds: opt('kinds')?.split(',') as Workload[] | undefined,
+    compiled: !argv.includes('--tsx'),
+    cpuProfDir: opt('cpu-prof'),
+    before: opt('before'),
+    warm: !argv.includes('--cold'),
+    warmFactor: opt('warm-x') ? Number(opt('warm-x')) : undefined,
+    opsFactor: opt('ops-x') ? Number(opt('ops-x')) : undefined,
   });
   console.log(lines.join('\n'));
   console.log(`\n(${((Date.now() - t0) / 60000).toFixed(1)} min)`);

@@ -48,7 +48,11 @@ interface RecordPlace {
   /** earlier records of its chunk whose bytes it uses (template definitions, names) */
   needs: RecordPlace[];
 }
-interface Base { name: string; bytes: Buffer; records: RecordPlace[] }
+interface Base {
+  name: string;
+  bytes: Buffer;
+  records: RecordPlace[];
+}
 
 function readFile(path: string, onIssue?: () => void): EvtxRecord[] {
   return [...readEvtxRecords(path, { onIssue })];
@@ -83,7 +87,13 @@ async function baseFiles(dir: string): Promise<Base[]> {
   const out: Base[] = [];
   const add = (name: string, path: string) => {
     const bytes = readFileSync(path);
-    const records: RecordPlace[] = readFile(path).map((r) => ({ chunk: r.chunk, start: r.offset!, end: r.offset! + bytes.readUInt32LE(r.offset! + 4), xml: xmlOf(r), needs: [] }));
+    const records: RecordPlace[] = readFile(path).map((r) => ({
+      chunk: r.chunk,
+      start: r.offset!,
+      end: r.offset! + bytes.readUInt32LE(r.offset! + 4),
+      xml: xmlOf(r),
+      needs: [],
+    }));
     findDependencies(bytes, records);
     out.push({ name, bytes, records });
   };
@@ -102,8 +112,18 @@ async function baseFiles(dir: string): Promise<Base[]> {
   for (let i = 0; i < 240; i++) {
     const ev: SimpleEvent = {
       provider: i % 5 === 4 ? 'Microsoft-Windows-CAPI2' : i % 3 === 0 ? 'Microsoft-Windows-Kernel-General' : 'Microsoft-Windows-Sysmon',
-      providerGuid: '{5770385F-C22A-43E0-BF4C-06F5698FFBD9}', channel: 'Ch', computer: `h${i % 4}`, eventId: 1 + (i % 29), version: i % 6,
-      recordId: 9000n + BigInt(i), timeNs: 1_790_000_000_000_000_000n + BigInt(i), data: [['RuleName', `r${i}`], ['ProcessId', String(i)], ['Image', `C:\\p${i}.exe`]],
+      providerGuid: '{5770385F-C22A-43E0-BF4C-06F5698FFBD9}',
+      channel: 'Ch',
+      computer: `h${i % 4}`,
+      eventId: 1 + (i % 29),
+      version: i % 6,
+      recordId: 9000n + BigInt(i),
+      timeNs: 1_790_000_000_000_000_000n + BigInt(i),
+      data: [
+        ['RuleName', `r${i}`],
+        ['ProcessId', String(i)],
+        ['Image', `C:\\p${i}.exe`],
+      ],
     };
     const bodies: Content[] = [plainRecord(ev, false), plainRecord(ev, true), templatedRecord(ev), userDataRecord(ev, false), userDataRecord(ev, true)];
     if (chunks.at(-1)!.free < 4096) chunks.push(new ChunkBuilder());
@@ -116,7 +136,13 @@ async function baseFiles(dir: string): Promise<Base[]> {
 }
 
 type Range = [number, number];
-interface Damage { bytes: Buffer; touched: Range[]; cut: number; kinds: string[]; magicHit: boolean }
+interface Damage {
+  bytes: Buffer;
+  touched: Range[];
+  cut: number;
+  kinds: string[];
+  magicHit: boolean;
+}
 
 const KINDS = ['truncate', 'record-bytes', 'chunk-header', 'file-header', 'zero-chunk', 'zero-range', 'record-size', 'huge-count', 'huge-name'] as const;
 
@@ -128,23 +154,72 @@ function damage(base: Base, r: () => number): Damage {
   const int = (n: number) => Math.floor(r() * n);
   const chunks = Math.ceil((bytes.length - FILE_HEADER_SIZE) / CHUNK_SIZE);
   const pickRecord = () => base.records[int(base.records.length)]!;
-  const flip = (at: number) => { if (at < bytes.length) { bytes[at] = bytes[at]! ^ (1 + int(255)); touched.push([at, at + 1]); } };
-  const put32 = (at: number, v: number) => { if (at + 4 <= bytes.length) { bytes.writeUInt32LE(v >>> 0, at); touched.push([at, at + 4]); } };
+  const flip = (at: number) => {
+    if (at < bytes.length) {
+      bytes[at] = bytes[at]! ^ (1 + int(255));
+      touched.push([at, at + 1]);
+    }
+  };
+  const put32 = (at: number, v: number) => {
+    if (at + 4 <= bytes.length) {
+      bytes.writeUInt32LE(v >>> 0, at);
+      touched.push([at, at + 4]);
+    }
+  };
   const rounds = 1 + (r() < 0.3 ? int(3) : 0);
   for (let k = 0; k < rounds; k++) {
     const kind = KINDS[int(KINDS.length)]!;
     kinds.push(kind);
     switch (kind) {
-      case 'truncate': cut = Math.min(cut, FILE_HEADER_SIZE + int(bytes.length - FILE_HEADER_SIZE)); break;
-      case 'record-bytes': { const rec = pickRecord(); for (let i = 1 + int(16); i > 0; i--) flip(rec.start + int(rec.end - rec.start)); break; }
-      case 'chunk-header': { const c = FILE_HEADER_SIZE + int(chunks) * CHUNK_SIZE; for (let i = 1 + int(8); i > 0; i--) flip(c + int(CHUNK_HEADER_SIZE)); break; }
-      case 'file-header': for (let i = 1 + int(4); i > 0; i--) flip(int(128)); break;
-      case 'zero-chunk': { const c = FILE_HEADER_SIZE + int(chunks) * CHUNK_SIZE; bytes.fill(0, c, c + CHUNK_SIZE); touched.push([c, c + CHUNK_SIZE]); break; }
-      case 'zero-range': { const at = FILE_HEADER_SIZE + int(bytes.length - FILE_HEADER_SIZE); const end = Math.min(at + 1 + int(4096), bytes.length); bytes.fill(0, at, end); touched.push([at, end]); break; }
-      case 'record-size': { const rec = pickRecord(); put32(rec.start + 4, [0, 1, 27, 0xffffffff, 0x10000, rec.end - rec.start + 8, int(0x20000)][int(7)]!); break; }
+      case 'truncate':
+        cut = Math.min(cut, FILE_HEADER_SIZE + int(bytes.length - FILE_HEADER_SIZE));
+        break;
+      case 'record-bytes': {
+        const rec = pickRecord();
+        for (let i = 1 + int(16); i > 0; i--) flip(rec.start + int(rec.end - rec.start));
+        break;
+      }
+      case 'chunk-header': {
+        const c = FILE_HEADER_SIZE + int(chunks) * CHUNK_SIZE;
+        for (let i = 1 + int(8); i > 0; i--) flip(c + int(CHUNK_HEADER_SIZE));
+        break;
+      }
+      case 'file-header':
+        for (let i = 1 + int(4); i > 0; i--) flip(int(128));
+        break;
+      case 'zero-chunk': {
+        const c = FILE_HEADER_SIZE + int(chunks) * CHUNK_SIZE;
+        bytes.fill(0, c, c + CHUNK_SIZE);
+        touched.push([c, c + CHUNK_SIZE]);
+        break;
+      }
+      case 'zero-range': {
+        const at = FILE_HEADER_SIZE + int(bytes.length - FILE_HEADER_SIZE);
+        const end = Math.min(at + 1 + int(4096), bytes.length);
+        bytes.fill(0, at, end);
+        touched.push([at, end]);
+        break;
+      }
+      case 'record-size': {
+        const rec = pickRecord();
+        put32(rec.start + 4, [0, 1, 27, 0xffffffff, 0x10000, rec.end - rec.start + 8, int(0x20000)][int(7)]!);
+        break;
+      }
       // the template value count (right after an inline definition or a back-reference) or any u32 in a record: huge
-      case 'huge-count': { const rec = pickRecord(); put32(rec.start + 24 + 4 * int((rec.end - rec.start - 28) / 4), [0xffffffff, 0x7fffffff, 0x10000][int(3)]!); break; }
-      case 'huge-name': { const rec = pickRecord(); const at = rec.start + 24 + 2 * int((rec.end - rec.start - 26) / 2); if (at + 2 <= bytes.length) { bytes.writeUInt16LE(0xffff, at); touched.push([at, at + 2]); } break; }
+      case 'huge-count': {
+        const rec = pickRecord();
+        put32(rec.start + 24 + 4 * int((rec.end - rec.start - 28) / 4), [0xffffffff, 0x7fffffff, 0x10000][int(3)]!);
+        break;
+      }
+      case 'huge-name': {
+        const rec = pickRecord();
+        const at = rec.start + 24 + 2 * int((rec.end - rec.start - 26) / 2);
+        if (at + 2 <= bytes.length) {
+          bytes.writeUInt16LE(0xffff, at);
+          touched.push([at, at + 2]);
+        }
+        break;
+      }
     }
   }
   if (cut < bytes.length) bytes = bytes.subarray(0, cut);
@@ -184,8 +259,19 @@ export async function fuzz(seed: number, opts: { iterations?: number; ms?: numbe
     const bases = await baseFiles(dir);
     const r = rng(seed);
     const res: FuzzResult = {
-      seed, iterations: 0, byKind: {}, recordsRead: 0, untouchedExpected: 0, untouchedMissing: 0, untouchedChanged: 0,
-      unexpectedErrors: 0, expectedErrors: 0, issuesReported: 0, maxMs: 0, meanMs: 0, failures: [],
+      seed,
+      iterations: 0,
+      byKind: {},
+      recordsRead: 0,
+      untouchedExpected: 0,
+      untouchedMissing: 0,
+      untouchedChanged: 0,
+      unexpectedErrors: 0,
+      expectedErrors: 0,
+      issuesReported: 0,
+      maxMs: 0,
+      meanMs: 0,
+      failures: [],
     };
     const start = Date.now();
     let totalMs = 0;
@@ -201,7 +287,9 @@ export async function fuzz(seed: number, opts: { iterations?: number; ms?: numbe
       const t0 = performance.now();
       let got: EvtxRecord[] = [];
       try {
-        got = readFile(path, () => { res.issuesReported++; });
+        got = readFile(path, () => {
+          res.issuesReported++;
+        });
         // and what convert/view do with each record must not throw either
         for (const rec of got) {
           const v = classifyRecord(rec);
@@ -210,7 +298,10 @@ export async function fuzz(seed: number, opts: { iterations?: number; ms?: numbe
       } catch (e) {
         const msg = (e as Error).message;
         if (d.magicHit && /not an EVTX file/.test(msg)) res.expectedErrors++;
-        else { res.unexpectedErrors++; res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: threw ${msg}`); }
+        else {
+          res.unexpectedErrors++;
+          res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: threw ${msg}`);
+        }
         continue;
       } finally {
         const ms = performance.now() - t0;
@@ -223,9 +314,14 @@ export async function fuzz(seed: number, opts: { iterations?: number; ms?: numbe
       const byOffset = new Map(got.map((g) => [g.offset!, g]));
       for (const w of want) {
         const g = byOffset.get(w.start);
-        if (!g) { res.untouchedMissing++; if (process.env.EVTX_FUZZ_KEEP) writeFileSync(join(process.env.EVTX_FUZZ_KEEP, `fail-${i}.evtx`), d.bytes); if (res.failures.length < 20) res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} not read`); } else if (xmlOf(g) !== w.xml) {
+        if (!g) {
+          res.untouchedMissing++;
+          if (process.env.EVTX_FUZZ_KEEP) writeFileSync(join(process.env.EVTX_FUZZ_KEEP, `fail-${i}.evtx`), d.bytes);
+          if (res.failures.length < 20) res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} not read`);
+        } else if (xmlOf(g) !== w.xml) {
           res.untouchedChanged++;
-          if (res.failures.length < 20) res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} read differently`);
+          if (res.failures.length < 20)
+            res.failures.push(`#${i} ${base.name} [${d.kinds.join(',')}]: untouched record at 0x${w.start.toString(16)} read differently`);
         }
       }
     }
@@ -238,7 +334,10 @@ export async function fuzz(seed: number, opts: { iterations?: number; ms?: numbe
 
 // ---- command line ------------------------------------------------------------------------------
 export async function main(argv: string[]): Promise<number> {
-  const opt = (f: string) => { const i = argv.indexOf(`--${f}`); return i >= 0 ? argv[i + 1] : undefined; };
+  const opt = (f: string) => {
+    const i = argv.indexOf(`--${f}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const seed = Number(opt('seed') ?? 19);
   const iterations = opt('iterations') !== undefined ? Number(opt('iterations')) : undefined;
   const minutes = opt('minutes') !== undefined ? Number(opt('minutes')) : iterations === undefined ? 10 : undefined;
@@ -256,7 +355,9 @@ export async function main(argv: string[]): Promise<number> {
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       `| ${res.iterations} | ${res.recordsRead} | ${res.untouchedExpected} | ${res.untouchedMissing} | ${res.untouchedChanged} | ${res.unexpectedErrors} | ${res.expectedErrors} | ${res.issuesReported} | ${res.meanMs.toFixed(1)} | ${res.maxMs.toFixed(0)} |`,
       '',
-      `Damage kinds applied: ${Object.entries(res.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}.`,
+      `Damage kinds applied: ${Object.entries(res.byKind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}.`,
       ...(res.failures.length ? ['', 'Failures:', ...res.failures.map((f) => `- ${f}`)] : []),
       '',
     ];
@@ -267,5 +368,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(ROOT, 'bench/evtx-fuzz.ts')) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => { process.stderr.write(`evtx-fuzz failed: ${(e as Error).stack}\n`); process.exit(2); });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`evtx-fuzz failed: ${(e as Error).stack}\n`);
+      process.exit(2);
+    },
+  );
 }

@@ -15,7 +15,10 @@ import * as ours from '../sinks/evtx/reader.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
-const opt = (f: string, d: string) => { const i = argv.indexOf(`--${f}`); return i >= 0 ? argv[i + 1]! : d; };
+const opt = (f: string, d: string) => {
+  const i = argv.indexOf(`--${f}`);
+  return i >= 0 ? argv[i + 1]! : d;
+};
 const ref = opt('ref', 'main');
 const N = Number(opt('events', '30000'));
 const reps = Number(opt('reps', '5'));
@@ -36,7 +39,10 @@ async function main(): Promise<void> {
     const other = (await import(otherPath)) as Reader;
     const rates: Record<string, number[]> = { [ref]: [], ours: [] };
     for (let r = 0; r < reps; r++) {
-      for (const [name, R] of [[ref, other], ['ours', ours as Reader]] as const) {
+      for (const [name, R] of [
+        [ref, other],
+        ['ours', ours as Reader],
+      ] as const) {
         const t = performance.now();
         let n = 0;
         for (const rec of R.readEvtxRecords(file)) if (R.recordToEvent(rec)) n++;
@@ -45,11 +51,16 @@ async function main(): Promise<void> {
       }
     }
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-    process.stdout.write(`${JSON.stringify({ events: N, reps, [`${ref}PerSec`]: Math.round(med(rates[ref]!)), oursPerSec: Math.round(med(rates.ours!)), ratio: Number((med(rates.ours!) / med(rates[ref]!)).toFixed(2)) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ events: N, reps, [`${ref}PerSec`]: Math.round(med(rates[ref]!)), oursPerSec: Math.round(med(rates.ours!)), ratio: Number((med(rates.ours!) / med(rates[ref]!)).toFixed(2)) })}\n`,
+    );
   } finally {
     rmSync(otherPath, { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});

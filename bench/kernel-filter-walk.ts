@@ -19,7 +19,10 @@ const reps = Number(process.argv[2] ?? 5);
 const n = Number(process.argv[3] ?? 20000);
 const work = makeWorkDir();
 const bins = buildWorkloads(work);
-const driver = new Driver({ objects: [DRIVER_OBJECTS[0]!, DRIVER_OBJECTS.find((o) => o.endsWith('file.bpf.o'))!], wanted: (p) => p.startsWith('file_create_') || p.startsWith('file_delete_') });
+const driver = new Driver({
+  objects: [DRIVER_OBJECTS[0]!, DRIVER_OBJECTS.find((o) => o.endsWith('file.bpf.o'))!],
+  wanted: (p) => p.startsWith('file_create_') || p.startsWith('file_delete_'),
+});
 const maps = driver.kernelFilter()!;
 const empty = Buffer.alloc(KF_TABLE_BYTES); // loaded = 0: every record passes without a walk
 const tables: [string, Buffer][] = [
@@ -27,9 +30,17 @@ const tables: [string, Buffer][] = [
   ['default config', encodeTable(compileKernelFilter(loadConfigFile(DEFAULT_CONFIG).parsed), 1)],
   ['sysmon-modular', encodeTable(compileKernelFilter(loadConfigFile(BIG_CONFIG).parsed), 2)],
 ];
-interface ProgStat { id: number; name: string; map_ids?: number[]; run_time_ns?: number; run_cnt?: number }
+interface ProgStat {
+  id: number;
+  name: string;
+  map_ids?: number[];
+  run_time_ns?: number;
+  run_cnt?: number;
+}
 const json = <T>(args: string[]): T => JSON.parse(execFileSync('bpftool', [...args, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as T;
-const kfMaps = json<{ id: number; name: string }[]>(['map', 'show']).filter((m) => m.name === 'kf_tables').map((m) => m.id);
+const kfMaps = json<{ id: number; name: string }[]>(['map', 'show'])
+  .filter((m) => m.name === 'kf_tables')
+  .map((m) => m.id);
 if (kfMaps.length !== 1) throw new Error(`expected one kf_tables map (this process's), found ${kfMaps.length}: stop other kernel-filter runs`);
 /** run time (ns) and runs of this object's file programs, summed */
 function bpfTime(): { ns: number; runs: number } {
@@ -51,23 +62,35 @@ for (let rep = 0; rep < reps; rep++) {
     const t0 = bpfTime();
     const r = await runWorkload(bins, { kind: 'file', n, fileDir: join(work, 'files') });
     let got = 0;
-    driver.ring.drain(() => { got++; }, 1 << 22);
+    driver.ring.drain(() => {
+      got++;
+    }, 1 << 22);
     const after = maps.read();
     const t1 = bpfTime();
     bpfNs.get(name)!.push((t1.ns - t0.ns) / (2 * n));
     times.get(name)!.push(r.seconds);
     records.get(name)!.push(got);
-    console.error(`${name} rep ${rep}: ${r.seconds.toFixed(3)} s, BPF ${((t1.ns - t0.ns) / (2 * n)).toFixed(0)} ns/op in ${t1.runs - t0.runs} runs, ${got} records in the ring, judged ${after.judged - before.judged}, dropped ${after.dropped - before.dropped}`);
+    console.error(
+      `${name} rep ${rep}: ${r.seconds.toFixed(3)} s, BPF ${((t1.ns - t0.ns) / (2 * n)).toFixed(0)} ns/op in ${t1.runs - t0.runs} runs, ${got} records in the ring, judged ${after.judged - before.judged}, dropped ${after.dropped - before.dropped}`,
+    );
   }
 }
 writeFileSync(STATS, statsBefore);
 driver.close();
 rmSync(work, { recursive: true, force: true });
-const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const med = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const base = med(bpfNs.get('tables empty')!);
 console.log(`| tables | BPF ns per file op (median of ${reps}; ${n} create + ${n} unlink) | vs empty | storm s (median, noisy) | records in ring (median) |`);
 console.log('|---|---|---|---|---|');
 for (const [name] of tables) {
   const b = med(bpfNs.get(name)!);
-  console.log(`| ${name} | ${b.toFixed(0)} (${bpfNs.get(name)!.map((x) => x.toFixed(0)).join(', ')}) | ${(b / base).toFixed(2)} | ${med(times.get(name)!).toFixed(3)} | ${med(records.get(name)!)} |`);
+  console.log(
+    `| ${name} | ${b.toFixed(0)} (${bpfNs
+      .get(name)!
+      .map((x) => x.toFixed(0))
+      .join(', ')}) | ${(b / base).toFixed(2)} | ${med(times.get(name)!).toFixed(3)} | ${med(records.get(name)!)} |`,
+  );
 }

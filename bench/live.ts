@@ -13,7 +13,13 @@ const CLK_TCK = 100;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export interface Bins { dir: string; exec: string; child: string; file: string; connect: string }
+export interface Bins {
+  dir: string;
+  exec: string;
+  child: string;
+  file: string;
+  connect: string;
+}
 
 export function buildWorkloads(dir: string): Bins {
   const src = join(ROOT, 'bench/workloads');
@@ -26,7 +32,12 @@ export function buildWorkloads(dir: string): Bins {
 
 export type Workload = 'exec' | 'file' | 'connect';
 
-export interface WorkloadSpec { kind: Workload; n: number; rate?: number; fileDir: string }
+export interface WorkloadSpec {
+  kind: Workload;
+  n: number;
+  rate?: number;
+  fileDir: string;
+}
 
 /** events a monitor should log for one workload run (Sysmon's view) */
 export function expectedEvents(w: WorkloadSpec): number {
@@ -39,7 +50,9 @@ export function runWorkload(b: Bins, w: WorkloadSpec): Promise<{ seconds: number
   return new Promise((resolve, reject) => {
     const p = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    p.stdout.on('data', (d) => { out += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
     p.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`${w.kind} storm exited ${code}`));
       const [s, n] = out.trim().split(/\s+/).map(Number);
@@ -55,14 +68,18 @@ export function cpuSeconds(pid: number): number {
     const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
     // fields from index 3 in the man page numbering: utime=14, stime=15, cutime=16, cstime=17
     return (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14])) / CLK_TCK;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 export function rssMB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 function cpuIdleFraction(ms: number): Promise<number> {
@@ -113,7 +130,11 @@ function waitFor(cond: () => boolean, maxMs: number, stepMs = 50): Promise<boole
 }
 
 function fileSize(p: string): number {
-  try { return statSync(p).size; } catch { return 0; }
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** waits until a file stops growing for quietMs (the monitor caught up), at most maxMs */
@@ -123,8 +144,10 @@ async function settle(path: string, quietMs = 700, maxMs = 30000): Promise<void>
   let since = Date.now();
   while (Date.now() < until) {
     const s = fileSize(path);
-    if (s !== last) { last = s; since = Date.now(); }
-    else if (Date.now() - since >= quietMs) return;
+    if (s !== last) {
+      last = s;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
     await sleep(100);
   }
 }
@@ -132,8 +155,13 @@ async function settle(path: string, quietMs = 700, maxMs = 30000): Promise<void>
 function killWait(p: ChildProcess, signal: NodeJS.Signals = 'SIGINT', maxMs = 15000): Promise<void> {
   return new Promise((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    const t = setTimeout(() => { p.kill('SIGKILL'); }, maxMs);
-    p.once('exit', () => { clearTimeout(t); resolve(); });
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+    }, maxMs);
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
     p.kill(signal);
   });
 }
@@ -141,7 +169,11 @@ function killWait(p: ChildProcess, signal: NodeJS.Signals = 'SIGINT', maxMs = 15
 function countMatching(path: string, match: (line: string) => boolean): number {
   let n = 0;
   let text = '';
-  try { text = readFileSync(path, 'utf8'); } catch { return 0; }
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return 0;
+  }
   let at = 0;
   while (at < text.length) {
     let nl = text.indexOf('\n', at);
@@ -155,7 +187,8 @@ function countMatching(path: string, match: (line: string) => boolean): number {
 /** Sysmon-view match of a JSONL line to the workload's events */
 export function sysmonMatch(w: WorkloadSpec): (line: string) => boolean {
   if (w.kind === 'exec') return (l) => l.startsWith('{"EventID":1,') && l.includes('exec_child');
-  if (w.kind === 'file') return (l) => (l.startsWith('{"EventID":11,') || l.startsWith('{"EventID":23,') || l.startsWith('{"EventID":26,')) && l.includes('benchfile-');
+  if (w.kind === 'file')
+    return (l) => (l.startsWith('{"EventID":11,') || l.startsWith('{"EventID":23,') || l.startsWith('{"EventID":26,')) && l.includes('benchfile-');
   return (l) => l.startsWith('{"EventID":3,') && l.includes('connect_storm') && l.includes('"Initiated":true');
 }
 
@@ -172,13 +205,19 @@ export function startFlags(root: string): string[] {
  * the service do (no tsx loader thread); otherwise the sources through tsx. `nodeArgs` go
  * before the script (e.g. --cpu-prof). `startupMs` is spawn -> "monitoring;" on stderr.
  */
-export function sysmonMonitor(name: string, config: string, extraArgs: string[] = [], opts: { compiled?: boolean; nodeArgs?: string[]; root?: string } = {}): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
+export function sysmonMonitor(
+  name: string,
+  config: string,
+  extraArgs: string[] = [],
+  opts: { compiled?: boolean; nodeArgs?: string[]; root?: string } = {},
+): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
   let dir = '';
   let proc: ChildProcess | null = null;
   const root = opts.root ?? ROOT; // another checkout's agent (A/B)
   // compiled: with the node flags that checkout's `npm start` passes (its package.json)
   const entry = opts.compiled ? [...startFlags(root), join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
-  if (opts.compiled && !existsSync(entry[entry.length - 1]!)) throw new Error(`${entry[entry.length - 1]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
+  if (opts.compiled && !existsSync(entry[entry.length - 1]!))
+    throw new Error(`${entry[entry.length - 1]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
   const m = {
     name,
     jsonl: '',
@@ -188,8 +227,25 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
       dir = mkdtempSync(join(work, 'sysmon-'));
       m.jsonl = join(dir, 'events.jsonl');
       const t0 = performance.now();
-      proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, 'run', '--jsonl', m.jsonl, '--journal', join(dir, 'journal'),
-        '-c', config, '--no-console', '--stats-every', '0', ...extraArgs], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn' } });
+      proc = spawn(
+        process.execPath,
+        [
+          ...(opts.nodeArgs ?? []),
+          ...entry,
+          'run',
+          '--jsonl',
+          m.jsonl,
+          '--journal',
+          join(dir, 'journal'),
+          '-c',
+          config,
+          '--no-console',
+          '--stats-every',
+          '0',
+          ...extraArgs,
+        ],
+        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'warn' } },
+      );
       m.proc = proc;
       let err = '';
       proc.stderr!.on('data', (d) => {
@@ -215,7 +271,13 @@ export function sysmonMonitor(name: string, config: string, extraArgs: string[] 
 }
 
 /** a peer that prints one line per event to a file; `match` counts the workload's lines */
-export function lineMonitor(name: string, cmd: string[], ready: (out: string, err: string) => boolean, match: (w: WorkloadSpec) => (l: string) => boolean, readyDelayMs = 500): Monitor {
+export function lineMonitor(
+  name: string,
+  cmd: string[],
+  ready: (out: string, err: string) => boolean,
+  match: (w: WorkloadSpec) => (l: string) => boolean,
+  readyDelayMs = 500,
+): Monitor {
   let dir = '';
   let proc: ChildProcess | null = null;
   let outPath = '';
@@ -228,7 +290,9 @@ export function lineMonitor(name: string, cmd: string[], ready: (out: string, er
       proc = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', fd, 'pipe'] });
       closeSync(fd);
       let err = '';
-      proc.stderr!.on('data', (d) => { err += d; });
+      proc.stderr!.on('data', (d) => {
+        err += d;
+      });
       const ok = await waitFor(() => ready(readFileSync(outPath, 'utf8').slice(0, 4096), err) || proc!.exitCode !== null, 30000);
       if (!ok || proc.exitCode !== null) throw new Error(`${name} did not start: ${err.slice(-1000)}`);
       await sleep(readyDelayMs);
@@ -248,7 +312,8 @@ export function lineMonitor(name: string, cmd: string[], ready: (out: string, er
 export const BPFTRACE_SCRIPTS: Record<Workload, string> = {
   exec: 'tracepoint:sched:sched_process_exec { printf("exec pid=%d ppid=%d comm=%s file=%s\\n", pid, curtask->real_parent->tgid, comm, str(args->filename)); }',
   file: 'tracepoint:syscalls:sys_enter_openat /args->flags & 64/ { printf("create pid=%d comm=%s path=%s\\n", pid, comm, str(args->filename)); } tracepoint:syscalls:sys_enter_unlink, tracepoint:syscalls:sys_enter_unlinkat { printf("delete pid=%d comm=%s path=%s\\n", pid, comm, str(args->pathname)); }',
-  connect: 'tracepoint:sock:inet_sock_set_state /args->newstate == 1 && args->oldstate == 2/ { printf("connect pid=%d comm=%s dport=%d sport=%d\\n", pid, comm, args->dport, args->sport); }',
+  connect:
+    'tracepoint:sock:inet_sock_set_state /args->newstate == 1 && args->oldstate == 2/ { printf("connect pid=%d comm=%s dport=%d sport=%d\\n", pid, comm, args->dport, args->sport); }',
 };
 
 /** peers for a workload that are installed and start here */
@@ -260,18 +325,38 @@ export function peerMonitors(kind: Workload): Monitor[] {
   const connMatch = () => (l: string) => l.includes('connect_storm') || l.includes('connect_sto');
   const match = kind === 'exec' ? execMatch : kind === 'file' ? fileMatch : connMatch;
   if (has('/usr/bin/bpftrace')) {
-    out.push(lineMonitor('bpftrace -f json', ['bpftrace', '-f', 'json', '-B', 'full', '-e', BPFTRACE_SCRIPTS[kind]], (o) => o.includes('attached_probes'), match));
+    out.push(
+      lineMonitor('bpftrace -f json', ['bpftrace', '-f', 'json', '-B', 'full', '-e', BPFTRACE_SCRIPTS[kind]], (o) => o.includes('attached_probes'), match),
+    );
   }
-  if (kind === 'exec' && has('/usr/sbin/execsnoop')) out.push(lineMonitor('execsnoop (libbpf-tools)', ['stdbuf', '-oL', '/usr/sbin/execsnoop'], (o) => o.includes('PCOMM'), match, 1000));
-  if (kind === 'file' && has('/usr/sbin/opensnoop')) out.push(lineMonitor('opensnoop (opens only)', ['stdbuf', '-oL', '/usr/sbin/opensnoop'], (o) => o.includes('PID'), match, 1000));
-  if (kind === 'connect' && has('/usr/sbin/tcpconnect')) out.push(lineMonitor('tcpconnect (libbpf-tools)', ['stdbuf', '-oL', '/usr/sbin/tcpconnect'], (o) => o.includes('PID'), match, 1000));
-  if (kind === 'file' && has('/usr/sbin/fatrace')) out.push(lineMonitor('fatrace', ['fatrace', '-t'], () => true, () => (l: string) => l.includes('file_storm'), 1000));
+  if (kind === 'exec' && has('/usr/sbin/execsnoop'))
+    out.push(lineMonitor('execsnoop (libbpf-tools)', ['stdbuf', '-oL', '/usr/sbin/execsnoop'], (o) => o.includes('PCOMM'), match, 1000));
+  if (kind === 'file' && has('/usr/sbin/opensnoop'))
+    out.push(lineMonitor('opensnoop (opens only)', ['stdbuf', '-oL', '/usr/sbin/opensnoop'], (o) => o.includes('PID'), match, 1000));
+  if (kind === 'connect' && has('/usr/sbin/tcpconnect'))
+    out.push(lineMonitor('tcpconnect (libbpf-tools)', ['stdbuf', '-oL', '/usr/sbin/tcpconnect'], (o) => o.includes('PID'), match, 1000));
+  if (kind === 'file' && has('/usr/sbin/fatrace'))
+    out.push(
+      lineMonitor(
+        'fatrace',
+        ['fatrace', '-t'],
+        () => true,
+        () => (l: string) => l.includes('file_storm'),
+        1000,
+      ),
+    );
   if (has('/usr/sbin/auditd') && has('/usr/sbin/laurel')) out.push(auditdLaurel(kind));
   return out;
 }
 
 function laurelLogs(): string[] {
-  try { return readdirSync('/var/log/laurel').filter((f) => f.startsWith('audit.log')).map((f) => join('/var/log/laurel', f)); } catch { return []; }
+  try {
+    return readdirSync('/var/log/laurel')
+      .filter((f) => f.startsWith('audit.log'))
+      .map((f) => join('/var/log/laurel', f));
+  } catch {
+    return [];
+  }
 }
 
 /** The kernel's audit settings before the bench touched them ("enabled", "backlog_limit"). */
@@ -334,7 +419,11 @@ function auditdLaurel(kind: Workload): Monitor {
       const files = laurelLogs();
       const bytes = files.reduce((a, f) => a + fileSize(f), 0) - before;
       const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
-      try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       await waitFor(() => !existsSync(`/proc/${pid}`), 10000);
       restoreAudit();
       const want = w.kind === 'exec' ? 'exec_child' : w.kind === 'file' ? 'benchfile-' : 'connect_storm';
@@ -346,8 +435,17 @@ function auditdLaurel(kind: Workload): Monitor {
 }
 
 export interface StormRow {
-  workload: Workload; monitor: string; rep: number; seconds: number; ops: number;
-  cpu: number; captured: number | null; expected: number; bytes: number; idle: number; error?: string;
+  workload: Workload;
+  monitor: string;
+  rep: number;
+  seconds: number;
+  ops: number;
+  cpu: number;
+  captured: number | null;
+  expected: number;
+  bytes: number;
+  idle: number;
+  error?: string;
 }
 
 /** one run: (monitor started) -> workload -> monitor caught up and stopped */
@@ -373,8 +471,24 @@ export async function stormRun(b: Bins, w: WorkloadSpec, mon: Monitor | null, wo
     }
     return { workload: w.kind, monitor: mon?.name ?? 'none', rep, seconds: r.seconds, ops: r.ops, cpu, captured, expected, bytes, idle };
   } catch (e) {
-    try { if (mon) await mon.stop(w); } catch { /* ignore */ }
-    return { workload: w.kind, monitor: mon?.name ?? 'none', rep, seconds: NaN, ops: 0, cpu: 0, captured: null, expected, bytes: 0, idle, error: (e as Error).message.split('\n')[0] };
+    try {
+      if (mon) await mon.stop(w);
+    } catch {
+      /* ignore */
+    }
+    return {
+      workload: w.kind,
+      monitor: mon?.name ?? 'none',
+      rep,
+      seconds: NaN,
+      ops: 0,
+      cpu: 0,
+      captured: null,
+      expected,
+      bytes: 0,
+      idle,
+      error: (e as Error).message.split('\n')[0],
+    };
   }
 }
 
@@ -385,12 +499,20 @@ export class JsonlTail {
   private rest = '';
   readonly lat: number[] = [];
   private timer: NodeJS.Timeout | null = null;
-  constructor(private readonly path: string, private readonly match: (l: string) => boolean) {}
+  constructor(
+    private readonly path: string,
+    private readonly match: (l: string) => boolean,
+  ) {}
   start(everyMs = 1): void {
     const buf = Buffer.alloc(1 << 20);
     const tick = () => {
       let fd: number;
-      try { fd = openSync(this.path, 'r'); } catch { this.timer = setTimeout(tick, everyMs); return; }
+      try {
+        fd = openSync(this.path, 'r');
+      } catch {
+        this.timer = setTimeout(tick, everyMs);
+        return;
+      }
       try {
         for (;;) {
           const n = readSync(fd, buf, 0, buf.length, this.off);
@@ -410,12 +532,16 @@ export class JsonlTail {
             this.lat.push(nowMs - (sec + frac));
           }
         }
-      } finally { closeSync(fd); }
+      } finally {
+        closeSync(fd);
+      }
       this.timer = setTimeout(tick, everyMs);
     };
     tick();
   }
-  stop(): void { if (this.timer) clearTimeout(this.timer); }
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
 }
 
 export function percentile(xs: number[], p: number): number {

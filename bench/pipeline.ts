@@ -88,11 +88,19 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = { stage, config: configName, records: totalRecords, recordsInFile: base.length };
   // CPU time of the timed part too: on a shared machine wall time includes other jobs' turns
   let cpu0 = process.cpuUsage();
-  const cpuSince = () => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1e6; };
+  const cpuSince = () => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1e6;
+  };
   let cpuEnd = 0;
   const config = loadConfig();
   // warm-up pass (JIT), not timed
-  { const cap = newCapture(); const out: SysmonEvent[] = []; for (const r of base) cap.onRecord(r, out); if (config) for (const e of out) config.engine.apply(e); }
+  {
+    const cap = newCapture();
+    const out: SysmonEvent[] = [];
+    for (const r of base) cap.onRecord(r, out);
+    if (config) for (const e of out) config.engine.apply(e);
+  }
 
   cpu0 = process.cpuUsage();
   if (stage === 'decode') {
@@ -113,7 +121,9 @@ async function main(): Promise<void> {
     cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let kept = 0;
-    if (config) { for (const e of events) if (config.engine.apply(e)) kept++; } else kept = events.length;
+    if (config) {
+      for (const e of events) if (config.engine.apply(e)) kept++;
+    } else kept = events.length;
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     cpuEnd = cpuSince();
     Object.assign(result, { seconds: s, events: events.length, kept, eventsPerSec: events.length / s });
@@ -127,7 +137,8 @@ async function main(): Promise<void> {
         fanout = new Fanout(journal, maxBatch ? { maxBatch } : {});
         if (sinkKind === 'jsonl') sink = createJsonlFileSink(join(dir, 'events.jsonl'), { identity: IDENTITY });
         else if (sinkKind === 'evtx') sink = createEvtxSink(join(dir, 'events.evtx'), { identity: IDENTITY, maxBytes: 1 << 30 });
-        else if (sinkKind === 'syslog') sink = createSyslogSink(`tcp://127.0.0.1:${arg('syslog-port')}`, { identity: IDENTITY, format: 'xml', dialect: 'linux' });
+        else if (sinkKind === 'syslog')
+          sink = createSyslogSink(`tcp://127.0.0.1:${arg('syslog-port')}`, { identity: IDENTITY, format: 'xml', dialect: 'linux' });
         else throw new Error(`unknown sink ${sinkKind}`);
         const runner = await fanout.add(sink);
         // the sink opens in the background (mkdir, open, reading its last line: several
@@ -150,7 +161,10 @@ async function main(): Promise<void> {
           events += out.length;
           const k = config ? out.filter((e) => config.engine.apply(e)) : out;
           kept += k.length;
-          if (k.length && !journal.append(k)) { pauses++; await journal.drain(); }
+          if (k.length && !journal.append(k)) {
+            pauses++;
+            await journal.drain();
+          }
           // the agent yields to the event loop between polls; so do we
           if (GAP_MS > 0) await new Promise<void>((r) => setTimeout(r, GAP_MS));
           else await new Promise<void>((r) => setImmediate(r));
@@ -176,9 +190,18 @@ async function main(): Promise<void> {
       const s = stage === 'e2e' ? tSink : tJournal;
       const outBytes = stage === 'e2e' && sinkKind !== 'syslog' ? dirBytes(dir, (f) => !f.includes('journal') && !f.includes('cursor')) : 0;
       Object.assign(result, {
-        sink: stage === 'e2e' ? sinkKind : null, seconds: s, journalSeconds: tJournal, events, kept, delivered, pauses,
-        eventsPerSec: events / s, recordsPerSec: totalRecords / s, keptPerSec: kept / s,
-        journalBytes: dirBytes(join(dir, 'journal'), (f) => f.endsWith('.log') || !f.includes('cursor')), outBytes,
+        sink: stage === 'e2e' ? sinkKind : null,
+        seconds: s,
+        journalSeconds: tJournal,
+        events,
+        kept,
+        delivered,
+        pauses,
+        eventsPerSec: events / s,
+        recordsPerSec: totalRecords / s,
+        keptPerSec: kept / s,
+        journalBytes: dirBytes(join(dir, 'journal'), (f) => f.endsWith('.log') || !f.includes('cursor')),
+        outBytes,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -201,8 +224,18 @@ function dirBytes(dir: string, want: (name: string) => boolean): number {
       else if (want(p)) total += statSync(p).size;
     }
   };
-  try { walk(dir); } catch { /* gone */ }
+  try {
+    walk(dir);
+  } catch {
+    /* gone */
+  }
   return total;
 }
 
-main().then(() => process.exit(0), (err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);

@@ -4,10 +4,25 @@
 // Usage: node --import tsx bench/profile-summary.ts FILE.cpuprofile [--skip-ms 1100] [--until-ms N] [--top 20] [--incl name1,name2] [--callers name]
 import { readFileSync } from 'node:fs';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+}
 
-export interface Summary { busyMs: number; bySelf: [string, number][]; byFile: [string, number][]; inclusive: Record<string, number>; callers: [string, number][] }
+export interface Summary {
+  busyMs: number;
+  bySelf: [string, number][];
+  byFile: [string, number][];
+  inclusive: Record<string, number>;
+  callers: [string, number][];
+}
 
 /** `callersOf`: self time of that function split by its call path (3 frames up) */
 export function summarize(p: Profile, skipMs: number, inclNames: string[], callersOf = '', untilMs = Infinity): Summary {
@@ -23,7 +38,8 @@ export function summarize(p: Profile, skipMs: number, inclNames: string[], calle
     if (t / 1000 > untilMs) break;
     self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt / 1000);
   }
-  const fnKey = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(src|sinks|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}`;
+  const fnKey = (n: Node) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(src|sinks|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}`;
   const fileKey = (n: Node) => {
     const name = n.callFrame.functionName;
     if (name === '(garbage collector)' || name === '(program)' || name === '(idle)') return name;
@@ -51,7 +67,10 @@ export function summarize(p: Profile, skipMs: number, inclNames: string[], calle
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = byId.get(cur)!.callFrame.functionName;
-      if (f in incl && !seen.has(f)) { incl[f]! += ms; seen.add(f); }
+      if (f in incl && !seen.has(f)) {
+        incl[f]! += ms;
+        seen.add(f);
+      }
     }
   }
   const sort = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
@@ -60,9 +79,18 @@ export function summarize(p: Profile, skipMs: number, inclNames: string[], calle
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
-  const opt = (f: string) => { const i = argv.indexOf(`--${f}`); return i >= 0 ? argv[i + 1] : undefined; };
+  const opt = (f: string) => {
+    const i = argv.indexOf(`--${f}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const top = Number(opt('top') ?? 20);
-  const s = summarize(JSON.parse(readFileSync(argv[0]!, 'utf8')) as Profile, Number(opt('skip-ms') ?? 1100), (opt('incl') ?? '').split(',').filter(Boolean), opt('callers'), Number(opt('until-ms') ?? Infinity));
+  const s = summarize(
+    JSON.parse(readFileSync(argv[0]!, 'utf8')) as Profile,
+    Number(opt('skip-ms') ?? 1100),
+    (opt('incl') ?? '').split(',').filter(Boolean),
+    opt('callers'),
+    Number(opt('until-ms') ?? Infinity),
+  );
   const pct = (ms: number) => `${((100 * ms) / s.busyMs).toFixed(1)}%`;
   console.log(`busy (non-idle) ms after skip: ${s.busyMs.toFixed(0)}`);
   console.log('-- self by file');

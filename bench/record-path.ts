@@ -32,11 +32,18 @@ const { configureFileEvents } = await src('families/file/events.ts');
 const { readRecordFile } = await src('commands/record.ts');
 
 const records: Buffer[] = readRecordFile(readFileSync(arg('records', '/tmp/exec.rec')));
-const config = configName === 'none' ? null
-  : configName === 'default' ? loadConfigFile(join(root, 'src/config/default.xml'))
-  : configName === 'big' ? loadConfigFile(join(root, 'test/fixtures/configs/sysmon-modular-sysmonconfig.xml'))
-  : loadConfigFile(configName);
-if (config) { configureFileEvents(config); earlyFilter.configure(config); }
+const config =
+  configName === 'none'
+    ? null
+    : configName === 'default'
+      ? loadConfigFile(join(root, 'src/config/default.xml'))
+      : configName === 'big'
+        ? loadConfigFile(join(root, 'test/fixtures/configs/sysmon-modular-sysmonconfig.xml'))
+        : loadConfigFile(configName);
+if (config) {
+  configureFileEvents(config);
+  earlyFilter.configure(config);
+}
 // hashes are computed off the main thread in the agent; here they would only add waiting
 hashes.configure(null);
 
@@ -70,4 +77,6 @@ while (performance.now() < tEnd) {
 }
 times.sort((a, b) => a - b);
 const med = times[Math.floor(times.length / 2)]!;
-process.stdout.write(`${JSON.stringify({ root, config: configName, records: records.length, passes: times.length, nsPerRecord: Math.round((med * 1e6) / records.length), eventsPerPass: events })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ root, config: configName, records: records.length, passes: times.length, nsPerRecord: Math.round((med * 1e6) / records.length), eventsPerPass: events })}\n`,
+);

@@ -23,22 +23,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
 
 async function startRsyslog(dir: string, tcpPort: number, relpPort: number): Promise<ChildProcess> {
-  await writeFile(join(dir, 'r.conf'), `
+  await writeFile(
+    join(dir, 'r.conf'),
+    `
 global(workDirectory="${dir}" net.enableDNS="off" maxMessageSize="256k")
 module(load="imptcp")
 input(type="imptcp" address="127.0.0.1" port="${tcpPort}")
 module(load="imrelp")
 input(type="imrelp" address="127.0.0.1" port="${relpPort}")
 *.* action(type="omfile" file="${join(dir, 'out.log')}")
-`);
+`,
+  );
   const child = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'r.conf'), '-i', join(dir, 'pid')], { stdio: 'ignore' });
-  for (let i = 0; i < 200 && !(await canConnect(tcpPort) && await canConnect(relpPort)); i++) await sleep(50);
+  for (let i = 0; i < 200 && !((await canConnect(tcpPort)) && (await canConnect(relpPort))); i++) await sleep(50);
   return child;
 }
 
@@ -77,7 +83,9 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|');
     for (const [name] of rows) {
       const xs = results.get(name)!;
-      console.log(`| ${name} | ${Math.round(median(xs)).toLocaleString('en')} | ${Math.round(Math.min(...xs)).toLocaleString('en')} .. ${Math.round(Math.max(...xs)).toLocaleString('en')} | ${(median(xs) / base).toFixed(2)}x |`);
+      console.log(
+        `| ${name} | ${Math.round(median(xs)).toLocaleString('en')} | ${Math.round(Math.min(...xs)).toLocaleString('en')} .. ${Math.round(Math.max(...xs)).toLocaleString('en')} | ${(median(xs) / base).toFixed(2)}x |`,
+      );
     }
   } finally {
     child.kill('SIGTERM');

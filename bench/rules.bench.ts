@@ -14,16 +14,25 @@ const config = loadConfigFile(file);
 const loadMs = performance.now() - t0;
 const filters = config.parsed.blocks.reduce((n, b) => n + b.filters.length, 0);
 
-function run(events: SysmonEvent[], name: string, evaluate: (e: SysmonEvent) => { keep: boolean }, minMs: number): { name: string; rate: number; kept: number } {
+function run(
+  events: SysmonEvent[],
+  name: string,
+  evaluate: (e: SysmonEvent) => { keep: boolean },
+  minMs: number,
+): { name: string; rate: number; kept: number } {
   // warm-up
   for (let i = 0; i < Math.min(events.length, 5000); i++) evaluate(events[i]!);
   void name;
   // CPU time of this process, not wall time: the numbers stay meaningful on a busy machine
-  let n = 0, kept = 0;
+  let n = 0,
+    kept = 0;
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   while (performance.now() - start < minMs) {
-    for (const e of events) { if (evaluate(e).keep) kept++; n++; }
+    for (const e of events) {
+      if (evaluate(e).keep) kept++;
+      n++;
+    }
     if (n >= events.length * 20) break;
   }
   const cpu = process.cpuUsage(cpu0);
@@ -33,8 +42,12 @@ function run(events: SysmonEvent[], name: string, evaluate: (e: SysmonEvent) => 
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 console.log(`config: ${file}\nfilters: ${filters}, load+compile: ${loadMs.toFixed(0)} ms\n`);
-console.log('(events/s per CPU-second of this process; "hot" = 2,000 distinct events replayed, values repeat as in a live stream and stay in CPU caches; "cold" = 50,000 distinct events)\n');
-console.log('| event set | compiled events/s | compiled, no result cache | linear (native ops) events/s | linear (rules.c oracle) events/s | speed-up vs native linear | vs oracle | mismatches |');
+console.log(
+  '(events/s per CPU-second of this process; "hot" = 2,000 distinct events replayed, values repeat as in a live stream and stay in CPU caches; "cold" = 50,000 distinct events)\n',
+);
+console.log(
+  '| event set | compiled events/s | compiled, no result cache | linear (native ops) events/s | linear (rules.c oracle) events/s | speed-up vs native linear | vs oracle | mismatches |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 const fast = new FastLinearEngine(config.parsed);
 const oracle = new LinearEngine(config.parsed);
@@ -45,15 +58,24 @@ const mixes: [string, number, number[] | undefined][] = [
   ['ProcessCreate only (512 filters), 20% of fields from the config', 0.2, [1]],
 ];
 for (const [label, p, ids] of mixes) {
-  for (const [temp, n] of [['hot', 2000], ['cold', 50_000]] as const) {
+  for (const [temp, n] of [
+    ['hot', 2000],
+    ['cold', 50_000],
+  ] as const) {
     const events = eventsFromConfig(config.parsed, n, 42, p, ids);
     let mismatches = 0;
-    for (const e of events) { const a = config.engine.evaluate(e), b = fast.evaluate(e); if (a.keep !== b.keep || a.ruleName !== b.ruleName) mismatches++; }
+    for (const e of events) {
+      const a = config.engine.evaluate(e),
+        b = fast.evaluate(e);
+      if (a.keep !== b.keep || a.ruleName !== b.ruleName) mismatches++;
+    }
     const c = run(events, 'compiled', (e) => config.engine.evaluate(e), 1500);
     const nc = run(events, 'compiled-nocache', (e) => nocache.evaluate(e), 1500);
     const l = run(events, 'linear', (e) => fast.evaluate(e), 1500);
     const o = run(events, 'oracle', (e) => oracle.evaluate(e), 700);
-    console.log(`| ${label}, ${temp} | ${fmt(c.rate)} | ${fmt(nc.rate)} | ${fmt(l.rate)} | ${fmt(o.rate)} | ${(c.rate / l.rate).toFixed(1)}x | ${(c.rate / o.rate).toFixed(0)}x | ${mismatches} |`);
+    console.log(
+      `| ${label}, ${temp} | ${fmt(c.rate)} | ${fmt(nc.rate)} | ${fmt(l.rate)} | ${fmt(o.rate)} | ${(c.rate / l.rate).toFixed(1)}x | ${(c.rate / o.rate).toFixed(0)}x | ${mismatches} |`,
+    );
   }
 }
 

@@ -21,7 +21,14 @@ import { Rsyslog, rsyslogMissing } from '../test/sinks/rsyslog.js';
 /** ms before a kill -9 whose operations may still sit in the kernel ring: the agent's longest poll (32 ms) and a batch's journal write, with room */
 const KILL_MARGIN_MS = 100;
 
-export interface SoakOptions { minutes: number; write: boolean; keep: boolean; setup: boolean; command: string; sabotage?: 'copytruncate' }
+export interface SoakOptions {
+  minutes: number;
+  write: boolean;
+  keep: boolean;
+  setup: boolean;
+  command: string;
+  sabotage?: 'copytruncate';
+}
 
 const RATES: StormRates = { exec: 10, file: 20, connect: 10 };
 const OUTAGE_MS = 20_000;
@@ -54,7 +61,11 @@ function configXml(variant: string, storm: Storm): string {
 `;
 }
 
-interface Action { atS: number; name: string; run: () => Promise<string> }
+interface Action {
+  atS: number;
+  name: string;
+  run: () => Promise<string>;
+}
 
 export async function runSoak(o: SoakOptions): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the soak needs root (eBPF programs)');
@@ -64,12 +75,23 @@ export async function runSoak(o: SoakOptions): Promise<void> {
   const t0 = Date.now();
   // the commit measured is the one at the start (the tree may move during a long run)
   const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() && !l.endsWith('bench/RESULTS.md'));
+  const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => l.trim() && !l.endsWith('bench/RESULTS.md'));
   const say = (s: string) => process.stderr.write(`soak [${((Date.now() - t0) / 1000).toFixed(0)}s]: ${s}\n`);
-  if (o.setup) { say('bash driver/setup.sh (dist/ and the BPF objects, as npm start does)'); execFileSync('bash', ['driver/setup.sh'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }); }
+  if (o.setup) {
+    say('bash driver/setup.sh (dist/ and the BPF objects, as npm start does)');
+    execFileSync('bash', ['driver/setup.sh'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run bash driver/setup.sh`);
   const work = mkdtempSync('/tmp/sysmon-soak-');
-  const paths = { dir: join(work, 'agent'), jsonl: join(work, 'agent/events.jsonl'), journal: join(work, 'agent/journal'), runDir: join(work, 'run'), root: join(work, 'root') };
+  const paths = {
+    dir: join(work, 'agent'),
+    jsonl: join(work, 'agent/events.jsonl'),
+    journal: join(work, 'agent/journal'),
+    runDir: join(work, 'run'),
+    root: join(work, 'root'),
+  };
   for (const d of [paths.dir, paths.runDir, paths.root, join(work, 'files')]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const storm = new Storm(randomBytes(4).toString('hex'), join(work, 'files'), RATES);
   const rs = await Rsyslog.create();
@@ -95,15 +117,45 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     const total = o.minutes * 60;
     const actions: Action[] = [];
     const a = agent;
-    for (let t = 60; t < total; t += 60) actions.push({ atS: t, name: 'JSONL rotation + SIGHUP', run: async () => { await a.rotate(o.sabotage ?? 'rename'); return `-> events.jsonl.1 (rotation ${a.rotations}${o.sabotage ? `, ${o.sabotage}: negative control` : ''})`; } });
+    for (let t = 60; t < total; t += 60)
+      actions.push({
+        atS: t,
+        name: 'JSONL rotation + SIGHUP',
+        run: async () => {
+          await a.rotate(o.sabotage ?? 'rename');
+          return `-> events.jsonl.1 (rotation ${a.rotations}${o.sabotage ? `, ${o.sabotage}: negative control` : ''})`;
+        },
+      });
     let nextConfig = 1;
     for (let t = 90; t < total; t += 120) {
-      actions.push({ atS: t, name: 'sysmon-ts -c', run: async () => { const f = configs[nextConfig % 2]!; nextConfig++; return a.reload(f); } });
+      actions.push({
+        atS: t,
+        name: 'sysmon-ts -c',
+        run: async () => {
+          const f = configs[nextConfig % 2]!;
+          nextConfig++;
+          return a.reload(f);
+        },
+      });
     }
     const outages = o.minutes >= 5 ? Array.from({ length: Math.floor((total - 190) / 300) + 1 }, (_, k) => 150 + 300 * k) : [Math.round(total * 0.3)];
     for (const t of outages) {
-      actions.push({ atS: t, name: 'rsyslogd stop', run: async () => { await rs.stop(); return 'down'; } });
-      actions.push({ atS: t + OUTAGE_MS / 1000, name: 'rsyslogd start', run: async () => { await rs.start(); return 'up'; } });
+      actions.push({
+        atS: t,
+        name: 'rsyslogd stop',
+        run: async () => {
+          await rs.stop();
+          return 'down';
+        },
+      });
+      actions.push({
+        atS: t + OUTAGE_MS / 1000,
+        name: 'rsyslogd start',
+        run: async () => {
+          await rs.start();
+          return 'up';
+        },
+      });
     }
     let killMs: number | null = null;
     let restart: Awaited<ReturnType<SoakAgent['killAndRestart']>> | null = null;
@@ -111,7 +163,9 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     let killAt = Math.round(total * 0.55) + 5;
     while (outages.some((t) => killAt > t - 10 && killAt < t + OUTAGE_MS / 1000 + 10)) killAt += 10;
     actions.push({
-      atS: killAt, name: 'kill -9 + restart', run: async () => {
+      atS: killAt,
+      name: 'kill -9 + restart',
+      run: async () => {
         restart = await a.killAndRestart();
         killMs = restart.killMs;
         // what the killed agent had not read from the kernel ring yet (it reads every 20-32 ms)
@@ -142,7 +196,9 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     while (Date.now() < drainDeadline) {
       await sleep(2000);
       const s = agent.stats() as { timeMs: number; sinks: { lagRecords: number }[] } | null;
-      if (s && s.timeMs > stormEnd + 2000 && s.sinks.every((x) => x.lagRecords === 0)) { if (++zero >= 2) break; } else zero = 0;
+      if (s && s.timeMs > stormEnd + 2000 && s.sinks.every((x) => x.lagRecords === 0)) {
+        if (++zero >= 2) break;
+      } else zero = 0;
     }
     const drainMs = Date.now() - stormEnd;
     clearInterval(sampler);
@@ -159,7 +215,24 @@ export async function runSoak(o: SoakOptions): Promise<void> {
       analyzeSink('syslog TCP -> rsyslogd (at-least-once)', sy.events, sy.bad, storm, up, startMs, killMs),
     ];
     const failures = verdict(results, [true, false]);
-    const report = renderReport({ o, commit: `${commit}${dirty ? ' (+ uncommitted changes)' : ''}`, failures, storm, results, jsonlFiles: j.files, timeline, samples: agent.samples, lastStats: agent.lastStats, problems: agent.problems(), drainMs, exitCode, restart, startMs, stormEnd, receiverBytes: statSync(rs.out).size });
+    const report = renderReport({
+      o,
+      commit: `${commit}${dirty ? ' (+ uncommitted changes)' : ''}`,
+      failures,
+      storm,
+      results,
+      jsonlFiles: j.files,
+      timeline,
+      samples: agent.samples,
+      lastStats: agent.lastStats,
+      problems: agent.problems(),
+      drainMs,
+      exitCode,
+      restart,
+      startMs,
+      stormEnd,
+      receiverBytes: statSync(rs.out).size,
+    });
     process.stdout.write(`${report}\n`);
     if (o.write) appendFileSync(join(ROOT, 'bench/RESULTS.md'), `\n${report}\n`);
     if (failures.length) throw new Error(`the soak found what the sinks' contracts exclude: ${failures.join('; ')}`);
@@ -167,7 +240,8 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     await storm.close();
     if (agent?.proc) await agent.stop();
     await rs.cleanup();
-    if (o.keep) say(`kept ${work}`); else rmSync(work, { recursive: true, force: true });
+    if (o.keep) say(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -188,9 +262,22 @@ function verdict(results: SinkResult[], exactlyOnce: boolean[]): string[] {
 }
 
 interface ReportInput {
-  o: SoakOptions; commit: string; failures: string[]; storm: Storm; results: SinkResult[]; jsonlFiles: number; timeline: string[]; samples: Sample[];
-  lastStats: Map<number, Record<string, unknown>>; problems: string[]; drainMs: number; exitCode: number | null;
-  restart: { attempts: number; refusedMs: number; killMs: number; readyMs: number } | null; startMs: number; stormEnd: number; receiverBytes: number;
+  o: SoakOptions;
+  commit: string;
+  failures: string[];
+  storm: Storm;
+  results: SinkResult[];
+  jsonlFiles: number;
+  timeline: string[];
+  samples: Sample[];
+  lastStats: Map<number, Record<string, unknown>>;
+  problems: string[];
+  drainMs: number;
+  exitCode: number | null;
+  restart: { attempts: number; refusedMs: number; killMs: number; readyMs: number } | null;
+  startMs: number;
+  stormEnd: number;
+  receiverBytes: number;
 }
 
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
@@ -203,13 +290,23 @@ function renderReport(r: ReportInput): string {
   out.push('');
   out.push(`### Soak: ${r.o.minutes} minutes, live agent (dist/src/cli.js run), real kernel`);
   out.push('');
-  out.push(`Machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, Node ${process.version}; shared with other engineers' jobs.`);
-  out.push(`Storm (${r.storm.rates.exec} exec/s, ${r.storm.rates.file} file create+delete/s, ${r.storm.rates.connect} loopback connects/s for ${((r.stormEnd - r.startMs) / 60000).toFixed(1)} min): ${fmt(count('exec'))} execs, ${fmt(count('file'))} files, ${fmt(count('connect'))} connects; ${r.storm.errors.length} failed operations${r.storm.errors.length ? ` (${r.storm.errors.slice(0, 3).join('; ')})` : ''}.`);
-  out.push(`Sinks: JSONL file (rotated by rename + SIGHUP ${r.timeline.filter((l) => l.includes('rotation')).length} times, ${r.jsonlFiles} files read back) and syslog RFC 5424 over TCP to a real rsyslogd (stopped ${OUTAGE_MS / 1000} s ${r.timeline.filter((l) => l.includes('rsyslogd stop')).length} times; ${fmt(r.receiverBytes / 1048576, 1)} MiB received). Config: two include configs matching only the storm's markers, swapped by \`sysmon-ts -c\` every 2 minutes (RuleName soak-A-*/soak-B-*). Sinks drained ${fmt(r.drainMs / 1000, 1)} s after the storm stopped; agent exit code on SIGTERM ${r.exitCode}.`);
+  out.push(
+    `Machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, Node ${process.version}; shared with other engineers' jobs.`,
+  );
+  out.push(
+    `Storm (${r.storm.rates.exec} exec/s, ${r.storm.rates.file} file create+delete/s, ${r.storm.rates.connect} loopback connects/s for ${((r.stormEnd - r.startMs) / 60000).toFixed(1)} min): ${fmt(count('exec'))} execs, ${fmt(count('file'))} files, ${fmt(count('connect'))} connects; ${r.storm.errors.length} failed operations${r.storm.errors.length ? ` (${r.storm.errors.slice(0, 3).join('; ')})` : ''}.`,
+  );
+  out.push(
+    `Sinks: JSONL file (rotated by rename + SIGHUP ${r.timeline.filter((l) => l.includes('rotation')).length} times, ${r.jsonlFiles} files read back) and syslog RFC 5424 over TCP to a real rsyslogd (stopped ${OUTAGE_MS / 1000} s ${r.timeline.filter((l) => l.includes('rsyslogd stop')).length} times; ${fmt(r.receiverBytes / 1048576, 1)} MiB received). Config: two include configs matching only the storm's markers, swapped by \`sysmon-ts -c\` every 2 minutes (RuleName soak-A-*/soak-B-*). Sinks drained ${fmt(r.drainMs / 1000, 1)} s after the storm stopped; agent exit code on SIGTERM ${r.exitCode}.`,
+  );
   out.push('');
-  out.push(`Expected = operations that started and ended while an agent was running; the operations overlapping the kill -9 -> restarted gap, from ${KILL_MARGIN_MS} ms before the kill, are counted apart (no agent, nothing to capture; what the killed agent had not read from the kernel ring yet died with it). Lost = expected and not delivered; duplicate rows = an EventRecordID delivered again (deduplicated before counting); doubled = one operation delivered under two EventRecordIDs.`);
+  out.push(
+    `Expected = operations that started and ended while an agent was running; the operations overlapping the kill -9 -> restarted gap, from ${KILL_MARGIN_MS} ms before the kill, are counted apart (no agent, nothing to capture; what the killed agent had not read from the kernel ring yet died with it). Lost = expected and not delivered; duplicate rows = an EventRecordID delivered again (deduplicated before counting); doubled = one operation delivered under two EventRecordIDs.`,
+  );
   out.push('');
-  out.push('| sink | rows | unique EventRecordIDs | duplicate rows | exec (event 1) | file create (11) | file delete (23/26) | connect (3) | lost | doubled | in the kill gap: ops / delivered |');
+  out.push(
+    '| sink | rows | unique EventRecordIDs | duplicate rows | exec (event 1) | file create (11) | file delete (23/26) | connect (3) | lost | doubled | in the kill gap: ops / delivered |',
+  );
   out.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.results) {
     const k = (name: string) => s.kinds.find((x) => x.kind === name)!;
@@ -218,42 +315,85 @@ function renderReport(r: ReportInput): string {
     const doubled = s.kinds.reduce((a, x) => a + x.doubled, 0);
     const gap = s.kinds.reduce((a, x) => a + x.outage, 0);
     const gapFound = s.kinds.reduce((a, x) => a + x.outageFound, 0);
-    out.push(`| ${s.sink} | ${fmt(s.rows)} | ${fmt(s.uniqueRecords)} | ${fmt(s.duplicateRows)}${s.conflicting ? ` (${s.conflicting} with different content!)` : ''} | ${cell('exec')} | ${cell('file create')} | ${cell('file delete')} | ${cell('connect')} | **${fmt(lost)}** | ${fmt(doubled)} | ${fmt(gap)} / ${fmt(gapFound)} |`);
+    out.push(
+      `| ${s.sink} | ${fmt(s.rows)} | ${fmt(s.uniqueRecords)} | ${fmt(s.duplicateRows)}${s.conflicting ? ` (${s.conflicting} with different content!)` : ''} | ${cell('exec')} | ${cell('file create')} | ${cell('file delete')} | ${cell('connect')} | **${fmt(lost)}** | ${fmt(doubled)} | ${fmt(gap)} / ${fmt(gapFound)} |`,
+    );
   }
   out.push('');
-  out.push(r.failures.length ? `**Verdict: FAIL** (${r.failures.join('; ')}).` : '**Verdict: pass**: 0 lost in every sink; repeats only where the contract allows them (syslog TCP, counted once after deduplication by EventRecordID); no operation logged twice.');
+  out.push(
+    r.failures.length
+      ? `**Verdict: FAIL** (${r.failures.join('; ')}).`
+      : '**Verdict: pass**: 0 lost in every sink; repeats only where the contract allows them (syslog TCP, counted once after deduplication by EventRecordID); no operation logged twice.',
+  );
   out.push('');
   for (const s of r.results) {
     const lost = s.kinds.filter((x) => x.lost);
     if (lost.length) out.push(`Lost in ${s.sink}: ${lost.map((x) => `${x.kind} ${x.lost} (${x.lostSamples.join(', ')})`).join('; ')}.`);
     if (s.bad.length) out.push(`Unreadable in ${s.sink}: ${s.bad.length} (${s.bad.slice(0, 3).join(' | ')}).`);
-    if (s.unmatched) out.push(`${s.sink}: ${fmt(s.unmatched)} other events (${[...s.unmatchedById].map(([id, n]) => `${n} x event ${id}`).join(', ')}; event 3 with Initiated false is the accept side of the storm's connects).`);
+    if (s.unmatched)
+      out.push(
+        `${s.sink}: ${fmt(s.unmatched)} other events (${[...s.unmatchedById].map(([id, n]) => `${n} x event ${id}`).join(', ')}; event 3 with Initiated false is the accept side of the storm's connects).`,
+      );
   }
-  const rules = [...r.results[0]!.ruleNames].sort().map(([n, c]) => `${n} ${fmt(c)}`).join(', ');
+  const rules = [...r.results[0]!.ruleNames]
+    .sort()
+    .map(([n, c]) => `${n} ${fmt(c)}`)
+    .join(', ');
   out.push(`RuleName in the JSONL (the reloads took effect): ${rules}.`);
   out.push('');
   // the agent's own events
   const self = r.results[0]!.selfEvents;
   const by = (id: number) => self.filter((e) => e.eventId === id);
   const e255 = new Map<string, number>();
-  for (const e of by(255)) { const d = e.description.replace(/\d+/g, 'N').slice(0, 140); e255.set(d, (e255.get(d) ?? 0) + 1); }
-  out.push(`Agent's own events (JSONL): ${by(4).length} x event 4 (service state), ${by(16).length} x event 16 (config change), ${by(255).length} x event 255${e255.size ? `: ${[...e255].map(([d, n]) => `${n} x "${d}"`).join('; ')}` : ''}.`);
+  for (const e of by(255)) {
+    const d = e.description.replace(/\d+/g, 'N').slice(0, 140);
+    e255.set(d, (e255.get(d) ?? 0) + 1);
+  }
+  out.push(
+    `Agent's own events (JSONL): ${by(4).length} x event 4 (service state), ${by(16).length} x event 16 (config change), ${by(255).length} x event 255${e255.size ? `: ${[...e255].map(([d, n]) => `${n} x "${d}"`).join('; ')}` : ''}.`,
+  );
   const stats = [...r.lastStats.entries()].map(([pid, s]) => {
-    const sinks = (s.sinks as { name: string; delivered: number; retried: number; lost: number }[]).map((x) => `${x.name} delivered ${x.delivered}, retried ${x.retried}, lost ${x.lost}`).join('; ');
+    const sinks = (s.sinks as { name: string; delivered: number; retried: number; lost: number }[])
+      .map((x) => `${x.name} delivered ${x.delivered}, retried ${x.retried}, lost ${x.lost}`)
+      .join('; ');
     return `pid ${pid}: records ${s.records}, kernel drops ${s.kernelDrops}, rejected ${s.rejected}; ${sinks}`;
   });
   out.push(`Agent stats (last stats.json of each process): ${stats.join(' | ')}.`);
   out.push('');
   // RSS and FDs per agent process
-  out.push('| agent process | samples (every 10 s) | RSS MB min / max | RSS slope MB/h (after 2 min) | anonymous RSS MB min / max | anon slope MB/h (after 2 min) | FDs min / max | FD slope /h (after 2 min) |');
+  out.push(
+    '| agent process | samples (every 10 s) | RSS MB min / max | RSS slope MB/h (after 2 min) | anonymous RSS MB min / max | anon slope MB/h (after 2 min) | FDs min / max | FD slope /h (after 2 min) |',
+  );
   out.push('|---|---|---|---|---|---|---|---|');
   for (const pid of [...new Set(r.samples.map((x) => x.pid))]) {
     const s = r.samples.filter((x) => x.pid === pid);
     const late = s.filter((x) => x.tMs - s[0]!.tMs >= 120_000);
-    out.push(`| ${pid} (${fmt((s[s.length - 1]!.tMs - s[0]!.tMs) / 60000, 1)} min) | ${s.length} | ${fmt(Math.min(...s.map((x) => x.rssMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.rssMB)), 1)} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.rssMB)), 1)} | ${fmt(Math.min(...s.map((x) => x.anonMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.anonMB)), 1)} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.anonMB)), 1)} | ${Math.min(...s.map((x) => x.fds))} / ${Math.max(...s.map((x) => x.fds))} | ${fmt(slopePerHour(late.map((x) => x.tMs), late.map((x) => x.fds)), 1)} |`);
+    out.push(
+      `| ${pid} (${fmt((s[s.length - 1]!.tMs - s[0]!.tMs) / 60000, 1)} min) | ${s.length} | ${fmt(Math.min(...s.map((x) => x.rssMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.rssMB)), 1)} | ${fmt(
+        slopePerHour(
+          late.map((x) => x.tMs),
+          late.map((x) => x.rssMB),
+        ),
+        1,
+      )} | ${fmt(Math.min(...s.map((x) => x.anonMB)), 1)} / ${fmt(Math.max(...s.map((x) => x.anonMB)), 1)} | ${fmt(
+        slopePerHour(
+          late.map((x) => x.tMs),
+          late.map((x) => x.anonMB),
+        ),
+        1,
+      )} | ${Math.min(...s.map((x) => x.fds))} / ${Math.max(...s.map((x) => x.fds))} | ${fmt(
+        slopePerHour(
+          late.map((x) => x.tMs),
+          late.map((x) => x.fds),
+        ),
+        1,
+      )} |`,
+    );
   }
   out.push('');
-  out.push(`RSS series (MB, every 10 s; "/" = kill -9 + restart): ${r.samples.map((x, i) => `${i && x.pid !== r.samples[i - 1]!.pid ? '/ ' : ''}${fmt(x.rssMB, 0)}`).join(' ')}.`);
+  out.push(
+    `RSS series (MB, every 10 s; "/" = kill -9 + restart): ${r.samples.map((x, i) => `${i && x.pid !== r.samples[i - 1]!.pid ? '/ ' : ''}${fmt(x.rssMB, 0)}`).join(' ')}.`,
+  );
   out.push('');
   out.push(`FD series: ${r.samples.map((x, i) => `${i && x.pid !== r.samples[i - 1]!.pid ? '/ ' : ''}${x.fds}`).join(' ')}.`);
   out.push('');
@@ -261,7 +401,27 @@ function renderReport(r: ReportInput): string {
   out.push('');
   for (const l of r.timeline) out.push(`- ${l}`);
   out.push('');
-  const distinct = [...new Set(r.problems.map((p) => { try { const j = JSON.parse(p) as { msg?: string; sink?: string }; return `${j.sink ? `${j.sink}: ` : ''}${j.msg ?? p}`; } catch { return p; } }))];
-  out.push(`Agent log: ${r.problems.length} warning/error lines${distinct.length ? `; distinct: ${distinct.slice(0, 8).map((d) => `"${d.slice(0, 160)}"`).join(', ')}` : ''}.`);
+  const distinct = [
+    ...new Set(
+      r.problems.map((p) => {
+        try {
+          const j = JSON.parse(p) as { msg?: string; sink?: string };
+          return `${j.sink ? `${j.sink}: ` : ''}${j.msg ?? p}`;
+        } catch {
+          return p;
+        }
+      }),
+    ),
+  ];
+  out.push(
+    `Agent log: ${r.problems.length} warning/error lines${
+      distinct.length
+        ? `; distinct: ${distinct
+            .slice(0, 8)
+            .map((d) => `"${d.slice(0, 160)}"`)
+            .join(', ')}`
+        : ''
+    }.`,
+  );
   return out.join('\n');
 }

@@ -15,8 +15,15 @@ import { join, resolve } from 'node:path';
 import { BIG_CONFIG, DEFAULT_CONFIG, ROOT, sleep, startFlags } from './live.js';
 
 interface Start {
-  label: string; config: string; rep: number; startupMs: number; rssMB: number; anonMB: number; ringMB: number;
-  phases?: Record<string, number>; objects?: { object: string; loadMs: number }[];
+  label: string;
+  config: string;
+  rep: number;
+  startupMs: number;
+  rssMB: number;
+  anonMB: number;
+  ringMB: number;
+  phases?: Record<string, number>;
+  objects?: { object: string; loadMs: number }[];
 }
 
 /** RSS, anonymous RSS and the resident BPF map pages (the ring) of a live process, in MB */
@@ -26,11 +33,17 @@ export function memoryOf(pid: number): { rssMB: number; anonMB: number; ringMB: 
   let ring = 0;
   let inBpf = false;
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) { inBpf = line.includes('bpf-map'); continue; }
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      inBpf = line.includes('bpf-map');
+      continue;
+    }
     const m = /^(Rss|Anonymous):\s+(\d+) kB/.exec(line);
     if (!m) continue;
     const kb = Number(m[2]);
-    if (m[1] === 'Rss') { rss += kb; if (inBpf) ring += kb; } else anon += kb;
+    if (m[1] === 'Rss') {
+      rss += kb;
+      if (inBpf) ring += kb;
+    } else anon += kb;
   }
   const mb = (kb: number) => Math.round(kb / 102.4) / 10;
   return { rssMB: mb(rss), anonMB: mb(anon), ringMB: mb(ring) };
@@ -39,8 +52,25 @@ export function memoryOf(pid: number): { rssMB: number; anonMB: number; ringMB: 
 async function startOnce(label: string, root: string, config: string, rep: number, nodeArgs: string[], settleMs: number): Promise<Start> {
   const dir = mkdtempSync(join(tmpdir(), 'sysmon-startup-'));
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...startFlags(root), ...nodeArgs, join(root, 'dist/src/cli.js'), 'run', '--jsonl', join(dir, 'events.jsonl'), '--journal', join(dir, 'journal'),
-    '-c', config, '--no-console', '--stats-every', '0'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'debug' } });
+  const proc = spawn(
+    process.execPath,
+    [
+      ...startFlags(root),
+      ...nodeArgs,
+      join(root, 'dist/src/cli.js'),
+      'run',
+      '--jsonl',
+      join(dir, 'events.jsonl'),
+      '--journal',
+      join(dir, 'journal'),
+      '-c',
+      config,
+      '--no-console',
+      '--stats-every',
+      '0',
+    ],
+    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_LOG_LEVEL: 'debug' } },
+  );
   let err = '';
   let startupMs = NaN;
   proc.stderr!.on('data', (d: Buffer) => {
@@ -53,7 +83,11 @@ async function startOnce(label: string, root: string, config: string, rep: numbe
     if (Number.isNaN(startupMs)) throw new Error(`${label}: the agent did not start: ${err.slice(-1500)}`);
     await sleep(settleMs);
     const mem = memoryOf(proc.pid!);
-    const line = (msg: string) => err.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).map((l) => JSON.parse(l) as Record<string, unknown>)[0];
+    const line = (msg: string) =>
+      err
+        .split('\n')
+        .filter((l) => l.includes(`"msg":"${msg}"`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
     const phases = line('startup phases')?.startupMs as Record<string, number> | undefined;
     const objects = line('startup: BPF objects (ms)')?.objects as { object: string; loadMs: number }[] | undefined;
     return { label, config: config === BIG_CONFIG ? 'sysmon-modular' : 'default', rep, startupMs: Math.round(startupMs), ...mem, phases, objects };
@@ -65,10 +99,16 @@ async function startOnce(label: string, root: string, config: string, rep: numbe
   }
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
 
 async function main(): Promise<void> {
-  const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
   const reps = Number(arg('reps') ?? 5);
   const before = arg('before');
   const settleMs = Number(arg('settle-ms') ?? 2000);
@@ -76,7 +116,8 @@ async function main(): Promise<void> {
   const configs = (arg('configs') ?? 'default,modular').split(',').map((c) => (c === 'modular' ? BIG_CONFIG : DEFAULT_CONFIG));
   const sides: { label: string; root: string; nodeArgs: string[] }[] = [{ label: 'this checkout', root: ROOT, nodeArgs }];
   if (before) sides.unshift({ label: `before (${resolve(before)})`, root: resolve(before), nodeArgs: [] });
-  if (arg('ab-node-args') !== undefined) sides.push({ label: `this checkout ${arg('ab-node-args')}`, root: ROOT, nodeArgs: arg('ab-node-args')!.split(' ').filter(Boolean) });
+  if (arg('ab-node-args') !== undefined)
+    sides.push({ label: `this checkout ${arg('ab-node-args')}`, root: ROOT, nodeArgs: arg('ab-node-args')!.split(' ').filter(Boolean) });
   const runs: Start[] = [];
   for (let rep = 0; rep < reps; rep++) {
     for (const config of configs) {
@@ -89,14 +130,19 @@ async function main(): Promise<void> {
       }
     }
   }
-  const rows: string[] = ['| config | agent | startup ms, median (all) | ratio to first | RSS MB median | anon RSS MB | ring RSS MB |', '|---|---|---|---|---|---|---|'];
+  const rows: string[] = [
+    '| config | agent | startup ms, median (all) | ratio to first | RSS MB median | anon RSS MB | ring RSS MB |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const config of new Set(runs.map((r) => r.config))) {
     let base = NaN;
     for (const side of sides) {
       const rs = runs.filter((r) => r.config === config && r.label === side.label);
       const ms = median(rs.map((r) => r.startupMs));
       if (Number.isNaN(base)) base = ms;
-      rows.push(`| ${config} | ${side.label} | ${ms} (${rs.map((r) => r.startupMs).join(', ')}) | ${(ms / base).toFixed(2)} | ${median(rs.map((r) => r.rssMB))} | ${median(rs.map((r) => r.anonMB))} | ${median(rs.map((r) => r.ringMB))} |`);
+      rows.push(
+        `| ${config} | ${side.label} | ${ms} (${rs.map((r) => r.startupMs).join(', ')}) | ${(ms / base).toFixed(2)} | ${median(rs.map((r) => r.rssMB))} | ${median(rs.map((r) => r.anonMB))} | ${median(rs.map((r) => r.ringMB))} |`,
+      );
     }
   }
   const withPhases = runs.filter((r) => r.phases);
@@ -105,9 +151,13 @@ async function main(): Promise<void> {
     rows.push('', '| phase (this checkout, ms, median) | ' + [...new Set(withPhases.map((r) => `${r.label} ${r.config}`))].join(' | ') + ' |');
     const groups = [...new Set(withPhases.map((r) => `${r.label} ${r.config}`))];
     rows.push(`|---|${groups.map(() => '---').join('|')}|`);
-    for (const n of names) rows.push(`| ${n} | ${groups.map((g) => median(withPhases.filter((r) => `${r.label} ${r.config}` === g).map((r) => r.phases![n] ?? 0))).join(' | ')} |`);
+    for (const n of names)
+      rows.push(`| ${n} | ${groups.map((g) => median(withPhases.filter((r) => `${r.label} ${r.config}` === g).map((r) => r.phases![n] ?? 0))).join(' | ')} |`);
     const objs = [...new Set(withPhases.flatMap((r) => (r.objects ?? []).map((o) => o.object)))].filter((o) => !o.startsWith('('));
-    for (const o of objs) rows.push(`| load ${o} (on the pool) | ${groups.map((g) => median(withPhases.filter((r) => `${r.label} ${r.config}` === g).map((r) => r.objects?.find((x) => x.object === o)?.loadMs ?? 0))).join(' | ')} |`);
+    for (const o of objs)
+      rows.push(
+        `| load ${o} (on the pool) | ${groups.map((g) => median(withPhases.filter((r) => `${r.label} ${r.config}` === g).map((r) => r.objects?.find((x) => x.object === o)?.loadMs ?? 0))).join(' | ')} |`,
+      );
   }
   process.stdout.write(`${rows.join('\n')}\n`);
 }

@@ -27,13 +27,23 @@ const facts = {
 function life(pid: number): Buffer[] {
   const key = BigInt(pid) << 8n;
   const k = { pid, startKey: key };
-  const recs: Buffer[] = [R.winProcess(pid, `${VOL}\\Windows\\System32\\svchost.exe`, `C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule ${pid}`, { startKey: key, ppid: 4 })];
+  const recs: Buffer[] = [
+    R.winProcess(pid, `${VOL}\\Windows\\System32\\svchost.exe`, `C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule ${pid}`, {
+      startKey: key,
+      ppid: 4,
+    }),
+  ];
   for (const [i, d] of ['ntdll.dll', 'KERNEL32.DLL', 'KERNELBASE.dll', 'RPCRT4.dll', 'combase.dll', 'ucrtbase.dll'].entries()) {
     recs.push(R.winImage(pid, `${VOL}\\Windows\\System32\\${d}`, false, { base: 0x7ffa00000000n + BigInt(i) * 0x1000000n, size: 0x200000n, startKey: key }));
   }
   for (let i = 0; i < 8; i++) recs.push(R.winFile(210, `${VOL}\\Users\\alice\\AppData\\Local\\Temp\\f${pid}-${i}.tmp`, '', k));
   for (let i = 0; i < 10; i++) {
-    recs.push(R.winReg(221, `\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\k${i}`, `v${pid}`, Buffer.from([i, 0, 0, 0]), { ...k, valueType: 4 }));
+    recs.push(
+      R.winReg(221, `\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\k${i}`, `v${pid}`, Buffer.from([i, 0, 0, 0]), {
+        ...k,
+        valueType: 4,
+      }),
+    );
   }
   const access = R.accessRecord(pid, 672, 0x1410, { srcKey: key, bootNs: BigInt(pid) });
   recs.push(access, R.stackRecord(access, [0x7ffa00001234n, 0x7ffa01005678n, 0x7ffa03009abcn]));
@@ -53,7 +63,11 @@ configureFileEvents(config);
 hashes.configure(null);
 const pc = windowsPlatformCapture(facts, () => 1_764_500_000_000_000_000n);
 
-let records = 0, events = 0, kept = 0, captureNs = 0n, rulesNs = 0n;
+let records = 0,
+  events = 0,
+  kept = 0,
+  captureNs = 0n,
+  rulesNs = 0n;
 while (records < total) {
   for (let i = 0; i < base.length; i += BATCH) {
     const out: SysmonEvent[] = [];
@@ -70,8 +84,15 @@ while (records < total) {
   }
 }
 const rate = (n: number, ns: bigint): number => Math.round(n / (Number(ns) / 1e9));
-console.log(JSON.stringify({
-  records, events, kept, rejected: pc.capture.counters.rejected,
-  captureRecordsPerSec: rate(records, captureNs), rulesEventsPerSec: rate(events, rulesNs),
-  bothEventsPerSec: rate(events, captureNs + rulesNs), rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-}));
+console.log(
+  JSON.stringify({
+    records,
+    events,
+    kept,
+    rejected: pc.capture.counters.rejected,
+    captureRecordsPerSec: rate(records, captureNs),
+    rulesEventsPerSec: rate(events, rulesNs),
+    bothEventsPerSec: rate(events, captureNs + rulesNs),
+    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  }),
+);

@@ -99,7 +99,12 @@ export class Agent {
     // which programs it needs
     const platform = kernelPlatform();
     await platform.preload();
-    const driverLoading = platform.openDriver({ objects: this.opts.objects, ringBytes: this.opts.ringBytes, ringSection: this.opts.ringSection, wanted: () => false });
+    const driverLoading = platform.openDriver({
+      objects: this.opts.objects,
+      ringBytes: this.opts.ringBytes,
+      ringSection: this.opts.ringSection,
+      wanted: () => false,
+    });
     // a load that fails while the journal opens must not count as an unhandled rejection (which
     // ends the process): startWith awaits it and reports it as the start's error
     driverLoading.catch(() => {});
@@ -107,7 +112,12 @@ export class Agent {
       await this.startWith(platform, driverLoading);
     } catch (err) {
       // a config or journal error while the objects load: unload them, then report the error
-      void driverLoading.then((d) => { if (d !== this.driver) d.close(); }, () => {});
+      void driverLoading.then(
+        (d) => {
+          if (d !== this.driver) d.close();
+        },
+        () => {},
+      );
       throw err;
     }
   }
@@ -140,9 +150,14 @@ export class Agent {
     this.journal.on('writes-resumed', (o: WriteOutage) => {
       const secs = ((o.untilMs - o.sinceMs) / 1000).toFixed(1);
       log.warn({ outage: o }, 'journal writes resumed');
-      this.emit([errorReport('JournalWriteError', `the journal could not write from ${new Date(o.sinceMs).toISOString()} to ${new Date(o.untilMs).toISOString()} (${secs} s, ${o.code}, ${o.failedAttempts} failed attempts`
-        + `${o.reclaimedSegments ? `, ${o.reclaimedSegments} delivered segments deleted to make room` : ''}); events waited in memory meanwhile and are journaled now; `
-        + `any kernel records lost while capture was paused are reported in RingDrops events`)]);
+      this.emit([
+        errorReport(
+          'JournalWriteError',
+          `the journal could not write from ${new Date(o.sinceMs).toISOString()} to ${new Date(o.untilMs).toISOString()} (${secs} s, ${o.code}, ${o.failedAttempts} failed attempts` +
+            `${o.reclaimedSegments ? `, ${o.reclaimedSegments} delivered segments deleted to make room` : ''}); events waited in memory meanwhile and are journaled now; ` +
+            `any kernel records lost while capture was paused are reported in RingDrops events`,
+        ),
+      ]);
     });
     this.journal.on('retention', (r: { deleted: number; firstId: number; reason?: string }) => {
       if (r.reason === 'disk-full') log.warn(r, 'journal: the file system is full, deleted the oldest segment every sink had acknowledged');
@@ -151,7 +166,12 @@ export class Agent {
     const early: SysmonEvent[] = [];
     const rec = this.journal.recovery;
     if (rec && rec.cutBytes > 0) {
-      early.push(errorReport('JournalRecovery', `cut ${rec.cutBytes} bytes of torn or corrupted journal tail (${rec.cuts.map((c) => `${c.segment}@${c.offset}: ${c.reason}`).join(', ')}); numbering continues at ${rec.nextId}`));
+      early.push(
+        errorReport(
+          'JournalRecovery',
+          `cut ${rec.cutBytes} bytes of torn or corrupted journal tail (${rec.cuts.map((c) => `${c.segment}@${c.offset}: ${c.reason}`).join(', ')}); numbering continues at ${rec.nextId}`,
+        ),
+      );
     }
     this.fanout = new Fanout(this.journal, {
       onLoss: (loss) => this.emit([errorReport('SinkLoss', `sink ${loss.sink} lost records ${loss.fromId}-${loss.toId} (${loss.count}, ${loss.reason})`)]),
@@ -176,12 +196,14 @@ export class Agent {
     startupPhases.mark('seed');
     log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
     log.debug({ objects: this.driver.timings }, 'startup: BPF objects (ms)');
-    this.generations = new ConfigGenerations(this.opts.kernelFilter === false ? null : this.driver.kernelFilter?.() ?? null);
+    this.generations = new ConfigGenerations(this.opts.kernelFilter === false ? null : (this.driver.kernelFilter?.() ?? null));
     this.activateKernelFilter(this.config, early);
     startupPhases.mark('kernelFilter');
 
-    for (const f of this.driver.loadFailures) early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
-    for (const f of attachFailures) early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
+    for (const f of this.driver.loadFailures)
+      early.push(errorReport('LoadError', `kernel object ${f.object} could not be loaded, its events are missing: ${f.error}`));
+    for (const f of attachFailures)
+      early.push(errorReport('AttachError', `kernel program ${f.program} could not be attached, its events are missing: ${f.error}`));
     // Sysmon for Linux's order (telemetryReady): the configuration (16) first, then 4 Started
     early.push(configChanged(this.config.source || '(built-in defaults)', this.config.configurationFileHash()));
     early.push(...configWarnings(this.config));
@@ -211,7 +233,9 @@ export class Agent {
     this.accepted += kept.length;
     if (!this.journal.append(kept) && !this.paused) {
       this.paused = true;
-      void this.journal.drain().then(() => { this.paused = false; });
+      void this.journal.drain().then(() => {
+        this.paused = false;
+      });
     }
   }
 
@@ -234,24 +258,31 @@ export class Agent {
   private drainRing(max = 16384): number {
     const out: SysmonEvent[] = [];
     const gens = this.generations;
-    const n = this.driver.ring.drain(!gens.hasPrevious ? (raw) => this.capture.onRecord(raw, out) : (raw) => {
-      const from = out.length;
-      // a file record the previous generation's kernel tables judged: that config decides, so
-      // the active config's early drop must not see it (the whole event is judged by `by` below)
-      const by = gens.configFor(raw.readUInt16LE(2));
-      this.capture.onRecord(raw, out, by === this.config ? earlyFilter : null);
-      if (by !== this.config) for (let i = from; i < out.length; i++) this.judgedBy.set(out[i]!, by);
-    }, max);
+    const n = this.driver.ring.drain(
+      !gens.hasPrevious
+        ? (raw) => this.capture.onRecord(raw, out)
+        : (raw) => {
+            const from = out.length;
+            // a file record the previous generation's kernel tables judged: that config decides, so
+            // the active config's early drop must not see it (the whole event is judged by `by` below)
+            const by = gens.configFor(raw.readUInt16LE(2));
+            this.capture.onRecord(raw, out, by === this.config ? earlyFilter : null);
+            if (by !== this.config) for (let i = from; i < out.length; i++) this.judgedBy.set(out[i]!, by);
+          },
+      max,
+    );
     const waits = this.capture.takeDeferred();
     if (waits.length === 0 && this.enrichment === null) {
       this.emit(out);
     } else {
       // a batch waiting for enrichment (hashes...) holds back later batches: order is kept
       const prev = this.enrichment ?? Promise.resolve();
-      const mine: Promise<void> = prev.then(() => Promise.allSettled(waits)).then(() => {
-        this.emit(out);
-        if (this.enrichment === mine) this.enrichment = null;
-      });
+      const mine: Promise<void> = prev
+        .then(() => Promise.allSettled(waits))
+        .then(() => {
+          this.emit(out);
+          if (this.enrichment === mine) this.enrichment = null;
+        });
       this.enrichment = mine;
     }
     return n;
@@ -267,7 +298,10 @@ export class Agent {
     if (!this.paused && !this.stopping) this.drainRing();
     const out: SysmonEvent[] = [];
     this.capture.checkDrops(total, out);
-    if (this.enrichment === null) { this.emit(out); return; }
+    if (this.enrichment === null) {
+      this.emit(out);
+      return;
+    }
     // a batch still waits for its hashes: the report goes after it, in order
     const mine: Promise<void> = this.enrichment.then(() => {
       this.emit(out);
@@ -322,10 +356,14 @@ export class Agent {
   stats(): AgentStats {
     const c = this.capture.counters;
     return {
-      records: c.records, rejected: c.rejected, kernelDrops: c.kernelDrops.toString(),
+      records: c.records,
+      rejected: c.rejected,
+      kernelDrops: c.kernelDrops.toString(),
       kernelFiltered: this.driver.kernelFilter?.()?.read().dropped.toString(),
       // events the config dropped before enrichment (src/events/early-filter.ts) count as filtered
-      accepted: this.accepted, filtered: this.filtered + earlyFilter.dropped, processes: this.processes.processCount(),
+      accepted: this.accepted,
+      filtered: this.filtered + earlyFilter.dropped,
+      processes: this.processes.processCount(),
       config: this.config.source || '(built-in defaults)',
     };
   }
@@ -342,13 +380,18 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     const t0 = performance.now();
     const took: Record<string, number> = {};
-    const lap = (what: string, since: number) => { took[what] = Math.round(performance.now() - since); return performance.now(); };
+    const lap = (what: string, since: number) => {
+      took[what] = Math.round(performance.now() - since);
+      return performance.now();
+    };
     let t = t0;
     if (this.driver) {
       // detach first, then drain: what the kernel wrote until the last program went is kept
       await this.driver.detachAll();
       t = lap('detachMs', t);
-      while (this.drainRing() > 0) { /* empty the ring */ }
+      while (this.drainRing() > 0) {
+        /* empty the ring */
+      }
       this.checkDrops();
       this.driver.close();
       await this.enrichment;
@@ -374,7 +417,7 @@ export class Agent {
  */
 function memoryMB(): Record<string, number> {
   const m = process.memoryUsage();
-  const mb = (n: number) => Math.round(n / 1048576 * 10) / 10;
+  const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
   return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
 }
 

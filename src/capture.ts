@@ -42,7 +42,11 @@ export class Capture implements CaptureContext {
   private deferred: Promise<unknown>[] = [];
 
   /** `processes`: the Linux table (the Windows handlers keep their own, src/families/windows) */
-  constructor(readonly processes: ProcessTable, private bootEpochNs: bigint, private readonly format: RecordFormat = LINUX_RECORDS) {}
+  constructor(
+    readonly processes: ProcessTable,
+    private bootEpochNs: bigint,
+    private readonly format: RecordFormat = LINUX_RECORDS,
+  ) {}
 
   setBootEpoch(ns: bigint): void {
     this.bootEpochNs = ns;

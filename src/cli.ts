@@ -13,7 +13,7 @@ import { loadConfigFile } from './config/index.js';
 import { makeIdentity } from './events/event.js';
 import { computerName } from './events/host.js';
 import { renderSchema, SchemaVersionError } from './commands/schema.js';
-import { BUNDLED_CONFIG, DEFAULT_JSONL, JOURNAL_DIR, STATE_FILE } from './paths.js';
+import { BUNDLED_CONFIG, DEFAULT_JSONL, JOURNAL_DIR } from './paths.js';
 import { createConsoleSink } from '../sinks/console/index.js';
 import { buildSink, parseSinkSpec, sinkFromSpec, sinkOf, sinkOutputPath, sinkUsage, type ParsedSinkSpec, type SinkContext } from '../sinks/index.js';
 import { checkConfigFile, checkOutputPath, ensurePrivateDir, uncheckedNotice } from './file-permissions.js';
@@ -72,7 +72,8 @@ async function run(args: RunArgs): Promise<void> {
     // the per-kind flags are the defaults of every sink of that kind; a spec's own ?options win
     defaults: {
       jsonl: {
-        'max-mb': String(args['jsonl-max-mb']), 'rotate-hours': String(args['jsonl-rotate-hours'] ?? 0),
+        'max-mb': String(args['jsonl-max-mb']),
+        'rotate-hours': String(args['jsonl-rotate-hours'] ?? 0),
         ...(args['jsonl-max-files'] !== undefined ? { 'max-files': String(args['jsonl-max-files']) } : {}),
         format: args['jsonl-format'] ?? 'jsonl',
       },
@@ -117,12 +118,18 @@ async function run(args: RunArgs): Promise<void> {
     statsEveryMs: args['stats-every'] * 1000,
     kernelFilter: args['kernel-filter'],
   });
-  try { await agent.start(); } catch (err) { throw explainDriverOpenError(err); }
+  try {
+    await agent.start();
+  } catch (err) {
+    throw explainDriverOpenError(err);
+  }
   // `view` and `status` read the first JSONL file written
   const jsonlFile = specs.map((p) => (p.kind.kind === 'jsonl' ? sinkOutputPath(p) : null)).find((x) => x) ?? null;
   writeState({ pid: process.pid, config: configPath ?? null, journal: resolve(args.journal), jsonl: jsonlFile });
   startStatsWriter(agent);
-  const outputs = specs.filter((p) => p.kind.kind !== 'console' && !(p.kind.kind === 'jsonl' && p.where === '-')).map((p) => sinkOutputPath(p) ?? (p.where || p.kind.kind));
+  const outputs = specs
+    .filter((p) => p.kind.kind !== 'console' && !(p.kind.kind === 'jsonl' && p.where === '-'))
+    .map((p) => sinkOutputPath(p) ?? (p.where || p.kind.kind));
   startupPhases.mark('stateWritten');
   logger.debug({ startupMs: startupPhases.phases, totalMs: startupPhases.totalMs }, 'startup phases');
   if (!stdoutTaken) process.stderr.write(`sysmon-ts: monitoring; events -> ${outputs.length ? outputs.join(', ') : 'the journal only'} (Ctrl-C stops)\n`);
@@ -132,19 +139,24 @@ async function run(args: RunArgs): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    agent.stop().then(() => {
-      clearState();
-      process.exit(0);
-    }, (err) => {
-      logger.error({ err }, 'error while stopping');
-      process.exit(1);
-    });
+    agent.stop().then(
+      () => {
+        clearState();
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
   };
   if (args['exit-with-parent']) {
     // tests and supervisors that cannot send a signal when they die: reparenting means the
     // parent is gone, so stop cleanly instead of running on as an orphan
     const parent = process.ppid;
-    setInterval(() => { if (process.ppid !== parent) stop('parent exited'); }, 500).unref();
+    setInterval(() => {
+      if (process.ppid !== parent) stop('parent exited');
+    }, 500).unref();
   }
   if (args['stop-on-stdin-close']) {
     // Windows has no SIGTERM: the service host (driver/windows/service) closes our stdin instead
@@ -175,9 +187,13 @@ function updateConfig(file: string | undefined): void {
   if ((running && isInstalledConfig(state.config)) || (!running && existsSync(inst.config))) {
     for (const w of installConfig(file, inst)) process.stderr.write(`${w}\n`);
     const reload = running ? requestReload(state.pid) : null;
-    process.stdout.write(!reload ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; used when the service starts\n`
-      : reload.signalled ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; sysmon-ts (pid ${state?.pid}) reloads it\n`
-        : `Configuration updated: ${inst.config} replaced by ${resolve(file)}; ${reload.howTo}\n`);
+    process.stdout.write(
+      !reload
+        ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; used when the service starts\n`
+        : reload.signalled
+          ? `Configuration updated: ${inst.config} replaced by ${resolve(file)}; sysmon-ts (pid ${state?.pid}) reloads it\n`
+          : `Configuration updated: ${inst.config} replaced by ${resolve(file)}; ${reload.howTo}\n`,
+    );
     return;
   }
   const config = loadConfigFile(resolve(file)); // throws ConfigError naming file and line
@@ -191,7 +207,9 @@ function updateConfig(file: string | undefined): void {
   // and the state must keep naming the config actually in force (status shows it)
   if (cliPlatform() !== 'win32') writeState({ ...state, config: resolve(file) });
   const reload = requestReload(state.pid);
-  process.stdout.write(reload.signalled ? `Configuration updated: sysmon-ts (pid ${state.pid}) now uses ${resolve(file)}\n` : `${resolve(file)} is valid; ${reload.howTo}\n`);
+  process.stdout.write(
+    reload.signalled ? `Configuration updated: sysmon-ts (pid ${state.pid}) now uses ${resolve(file)}\n` : `${resolve(file)} is valid; ${reload.howTo}\n`,
+  );
 }
 
 /**
@@ -210,100 +228,198 @@ export async function main(argv: string[]): Promise<number> {
   const y = yargs(argv)
     .scriptName('sysmon-ts')
     .usage('$0 [run] [options]    live monitoring (root)\n$0 -s [VERSION|all]    print the schema\n$0 -c [FILE]           update the running config / print it')
-    .command<RunArgs>(['run'], 'run the monitor', (c) => c
-      .option('config', { alias: 'c', type: 'string', describe: 'Sysmon XML config (default: the bundled src/config/default.xml)' })
-      .option('jsonl', { type: 'string', describe: `JSONL output file, "-" for stdout, "off" for none (default ${DEFAULT_JSONL})` })
-      .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
-      .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
-      .option('syslog', { type: 'string', describe: 'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log, relp://HOST:PORT (acknowledged, rsyslog imrelp)' })
-      .option('sink', { type: 'string', array: true, describe: `an output, repeatable (replaces the default JSONL file unless --jsonl is given): ${sinkUsage()}` })
-      .option('syslog-format', { type: 'string', choices: ['xml', 'json'], describe: "payload: Sysmon for Linux's single-line Event XML (default), or the JSONL record" })
-      .option('jsonl-format', { type: 'string', default: 'jsonl', choices: ['jsonl', 'ecs'], describe: 'JSONL with Sysmon field names, or Elastic Common Schema names' })
-      .option('jsonl-rotate-hours', { type: 'number', default: 0, describe: 'also rotate the JSONL file every N hours (0: never)' })
-      .option('jsonl-max-files', { type: 'number', default: 10, describe: 'rotated JSONL files kept' })
-      .option('journal', { type: 'string', default: JOURNAL_DIR, describe: 'journal directory' })
-      .option('journal-max-mb', { type: 'number', default: 1024, describe: 'journal retention by size' })
-      .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
-      .option('fsync', { type: 'string', default: 'group', choices: ['group', 'always', 'never'], describe: 'journal fsync policy' })
-      .option('console', { type: 'boolean', describe: 'show a line per event on stderr (default: when stderr is a terminal)' })
-      .option('windows', { type: 'boolean', default: false, describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's (and compare config values as Windows Sysmon does)" })
-      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last / (docs/configuration.md)' })
-      .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
-      .option('ring-section', { type: 'string', hidden: true, describe: 'Windows: read the ring from this named section (a test harness or driver shim) instead of the driver' })
-      .option('stop-on-stdin-close', { type: 'boolean', default: false, describe: 'stop cleanly when standard input closes (how the Windows service host stops the agent)' })
-      .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
-      .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' })
-      .option('kernel-filter', { type: 'boolean', default: true, describe: 'drop file events the config surely drops in the kernel (docs/kernel-filtering.md)' }),
-    async (a) => { await run({ ...a, config: a.config ?? BUNDLED_CONFIG }); })
-    .command('filter [input]', 'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout', (c) => c
-      .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })
-      .option('config', { alias: 'c', type: 'string', demandOption: true })
-      .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' })
-      .option('windows', { type: 'boolean', default: false, describe: 'compare values as Windows Sysmon does (default: as Sysmon for Linux)' })
-      .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last /' }),
-    async (a) => {
-      const { runFilter } = await import('./commands/filter.js');
-      process.exitCode = await runFilter({ config: a.config, input: a.input, explain: a.explain, windows: a.windows, imageBasename: a['image-basename'], out: process.stdout, err: process.stderr });
-    })
-    .command('convert <input> <output>', 'convert between .jsonl, .evtx and .xml (by extension)', (c) => c
-      .positional('input', { type: 'string', demandOption: true })
-      .positional('output', { type: 'string', demandOption: true }),
-    async (a) => {
-      const { runConvert } = await import('./commands/convert.js');
-      const r = await runConvert(a.input, a.output);
-      process.stderr.write(`${JSON.stringify(r)}\n`);
-      if (r.malformed > 0 || r.damaged > 0) process.exitCode = 1; // something was skipped (each reported above)
-    })
-    .command('view [file]', 'readable, filterable view of JSONL, EVTX or syslog Event XML ("-": stdin)', (c) => c
-      .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' })
-      .option('e', { alias: 'event', type: 'string', describe: 'event IDs to show, e.g. 1,3' })
-      .option('r', { alias: 'records', type: 'string', describe: 'EventRecordID range MIN,MAX' })
-      .option('t', { alias: 'time', type: 'string', describe: 'time range "FROM,TO" (UTC "YYYY-MM-DD HH:MM[:SS]" or ISO); either side may be empty' })
-      .option('f', { alias: 'filter', type: 'string', array: true, describe: 'Field=value, Field~substring or Field!=value (case-insensitive; repeatable)' })
-      .option('E', { alias: 'fields', type: 'string', describe: 'fields to show, e.g. Image,CommandLine' })
-      .option('system', { type: 'boolean', default: false, describe: 'also show EventRecordID, TimeCreated, Computer' })
-      .option('color', { type: 'boolean', describe: 'colour (default: when stdout is a terminal)' })
-      .option('follow', { type: 'boolean', default: false, describe: 'keep reading as the file grows (JSONL, syslog)' }),
-    async (a) => {
-      const { runView, parseTime } = await import('./commands/view.js');
-      const file = a.file || (argv.includes('-') ? '-' : null) || readState()?.jsonl || DEFAULT_JSONL; // yargs turns a lone "-" into ''
-      const list = (s?: string) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-      const [r0, r1] = (a.r ?? '').split(',');
-      const [t0, t1] = (a.t ?? '').split(',');
-      const stats = { damaged: 0, malformed: 0, foreign: 0 };
-      process.exitCode = (await runView(file, process.stdout, {
-        ids: list(a.e).map(Number), filters: a.f, fields: list(a.E), system: a.system, follow: a.follow, stats,
-        color: a.color ?? process.stdout.isTTY === true,
-        minRecord: r0 ? Number(r0) : undefined, maxRecord: r1 ? Number(r1) : undefined,
-        fromMs: t0?.trim() ? parseTime(t0) : undefined, toMs: t1?.trim() ? parseTime(t1) : undefined,
-      })) > 0 && stats.damaged === 0 ? 0 : 1; // 1: nothing shown, or damaged records skipped (reported on stderr)
-    })
-    .command('replay', 're-send a range of the journal to a sink (backfill)', (c) => c
-      .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
-      .option('to', { type: 'number', describe: 'last EventRecordID (default: the newest)' })
-      .option('sink', { type: 'string', demandOption: true, describe: sinkUsage() })
-      .option('journal', { type: 'string', default: JOURNAL_DIR })
-      .option('windows', { type: 'boolean', default: false }),
-    async (a) => {
-      const { runReplay } = await import('./commands/replay.js');
-      parseSinkSpec(a.sink); // a bad spec fails before the journal is opened
-      const sink = sinkFromSpec(a.sink, { identity: makeIdentity(a.windows, computerName()) });
-      const n = await runReplay({ journalDir: resolve(a.journal), from: a.from, to: a.to, sink });
-      process.stderr.write(`replayed ${n} events\n`);
-    })
-    .command('record', 'save raw kernel ring records to a file (for bench/ replay)', (c) => c
-      .option('out', { type: 'string', demandOption: true }).option('seconds', { type: 'number', default: 10 }),
-    async (a) => {
-      const { record } = await import('./commands/record.js');
-      process.stderr.write(`${JSON.stringify(await record({ out: resolve(a.out), seconds: a.seconds, objects: (await import('./driver-objects.js')).DRIVER_OBJECTS }))}\n`);
-    })
-    .command('status', 'running or not, config in force, events/s by ID, drops, sink lags, journal size', (c) => c
-      .option('journal', { type: 'string', describe: 'journal directory (default: the running agent\'s)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
-    async (a) => {
-      const { runStatus } = await import('./commands/status.js');
-      process.exitCode = await runStatus({ journal: a.journal, json: a.json });
-    })
+    .command<RunArgs>(
+      ['run'],
+      'run the monitor',
+      (c) =>
+        c
+          .option('config', { alias: 'c', type: 'string', describe: 'Sysmon XML config (default: the bundled src/config/default.xml)' })
+          .option('jsonl', { type: 'string', describe: `JSONL output file, "-" for stdout, "off" for none (default ${DEFAULT_JSONL})` })
+          .option('evtx', { type: 'string', describe: 'also write a Windows Event Log (.evtx) file' })
+          .option('evtx-max-mb', { type: 'number', default: 64, describe: 'rotate the EVTX file at this size' })
+          .option('syslog', {
+            type: 'string',
+            describe:
+              'also send to syslog: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT?ca=FILE, unix:///dev/log, relp://HOST:PORT (acknowledged, rsyslog imrelp)',
+          })
+          .option('sink', {
+            type: 'string',
+            array: true,
+            describe: `an output, repeatable (replaces the default JSONL file unless --jsonl is given): ${sinkUsage()}`,
+          })
+          .option('syslog-format', {
+            type: 'string',
+            choices: ['xml', 'json'],
+            describe: "payload: Sysmon for Linux's single-line Event XML (default), or the JSONL record",
+          })
+          .option('jsonl-format', {
+            type: 'string',
+            default: 'jsonl',
+            choices: ['jsonl', 'ecs'],
+            describe: 'JSONL with Sysmon field names, or Elastic Common Schema names',
+          })
+          .option('jsonl-rotate-hours', { type: 'number', default: 0, describe: 'also rotate the JSONL file every N hours (0: never)' })
+          .option('jsonl-max-files', { type: 'number', default: 10, describe: 'rotated JSONL files kept' })
+          .option('journal', { type: 'string', default: JOURNAL_DIR, describe: 'journal directory' })
+          .option('journal-max-mb', { type: 'number', default: 1024, describe: 'journal retention by size' })
+          .option('jsonl-max-mb', { type: 'number', default: 0, describe: 'rotate the JSONL file at this size (0: never)' })
+          .option('fsync', { type: 'string', default: 'group', choices: ['group', 'always', 'never'], describe: 'journal fsync policy' })
+          .option('console', { type: 'boolean', describe: 'show a line per event on stderr (default: when stderr is a terminal)' })
+          .option('windows', {
+            type: 'boolean',
+            default: false,
+            describe: "write Windows Sysmon's provider and channel instead of Linux-Sysmon's (and compare config values as Windows Sysmon does)",
+          })
+          .option('image-basename', {
+            type: 'boolean',
+            default: false,
+            describe: 'the `image` condition also matches the part after the last / (docs/configuration.md)',
+          })
+          .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size in MiB (power of two)' })
+          .option('ring-section', {
+            type: 'string',
+            hidden: true,
+            describe: 'Windows: read the ring from this named section (a test harness or driver shim) instead of the driver',
+          })
+          .option('stop-on-stdin-close', {
+            type: 'boolean',
+            default: false,
+            describe: 'stop cleanly when standard input closes (how the Windows service host stops the agent)',
+          })
+          .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
+          .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' })
+          .option('kernel-filter', {
+            type: 'boolean',
+            default: true,
+            describe: 'drop file events the config surely drops in the kernel (docs/kernel-filtering.md)',
+          }),
+      async (a) => {
+        await run({ ...a, config: a.config ?? BUNDLED_CONFIG });
+      },
+    )
+    .command(
+      'filter [input]',
+      'apply a config to recorded JSONL events; kept ones (RuleName filled) go to stdout',
+      (c) =>
+        c
+          .positional('input', { type: 'string', describe: 'JSONL file (default stdin)' })
+          .option('config', { alias: 'c', type: 'string', demandOption: true })
+          .option('explain', { type: 'boolean', default: false, describe: 'print each decision and what decided it (stderr)' })
+          .option('windows', { type: 'boolean', default: false, describe: 'compare values as Windows Sysmon does (default: as Sysmon for Linux)' })
+          .option('image-basename', { type: 'boolean', default: false, describe: 'the `image` condition also matches the part after the last /' }),
+      async (a) => {
+        const { runFilter } = await import('./commands/filter.js');
+        process.exitCode = await runFilter({
+          config: a.config,
+          input: a.input,
+          explain: a.explain,
+          windows: a.windows,
+          imageBasename: a['image-basename'],
+          out: process.stdout,
+          err: process.stderr,
+        });
+      },
+    )
+    .command(
+      'convert <input> <output>',
+      'convert between .jsonl, .evtx and .xml (by extension)',
+      (c) => c.positional('input', { type: 'string', demandOption: true }).positional('output', { type: 'string', demandOption: true }),
+      async (a) => {
+        const { runConvert } = await import('./commands/convert.js');
+        const r = await runConvert(a.input, a.output);
+        process.stderr.write(`${JSON.stringify(r)}\n`);
+        if (r.malformed > 0 || r.damaged > 0) process.exitCode = 1; // something was skipped (each reported above)
+      },
+    )
+    .command(
+      'view [file]',
+      'readable, filterable view of JSONL, EVTX or syslog Event XML ("-": stdin)',
+      (c) =>
+        c
+          .positional('file', { type: 'string', describe: 'default: the JSONL file of the running agent' })
+          .option('e', { alias: 'event', type: 'string', describe: 'event IDs to show, e.g. 1,3' })
+          .option('r', { alias: 'records', type: 'string', describe: 'EventRecordID range MIN,MAX' })
+          .option('t', { alias: 'time', type: 'string', describe: 'time range "FROM,TO" (UTC "YYYY-MM-DD HH:MM[:SS]" or ISO); either side may be empty' })
+          .option('f', {
+            alias: 'filter',
+            type: 'string',
+            array: true,
+            describe: 'Field=value, Field~substring or Field!=value (case-insensitive; repeatable)',
+          })
+          .option('E', { alias: 'fields', type: 'string', describe: 'fields to show, e.g. Image,CommandLine' })
+          .option('system', { type: 'boolean', default: false, describe: 'also show EventRecordID, TimeCreated, Computer' })
+          .option('color', { type: 'boolean', describe: 'colour (default: when stdout is a terminal)' })
+          .option('follow', { type: 'boolean', default: false, describe: 'keep reading as the file grows (JSONL, syslog)' }),
+      async (a) => {
+        const { runView, parseTime } = await import('./commands/view.js');
+        const file = a.file || (argv.includes('-') ? '-' : null) || readState()?.jsonl || DEFAULT_JSONL; // yargs turns a lone "-" into ''
+        const list = (s?: string) =>
+          (s ?? '')
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean);
+        const [r0, r1] = (a.r ?? '').split(',');
+        const [t0, t1] = (a.t ?? '').split(',');
+        const stats = { damaged: 0, malformed: 0, foreign: 0 };
+        process.exitCode =
+          (await runView(file, process.stdout, {
+            ids: list(a.e).map(Number),
+            filters: a.f,
+            fields: list(a.E),
+            system: a.system,
+            follow: a.follow,
+            stats,
+            color: a.color ?? process.stdout.isTTY === true,
+            minRecord: r0 ? Number(r0) : undefined,
+            maxRecord: r1 ? Number(r1) : undefined,
+            fromMs: t0?.trim() ? parseTime(t0) : undefined,
+            toMs: t1?.trim() ? parseTime(t1) : undefined,
+          })) > 0 && stats.damaged === 0
+            ? 0
+            : 1; // 1: nothing shown, or damaged records skipped (reported on stderr)
+      },
+    )
+    .command(
+      'replay',
+      're-send a range of the journal to a sink (backfill)',
+      (c) =>
+        c
+          .option('from', { type: 'number', demandOption: true, describe: 'first EventRecordID' })
+          .option('to', { type: 'number', describe: 'last EventRecordID (default: the newest)' })
+          .option('sink', { type: 'string', demandOption: true, describe: sinkUsage() })
+          .option('journal', { type: 'string', default: JOURNAL_DIR })
+          .option('windows', { type: 'boolean', default: false }),
+      async (a) => {
+        const { runReplay } = await import('./commands/replay.js');
+        parseSinkSpec(a.sink); // a bad spec fails before the journal is opened
+        const sink = sinkFromSpec(a.sink, { identity: makeIdentity(a.windows, computerName()) });
+        const n = await runReplay({ journalDir: resolve(a.journal), from: a.from, to: a.to, sink });
+        process.stderr.write(`replayed ${n} events\n`);
+      },
+    )
+    .command(
+      'record',
+      'save raw kernel ring records to a file (for bench/ replay)',
+      (c) => c.option('out', { type: 'string', demandOption: true }).option('seconds', { type: 'number', default: 10 }),
+      async (a) => {
+        const { record } = await import('./commands/record.js');
+        process.stderr.write(
+          `${JSON.stringify(await record({ out: resolve(a.out), seconds: a.seconds, objects: (await import('./driver-objects.js')).DRIVER_OBJECTS }))}\n`,
+        );
+      },
+    )
+    .command(
+      'status',
+      'running or not, config in force, events/s by ID, drops, sink lags, journal size',
+      (c) =>
+        c
+          .option('journal', { type: 'string', describe: "journal directory (default: the running agent's)" })
+          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
+      async (a) => {
+        const { runStatus } = await import('./commands/status.js');
+        process.exitCode = await runStatus({ journal: a.journal, json: a.json });
+      },
+    )
     .option('s', { type: 'string', describe: 'print the schema as sysmon -s does (VERSION prefix, or all; with --windows: Windows Sysmon 4.91)' })
     .option('m', { type: 'boolean', describe: 'print the instrumentation manifest (with --windows: Windows Sysmon identity)' })
     .option('windows', { type: 'boolean', default: false, hidden: true })
@@ -312,11 +428,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('u', { type: 'string', describe: 'stop and uninstall the service (keeps the journal and logs unless --purge)' })
     .option('purge', { type: 'boolean', default: false, describe: 'with -u: also delete the journal and logs' })
     .option('root', { type: 'string', describe: 'with -i/-u: install under this directory instead of / (env SYSMON_TS_ROOT)' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'with -i/-u: print the install plan (systemd, or the Windows service and driver) and change nothing' })
+    .option('dry-run', {
+      type: 'boolean',
+      default: false,
+      describe: 'with -i/-u: print the install plan (systemd, or the Windows service and driver) and change nothing',
+    })
     .strictCommands()
-    .help('h').alias('h', 'help')
+    .help('h')
+    .alias('h', 'help')
     .version(false)
-    .fail((msg, err) => { throw err ?? new UsageError(msg); });
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
 
   skipHelpRendering(y);
   const parsed = await y.parseAsync();
@@ -337,7 +460,10 @@ export async function main(argv: string[]): Promise<number> {
       const ops = await import('./commands/install.js');
       const root = parsed.root ?? ops.defaultRoot();
       const dryRun = parsed['dry-run'] === true;
-      process.exitCode = parsed.i !== undefined ? ops.runInstall({ config: parsed.i, root, dryRun }) : ops.runUninstall({ root, purge: parsed.purge || parsed.u === 'purge', dryRun });
+      process.exitCode =
+        parsed.i !== undefined
+          ? ops.runInstall({ config: parsed.i, root, dryRun })
+          : ops.runUninstall({ root, purge: parsed.purge || parsed.u === 'purge', dryRun });
     } else if (parsed.c !== undefined) {
       updateConfig(parsed.c);
     } else {

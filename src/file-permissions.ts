@@ -32,7 +32,10 @@ export class SecurityError extends Error {}
 type Env = Record<string, string | undefined>;
 
 /** Which rules to apply: this process's platform and environment unless a test says otherwise. */
-export interface PlatformOptions { platform?: NodeJS.Platform | string; env?: Env }
+export interface PlatformOptions {
+  platform?: NodeJS.Platform | string;
+  env?: Env;
+}
 
 function platformOf(o: PlatformOptions): CliPlatform {
   return cliPlatform(o.platform ?? process.platform);
@@ -63,8 +66,10 @@ export function windowsUserWritableDirOf(path: string, env: Env): string | null 
 /** What `run` tells the admin once about checks it cannot make on this platform (null: none). */
 export function uncheckedNotice(platform: NodeJS.Platform | string = process.platform): string | null {
   if (cliPlatform(platform) !== 'win32') return null;
-  return 'on Windows the config\'s owner and ACL are not checked (only that it is not in a folder every user can write, such as %TEMP%): '
-    + 'make sure only SYSTEM and Administrators can write it, e.g. icacls FILE /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F';
+  return (
+    "on Windows the config's owner and ACL are not checked (only that it is not in a folder every user can write, such as %TEMP%): " +
+    'make sure only SYSTEM and Administrators can write it, e.g. icacls FILE /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F'
+  );
 }
 
 function isRoot(): boolean {
@@ -77,7 +82,10 @@ function octal(mode: number): string {
 
 /** Refuses a config file that is not owned by root or that group/others can write (Windows: see the header). */
 export function checkConfigFile(path: string, opts: { asRoot?: boolean } & PlatformOptions = {}): void {
-  if (platformOf(opts) === 'win32') { checkWindowsConfigFile(path, opts.env ?? process.env); return; }
+  if (platformOf(opts) === 'win32') {
+    checkWindowsConfigFile(path, opts.env ?? process.env);
+    return;
+  }
   if (!(opts.asRoot ?? isRoot())) return;
   const p = resolve(path);
   let st: Stats;
@@ -89,10 +97,12 @@ export function checkConfigFile(path: string, opts: { asRoot?: boolean } & Platf
   if (!st.isFile()) throw new SecurityError(`config ${p} is not a regular file`);
   const problems: string[] = [];
   if (st.uid !== 0) problems.push(`it is owned by uid ${st.uid}, not root`);
-  if ((st.mode & 0o022) !== 0) problems.push(`its mode ${octal(st.mode)} lets ${(st.mode & 0o002) ? 'everybody' : 'its group'} change it`);
+  if ((st.mode & 0o022) !== 0) problems.push(`its mode ${octal(st.mode)} lets ${st.mode & 0o002 ? 'everybody' : 'its group'} change it`);
   if (problems.length > 0) {
-    throw new SecurityError(`refusing config ${p}: ${problems.join(' and ')}; anyone who can write it decides what is logged. `
-      + `Fix: sudo chown root:root ${p} && sudo chmod 0600 ${p}`);
+    throw new SecurityError(
+      `refusing config ${p}: ${problems.join(' and ')}; anyone who can write it decides what is logged. ` +
+        `Fix: sudo chown root:root ${p} && sudo chmod 0600 ${p}`,
+    );
   }
 }
 
@@ -110,8 +120,10 @@ function checkWindowsConfigFile(path: string, env: Env): void {
   for (const candidate of new Set([p, real])) {
     const dir = windowsUserWritableDirOf(candidate, env);
     if (dir) {
-      throw new SecurityError(`refusing config ${p}${candidate !== p ? ` (a link to ${candidate})` : ''}: it is in ${dir}, which every user can write; `
-        + `anyone who can write it decides what is logged. Fix: copy it to a folder only Administrators can write (sysmon-ts -i FILE installs it under %ProgramData%\\sysmon-ts)`);
+      throw new SecurityError(
+        `refusing config ${p}${candidate !== p ? ` (a link to ${candidate})` : ''}: it is in ${dir}, which every user can write; ` +
+          `anyone who can write it decides what is logged. Fix: copy it to a folder only Administrators can write (sysmon-ts -i FILE installs it under %ProgramData%\\sysmon-ts)`,
+      );
     }
   }
 }
@@ -149,14 +161,22 @@ export function checkOutputPath(path: string, what = 'output', opts: PlatformOpt
     if (!st.isSymbolicLink()) continue; // Node reports Windows junctions as symbolic links too
     if (win) {
       if (windowsUserWritableDirOf(parent, env) === null) continue;
-      throw new SecurityError(`refusing ${what} path ${abs}: ${cur} is a symbolic link or junction in ${parent}, which every user can write `
-        + `(anyone could have planted it); use a path in a folder only Administrators can write`);
+      throw new SecurityError(
+        `refusing ${what} path ${abs}: ${cur} is a symbolic link or junction in ${parent}, which every user can write ` +
+          `(anyone could have planted it); use a path in a folder only Administrators can write`,
+      );
     }
     let pst: Stats;
-    try { pst = statSync(parent); } catch { continue; }
+    try {
+      pst = statSync(parent);
+    } catch {
+      continue;
+    }
     if ((pst.mode & 0o002) !== 0) {
-      throw new SecurityError(`refusing ${what} path ${abs}: ${cur} is a symbolic link in the world-writable directory ${parent} `
-        + `(anyone could have planted it); use a path in a directory only root can write`);
+      throw new SecurityError(
+        `refusing ${what} path ${abs}: ${cur} is a symbolic link in the world-writable directory ${parent} ` +
+          `(anyone could have planted it); use a path in a directory only root can write`,
+      );
     }
   }
 }

@@ -14,7 +14,9 @@ export const COMPILED_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
 /** How to run this checkout's CLI: compiled when built, else the sources through tsx. */
 export function cliCommand(): string[] {
-  return existsSync(COMPILED_CLI) ? [process.execPath, ...AGENT_NODE_FLAGS, COMPILED_CLI] : [process.execPath, ...AGENT_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src', 'cli.ts')];
+  return existsSync(COMPILED_CLI)
+    ? [process.execPath, ...AGENT_NODE_FLAGS, COMPILED_CLI]
+    : [process.execPath, ...AGENT_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src', 'cli.ts')];
 }
 /** Where `make -C driver/linux` puts the BPF objects (the list: src/driver-objects.ts, from the families). */
 export const DRIVER_OBJECTS_DIR = join(ROOT, 'driver', 'linux', '.output');

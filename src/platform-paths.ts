@@ -41,7 +41,7 @@ export function defaultPaths(platform: NodeJS.Platform | string, env: Env): Defa
   const win = cliPlatform(platform) === 'win32';
   const p = win ? win32 : posix;
   const base = win ? p.join(programData(env), 'sysmon-ts') : null;
-  const dataDir = env.SYSMON_TS_DATA_DIR ?? (base ?? '/var/lib/sysmon-ts');
+  const dataDir = env.SYSMON_TS_DATA_DIR ?? base ?? '/var/lib/sysmon-ts';
   const logDir = env.SYSMON_TS_LOG_DIR ?? (base ? p.join(base, 'logs') : '/var/log/sysmon-ts');
   const runDir = env.SYSMON_TS_RUN_DIR ?? (base ? p.join(base, 'run') : '/run/sysmon-ts');
   return {

@@ -71,18 +71,32 @@ export function sinkCrossImports(g: Map<string, string[]>): string[] {
 
 /** strongly connected components of more than one file (Tarjan) */
 export function cycles(g: Map<string, string[]>): string[][] {
-  const index = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>();
-  const stack: string[] = [], found: string[][] = [];
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    onStack = new Set<string>();
+  const stack: string[] = [],
+    found: string[][] = [];
   let next = 0;
   const visit = (v: string): void => {
-    index.set(v, next); low.set(v, next); next++; stack.push(v); onStack.add(v);
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
     for (const w of g.get(v) ?? []) {
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) === index.get(v)) {
       const comp: string[] = [];
-      for (;;) { const w = stack.pop()!; onStack.delete(w); comp.push(w); if (w === v) break; }
+      for (;;) {
+        const w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+        if (w === v) break;
+      }
       if (comp.length > 1) found.push(comp);
     }
   };
@@ -109,7 +123,15 @@ it('the checks see a wrong-way import and a cycle when there is one', () => {
   ]);
   assert.deepEqual(wrongWay(g), ['src/kernel/a.ts -> src/events/b.ts']);
   assert.equal(cycles(g).length, 1);
-  const s = new Map([['sinks/relp/a.ts', ['sinks/syslog/b.ts', 'sinks/shared/c.ts', 'sinks/sink.ts']], ['sinks/shared/c.ts', ['sinks/jsonl/d.ts']], ['sinks/index.ts', ['sinks/relp/a.ts']]]);
+  const s = new Map([
+    ['sinks/relp/a.ts', ['sinks/syslog/b.ts', 'sinks/shared/c.ts', 'sinks/sink.ts']],
+    ['sinks/shared/c.ts', ['sinks/jsonl/d.ts']],
+    ['sinks/index.ts', ['sinks/relp/a.ts']],
+  ]);
   assert.deepEqual(sinkCrossImports(s), ['sinks/relp/a.ts -> sinks/syslog/b.ts', 'sinks/shared/c.ts -> sinks/jsonl/d.ts']);
-  assert.deepEqual(importsOf('src/kernel/x.ts', "import { y } from '../events/y.js';\nconst m = await import('./z.js');\nimport './w.js';"), ['src/events/y.ts', 'src/kernel/z.ts', 'src/kernel/w.ts']);
+  assert.deepEqual(importsOf('src/kernel/x.ts', "import { y } from '../events/y.js';\nconst m = await import('./z.js');\nimport './w.js';"), [
+    'src/events/y.ts',
+    'src/kernel/z.ts',
+    'src/kernel/w.ts',
+  ]);
 });

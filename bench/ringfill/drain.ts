@@ -19,7 +19,9 @@ const opts = Buffer.alloc(80);
 opts.writeBigUInt64LE(80n, 0);
 
 let sum = 0;
-const onRecord = (rec: Buffer) => { sum += rec.readUInt16LE(0) + rec.length; };
+const onRecord = (rec: Buffer) => {
+  sum += rec.readUInt16LE(0) + rec.length;
+};
 for (const mode of ['walk']) {
   let busy = 0n;
   let total = 0;
@@ -27,9 +29,12 @@ for (const mode of ['walk']) {
     if (testRun(fd, opts) !== 0) throw new Error(`test_run failed (errno ${koffi.errno()})`);
     const t0 = process.hrtime.bigint();
     let n = 0;
-    for (let k; (k = ring.drain(onRecord, 1 << 20)) > 0;) n += k;
+    for (let k; (k = ring.drain(onRecord, 1 << 20)) > 0; ) n += k;
     const dt = process.hrtime.bigint() - t0;
-    if (r >= 2) { busy += dt; total += n; } // first two rounds warm the JIT
+    if (r >= 2) {
+      busy += dt;
+      total += n;
+    } // first two rounds warm the JIT
   }
   const s = Number(busy) / 1e9;
   process.stdout.write(`${JSON.stringify({ mode, records: total, seconds: s, recordsPerSec: Math.round(total / s), check: sum & 1 })}\n`);

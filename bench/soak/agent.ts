@@ -8,11 +8,27 @@ import { join } from 'node:path';
 import { ROOT, sleep, startFlags } from '../live.js';
 
 /** rssMB = VmRSS; anonMB = RssAnon (heaps: what a leak grows), the rest is mapped files and shared memory (the ring) */
-export interface Sample { tMs: number; pid: number; rssMB: number; anonMB: number; fds: number }
+export interface Sample {
+  tMs: number;
+  pid: number;
+  rssMB: number;
+  anonMB: number;
+  fds: number;
+}
 
-export interface RestartReport { attempts: number; refusedMs: number; refusals: string[] }
+export interface RestartReport {
+  attempts: number;
+  refusedMs: number;
+  refusals: string[];
+}
 
-export interface AgentPaths { dir: string; jsonl: string; journal: string; runDir: string; root: string }
+export interface AgentPaths {
+  dir: string;
+  jsonl: string;
+  journal: string;
+  runDir: string;
+  root: string;
+}
 
 export const CLI = join(ROOT, 'dist/src/cli.js');
 
@@ -25,10 +41,20 @@ export class SoakAgent {
   rotations = 0;
   private logs: string[] = [];
 
-  constructor(readonly paths: AgentPaths, readonly syslogUrl: string, public config: string) {}
+  constructor(
+    readonly paths: AgentPaths,
+    readonly syslogUrl: string,
+    public config: string,
+  ) {}
 
   private env(): NodeJS.ProcessEnv {
-    return { ...process.env, SYSMON_TS_RUN_DIR: this.paths.runDir, SYSMON_TS_ROOT: this.paths.root, SYSMON_TS_STATS_FILE_MS: '2000', SYSMON_TS_LOG_LEVEL: 'info' };
+    return {
+      ...process.env,
+      SYSMON_TS_RUN_DIR: this.paths.runDir,
+      SYSMON_TS_ROOT: this.paths.root,
+      SYSMON_TS_STATS_FILE_MS: '2000',
+      SYSMON_TS_LOG_LEVEL: 'info',
+    };
   }
 
   /** one start attempt: resolves with the agent running, or with its output when it exited */
@@ -36,17 +62,42 @@ export class SoakAgent {
     const log = join(this.paths.dir, `agent-${++this.starts}.log`);
     this.logs.push(log);
     const out = createWriteStream(log);
-    const p = spawn(process.execPath, [...startFlags(ROOT), CLI, 'run', '--jsonl', this.paths.jsonl, '--journal', this.paths.journal, '-c', this.config,
-      '--syslog', this.syslogUrl, '--no-console', '--stats-every', '10',
-      // the agent stops when the soak dies (Ctrl-C): no orphan left capturing on a shared machine
-      '--exit-with-parent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: this.env() });
+    const p = spawn(
+      process.execPath,
+      [
+        ...startFlags(ROOT),
+        CLI,
+        'run',
+        '--jsonl',
+        this.paths.jsonl,
+        '--journal',
+        this.paths.journal,
+        '-c',
+        this.config,
+        '--syslog',
+        this.syslogUrl,
+        '--no-console',
+        '--stats-every',
+        '10',
+        // the agent stops when the soak dies (Ctrl-C): no orphan left capturing on a shared machine
+        '--exit-with-parent',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: this.env() },
+    );
     let err = '';
-    p.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (err.length > 1e6) err = err.slice(-1e5); out.write(d); });
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.length > 1e6) err = err.slice(-1e5);
+      out.write(d);
+    });
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
     const deadline = Date.now() + 60_000;
     while (!err.includes('monitoring;') && p.exitCode === null && p.signalCode === null && Date.now() < deadline) await sleep(50);
     if (p.exitCode !== null || p.signalCode !== null || !err.includes('monitoring;')) {
-      if (p.exitCode === null) { p.kill('SIGKILL'); await exited; }
+      if (p.exitCode === null) {
+        p.kill('SIGKILL');
+        await exited;
+      }
       out.end();
       return { ok: false, output: err.slice(-2000) };
     }
@@ -67,7 +118,12 @@ export class SoakAgent {
     const p = this.proc!;
     const killedPid = p.pid!;
     let exitedMs = 0;
-    const exited = new Promise<void>((r) => p.once('exit', () => { exitedMs = Date.now(); r(); }));
+    const exited = new Promise<void>((r) =>
+      p.once('exit', () => {
+        exitedMs = Date.now();
+        r();
+      }),
+    );
     const killMs = Date.now();
     p.kill('SIGKILL');
     this.proc = null;
@@ -91,7 +147,10 @@ export class SoakAgent {
    *  300 ms pause standing in for a slow copy, truncate, no signal; sinks/README.md says it
    *  loses lines, and the soak has to report them */
   async rotate(mode: 'rename' | 'copytruncate' = 'rename'): Promise<void> {
-    const names = readdirSync(this.paths.dir).filter((n) => n.startsWith('events.jsonl.')).map((n) => Number(n.slice('events.jsonl.'.length))).filter(Number.isInteger);
+    const names = readdirSync(this.paths.dir)
+      .filter((n) => n.startsWith('events.jsonl.'))
+      .map((n) => Number(n.slice('events.jsonl.'.length)))
+      .filter(Number.isInteger);
     for (const i of names.sort((a, b) => b - a)) renameSync(`${this.paths.jsonl}.${i}`, `${this.paths.jsonl}.${i + 1}`);
     if (mode === 'copytruncate') {
       copyFileSync(this.paths.jsonl, `${this.paths.jsonl}.1`);
@@ -121,7 +180,9 @@ export class SoakAgent {
       this.samples.push({ tMs: Date.now(), pid, rssMB: kB('VmRSS'), anonMB: kB('RssAnon'), fds: readdirSync(`/proc/${pid}/fd`).length });
       const stats = JSON.parse(readFileSync(join(this.paths.runDir, 'stats.json'), 'utf8')) as Record<string, unknown>;
       if (stats.pid === pid) this.lastStats.set(pid, stats);
-    } catch { /* the process is exiting, or stats.json is being replaced */ }
+    } catch {
+      /* the process is exiting, or stats.json is being replaced */
+    }
   }
 
   /** the running agent's latest stats.json (only if written by it) */
@@ -129,7 +190,9 @@ export class SoakAgent {
     try {
       const s = JSON.parse(readFileSync(join(this.paths.runDir, 'stats.json'), 'utf8')) as Record<string, unknown>;
       return s.pid === this.proc?.pid ? s : null;
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   }
 
   async stop(): Promise<number | null> {

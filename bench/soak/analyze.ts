@@ -5,7 +5,10 @@
 import type { Delivered } from './collect.js';
 import type { Op, OpKind, Storm } from './storm.js';
 
-export interface Window { fromMs: number; toMs: number }
+export interface Window {
+  fromMs: number;
+  toMs: number;
+}
 
 export interface KindResult {
   kind: string;
@@ -55,7 +58,15 @@ function signature(e: Delivered): string {
   return [e.eventId, e.ruleName, e.commandLine, e.target, e.destinationPort, e.sourcePort, e.initiated, e.description].join('\u0000');
 }
 
-export function analyzeSink(sink: string, delivered: Delivered[], bad: string[], storm: Storm, up: Window[], startMs: number, killMs: number | null): SinkResult {
+export function analyzeSink(
+  sink: string,
+  delivered: Delivered[],
+  bad: string[],
+  storm: Storm,
+  up: Window[],
+  startMs: number,
+  killMs: number | null,
+): SinkResult {
   const seen = new Map<number, string>();
   let duplicateRows = 0;
   let conflicting = 0;
@@ -76,9 +87,16 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
     }
     seen.set(e.recordId, sig);
     byEventId.set(e.eventId, (byEventId.get(e.eventId) ?? 0) + 1);
-    if (e.eventId === 255 || e.eventId === 16 || e.eventId === 4) { selfEvents.push(e); continue; }
+    if (e.eventId === 255 || e.eventId === 16 || e.eventId === 4) {
+      selfEvents.push(e);
+      continue;
+    }
     const k = eventKey(e, storm);
-    if (!k) { unmatched++; unmatchedById.set(e.eventId, (unmatchedById.get(e.eventId) ?? 0) + 1); continue; }
+    if (!k) {
+      unmatched++;
+      unmatchedById.set(e.eventId, (unmatchedById.get(e.eventId) ?? 0) + 1);
+      continue;
+    }
     ruleNames.set(e.ruleName, (ruleNames.get(e.ruleName) ?? 0) + 1);
     let s = found.get(k);
     if (!s) found.set(k, (s = new Set()));
@@ -89,14 +107,24 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
   const kinds: KindResult[] = [];
   for (const kind of ['exec', 'file', 'connect'] as OpKind[]) {
     for (const sub of KEYS[kind]) {
-      const r: KindResult = { kind: kind === 'file' ? `file ${sub}` : kind, expected: 0, found: 0, lost: 0, lostSamples: [], outage: 0, outageFound: 0, doubled: 0 };
+      const r: KindResult = {
+        kind: kind === 'file' ? `file ${sub}` : kind,
+        expected: 0,
+        found: 0,
+        lost: 0,
+        lostSamples: [],
+        outage: 0,
+        outageFound: 0,
+        doubled: 0,
+      };
       const ops = storm.ops.filter((o) => o.kind === kind && o.ok);
       if (kind === 'connect') {
         // source ports repeat over a long run: compare counts per port
         const want = new Map<string, { exp: number; out: number; ends: number[] }>();
         for (const o of ops) {
           const w = want.get(o.key) ?? { exp: 0, out: 0, ends: [] };
-          if (inUp(o)) w.exp++; else w.out++;
+          if (inUp(o)) w.exp++;
+          else w.out++;
           w.ends.push(o.endMs);
           want.set(o.key, w);
         }
@@ -106,23 +134,46 @@ export function analyzeSink(sink: string, delivered: Delivered[], bad: string[],
           r.outage += w.out;
           r.found += Math.min(got, w.exp);
           r.outageFound += Math.min(Math.max(0, got - w.exp), w.out);
-          if (got < w.exp) { r.lost += w.exp - got; if (r.lostSamples.length < 10) r.lostSamples.push(`port ${port}, used ${w.ends.length} time(s), one of${w.ends.map((e) => when(e, startMs, killMs)).join(',')}`); }
+          if (got < w.exp) {
+            r.lost += w.exp - got;
+            if (r.lostSamples.length < 10)
+              r.lostSamples.push(`port ${port}, used ${w.ends.length} time(s), one of${w.ends.map((e) => when(e, startMs, killMs)).join(',')}`);
+          }
           if (got > w.exp + w.out) r.doubled += got - w.exp - w.out;
         }
       } else {
         for (const o of ops) {
           const ids = found.get(`${sub}:${o.key}`);
           const expected = inUp(o);
-          if (expected) r.expected++; else r.outage++;
+          if (expected) r.expected++;
+          else r.outage++;
           if (ids && ids.size > 1) r.doubled++;
-          if (ids) { if (expected) r.found++; else r.outageFound++; }
-          else if (expected) { r.lost++; if (r.lostSamples.length < 10) r.lostSamples.push(`${o.key.split('/').pop()}${when(o.endMs, startMs, killMs)}`); }
+          if (ids) {
+            if (expected) r.found++;
+            else r.outageFound++;
+          } else if (expected) {
+            r.lost++;
+            if (r.lostSamples.length < 10) r.lostSamples.push(`${o.key.split('/').pop()}${when(o.endMs, startMs, killMs)}`);
+          }
         }
       }
       kinds.push(r);
     }
   }
-  return { sink, rows: delivered.length, uniqueRecords: seen.size, duplicateRows, conflicting, kinds, byEventId, ruleNames, selfEvents, unmatched, unmatchedById, bad };
+  return {
+    sink,
+    rows: delivered.length,
+    uniqueRecords: seen.size,
+    duplicateRows,
+    conflicting,
+    kinds,
+    byEventId,
+    ruleNames,
+    selfEvents,
+    unmatched,
+    unmatchedById,
+    bad,
+  };
 }
 
 /** when an operation ended: seconds after the storm started, and relative to the kill -9 */
@@ -141,6 +192,9 @@ export function slopePerHour(xs: number[], ys: number[]): number {
   const my = ys.reduce((a, b) => a + b, 0) / n;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < n; i++) { num += (xs[i]! - mx) * (ys[i]! - my); den += (xs[i]! - mx) ** 2; }
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
   return den ? (num / den) * 3_600_000 : NaN;
 }

@@ -34,9 +34,16 @@ export function readJsonlSink(dir: string): { events: Delivered[]; files: number
         const d = o.EventData ?? {};
         const s = (k: string) => (d[k] === undefined ? '' : String(d[k]));
         events.push({
-          recordId: o.EventRecordID, eventId: o.EventID, ruleName: s('RuleName'), commandLine: s('CommandLine'), target: s('TargetFilename'),
-          destinationPort: s('DestinationPort'), sourcePort: s('SourcePort'), initiated: s('Initiated'),
-          description: s('Description') || s('Configuration') || s('State'), from: f,
+          recordId: o.EventRecordID,
+          eventId: o.EventID,
+          ruleName: s('RuleName'),
+          commandLine: s('CommandLine'),
+          target: s('TargetFilename'),
+          destinationPort: s('DestinationPort'),
+          sourcePort: s('SourcePort'),
+          initiated: s('Initiated'),
+          description: s('Description') || s('Configuration') || s('State'),
+          from: f,
         });
       } catch (e) {
         bad.push(`${f}: ${(e as Error).message}: ${line.slice(0, 120)}`);
@@ -58,13 +65,23 @@ export async function readSyslogReceiver(file: string): Promise<{ events: Delive
     const at = line.indexOf('<Event>');
     const rid = /<EventRecordID>(\d+)<\/EventRecordID>/.exec(line);
     const eid = /<EventID>(\d+)<\/EventID>/.exec(line);
-    if (at < 0 || !rid || !eid || !line.endsWith('</Event>')) { bad.push(line.slice(0, 160)); continue; }
+    if (at < 0 || !rid || !eid || !line.endsWith('</Event>')) {
+      bad.push(line.slice(0, 160));
+      continue;
+    }
     const d: Record<string, string> = {};
     for (const m of line.slice(at).matchAll(DATA)) d[m[1]!] = m[2]!;
     events.push({
-      recordId: Number(rid[1]), eventId: Number(eid[1]), ruleName: d.RuleName ?? '', commandLine: d.CommandLine ?? '', target: d.TargetFilename ?? '',
-      destinationPort: d.DestinationPort ?? '', sourcePort: d.SourcePort ?? '', initiated: d.Initiated ?? '',
-      description: d.Description ?? d.Configuration ?? d.State ?? '', from: 'syslog',
+      recordId: Number(rid[1]),
+      eventId: Number(eid[1]),
+      ruleName: d.RuleName ?? '',
+      commandLine: d.CommandLine ?? '',
+      target: d.TargetFilename ?? '',
+      destinationPort: d.DestinationPort ?? '',
+      sourcePort: d.SourcePort ?? '',
+      initiated: d.Initiated ?? '',
+      description: d.Description ?? d.Configuration ?? d.State ?? '',
+      from: 'syslog',
     });
   }
   return { events, bad };

@@ -22,7 +22,11 @@ export interface Op {
   ok: boolean;
 }
 
-export interface StormRates { exec: number; file: number; connect: number }
+export interface StormRates {
+  exec: number;
+  file: number;
+  connect: number;
+}
 
 export class Storm {
   readonly ops: Op[] = [];
@@ -35,15 +39,26 @@ export class Storm {
   private t0 = 0;
   private done: Record<OpKind, number> = { exec: 0, file: 0, connect: 0 };
 
-  constructor(readonly runId: string, readonly fileDir: string, readonly rates: StormRates) {}
+  constructor(
+    readonly runId: string,
+    readonly fileDir: string,
+    readonly rates: StormRates,
+  ) {}
 
   /** CommandLine substring every exec of this run carries */
-  get execMarker(): string { return `soak-${this.runId}-x`; }
+  get execMarker(): string {
+    return `soak-${this.runId}-x`;
+  }
   /** TargetFilename prefix every file of this run has */
-  get filePrefix(): string { return join(this.fileDir, `soak-${this.runId}-f`); }
+  get filePrefix(): string {
+    return join(this.fileDir, `soak-${this.runId}-f`);
+  }
 
   async listen(): Promise<void> {
-    this.server = net.createServer((c) => { c.on('error', () => {}); c.destroy(); });
+    this.server = net.createServer((c) => {
+      c.on('error', () => {});
+      c.destroy();
+    });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.listenPort = (this.server.address() as net.AddressInfo).port;
   }
@@ -98,11 +113,17 @@ export class Storm {
         closeSync(openSync(key, 'wx', 0o600));
         unlinkSync(key);
       } else {
-        key = String(await new Promise<number>((resolve, reject) => {
-          const s = net.connect({ host: '127.0.0.1', port: this.listenPort });
-          s.once('connect', () => { const port = s.localPort!; s.destroy(); resolve(port); });
-          s.once('error', reject);
-        }));
+        key = String(
+          await new Promise<number>((resolve, reject) => {
+            const s = net.connect({ host: '127.0.0.1', port: this.listenPort });
+            s.once('connect', () => {
+              const port = s.localPort!;
+              s.destroy();
+              resolve(port);
+            });
+            s.once('error', reject);
+          }),
+        );
       }
       this.ops.push({ kind, key, startMs, endMs: Date.now(), ok: true });
     } catch (e) {

@@ -14,7 +14,12 @@ export const HEADER = join(ROOT, 'driver/include/events.h');
 export const OUTPUT = join(ROOT, 'src/kernel/generated/events-h.ts');
 
 interface BtfType {
-  id: number; kind: string; name: string; size?: number; type_id?: number; nr_elems?: number;
+  id: number;
+  kind: string;
+  name: string;
+  size?: number;
+  type_id?: number;
+  nr_elems?: number;
   members?: { name: string; type_id: number; bits_offset: number }[];
   values?: { name: string }[];
 }
@@ -55,12 +60,18 @@ export function readHeaderFacts(header = HEADER): HeaderFacts {
       'enum __gen_lo __gen_lo_use; enum __gen_hi __gen_hi_use;',
     ].join('\n');
     writeFileSync(join(dir, 'probe.c'), probe + '\n');
-    execFileSync('clang', ['-g', '-O0', '-target', 'bpf', '-std=gnu2x', '-c', join(dir, 'probe.c'), '-o', join(dir, 'probe.o')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('clang', ['-g', '-O0', '-target', 'bpf', '-std=gnu2x', '-c', join(dir, 'probe.c'), '-o', join(dir, 'probe.o')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const obj = join(dir, 'probe.o');
-    const btf = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { types: BtfType[] };
+    const btf = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+      types: BtfType[];
+    };
     // enum values from the text dump: bpftool's JSON sign-extends them and JSON numbers lose bits
     const enumValues = new Map<string, number>();
-    for (const m of execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 64 << 20 }).matchAll(/^\t'(\w+)' val=(-?\d+)$/gm)) {
+    for (const m of execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 64 << 20 }).matchAll(
+      /^\t'(\w+)' val=(-?\d+)$/gm,
+    )) {
       enumValues.set(m[1]!, Number(m[2]));
     }
     return factsFromBtf(btf.types, names, enumValues);
@@ -102,16 +113,26 @@ function factsFromBtf(types: BtfType[], names: ReturnType<typeof declared>, enum
 export function render(f: HeaderFacts): string {
   const lines = [
     '// GENERATED from driver/include/events.h by `npm run gen` (driver/gen/events-ts.ts): do not edit.',
-    '// Sizes and offsets are the compiler\'s (clang -target bpf, read back from BTF).',
+    "// Sizes and offsets are the compiler's (clang -target bpf, read back from BTF).",
     '',
     '/** sizeof and [offset, size] of every member, per struct */',
     'export const STRUCTS = {',
-    ...Object.entries(f.structs).map(([n, s]) => `  ${n}: { size: ${s.size}, fields: { ${Object.entries(s.fields).map(([k, [o, z]]) => `${k}: [${o}, ${z}]`).join(', ')} } },`),
+    ...Object.entries(f.structs).map(
+      ([n, s]) =>
+        `  ${n}: { size: ${s.size}, fields: { ${Object.entries(s.fields)
+          .map(([k, [o, z]]) => `${k}: [${o}, ${z}]`)
+          .join(', ')} } },`,
+    ),
     '} as const;',
     '',
     '/** every enum of the header, by enum name */',
     'export const ENUMS = {',
-    ...Object.entries(f.enums).map(([n, vs]) => `  ${n}: { ${Object.entries(vs).map(([k, v]) => `${k}: ${v}`).join(', ')} },`),
+    ...Object.entries(f.enums).map(
+      ([n, vs]) =>
+        `  ${n}: { ${Object.entries(vs)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} },`,
+    ),
     '} as const;',
     '',
     '/** every integer #define of the header, evaluated */',

@@ -23,7 +23,11 @@ function printable(v: unknown, max = 160): string {
 }
 
 export function summarize(ev: SysmonEvent): string {
-  const fields = SUMMARY_FIELDS[ev.id] ?? Object.keys(ev.data).filter((k) => k !== 'RuleName' && k !== 'UtcTime').slice(0, 4);
+  const fields =
+    SUMMARY_FIELDS[ev.id] ??
+    Object.keys(ev.data)
+      .filter((k) => k !== 'RuleName' && k !== 'UtcTime')
+      .slice(0, 4);
   const parts = fields.map((f) => `${f}=${printable(ev.data[f])}`);
   const rule = ev.data.RuleName && ev.data.RuleName !== '-' ? ` [${printable(ev.data.RuleName, 60)}]` : '';
   return `#${ev.recordId} ${ev.data.UtcTime} ${ev.id} ${eventName(ev.id)}${rule} ${parts.join(' ')}\n`;

@@ -34,20 +34,42 @@ export function eventDescriptor(id: number): Buffer {
 export function fieldPayload(type: FieldType, v: FieldValue | undefined): Buffer {
   const str = (s: string) => Buffer.from(`${s}\0`, 'utf16le');
   switch (type) {
-    case 'UnicodeString': return str(v === undefined ? '-' : String(v));
-    case 'GUID': return guidBytes(String(v ?? '')) ?? Buffer.alloc(16);
-    case 'UInt16': { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v ?? 0) & 0xffff); return b; }
-    case 'UInt32': { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v ?? 0) >>> 0); return b; }
-    case 'HexInt32': { const b = Buffer.alloc(4); b.writeUInt32LE(Number(typeof v === 'string' ? BigInt(v) : v ?? 0) >>> 0); return b; }
+    case 'UnicodeString':
+      return str(v === undefined ? '-' : String(v));
+    case 'GUID':
+      return guidBytes(String(v ?? '')) ?? Buffer.alloc(16);
+    case 'UInt16': {
+      const b = Buffer.alloc(2);
+      b.writeUInt16LE(Number(v ?? 0) & 0xffff);
+      return b;
+    }
+    case 'UInt32': {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(Number(v ?? 0) >>> 0);
+      return b;
+    }
+    case 'HexInt32': {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(Number(typeof v === 'string' ? BigInt(v) : (v ?? 0)) >>> 0);
+      return b;
+    }
     case 'UInt64':
     case 'HexInt64': {
       const b = Buffer.alloc(8);
       let n = 0n;
-      try { n = BigInt(typeof v === 'boolean' ? 0 : v ?? 0); } catch { n = 0n; }
+      try {
+        n = BigInt(typeof v === 'boolean' ? 0 : (v ?? 0));
+      } catch {
+        n = 0n;
+      }
       b.writeBigUInt64LE(BigInt.asUintN(64, n));
       return b;
     }
-    case 'Boolean': { const b = Buffer.alloc(4); b.writeUInt32LE(v === true ? 1 : 0); return b; } // win:Boolean is a 4-byte BOOL
+    case 'Boolean': {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v === true ? 1 : 0);
+      return b;
+    } // win:Boolean is a 4-byte BOOL
   }
 }
 
@@ -77,7 +99,9 @@ async function loadAdvapi(): Promise<Advapi> {
   const lib = koffi.load('advapi32.dll');
   const DataDesc = koffi.struct('EVENT_DATA_DESCRIPTOR', { Ptr: 'const void *', Size: 'uint32_t', Reserved: 'uint32_t' });
   const EventRegister = lib.func('uint32_t __stdcall EventRegister(const uint8_t *ProviderId, void *Callback, void *Context, _Out_ uint64_t *RegHandle)');
-  const EventWriteTransfer = lib.func('uint32_t __stdcall EventWriteTransfer(uint64_t RegHandle, const uint8_t *EventDescriptor, const uint8_t *ActivityId, const uint8_t *RelatedActivityId, uint32_t UserDataCount, EVENT_DATA_DESCRIPTOR *UserData)');
+  const EventWriteTransfer = lib.func(
+    'uint32_t __stdcall EventWriteTransfer(uint64_t RegHandle, const uint8_t *EventDescriptor, const uint8_t *ActivityId, const uint8_t *RelatedActivityId, uint32_t UserDataCount, EVENT_DATA_DESCRIPTOR *UserData)',
+  );
   const EventUnregister = lib.func('uint32_t __stdcall EventUnregister(uint64_t RegHandle)');
   void DataDesc;
   return {
@@ -91,7 +115,9 @@ async function loadAdvapi(): Promise<Advapi> {
       const descs = payloads.map((p) => ({ Ptr: p, Size: p.length, Reserved: 0 }));
       return EventWriteTransfer(handle, descriptor, null, null, descs.length, descs) as number;
     },
-    unregister(handle) { EventUnregister(handle); },
+    unregister(handle) {
+      EventUnregister(handle);
+    },
   };
 }
 

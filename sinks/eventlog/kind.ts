@@ -4,7 +4,7 @@ import { createEventLogSink } from './etw.js';
 
 export const etwSink: SinkKind = {
   kind: 'etw',
-  usage: 'etw (Windows only: events to the Event Log through the installed manifest\'s provider)',
+  usage: "etw (Windows only: events to the Event Log through the installed manifest's provider)",
   options: {},
   create(where, _o, ctx) {
     if (where !== '') throw new Error(`etw takes no argument (got "${where}")`);

@@ -28,7 +28,11 @@ export interface EvtxRecord {
 }
 
 type Part = TNode | string | { sub: number; opt: boolean };
-interface TNode { name: string; attrs: { name: string; parts: Part[] }[]; children: Part[] }
+interface TNode {
+  name: string;
+  attrs: { name: string; parts: Part[] }[];
+  children: Part[];
+}
 
 /** Nesting of elements, template instances and BinXml values one record may use: deeper is damage
  *  (a template that instantiates itself would otherwise recurse until the stack overflows). */
@@ -85,8 +89,14 @@ export class ChunkParser {
       while (p < end) {
         this.need(p, 1, 'token');
         const tok = this.c[p]!;
-        if (tok === 0x00) { p++; break; }
-        if (tok === 0x0f) { p += 4; continue; }
+        if (tok === 0x00) {
+          p++;
+          break;
+        }
+        if (tok === 0x0f) {
+          p += 4;
+          continue;
+        }
         if (tok === 0x0c) {
           const [nodes, q] = this.instance(p);
           out.push(...nodes);
@@ -102,7 +112,9 @@ export class ChunkParser {
         throw new Error(`unexpected BinXml token 0x${tok.toString(16)} at ${p}`);
       }
       return [out as XmlNode[], p];
-    } finally { this.depth--; }
+    } finally {
+      this.depth--;
+    }
   }
 
   /** Whether an element start read with (or without) a dependency id is possible here. */
@@ -147,7 +159,10 @@ export class ChunkParser {
         for (;;) {
           this.need(p, 1, `content of <${name}>`);
           const t = this.c[p]!;
-          if (t === 0x04) { p++; break; }
+          if (t === 0x04) {
+            p++;
+            break;
+          }
           if ((t & 0xbf) === 0x01) {
             const [child, q] = this.element(p, dep);
             node.children.push(child);
@@ -160,7 +175,9 @@ export class ChunkParser {
         }
       } else if (tok !== 0x03) throw new Error(`bad element close token 0x${tok.toString(16)} at ${p - 1}`);
       return [node, Math.max(p, end)];
-    } finally { this.depth--; }
+    } finally {
+      this.depth--;
+    }
   }
 
   /** Value-like tokens (text, substitutions, references, nested instances) into parts; returns the new position. */
@@ -216,7 +233,9 @@ export class ChunkParser {
         if (this.limit > CHUNK_SIZE) throw new Error(`template definition at ${defOff} (${size} bytes) runs past the chunk`);
         try {
           tpl = this.fragment(defOff + 24, defOff + 24 + size, true)[0] as TNode[];
-        } finally { this.limit = saved; }
+        } finally {
+          this.limit = saved;
+        }
         this.templates.set(defOff, tpl);
       }
       this.need(p, 4, 'template value count');
@@ -232,47 +251,105 @@ export class ChunkParser {
         p += size;
       }
       return [tpl.map((t) => instantiate(t, values)), p];
-    } finally { this.depth--; }
+    } finally {
+      this.depth--;
+    }
   }
 
   value(type: number, p: number, size: number): Value {
     const c = this.c;
     switch (type) {
-      case T.Null: return { type, v: null };
-      case T.String: return { type, v: c.toString('utf16le', p, p + size).replace(/\0+$/, '') };
-      case T.AnsiString: return { type, v: c.toString('latin1', p, p + size).replace(/\0+$/, '') };
-      case T.Int8: fixedSize(type, size, 1); return { type, v: c.readInt8(p) };
-      case T.UInt8: fixedSize(type, size, 1); return { type, v: c[p]! };
-      case T.Int16: fixedSize(type, size, 2); return { type, v: c.readInt16LE(p) };
-      case T.UInt16: fixedSize(type, size, 2); return { type, v: c.readUInt16LE(p) };
-      case T.Int32: fixedSize(type, size, 4); return { type, v: c.readInt32LE(p) };
-      case T.UInt32: fixedSize(type, size, 4); return { type, v: c.readUInt32LE(p) };
-      case T.Int64: fixedSize(type, size, 8); return { type, v: safe(c.readBigInt64LE(p)) };
-      case T.UInt64: fixedSize(type, size, 8); return { type, v: safe(c.readBigUInt64LE(p)) };
-      case T.Real32: fixedSize(type, size, 4); return { type, v: c.readFloatLE(p) };
-      case T.Real64: fixedSize(type, size, 8); return { type, v: c.readDoubleLE(p) };
-      case T.Bool: fixedSize(type, size, 1); return { type, v: (size >= 4 ? c.readUInt32LE(p) : c[p]!) !== 0 };
-      case T.Guid: fixedSize(type, size, 16); return { type, v: guidText(c, p) };
-      case T.SizeT: fixedSize(type, size, 4); return { type, v: `0x${(size === 8 ? c.readBigUInt64LE(p) : BigInt(c.readUInt32LE(p))).toString(16)}` };
-      case T.FileTime: fixedSize(type, size, 8); return { type, v: c.readBigUInt64LE(p) };
+      case T.Null:
+        return { type, v: null };
+      case T.String:
+        return { type, v: c.toString('utf16le', p, p + size).replace(/\0+$/, '') };
+      case T.AnsiString:
+        return { type, v: c.toString('latin1', p, p + size).replace(/\0+$/, '') };
+      case T.Int8:
+        fixedSize(type, size, 1);
+        return { type, v: c.readInt8(p) };
+      case T.UInt8:
+        fixedSize(type, size, 1);
+        return { type, v: c[p]! };
+      case T.Int16:
+        fixedSize(type, size, 2);
+        return { type, v: c.readInt16LE(p) };
+      case T.UInt16:
+        fixedSize(type, size, 2);
+        return { type, v: c.readUInt16LE(p) };
+      case T.Int32:
+        fixedSize(type, size, 4);
+        return { type, v: c.readInt32LE(p) };
+      case T.UInt32:
+        fixedSize(type, size, 4);
+        return { type, v: c.readUInt32LE(p) };
+      case T.Int64:
+        fixedSize(type, size, 8);
+        return { type, v: safe(c.readBigInt64LE(p)) };
+      case T.UInt64:
+        fixedSize(type, size, 8);
+        return { type, v: safe(c.readBigUInt64LE(p)) };
+      case T.Real32:
+        fixedSize(type, size, 4);
+        return { type, v: c.readFloatLE(p) };
+      case T.Real64:
+        fixedSize(type, size, 8);
+        return { type, v: c.readDoubleLE(p) };
+      case T.Bool:
+        fixedSize(type, size, 1);
+        return { type, v: (size >= 4 ? c.readUInt32LE(p) : c[p]!) !== 0 };
+      case T.Guid:
+        fixedSize(type, size, 16);
+        return { type, v: guidText(c, p) };
+      case T.SizeT:
+        fixedSize(type, size, 4);
+        return { type, v: `0x${(size === 8 ? c.readBigUInt64LE(p) : BigInt(c.readUInt32LE(p))).toString(16)}` };
+      case T.FileTime:
+        fixedSize(type, size, 8);
+        return { type, v: c.readBigUInt64LE(p) };
       case T.SysTime: {
         fixedSize(type, size, 16);
-        const d = Date.UTC(c.readUInt16LE(p), c.readUInt16LE(p + 2) - 1, c.readUInt16LE(p + 6), c.readUInt16LE(p + 8),
-          c.readUInt16LE(p + 10), c.readUInt16LE(p + 12), c.readUInt16LE(p + 14));
+        const d = Date.UTC(
+          c.readUInt16LE(p),
+          c.readUInt16LE(p + 2) - 1,
+          c.readUInt16LE(p + 6),
+          c.readUInt16LE(p + 8),
+          c.readUInt16LE(p + 10),
+          c.readUInt16LE(p + 12),
+          c.readUInt16LE(p + 14),
+        );
         if (Number.isNaN(d)) throw new Error(`bad SYSTEMTIME at ${p}`);
         return { type, v: new Date(d).toISOString() };
       }
-      case T.Sid: return { type, v: sidText(c, p, size) };
-      case T.HexInt32: fixedSize(type, size, 4); return { type, v: `0x${c.readUInt32LE(p).toString(16)}` };
-      case T.HexInt64: fixedSize(type, size, 8); return { type, v: `0x${c.readBigUInt64LE(p).toString(16)}` };
+      case T.Sid:
+        return { type, v: sidText(c, p, size) };
+      case T.HexInt32:
+        fixedSize(type, size, 4);
+        return { type, v: `0x${c.readUInt32LE(p).toString(16)}` };
+      case T.HexInt64:
+        fixedSize(type, size, 8);
+        return { type, v: `0x${c.readBigUInt64LE(p).toString(16)}` };
       case T.BinXml: {
         // its elements have no dependency id; bounded by the value, not the record
         const saved = this.limit;
         this.limit = p + size;
-        try { return { type, v: this.fragment(p, p + size, false)[0] as XmlNode[] }; } finally { this.limit = saved; }
+        try {
+          return { type, v: this.fragment(p, p + size, false)[0] as XmlNode[] };
+        } finally {
+          this.limit = saved;
+        }
       }
-      case 0x81: return { type, v: c.toString('utf16le', p, p + size).replace(/\0+$/, '').split('\0').join(', ') };
-      default: return { type, v: c.toString('hex', p, p + size).toUpperCase() };
+      case 0x81:
+        return {
+          type,
+          v: c
+            .toString('utf16le', p, p + size)
+            .replace(/\0+$/, '')
+            .split('\0')
+            .join(', '),
+        };
+      default:
+        return { type, v: c.toString('hex', p, p + size).toUpperCase() };
     }
   }
 }
@@ -294,11 +371,18 @@ function isNode(x: unknown): x is TNode {
 function substitute(parts: Part[], values: Value[], out: (XmlNode | Value | string)[]): boolean {
   let any = false;
   for (const part of parts) {
-    if (typeof part === 'string') { out.push(part); any = true; } else if (isNode(part)) { out.push(instantiate(part, values)); any = true; } else {
+    if (typeof part === 'string') {
+      out.push(part);
+      any = true;
+    } else if (isNode(part)) {
+      out.push(instantiate(part, values));
+      any = true;
+    } else {
       const v = values[part.sub];
       if (!v || v.type === T.Null) continue;
       any = true;
-      if (v.type === T.BinXml) out.push(...(v.v as XmlNode[])); else out.push(v);
+      if (v.type === T.BinXml) out.push(...(v.v as XmlNode[]));
+      else out.push(v);
     }
   }
   return any;

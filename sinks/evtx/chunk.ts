@@ -8,8 +8,18 @@ import { createHash } from 'node:crypto';
 import type { FieldValue, Identity, SysmonEvent } from '../../src/events/event.js';
 import { eventDef, type EventDef, type FieldType } from '../../src/events/schema.js';
 import {
-  CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, RECORD_MAGIC, T, chunkHeaderCrc, crc, guidBytes,
-  nameHash, nsToFiletime, sidBytes, templateBucket,
+  CHUNK_HEADER_SIZE,
+  CHUNK_MAGIC,
+  CHUNK_SIZE,
+  RECORD_MAGIC,
+  T,
+  chunkHeaderCrc,
+  crc,
+  guidBytes,
+  nameHash,
+  nsToFiletime,
+  sidBytes,
+  templateBucket,
 } from './format.js';
 
 /** Total UTF-16 code units of EventData strings one record may carry; longer values are cut
@@ -75,8 +85,13 @@ export function prepareIdentity(identity: Identity): PreparedIdentity {
     const computer = cutUnits(identity.computer, MAX_COMPUTER_UNITS);
     // provider and channel come from input files too (convert): cut like Computer, so one
     // absurd name cannot make a record that fits no chunk
-    p = { computer, provider: cutUnits(identity.provider, MAX_COMPUTER_UNITS), channel: cutUnits(identity.channel, MAX_COMPUTER_UNITS), providerGuid: g,
-      systemGuid: md5(`sysmon-ts/system/${identity.provider}/${computer}`) };
+    p = {
+      computer,
+      provider: cutUnits(identity.provider, MAX_COMPUTER_UNITS),
+      channel: cutUnits(identity.channel, MAX_COMPUTER_UNITS),
+      providerGuid: g,
+      systemGuid: md5(`sysmon-ts/system/${identity.provider}/${computer}`),
+    };
     if (preparedIdentities.size > 10_000) preparedIdentities.clear();
     preparedIdentities.set(key, p);
   }
@@ -87,8 +102,14 @@ const KEYWORDS = 0x8000000000000000n;
 const LEVEL: Record<EventDef['level'], number> = { Informational: 4, Error: 2 };
 
 const IN_TYPE: Record<FieldType, number> = {
-  UnicodeString: T.String, GUID: T.Guid, UInt32: T.UInt32, UInt16: T.UInt16, UInt64: T.UInt64,
-  Boolean: T.Bool, HexInt32: T.HexInt32, HexInt64: T.HexInt64,
+  UnicodeString: T.String,
+  GUID: T.Guid,
+  UInt32: T.UInt32,
+  UInt16: T.UInt16,
+  UInt64: T.UInt64,
+  Boolean: T.Bool,
+  HexInt32: T.HexInt32,
+  HexInt64: T.HexInt64,
 };
 
 export function valueTypeOf(type: FieldType): number {
@@ -155,7 +176,9 @@ export class Chunk {
   private who: PreparedIdentity;
   private version: number | undefined;
 
-  constructor(private readonly pc: PreparedContext) { this.who = pc; }
+  constructor(private readonly pc: PreparedContext) {
+    this.who = pc;
+  }
 
   /**
    * Append one record; false (and nothing changed) when it does not fit in this chunk.
@@ -204,17 +227,40 @@ export class Chunk {
   }
 
   // ---- low-level emission into the scratch buffer; chunk offset = base + p ----
-  private get off(): number { return this.base + this.p; }
-  private u8(v: number): void { scratch[this.p++] = v; }
-  private u16(v: number): void { scratch.writeUInt16LE(v, this.p); this.p += 2; }
-  private u32(v: number): void { scratch.writeUInt32LE(v >>> 0, this.p); this.p += 4; }
-  private u64(v: bigint): void { scratch.writeBigUInt64LE(v, this.p); this.p += 8; }
-  private bytes(b: Uint8Array): void { scratch.set(b, this.p); this.p += b.length; }
-  private utf16(s: string): number { const n = scratch.write(s, this.p, 'utf16le'); this.p += n; return n; }
+  private get off(): number {
+    return this.base + this.p;
+  }
+  private u8(v: number): void {
+    scratch[this.p++] = v;
+  }
+  private u16(v: number): void {
+    scratch.writeUInt16LE(v, this.p);
+    this.p += 2;
+  }
+  private u32(v: number): void {
+    scratch.writeUInt32LE(v >>> 0, this.p);
+    this.p += 4;
+  }
+  private u64(v: bigint): void {
+    scratch.writeBigUInt64LE(v, this.p);
+    this.p += 8;
+  }
+  private bytes(b: Uint8Array): void {
+    scratch.set(b, this.p);
+    this.p += b.length;
+  }
+  private utf16(s: string): number {
+    const n = scratch.write(s, this.p, 'utf16le');
+    this.p += n;
+    return n;
+  }
 
   private name(name: string): void {
     const known = this.names.get(name);
-    if (known !== undefined) { this.u32(known); return; }
+    if (known !== undefined) {
+      this.u32(known);
+      return;
+    }
     const at = this.off + 4;
     this.u32(at);
     const hash = nameHash(name);
@@ -227,7 +273,10 @@ export class Chunk {
     this.u16(0);
     this.strBuckets[bucket] = at;
     this.names.set(name, at);
-    this.undo.push(() => { this.strBuckets[bucket] = prevHead; this.names.delete(name); });
+    this.undo.push(() => {
+      this.strBuckets[bucket] = prevHead;
+      this.names.delete(name);
+    });
   }
 
   /** <name attrs...>content</name>; attrs and content write their own tokens. */
@@ -241,23 +290,42 @@ export class Chunk {
       const listAt = this.p;
       this.u32(0);
       const start = this.p;
-      attrs.forEach((a, i) => { this.u8(i < attrs.length - 1 ? 0x46 : 0x06); a(); });
+      attrs.forEach((a, i) => {
+        this.u8(i < attrs.length - 1 ? 0x46 : 0x06);
+        a();
+      });
       scratch.writeUInt32LE(this.p - start, listAt);
     }
-    if (content) { this.u8(0x02); content(); this.u8(0x04); } else this.u8(0x03);
+    if (content) {
+      this.u8(0x02);
+      content();
+      this.u8(0x04);
+    } else this.u8(0x03);
     scratch.writeUInt32LE(this.p - sizeAt - 4, sizeAt);
   }
 
   private attr(name: string, value: () => void): () => void {
-    return () => { this.name(name); value(); };
+    return () => {
+      this.name(name);
+      value();
+    };
   }
 
   private text(s: string): () => void {
-    return () => { this.u8(0x05); this.u8(0x01); this.u16(s.length); this.utf16(s); };
+    return () => {
+      this.u8(0x05);
+      this.u8(0x01);
+      this.u16(s.length);
+      this.utf16(s);
+    };
   }
 
   private sub(index: number, type: number, optional: boolean): () => void {
-    return () => { this.u8(optional ? 0x0e : 0x0d); this.u16(index); this.u8(type); };
+    return () => {
+      this.u8(optional ? 0x0e : 0x0d);
+      this.u16(index);
+      this.u8(type);
+    };
   }
 
   /** `0C 01 id offset` + the definition inline when the chunk does not have it yet. */
@@ -266,7 +334,10 @@ export class Chunk {
     this.u8(0x01);
     this.bytes(guid.subarray(0, 4));
     const known = this.templates.get(key);
-    if (known !== undefined) { this.u32(known); return; }
+    if (known !== undefined) {
+      this.u32(known);
+      return;
+    }
     const at = this.off + 4;
     this.u32(at);
     const bucket = templateBucket(guid);
@@ -275,13 +346,19 @@ export class Chunk {
     this.bytes(guid);
     const sizeAt = this.p;
     this.u32(0);
-    this.u8(0x0f); this.u8(0x01); this.u8(0x01); this.u8(0x00);
+    this.u8(0x0f);
+    this.u8(0x01);
+    this.u8(0x01);
+    this.u8(0x00);
     body();
     this.u8(0x00);
     scratch.writeUInt32LE(this.p - sizeAt - 4, sizeAt);
     this.tplBuckets[bucket] = at;
     this.templates.set(key, at);
-    this.undo.push(() => { this.tplBuckets[bucket] = prevHead; this.templates.delete(key); });
+    this.undo.push(() => {
+      this.tplBuckets[bucket] = prevHead;
+      this.templates.delete(key);
+    });
   }
 
   private systemBody(): void {
@@ -321,7 +398,10 @@ export class Chunk {
     this.u32(0); // size, patched
     this.u64(number);
     this.u64(nsToFiletime(ev.timeNs));
-    this.u8(0x0f); this.u8(0x01); this.u8(0x01); this.u8(0x00);
+    this.u8(0x0f);
+    this.u8(0x01);
+    this.u8(0x01);
+    this.u8(0x00);
     this.templateInstance(`system/${this.who.systemGuid.toString('hex')}`, this.who.systemGuid, () => this.systemBody());
     // 18 value descriptors, patched as the values are written
     this.u32(18);
@@ -371,9 +451,18 @@ export class Chunk {
     // strings, with the longest cut so the record fits in a chunk
     let cap = Infinity;
     let total = 0;
-    for (const f of def.fields) { const v = data[f.name]; if (typeof v === 'string') total += v.length; }
+    for (const f of def.fields) {
+      const v = data[f.name];
+      if (typeof v === 'string') total += v.length;
+    }
     if (total > MAX_STRING_UNITS) {
-      cap = fitStrings(def.fields.map((f) => { const v = data[f.name]; return typeof v === 'string' ? v.length : 0; }), MAX_STRING_UNITS);
+      cap = fitStrings(
+        def.fields.map((f) => {
+          const v = data[f.name];
+          return typeof v === 'string' ? v.length : 0;
+        }),
+        MAX_STRING_UNITS,
+      );
     }
     for (let i = 0; i < n; i++) {
       const f = def.fields[i]!;
@@ -384,26 +473,31 @@ export class Chunk {
         case 'UInt32':
         case 'HexInt32': {
           const num = toUint(v, 0xffffffff, f.type === 'HexInt32');
-          if (num === null) type = this.str(v, cap); else this.u32(num);
+          if (num === null) type = this.str(v, cap);
+          else this.u32(num);
           break;
         }
         case 'UInt16': {
           const num = toUint(v, 0xffff, false);
-          if (num === null) type = this.str(v, cap); else this.u16(num);
+          if (num === null) type = this.str(v, cap);
+          else this.u16(num);
           break;
         }
         case 'UInt64':
         case 'HexInt64': {
           const big = toU64(v, f.type === 'HexInt64');
-          if (big === null) type = this.str(v, cap); else this.u64(big);
+          if (big === null) type = this.str(v, cap);
+          else this.u64(big);
           break;
         }
         case 'Boolean':
-          if (typeof v === 'boolean') this.u32(v ? 1 : 0); else type = this.str(v, cap);
+          if (typeof v === 'boolean') this.u32(v ? 1 : 0);
+          else type = this.str(v, cap);
           break;
         case 'GUID': {
           const g = typeof v === 'string' ? guidBytes(v) : null;
-          if (g) this.bytes(g); else type = this.str(v, cap);
+          if (g) this.bytes(g);
+          else type = this.str(v, cap);
           break;
         }
         default:
@@ -428,9 +522,15 @@ export class Chunk {
 const dataGuids = new WeakMap<PreparedContext, Map<number, Buffer>>();
 function eventDataGuid(pc: PreparedContext, def: EventDef): Buffer {
   let m = dataGuids.get(pc);
-  if (!m) { m = new Map(); dataGuids.set(pc, m); }
+  if (!m) {
+    m = new Map();
+    dataGuids.set(pc, m);
+  }
   let g = m.get(def.id);
-  if (!g) { g = md5(`sysmon-ts/eventdata/${pc.provider}/${def.id}/${def.version}`); m.set(def.id, g); }
+  if (!g) {
+    g = md5(`sysmon-ts/eventdata/${pc.provider}/${def.id}/${def.version}`);
+    m.set(def.id, g);
+  }
   return g;
 }
 

@@ -18,10 +18,29 @@ export const FLAG_FULL = 2;
 
 /** Binary XML value types */
 export const T = {
-  Null: 0x00, String: 0x01, AnsiString: 0x02, Int8: 0x03, UInt8: 0x04, Int16: 0x05, UInt16: 0x06,
-  Int32: 0x07, UInt32: 0x08, Int64: 0x09, UInt64: 0x0a, Real32: 0x0b, Real64: 0x0c, Bool: 0x0d,
-  Binary: 0x0e, Guid: 0x0f, SizeT: 0x10, FileTime: 0x11, SysTime: 0x12, Sid: 0x13,
-  HexInt32: 0x14, HexInt64: 0x15, BinXml: 0x21,
+  Null: 0x00,
+  String: 0x01,
+  AnsiString: 0x02,
+  Int8: 0x03,
+  UInt8: 0x04,
+  Int16: 0x05,
+  UInt16: 0x06,
+  Int32: 0x07,
+  UInt32: 0x08,
+  Int64: 0x09,
+  UInt64: 0x0a,
+  Real32: 0x0b,
+  Real64: 0x0c,
+  Bool: 0x0d,
+  Binary: 0x0e,
+  Guid: 0x0f,
+  SizeT: 0x10,
+  FileTime: 0x11,
+  SysTime: 0x12,
+  Sid: 0x13,
+  HexInt32: 0x14,
+  HexInt64: 0x15,
+  BinXml: 0x21,
 } as const;
 
 export function crc(buf: Uint8Array, start = 0, end = buf.length): number {
@@ -47,15 +66,15 @@ export function templateBucket(guid: Uint8Array): number {
   return (h & 0xffff) % 32;
 }
 
-
 /** 16 bytes of a "{xxxxxxxx-xxxx-...}" GUID (Data1-3 little-endian), or null if not a GUID. */
 export { guidBytes } from '../shared/guid.js';
 
 export function guidText(b: Uint8Array, off = 0, upper = false): string {
   const buf = Buffer.from(b.buffer, b.byteOffset + off, 16);
   const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
-  const s = `{${h(buf.readUInt32LE(0), 8)}-${h(buf.readUInt16LE(4), 4)}-${h(buf.readUInt16LE(6), 4)}-`
-    + `${buf.subarray(8, 10).toString('hex')}-${buf.subarray(10, 16).toString('hex')}}`;
+  const s =
+    `{${h(buf.readUInt32LE(0), 8)}-${h(buf.readUInt16LE(4), 4)}-${h(buf.readUInt16LE(6), 4)}-` +
+    `${buf.subarray(8, 10).toString('hex')}-${buf.subarray(10, 16).toString('hex')}}`;
   return upper ? s.toUpperCase() : s;
 }
 

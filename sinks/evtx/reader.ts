@@ -4,15 +4,18 @@
 // record, reason), bad checksums are warnings, a truncated last chunk gives its whole records.
 // Behaviour in detail: docs/evtx.md.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import {
-  CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, RECORD_MAGIC,
-  chunkHeaderCrc, crc, filetimeToNs,
-} from './format.js';
+import { CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, RECORD_MAGIC, chunkHeaderCrc, crc, filetimeToNs } from './format.js';
 import { ChunkParser, type EvtxRecord, type XmlNode } from './binxml.js';
 
 export { renderNode, valueText, type EvtxRecord, type Value, type XmlNode } from './binxml.js';
 export {
-  SYSMON_PROVIDERS, classifyRecord, eventRecordIdOf, recordShape, recordToEvent, type ParsedEvent, type RecordVerdict,
+  SYSMON_PROVIDERS,
+  classifyRecord,
+  eventRecordIdOf,
+  recordShape,
+  recordToEvent,
+  type ParsedEvent,
+  type RecordVerdict,
 } from './record-event.js';
 
 export interface ChunkInfo {
@@ -32,7 +35,9 @@ export interface FileInfo {
 export function parseFileHeader(h: Buffer): FileInfo {
   if (h.length < 128 || !h.subarray(0, 8).equals(FILE_MAGIC)) throw new Error('not an EVTX file (no ElfFile magic)');
   return {
-    chunkCount: h.readUInt16LE(42), nextRecordId: h.readBigUInt64LE(24), flags: h.readUInt32LE(120),
+    chunkCount: h.readUInt16LE(42),
+    nextRecordId: h.readBigUInt64LE(24),
+    flags: h.readUInt32LE(120),
     headerCrcOk: h.readUInt32LE(124) === crc(h, 0, 120),
   };
 }
@@ -126,17 +131,30 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
   const headerOk = magicOk && avail >= CHUNK_HEADER_SIZE && c.readUInt32LE(124) === chunkHeaderCrc(c);
   const free = c.readUInt32LE(48);
   const dataOk = headerOk && free >= CHUNK_HEADER_SIZE && free <= avail && c.readUInt32LE(52) === crc(c, CHUNK_HEADER_SIZE, free);
-  if (info) { info.headerCrcOk = headerOk; info.dataCrcOk = dataOk; }
+  if (info) {
+    info.headerCrcOk = headerOk;
+    info.dataCrcOk = dataOk;
+  }
   if (avail < CHUNK_SIZE) report('warning', 0, `chunk cut at ${avail} of ${CHUNK_SIZE} bytes (truncated file): its whole records are read`);
   if (!magicOk) {
-    if (isZero(c, 0, avail)) { report('damage', 0, `chunk is all zeros: ${ctx?.expected !== undefined ? `its ${ctx.expected} records (from the neighbouring chunks' headers) ` : ''}skipped`, ctx?.expected ?? 1); return; }
+    if (isZero(c, 0, avail)) {
+      report(
+        'damage',
+        0,
+        `chunk is all zeros: ${ctx?.expected !== undefined ? `its ${ctx.expected} records (from the neighbouring chunks' headers) ` : ''}skipped`,
+        ctx?.expected ?? 1,
+      );
+      return;
+    }
     report('warning', 0, 'no chunk magic (ElfChnk): scanning it for records');
   } else if (!headerOk && avail >= CHUNK_HEADER_SIZE) report('warning', 0, 'chunk header checksum mismatch: scanning it for records');
-  else if (headerOk && !dataOk && avail === CHUNK_SIZE) report('warning', 0, 'event records checksum mismatch (data damaged, or records added after the header was written)');
+  else if (headerOk && !dataOk && avail === CHUNK_SIZE)
+    report('warning', 0, 'event records checksum mismatch (data damaged, or records added after the header was written)');
   // what the (intact) header promises: the records numbered first..last, ending at `free`
   const first = c.readBigUInt64LE(8);
   const last = c.readBigUInt64LE(16);
-  const expected = headerOk && last >= first && last - first < BigInt(Math.floor(CHUNK_SIZE / MIN_RECORD)) ? Number(last - first) + 1 : (headerOk ? undefined : ctx?.expected);
+  const expected =
+    headerOk && last >= first && last - first < BigInt(Math.floor(CHUNK_SIZE / MIN_RECORD)) ? Number(last - first) + 1 : headerOk ? undefined : ctx?.expected;
   const parser = new ChunkParser(c);
   let found = 0;
   let damaged = 0;
@@ -187,7 +205,12 @@ export function* chunkRecords(c: Buffer, index: number, info?: ChunkInfo, ctx?: 
     p = next;
   }
   if (expected !== undefined && found + damaged < expected) {
-    report('damage', 0, `${expected - found - damaged} of the ${expected} records ${headerOk ? 'the chunk header lists' : 'expected from the neighbouring chunks\' headers'} were not found: skipped`, expected - found - damaged);
+    report(
+      'damage',
+      0,
+      `${expected - found - damaged} of the ${expected} records ${headerOk ? 'the chunk header lists' : "expected from the neighbouring chunks' headers"} were not found: skipped`,
+      expected - found - damaged,
+    );
   }
 }
 
@@ -217,7 +240,10 @@ export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] =
     const got = readSync(fd, h, 0, FILE_HEADER_SIZE, 0);
     if (got < 8 || !h.subarray(0, 8).equals(FILE_MAGIC)) throw new Error(`${path}: not an EVTX file (no ElfFile magic)`);
     const issue = (kind: ReadIssue['kind'], offset: number, reason: string) => onIssue?.({ kind, file: path, chunk: -1, offset, lost: 0, reason });
-    if (got < FILE_HEADER_SIZE) { issue('damage', got, `file cut inside its header (${got} bytes): no chunks, skipped`); return; }
+    if (got < FILE_HEADER_SIZE) {
+      issue('damage', got, `file cut inside its header (${got} bytes): no chunks, skipped`);
+      return;
+    }
     const header = parseFileHeader(h);
     if (!header.headerCrcOk) issue('warning', 0, 'file header checksum mismatch');
     const size = fstatSync(fd).size;
@@ -237,7 +263,8 @@ export function* readEvtxRecords(path: string, opts: ReadOptions | ChunkInfo[] =
       // a chunk whose header is lost between two intact ones held the records numbered between them
       const prev = spans[i - 1];
       const next = spans[i + 1];
-      const expected = !spans[i] && prev && next && next.first > prev.last && next.first - prev.last - 1n < 65536n ? Number(next.first - prev.last - 1n) : undefined;
+      const expected =
+        !spans[i] && prev && next && next.first > prev.last && next.first - prev.last - 1n < 65536n ? Number(next.first - prev.last - 1n) : undefined;
       yield* chunkRecords(c, i, info, { file: path, offset, available, onIssue, expected });
     }
   } finally {

@@ -29,22 +29,39 @@ function jsonValue(parts: (XmlNode | Value | string)[], type: FieldType | undefi
   if (vals.length === 1 && typeof vals[0] === 'object') {
     const v = vals[0];
     switch (v.type) {
-      case T.UInt8: case T.UInt16: case T.UInt32: case T.Int8: case T.Int16: case T.Int32:
-      case T.UInt64: case T.Int64: case T.Real32: case T.Real64:
+      case T.UInt8:
+      case T.UInt16:
+      case T.UInt32:
+      case T.Int8:
+      case T.Int16:
+      case T.Int32:
+      case T.UInt64:
+      case T.Int64:
+      case T.Real32:
+      case T.Real64:
         return typeof v.v === 'bigint' ? v.v.toString() : (v.v as number);
-      case T.Bool: return v.v as boolean;
-      case T.Guid: return (v.v as string).toLowerCase();
-      case T.HexInt32: case T.HexInt64: return v.v as string;
+      case T.Bool:
+        return v.v as boolean;
+      case T.Guid:
+        return (v.v as string).toLowerCase();
+      case T.HexInt32:
+      case T.HexInt64:
+        return v.v as string;
     }
   }
   const text = vals.map(valueText).join('');
   if (vals.some((v) => typeof v === 'object' && v.type !== T.String)) return text;
   switch (type) {
-    case 'UInt32': case 'UInt16': case 'UInt64':
+    case 'UInt32':
+    case 'UInt16':
+    case 'UInt64':
       return /^(0|[1-9][0-9]{0,14})$/.test(text) ? Number(text) : text;
-    case 'Boolean': return text === 'true' ? true : text === 'false' ? false : text;
-    case 'GUID': return /^\{[0-9A-Fa-f-]{36}\}$/.test(text) ? text.toLowerCase() : text;
-    default: return text;
+    case 'Boolean':
+      return text === 'true' ? true : text === 'false' ? false : text;
+    case 'GUID':
+      return /^\{[0-9A-Fa-f-]{36}\}$/.test(text) ? text.toLowerCase() : text;
+    default:
+      return text;
   }
 }
 
@@ -71,14 +88,23 @@ function timeOf(parts: (Value | string)[] | undefined, fallback: bigint): bigint
   const tc = parts?.[0];
   if (tc && typeof tc === 'object' && tc.type === T.FileTime) return filetimeToNs(tc.v as bigint);
   const text = parts?.map(valueText).join('') ?? '';
-  if (text) { try { return parseIsoNs(text); } catch { /* keep the record header's */ } }
+  if (text) {
+    try {
+      return parseIsoNs(text);
+    } catch {
+      /* keep the record header's */
+    }
+  }
   return fallback;
 }
 
 const typesById = new Map<number, Map<string, FieldType>>();
 function fieldTypes(id: number): Map<string, FieldType> {
   let m = typesById.get(id);
-  if (!m) { m = new Map(eventDef(id).fields.map((f) => [f.name, f.type])); typesById.set(id, m); }
+  if (!m) {
+    m = new Map(eventDef(id).fields.map((f) => [f.name, f.type]));
+    typesById.set(id, m);
+  }
   return m;
 }
 
@@ -106,7 +132,12 @@ export function classifyRecord(rec: EvtxRecord): RecordVerdict {
   const version = digits(textOf(child(sys, 'Version')));
   return {
     event: {
-      event: { id, recordId: rid <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(rid) : 0, timeNs: timeOf(attr(child(sys, 'TimeCreated'), 'SystemTime'), rec.timeNs), data },
+      event: {
+        id,
+        recordId: rid <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(rid) : 0,
+        timeNs: timeOf(attr(child(sys, 'TimeCreated'), 'SystemTime'), rec.timeNs),
+        data,
+      },
       identity: {
         provider: providerName,
         providerGuid: (attr(provider, 'Guid') ?? []).map((v) => (typeof v === 'string' ? v : String(v.v))).join(''),
@@ -120,7 +151,10 @@ export function classifyRecord(rec: EvtxRecord): RecordVerdict {
 
 /** System/EventRecordID of any record (the record header's id when the event has none). */
 export function eventRecordIdOf(rec: EvtxRecord): bigint {
-  const sys = child(rec.root.find((n) => n.name === 'Event'), 'System');
+  const sys = child(
+    rec.root.find((n) => n.name === 'Event'),
+    'System',
+  );
   return digits(textOf(child(sys, 'EventRecordID'))) ?? rec.recordId;
 }
 
@@ -133,12 +167,21 @@ export function recordToEvent(rec: EvtxRecord): ParsedEvent | null {
 /** The structure of a record: element paths with attribute names and value types (for comparing layouts). */
 export function recordShape(rec: EvtxRecord): string[] {
   const out: string[] = [];
-  const typeOf = (parts: (XmlNode | Value | string)[]) => parts.map((p) => (typeof p === 'string' ? 'text' : 'name' in p ? '' : `0x${p.type.toString(16).padStart(2, '0')}`)).filter(Boolean).join('+');
+  const typeOf = (parts: (XmlNode | Value | string)[]) =>
+    parts
+      .map((p) => (typeof p === 'string' ? 'text' : 'name' in p ? '' : `0x${p.type.toString(16).padStart(2, '0')}`))
+      .filter(Boolean)
+      .join('+');
   const walk = (n: XmlNode, path: string) => {
     const here = `${path}/${n.name}`;
     const nameAttr = n.name === 'Data' ? attr(n, 'Name') : undefined;
     const label = nameAttr ? `${here}[Name=${nameAttr.map(valueText).join('')}]` : here;
-    out.push(`${label}${n.attrs.filter((a) => !(nameAttr && a.name === 'Name')).map((a) => ` @${a.name}=${typeOf(a.value)}`).join('')} ${typeOf(n.children) || '-'}`);
+    out.push(
+      `${label}${n.attrs
+        .filter((a) => !(nameAttr && a.name === 'Name'))
+        .map((a) => ` @${a.name}=${typeOf(a.value)}`)
+        .join('')} ${typeOf(n.children) || '-'}`,
+    );
     for (const c of n.children) if (typeof c === 'object' && 'name' in c) walk(c, here);
   };
   for (const n of rec.root) walk(n, '');

@@ -25,10 +25,7 @@ import type { Sink } from '../sink.js';
 import { Chunk, prepareContext, type RecordMeta, type WriterContext } from './chunk.js';
 import { chunkRecords } from './reader.js';
 import { eventRecordIdOf } from './record-event.js';
-import {
-  CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, FLAG_CLEAN, FLAG_DIRTY,
-  MAX_CHUNKS, chunkHeaderCrc, crc,
-} from './format.js';
+import { CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, FLAG_CLEAN, FLAG_DIRTY, MAX_CHUNKS, chunkHeaderCrc, crc } from './format.js';
 
 export interface EvtxOptions {
   identity: Identity;
@@ -94,9 +91,14 @@ export class EvtxWriter {
   private readonly sync: boolean;
   readonly stats: EvtxStats = { events: 0, truncated: 0, skippedDuplicates: 0, renumbered: 0, chunks: 0, rotations: 0, bytes: 0 };
 
-  constructor(readonly path: string, private readonly opts: EvtxOptions) {
+  constructor(
+    readonly path: string,
+    private readonly opts: EvtxOptions,
+  ) {
     const wc: WriterContext = {
-      identity: opts.identity, pid: opts.pid ?? process.pid, tid: opts.tid ?? process.pid,
+      identity: opts.identity,
+      pid: opts.pid ?? process.pid,
+      tid: opts.tid ?? process.pid,
       userSid: opts.userSid ?? 'S-1-5-18',
     };
     this.ctx = prepareContext(wc);
@@ -107,23 +109,27 @@ export class EvtxWriter {
   }
 
   /** EventRecordID of the last record in the file (0 when empty) */
-  get lastRecordId(): bigint { return this.lastId; }
+  get lastRecordId(): bigint {
+    return this.lastId;
+  }
 
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     refuseLink(this.path, 'EVTX file');
     let size = -1;
-    try { size = (await lstat(this.path)).size; } catch { /* new file */ }
-    if (size > 0 && await this.recover(size)) return;
+    try {
+      size = (await lstat(this.path)).size;
+    } catch {
+      /* new file */
+    }
+    if (size > 0 && (await this.recover(size))) return;
     if (size > 0) await rename(this.path, `${this.path}.corrupt-${stamp()}`);
     await this.create(size === 0);
   }
 
   /** A new file (O_EXCL), or the empty regular file already at the path (`convert`'s temporary). */
   private async create(emptyExists = false): Promise<void> {
-    this.fh = emptyExists
-      ? await openExisting(this.path, 'EVTX file', C.O_RDWR | C.O_TRUNC)
-      : await createNew(this.path, 0o640, 'EVTX file', true);
+    this.fh = emptyExists ? await openExisting(this.path, 'EVTX file', C.O_RDWR | C.O_TRUNC) : await createNew(this.path, 0o640, 'EVTX file', true);
     this.chunkIndex = 0;
     this.chunk = null;
     await this.fh.write(fileHeader(0, this.lastNumber + 1n, FLAG_DIRTY), 0, FILE_HEADER_SIZE, 0);
@@ -178,7 +184,10 @@ export class EvtxWriter {
       const ev = batch[i]!;
       let rid: bigint;
       if (ev.recordId > 0 && BigInt(ev.recordId) > this.lastId) rid = BigInt(ev.recordId);
-      else if (ev.recordId > 0 && !this.opts.renumber) { this.stats.skippedDuplicates++; continue; } else {
+      else if (ev.recordId > 0 && !this.opts.renumber) {
+        this.stats.skippedDuplicates++;
+        continue;
+      } else {
         if (ev.recordId > 0) this.stats.renumbered++;
         rid = this.lastId + 1n;
       }
@@ -274,9 +283,7 @@ export class EvtxWriter {
   private async prune(stem: string, ext: string): Promise<void> {
     const dir = dirname(this.path);
     const prefix = `${basename(stem)}.`;
-    const archives = (await readdir(dir))
-      .filter((f) => f.startsWith(prefix) && f.endsWith(ext) && /^\d{8}T\d{9}Z/.test(f.slice(prefix.length)))
-      .sort();
+    const archives = (await readdir(dir)).filter((f) => f.startsWith(prefix) && f.endsWith(ext) && /^\d{8}T\d{9}Z/.test(f.slice(prefix.length))).sort();
     for (const f of archives.slice(0, Math.max(0, archives.length - this.opts.maxArchives!))) await unlink(join(dir, f));
   }
 
@@ -290,7 +297,12 @@ function stamp(): string {
 }
 
 async function exists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface EvtxSink extends Sink {
@@ -302,7 +314,9 @@ export function createEvtxSink(path: string, opts: EvtxOptions): EvtxSink {
   const w = new EvtxWriter(path, opts);
   return {
     name: 'evtx',
-    get stats() { return w.stats; },
+    get stats() {
+      return w.stats;
+    },
     open: () => w.open(),
     write: (batch) => w.write(batch),
     close: () => w.close(),

@@ -90,7 +90,11 @@ export function parseHashes(v: FieldValue | undefined): Record<string, string> {
   if (!s) return out;
   for (const part of s.split(',')) {
     const i = part.indexOf('=');
-    if (i > 0) out[part.slice(0, i).trim().toLowerCase()] = part.slice(i + 1).trim().toLowerCase();
+    if (i > 0)
+      out[part.slice(0, i).trim().toLowerCase()] = part
+        .slice(i + 1)
+        .trim()
+        .toLowerCase();
   }
   return out;
 }
@@ -107,14 +111,20 @@ function putUser(o: Obj, prefix: string, v: FieldValue | undefined): void {
   const s = str(v);
   if (!s) return;
   const i = s.indexOf('\\');
-  if (i > 0) { put(o, `${prefix}.domain`, s.slice(0, i)); put(o, `${prefix}.name`, s.slice(i + 1)); } else put(o, `${prefix}.name`, s);
+  if (i > 0) {
+    put(o, `${prefix}.domain`, s.slice(0, i));
+    put(o, `${prefix}.name`, s.slice(i + 1));
+  } else put(o, `${prefix}.name`, s);
 }
 
 function putProcess(o: Obj, prefix: string, guid: FieldValue | undefined, pid: FieldValue | undefined, image: FieldValue | undefined): void {
   put(o, `${prefix}.entity_id`, str(guid));
   put(o, `${prefix}.pid`, num(pid));
   const img = str(image);
-  if (img) { put(o, `${prefix}.executable`, img); put(o, `${prefix}.name`, baseName(img)); }
+  if (img) {
+    put(o, `${prefix}.executable`, img);
+    put(o, `${prefix}.name`, baseName(img));
+  }
 }
 
 function putFile(o: Obj, path: FieldValue | undefined): void {
@@ -135,8 +145,14 @@ export function encodeEcs(ev: SysmonEvent, who: Identity): string {
   o['@timestamp'] = utc && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(utc) ? `${utc.replace(' ', 'T')}Z` : isoTime(ev.timeNs);
   const [category, type] = CATEGORY[ev.id] ?? [['host'], ['info']];
   o.event = {
-    code: String(ev.id), provider: who.provider, module: 'sysmon', kind: ev.id === 255 ? 'alert' : 'event',
-    category, type, action: eventName(ev.id), created: isoTime(ev.timeNs),
+    code: String(ev.id),
+    provider: who.provider,
+    module: 'sysmon',
+    kind: ev.id === 255 ? 'alert' : 'event',
+    category,
+    type,
+    action: eventName(ev.id),
+    created: isoTime(ev.timeNs),
   };
   put(o, 'host.name', who.computer);
   put(o, 'rule.name', str(d.RuleName));
@@ -162,7 +178,11 @@ export function encodeEcs(ev: SysmonEvent, who: Identity): string {
 
   if (ev.id === 3) {
     put(o, 'network.transport', str(d.Protocol));
-    put(o, 'network.direction', d.Initiated === true || d.Initiated === 'true' ? 'egress' : d.Initiated === false || d.Initiated === 'false' ? 'ingress' : undefined);
+    put(
+      o,
+      'network.direction',
+      d.Initiated === true || d.Initiated === 'true' ? 'egress' : d.Initiated === false || d.Initiated === 'false' ? 'ingress' : undefined,
+    );
     put(o, 'network.type', d.SourceIsIpv6 === true || d.SourceIsIpv6 === 'true' ? 'ipv6' : 'ipv4');
     put(o, 'source.ip', str(d.SourceIp));
     put(o, 'source.port', num(d.SourcePort));
@@ -175,7 +195,10 @@ export function encodeEcs(ev: SysmonEvent, who: Identity): string {
     put(o, 'dns.question.name', str(d.QueryName));
     const results = str(d.QueryResults);
     if (results) {
-      const ips = results.split(';').map((x) => x.trim().replace(/^::ffff:/, '')).filter((x) => /^[\d.]+$|:/.test(x) && !x.startsWith('type:'));
+      const ips = results
+        .split(';')
+        .map((x) => x.trim().replace(/^::ffff:/, ''))
+        .filter((x) => /^[\d.]+$|:/.test(x) && !x.startsWith('type:'));
       if (ips.length) put(o, 'dns.resolved_ip', ips);
     }
     put(o, 'dns.response_code', str(d.QueryStatus));
@@ -193,8 +216,13 @@ export function encodeEcs(ev: SysmonEvent, who: Identity): string {
 
   // the untouched record, as Elastic's windows.sysmon_operational keeps it
   o.winlog = {
-    event_id: String(ev.id), provider_name: who.provider, provider_guid: who.providerGuid,
-    channel: who.channel, computer_name: who.computer, record_id: ev.recordId, version: def.version,
+    event_id: String(ev.id),
+    provider_name: who.provider,
+    provider_guid: who.providerGuid,
+    channel: who.channel,
+    computer_name: who.computer,
+    record_id: ev.recordId,
+    version: def.version,
     event_data: d,
   };
   return `${JSON.stringify(o)}\n`;
@@ -206,6 +234,8 @@ export function recordIdOfLine(line: string): number {
     const o = JSON.parse(line) as { EventRecordID?: unknown; winlog?: { record_id?: unknown } };
     if (typeof o.EventRecordID === 'number') return o.EventRecordID;
     if (typeof o.winlog?.record_id === 'number') return o.winlog.record_id;
-  } catch { /* not JSON: torn or foreign line */ }
+  } catch {
+    /* not JSON: torn or foreign line */
+  }
   return 0;
 }

@@ -86,11 +86,19 @@ async function ensureDir(dir: string): Promise<void> {
 }
 
 function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 async function exists(p: string): Promise<boolean> {
-  try { await fsp.lstat(p); return true; } catch { return false; }
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}): JsonlFileSink {
@@ -134,7 +142,10 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     try {
       const st = await rh.stat();
       const { line, completeEnd } = await readLastLine(rh, st.size);
-      if (completeEnd < st.size) { await rh.truncate(completeEnd); stats.tornCut++; } // torn tail: cut at the last \n
+      if (completeEnd < st.size) {
+        await rh.truncate(completeEnd);
+        stats.tornCut++;
+      } // torn tail: cut at the last \n
       size = completeEnd;
       lastId = Math.max(lastId, recordIdOf(line));
     } finally {
@@ -159,11 +170,13 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     const base = basename(path);
     const names = await fsp.readdir(dir);
     if (o.rotateNaming === 'numbered') {
-      return names.filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)))
+      return names
+        .filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)))
         .sort((a, b) => Number(a.slice(base.length + 1)) - Number(b.slice(base.length + 1)))
         .map((n) => join(dir, n)); // newest first
     }
-    return names.filter((n) => n.startsWith(`${base}.`) && /^\d{8}T\d{6}Z(-\d+)?$/.test(n.slice(base.length + 1)))
+    return names
+      .filter((n) => n.startsWith(`${base}.`) && /^\d{8}T\d{6}Z(-\d+)?$/.test(n.slice(base.length + 1)))
       .sort((a, b) => {
         const [sa, na] = a.slice(base.length + 1).split('-');
         const [sb, nb] = b.slice(base.length + 1).split('-');
@@ -177,8 +190,11 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
   }
 
   async function doRotate(): Promise<void> {
-    if (fh) { await fh.close(); fh = null; }
-    if (size > 0 || await exists(path)) {
+    if (fh) {
+      await fh.close();
+      fh = null;
+    }
+    if (size > 0 || (await exists(path))) {
       if (o.rotateNaming === 'numbered') {
         const files = await rotatedFiles();
         for (const f of files.slice().reverse()) {
@@ -205,7 +221,10 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     let maxId = lastId;
     let n = 0;
     for (const ev of batch) {
-      if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) { stats.skipped++; continue; }
+      if (o.dedupe && ev.recordId > 0 && ev.recordId <= lastId) {
+        stats.skipped++;
+        continue;
+      }
       let end = writeLine(ev, out, len);
       while (end < 0) {
         const nb = Buffer.allocUnsafe(out.length * 2);
@@ -242,20 +261,31 @@ export function createJsonlFileSink(path: string, options: JsonlFileOptions = {}
     name: options.name ?? `jsonl:${path}`,
     path,
     stats,
-    get lastRecordId() { return lastId; },
-    open: () => serial(async () => {
-      await openFile();
-      await recover();
-    }),
+    get lastRecordId() {
+      return lastId;
+    },
+    open: () =>
+      serial(async () => {
+        await openFile();
+        await recover();
+      }),
     write: (batch) => serial(() => doWrite(batch)),
-    reopen: () => serial(async () => {
-      if (fh) { await fh.close(); fh = null; }
-      await openFile();
-    }),
+    reopen: () =>
+      serial(async () => {
+        if (fh) {
+          await fh.close();
+          fh = null;
+        }
+        await openFile();
+      }),
     rotate: () => serial(doRotate),
-    close: () => serial(async () => {
-      if (fh) { await fh.close(); fh = null; }
-    }),
+    close: () =>
+      serial(async () => {
+        if (fh) {
+          await fh.close();
+          fh = null;
+        }
+      }),
   };
 }
 
@@ -268,5 +298,7 @@ export function reopenOnSighup(sinks: readonly JsonlFileSink[], onError: (err: E
     for (const s of sinks) s.reopen().catch((err: Error) => onError(err, s));
   };
   process.on('SIGHUP', handler);
-  return () => { process.off('SIGHUP', handler); };
+  return () => {
+    process.off('SIGHUP', handler);
+  };
 }

@@ -19,7 +19,9 @@ export function createStdoutSink(opts: StdoutSinkOptions = {}): Sink {
   const stream = opts.stream ?? process.stdout;
   const encode = lineEncoder(opts.format);
   let failed: Error | null = null;
-  const onError = (err: Error) => { failed = err; };
+  const onError = (err: Error) => {
+    failed = err;
+  };
   return {
     name: 'jsonl-stdout',
     async open() {
@@ -33,15 +35,23 @@ export function createStdoutSink(opts: StdoutSinkOptions = {}): Sink {
       await new Promise<void>((resolve, reject) => {
         let written = false;
         let drained = true;
-        const done = () => { if (written && drained) resolve(); };
+        const done = () => {
+          if (written && drained) resolve();
+        };
         const ok = stream.write(text, (err) => {
-          if (err) { reject(err); return; }
+          if (err) {
+            reject(err);
+            return;
+          }
           written = true;
           done();
         });
         if (!ok) {
           drained = false;
-          stream.once('drain', () => { drained = true; done(); });
+          stream.once('drain', () => {
+            drained = true;
+            done();
+          });
         }
       });
     },

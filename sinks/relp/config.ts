@@ -45,7 +45,9 @@ export function parseRelpUrl(url: string): { target: RelpTarget; query: RelpSink
     if (k === 'window') query.window = Number(v);
     else if (k === 'acktimeout') query.ackTimeoutMs = Number(v);
     else if (k === 'framing' || (!tls && ['ca', 'cert', 'key', 'servername', 'insecure'].includes(k))) {
-      throw new Error(`relp: URL parameter ${k} is not valid for ${m[1]}:// (${k === 'framing' ? 'RELP frames each message itself' : 'TLS parameters need relps://'})`);
+      throw new Error(
+        `relp: URL parameter ${k} is not valid for ${m[1]}:// (${k === 'framing' ? 'RELP frames each message itself' : 'TLS parameters need relps://'})`,
+      );
     } else rest.append(k, v);
   }
   const q = rest.toString();

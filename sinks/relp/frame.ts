@@ -36,7 +36,13 @@ export function encodeFrame(txnr: number, command: string, data: Buffer = Buffer
   return out;
 }
 
-const enum State { Txnr, Command, Datalen, Data, Trailer }
+const enum State {
+  Txnr,
+  Command,
+  Datalen,
+  Data,
+  Trailer,
+}
 
 /** for error messages: the offending byte, printable */
 function show(c: number): string {
@@ -154,7 +160,13 @@ export function parseOffers(body: string): Map<string, string[]> {
     if (line === '') continue;
     const eq = line.indexOf('=');
     const name = eq < 0 ? line : line.slice(0, eq);
-    const values = eq < 0 ? [] : line.slice(eq + 1).split(',').filter((v) => v !== '');
+    const values =
+      eq < 0
+        ? []
+        : line
+            .slice(eq + 1)
+            .split(',')
+            .filter((v) => v !== '');
     offers.set(name, values);
   }
   return offers;

@@ -68,7 +68,9 @@ export function createRelpSink(url: string, opts: RelpSinkOptions = {}): RelpSin
   async function ensureSession(): Promise<RelpSession> {
     if (session?.alive) return session;
     session = null;
-    opening ??= RelpSession.open(target, o).finally(() => { opening = null; });
+    opening ??= RelpSession.open(target, o).finally(() => {
+      opening = null;
+    });
     const s = await opening;
     stats.sessions++;
     session = s;
@@ -85,8 +87,12 @@ export function createRelpSink(url: string, opts: RelpSinkOptions = {}): RelpSin
     target,
     options: o,
     stats,
-    get connected() { return session?.alive ?? false; },
-    get lastError() { return lastError; },
+    get connected() {
+      return session?.alive ?? false;
+    },
+    get lastError() {
+      return lastError;
+    },
     async open() {
       // connecting is lazy (first write) so a server that is down at start does not fail open()
       opened = true;

@@ -19,9 +19,7 @@ const ONE = Buffer.from(new Int32Array([1]).buffer);
 function load(): SetSockOpt | null {
   if (setsockopt !== undefined) return setsockopt;
   try {
-    setsockopt = process.platform === 'linux'
-      ? koffi.load('libc.so.6').func('int setsockopt(int, int, int, const void *, uint32_t)') as SetSockOpt
-      : null;
+    setsockopt = process.platform === 'linux' ? (koffi.load('libc.so.6').func('int setsockopt(int, int, int, const void *, uint32_t)') as SetSockOpt) : null;
   } catch {
     setsockopt = null;
   }
@@ -40,5 +38,7 @@ export function quickAcker(sock: net.Socket): () => void {
   const f = load();
   const fd = fdOf(sock);
   if (!f || fd < 0) return () => {};
-  return () => { f(fd, IPPROTO_TCP, TCP_QUICKACK, ONE, 4); };
+  return () => {
+    f(fd, IPPROTO_TCP, TCP_QUICKACK, ONE, 4);
+  };
 }

@@ -34,10 +34,17 @@ export class RelpSession {
   /** the server's relp_software offer, for diagnostics */
   serverSoftware = '';
 
-  private constructor(private readonly sock: net.Socket, private readonly where: string, private readonly o: ResolvedRelpOptions) {
+  private constructor(
+    private readonly sock: net.Socket,
+    private readonly where: string,
+    private readonly o: ResolvedRelpOptions,
+  ) {
     const quickAck = o.quickAck ? quickAcker(sock) : () => {};
     quickAck();
-    sock.on('data', (b: Buffer) => { quickAck(); this.received(b); });
+    sock.on('data', (b: Buffer) => {
+      quickAck();
+      this.received(b);
+    });
     sock.on('error', (err) => this.fail(new Error(`${this.where}: ${err.message}`)));
     sock.on('end', () => this.fail(new Error(`${this.where}: connection closed by the server`)));
     sock.on('close', () => this.fail(new Error(`${this.where}: connection closed`)));
@@ -52,21 +59,29 @@ export class RelpSession {
       const rsp = await s.command('open', Buffer.from(OFFERS, 'latin1'), 'open');
       const offers = parseOffers(rsp.body);
       const commands = offers.get('commands');
-      if (commands && !commands.includes('syslog')) throw new RelpProtocolError(`${where}: the server does not accept the syslog command (it offers commands=${commands.join(',')})`);
+      if (commands && !commands.includes('syslog'))
+        throw new RelpProtocolError(`${where}: the server does not accept the syslog command (it offers commands=${commands.join(',')})`);
       s.serverSoftware = (offers.get('relp_software') ?? []).join(',');
     } catch (err) {
       s.fail(err as Error);
       const e = s.failure ?? (err as Error);
       // a TLS server that wants a client certificate accepts the handshake, then hangs up
-      if (target.tls && /closed/.test(e.message)) throw new Error(`${e.message} before answering "open" (does it require a client certificate? relps://...?cert=FILE&key=FILE)`);
+      if (target.tls && /closed/.test(e.message))
+        throw new Error(`${e.message} before answering "open" (does it require a client certificate? relps://...?cert=FILE&key=FILE)`);
       throw e;
     }
     return s;
   }
 
-  get alive(): boolean { return this.failure === null && !this.closing; }
-  get error(): Error | null { return this.failure; }
-  get inFlight(): number { return this.unacked.size; }
+  get alive(): boolean {
+    return this.failure === null && !this.closing;
+  }
+  get error(): Error | null {
+    return this.failure;
+  }
+  get inFlight(): number {
+    return this.unacked.size;
+  }
 
   /** Resolves when one more message fits in the window; rejects if the session died. */
   windowSpace(): Promise<void> {
@@ -97,7 +112,10 @@ export class RelpSession {
     if (this.corked) return;
     this.corked = true;
     this.sock.cork();
-    process.nextTick(() => { this.corked = false; this.sock.uncork(); });
+    process.nextTick(() => {
+      this.corked = false;
+      this.sock.uncork();
+    });
   }
 
   private received(chunk: Buffer): void {
@@ -183,11 +201,19 @@ export class RelpSession {
 
   /** Sends "close", waits (up to timeoutMs) for its response, then closes the connection. */
   async close(timeoutMs = 2000): Promise<void> {
-    if (this.failure || this.closing) { this.sock.destroy(); return; }
+    if (this.failure || this.closing) {
+      this.sock.destroy();
+      return;
+    }
     const closed = this.command('close', Buffer.alloc(0), 'close');
     this.closing = true;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed.catch(() => undefined), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+    await Promise.race([
+      closed.catch(() => undefined),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
     clearTimeout(timer);
     // whatever still waits (a write racing with close) fails now instead of hanging
     this.fail(new Error(`${this.where}: session closed`));
@@ -195,6 +221,7 @@ export class RelpSession {
 }
 
 function connect(target: RelpTarget, o: ResolvedRelpOptions, where: string): Promise<net.Socket> {
-  return connectStream(target, o.syslog, `connect timeout after ${o.syslog.connectTimeoutMs} ms`)
-    .catch((err: Error) => { throw new Error(`${where}: ${err.message}`); });
+  return connectStream(target, o.syslog, `connect timeout after ${o.syslog.connectTimeoutMs} ms`).catch((err: Error) => {
+    throw new Error(`${where}: ${err.message}`);
+  });
 }

@@ -10,8 +10,10 @@ export function encodeJsonl(ev: SysmonEvent, who: Identity): string {
   // Template literal with pre-stringified parts: ~2x faster than stringifying a wrapper object;
   // the parts that depend only on the EventID or on the identity are built once.
   const w = identityJson(who);
-  return `${lineHead(ev.id)}${ev.recordId},"Computer":${w.computer},"TimeCreated":"${isoTime(ev.timeNs)}",`
-    + `${w.providerChannel}${containerJson(ev)}"EventData":${dataJson(ev)}}\n`;
+  return (
+    `${lineHead(ev.id)}${ev.recordId},"Computer":${w.computer},"TimeCreated":"${isoTime(ev.timeNs)}",` +
+    `${w.providerChannel}${containerJson(ev)}"EventData":${dataJson(ev)}}\n`
+  );
 }
 
 /** `{"EventID":N,"EventName":"..","Version":V,"EventRecordID":` per EventID */
@@ -25,7 +27,10 @@ function lineHead(id: number): string {
   return h;
 }
 
-interface IdentityJson { computer: string; providerChannel: string }
+interface IdentityJson {
+  computer: string;
+  providerChannel: string;
+}
 const identities = new WeakMap<Identity, IdentityJson>();
 function identityJson(who: Identity): IdentityJson {
   let j = identities.get(who);
@@ -55,7 +60,10 @@ function containerJson(ev: SysmonEvent): string {
 const headBytes: (Buffer | undefined)[] = [];
 function lineHeadBytes(id: number): Buffer {
   let h = headBytes[id];
-  if (h === undefined) { h = Buffer.from(lineHead(id), 'utf8'); headBytes[id] = h; }
+  if (h === undefined) {
+    h = Buffer.from(lineHead(id), 'utf8');
+    headBytes[id] = h;
+  }
   return h;
 }
 

@@ -75,7 +75,8 @@ export interface SyslogTarget {
   path: string;
 }
 
-export interface ResolvedSyslogOptions extends Required<Omit<SyslogSinkOptions, 'ca' | 'cert' | 'key' | 'servername' | 'severity' | 'identity' | 'hostname' | 'name'>> {
+export interface ResolvedSyslogOptions
+  extends Required<Omit<SyslogSinkOptions, 'ca' | 'cert' | 'key' | 'servername' | 'severity' | 'identity' | 'hostname' | 'name'>> {
   identity: Identity;
   hostname: string;
   severity: number | null;
@@ -87,9 +88,30 @@ export interface ResolvedSyslogOptions extends Required<Omit<SyslogSinkOptions, 
 }
 
 export const FACILITIES: Record<string, number> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9,
-  authpriv: 10, ftp: 11, ntp: 12, security: 13, console: 14, solaris_cron: 15,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  ntp: 12,
+  security: 13,
+  console: 14,
+  solaris_cron: 15,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 };
 
 const DEFAULT_PORTS: Record<Transport, number> = { udp: 514, tcp: 514, tls: 6514, unix: 0 };
@@ -120,25 +142,58 @@ export function parseSyslogUrl(url: string): { target: SyslogTarget; query: Sysl
   const query: SyslogSinkOptions = {};
   for (const [k, v] of q) {
     switch (k) {
-      case 'format': if (v !== 'xml' && v !== 'json') throw new Error(`syslog: format=${v}`); query.format = v; break;
-      case 'framing': if (v !== 'rfc5424' && v !== 'rfc3164') throw new Error(`syslog: framing=${v}`); query.framing = v; break;
-      case 'facility': query.facility = v; break;
-      case 'appname': query.appName = v; break;
-      case 'maxsize': query.maxMessageSize = Number(v); break;
-      case 'ca': query.ca = readFileSync(v); break;
-      case 'cert': query.cert = readFileSync(v); break;
-      case 'key': query.key = readFileSync(v); break;
-      case 'servername': query.servername = v; break;
-      case 'insecure': query.rejectUnauthorized = !(v === '1' || v === 'true'); break;
-      case 'dialect': if (v !== 'linux' && v !== 'windows') throw new Error(`syslog: dialect=${v}`); query.dialect = v; break;
-      case 'err255': query.errorsAsErr = v === '1' || v === 'true'; break;
-      default: throw new Error(`syslog: unknown URL parameter ${k}`);
+      case 'format':
+        if (v !== 'xml' && v !== 'json') throw new Error(`syslog: format=${v}`);
+        query.format = v;
+        break;
+      case 'framing':
+        if (v !== 'rfc5424' && v !== 'rfc3164') throw new Error(`syslog: framing=${v}`);
+        query.framing = v;
+        break;
+      case 'facility':
+        query.facility = v;
+        break;
+      case 'appname':
+        query.appName = v;
+        break;
+      case 'maxsize':
+        query.maxMessageSize = Number(v);
+        break;
+      case 'ca':
+        query.ca = readFileSync(v);
+        break;
+      case 'cert':
+        query.cert = readFileSync(v);
+        break;
+      case 'key':
+        query.key = readFileSync(v);
+        break;
+      case 'servername':
+        query.servername = v;
+        break;
+      case 'insecure':
+        query.rejectUnauthorized = !(v === '1' || v === 'true');
+        break;
+      case 'dialect':
+        if (v !== 'linux' && v !== 'windows') throw new Error(`syslog: dialect=${v}`);
+        query.dialect = v;
+        break;
+      case 'err255':
+        query.errorsAsErr = v === '1' || v === 'true';
+        break;
+      default:
+        throw new Error(`syslog: unknown URL parameter ${k}`);
     }
   }
   return { target: { transport, host, port, path }, query };
 }
 
-export function resolveSyslogOptions(target: SyslogTarget, query: SyslogSinkOptions, opts: SyslogSinkOptions, defaultIdentity: Identity): ResolvedSyslogOptions {
+export function resolveSyslogOptions(
+  target: SyslogTarget,
+  query: SyslogSinkOptions,
+  opts: SyslogSinkOptions,
+  defaultIdentity: Identity,
+): ResolvedSyslogOptions {
   const m: SyslogSinkOptions = { ...query };
   for (const [k, v] of Object.entries(opts)) if (v !== undefined) (m as Record<string, unknown>)[k] = v;
   const datagram = target.transport === 'udp' || target.transport === 'unix';

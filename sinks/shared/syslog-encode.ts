@@ -13,7 +13,9 @@ import { utf8Prefix } from '../../src/kernel/text.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-function p2(n: number): string { return n < 10 ? `0${n}` : String(n); }
+function p2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
 
 /** RFC 5424 TIMESTAMP: UTC, microseconds (the most the RFC allows). */
 export function rfc5424Time(ns: bigint): string {
@@ -41,7 +43,10 @@ export class SyslogEncoder {
   private readonly tag3164: string;
   private readonly execution: { pid: number; tid: number };
 
-  constructor(private readonly o: ResolvedSyslogOptions, private readonly localForm: boolean) {
+  constructor(
+    private readonly o: ResolvedSyslogOptions,
+    private readonly localForm: boolean,
+  ) {
     this.host5424 = token(o.hostname, 255);
     this.app5424 = token(o.appName, 48);
     this.host3164 = token(o.hostname, 255);
@@ -114,7 +119,10 @@ export class SyslogEncoder {
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
       const m = build(mid);
-      if (m.length <= limit) { lo = mid; best = m; } else hi = mid - 1;
+      if (m.length <= limit) {
+        lo = mid;
+        best = m;
+      } else hi = mid - 1;
     }
     return best;
   }

@@ -31,7 +31,12 @@ class Backoff {
   private delay: number;
   private next = 0;
   lastError: Error | null = null;
-  constructor(private readonly initial: number, private readonly max: number) { this.delay = initial; }
+  constructor(
+    private readonly initial: number,
+    private readonly max: number,
+  ) {
+    this.delay = initial;
+  }
   check(what: string): void {
     const now = Date.now();
     if (now < this.next) {
@@ -43,17 +48,24 @@ class Backoff {
     this.next = Date.now() + this.delay;
     this.delay = Math.min(this.delay * 2, this.max);
   }
-  succeeded(): void { this.delay = this.initial; this.next = 0; this.lastError = null; }
+  succeeded(): void {
+    this.delay = this.initial;
+    this.next = 0;
+    this.lastError = null;
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createTransport(target: SyslogTarget, o: ResolvedSyslogOptions): SyslogTransport {
   switch (target.transport) {
-    case 'udp': return new UdpTransport(target, o);
-    case 'unix': return new UnixTransport(target, o);
+    case 'udp':
+      return new UdpTransport(target, o);
+    case 'unix':
+      return new UnixTransport(target, o);
     case 'tcp':
-    case 'tls': return new StreamTransport(target, o);
+    case 'tls':
+      return new StreamTransport(target, o);
   }
 }
 
@@ -61,19 +73,29 @@ class UdpTransport implements SyslogTransport {
   private sock: dgram.Socket | null = null;
   private error: Error | null = null;
   private readonly backoff: Backoff;
-  constructor(private readonly t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
+  constructor(
+    private readonly t: SyslogTarget,
+    o: ResolvedSyslogOptions,
+  ) {
     this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
   }
-  get connected(): boolean { return this.sock !== null; }
+  get connected(): boolean {
+    return this.sock !== null;
+  }
 
   private async connect(): Promise<dgram.Socket> {
     const { address, family } = await lookup(this.t.host);
     const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.connect(this.t.port, address, () => { sock.off('error', reject); resolve(); });
+      sock.connect(this.t.port, address, () => {
+        sock.off('error', reject);
+        resolve();
+      });
     });
-    sock.on('error', (err) => { this.error = err; });
+    sock.on('error', (err) => {
+      this.error = err;
+    });
     return sock;
   }
 
@@ -81,13 +103,24 @@ class UdpTransport implements SyslogTransport {
     const where = `syslog udp://${this.t.host}:${this.t.port}`;
     if (!this.sock) {
       this.backoff.check(where);
-      try { this.sock = await this.connect(); this.backoff.succeeded(); } catch (err) { this.backoff.failed(err as Error); throw err; }
+      try {
+        this.sock = await this.connect();
+        this.backoff.succeeded();
+      } catch (err) {
+        this.backoff.failed(err as Error);
+        throw err;
+      }
     }
     const sock = this.sock;
     try {
-      await Promise.all(messages.map((m) => new Promise<void>((resolve, reject) => {
-        sock.send(m, (err) => (err ? reject(err) : resolve()));
-      })));
+      await Promise.all(
+        messages.map(
+          (m) =>
+            new Promise<void>((resolve, reject) => {
+              sock.send(m, (err) => (err ? reject(err) : resolve()));
+            }),
+        ),
+      );
       if (this.error) throw this.error;
     } catch (err) {
       this.error = null;
@@ -99,18 +132,27 @@ class UdpTransport implements SyslogTransport {
   }
 
   async close(): Promise<void> {
-    if (this.sock) { const s = this.sock; this.sock = null; await new Promise<void>((r) => s.close(() => r())); }
+    if (this.sock) {
+      const s = this.sock;
+      this.sock = null;
+      await new Promise<void>((r) => s.close(() => r()));
+    }
   }
 }
 
 class UnixTransport implements SyslogTransport {
   private readonly sock: UnixDgramSocket;
   private readonly backoff: Backoff;
-  constructor(t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
+  constructor(
+    t: SyslogTarget,
+    private readonly o: ResolvedSyslogOptions,
+  ) {
     this.sock = new UnixDgramSocket(t.path);
     this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
   }
-  get connected(): boolean { return this.sock.connected; }
+  get connected(): boolean {
+    return this.sock.connected;
+  }
 
   async send(messages: readonly Buffer[]): Promise<void> {
     const where = `syslog unix://${this.sock.path}`;
@@ -141,7 +183,9 @@ class UnixTransport implements SyslogTransport {
     }
   }
 
-  async close(): Promise<void> { this.sock.close(); }
+  async close(): Promise<void> {
+    this.sock.close();
+  }
 }
 
 /**
@@ -153,18 +197,24 @@ export function connectStream(target: { tls: boolean; host: string; port: number
   return new Promise((resolve, reject) => {
     const sock = target.tls
       ? tls.connect({
-        host: target.host,
-        port: target.port,
-        ca: o.ca,
-        cert: o.cert,
-        key: o.key,
-        rejectUnauthorized: o.rejectUnauthorized,
-        servername: o.servername ?? (net.isIP(target.host) ? undefined : target.host),
-      })
+          host: target.host,
+          port: target.port,
+          ca: o.ca,
+          cert: o.cert,
+          key: o.key,
+          rejectUnauthorized: o.rejectUnauthorized,
+          servername: o.servername ?? (net.isIP(target.host) ? undefined : target.host),
+        })
       : net.connect({ host: target.host, port: target.port });
     const ready = target.tls ? 'secureConnect' : 'connect';
-    const timer = setTimeout(() => { sock.destroy(new Error(timeoutMessage)); }, o.connectTimeoutMs);
-    const fail = (err: Error) => { clearTimeout(timer); sock.destroy(); reject(err); };
+    const timer = setTimeout(() => {
+      sock.destroy(new Error(timeoutMessage));
+    }, o.connectTimeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(err);
+    };
     sock.once('error', fail);
     sock.once(ready, () => {
       clearTimeout(timer);
@@ -196,13 +246,24 @@ class StreamTransport implements SyslogTransport {
   private replay: Buffer[] = [];
   /** batches queued for a replay, not yet reported to the sink's stats */
   private replayedBatches = 0;
-  takeReplayed(): number { const n = this.replayedBatches; this.replayedBatches = 0; return n; }
-  constructor(private readonly t: SyslogTarget, private readonly o: ResolvedSyslogOptions) {
+  takeReplayed(): number {
+    const n = this.replayedBatches;
+    this.replayedBatches = 0;
+    return n;
+  }
+  constructor(
+    private readonly t: SyslogTarget,
+    private readonly o: ResolvedSyslogOptions,
+  ) {
     this.backoff = new Backoff(o.backoffInitialMs, o.backoffMaxMs);
   }
-  get connected(): boolean { return this.sock !== null && this.broken === null; }
+  get connected(): boolean {
+    return this.sock !== null && this.broken === null;
+  }
 
-  private where(): string { return `syslog ${this.t.transport}://${this.t.host}:${this.t.port}`; }
+  private where(): string {
+    return `syslog ${this.t.transport}://${this.t.host}:${this.t.port}`;
+  }
 
   private connect(): Promise<net.Socket> {
     return connectStream({ tls: this.t.transport === 'tls', host: this.t.host, port: this.t.port }, this.o, `${this.where()}: connect timeout`);
@@ -220,7 +281,9 @@ class StreamTransport implements SyslogTransport {
     sock.on('error', down);
     sock.on('end', () => down(new Error(`${this.where()}: closed by peer`)));
     sock.on('close', () => down(new Error(`${this.where()}: connection closed`)));
-    sock.on('data', () => { /* syslog receivers send nothing; ignore */ });
+    sock.on('data', () => {
+      /* syslog receivers send nothing; ignore */
+    });
   }
 
   private remember(buf: Buffer): void {
@@ -246,7 +309,10 @@ class StreamTransport implements SyslogTransport {
 
   private drop(err: Error): void {
     this.connectionLost();
-    if (this.sock) { this.sock.destroy(); this.sock = null; }
+    if (this.sock) {
+      this.sock.destroy();
+      this.sock = null;
+    }
     this.broken = null;
     this.backoff.failed(err);
   }
@@ -278,8 +344,15 @@ class StreamTransport implements SyslogTransport {
     await new Promise<void>((resolve, reject) => {
       // a receiver that stops reading fills the socket buffers: give up after the timeout
       const timer = setTimeout(() => reject(new Error(`${this.where()}: write not flushed within ${this.o.writeTimeoutMs} ms`)), this.o.writeTimeoutMs);
-      sock.write(buf, (err) => { clearTimeout(timer); if (err) reject(err); else resolve(); });
-    }).catch((err: Error) => { this.drop(err); throw err; });
+      sock.write(buf, (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      });
+    }).catch((err: Error) => {
+      this.drop(err);
+      throw err;
+    });
     // No application-level ack exists in syslog over TCP: give the peer a moment to reset the
     // connection (a daemon that died or stopped reading) before calling the batch delivered.
     if (this.o.settleMs > 0) await sleep(this.o.settleMs);
@@ -289,7 +362,10 @@ class StreamTransport implements SyslogTransport {
       throw err;
     }
     // settled: the replayed batches and this one may now be replayed from this connection
-    if (replay.length) { this.replay = this.replay.slice(replay.length); for (const r of replay) this.remember(r); }
+    if (replay.length) {
+      this.replay = this.replay.slice(replay.length);
+      for (const r of replay) this.remember(r);
+    }
     this.remember(batch);
   }
 
@@ -300,7 +376,10 @@ class StreamTransport implements SyslogTransport {
     await new Promise<void>((resolve) => {
       s.once('close', () => resolve());
       s.end();
-      setTimeout(() => { s.destroy(); resolve(); }, 1000).unref();
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, 1000).unref();
     });
   }
 }

@@ -44,18 +44,23 @@ function lib(): Libc {
 }
 
 export class UnixDgramError extends Error {
-  constructor(readonly op: string, readonly errno: number, path: string) {
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+    path: string,
+  ) {
     super(`unix datagram ${op} ${path}: ${lib().strerror(errno)} (errno ${errno})`);
   }
 }
-
 
 export class UnixDgramSocket {
   private fd = -1;
 
   constructor(readonly path: string) {}
 
-  get connected(): boolean { return this.fd >= 0; }
+  get connected(): boolean {
+    return this.fd >= 0;
+  }
 
   connect(): void {
     const c = lib();
@@ -136,6 +141,9 @@ export class UnixDgramSocket {
   }
 
   close(): void {
-    if (this.fd >= 0) { lib().close(this.fd); this.fd = -1; }
+    if (this.fd >= 0) {
+      lib().close(this.fd);
+      this.fd = -1;
+    }
   }
 }

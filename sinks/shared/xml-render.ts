@@ -45,13 +45,20 @@ export function escapeXml(text: string): string {
   return text.replace(NEEDS_G, (ch, offset: number, whole: string) => {
     const c = ch.charCodeAt(0);
     switch (c) {
-      case 0x26: return '&amp;';
-      case 0x3c: return '&lt;';
-      case 0x3e: return '&gt;';
-      case 0x22: return '&quot;';
-      case 0x09: return '&#9;';
-      case 0x0a: return '&#10;';
-      case 0x0d: return '&#13;';
+      case 0x26:
+        return '&amp;';
+      case 0x3c:
+        return '&lt;';
+      case 0x3e:
+        return '&gt;';
+      case 0x22:
+        return '&quot;';
+      case 0x09:
+        return '&#9;';
+      case 0x0a:
+        return '&#10;';
+      case 0x0d:
+        return '&#13;';
     }
     if (c < 0x20) return `\\x${hex2(c)}`;
     if (c >= 0xd800 && c <= 0xdbff) {
@@ -111,8 +118,9 @@ function defaultUserId(dialect: XmlDialect): string {
 const DEFAULT_EXECUTION = { pid: process.pid, tid: process.pid };
 
 function systemDescriptor(id: number, version: number, level: string): string {
-  return `<Version>${version}</Version><Level>${level === 'Error' ? 2 : 4}</Level>`
-    + `<Task>${id}</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>`;
+  return (
+    `<Version>${version}</Version><Level>${level === 'Error' ? 2 : 4}</Level>` + `<Task>${id}</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>`
+  );
 }
 
 /** Sysmon for Linux's event 100 descriptor is the bare {100, 0, 0, 0, 0, 0, 0} of its manifest.tt */
@@ -122,14 +130,16 @@ const SFL_EVENT_100 = '<Version>0</Version><Level>0</Level><Task>0</Task><Opcode
 function renderHead(ev: SysmonEvent, who: Identity, dialect: XmlDialect, execution: { pid: number; tid: number }, userId: string): string {
   const def = eventDef(ev.id);
   const win = dialect === 'windows';
-  return `${win ? `<Event xmlns="${WIN_NS}">` : '<Event>'}<System>`
-    + `<Provider Name="${escapeXml(who.provider)}" Guid="${escapeXml(who.providerGuid)}"/>`
-    + `<EventID>${ev.id}</EventID>${win || ev.id !== 100 ? systemDescriptor(ev.id, def.version, def.level) : SFL_EVENT_100}`
-    + `<TimeCreated SystemTime="${win ? windowsTime(ev.timeNs) : isoTime(ev.timeNs)}"/>`
-    + `<EventRecordID>${ev.recordId}</EventRecordID><Correlation/>`
-    + `<Execution ProcessID="${execution.pid}" ThreadID="${execution.tid}"/>`
-    + `<Channel>${escapeXml(who.channel)}</Channel><Computer>${escapeXml(who.computer)}</Computer>`
-    + `<Security ${win ? 'UserID' : 'UserId'}="${escapeXml(userId)}"/></System>`;
+  return (
+    `${win ? `<Event xmlns="${WIN_NS}">` : '<Event>'}<System>` +
+    `<Provider Name="${escapeXml(who.provider)}" Guid="${escapeXml(who.providerGuid)}"/>` +
+    `<EventID>${ev.id}</EventID>${win || ev.id !== 100 ? systemDescriptor(ev.id, def.version, def.level) : SFL_EVENT_100}` +
+    `<TimeCreated SystemTime="${win ? windowsTime(ev.timeNs) : isoTime(ev.timeNs)}"/>` +
+    `<EventRecordID>${ev.recordId}</EventRecordID><Correlation/>` +
+    `<Execution ProcessID="${execution.pid}" ThreadID="${execution.tid}"/>` +
+    `<Channel>${escapeXml(who.channel)}</Channel><Computer>${escapeXml(who.computer)}</Computer>` +
+    `<Security ${win ? 'UserID' : 'UserId'}="${escapeXml(userId)}"/></System>`
+  );
 }
 
 const tagCache = new Map<number, [string, string][]>();

@@ -41,7 +41,9 @@ export function createSyslogSink(url: string, opts: SyslogSinkOptions = {}): Sys
     target,
     options: o,
     stats,
-    get connected() { return transport?.connected ?? false; },
+    get connected() {
+      return transport?.connected ?? false;
+    },
     async open() {
       transport = createTransport(target, o);
       // Connecting is lazy (first write) so a daemon that is down at start does not fail open().
@@ -78,7 +80,10 @@ export function createSyslogSink(url: string, opts: SyslogSinkOptions = {}): Sys
       stats.truncated += truncated;
     },
     async close() {
-      if (transport) { await transport.close(); transport = null; }
+      if (transport) {
+        await transport.close();
+        transport = null;
+      }
     },
   };
 }

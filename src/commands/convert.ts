@@ -118,13 +118,17 @@ export async function* readEvents(path: string, skipped?: SkipCounts): AsyncGene
   } else if (fmt === 'evtx') {
     const onIssue = (i: ReadIssue) => {
       if (skipped) {
-        if (i.kind === 'damage') skipped.damaged += Math.max(i.lost, 1); else skipped.warnings++;
+        if (i.kind === 'damage') skipped.damaged += Math.max(i.lost, 1);
+        else skipped.warnings++;
       }
       say(`${i.kind === 'damage' ? 'damaged' : 'warning'}: ${issueText(i)}`);
     };
     for (const rec of readEvtxRecords(path, { onIssue })) {
       const v = classifyRecord(rec);
-      if ('event' in v) { yield v.event; continue; }
+      if ('event' in v) {
+        yield v.event;
+        continue;
+      }
       if (!skipped) continue;
       skipped.n++;
       const key = v.skip === 'unknown-id' ? `${v.provider} #${v.id ?? '?'}` : v.provider || '(no provider)';
@@ -135,7 +139,10 @@ export async function* readEvents(path: string, skipped?: SkipCounts): AsyncGene
 
 /** "Microsoft-Windows-Kernel-General: 3, Security: 2" (most first) */
 export function providerSummary(m: Map<string, number>): string {
-  return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
+  return [...m]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
 }
 
 /**
@@ -149,7 +156,9 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
   let events = 0;
   let renumbered = 0;
   const tty = process.stderr.isTTY === true;
-  const progress = () => { if (tty && events % 10000 === 0) process.stderr.write(`\rconvert: ${events} events`); };
+  const progress = () => {
+    if (tty && events % 10000 === 0) process.stderr.write(`\rconvert: ${events} events`);
+  };
   const source = readEvents(inPath, skipped);
   const target = await ReplacementFile.create(outPath, 0o640, 'convert output', { read: true });
   try {
@@ -192,11 +201,20 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
     } else {
       // on the temporary's fd, left open for commit() (a stream on the FileHandle would keep it from closing)
       const out = createWriteStream('', { fd: target.handle.fd, autoClose: false });
-      const done = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
+      const done = new Promise<void>((resolve, reject) => {
+        out.on('finish', resolve);
+        out.on('error', reject);
+      });
       try {
         for await (const { event, identity } of source) {
-          const text = outFmt === 'jsonl' ? encodeJsonl(event, identity) : `${renderEventXml(event, identity, { dialect: identity.provider === WINDOWS_IDENTITY.provider ? 'windows' : 'linux' })}\n`;
-          if (!out.write(text)) await new Promise<void>((r) => { out.once('drain', () => r()); });
+          const text =
+            outFmt === 'jsonl'
+              ? encodeJsonl(event, identity)
+              : `${renderEventXml(event, identity, { dialect: identity.provider === WINDOWS_IDENTITY.provider ? 'windows' : 'linux' })}\n`;
+          if (!out.write(text))
+            await new Promise<void>((r) => {
+              out.once('drain', () => r());
+            });
           events++;
           progress();
         }
@@ -212,7 +230,13 @@ export async function runConvert(inPath: string, outPath: string, warn?: (text: 
   }
   await target.commit(false);
   if (tty) process.stderr.write(`\rconvert: ${events} events\n`);
-  if (renumbered > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${renumbered} events whose EventRecordID was not above the previous one written under the next number\n`);
-  if (skipped.n > 0) (warn ?? ((t: string) => process.stderr.write(t)))(`convert: ${skipped.n} records that are not Sysmon events skipped (${providerSummary(skipped.byProvider!)})\n`);
+  if (renumbered > 0)
+    (warn ?? ((t: string) => process.stderr.write(t)))(
+      `convert: ${renumbered} events whose EventRecordID was not above the previous one written under the next number\n`,
+    );
+  if (skipped.n > 0)
+    (warn ?? ((t: string) => process.stderr.write(t)))(
+      `convert: ${skipped.n} records that are not Sysmon events skipped (${providerSummary(skipped.byProvider!)})\n`,
+    );
   return { events, skipped: skipped.n, malformed: skipped.malformed, damaged: skipped.damaged, renumbered, warnings: skipped.warnings };
 }

@@ -25,7 +25,12 @@ export interface FilterOptions {
   stdin?: NodeJS.ReadableStream;
 }
 
-export interface FilterStats { read: number; kept: number; dropped: number; malformed: number }
+export interface FilterStats {
+  read: number;
+  kept: number;
+  dropped: number;
+  malformed: number;
+}
 
 function identityOf(o: Record<string, unknown>): Identity {
   const provider = typeof o.Provider === 'string' ? o.Provider : LINUX_IDENTITY.provider;
@@ -41,7 +46,8 @@ function identityOf(o: Record<string, unknown>): Identity {
 /** One human line for --explain. */
 export function explainLine(line: number, id: number, x: Explanation): string {
   let s = `line ${line}: EventID ${id} ${x.keep ? 'KEEP' : 'DROP'} RuleName=${JSON.stringify(x.ruleName)} by ${x.decidedBy}`;
-  if (x.block) s += `; block <${x.block.tag} onmatch="${x.block.onmatch}"> line ${x.block.line} (${x.block.combine.toUpperCase()}${x.block.groupName ? `, RuleGroup ${JSON.stringify(x.block.groupName)}` : ''})`;
+  if (x.block)
+    s += `; block <${x.block.tag} onmatch="${x.block.onmatch}"> line ${x.block.line} (${x.block.combine.toUpperCase()}${x.block.groupName ? `, RuleGroup ${JSON.stringify(x.block.groupName)}` : ''})`;
   if (x.filter) {
     const rule = x.filter.ruleIndex >= 0 ? x.block?.rules[x.filter.ruleIndex] : undefined;
     if (rule) s += `; rule <Rule${rule.name ? ` name=${JSON.stringify(rule.name)}` : ''} groupRelation="${rule.combine}"> line ${rule.line}`;
@@ -71,7 +77,12 @@ export async function runFilter(opts: FilterOptions): Promise<number> {
   const sizes = config.options.fieldSizes;
   let input: NodeJS.ReadableStream;
   if (opts.input && opts.input !== '-') {
-    try { input = await openInput(opts.input); } catch (e) { err.write(`filter: ${(e as Error).message}\n`); return 2; }
+    try {
+      input = await openInput(opts.input);
+    } catch (e) {
+      err.write(`filter: ${(e as Error).message}\n`);
+      return 2;
+    }
   } else {
     input = opts.stdin ?? process.stdin;
   }
@@ -96,7 +107,10 @@ export async function runFilter(opts: FilterOptions): Promise<number> {
     } else {
       decision = engine.evaluate(ev);
     }
-    if (!decision.keep) { stats.dropped++; continue; }
+    if (!decision.keep) {
+      stats.dropped++;
+      continue;
+    }
     finishEvent(ev, decision.ruleName, sizes);
     stats.kept++;
     const p = write(out, encodeJsonl(ev, identityOf(item.value)));

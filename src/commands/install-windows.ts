@@ -79,8 +79,15 @@ export function quoteWindowsArg(arg: string): string {
   let out = '"';
   let backslashes = 0;
   for (const ch of arg) {
-    if (ch === '\\') { backslashes += 1; continue; }
-    if (ch === '"') { out += '\\'.repeat(backslashes * 2 + 1) + '"'; backslashes = 0; continue; }
+    if (ch === '\\') {
+      backslashes += 1;
+      continue;
+    }
+    if (ch === '"') {
+      out += '\\'.repeat(backslashes * 2 + 1) + '"';
+      backslashes = 0;
+      continue;
+    }
     out += '\\'.repeat(backslashes) + ch;
     backslashes = 0;
   }
@@ -100,8 +107,19 @@ export interface WindowsServiceSource {
 
 /** The agent's command line: this checkout's CLI `run` with the installed files, stopped by its service program. */
 export function windowsServiceCommand(src: WindowsServiceSource, p: WindowsInstallPaths): string[] {
-  return [src.nodeExe, win32.join(src.checkout, 'src', 'bin.js'), 'run', '--config', p.config, '--journal', p.journal, '--jsonl', p.jsonl,
-    '--no-console', '--stop-on-stdin-close'];
+  return [
+    src.nodeExe,
+    win32.join(src.checkout, 'src', 'bin.js'),
+    'run',
+    '--config',
+    p.config,
+    '--journal',
+    p.journal,
+    '--jsonl',
+    p.jsonl,
+    '--no-console',
+    '--stop-on-stdin-close',
+  ];
 }
 
 /** The service's binPath: the service program, its log, and after `--` the agent's command line. */
@@ -112,9 +130,20 @@ export function windowsServiceBinPath(src: WindowsServiceSource, p: WindowsInsta
 /** The service settings `sc.exe create` and `sc.exe config` both take (each value its own argument after "name="). */
 function serviceSettings(src: WindowsServiceSource, p: WindowsInstallPaths): string[] {
   return [
-    'binPath=', windowsCommandLine(windowsServiceBinPath(src, p)),
-    'type=', 'own', 'start=', 'auto', 'error=', 'normal',
-    'obj=', 'LocalSystem', 'depend=', WINDOWS_DRIVER_SERVICE, 'DisplayName=', 'sysmon-ts',
+    'binPath=',
+    windowsCommandLine(windowsServiceBinPath(src, p)),
+    'type=',
+    'own',
+    'start=',
+    'auto',
+    'error=',
+    'normal',
+    'obj=',
+    'LocalSystem',
+    'depend=',
+    WINDOWS_DRIVER_SERVICE,
+    'DisplayName=',
+    'sysmon-ts',
   ];
 }
 
@@ -130,19 +159,41 @@ export function windowsInstallPlan(i: WindowsInstallInput): PlanStep[] {
   const stagedInf = win32.join(p.driverDir, 'sysmon-ts.inf');
   const sc = (...args: string[]): string[] => ['sc.exe', ...args];
   return [
-    { kind: 'mkdir', path: p.base, why: 'the service\'s folder' },
-    { kind: 'run', argv: ['icacls.exe', p.base, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], why: 'only SYSTEM and Administrators may read or write it (ProgramData lets users create files in subfolders)' },
+    { kind: 'mkdir', path: p.base, why: "the service's folder" },
+    {
+      kind: 'run',
+      argv: ['icacls.exe', p.base, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'],
+      why: 'only SYSTEM and Administrators may read or write it (ProgramData lets users create files in subfolders)',
+    },
     ...[p.journal, p.logDir, p.runDir, p.driverDir, p.binDir].map((path): PlanStep => ({ kind: 'mkdir', path, why: 'inherits that ACL' })),
     { kind: 'copy', from: i.config, to: p.config, why: 'the installed config (sysmon-ts -c FILE replaces it)' },
-    { kind: 'copy', from: win32.join(driverBuild, 'service', 'build', 'sysmon-ts-service.exe'), to: p.serviceExe, why: 'the service program that runs the agent (make -C driver/windows/service)' },
-    { kind: 'copy', from: win32.join(driverBuild, 'build', 'sysmon-ts.sys'), to: win32.join(p.driverDir, 'sysmon-ts.sys'), why: 'the driver (signed: test plan steps 1-2)' },
+    {
+      kind: 'copy',
+      from: win32.join(driverBuild, 'service', 'build', 'sysmon-ts-service.exe'),
+      to: p.serviceExe,
+      why: 'the service program that runs the agent (make -C driver/windows/service)',
+    },
+    {
+      kind: 'copy',
+      from: win32.join(driverBuild, 'build', 'sysmon-ts.sys'),
+      to: win32.join(p.driverDir, 'sysmon-ts.sys'),
+      why: 'the driver (signed: test plan steps 1-2)',
+    },
     { kind: 'copy', from: win32.join(driverBuild, 'sysmon-ts.inf'), to: stagedInf, why: 'its INF, next to it (the INF copies from its own folder)' },
-    { kind: 'run', argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultInstall.NTamd64', '132', stagedInf], why: 'installs the SysmonTs minifilter service (demand start, altitude 385210)' },
+    {
+      kind: 'run',
+      argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultInstall.NTamd64', '132', stagedInf],
+      why: 'installs the SysmonTs minifilter service (demand start, altitude 385210)',
+    },
     { kind: 'run', argv: ['fltmc.exe', 'load', WINDOWS_DRIVER_SERVICE], okExitCodes: [0, 0x801f0007], why: 'loads it now (0x801F0007: already loaded)' },
     { kind: 'run', argv: sc('create', WINDOWS_SERVICE, ...serviceSettings(i, p)), okExitCodes: [0, 1073], why: 'the service (1073: it exists, updated next)' },
     { kind: 'run', argv: sc('config', WINDOWS_SERVICE, ...serviceSettings(i, p)), why: 'the same settings, for a re-install' },
     { kind: 'run', argv: sc('description', WINDOWS_SERVICE, 'Sysmon-compatible system activity logger (sysmon-ts)'), why: 'what services.msc shows' },
-    { kind: 'run', argv: sc('failure', WINDOWS_SERVICE, 'reset=', '86400', 'actions=', 'restart/2000/restart/2000/restart/60000'), why: 'restart it when it dies' },
+    {
+      kind: 'run',
+      argv: sc('failure', WINDOWS_SERVICE, 'reset=', '86400', 'actions=', 'restart/2000/restart/2000/restart/60000'),
+      why: 'restart it when it dies',
+    },
     { kind: 'run', argv: sc('failureflag', WINDOWS_SERVICE, '1'), why: 'also when it stops with an error exit code' },
     { kind: 'run', argv: sc('start', WINDOWS_SERVICE), okExitCodes: [0, 1056], why: 'start it (1056: already running)' },
   ];
@@ -154,7 +205,11 @@ export function windowsUninstallPlan(i: { env: Record<string, string | undefined
     { kind: 'run', argv: ['sc.exe', 'stop', WINDOWS_SERVICE], okExitCodes: [0, 1060, 1062], why: 'stop the service (1060: not installed, 1062: not running)' },
     { kind: 'run', argv: ['sc.exe', 'delete', WINDOWS_SERVICE], okExitCodes: [0, 1060], why: 'remove it' },
     { kind: 'run', argv: ['fltmc.exe', 'unload', WINDOWS_DRIVER_SERVICE], okExitCodes: [0, 0x801f0013], why: 'unload the driver (0x801F0013: not loaded)' },
-    { kind: 'run', argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultUninstall.NTamd64', '132', win32.join(p.driverDir, 'sysmon-ts.inf')], why: 'remove the driver service and file' },
+    {
+      kind: 'run',
+      argv: ['RUNDLL32.EXE', 'SETUPAPI.DLL,InstallHinfSection', 'DefaultUninstall.NTamd64', '132', win32.join(p.driverDir, 'sysmon-ts.inf')],
+      why: 'remove the driver service and file',
+    },
     { kind: 'rmdir', path: p.driverDir, why: 'the staged driver' },
     { kind: 'rmdir', path: p.binDir, why: 'the service program' },
     { kind: 'delete', path: p.config, why: 'the installed config (as on Linux, journal and logs stay)' },
@@ -165,12 +220,19 @@ export function windowsUninstallPlan(i: { env: Record<string, string | undefined
 
 /** The plan as cmd.exe lines (what --dry-run prints; each with its reason as a REM). */
 export function renderWindowsPlan(steps: readonly PlanStep[]): string {
-  return steps.map((s) => {
-    const line = s.kind === 'run' ? windowsCommandLine(s.argv)
-      : s.kind === 'mkdir' ? `mkdir ${quoteWindowsArg(s.path)}`
-        : s.kind === 'copy' ? `copy /y ${quoteWindowsArg(s.from)} ${quoteWindowsArg(s.to)}`
-          : s.kind === 'delete' ? `del /f /q ${quoteWindowsArg(s.path)}`
-            : `rmdir /s /q ${quoteWindowsArg(s.path)}`;
-    return `REM ${s.why}\n${line}\n`;
-  }).join('');
+  return steps
+    .map((s) => {
+      const line =
+        s.kind === 'run'
+          ? windowsCommandLine(s.argv)
+          : s.kind === 'mkdir'
+            ? `mkdir ${quoteWindowsArg(s.path)}`
+            : s.kind === 'copy'
+              ? `copy /y ${quoteWindowsArg(s.from)} ${quoteWindowsArg(s.to)}`
+              : s.kind === 'delete'
+                ? `del /f /q ${quoteWindowsArg(s.path)}`
+                : `rmdir /s /q ${quoteWindowsArg(s.path)}`;
+      return `REM ${s.why}\n${line}\n`;
+    })
+    .join('');
 }

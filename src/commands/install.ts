@@ -62,7 +62,11 @@ export function installedPaths(root = defaultRoot()): InstallPaths {
   };
 }
 
-export interface ServiceCommand { argv: string[]; env: Record<string, string>; cwd: string }
+export interface ServiceCommand {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
 
 /** What the unit runs: this checkout's compiled CLI (else tsx + src/cli.ts) `run` with the installed files. */
 export function serviceCommand(p: InstallPaths): ServiceCommand {
@@ -80,7 +84,9 @@ function unitQuote(arg: string): string {
 /** Shell-quoted command line (for the "start it by hand" message). */
 export function shellLine(c: ServiceCommand): string {
   const q = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return `cd ${q(c.cwd)} && ${Object.entries(c.env).map(([k, v]) => `${k}=${q(v)}`).join(' ')} ${c.argv.map(q).join(' ')}`;
+  return `cd ${q(c.cwd)} && ${Object.entries(c.env)
+    .map(([k, v]) => `${k}=${q(v)}`)
+    .join(' ')} ${c.argv.map(q).join(' ')}`;
 }
 
 export function renderUnit(p: InstallPaths): string {
@@ -98,7 +104,9 @@ StartLimitBurst=10
 [Service]
 Type=simple
 WorkingDirectory=${unitQuote(c.cwd)}
-${Object.entries(c.env).map(([k, v]) => `Environment=${unitQuote(`${k}=${v}`)}`).join('\n')}
+${Object.entries(c.env)
+  .map(([k, v]) => `Environment=${unitQuote(`${k}=${v}`)}`)
+  .join('\n')}
 Environment=SYSMON_TS_LOG_LEVEL=info
 ExecStart=${c.argv.map(unitQuote).join(' ')}
 ExecReload=/bin/kill -HUP $MAINPID
@@ -134,7 +142,9 @@ WantedBy=multi-user.target
 `;
 }
 
-export interface Out { write(s: string): unknown }
+export interface Out {
+  write(s: string): unknown;
+}
 
 function systemdRunning(p: InstallPaths): boolean {
   return p.root === '/' && existsSync('/run/systemd/system') && spawnSync('sh', ['-c', 'command -v systemctl']).status === 0;
@@ -150,7 +160,10 @@ function systemctl(args: string[], out: Out): boolean {
 export function verifyUnit(unitPath: string): string | null | undefined {
   if (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0) return undefined;
   const r = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8' });
-  const text = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() && !/Failed to connect to bus|Failed to load unit .*\.target|manager: /.test(l)).join('\n');
+  const text = `${r.stdout}${r.stderr}`
+    .split('\n')
+    .filter((l) => l.trim() && !/Failed to connect to bus|Failed to load unit .*\.target|manager: /.test(l))
+    .join('\n');
   return r.status === 0 && text === '' ? null : text || `systemd-analyze exited ${r.status}`;
 }
 
@@ -161,7 +174,11 @@ function writeFileAtomic(path: string, data: string | Buffer, mode: number): voi
 }
 
 /** Where -i puts the config (and `-c FILE` replaces it), by platform. */
-export function installedConfig(root = defaultRoot(), platform: NodeJS.Platform | string = process.platform, env: Record<string, string | undefined> = process.env): Pick<InstallPaths, 'configDir' | 'config'> {
+export function installedConfig(
+  root = defaultRoot(),
+  platform: NodeJS.Platform | string = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): Pick<InstallPaths, 'configDir' | 'config'> {
   if (cliPlatform(platform) === 'win32') {
     const w = windowsInstalledPaths(env);
     return { configDir: w.base, config: w.config };
@@ -175,7 +192,9 @@ export function installConfig(src: string, p: Pick<InstallPaths, 'configDir' | '
   const from = resolve(src);
   const loaded = loadConfigFile(from); // throws "FILE:LINE: what is wrong"
   const warnings: string[] = [...loaded.warnings];
-  try { checkConfigFile(from); } catch (err) {
+  try {
+    checkConfigFile(from);
+  } catch (err) {
     if (!(err instanceof SecurityError)) throw err;
     warnings.push(`warning: ${err.message.replace(/^refusing /, 'the source ')} (the installed copy is root-only)`);
   }
@@ -187,9 +206,18 @@ export function installConfig(src: string, p: Pick<InstallPaths, 'configDir' | '
 }
 
 /** Which service manager to install for, and whether to only print what would be done. */
-export interface PlanOptions { platform?: NodeJS.Platform | string; dryRun?: boolean; env?: Record<string, string | undefined> }
+export interface PlanOptions {
+  platform?: NodeJS.Platform | string;
+  dryRun?: boolean;
+  env?: Record<string, string | undefined>;
+}
 
-export interface InstallOptions extends PlanOptions { config?: string; root?: string; out?: Out; start?: boolean }
+export interface InstallOptions extends PlanOptions {
+  config?: string;
+  root?: string;
+  out?: Out;
+  start?: boolean;
+}
 
 /** What -i does on Linux, as text: the files written and the commands run (--dry-run). */
 export function renderLinuxInstallPlan(src: string, p: InstallPaths): string {
@@ -199,7 +227,10 @@ export function renderLinuxInstallPlan(src: string, p: InstallPaths): string {
     `mkdir ${p.dataDir} ${p.journal} (0700)`,
     `mkdir ${p.logDir} (0750)`,
     `write ${p.unit} (0644):`,
-    ...renderUnit(p).trimEnd().split('\n').map((l) => `    ${l}`),
+    ...renderUnit(p)
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    ${l}`),
     `ln -s ../${UNIT_NAME} ${p.wants}`,
     `write ${p.bin} (0755): runs ${join(ROOT, 'src', 'bin.js')}`,
     `systemctl daemon-reload && systemctl enable ${UNIT_NAME} && systemctl restart ${UNIT_NAME}`,
@@ -209,12 +240,17 @@ export function renderLinuxInstallPlan(src: string, p: InstallPaths): string {
 
 function runWindowsInstall(src: string, o: InstallOptions, out: Out): number {
   loadConfigFile(resolve(src)); // throws "FILE:LINE: what is wrong"
-  try { checkConfigFile(src, { platform: 'win32', env: o.env }); } catch (err) {
+  try {
+    checkConfigFile(src, { platform: 'win32', env: o.env });
+  } catch (err) {
     if (!(err instanceof SecurityError)) throw err;
     out.write(`warning: ${err.message.replace(/^refusing /, 'the source ')} (the installed copy is in a folder only SYSTEM and Administrators can write)\n`);
   }
   const plan = windowsInstallPlan({ config: resolve(src), env: o.env ?? process.env, nodeExe: process.execPath, checkout: ROOT });
-  if (o.dryRun) { out.write(`REM sysmon-ts -i (Windows service): nothing was changed (--dry-run)\n${renderWindowsPlan(plan)}`); return 0; }
+  if (o.dryRun) {
+    out.write(`REM sysmon-ts -i (Windows service): nothing was changed (--dry-run)\n${renderWindowsPlan(plan)}`);
+    return 0;
+  }
   return runPlan(plan, out);
 }
 
@@ -223,7 +259,11 @@ export function runInstall(o: InstallOptions): number {
   const src = o.config && o.config !== '' ? o.config : BUNDLED_CONFIG;
   if (cliPlatform(o.platform ?? process.platform) === 'win32') return runWindowsInstall(src, o, out);
   const p = installedPaths(o.root);
-  if (o.dryRun) { loadConfigFile(resolve(src)); out.write(renderLinuxInstallPlan(src, p)); return 0; }
+  if (o.dryRun) {
+    loadConfigFile(resolve(src));
+    out.write(renderLinuxInstallPlan(src, p));
+    return 0;
+  }
   if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -i needs root (it writes /etc, /var/lib, /var/log and a systemd unit): try sudo');
   for (const w of installConfig(src, p)) out.write(`${w}\n`);
   ensurePrivateDir(p.dataDir, 'data');
@@ -236,7 +276,13 @@ export function runInstall(o: InstallOptions): number {
   rmSync(p.wants, { force: true });
   symlinkSync(`../${UNIT_NAME}`, p.wants);
   const cmd = serviceCommand(p);
-  writeFileAtomic(p.bin, `#!/bin/sh\n# sysmon-ts CLI (installed by "sysmon-ts -i")\n${Object.entries(cmd.env).map(([k, v]) => `: "\${${k}:=${v}}"; export ${k}`).join('\n')}\nexec ${process.execPath} ${join(ROOT, 'src', 'bin.js')} "$@"\n`, 0o755);
+  writeFileAtomic(
+    p.bin,
+    `#!/bin/sh\n# sysmon-ts CLI (installed by "sysmon-ts -i")\n${Object.entries(cmd.env)
+      .map(([k, v]) => `: "\${${k}:=${v}}"; export ${k}`)
+      .join('\n')}\nexec ${process.execPath} ${join(ROOT, 'src', 'bin.js')} "$@"\n`,
+    0o755,
+  );
 
   out.write(`sysmon-ts installed (source ${resolve(src)}):\n`);
   out.write(`  unit     ${p.unit}\n  config   ${p.config} (0600 root; change it with: sysmon-ts -c FILE)\n`);
@@ -259,29 +305,50 @@ function stopUnmanaged(p: InstallPaths, out: Out): void {
   try {
     const s = JSON.parse(readFileSync(join(p.runDir, 'agent.json'), 'utf8')) as { pid: number; config: string | null };
     if (s.config !== p.config) return;
-    try { process.kill(s.pid, 'SIGTERM'); } catch { return; }
+    try {
+      process.kill(s.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
     out.write(`stopping sysmon-ts (pid ${s.pid})\n`);
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
-      try { process.kill(s.pid, 0); } catch { return; }
+      try {
+        process.kill(s.pid, 0);
+      } catch {
+        return;
+      }
       spawnSync('sleep', ['0.1']);
     }
     out.write(`pid ${s.pid} did not stop within 15 s\n`);
-  } catch { /* nothing running */ }
+  } catch {
+    /* nothing running */
+  }
 }
 
 export function runUninstall(o: { root?: string; purge?: boolean; out?: Out } & PlanOptions): number {
   const out = o.out ?? process.stdout;
   if (cliPlatform(o.platform ?? process.platform) === 'win32') {
     const plan = windowsUninstallPlan({ env: o.env ?? process.env, purge: o.purge === true });
-    if (o.dryRun) { out.write(`REM sysmon-ts -u (Windows service): nothing was changed (--dry-run)\n${renderWindowsPlan(plan)}`); return 0; }
+    if (o.dryRun) {
+      out.write(`REM sysmon-ts -u (Windows service): nothing was changed (--dry-run)\n${renderWindowsPlan(plan)}`);
+      return 0;
+    }
     return runPlan(plan, out);
   }
   const p = installedPaths(o.root);
   if (o.dryRun) {
-    out.write([`# sysmon-ts -u (systemd): nothing was changed (--dry-run)`, `systemctl disable --now ${UNIT_NAME}`,
-      `rm ${p.wants} ${p.unit} ${p.bin}`, `rm -r ${p.configDir}`, 'systemctl daemon-reload',
-      o.purge ? `rm -r ${p.dataDir} ${p.logDir}` : `(kept: ${p.journal}, ${p.logDir})`, ''].join('\n'));
+    out.write(
+      [
+        `# sysmon-ts -u (systemd): nothing was changed (--dry-run)`,
+        `systemctl disable --now ${UNIT_NAME}`,
+        `rm ${p.wants} ${p.unit} ${p.bin}`,
+        `rm -r ${p.configDir}`,
+        'systemctl daemon-reload',
+        o.purge ? `rm -r ${p.dataDir} ${p.logDir}` : `(kept: ${p.journal}, ${p.logDir})`,
+        '',
+      ].join('\n'),
+    );
     return 0;
   }
   if (process.getuid?.() !== 0) throw new SecurityError('sysmon-ts -u needs root: try sudo');
@@ -291,7 +358,12 @@ export function runUninstall(o: { root?: string; purge?: boolean; out?: Out } & 
   }
   stopUnmanaged(p, out);
   for (const f of [p.wants, p.unit, p.bin]) {
-    try { lstatSync(f); unlinkSync(f); } catch { /* not there */ }
+    try {
+      lstatSync(f);
+      unlinkSync(f);
+    } catch {
+      /* not there */
+    }
   }
   rmSync(p.configDir, { recursive: true, force: true });
   if (systemdRunning(p)) systemctl(['daemon-reload'], out);
@@ -300,7 +372,9 @@ export function runUninstall(o: { root?: string; purge?: boolean; out?: Out } & 
     rmSync(p.logDir, { recursive: true, force: true });
     out.write(`sysmon-ts ${present ? 'uninstalled' : 'was not installed'}; journal and logs purged (${p.dataDir}, ${p.logDir})\n`);
   } else {
-    out.write(`sysmon-ts ${present ? 'uninstalled' : 'was not installed'}; kept the journal ${p.journal} and events ${p.logDir} (remove them with: sysmon-ts -u --purge)\n`);
+    out.write(
+      `sysmon-ts ${present ? 'uninstalled' : 'was not installed'}; kept the journal ${p.journal} and events ${p.logDir} (remove them with: sysmon-ts -u --purge)\n`,
+    );
   }
   return present ? 0 : 1;
 }

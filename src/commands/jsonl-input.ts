@@ -5,9 +5,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { jsonlParser } from 'stream-json/jsonl/parser.js';
 
-export type JsonlItem =
-  | { line: number; value: Record<string, unknown> }
-  | { line: number; error: string };
+export type JsonlItem = { line: number; value: Record<string, unknown> } | { line: number; error: string };
 
 const BAD = Symbol('bad line');
 
@@ -36,7 +34,10 @@ export async function* readJsonlLines(input: NodeJS.ReadableStream): AsyncGenera
 /** A file opened for reading, or the reason it cannot be (before any line is read). */
 export async function openInput(path: string): Promise<NodeJS.ReadableStream> {
   const s = createReadStream(path);
-  const opened = await new Promise<Error | null>((resolve) => { s.once('open', () => resolve(null)); s.once('error', (e) => resolve(e)); });
+  const opened = await new Promise<Error | null>((resolve) => {
+    s.once('open', () => resolve(null));
+    s.once('error', (e) => resolve(e));
+  });
   if (opened) throw new Error(`cannot read ${path}: ${opened.message}`);
   return s;
 }

@@ -7,7 +7,10 @@ import { writeReplaceSync } from '../fs/safe-file.js';
 import type { PlanStep } from './install-windows.js';
 import { windowsCommandLine } from './install-windows.js';
 
-export interface CommandResult { status: number | null; output: string }
+export interface CommandResult {
+  status: number | null;
+  output: string;
+}
 export type RunCommand = (argv: readonly string[]) => CommandResult;
 
 /**
@@ -36,7 +39,9 @@ export function runPlan(steps: readonly PlanStep[], out: { write(s: string): unk
         // Windows exit codes are DWORDs: fltmc's HRESULTs (0x801F....) may come back signed
         const status = r.status === null ? null : r.status >>> 0;
         if (status === null || !(s.okExitCodes ?? [0]).includes(status)) {
-          out.write(`${label} failed: ${windowsCommandLine(s.argv)} (${s.why}): exit ${status === null ? 'none' : `${status} (0x${status.toString(16)})`}${r.output ? `: ${r.output}` : ''}\n`);
+          out.write(
+            `${label} failed: ${windowsCommandLine(s.argv)} (${s.why}): exit ${status === null ? 'none' : `${status} (0x${status.toString(16)})`}${r.output ? `: ${r.output}` : ''}\n`,
+          );
           return 1;
         }
       }

@@ -32,8 +32,9 @@ export function gatherPreflightFacts(objects: readonly string[], platform: NodeJ
 }
 
 /** What the Windows service needs, said once where it matters (preflight and device errors). */
-export const WINDOWS_REQUIREMENTS = 'sysmon-ts run on Windows needs the SysmonTs driver loaded (install: sysmon-ts -i; load: fltmc load SysmonTs; check: fltmc filters) '
-  + 'and must run as LocalSystem (as the installed service, or for a test: psexec -s), since the driver\'s device admits only SeTcbPrivilege holders';
+export const WINDOWS_REQUIREMENTS =
+  'sysmon-ts run on Windows needs the SysmonTs driver loaded (install: sysmon-ts -i; load: fltmc load SysmonTs; check: fltmc filters) ' +
+  "and must run as LocalSystem (as the installed service, or for a test: psexec -s), since the driver's device admits only SeTcbPrivilege holders";
 
 /** The first unmet requirement as a message saying how to meet it, or null when there is none. */
 export function preflightProblem(platform: NodeJS.Platform | string, f: PreflightFacts): string | null {
@@ -76,8 +77,10 @@ export function explainDriverOpenError(err: unknown, platform: NodeJS.Platform |
     return new PreflightError(`cannot open the SysmonTs driver's device ${open[1]}: ${meaning}`);
   }
   if (/IOCTL_SYSMON_TS_GET_RING failed|ring magic|ring ABI version|ring header of/.test(err.message)) {
-    return new PreflightError(`the loaded SysmonTs driver does not hand out the ring this version reads (${err.message}): `
-      + 'reinstall the driver built from this checkout (fltmc unload SysmonTs, sysmon-ts -i, fltmc load SysmonTs)');
+    return new PreflightError(
+      `the loaded SysmonTs driver does not hand out the ring this version reads (${err.message}): ` +
+        'reinstall the driver built from this checkout (fltmc unload SysmonTs, sysmon-ts -i, fltmc load SysmonTs)',
+    );
   }
   return err;
 }

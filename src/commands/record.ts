@@ -79,7 +79,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     bytes += 4 + rec.length;
   };
   let stopped = false;
-  void opts.stop?.then(() => { stopped = true; });
+  void opts.stop?.then(() => {
+    stopped = true;
+  });
   const deadline = Date.now() + opts.seconds * 1000;
   try {
     opts.onReady?.();
@@ -87,7 +89,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       const n = driver.ring.drain(onRecord, 65536);
       if (n < 4096) await new Promise((r) => setTimeout(r, opts.pollMs ?? 2));
     }
-    while (driver.ring.drain(onRecord, 65536) > 0) { /* empty the ring */ }
+    while (driver.ring.drain(onRecord, 65536) > 0) {
+      /* empty the ring */
+    }
     flush();
     await target.commit(false);
     return { records, bytes, kernelDrops: driver.drops().toString(), attached: driver.attached };

@@ -6,9 +6,16 @@ import { WINDOWS_SERVICE } from './install-windows.js';
 
 export type ReloadResult = { signalled: true } | { signalled: false; howTo: string };
 
-export function requestReload(pid: number, platform: NodeJS.Platform | string = process.platform, kill: (pid: number, signal: NodeJS.Signals) => void = process.kill): ReloadResult {
+export function requestReload(
+  pid: number,
+  platform: NodeJS.Platform | string = process.platform,
+  kill: (pid: number, signal: NodeJS.Signals) => void = process.kill,
+): ReloadResult {
   if (cliPlatform(platform) === 'win32') {
-    return { signalled: false, howTo: `Windows has no SIGHUP: restart sysmon-ts (pid ${pid}) with this config to apply it (the installed service: sc.exe stop ${WINDOWS_SERVICE} && sc.exe start ${WINDOWS_SERVICE})` };
+    return {
+      signalled: false,
+      howTo: `Windows has no SIGHUP: restart sysmon-ts (pid ${pid}) with this config to apply it (the installed service: sc.exe stop ${WINDOWS_SERVICE} && sc.exe start ${WINDOWS_SERVICE})`,
+    };
   }
   kill(pid, 'SIGHUP');
   return { signalled: true };

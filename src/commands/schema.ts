@@ -19,7 +19,10 @@ export const NO_MATCH = 'There is no schema that matches that version.';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
-interface Manifests { header: string; entries: { version: string; text: string }[] }
+interface Manifests {
+  header: string;
+  entries: { version: string; text: string }[];
+}
 let cache: Manifests | null = null;
 
 function dataLine(f: FieldDef, indent: string): string {
@@ -85,7 +88,10 @@ export function renderWindowsSchema(): string {
   lines.push('  <configuration>', '    <options>', '      <!-- Command-line only options -->');
   let configSeen = false;
   for (const o of OPTIONS) {
-    if (o.configFile && !configSeen) { configSeen = true; lines.push('      <!-- Configuration file -->'); }
+    if (o.configFile && !configSeen) {
+      configSeen = true;
+      lines.push('      <!-- Configuration file -->');
+    }
     const sw = o.switch ? ` switch="${esc(o.switch)}"` : '';
     const extra = `${o.configFile ? '' : ' noconfig="true"'}${o.rule ? ' rule="true"' : ''}${EXCLUSIVE.has(o.name) ? ' exclusive="true"' : ''}${FORCECONFIG.has(o.name) ? ' forceconfig="true"' : ''}`;
     lines.push(`      <option${sw} name="${esc(o.name)}" argument="${o.argument}"${extra} />`);

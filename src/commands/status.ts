@@ -21,7 +21,13 @@ import { cliPlatform, defaultPaths } from '../platform-paths.js';
 import { defaultRoot, installedPaths } from './install.js';
 import { WINDOWS_SERVICE, windowsInstalledPaths } from './install-windows.js';
 
-export interface AgentState { pid: number; config: string | null; journal: string; jsonl: string | null; startedMs?: number }
+export interface AgentState {
+  pid: number;
+  config: string | null;
+  journal: string;
+  jsonl: string | null;
+  startedMs?: number;
+}
 
 export const STATS_FILE = join(dirname(STATE_FILE), 'stats.json');
 
@@ -32,11 +38,19 @@ function writeAtomic(path: string, text: string): void {
 }
 
 export function writeState(s: AgentState, path = STATE_FILE): void {
-  try { writeAtomic(path, JSON.stringify({ startedMs: Date.now(), ...s })); } catch { /* not fatal: only -c and status need it */ }
+  try {
+    writeAtomic(path, JSON.stringify({ startedMs: Date.now(), ...s }));
+  } catch {
+    /* not fatal: only -c and status need it */
+  }
 }
 
 export function readState(path = STATE_FILE): AgentState | null {
-  try { return JSON.parse(readFileSync(path, 'utf8')) as AgentState; } catch { return null; }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as AgentState;
+  } catch {
+    return null;
+  }
 }
 
 export function clearState(path = STATE_FILE): void {
@@ -48,7 +62,12 @@ export function clearState(path = STATE_FILE): void {
 }
 
 export function isRunning(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface StatsSnapshot {
@@ -88,22 +107,44 @@ export function startStatsWriter(agent: Agent, everyMs = Number(process.env.SYSM
       const a = agent.stats();
       const f = agent.fanoutStats();
       const snap: StatsSnapshot = {
-        timeMs: now, pid: process.pid, intervalMs: now - prevMs,
-        config: a.config, configSha256: agent.config.sha256,
-        totalById, rateById,
-        records: a.records, rejected: a.rejected, kernelDrops: a.kernelDrops, accepted: a.accepted, filtered: a.filtered,
-        sinks: f.sinks.map((s) => ({ name: s.name, health: s.health, lagRecords: s.lagRecords, lagSeconds: Math.round(s.lagSeconds * 1000) / 1000, delivered: s.delivered, retried: s.retried, lost: s.lost, lastError: s.lastError })),
+        timeMs: now,
+        pid: process.pid,
+        intervalMs: now - prevMs,
+        config: a.config,
+        configSha256: agent.config.sha256,
+        totalById,
+        rateById,
+        records: a.records,
+        rejected: a.rejected,
+        kernelDrops: a.kernelDrops,
+        accepted: a.accepted,
+        filtered: a.filtered,
+        sinks: f.sinks.map((s) => ({
+          name: s.name,
+          health: s.health,
+          lagRecords: s.lagRecords,
+          lagSeconds: Math.round(s.lagSeconds * 1000) / 1000,
+          delivered: s.delivered,
+          retried: s.retried,
+          lost: s.lost,
+          lastError: s.lastError,
+        })),
         journal: { dir: f.journal.dir, bytes: f.journal.bytes, segments: f.journal.segments, firstId: f.journal.firstId, lastId: f.journal.lastId },
       };
       prevMs = now;
       writeAtomic(path, `${JSON.stringify(snap)}\n`);
-    } catch { /* the next tick tries again */ }
+    } catch {
+      /* the next tick tries again */
+    }
   };
   const first = setTimeout(tick, Math.min(everyMs, 1000));
   const timer = setInterval(tick, everyMs);
   timer.unref();
   first.unref();
-  return () => { clearTimeout(first); clearInterval(timer); };
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }
 
 export interface StatusReport {
@@ -122,11 +163,21 @@ export interface StatusReport {
 
 function fileSha256(path: string | null): string | null {
   if (!path) return null;
-  try { return createHash('sha256').update(readFileSync(path)).digest('hex').toUpperCase(); } catch { return null; }
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex').toUpperCase();
+  } catch {
+    return null;
+  }
 }
 
 /** Where the installed service keeps its files, by platform. */
-export interface ServiceLocations { service: string; marker: string; config: string; journal: string; jsonl: string }
+export interface ServiceLocations {
+  service: string;
+  marker: string;
+  config: string;
+  journal: string;
+  jsonl: string;
+}
 
 export function serviceLocations(platform: NodeJS.Platform | string, root: string, env: Record<string, string | undefined>): ServiceLocations {
   if (cliPlatform(platform) === 'win32') {
@@ -138,7 +189,13 @@ export function serviceLocations(platform: NodeJS.Platform | string, root: strin
   return { service: l.unit, marker: l.unit, config: l.config, journal: l.journal, jsonl: l.jsonl };
 }
 
-export interface StatusOptions { journal?: string; stateFile?: string; root?: string; platform?: NodeJS.Platform | string; env?: Record<string, string | undefined> }
+export interface StatusOptions {
+  journal?: string;
+  stateFile?: string;
+  root?: string;
+  platform?: NodeJS.Platform | string;
+  env?: Record<string, string | undefined>;
+}
 
 export async function collectStatus(opts: StatusOptions = {}): Promise<StatusReport> {
   const platform = opts.platform ?? process.platform;
@@ -151,23 +208,33 @@ export async function collectStatus(opts: StatusOptions = {}): Promise<StatusRep
     try {
       const s = JSON.parse(readFileSync(join(dirname(stateFile), 'stats.json'), 'utf8')) as StatsSnapshot;
       if (s.pid === state.pid) stats = s;
-    } catch { /* not written yet */ }
+    } catch {
+      /* not written yet */
+    }
   }
   const inst = serviceLocations(platform, opts.root ?? defaultRoot(), env);
-  const configPath = running ? state.config : (existsSync(inst.config) ? inst.config : null);
+  const configPath = running ? state.config : existsSync(inst.config) ? inst.config : null;
   const sha = fileSha256(configPath);
   const dir = resolve(opts.journal ?? (running ? state.journal : null) ?? (existsSync(inst.journal) ? inst.journal : defaultPaths(platform, env).journalDir));
   let journal: StatusReport['journal'];
-  try { journal = await journalStatus(dir); } catch (err) { journal = { dir, error: (err as Error).message }; }
+  try {
+    journal = await journalStatus(dir);
+  } catch (err) {
+    journal = { dir, error: (err as Error).message };
+  }
   let journalLockedBy: number | null = null;
-  try { journalLockedBy = lockHolder(dir); } catch { /* no LOCK to probe */ }
+  try {
+    journalLockedBy = lockHolder(dir);
+  } catch {
+    /* no LOCK to probe */
+  }
   return {
     running,
     pid: running ? state.pid : null,
-    startedMs: running ? state.startedMs ?? null : null,
+    startedMs: running ? (state.startedMs ?? null) : null,
     service: { unit: inst.service, installed: existsSync(inst.marker) },
     config: { path: configPath, sha256: sha, loadedSha256: stats?.configSha256 ?? null, changedSinceLoad: !!(stats && sha && stats.configSha256 !== sha) },
-    jsonl: running ? state.jsonl : (existsSync(inst.jsonl) ? inst.jsonl : null),
+    jsonl: running ? state.jsonl : existsSync(inst.jsonl) ? inst.jsonl : null,
     stats,
     statsAgeMs: stats ? Date.now() - stats.timeMs : null,
     journal,
@@ -180,7 +247,11 @@ function mib(n: number): string {
 }
 
 function eventName(id: number): string {
-  try { return eventDef(id).ruleName ?? eventDef(id).template; } catch { return `Event${id}`; }
+  try {
+    return eventDef(id).ruleName ?? eventDef(id).template;
+  } catch {
+    return `Event${id}`;
+  }
 }
 
 export function renderStatus(r: StatusReport): string {
@@ -193,18 +264,25 @@ export function renderStatus(r: StatusReport): string {
   }
   L.push(`service unit: ${r.service.unit} (${r.service.installed ? 'installed' : 'not installed'})`);
   L.push(`config: ${r.config.path ?? '(none found)'}${r.config.sha256 ? `  SHA256=${r.config.sha256}` : ''}`);
-  if (r.config.changedSinceLoad) L.push(`  note: the file changed since the agent loaded it (SHA256=${r.config.loadedSha256}); run: sysmon-ts -c ${r.config.path}`);
+  if (r.config.changedSinceLoad)
+    L.push(`  note: the file changed since the agent loaded it (SHA256=${r.config.loadedSha256}); run: sysmon-ts -c ${r.config.path}`);
   if (r.jsonl) L.push(`events -> ${r.jsonl}`);
   const s = r.stats;
   if (s) {
     L.push(`stats (${((r.statsAgeMs ?? 0) / 1000).toFixed(1)} s old, over the last ${(s.intervalMs / 1000).toFixed(1)} s):`);
-    const ids = Object.keys(s.totalById).map(Number).sort((a, b) => a - b);
+    const ids = Object.keys(s.totalById)
+      .map(Number)
+      .sort((a, b) => a - b);
     if (ids.length === 0) L.push('  no events yet');
-    for (const id of ids) L.push(`  event ${String(id).padStart(3)} ${eventName(id).padEnd(28)} ${String(s.rateById[id] ?? 0).padStart(9)} /s   ${s.totalById[id]} total`);
+    for (const id of ids)
+      L.push(`  event ${String(id).padStart(3)} ${eventName(id).padEnd(28)} ${String(s.rateById[id] ?? 0).padStart(9)} /s   ${s.totalById[id]} total`);
     L.push(`  read ${s.records} records, accepted ${s.accepted}, filtered ${s.filtered}`);
     L.push(`drops: kernel ring ${s.kernelDrops}, decoder rejects ${s.rejected}, sink losses ${s.sinks.reduce((a, x) => a + x.lost, 0)}`);
     L.push('sinks:');
-    for (const k of s.sinks) L.push(`  ${k.name.padEnd(10)} ${k.health.padEnd(9)} lag ${k.lagRecords} records / ${k.lagSeconds} s, delivered ${k.delivered}, retried ${k.retried}, lost ${k.lost}${k.lastError ? `, last error: ${k.lastError}` : ''}`);
+    for (const k of s.sinks)
+      L.push(
+        `  ${k.name.padEnd(10)} ${k.health.padEnd(9)} lag ${k.lagRecords} records / ${k.lagSeconds} s, delivered ${k.delivered}, retried ${k.retried}, lost ${k.lost}${k.lastError ? `, last error: ${k.lastError}` : ''}`,
+      );
   } else if (r.running) {
     L.push('stats: not written yet (the agent writes them every 5 s)');
   }

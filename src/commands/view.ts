@@ -15,7 +15,7 @@
 // Field=value (case-insensitive equality) / Field~value (case-insensitive substring), repeatable.
 // `fields` limits the fields shown. Colour on a terminal. `follow` keeps reading a JSONL or
 // syslog file as it grows (and from the start of a new file after rotation/truncation).
-import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -85,7 +85,10 @@ function decodeEntities(text: string): string {
   });
 }
 
-export interface ViewEvent { event: SysmonEvent; computer: string }
+export interface ViewEvent {
+  event: SysmonEvent;
+  computer: string;
+}
 
 /** One Event XML document (single line, as Sysmon for Linux writes it) -> event. */
 export function eventFromXml(xml: string): ViewEvent {
@@ -97,7 +100,11 @@ export function eventFromXml(xml: string): ViewEvent {
   const time = /<TimeCreated\s+SystemTime="([^"]+)"/.exec(xml)?.[1];
   let timeNs = 0n;
   if (time) {
-    try { timeNs = parseIsoNs(time); } catch { timeNs = BigInt(Date.parse(time) || 0) * 1_000_000n; }
+    try {
+      timeNs = parseIsoNs(time);
+    } catch {
+      timeNs = BigInt(Date.parse(time) || 0) * 1_000_000n;
+    }
   }
   const computer = decodeEntities((xml.includes('<Computer') ? tag('Computer') : '') ?? '');
   const data: Record<string, FieldValue> = {};
@@ -146,7 +153,7 @@ export function compileFilter(spec: string): Matcher {
     const v = k === undefined ? undefined : String(ev.data[k]).toLowerCase();
     if (op === '=') return v === want;
     if (op === '!=') return v !== want;
-    return v !== undefined && v.includes(want);
+    return v?.includes(want) ?? false;
   };
 }
 
@@ -173,11 +180,17 @@ const C = { head: '\x1b[1;36m', err: '\x1b[1;31m', name: '\x1b[33m', dim: '\x1b[
 export function renderEvent(v: ViewEvent, o: ViewOptions = {}): string {
   const { event } = v;
   let def: ReturnType<typeof eventDef> | null = null;
-  try { def = eventDef(event.id); } catch { /* unknown id: show what is there */ }
+  try {
+    def = eventDef(event.id);
+  } catch {
+    /* unknown id: show what is there */
+  }
   const col = o.color === true;
   const head = `Event ${event.id}: ${def?.template ?? 'Unknown event'}`;
   let text = col ? `${event.id === 255 ? C.err : C.head}${head}${C.reset}\n` : `${head}\n`;
-  const line = (k: string, val: string) => { text += col ? `\t${C.name}${k}${C.reset}: ${val}\n` : `\t${k}: ${val}\n`; };
+  const line = (k: string, val: string) => {
+    text += col ? `\t${C.name}${k}${C.reset}: ${val}\n` : `\t${k}: ${val}\n`;
+  };
   if (o.system) {
     const time = event.timeNs ? new Date(Number(event.timeNs / 1_000_000n)).toISOString() : '-';
     line('EventRecordID', String(event.recordId));
@@ -202,8 +215,12 @@ function isEvtx(path: string): boolean {
       const b = Buffer.alloc(8);
       readSync(fd, b, 0, 8, 0);
       return b.toString('latin1') === 'ElfFile\0';
-    } finally { closeSync(fd); }
-  } catch { return false; }
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 async function* linesOf(input: Readable): AsyncGenerator<string> {
@@ -219,9 +236,17 @@ async function* followLines(path: string, o: ViewOptions): AsyncGenerator<string
   const buf = Buffer.alloc(1 << 16);
   for (;;) {
     let st;
-    try { st = statSync(path); } catch { st = null; }
+    try {
+      st = statSync(path);
+    } catch {
+      st = null;
+    }
     if (st) {
-      if (st.ino !== ino || st.size < pos) { ino = st.ino; pos = 0; rest = ''; }
+      if (st.ino !== ino || st.size < pos) {
+        ino = st.ino;
+        pos = 0;
+        rest = '';
+      }
       if (st.size > pos) {
         const fd = openSync(path, 'r');
         try {
@@ -233,7 +258,9 @@ async function* followLines(path: string, o: ViewOptions): AsyncGenerator<string
             rest = parts.pop()!;
             for (const p of parts) yield p;
           }
-        } finally { closeSync(fd); }
+        } finally {
+          closeSync(fd);
+        }
       }
     }
     if (!o.follow || o.signal?.aborted) return;
@@ -258,7 +285,12 @@ async function* eventsOf(path: string, o: ViewOptions, bad: { n: number }, stdin
   const src = path === '-' ? linesOf(stdin) : followLines(path, o);
   for await (const l of src) {
     let v: ViewEvent | null;
-    try { v = parseLine(l); } catch { bad.n++; continue; }
+    try {
+      v = parseLine(l);
+    } catch {
+      bad.n++;
+      continue;
+    }
     if (v) yield v;
   }
 }
@@ -272,7 +304,11 @@ export async function runView(path: string, out: TextOut = process.stdout, o: Vi
     throw new Error(`${path}: an EVTX file must be named *.evtx to be viewed`);
   }
   if (path !== '-' && !o.follow) statSync(path); // a missing file is an error (ENOENT), unless following
-  if (out === process.stdout) process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+  if (out === process.stdout)
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
   const keep = matcher(o);
   const bad = { n: 0 };
   const stats: ViewStats = o.stats ?? { damaged: 0, malformed: 0, foreign: 0 };

@@ -23,7 +23,12 @@ export class Config {
   /** the file's bytes: event 16's ConfigurationFileHash is computed from them */
   private readonly bytes: Uint8Array | null;
 
-  constructor(readonly parsed: ParsedConfig, sha256: string, source: string, bytes: Uint8Array | null = null) {
+  constructor(
+    readonly parsed: ParsedConfig,
+    sha256: string,
+    source: string,
+    bytes: Uint8Array | null = null,
+  ) {
     this.bytes = bytes;
     this.schemaVersion = parsed.schemaVersion;
     this.options = parsed.options;
@@ -86,8 +91,10 @@ export class Config {
 
 function describeBlock(b: BlockDef): string[] {
   const out: string[] = [];
-  const head = `     ${b.onmatch === 'include' ? 'Include' : 'Exclude'} block, line ${b.line}, ${b.combine.toUpperCase()}`
-    + (b.groupName ? `, RuleGroup "${b.groupName}"` : '') + (b.filters.length === 0 ? ` (empty: ${b.onmatch === 'include' ? 'logs nothing' : 'logs everything'})` : '');
+  const head =
+    `     ${b.onmatch === 'include' ? 'Include' : 'Exclude'} block, line ${b.line}, ${b.combine.toUpperCase()}` +
+    (b.groupName ? `, RuleGroup "${b.groupName}"` : '') +
+    (b.filters.length === 0 ? ` (empty: ${b.onmatch === 'include' ? 'logs nothing' : 'logs everything'})` : '');
   out.push(head);
   let lastRule = -1;
   for (const f of b.filters) {
@@ -135,5 +142,3 @@ export function defaultConfig(matching: MatchOptions = DEFAULT_MATCH): Config {
   const parsed = parseConfigText(`<Sysmon schemaversion="${SCHEMA_VERSION}"><HashAlgorithms>SHA1</HashAlgorithms></Sysmon>`, '<default>', matching);
   return new Config(parsed, '', '');
 }
-
-

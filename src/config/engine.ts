@@ -129,7 +129,10 @@ export class RuleEngine implements HitSink {
   private readonly imageBasename: boolean;
 
   /** opts.resultCache (default true): remember per field value which filters matched */
-  constructor(readonly parsed: ParsedConfig, opts: { resultCache?: boolean } = {}) {
+  constructor(
+    readonly parsed: ParsedConfig,
+    opts: { resultCache?: boolean } = {},
+  ) {
     this.useCache = opts.resultCache ?? true;
     this.linux = parsed.matching.provider === 'linux';
     this.fold = this.linux ? asciiLower : lower;
@@ -166,15 +169,27 @@ export class RuleEngine implements HitSink {
     const mine = this.parsed.blocks.filter((b) => b.eventIds.includes(def.id));
     // rules.c ComputeQuickAccessTables: onmatch=exclude blocks first, then onmatch=include;
     // each kind filled back to front, so later blocks of a kind come first.
-    const ordered = [
-      ...mine.filter((b) => b.onmatch === 'exclude').reverse(),
-      ...mine.filter((b) => b.onmatch === 'include').reverse(),
-    ];
+    const ordered = [...mine.filter((b) => b.onmatch === 'exclude').reverse(), ...mine.filter((b) => b.onmatch === 'include').reverse()];
     const fields = new Map<string, FieldPlan>();
     const fieldPlan = (name: string): FieldPlan => {
       let p = fields.get(name);
       if (!p) {
-        p = { field: name, exact: null, imageBase: null, imageFull: null, prefix: null, suffix: null, ac: null, allNeed: new Map(), acOwners: [], direct: [], cache: new Map(), probes: 0, hits: 0, off: 0 };
+        p = {
+          field: name,
+          exact: null,
+          imageBase: null,
+          imageFull: null,
+          prefix: null,
+          suffix: null,
+          ac: null,
+          allNeed: new Map(),
+          acOwners: [],
+          direct: [],
+          cache: new Map(),
+          probes: 0,
+          hits: 0,
+          off: 0,
+        };
         fields.set(name, p);
       }
       return p;
@@ -193,7 +208,10 @@ export class RuleEngine implements HitSink {
         if (f.ruleIndex >= 0) term = ruleTerm[f.ruleIndex]!;
         else {
           let t = fieldTerm.get(f.field);
-          if (t === undefined) { t = termBase + terms++; fieldTerm.set(f.field, t); }
+          if (t === undefined) {
+            t = termBase + terms++;
+            fieldTerm.set(f.field, t);
+          }
           term = t;
           lastOrder.set(t, f.order);
         }
@@ -207,53 +225,94 @@ export class RuleEngine implements HitSink {
       }
       if (b.combine === 'and') {
         for (const [t, last] of lastOrder) cb.termsByFatal.push({ term: t, fatal: last, rule: -1 });
-        cb.rules.forEach((r, ri) => { if (r.filters.length > 0) cb.termsByFatal.push({ term: ruleTerm[ri]!, fatal: r.start, rule: ri }); });
+        cb.rules.forEach((r, ri) => {
+          if (r.filters.length > 0) cb.termsByFatal.push({ term: ruleTerm[ri]!, fatal: r.start, rule: ri });
+        });
         cb.termsByFatal.sort((x, y) => x.fatal - y.fatal);
       }
       blocks.push(cb);
     });
-    for (const p of fields.values()) { p.ac?.build(); p.prefix?.build(); p.suffix?.build(); }
-    const noMatch: Explanation = blocks.length === 1
-      ? { keep: blocks[0]!.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: blocks[0]!.def, blocksEvaluated: 1 }
-      : { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
+    for (const p of fields.values()) {
+      p.ac?.build();
+      p.prefix?.build();
+      p.suffix?.build();
+    }
+    const noMatch: Explanation =
+      blocks.length === 1
+        ? { keep: blocks[0]!.def.onmatch === 'exclude', ruleName: '-', decidedBy: 'lone-block-default', block: blocks[0]!.def, blocksEvaluated: 1 }
+        : { keep: false, ruleName: '-', decidedBy: 'multiple-blocks-no-match', blocksEvaluated: blocks.length };
     return { plan: { id: def.id, blocks, fields: [...fields.values()], noMatch: Object.freeze(noMatch) }, terms };
   }
 
   private index(p: FieldPlan, fid: number, cond: Condition, value: string): void {
     const lv = this.fold(value);
     switch (cond) {
-      case 'is': (p.exact ??= new ExactIndex()).add(lv, fid); break;
-      case 'is any': for (const t of splitTokens(lv)) (p.exact ??= new ExactIndex()).add(t.token, fid); break;
+      case 'is':
+        (p.exact ??= new ExactIndex()).add(lv, fid);
+        break;
+      case 'is any':
+        for (const t of splitTokens(lv)) (p.exact ??= new ExactIndex()).add(t.token, fid);
+        break;
       case 'image':
         if (lv.includes('\\')) (p.imageFull ??= new ExactIndex()).add(lv, fid);
         else (p.imageBase ??= new ExactIndex()).add(lv, fid);
         break;
-      case 'begin with': (p.prefix ??= new AffixTrie(false)).add(lv, fid); break;
-      case 'end with': (p.suffix ??= new AffixTrie(true)).add(lv, fid); break;
-      case 'contains': this.addPattern(p, lv, fid, false); break;
-      case 'contains any': for (const t of substringTokens(lv)) this.addPattern(p, t, fid, false); break;
+      case 'begin with':
+        (p.prefix ??= new AffixTrie(false)).add(lv, fid);
+        break;
+      case 'end with':
+        (p.suffix ??= new AffixTrie(true)).add(lv, fid);
+        break;
+      case 'contains':
+        this.addPattern(p, lv, fid, false);
+        break;
+      case 'contains any':
+        for (const t of substringTokens(lv)) this.addPattern(p, t, fid, false);
+        break;
       case 'contains all': {
         const toks = [...new Set(substringTokens(lv))];
         for (const t of toks) this.addPattern(p, t, fid, true);
         p.allNeed.set(fid, toks.length);
         break;
       }
-      case 'is not': p.direct.push({ fid, test: (_v, l) => l !== lv }); break;
-      case 'excludes': p.direct.push({ fid, test: (_v, l) => !contains(l, lv) }); break;
-      case 'excludes any': { const toks = substringTokens(lv); p.direct.push({ fid, test: (_v, l) => !toks.some((t) => contains(l, t)) }); break; }
-      case 'excludes all': { const toks = substringTokens(lv); p.direct.push({ fid, test: (_v, l) => !toks.every((t) => contains(l, t)) }); break; }
-      case 'not begin with': p.direct.push({ fid, test: (_v, l) => !l.startsWith(lv) }); break;
-      case 'not end with': p.direct.push({ fid, test: (_v, l) => !l.endsWith(lv) }); break;
+      case 'is not':
+        p.direct.push({ fid, test: (_v, l) => l !== lv });
+        break;
+      case 'excludes':
+        p.direct.push({ fid, test: (_v, l) => !contains(l, lv) });
+        break;
+      case 'excludes any': {
+        const toks = substringTokens(lv);
+        p.direct.push({ fid, test: (_v, l) => !toks.some((t) => contains(l, t)) });
+        break;
+      }
+      case 'excludes all': {
+        const toks = substringTokens(lv);
+        p.direct.push({ fid, test: (_v, l) => !toks.every((t) => contains(l, t)) });
+        break;
+      }
+      case 'not begin with':
+        p.direct.push({ fid, test: (_v, l) => !l.startsWith(lv) });
+        break;
+      case 'not end with':
+        p.direct.push({ fid, test: (_v, l) => !l.endsWith(lv) });
+        break;
       // SFL's WideStrcasecmp upper-cases both sides (so `_` sorts after letters), Windows'
       // _wcsicmp lower-cases them (`_` before letters)
       case 'less than': {
-        if (!this.linux) { p.direct.push({ fid, test: (_v, l) => l < lv }); break; }
+        if (!this.linux) {
+          p.direct.push({ fid, test: (_v, l) => l < lv });
+          break;
+        }
         const uv = asciiUpper(value);
         p.direct.push({ fid, test: (v) => asciiUpper(v) < uv });
         break;
       }
       case 'more than': {
-        if (!this.linux) { p.direct.push({ fid, test: (_v, l) => l > lv }); break; }
+        if (!this.linux) {
+          p.direct.push({ fid, test: (_v, l) => l > lv });
+          break;
+        }
         const uv = asciiUpper(value);
         p.direct.push({ fid, test: (v) => asciiUpper(v) > uv });
         break;
@@ -321,9 +380,15 @@ export class RuleEngine implements HitSink {
   }
 
   private resetGen(): void {
-    this.stamp.fill(0); this.countGen.fill(0); this.termStamp.fill(0); this.hitGen.fill(0);
-    this.ruleGen.fill(0); this.termSeen.fill(0); this.ruleSeen.fill(0);
-    this.gen = 1; this.bgen = 0;
+    this.stamp.fill(0);
+    this.countGen.fill(0);
+    this.termStamp.fill(0);
+    this.hitGen.fill(0);
+    this.ruleGen.fill(0);
+    this.termSeen.fill(0);
+    this.ruleSeen.fill(0);
+    this.gen = 1;
+    this.bgen = 0;
   }
 
   // ---- marking: HitSink for the tries and the automaton (no closures on the hot path) ----
@@ -335,7 +400,10 @@ export class RuleEngine implements HitSink {
     if (this.stamp[fid] === gen) return;
     this.stamp[fid] = gen;
     const f = this.filters[fid]!;
-    if (this.hitGen[f.blk] !== gen) { this.hitGen[f.blk] = gen; this.hits[f.blk]!.length = 0; }
+    if (this.hitGen[f.blk] !== gen) {
+      this.hitGen[f.blk] = gen;
+      this.hits[f.blk]!.length = 0;
+    }
     this.hits[f.blk]!.push(fid);
     this.termStamp[f.term] = gen;
     if (this.collecting) this.collected.push(fid);
@@ -350,8 +418,14 @@ export class RuleEngine implements HitSink {
     const gen = this.curGen;
     for (let i = 0; i < owners.length; i++) {
       const o = owners[i]!;
-      if (!o.all) { this.onHit(o.fid); continue; }
-      if (this.countGen[o.fid] !== gen) { this.countGen[o.fid] = gen; this.count[o.fid] = 0; }
+      if (!o.all) {
+        this.onHit(o.fid);
+        continue;
+      }
+      if (this.countGen[o.fid] !== gen) {
+        this.countGen[o.fid] = gen;
+        this.count[o.fid] = 0;
+      }
       if (++this.count[o.fid]! === p.allNeed.get(o.fid)) this.onHit(o.fid);
     }
   }
@@ -364,7 +438,10 @@ export class RuleEngine implements HitSink {
       const p = fields[fi]!;
       const v = valueText(ev.data[p.field] ?? extensionValue(ev, p.field));
       let cacheable = this.useCache && v.length <= CACHE_VALUE_MAX;
-      if (cacheable && p.off > 0) { p.off--; cacheable = false; }
+      if (cacheable && p.off > 0) {
+        p.off--;
+        cacheable = false;
+      }
       const cached = cacheable ? p.cache.get(v) : undefined;
       if (cacheable) {
         if (cached !== undefined) p.hits++;
@@ -377,19 +454,32 @@ export class RuleEngine implements HitSink {
       const lv = this.fold(v);
       this.collecting = cacheable;
       if (cacheable) this.collected = [];
-      if (p.exact) { const l = p.exact.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
-      if (p.imageFull) { const l = p.imageFull.map.get(lv); if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!); }
+      if (p.exact) {
+        const l = p.exact.map.get(lv);
+        if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!);
+      }
+      if (p.imageFull) {
+        const l = p.imageFull.map.get(lv);
+        if (l) for (let i = 0; i < l.length; i++) this.onHit(l[i]!);
+      }
       if (p.imageBase) {
         const a = lv.slice(lv.lastIndexOf('\\') + 1);
-        const la = p.imageBase.map.get(a); if (la) for (let i = 0; i < la.length; i++) this.onHit(la[i]!);
+        const la = p.imageBase.map.get(a);
+        if (la) for (let i = 0; i < la.length; i++) this.onHit(la[i]!);
         // Sysmon compares the part after the last `\` only (on Linux paths: the whole path);
         // the part after the last `/` is the --image-basename extension
         const b = this.imageBasename ? lv.slice(lv.lastIndexOf('/') + 1) : a;
-        if (b !== a) { const lb = p.imageBase.map.get(b); if (lb) for (let i = 0; i < lb.length; i++) this.onHit(lb[i]!); }
+        if (b !== a) {
+          const lb = p.imageBase.map.get(b);
+          if (lb) for (let i = 0; i < lb.length; i++) this.onHit(lb[i]!);
+        }
       }
       if (p.prefix) p.prefix.walk(lv, this);
       if (p.suffix) p.suffix.walk(lv, this);
-      if (p.ac) { this.curField = p; p.ac.search(lv, this); }
+      if (p.ac) {
+        this.curField = p;
+        p.ac.search(lv, this);
+      }
       const d = p.direct;
       for (let i = 0; i < d.length; i++) if (d[i]!.test(v, lv)) this.onHit(d[i]!.fid);
       if (cacheable) {
@@ -403,7 +493,10 @@ export class RuleEngine implements HitSink {
   /** end of a probe window: keep caching this field, or switch it off for a while */
   private judgeCache(p: FieldPlan): boolean {
     const keep = p.hits * 4 >= PROBE_WINDOW;
-    if (!keep) { p.off = OFF_SPAN; p.cache.clear(); }
+    if (!keep) {
+      p.off = OFF_SPAN;
+      p.cache.clear();
+    }
     p.probes = 0;
     p.hits = 0;
     return keep;
@@ -413,8 +506,21 @@ export class RuleEngine implements HitSink {
   private okRule(r: CRule, gen: number): boolean {
     if (this.ruleGen[r.id] === gen) return this.ruleVal[r.id] === 1;
     let ok: boolean;
-    if (r.combine === 'or') { ok = false; for (const f of r.filters) if (this.stamp[f] === gen) { ok = true; break; } }
-    else { ok = true; for (const f of r.filters) if (this.stamp[f] !== gen) { ok = false; break; } }
+    if (r.combine === 'or') {
+      ok = false;
+      for (const f of r.filters)
+        if (this.stamp[f] === gen) {
+          ok = true;
+          break;
+        }
+    } else {
+      ok = true;
+      for (const f of r.filters)
+        if (this.stamp[f] !== gen) {
+          ok = false;
+          break;
+        }
+    }
     this.ruleGen[r.id] = gen;
     this.ruleVal[r.id] = ok ? 1 : 0;
     return ok;
@@ -436,16 +542,21 @@ export class RuleEngine implements HitSink {
    * in this.decider.
    */
   private matchBlock(b: CBlock, hits: number[] | null, gen: number): boolean {
-    const filters = this.filters, order = this.order;
+    const filters = this.filters,
+      order = this.order;
     let sorted: number[];
     if (!hits) sorted = EMPTY;
     else {
       sorted = hits;
       // insertion sort by document order (hit lists are short)
       for (let i = 1; i < sorted.length; i++) {
-        const x = sorted[i]!, ox = order[x]!;
+        const x = sorted[i]!,
+          ox = order[x]!;
         let j = i - 1;
-        while (j >= 0 && order[sorted[j]!]! > ox) { sorted[j + 1] = sorted[j]!; j--; }
+        while (j >= 0 && order[sorted[j]!]! > ox) {
+          sorted[j + 1] = sorted[j]!;
+          j--;
+        }
         sorted[j + 1] = x;
       }
     }
@@ -456,9 +567,17 @@ export class RuleEngine implements HitSink {
       for (let i = 0; i < sorted.length; i++) {
         const fid = sorted[i]!;
         const d = filters[fid]!.def;
-        if (d.ruleIndex < 0) { stop = d.order; decider = fid; break; }
+        if (d.ruleIndex < 0) {
+          stop = d.order;
+          decider = fid;
+          break;
+        }
         const r = b.rules[d.ruleIndex]!;
-        if (this.okRule(r, gen)) { stop = r.start; decider = fid; break; }
+        if (this.okRule(r, gen)) {
+          stop = r.start;
+          decider = fid;
+          break;
+        }
       }
       match = stop !== Infinity;
     } else {
@@ -466,12 +585,19 @@ export class RuleEngine implements HitSink {
       for (let i = 0; i < terms.length; i++) {
         const t = terms[i]!;
         const ok = t.rule < 0 ? this.termStamp[t.term] === gen : this.okRule(b.rules[t.rule]!, gen);
-        if (!ok) { stop = t.fatal; break; }
+        if (!ok) {
+          stop = t.fatal;
+          break;
+        }
       }
       match = stop === Infinity;
     }
     // RuleName: replay the evaluated matches in document order
-    if (++this.bgen === 0xffffffff) { this.termSeen.fill(0); this.ruleSeen.fill(0); this.bgen = 1; }
+    if (++this.bgen === 0xffffffff) {
+      this.termSeen.fill(0);
+      this.ruleSeen.fill(0);
+      this.bgen = 1;
+    }
     const bgen = this.bgen;
     let name: string | null = null;
     let last = -1;
@@ -483,20 +609,29 @@ export class RuleEngine implements HitSink {
       let counts = false;
       if (d.ruleIndex < 0) {
         if (b.combine === 'or') counts = d.order === stop;
-        else if (this.termSeen[f.term] !== bgen) { this.termSeen[f.term] = bgen; counts = d.order < stop; }
+        else if (this.termSeen[f.term] !== bgen) {
+          this.termSeen[f.term] = bgen;
+          counts = d.order < stop;
+        }
       } else {
         const r = b.rules[d.ruleIndex]!;
         if (r.start < stop || (r.start === stop && (match || b.combine === 'and'))) {
           const ok = this.okRule(r, gen);
           if (r.combine === 'or') {
-            if (ok && this.ruleSeen[r.id] !== bgen) { this.ruleSeen[r.id] = bgen; counts = true; }
+            if (ok && this.ruleSeen[r.id] !== bgen) {
+              this.ruleSeen[r.id] = bgen;
+              counts = true;
+            }
           } else if (ok) counts = true;
           else counts = d.order < this.firstMiss(r, gen);
         }
       }
       if (!counts) continue;
       last = fid;
-      if (f.named) { name = d.name; namedFid = fid; }
+      if (f.named) {
+        name = d.name;
+        namedFid = fid;
+      }
     }
     if (match && b.combine === 'and') decider = namedFid >= 0 ? namedFid : last;
     this.contributed = name;
@@ -508,11 +643,17 @@ export class RuleEngine implements HitSink {
   capturedEvents(): Set<number> {
     const out = new Set<number>();
     for (const def of EVENTS) {
-      if (def.ruleDefault === 'always') { out.add(def.id); continue; }
+      if (def.ruleDefault === 'always') {
+        out.add(def.id);
+        continue;
+      }
       const plan = this.plans.get(def.id);
       if (!plan) continue;
       const bs = plan.blocks;
-      if (bs.length === 0) { if (def.ruleDefault === 'include') out.add(def.id); continue; }
+      if (bs.length === 0) {
+        if (def.ruleDefault === 'include') out.add(def.id);
+        continue;
+      }
       // logged only through a matching include block, or as the default of a lone exclude block
       const canInclude = bs.some((b) => b.def.onmatch === 'include' && !b.empty);
       const loneExclude = bs.length === 1 && bs[0]!.def.onmatch === 'exclude';
@@ -529,7 +670,9 @@ export class RuleEngine implements HitSink {
   }
 
   /** Number of compiled filter entries (a filter of a multi-ID tag counts once per event ID). */
-  get compiledFilterCount(): number { return this.filters.length; }
+  get compiledFilterCount(): number {
+    return this.filters.length;
+  }
 }
 
 function contains(text: string, pat: string): boolean {

@@ -3,4 +3,14 @@ export { Config, defaultConfig, loadConfigBytes, loadConfigFile, loadConfigText 
 export { RuleEngine, finishEvent, type Decision, type DecidedBy, type Explanation } from './engine.js';
 export { ConfigError } from './errors.js';
 export type { SysmonOptions } from './options.js';
-export { DEFAULT_MATCH, decodeConfigBytes, parseConfigText, type BlockDef, type ConfigWarning, type MatchOptions, type FilterDef, type ParsedConfig, type RuleDef } from './parse.js';
+export {
+  DEFAULT_MATCH,
+  decodeConfigBytes,
+  parseConfigText,
+  type BlockDef,
+  type ConfigWarning,
+  type MatchOptions,
+  type FilterDef,
+  type ParsedConfig,
+  type RuleDef,
+} from './parse.js';

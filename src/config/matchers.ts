@@ -6,13 +6,20 @@ export class ExactIndex {
   readonly map = new Map<string, number[]>();
   add(key: string, owner: number): void {
     const l = this.map.get(key);
-    if (l) { if (!l.includes(owner)) l.push(owner); } else this.map.set(key, [owner]);
+    if (l) {
+      if (!l.includes(owner)) l.push(owner);
+    } else this.map.set(key, [owner]);
   }
-  get size(): number { return this.map.size; }
+  get size(): number {
+    return this.map.size;
+  }
 }
 
 /** Receives owner ids from the tries and pattern ids from the automaton. */
-export interface HitSink { onHit(owner: number): void; onPattern(patternId: number): void }
+export interface HitSink {
+  onHit(owner: number): void;
+  onPattern(patternId: number): void;
+}
 
 const A = 128; // table transitions for ASCII, a map for the rest
 
@@ -59,9 +66,13 @@ export class AffixTrie {
     if (!o.includes(owner)) o.push(owner);
     this.size++;
   }
-  get nodeCount(): number { return this.owners.length; }
+  get nodeCount(): number {
+    return this.owners.length;
+  }
   /** bytes of the transition table (for the memory bench) */
-  get tableBytes(): number { return this.table.byteLength; }
+  get tableBytes(): number {
+    return this.table.byteLength;
+  }
   /** folds the child maps into the compact table (done by the first walk if not called) */
   build(): void {
     if (this.built) return;
@@ -69,7 +80,8 @@ export class AffixTrie {
     const table = new Int32Array(this.kids.length * width);
     this.kids.forEach((m, n) => {
       for (const [c, t] of m) {
-        if (c < A) table[n * width + cls[c]!] = t; else this.other.set(n * 65536 + c, t);
+        if (c < A) table[n * width + cls[c]!] = t;
+        else this.other.set(n * 65536 + c, t);
       }
     });
     this.cls = cls;
@@ -81,7 +93,10 @@ export class AffixTrie {
   /** sink.onHit for the owners of every stored key that is a prefix (suffix) of text. */
   walk(text: string, sink: HitSink): void {
     if (!this.built) this.build();
-    const owners = this.owners, table = this.table, cls = this.cls, width = this.width;
+    const owners = this.owners,
+      table = this.table,
+      cls = this.cls,
+      width = this.width;
     let o = owners[0];
     if (o) for (let j = 0; j < o.length; j++) sink.onHit(o[j]!);
     const len = text.length;
@@ -139,7 +154,10 @@ export class AhoCorasick {
           let t = this.next[s]!.get(c);
           if (t === undefined) {
             t = this.next.length;
-            this.next.push(new Map()); this.fail.push(0); this.out.push([]); this.dict.push(-1);
+            this.next.push(new Map());
+            this.fail.push(0);
+            this.out.push([]);
+            this.dict.push(-1);
             this.next[s]!.set(c, t);
           }
           s = t;
@@ -151,16 +169,25 @@ export class AhoCorasick {
     return id;
   }
 
-  get patternCount(): number { return this.owners.length; }
-  get nodeCount(): number { return this.fail.length; }
+  get patternCount(): number {
+    return this.owners.length;
+  }
+  get nodeCount(): number {
+    return this.fail.length;
+  }
   /** bytes of the transition table (for the memory bench) */
-  get tableBytes(): number { return this.delta.byteLength; }
+  get tableBytes(): number {
+    return this.delta.byteLength;
+  }
 
   build(): void {
     if (this.built) return;
     const next = this.next;
     const queue: number[] = [];
-    for (const t of next[0]!.values()) { this.fail[t] = 0; queue.push(t); }
+    for (const t of next[0]!.values()) {
+      this.fail[t] = 0;
+      queue.push(t);
+    }
     for (let qi = 0; qi < queue.length; qi++) {
       const s = queue[qi]!;
       for (const [c, t] of next[s]!) {
@@ -202,20 +229,35 @@ export class AhoCorasick {
   /** sink.onPattern for each distinct pattern found in text (the empty pattern: in any non-empty text). */
   search(text: string, sink: HitSink): void {
     if (!this.built) this.build();
-    if (++this.gen === 0xffffffff) { this.seen.fill(0); this.gen = 1; }
+    if (++this.gen === 0xffffffff) {
+      this.seen.fill(0);
+      this.gen = 1;
+    }
     const gen = this.gen;
     const seen = this.seen;
     if (text.length === 0) return;
-    if (this.emptyPattern >= 0) { seen[this.emptyPattern] = gen; sink.onPattern(this.emptyPattern); }
-    const fail = this.fail, out = this.out, dict = this.dict, delta = this.delta, emits = this.emits;
-    const cls = this.cls, width = this.width, other = this.other;
+    if (this.emptyPattern >= 0) {
+      seen[this.emptyPattern] = gen;
+      sink.onPattern(this.emptyPattern);
+    }
+    const fail = this.fail,
+      out = this.out,
+      dict = this.dict,
+      delta = this.delta,
+      emits = this.emits;
+    const cls = this.cls,
+      width = this.width,
+      other = this.other;
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c < A) s = delta[s * width + cls[c]!]!;
       else {
         let t = other.get(s * 65536 + c);
-        while (t === undefined && s !== 0) { s = fail[s]!; t = other.get(s * 65536 + c); }
+        while (t === undefined && s !== 0) {
+          s = fail[s]!;
+          t = other.get(s * 65536 + c);
+        }
         s = t ?? 0;
       }
       if (emits[s] === 0) continue;
@@ -223,7 +265,10 @@ export class AhoCorasick {
         const o = out[k]!;
         for (let j = 0; j < o.length; j++) {
           const p = o[j]!;
-          if (seen[p] !== gen) { seen[p] = gen; sink.onPattern(p); }
+          if (seen[p] !== gen) {
+            seen[p] = gen;
+            sink.onPattern(p);
+          }
         }
       }
     }

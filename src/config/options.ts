@@ -27,18 +27,34 @@ export interface SysmonOptions {
 
 export function emptyOptions(): SysmonOptions {
   return {
-    hashAlgorithms: null, checkRevocation: null, dnsLookup: null, archiveDirectory: null,
-    fieldSizes: new Map(), captureClipboard: false, driverName: null, driverQueueSize: null,
-    signingQueueSize: null, copyOnDeletePE: null, copyOnDeleteSIDs: null, copyOnDeleteExtensions: null,
-    copyOnDeleteProcesses: null, processAccessConfig: null, pipeMonitoringConfig: null, raw: new Map(),
+    hashAlgorithms: null,
+    checkRevocation: null,
+    dnsLookup: null,
+    archiveDirectory: null,
+    fieldSizes: new Map(),
+    captureClipboard: false,
+    driverName: null,
+    driverQueueSize: null,
+    signingQueueSize: null,
+    copyOnDeletePE: null,
+    copyOnDeleteSIDs: null,
+    copyOnDeleteExtensions: null,
+    copyOnDeleteProcesses: null,
+    processAccessConfig: null,
+    pipeMonitoringConfig: null,
+    raw: new Map(),
   };
 }
 
 /** Option elements accepted directly under <Sysmon>. */
 export const OPTION_ELEMENTS: readonly string[] = [
   ...OPTIONS.filter((o) => o.configFile && !o.rule).map((o) => o.name),
-  'CopyOnDeletePE', 'CopyOnDeleteSIDs', 'CopyOnDeleteExtensions', 'CopyOnDeleteProcesses',
-  'ProcessAccessConfig', 'PipeMonitoringConfig',
+  'CopyOnDeletePE',
+  'CopyOnDeleteSIDs',
+  'CopyOnDeleteExtensions',
+  'CopyOnDeleteProcesses',
+  'ProcessAccessConfig',
+  'PipeMonitoringConfig',
 ];
 
 /** Options that mean something here; every other one gets a "not applicable on Linux" notice. */
@@ -80,7 +96,10 @@ function parseCount(name: string, text: string): number {
 }
 
 function parseList(text: string, sep: RegExp): string[] {
-  return text.split(sep).map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(sep)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** FieldSizes `Name:Len,Name:Len` (Sysmon: alnum, ',' and ':' only; size > 0; field must exist). */
@@ -106,26 +125,58 @@ export function applyOption(opts: SysmonOptions, name: string, text: string): st
   opts.raw.set(name, text);
   switch (name) {
     case 'HashAlgorithms': {
-      const algs = parseList(text, /,/).map((a) => a.toUpperCase()).map((a) => HASH_ALIASES[a] ?? a);
-      for (const a of algs) if (!HASHES.has(a)) throw new OptionError(`HashAlgorithms: unknown algorithm ${JSON.stringify(a)} (expected MD5, SHA1, SHA256, IMPHASH, * or all)`);
+      const algs = parseList(text, /,/)
+        .map((a) => a.toUpperCase())
+        .map((a) => HASH_ALIASES[a] ?? a);
+      for (const a of algs)
+        if (!HASHES.has(a)) throw new OptionError(`HashAlgorithms: unknown algorithm ${JSON.stringify(a)} (expected MD5, SHA1, SHA256, IMPHASH, * or all)`);
       opts.hashAlgorithms = algs.includes('*') ? ['*'] : algs;
       break;
     }
-    case 'CheckRevocation': opts.checkRevocation = parseBool(name, text); break;
-    case 'DnsLookup': opts.dnsLookup = parseBool(name, text); break;
-    case 'ArchiveDirectory': opts.archiveDirectory = text.trim(); break;
-    case 'FieldSizes': opts.fieldSizes = parseFieldSizes(text); break;
-    case 'CaptureClipboard': opts.captureClipboard = parseBool(name, text); break;
-    case 'DriverName': opts.driverName = text.trim(); break;
-    case 'DriverQueueSize': opts.driverQueueSize = parseCount(name, text); break;
-    case 'SigningQueueSize': opts.signingQueueSize = parseCount(name, text); break;
-    case 'CopyOnDeletePE': opts.copyOnDeletePE = parseBool(name, text); break;
-    case 'CopyOnDeleteSIDs': opts.copyOnDeleteSIDs = parseList(text, /[;,]/); break;
-    case 'CopyOnDeleteExtensions': opts.copyOnDeleteExtensions = parseList(text, /[;,]/); break;
-    case 'CopyOnDeleteProcesses': opts.copyOnDeleteProcesses = parseList(text, /[;,]/); break;
-    case 'ProcessAccessConfig': opts.processAccessConfig = text; break;
-    case 'PipeMonitoringConfig': opts.pipeMonitoringConfig = text; break;
-    default: throw new OptionError(`unknown option element <${name}>`);
+    case 'CheckRevocation':
+      opts.checkRevocation = parseBool(name, text);
+      break;
+    case 'DnsLookup':
+      opts.dnsLookup = parseBool(name, text);
+      break;
+    case 'ArchiveDirectory':
+      opts.archiveDirectory = text.trim();
+      break;
+    case 'FieldSizes':
+      opts.fieldSizes = parseFieldSizes(text);
+      break;
+    case 'CaptureClipboard':
+      opts.captureClipboard = parseBool(name, text);
+      break;
+    case 'DriverName':
+      opts.driverName = text.trim();
+      break;
+    case 'DriverQueueSize':
+      opts.driverQueueSize = parseCount(name, text);
+      break;
+    case 'SigningQueueSize':
+      opts.signingQueueSize = parseCount(name, text);
+      break;
+    case 'CopyOnDeletePE':
+      opts.copyOnDeletePE = parseBool(name, text);
+      break;
+    case 'CopyOnDeleteSIDs':
+      opts.copyOnDeleteSIDs = parseList(text, /[;,]/);
+      break;
+    case 'CopyOnDeleteExtensions':
+      opts.copyOnDeleteExtensions = parseList(text, /[;,]/);
+      break;
+    case 'CopyOnDeleteProcesses':
+      opts.copyOnDeleteProcesses = parseList(text, /[;,]/);
+      break;
+    case 'ProcessAccessConfig':
+      opts.processAccessConfig = text;
+      break;
+    case 'PipeMonitoringConfig':
+      opts.pipeMonitoringConfig = text;
+      break;
+    default:
+      throw new OptionError(`unknown option element <${name}>`);
   }
   if (APPLICABLE.has(name)) return null;
   return `option ${name} is not applicable on Linux and is ignored (${WHY[name] ?? 'Windows-only'})`;

@@ -67,7 +67,10 @@ export interface MatchOptions {
 
 export const DEFAULT_MATCH: MatchOptions = Object.freeze({ provider: 'linux', imageBasename: false });
 
-export interface ConfigWarning { readonly line: number; readonly message: string }
+export interface ConfigWarning {
+  readonly line: number;
+  readonly message: string;
+}
 
 export interface ParsedConfig {
   readonly schemaVersion: string;
@@ -83,7 +86,12 @@ export interface ParsedConfig {
 
 const MAX_VERSION = Number(SCHEMA_VERSION);
 const TAGS = new Map<string, EventDef[]>();
-for (const e of EVENTS) if (e.ruleName) { const l = TAGS.get(e.ruleName) ?? []; l.push(e); TAGS.set(e.ruleName, l); }
+for (const e of EVENTS)
+  if (e.ruleName) {
+    const l = TAGS.get(e.ruleName) ?? [];
+    l.push(e);
+    TAGS.set(e.ruleName, l);
+  }
 const CONDITION_BY_LOWER = new Map<string, Condition>(CONDITIONS.map((c) => [c, c]));
 const META = XMLParser.getMetaDataSymbol() as unknown as string;
 
@@ -113,10 +121,12 @@ class Lines {
   }
   at(offset: number | undefined): number {
     if (offset === undefined) return 0;
-    let lo = 0, hi = this.starts.length - 1;
+    let lo = 0,
+      hi = this.starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid; else hi = mid - 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return lo + 1;
   }
@@ -158,9 +168,18 @@ function filterValueOf(n: XNode): string {
 }
 
 const parser = new XMLParser({
-  preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '', captureMetaData: true,
-  trimValues: false, parseTagValue: false, parseAttributeValue: false, commentPropName: '#comment',
-  processEntities: true, allowBooleanAttributes: false, ignoreDeclaration: false, ignorePiTags: false,
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  captureMetaData: true,
+  trimValues: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  commentPropName: '#comment',
+  processEntities: true,
+  allowBooleanAttributes: false,
+  ignoreDeclaration: false,
+  ignorePiTags: false,
 });
 
 const eq = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -171,14 +190,20 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
   if (valid !== true) throw new ConfigError(file, valid.err.line, `malformed XML: ${valid.err.msg}`);
   const lines = new Lines(text);
   const lineOf = (n: XNode): number => lines.at((n[META] as { startIndex?: number } | undefined)?.startIndex);
-  const fail = (n: XNode | null, msg: string): never => { throw new ConfigError(file, n ? lineOf(n) : 1, msg); };
+  const fail = (n: XNode | null, msg: string): never => {
+    throw new ConfigError(file, n ? lineOf(n) : 1, msg);
+  };
   const warnings: ConfigWarning[] = [];
-  const warn = (n: XNode, msg: string): void => { warnings.push({ line: lineOf(n), message: msg }); };
+  const warn = (n: XNode, msg: string): void => {
+    warnings.push({ line: lineOf(n), message: msg });
+  };
   const checkAttrs = (n: XNode, allowed: readonly string[]): void => {
     for (const a of Object.keys(attrsOf(n))) if (!allowed.includes(a)) warn(n, `unknown attribute ${a} on <${tagOf(n)}> ignored`);
   };
   const noText = (n: XNode): void => {
-    for (const c of childrenOf(n)) if (tagOf(c) === '#text' && String(c['#text']).trim() !== '') warn(n, `text ${JSON.stringify(String(c['#text']).trim().slice(0, 40))} in <${tagOf(n)}> ignored`);
+    for (const c of childrenOf(n))
+      if (tagOf(c) === '#text' && String(c['#text']).trim() !== '')
+        warn(n, `text ${JSON.stringify(String(c['#text']).trim().slice(0, 40))} in <${tagOf(n)}> ignored`);
   };
 
   const doc = parser.parse(text) as XNode[];
@@ -207,7 +232,10 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
   const parseBlock = (ev: XNode, group: XNode | null): void => {
     const tag = tagOf(ev);
     const series = TAGS.get(tag)!;
-    if (poisoned.has(tag)) { warn(ev, `<${tag}> skipped: an earlier <${tag}> block had an unknown field (Sysmon drops every later block of the event)`); return; }
+    if (poisoned.has(tag)) {
+      warn(ev, `<${tag}> skipped: an earlier <${tag}> block had an unknown field (Sysmon drops every later block of the event)`);
+      return;
+    }
     checkAttrs(ev, ['onmatch', 'default']);
     const a = attrsOf(ev);
     let onmatch: 'include' | 'exclude';
@@ -242,7 +270,11 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
     }
     noText(ev);
     // collect raw filters first: the base event depends on every field the block uses
-    interface Raw { node: XNode; ruleIndex: number; ruleName: string | null }
+    interface Raw {
+      node: XNode;
+      ruleIndex: number;
+      ruleName: string | null;
+    }
     const raws: Raw[] = [];
     const rules: { node: XNode; combine: Combine; explicit: boolean; name: string | null }[] = [];
     for (const c of childrenOf(ev)) {
@@ -280,7 +312,10 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
     // fields include all the fields the block uses (xml.cpp).
     let base: EventDef | undefined;
     for (const cand of series) {
-      if (raws.every((r) => isExtensionField(tagOf(r.node)) || cand.fields.some((f) => f.name === tagOf(r.node)))) { base = cand; break; }
+      if (raws.every((r) => isExtensionField(tagOf(r.node)) || cand.fields.some((f) => f.name === tagOf(r.node)))) {
+        base = cand;
+        break;
+      }
     }
     if (!base) fail(ev, `<${tag}>: fields ${[...new Set(raws.map((r) => tagOf(r.node)))].join(', ')} do not all belong to one event of this tag`);
     const filters: FilterDef[] = [];
@@ -291,7 +326,10 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
     for (const r of raws) {
       const f = r.node;
       const field = tagOf(f);
-      if (r.ruleIndex >= 0 && brokenRules.has(r.ruleIndex)) { warn(f, `<${field}> skipped: an earlier filter of its <Rule> was skipped`); continue; }
+      if (r.ruleIndex >= 0 && brokenRules.has(r.ruleIndex)) {
+        warn(f, `<${field}> skipped: an earlier filter of its <Rule> was skipped`);
+        continue;
+      }
       checkAttrs(f, ['condition', 'name']);
       const fa = attrsOf(f);
       let condition: Condition = 'is';
@@ -299,7 +337,10 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
       if (fa.condition !== undefined && fa.condition !== '') {
         const c = CONDITION_BY_LOWER.get(fa.condition.toLowerCase());
         if (!c) {
-          warn(f, `unknown condition ${JSON.stringify(fa.condition)} on <${field}>: filter skipped${r.ruleIndex >= 0 ? ' with the rest of its <Rule>' : ''}, as Sysmon does (expected one of: ${CONDITIONS.join(', ')})`);
+          warn(
+            f,
+            `unknown condition ${JSON.stringify(fa.condition)} on <${field}>: filter skipped${r.ruleIndex >= 0 ? ' with the rest of its <Rule>' : ''}, as Sysmon does (expected one of: ${CONDITIONS.join(', ')})`,
+          );
           if (r.ruleIndex >= 0) brokenRules.add(r.ruleIndex);
           continue;
         }
@@ -308,17 +349,34 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
       for (const c of childrenOf(f)) if (isElement(tagOf(c))) warn(c, `element <${tagOf(c)}> inside filter <${field}> ignored`);
       // name resolution at parse time (xml.cpp): own non-empty name, else Rule name, else RuleGroup name
       const name = fa.name || r.ruleName || groupName || '';
-      if (name.length > 255) { warn(f, `<${field}>: rule name is larger than 255 characters: filter skipped, as Sysmon does`); continue; }
+      if (name.length > 255) {
+        warn(f, `<${field}>: rule name is larger than 255 characters: filter skipped, as Sysmon does`);
+        continue;
+      }
       const def: FilterDef = {
-        field, fieldIndex: base!.fields.findIndex((x) => x.name === field), condition, value: filterValueOf(f),
-        name, line: lineOf(f), order: order++, ruleIndex: r.ruleIndex,
+        field,
+        fieldIndex: base!.fields.findIndex((x) => x.name === field),
+        condition,
+        value: filterValueOf(f),
+        name,
+        line: lineOf(f),
+        order: order++,
+        ruleIndex: r.ruleIndex,
       };
       filters.push(def);
       if (r.ruleIndex >= 0) ruleDefs[r.ruleIndex]!.filters.push(def);
     }
     blocks.push({
-      tag, eventIds: series.map((e) => e.id), baseEventId: base!.id, onmatch, combine, groupName,
-      line: lineOf(ev), docIndex: blocks.length, filters, rules: ruleDefs,
+      tag,
+      eventIds: series.map((e) => e.id),
+      baseEventId: base!.id,
+      onmatch,
+      combine,
+      groupName,
+      line: lineOf(ev),
+      docIndex: blocks.length,
+      filters,
+      rules: ruleDefs,
     });
   };
 
@@ -330,11 +388,15 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
     for (const c of childrenOf(n)) {
       const ct = tagOf(c);
       if (!isElement(ct)) continue;
-      if (TAGS.has(ct)) { parseBlock(c, eq(tagOf(n), 'RuleGroup') ? n : null); continue; }
+      if (TAGS.has(ct)) {
+        parseBlock(c, eq(tagOf(n), 'RuleGroup') ? n : null);
+        continue;
+      }
       if (eq(ct, 'RuleGroup')) {
         checkAttrs(c, ['name', 'groupRelation']);
         const gr = attrsOf(c).groupRelation;
-        if (gr !== undefined && !eq(gr, 'and') && !eq(gr, 'or')) warn(c, `groupRelation ${JSON.stringify(gr)} on <${ct}> read as "and" (anything but "or" is AND for Sysmon)`);
+        if (gr !== undefined && !eq(gr, 'and') && !eq(gr, 'or'))
+          warn(c, `groupRelation ${JSON.stringify(gr)} on <${ct}> read as "and" (anything but "or" is AND for Sysmon)`);
         noText(c);
       } else {
         warn(c, `unknown element <${ct}> under <EventFiltering>: not an event, ignored (event elements inside it still count)`);
@@ -352,7 +414,10 @@ export function parseConfigText(text: string, file: string, matching: MatchOptio
       noText(n);
       walkFiltering(n);
     } else if (OPTION_ELEMENTS.includes(t)) {
-      if (optionsStopped) { warn(n, `option <${t}> not read: Sysmon stops reading options at an unknown element`); continue; }
+      if (optionsStopped) {
+        warn(n, `option <${t}> not read: Sysmon stops reading options at an unknown element`);
+        continue;
+      }
       checkAttrs(n, []);
       for (const c of childrenOf(n)) if (isElement(tagOf(c))) warn(c, `element <${tagOf(c)}> inside option <${t}> ignored`);
       try {

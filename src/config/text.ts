@@ -13,7 +13,10 @@ export function lower(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) { out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : s[i]; continue; }
+    if (c < 0x80) {
+      out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : s[i];
+      continue;
+    }
     let l = charLower.get(c);
     if (l === undefined) {
       const t = String.fromCharCode(c).toLowerCase();
@@ -54,7 +57,10 @@ export function splitTokens(data: string): { token: string; start: number }[] {
   let start = 0;
   for (;;) {
     const end = data.indexOf(';', start);
-    if (end === -1) { out.push({ token: data.slice(start), start }); return out; }
+    if (end === -1) {
+      out.push({ token: data.slice(start), start });
+      return out;
+    }
     out.push({ token: data.slice(start, end), start });
     start = end + 1;
   }

@@ -15,7 +15,11 @@ import { eventDef, type EventFields, type EventId, type FieldName } from './sche
 
 /** the Actor property each acting-process field takes, after its Source/Target prefix */
 const ACTOR_PROPERTY: Readonly<Record<string, keyof Actor>> = {
-  ProcessGuid: 'guid', ProcessGUID: 'guid', ProcessId: 'pid', Image: 'image', User: 'user',
+  ProcessGuid: 'guid',
+  ProcessGUID: 'guid',
+  ProcessId: 'pid',
+  Image: 'image',
+  User: 'user',
 };
 
 type ActorField = 'ProcessGuid' | 'ProcessId' | 'Image' | 'User';
@@ -34,11 +38,12 @@ export type Given<Id extends EventId> = Omit<EventFields<Id>, Filled<Id>>;
 /** An event of `Id`, its data typed by its schema fields (so later fills such as Hashes are checked too). */
 export type Built<Id extends EventId> = SysmonEvent & { readonly id: Id; readonly data: EventFields<Id> };
 
-export type Builder<Id extends EventId> = Kind<Id> extends 'pair'
-  ? (timeNs: bigint, source: Actor, target: Actor, fields: Given<Id>) => Built<Id>
-  : Kind<Id> extends 'actor'
-    ? (timeNs: bigint, actor: Actor, fields: Given<Id>) => Built<Id>
-    : (timeNs: bigint, fields: Given<Id>) => Built<Id>;
+export type Builder<Id extends EventId> =
+  Kind<Id> extends 'pair'
+    ? (timeNs: bigint, source: Actor, target: Actor, fields: Given<Id>) => Built<Id>
+    : Kind<Id> extends 'actor'
+      ? (timeNs: bigint, actor: Actor, fields: Given<Id>) => Built<Id>
+      : (timeNs: bigint, fields: Given<Id>) => Built<Id>;
 
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9]*$/;
 

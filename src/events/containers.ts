@@ -86,7 +86,10 @@ export function containerFromProcCgroup(text: string): ContainerContext | null {
   return null;
 }
 
-interface Entry { ticks: number; c: ContainerContext | null }
+interface Entry {
+  ticks: number;
+  c: ContainerContext | null;
+}
 
 const MAX_ENTRIES = 65536;
 const MAX_CGROUPS = 4096;
@@ -129,10 +132,16 @@ export class Containers {
     // parent's context, kept current by migrations like any process's, is the child's
     if (sameCgroupsAs) {
       const parent = this.byPid.get(sameCgroupsAs.pid);
-      if (parent && parent.ticks === sameCgroupsAs.ticks) { this.set(pid, { ticks, c: parent.c }); return; }
+      if (parent && parent.ticks === sameCgroupsAs.ticks) {
+        this.set(pid, { ticks, c: parent.c });
+        return;
+      }
     }
     const cached = this.byExecCgroup.get(cgroupId);
-    if (cached !== undefined) { this.set(pid, { ticks, c: cached }); return; }
+    if (cached !== undefined) {
+      this.set(pid, { ticks, c: cached });
+      return;
+    }
     const text = this.readCgroup(pid);
     // gone already: it ran where its parent was (set here too, so nothing reads /proc again)
     const c = text === null ? this.parentContext(processes.get(pid), pid, processes, 0) : containerFromProcCgroup(text);
@@ -180,7 +189,10 @@ export class Containers {
     if (this.byPid.size >= MAX_ENTRIES && !this.byPid.has(pid)) {
       // drop the oldest quarter (insertion order)
       let n = MAX_ENTRIES >> 2;
-      for (const k of this.byPid.keys()) { this.byPid.delete(k); if (--n === 0) break; }
+      for (const k of this.byPid.keys()) {
+        this.byPid.delete(k);
+        if (--n === 0) break;
+      }
     }
     this.byPid.set(pid, e);
   }

@@ -35,8 +35,14 @@ export class EncodedEvent implements SysmonEvent {
   timeOff = 0;
   timeEnd = 0;
 
-  constructor(readonly id: number, public recordId: number, readonly timeNs: bigint, dataText: string,
-    container?: ContainerContext, data?: Record<string, FieldValue>) {
+  constructor(
+    readonly id: number,
+    public recordId: number,
+    readonly timeNs: bigint,
+    dataText: string,
+    container?: ContainerContext,
+    data?: Record<string, FieldValue>,
+  ) {
     if (container) this.container = container;
     this.parsed = data ?? null;
     this.text = dataText;

@@ -37,7 +37,10 @@ export function startTicks(startBootNs: bigint): number {
 export class GuidMaker {
   private readonly machineHex: string;
 
-  constructor(machine: number, private readonly bootTimeSec: number) {
+  constructor(
+    machine: number,
+    private readonly bootTimeSec: number,
+  ) {
     this.machineHex = hex(machine >>> 0, 8);
   }
 

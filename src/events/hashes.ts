@@ -24,7 +24,12 @@ export interface HashOptions {
   maxQueue?: number;
 }
 
-export interface FileKey { dev: bigint | number; ino: bigint | number; size: bigint | number; mtimeNs: bigint | number }
+export interface FileKey {
+  dev: bigint | number;
+  ino: bigint | number;
+  size: bigint | number;
+  mtimeNs: bigint | number;
+}
 
 const DASH = Promise.resolve('-');
 
@@ -77,8 +82,21 @@ parentPort.on('message', (job) => {
 });
 `;
 
-interface Job { id: number; path: string; algs: HashAlgorithm[]; maxBytes: number; deadline: number; resolve: (r: string) => void; timer: NodeJS.Timeout; started: boolean; slot?: Slot }
-interface Slot { worker: Worker; job: Job | null }
+interface Job {
+  id: number;
+  path: string;
+  algs: HashAlgorithm[];
+  maxBytes: number;
+  deadline: number;
+  resolve: (r: string) => void;
+  timer: NodeJS.Timeout;
+  started: boolean;
+  slot?: Slot;
+}
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
 
 export class HashService {
   readonly maxBytes: number;
@@ -115,7 +133,10 @@ export class HashService {
   lookup(key: FileKey): string | undefined {
     const k = fileKey(key);
     const v = this.cache.get(k);
-    if (v !== undefined) { this.cache.delete(k); this.cache.set(k, v); }
+    if (v !== undefined) {
+      this.cache.delete(k);
+      this.cache.set(k, v);
+    }
     return v;
   }
 
@@ -131,7 +152,10 @@ export class HashService {
     if (known) {
       const k = fileKey(known);
       const hit = this.cache.get(k);
-      if (hit !== undefined) { this.stats.cacheHits++; return Promise.resolve(hit); }
+      if (hit !== undefined) {
+        this.stats.cacheHits++;
+        return Promise.resolve(hit);
+      }
       const running = this.inflight.get(k);
       if (running) return running;
     }
@@ -145,7 +169,10 @@ export class HashService {
     try {
       const st = await stat(path, { bigint: true });
       if (!st.isFile()) return '-';
-      if (st.size > BigInt(this.maxBytes)) { this.stats.tooBig++; return '-'; }
+      if (st.size > BigInt(this.maxBytes)) {
+        this.stats.tooBig++;
+        return '-';
+      }
       key = fileKey({ dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs });
       size = st.size;
       mtimeNs = st.mtimeNs;
@@ -165,17 +192,19 @@ export class HashService {
     }
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.submit(path).then(({ result, key: actual }) => {
-      // the worker's own fstat names what it really read (the file may have changed since)
-      if (result !== '-' && actual) {
-        this.remember(actual, result);
-        if (alias && actual === key && alias !== key) this.remember(alias, result);
-      }
-      return result;
-    }).finally(() => {
-      this.inflight.delete(key);
-      if (alias) this.inflight.delete(alias);
-    });
+    const p = this.submit(path)
+      .then(({ result, key: actual }) => {
+        // the worker's own fstat names what it really read (the file may have changed since)
+        if (result !== '-' && actual) {
+          this.remember(actual, result);
+          if (alias && actual === key && alias !== key) this.remember(alias, result);
+        }
+        return result;
+      })
+      .finally(() => {
+        this.inflight.delete(key);
+        if (alias) this.inflight.delete(alias);
+      });
     this.inflight.set(key, p);
     if (alias) this.inflight.set(alias, p);
     return p;
@@ -194,14 +223,24 @@ export class HashService {
     }
     return new Promise((resolve) => {
       const job: Job = {
-        id: this.nextId++, path, algs: [...this.algs], maxBytes: this.maxBytes,
-        deadline: Date.now() + this.timeoutMs, started: false,
+        id: this.nextId++,
+        path,
+        algs: [...this.algs],
+        maxBytes: this.maxBytes,
+        deadline: Date.now() + this.timeoutMs,
+        started: false,
         resolve: () => undefined,
         timer: setTimeout(() => this.expire(job), this.timeoutMs),
       };
       job.timer.unref?.();
       let settled = false;
-      job.resolve = (r) => { if (!settled) { settled = true; clearTimeout(job.timer); resolve(this.parse(r)); } };
+      job.resolve = (r) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(job.timer);
+          resolve(this.parse(r));
+        }
+      };
       this.queue.push(job);
       this.pump();
     });
@@ -268,7 +307,10 @@ export class HashService {
   /** Stops the workers (tests, shutdown). */
   async close(): Promise<void> {
     for (const job of this.queue.splice(0)) job.resolve('-');
-    for (const s of this.slots.splice(0)) { s.job?.resolve('-'); await s.worker.terminate(); }
+    for (const s of this.slots.splice(0)) {
+      s.job?.resolve('-');
+      await s.worker.terminate();
+    }
   }
 }
 

@@ -28,7 +28,9 @@ export function machineId(): number {
     const id = readFileSync('/etc/machine-id', 'utf8').trim();
     const n = Number.parseInt(id.slice(0, 8), 16);
     if (Number.isFinite(n)) return n >>> 0;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   return 0;
 }
 
@@ -64,8 +66,13 @@ export function lookupUserName(uid: number): string | null {
     if (process.platform !== 'linux') return null;
     const libc = koffi.load('libc.so.6');
     koffi.struct('sysmon_passwd', {
-      pw_name: 'char *', pw_passwd: 'char *', pw_uid: 'uint32_t', pw_gid: 'uint32_t',
-      pw_gecos: 'char *', pw_dir: 'char *', pw_shell: 'char *',
+      pw_name: 'char *',
+      pw_passwd: 'char *',
+      pw_uid: 'uint32_t',
+      pw_gid: 'uint32_t',
+      pw_gecos: 'char *',
+      pw_dir: 'char *',
+      pw_shell: 'char *',
     });
     getpwuidR = libc.func('int getpwuid_r(uint32_t uid, _Out_ sysmon_passwd *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)') as GetpwuidR;
   }
@@ -99,8 +106,15 @@ export class UserNames {
     const now = Date.now();
     if (failedAt !== undefined && now - failedAt < UserNames.RETRY_MS) return '-';
     let found: string | null = null;
-    try { found = this.lookup(uid); } catch { found = null; }
-    if (found === null) { this.missing.set(uid, now); return '-'; }
+    try {
+      found = this.lookup(uid);
+    } catch {
+      found = null;
+    }
+    if (found === null) {
+      this.missing.set(uid, now);
+      return '-';
+    }
     this.missing.delete(uid);
     this.names.set(uid, found);
     return found;

@@ -13,8 +13,16 @@ import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
 // What the table reads of the process family's exec, fork and exit records
 // (src/families/process/records.ts), declared here: the table depends on no family.
-interface ProcessRecordFacts { readonly tgid: number; readonly ids: ProcessIds }
-export interface ExecFacts extends ProcessRecordFacts { readonly exe: string; readonly cwd: string; readonly commandLine: string; readonly tty: number }
+interface ProcessRecordFacts {
+  readonly tgid: number;
+  readonly ids: ProcessIds;
+}
+export interface ExecFacts extends ProcessRecordFacts {
+  readonly exe: string;
+  readonly cwd: string;
+  readonly commandLine: string;
+  readonly tty: number;
+}
 export type ForkFacts = ProcessRecordFacts;
 export type ExitFacts = ProcessRecordFacts;
 
@@ -56,7 +64,11 @@ export class ProcessTable {
   /** the exited processes still kept, oldest exit first */
   private readonly exited = new Map<number, ProcessInfo>();
 
-  constructor(private readonly guids: GuidMaker, private readonly users: UserNames, private readonly logons = new UtmpLogons()) {}
+  constructor(
+    private readonly guids: GuidMaker,
+    private readonly users: UserNames,
+    private readonly logons = new UtmpLogons(),
+  ) {}
 
   get size(): number {
     return this.byPid.size;
@@ -73,7 +85,10 @@ export class ProcessTable {
       const pid = Number(name);
       if (!Number.isInteger(pid) || pid <= 0) continue;
       const info = this.readProc(pid);
-      if (info) { this.byPid.set(pid, info); n++; }
+      if (info) {
+        this.byPid.set(pid, info);
+        n++;
+      }
     }
     return n;
   }
@@ -97,7 +112,13 @@ export class ProcessTable {
       const argv = readArgv(pid);
       const image = readLink(`/proc/${pid}/exe`);
       return {
-        pid, ppid, ticks, uid, loginUid, session, tty,
+        pid,
+        ppid,
+        ticks,
+        uid,
+        loginUid,
+        session,
+        tty,
         guid: this.guids.process(pid, ticks, endCode),
         image: image ?? '-',
         commandLine: argv.length ? commandLineOf(argv) : `[${comm}]`,
@@ -130,7 +151,9 @@ export class ProcessTable {
     const ids = rec.ids;
     const ticks = startTicks(ids.startBootNs);
     const info: ProcessInfo = {
-      pid: rec.tgid, ppid: ids.ppid, ticks,
+      pid: rec.tgid,
+      ppid: ids.ppid,
+      ticks,
       guid: this.guids.process(rec.tgid, ticks, ids.endCode),
       // a memfd (fileless exec) has no path, only a name: render it as /proc/PID/exe does
       image: rec.exe.startsWith('/memfd:') ? `${rec.exe} (deleted)` : rec.exe,
@@ -152,7 +175,9 @@ export class ProcessTable {
     const parent = this.parentOf(ids);
     const ticks = startTicks(ids.startBootNs);
     const info: ProcessInfo = {
-      pid: rec.tgid, ppid: ids.ppid, ticks,
+      pid: rec.tgid,
+      ppid: ids.ppid,
+      ticks,
       guid: this.guids.process(rec.tgid, ticks, ids.endCode),
       image: parent?.image ?? '-',
       commandLine: parent?.commandLine ?? '-',
@@ -174,11 +199,18 @@ export class ProcessTable {
     if (!info || info.ticks !== ticks) {
       // never seen (started and ended between two seeds): describe it as best we can
       info = {
-        pid: rec.tgid, ppid: rec.ids.ppid, ticks,
+        pid: rec.tgid,
+        ppid: rec.ids.ppid,
+        ticks,
         guid: this.guids.process(rec.tgid, ticks, rec.ids.endCode),
-        image: '-', commandLine: '-', cwd: '-',
-        uid: rec.ids.uid, user: this.users.name(rec.ids.uid),
-        loginUid: rec.ids.auid, session: rec.ids.sessionid, tty: 0,
+        image: '-',
+        commandLine: '-',
+        cwd: '-',
+        uid: rec.ids.uid,
+        user: this.users.name(rec.ids.uid),
+        loginUid: rec.ids.auid,
+        session: rec.ids.sessionid,
+        tty: 0,
       };
       this.byPid.set(info.pid, info);
     }

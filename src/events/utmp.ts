@@ -40,19 +40,30 @@ export class UtmpLogons {
   private logons = new Map<string, number>();
   private readAt = -Infinity;
 
-  constructor(private readonly path = '/var/run/utmp', private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly path = '/var/run/utmp',
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Logon time in Unix seconds of `user` on `line` (pts/3), 0 when utmp has none. */
   logonTime(line: string, user: string): number {
     const t = this.now();
-    if (t - this.readAt >= REFRESH_MS) { this.readAt = t; this.load(); }
+    if (t - this.readAt >= REFRESH_MS) {
+      this.readAt = t;
+      this.load();
+    }
     return this.logons.get(`${line}\0${user}`) ?? 0;
   }
 
   private load(): void {
     const logons = new Map<string, number>();
     let b: Buffer;
-    try { b = readFileSync(this.path); } catch { this.logons = logons; return; } // no utmp: no logon times
+    try {
+      b = readFileSync(this.path);
+    } catch {
+      this.logons = logons;
+      return;
+    } // no utmp: no logon times
     for (let off = 0; off + RECORD <= b.length; off += RECORD) {
       if (b.readInt16LE(off) !== USER_PROCESS) continue;
       const key = `${cstr(b, off + UT_LINE, 32)}\0${cstr(b, off + UT_USER, 32)}`;

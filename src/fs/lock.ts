@@ -21,9 +21,14 @@ import { EWOULDBLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, flock } from './libc.j
 export const LOCK_FILE = 'LOCK';
 
 export class LockedError extends Error {
-  constructor(readonly dir: string, readonly holderPid: number | null) {
-    super(`journal ${dir} is locked by running process ${holderPid ?? '(pid not written yet)'}: another sysmon-ts agent uses it `
-      + '(stop it, or give this one another --journal)');
+  constructor(
+    readonly dir: string,
+    readonly holderPid: number | null,
+  ) {
+    super(
+      `journal ${dir} is locked by running process ${holderPid ?? '(pid not written yet)'}: another sysmon-ts agent uses it ` +
+        '(stop it, or give this one another --journal)',
+    );
   }
 }
 
@@ -31,7 +36,9 @@ function pidIn(path: string): number | null {
   try {
     const n = Number(readFileSync(path, 'utf8').trim());
     return Number.isInteger(n) && n > 0 ? n : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** This process's locks, so a second open here says so instead of naming our own pid. */
@@ -93,7 +100,11 @@ function lockPosix(dir: string, path: string): DirLock {
       if (released) return;
       released = true;
       heldHere.delete(path);
-      try { ftruncateSync(fd, 0); } catch { /* the lock goes with the fd anyway */ }
+      try {
+        ftruncateSync(fd, 0);
+      } catch {
+        /* the lock goes with the fd anyway */
+      }
       flock(fd, LOCK_UN);
       closeSync(fd);
     },
@@ -105,9 +116,16 @@ export function lockHolder(dir: string): number | null {
   const path = join(resolve(dir), LOCK_FILE);
   if (process.platform === 'win32') return null; // share-mode locks cannot be probed without taking them
   let fd: number;
-  try { fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW); } catch { return null; }
   try {
-    if (flock(fd, LOCK_SH | LOCK_NB) === 0) { flock(fd, LOCK_UN); return null; }
+    fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    if (flock(fd, LOCK_SH | LOCK_NB) === 0) {
+      flock(fd, LOCK_UN);
+      return null;
+    }
     return pidIn(path) ?? 0;
   } finally {
     closeSync(fd);
@@ -137,7 +155,9 @@ function kernel32(): Kernel32 {
   if (!k32) {
     const lib = koffi.load('kernel32.dll');
     k32 = {
-      CreateFileW: lib.func('void * __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, void *template)'),
+      CreateFileW: lib.func(
+        'void * __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, void *template)',
+      ),
       WriteFile: lib.func('int __stdcall WriteFile(void *h, const uint8_t *buf, uint32_t len, _Out_ uint32_t *written, void *overlapped)'),
       SetEndOfFile: lib.func('int __stdcall SetEndOfFile(void *h)'),
       CloseHandle: lib.func('int __stdcall CloseHandle(void *h)'),
@@ -149,8 +169,7 @@ function kernel32(): Kernel32 {
 
 function lockWindows(dir: string, path: string): DirLock {
   const k = kernel32();
-  const h = k.CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ, null, OPEN_ALWAYS,
-    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, null);
+  const h = k.CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ, null, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, null);
   if (h === null || koffi.address(h) === INVALID_HANDLE_VALUE) {
     const err = k.GetLastError();
     if (err === ERROR_SHARING_VIOLATION) throw new LockedError(dir, pidIn(path));

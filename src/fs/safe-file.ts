@@ -16,14 +16,28 @@
 // world-writable directories; the JSONL sink refuses a symlinked directory there).
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, renameSync,
-  unlinkSync, writeSync,
+  closeSync,
+  constants as C,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { lstat, open, readlink, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export class SafeFileError extends Error {
-  constructor(readonly path: string, message: string, readonly code?: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -32,22 +46,33 @@ export class SafeFileError extends Error {
 const NOFOLLOW = C.O_NOFOLLOW ?? 0;
 
 function linkTarget(path: string): string {
-  try { return readlinkSync(path); } catch { return '?'; }
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '?';
+  }
 }
 
 /** Turns an open(2) failure into an error that names the path and says why. */
 function explain(path: string, what: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ELOOP' || (e.code === 'EEXIST' && isLink(path))) {
-    return new SafeFileError(path, `refusing to write ${what} ${path}: it is a symbolic link (ELOOP, to ${linkTarget(path)}); `
-      + 'remove it or choose another path', 'ELOOP');
+    return new SafeFileError(
+      path,
+      `refusing to write ${what} ${path}: it is a symbolic link (ELOOP, to ${linkTarget(path)}); ` + 'remove it or choose another path',
+      'ELOOP',
+    );
   }
   if (e.code === 'EEXIST') return new SafeFileError(path, `refusing to write ${what} ${path}: it already exists`, 'EEXIST');
   return new SafeFileError(path, `cannot write ${what} ${path}: ${e.code ?? ''} ${e.message.replace(/^[A-Z]+: /, '')}`.replace(/\s+/g, ' '), e.code);
 }
 
 function isLink(path: string): boolean {
-  try { return lstatSync(path).isSymbolicLink(); } catch { return false; }
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function notRegular(path: string, what: string): SafeFileError {
@@ -57,7 +82,11 @@ function notRegular(path: string, what: string): SafeFileError {
 /** Refuses a symlink (or anything but a regular file) already at `path`; a missing path is fine. */
 export function refuseLink(path: string, what = 'file'): void {
   let st;
-  try { st = lstatSync(path); } catch { return; }
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
   if (st.isSymbolicLink()) throw explain(path, what, Object.assign(new Error('link'), { code: 'ELOOP' }));
   if (!st.isFile()) throw notRegular(path, what);
 }
@@ -113,7 +142,12 @@ function tempName(path: string): string {
  */
 export class ReplacementFile {
   private done = false;
-  private constructor(readonly path: string, readonly tempPath: string, readonly handle: FileHandle, private readonly what: string) {}
+  private constructor(
+    readonly path: string,
+    readonly tempPath: string,
+    readonly handle: FileHandle,
+    private readonly what: string,
+  ) {}
 
   /** Refuses a symlink at `path` up front (the user asked to write there: say so rather than replace the link). */
   static async create(path: string, mode: number, what = 'file', opts: { read?: boolean; allowLink?: boolean } = {}): Promise<ReplacementFile> {
@@ -147,17 +181,31 @@ export class ReplacementFile {
 
 async function refuseLinkAsync(path: string, what: string): Promise<void> {
   let st;
-  try { st = await lstat(path); } catch { return; }
+  try {
+    st = await lstat(path);
+  } catch {
+    return;
+  }
   if (st.isSymbolicLink()) {
     let to = '?';
-    try { to = await readlink(path); } catch { /* gone meanwhile */ }
+    try {
+      to = await readlink(path);
+    } catch {
+      /* gone meanwhile */
+    }
     throw new SafeFileError(path, `refusing to write ${what} ${path}: it is a symbolic link (ELOOP, to ${to}); remove it or choose another path`, 'ELOOP');
   }
   if (!st.isFile()) throw notRegular(path, what);
 }
 
 /** Replaces `path`'s content with `data` (temporary + rename). Async. */
-export async function writeReplace(path: string, data: string | Uint8Array, mode: number, what = 'file', opts: { fsync?: boolean; allowLink?: boolean } = {}): Promise<void> {
+export async function writeReplace(
+  path: string,
+  data: string | Uint8Array,
+  mode: number,
+  what = 'file',
+  opts: { fsync?: boolean; allowLink?: boolean } = {},
+): Promise<void> {
   const f = await ReplacementFile.create(path, mode, what, { allowLink: opts.allowLink });
   try {
     await f.handle.writeFile(data);
@@ -173,8 +221,13 @@ export async function writeReplace(path: string, data: string | Uint8Array, mode
  * matter) and optionally an owner. allowLink: replace a link at the path instead of refusing
  * (state files the agent rewrites every few seconds: refusing would stop them for good).
  */
-export function writeReplaceSync(path: string, data: string | Uint8Array, mode: number, what = 'file',
-  opts: { fsync?: boolean; allowLink?: boolean; owner?: { uid: number; gid: number } } = {}): void {
+export function writeReplaceSync(
+  path: string,
+  data: string | Uint8Array,
+  mode: number,
+  what = 'file',
+  opts: { fsync?: boolean; allowLink?: boolean; owner?: { uid: number; gid: number } } = {},
+): void {
   if (!opts.allowLink) refuseLink(path, what);
   const tmp = tempName(path);
   let fd: number;
@@ -185,7 +238,7 @@ export function writeReplaceSync(path: string, data: string | Uint8Array, mode: 
   }
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
     if (process.platform !== 'win32') fchmodSync(fd, mode);
     if (opts.owner) fchownSync(fd, opts.owner.uid, opts.owner.gid);
     if (opts.fsync ?? true) fsyncSync(fd);
@@ -195,7 +248,11 @@ export function writeReplaceSync(path: string, data: string | Uint8Array, mode: 
     renameSync(tmp, path);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* not created or already renamed */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not created or already renamed */
+    }
     throw e instanceof SafeFileError ? e : explain(path, what, e);
   }
 }

@@ -31,7 +31,10 @@ export interface CursorState {
   savedMs: number;
 }
 
-interface Slot extends CursorState { seq: number; crc: number }
+interface Slot extends CursorState {
+  seq: number;
+  crc: number;
+}
 
 function slotCrc(sink: string, acked: number, savedMs: number, seq: number): number {
   return crc32c(Buffer.from(`${sink}\n${acked}\n${savedMs}\n${seq}`, 'utf8'));
@@ -62,7 +65,11 @@ export function parseCursorText(text: string): CursorState | null {
     const t = line.trim();
     if (!t) continue;
     let o: Partial<Slot>;
-    try { o = JSON.parse(t) as Partial<Slot>; } catch { continue; }
+    try {
+      o = JSON.parse(t) as Partial<Slot>;
+    } catch {
+      continue;
+    }
     if (typeof o !== 'object' || o === null || typeof o.acked !== 'number' || !Number.isSafeInteger(o.acked) || o.acked < 0) continue;
     const legacy = o.seq === undefined && o.crc === undefined;
     if (!legacy && (typeof o.seq !== 'number' || o.crc !== slotCrc(String(o.sink), o.acked, Number(o.savedMs), o.seq))) continue; // torn
@@ -115,7 +122,11 @@ function openCursorFile(path: string): number {
 async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return; // Windows cannot flush a directory handle (EPERM)
   const fh = await open(dir, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 export class CursorFile {
@@ -142,7 +153,12 @@ export class CursorFile {
   readonly counters = { writes: 0, syncs: 0 };
 
   /** minimum time between two writes: a fast sink acks many batches per write */
-  constructor(journalDir: string, readonly sink: string, private readonly fsync = true, private readonly minIntervalMs = 50) {
+  constructor(
+    journalDir: string,
+    readonly sink: string,
+    private readonly fsync = true,
+    private readonly minIntervalMs = 50,
+  ) {
     this.path = join(journalDir, CURSOR_DIR, cursorFileName(sink));
     this.slot = slotBytes(sink);
   }
@@ -157,7 +173,13 @@ export class CursorFile {
     if (c) {
       this.ensureOpen();
       const now = Date.now();
-      writeSync(this.fd!, Buffer.concat([encodeSlot(this.sink, c.acked, now, 1, this.slot), encodeSlot(this.sink, c.acked, now, 0, this.slot)]), 0, 2 * this.slot, 0);
+      writeSync(
+        this.fd!,
+        Buffer.concat([encodeSlot(this.sink, c.acked, now, 1, this.slot), encodeSlot(this.sink, c.acked, now, 0, this.slot)]),
+        0,
+        2 * this.slot,
+        0,
+      );
       this.seq = 2;
       this.dirty = true;
       if (this.fsync) await this.syncNow();
@@ -171,12 +193,19 @@ export class CursorFile {
     if (this.timer) return;
     const wait = this.lastWriteMs + this.minIntervalMs - Date.now();
     if (wait <= 0) this.writePending();
-    else this.timer = setTimeout(() => { this.timer = null; this.writePending(); }, wait);
+    else
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.writePending();
+      }, wait);
   }
 
   /** write everything scheduled now and wait until it is on disk */
   async flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.writePending();
     if (this.fsync) await this.syncNow();
   }
@@ -191,17 +220,27 @@ export class CursorFile {
   /** flush, then close the file */
   async close(): Promise<void> {
     await this.flush();
-    if (this.fd !== null) { closeSync(this.fd); this.fd = null; }
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
     const h = this.syncFh;
     this.syncFh = null;
-    if (h) await h.then((x) => x.close(), () => undefined);
+    if (h)
+      await h.then(
+        (x) => x.close(),
+        () => undefined,
+      );
   }
 
   private ensureOpen(): void {
     if (this.fd !== null) return;
     this.fd = openCursorFile(this.path);
     // a new file's directory entry must survive power loss too (once per file)
-    if (this.fsync) fsyncDir(join(this.path, '..')).catch((e: Error) => { this.lastError = e; });
+    if (this.fsync)
+      fsyncDir(join(this.path, '..')).catch((e: Error) => {
+        this.lastError = e;
+      });
   }
 
   private writePending(): void {
@@ -225,13 +264,17 @@ export class CursorFile {
       if (this.pending === null) this.pending = v; // retried with the next save
       return;
     }
-    if (this.fsync) this.requestSync(); else this.saved = this.written;
+    if (this.fsync) this.requestSync();
+    else this.saved = this.written;
   }
 
   /** one fdatasync in flight at a time; writes made meanwhile are covered by one more */
   private requestSync(): void {
     if (this.fd === null) return;
-    if (this.syncing) { this.syncAgain = true; return; }
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
     this.syncing = true;
     this.dirty = false;
     const target = this.written;
@@ -240,10 +283,15 @@ export class CursorFile {
     // (libuv 1.46), and far longer under load in the agent's profile
     // read-write: Windows' FlushFileBuffers refuses a read-only handle (EPERM)
     this.syncFh ??= open(this.path, C.O_RDWR | (C.O_NOFOLLOW ?? 0));
-    this.syncFh.then((h) => h.datasync()).then(() => this.synced(target, null), (e: Error) => {
-      this.syncFh = null; // reopened next time
-      this.synced(target, e);
-    });
+    this.syncFh
+      .then((h) => h.datasync())
+      .then(
+        () => this.synced(target, null),
+        (e: Error) => {
+          this.syncFh = null; // reopened next time
+          this.synced(target, e);
+        },
+      );
   }
 
   private synced(target: number, err: Error | null): void {
@@ -251,7 +299,11 @@ export class CursorFile {
     this.counters.syncs++;
     if (err) this.lastError = err;
     else if (target > this.saved) this.saved = target;
-    if (this.syncAgain) { this.syncAgain = false; this.requestSync(); return; }
+    if (this.syncAgain) {
+      this.syncAgain = false;
+      this.requestSync();
+      return;
+    }
     const w = this.syncWaiters;
     this.syncWaiters = [];
     for (const r of w) r();

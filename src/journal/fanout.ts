@@ -79,7 +79,12 @@ export interface FanoutStats {
 
 function sleepUntil(ms: number, wake: Promise<void>): Promise<void> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([new Promise<void>((r) => { t = setTimeout(r, ms); }), wake]).finally(() => clearTimeout(t));
+  return Promise.race([
+    new Promise<void>((r) => {
+      t = setTimeout(r, ms);
+    }),
+    wake,
+  ]).finally(() => clearTimeout(t));
 }
 
 /** a sleep that stop() can cut short, without piling reactions on a long-lived promise */
@@ -126,7 +131,11 @@ export class SinkRunner {
   private opened = false;
   private ackWaiters: (() => void)[] = [];
 
-  constructor(private readonly journal: Journal, readonly sink: Sink, private readonly opts: FanoutOptions) {
+  constructor(
+    private readonly journal: Journal,
+    readonly sink: Sink,
+    private readonly opts: FanoutOptions,
+  ) {
     this.name = sink.name;
     this.cursor = new CursorFile(journal.dir, sink.name, opts.cursorFsync ?? true);
     this.reader = new DiskReader(journal);
@@ -149,7 +158,9 @@ export class SinkRunner {
     });
   }
 
-  get ackedId(): number { return this.acked; }
+  get ackedId(): number {
+    return this.acked;
+  }
 
   private async withRetry(what: () => Promise<void>): Promise<boolean> {
     const r = this.opts.retry ?? {};
@@ -243,7 +254,11 @@ export class SinkRunner {
     await this.cursor.close();
     await this.reader.close();
     if (this.opened) {
-      try { await this.sink.close(); } catch (e) { this.lastError = `close: ${(e as Error).message}`; }
+      try {
+        await this.sink.close();
+      } catch (e) {
+        this.lastError = `close: ${(e as Error).message}`;
+      }
     }
     this.health = 'stopped';
   }
@@ -274,7 +289,10 @@ export class SinkRunner {
 export class Fanout {
   private readonly runners = new Map<string, SinkRunner>();
 
-  constructor(private readonly journal: Journal, private readonly opts: FanoutOptions = {}) {}
+  constructor(
+    private readonly journal: Journal,
+    private readonly opts: FanoutOptions = {},
+  ) {}
 
   /** Attaches a sink: loads its cursor (creating it if new) and starts feeding it in the background. */
   async add(sink: Sink): Promise<SinkRunner> {
@@ -290,11 +308,17 @@ export class Fanout {
     return r;
   }
 
-  get(name: string): SinkRunner | undefined { return this.runners.get(name); }
-  list(): SinkRunner[] { return [...this.runners.values()]; }
+  get(name: string): SinkRunner | undefined {
+    return this.runners.get(name);
+  }
+  list(): SinkRunner[] {
+    return [...this.runners.values()];
+  }
 
   /** records lost across all sinks */
-  get lost(): number { return this.list().reduce((s, r) => s + r.stats().lost, 0); }
+  get lost(): number {
+    return this.list().reduce((s, r) => s + r.stats().lost, 0);
+  }
 
   stats(): FanoutStats {
     return { timeMs: Date.now(), journal: this.journal.stats(), sinks: this.list().map((r) => r.stats()) };
@@ -308,15 +332,17 @@ export class Fanout {
     const cap = Date.now() + capMs;
     // A sink that keeps delivering is given time (a busy host slows the EVTX sink, and what it
     // leaves now it can only send after the next start); one that stalls for stallMs is cut.
-    const left = await Promise.all(this.list().map(async (r) => {
-      let acked = r.stats().acked;
-      for (;;) {
-        if (await r.waitCaughtUp(Math.min(cap, Date.now() + stallMs))) return null;
-        const now = r.stats().acked;
-        if (now === acked || Date.now() >= cap) return { sink: r.stats().name, pending: this.journal.visibleId - now };
-        acked = now;
-      }
-    }));
+    const left = await Promise.all(
+      this.list().map(async (r) => {
+        let acked = r.stats().acked;
+        for (;;) {
+          if (await r.waitCaughtUp(Math.min(cap, Date.now() + stallMs))) return null;
+          const now = r.stats().acked;
+          if (now === acked || Date.now() >= cap) return { sink: r.stats().name, pending: this.journal.visibleId - now };
+          acked = now;
+        }
+      }),
+    );
     await Promise.all(this.list().map((r) => r.stop(Math.max(100, Math.min(stallMs, cap - Date.now())))));
     return left.filter((x): x is SinkLeftover => x !== null);
   }

@@ -72,7 +72,10 @@ function splitPayload(recordId: number, text: string): EncodedEvent | null {
   const tFrom = comma + 6;
   const tTo = text.indexOf('"', tFrom);
   if (!Number.isSafeInteger(id) || tTo < 0 || tTo === tFrom || !text.startsWith(',"d":{', tTo + 1)) return null;
-  for (let i = tFrom; i < tTo; i++) { const c = text.charCodeAt(i); if (c < 0x30 || c > 0x39) return null; }
+  for (let i = tFrom; i < tTo; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return null;
+  }
   const dFrom = tTo + 6;
   let dTo = text.length - 1;
   let container: SysmonEvent['container'];
@@ -163,8 +166,13 @@ export class RecordScanner {
   pos: number;
   private lastId: number;
 
-  constructor(private readonly fh: FileHandle, pos: number, private readonly limit: () => number,
-    lastId = 0, chunk = 1 << 20) {
+  constructor(
+    private readonly fh: FileHandle,
+    pos: number,
+    private readonly limit: () => number,
+    lastId = 0,
+    chunk = 1 << 20,
+  ) {
     this.buf = Buffer.allocUnsafe(chunk);
     this.pos = pos;
     this.lastId = lastId;
@@ -175,7 +183,8 @@ export class RecordScanner {
       const fileEnd = this.limit();
       const have = this.pos + (this.end - this.start);
       if (have >= fileEnd) return false;
-      if (this.start > 0) { // compact
+      if (this.start > 0) {
+        // compact
         this.buf.copy(this.buf, 0, this.start, this.end);
         this.end -= this.start;
         this.start = 0;

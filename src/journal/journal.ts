@@ -2,15 +2,21 @@
 // EventRecordID here and is written before any sink sees it (see README.md for guarantees).
 import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
 import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
 import { readAllCursors } from './cursor.js';
 import {
-  RECORD_HEADER, RecordScanner, SEGMENT_HEADER, decodeSegmentHeader, encodeSegmentHeader,
-  eventRecordMaxBytes, parseSegmentName, segmentName, writeEventRecord,
+  RecordScanner,
+  SEGMENT_HEADER,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  eventRecordMaxBytes,
+  parseSegmentName,
+  segmentName,
+  writeEventRecord,
 } from './format.js';
 import { TailBuffer } from './tail.js';
 import { acquireDirLock, type DirLock } from '../fs/lock.js';
@@ -127,7 +133,10 @@ interface DataOp {
   sizes: number[];
   lastId: number;
 }
-interface RollOp { kind: 'roll'; baseId: number }
+interface RollOp {
+  kind: 'roll';
+  baseId: number;
+}
 type Op = DataOp | RollOp;
 
 /**
@@ -152,7 +161,11 @@ async function fsyncDir(dir: string): Promise<void> {
   // fails: EPERM, seen under Wine); NTFS journals its metadata, so renames survive without it
   if (process.platform === 'win32') return;
   const fh = await open(dir, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 export class Journal extends EventEmitter {
@@ -174,7 +187,7 @@ export class Journal extends EventEmitter {
   private _visibleId = 0;
   private _durableId = 0;
   private ops: Op[] = [];
-  private fill: DataOp & { len: number } | null = null;
+  private fill: (DataOp & { len: number }) | null = null;
   private pendingBytes = 0;
   private pumping: Promise<void> | null = null;
   private syncRequested = false;
@@ -224,18 +237,29 @@ export class Journal extends EventEmitter {
       throw e;
     }
     if (j.policy === 'group') {
-      j.timers.push(setInterval(() => {
-        if (j.writtenId > j._durableId) { j.syncRequested = true; j.kick(); }
-      }, j.opts.groupCommitMs).unref());
+      j.timers.push(
+        setInterval(() => {
+          if (j.writtenId > j._durableId) {
+            j.syncRequested = true;
+            j.kick();
+          }
+        }, j.opts.groupCommitMs).unref(),
+      );
     }
-    j.timers.push(setInterval(() => { void j.enforceRetention(); }, j.opts.retentionCheckMs).unref());
+    j.timers.push(
+      setInterval(() => {
+        void j.enforceRetention();
+      }, j.opts.retentionCheckMs).unref(),
+    );
     void j.enforceRetention();
     return j;
   }
 
   private async recover(): Promise<void> {
-    const names = (await readdir(this.dir)).map((n) => ({ n, id: parseSegmentName(n) }))
-      .filter((x): x is { n: string; id: number } => x.id !== null).sort((a, b) => a.id - b.id);
+    const names = (await readdir(this.dir))
+      .map((n) => ({ n, id: parseSegmentName(n) }))
+      .filter((x): x is { n: string; id: number } => x.id !== null)
+      .sort((a, b) => a.id - b.id);
     for (const { n, id } of names) {
       const st = await stat(join(this.dir, n));
       this.segs.push({ baseId: id, path: join(this.dir, n), size: st.size, lastWriteMs: st.mtimeMs, sealed: true });
@@ -260,7 +284,12 @@ export class Journal extends EventEmitter {
         const sc = new RecordScanner(fh, SEGMENT_HEADER, () => seg.size, seg.baseId - 1);
         for (;;) {
           const r = await sc.next();
-          if (r.kind === 'record') { lastGood = r.id; goodEnd = r.end; count++; continue; }
+          if (r.kind === 'record') {
+            lastGood = r.id;
+            goodEnd = r.end;
+            count++;
+            continue;
+          }
           if (r.kind === 'bad') cuts.push({ segment: name, offset: r.offset, bytes: seg.size - r.offset, reason: r.reason });
           break;
         }
@@ -314,15 +343,27 @@ export class Journal extends EventEmitter {
 
   // ---- reading the state ----
   /** last assigned EventRecordID */
-  get lastId(): number { return this.nextId - 1; }
+  get lastId(): number {
+    return this.nextId - 1;
+  }
   /** last record published to sinks (written; fdatasync'ed too under 'always') */
-  get visibleId(): number { return this._visibleId; }
+  get visibleId(): number {
+    return this._visibleId;
+  }
   /** last record known to be on stable storage */
-  get durableId(): number { return this._durableId; }
+  get durableId(): number {
+    return this._durableId;
+  }
   /** oldest retained record id */
-  get firstId(): number { return this.segs.length ? this.segs[0]!.baseId : this.nextId; }
-  get isClosed(): boolean { return this.closed; }
-  segments(): readonly SegmentInfo[] { return this.segs; }
+  get firstId(): number {
+    return this.segs.length ? this.segs[0]!.baseId : this.nextId;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  segments(): readonly SegmentInfo[] {
+    return this.segs;
+  }
 
   /** resolves at the next publish (or close) */
   published(): Promise<void> {
@@ -406,7 +447,9 @@ export class Journal extends EventEmitter {
   }
 
   /** resolves when everything appended so far is visible to sinks (and durable under 'always') */
-  flush(): Promise<void> { return this.waitFor(this.lastId, false); }
+  flush(): Promise<void> {
+    return this.waitFor(this.lastId, false);
+  }
 
   /** resolves when everything appended so far is fdatasync'ed (whatever the policy) */
   sync(): Promise<void> {
@@ -432,20 +475,23 @@ export class Journal extends EventEmitter {
     if (!this.waiters.length) return;
     const keep: typeof this.waiters = [];
     for (const w of this.waiters) {
-      if ((w.durable ? this._durableId : this._visibleId) >= w.target) w.resolve(); else keep.push(w);
+      if ((w.durable ? this._durableId : this._visibleId) >= w.target) w.resolve();
+      else keep.push(w);
     }
     this.waiters = keep;
   }
 
   private kick(): void {
     if (this.pumping || this.closed) return;
-    this.pumping = this.pump().catch(async (e: Error) => {
-      // e.g. a new segment could not be created: keep everything queued and try again
-      if (!(await this.writeFailed(e))) await new Promise<void>((r) => setTimeout(r, 1000));
-    }).finally(() => {
-      this.pumping = null;
-      if (this.ops.length || (this.fill && this.fill.len) || (this.syncRequested && !this.syncing)) this.kick();
-    });
+    this.pumping = this.pump()
+      .catch(async (e: Error) => {
+        // e.g. a new segment could not be created: keep everything queued and try again
+        if (!(await this.writeFailed(e))) await new Promise<void>((r) => setTimeout(r, 1000));
+      })
+      .finally(() => {
+        this.pumping = null;
+        if (this.ops.length || this.fill?.len || (this.syncRequested && !this.syncing)) this.kick();
+      });
   }
 
   private async pump(): Promise<void> {
@@ -528,7 +574,10 @@ export class Journal extends EventEmitter {
   private async doSync(): Promise<void> {
     this.syncRequested = false;
     const target = this.writtenId;
-    if (target <= this._durableId) { this.settleWaiters(); return; }
+    if (target <= this._durableId) {
+      this.settleWaiters();
+      return;
+    }
     let delay = 10;
     for (;;) {
       try {
@@ -548,7 +597,8 @@ export class Journal extends EventEmitter {
   }
 
   private async roll(baseId: number): Promise<void> {
-    if (this.fh) { // (null when a previous attempt closed it and then failed to create the next)
+    if (this.fh) {
+      // (null when a previous attempt closed it and then failed to create the next)
       while (this.syncing) await this.syncing;
       if (this.policy !== 'never') await this.doSync();
       const seg = this.segs[this.segs.length - 1]!;
@@ -592,7 +642,13 @@ export class Journal extends EventEmitter {
     const o = this.outage;
     if (!o) return;
     this.outage = null;
-    const info: WriteOutage = { sinceMs: o.sinceMs, untilMs: Date.now(), code: o.code, failedAttempts: o.errors, reclaimedSegments: this.counters.reclaimedSegments - (o.reclaimedAtStart ?? 0) };
+    const info: WriteOutage = {
+      sinceMs: o.sinceMs,
+      untilMs: Date.now(),
+      code: o.code,
+      failedAttempts: o.errors,
+      reclaimedSegments: this.counters.reclaimedSegments - (o.reclaimedAtStart ?? 0),
+    };
     this.emit('writes-resumed', info);
   }
 
@@ -606,7 +662,11 @@ export class Journal extends EventEmitter {
   private async reclaimDelivered(): Promise<number> {
     if (this.retaining || this.closed || this.segs.length < 2 || !this.segs[0]!.sealed) return 0;
     let cursors: { acked: number }[];
-    try { cursors = await readAllCursors(this.dir); } catch { return 0; }
+    try {
+      cursors = await readAllCursors(this.dir);
+    } catch {
+      return 0;
+    }
     if (cursors.length === 0) return 0;
     const floor = Math.min(...cursors.map((c) => c.acked));
     if (this.segs[1]!.baseId - 1 > floor) return 0;

@@ -106,7 +106,9 @@ export async function snapshotSegments(dir: string): Promise<SegmentInfo[]> {
     try {
       const st = await stat(join(dir, n));
       segs.push({ baseId: id, path: join(dir, n), size: st.size, lastWriteMs: st.mtimeMs, sealed: true });
-    } catch { /* deleted meanwhile */ }
+    } catch {
+      /* deleted meanwhile */
+    }
   }
   segs.sort((a, b) => a.baseId - b.baseId);
   if (segs.length) segs[segs.length - 1]!.sealed = false;

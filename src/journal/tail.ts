@@ -17,12 +17,24 @@ export class TailBuffer {
   /** evs[i] for i < released have had releaseData() */
   private released = 0;
 
-  constructor(private readonly maxEvents: number, private readonly maxBytes: number, private readonly keepObjects = TAIL_OBJECTS) {}
+  constructor(
+    private readonly maxEvents: number,
+    private readonly maxBytes: number,
+    private readonly keepObjects = TAIL_OBJECTS,
+  ) {}
 
-  get length(): number { return this.evs.length - this.head; }
-  get byteSize(): number { return this.bytes; }
-  get firstId(): number { return this.length ? this.evs[this.head]!.recordId : 0; }
-  get lastId(): number { return this.length ? this.evs[this.evs.length - 1]!.recordId : 0; }
+  get length(): number {
+    return this.evs.length - this.head;
+  }
+  get byteSize(): number {
+    return this.bytes;
+  }
+  get firstId(): number {
+    return this.length ? this.evs[this.head]!.recordId : 0;
+  }
+  get lastId(): number {
+    return this.length ? this.evs[this.evs.length - 1]!.recordId : 0;
+  }
 
   push(evs: readonly SysmonEvent[], sizes: readonly number[]): void {
     for (let i = 0; i < evs.length; i++) {
@@ -58,7 +70,8 @@ export class TailBuffer {
     let hi = this.evs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.evs[mid]!.recordId < fromId) lo = mid + 1; else hi = mid;
+      if (this.evs[mid]!.recordId < fromId) lo = mid + 1;
+      else hi = mid;
     }
     return this.evs.slice(lo, Math.min(lo + max, this.evs.length));
   }
@@ -66,6 +79,6 @@ export class TailBuffer {
   /** timeNs of the first event with recordId >= fromId, if still in memory */
   timeOf(fromId: number): bigint | null {
     const s = this.slice(fromId, 1);
-    return s && s.length ? s[0]!.timeNs : null;
+    return s?.length ? s[0]!.timeNs : null;
   }
 }

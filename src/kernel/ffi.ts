@@ -92,10 +92,16 @@ export const bpfExtra = {
 
 // uprobes (sections "uprobe/<binary>:<function>", "uretprobe/..."): see loader.ts
 const uprobeOpts = koffi.struct('bpf_uprobe_opts', {
-  sz: 'size_t', ref_ctr_offset: 'size_t', bpf_cookie: 'uint64_t', retprobe: 'bool', func_name: 'const char *',
+  sz: 'size_t',
+  ref_ctr_offset: 'size_t',
+  bpf_cookie: 'uint64_t',
+  retprobe: 'bool',
+  func_name: 'const char *',
 });
 export const UPROBE_OPTS_SIZE = koffi.sizeof(uprobeOpts);
 export const bpfUprobe = {
   sectionName: libbpf.func('const char *bpf_program__section_name(bpf_program *prog)'),
-  attach: libbpf.func('bpf_link *bpf_program__attach_uprobe_opts(bpf_program *prog, int pid, const char *binary_path, size_t func_offset, const bpf_uprobe_opts *opts)'),
+  attach: libbpf.func(
+    'bpf_link *bpf_program__attach_uprobe_opts(bpf_program *prog, int pid, const char *binary_path, size_t func_offset, const bpf_uprobe_opts *opts)',
+  ),
 };

@@ -17,10 +17,17 @@ export class KernelFilterMaps {
   /** table 0 starts empty (not loaded) and in use: the first config goes into table 1 */
   private active = 0;
 
-  private constructor(private readonly tables: number, private readonly index: number, private readonly counters: number, private readonly cpus: number) {}
+  private constructor(
+    private readonly tables: number,
+    private readonly index: number,
+    private readonly counters: number,
+    private readonly cpus: number,
+  ) {}
 
   static open(maps: { mapFd(name: string): number | null }, cpus: number): KernelFilterMaps | null {
-    const t = maps.mapFd('kf_tables'), a = maps.mapFd('kf_active'), s = maps.mapFd('kf_stats');
+    const t = maps.mapFd('kf_tables'),
+      a = maps.mapFd('kf_active'),
+      s = maps.mapFd('kf_stats');
     return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, cpus);
   }
 

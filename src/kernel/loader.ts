@@ -64,7 +64,11 @@ export class Driver {
         try {
           const opened = this.openObject(path, opts);
           const t = performance.now();
-          this.finishLoad(opened, withSignalsBlocked(() => bpf.load(opened.obj)), performance.now() - t);
+          this.finishLoad(
+            opened,
+            withSignalsBlocked(() => bpf.load(opened.obj)),
+            performance.now() - t,
+          );
         } catch (err) {
           if (i === 0) throw err;
           this.loadFailures.push({ object: path, error: err instanceof Error ? err.message : String(err) });
@@ -115,7 +119,7 @@ export class Driver {
       // the optional ones in the objects' order, whatever order they finished in
       let k = 1;
       rest.forEach((path, i) => {
-        const err = failed[i] ?? (results[k]!.status === 'rejected' ? (results[k] as PromiseRejectedResult).reason as Error : null);
+        const err = failed[i] ?? (results[k]!.status === 'rejected' ? ((results[k] as PromiseRejectedResult).reason as Error) : null);
         if (failed[i] === null) {
           if (err === null) d.registerPrograms(opened[k]!);
           k++;
@@ -192,8 +196,9 @@ export class Driver {
   private async loadOnPool(opened: OpenedObject, opts: DriverOptions): Promise<void> {
     const t = performance.now();
     let err = await new Promise<number>((resolve, reject) => {
-      (bpf.load as unknown as { async(obj: unknown, done: (e: unknown, rc: number) => void): void })
-        .async(opened.obj, (e, rc) => (e ? reject(e) : resolve(rc)));
+      (bpf.load as unknown as { async(obj: unknown, done: (e: unknown, rc: number) => void): void }).async(opened.obj, (e, rc) =>
+        e ? reject(e) : resolve(rc),
+      );
     });
     if (err === EAGAIN || err === EINTR) {
       this.forgetObject(opened.obj);
@@ -213,14 +218,21 @@ export class Driver {
 
   /** After a load: the shared maps' fds (from the first object), the programs, the timing. */
   private finishLoad(o: OpenedObject, err: number, loadMs: number, register = true): void {
-    if (err !== 0) throw new DriverError(`loading ${o.path} into the kernel failed (${err}): see the libbpf log above; root (or CAP_BPF+CAP_PERFMON) and BTF are required`);
+    if (err !== 0)
+      throw new DriverError(`loading ${o.path} into the kernel failed (${err}): see the libbpf log above; root (or CAP_BPF+CAP_PERFMON) and BTF are required`);
     for (const name of SHARED_MAPS) {
       const map = bpf.findMap(o.obj, name);
       if (map && !this.shared.has(name)) this.shared.set(name, bpf.mapFd(map));
       if (map && name === 'events' && !this.ringBytes) this.ringBytes = bpfExtra.maxEntries(map);
     }
     const ms = (x: number) => Math.round(x * 10) / 10;
-    this.timings.push({ object: o.path.slice(o.path.lastIndexOf('/') + 1), openMs: ms(o.openMs), loadMs: ms(loadMs), attachMs: 0, programs: o.programs.length });
+    this.timings.push({
+      object: o.path.slice(o.path.lastIndexOf('/') + 1),
+      openMs: ms(o.openMs),
+      loadMs: ms(loadMs),
+      attachMs: 0,
+      programs: o.programs.length,
+    });
     if (register) this.registerPrograms(o);
   }
 
@@ -309,11 +321,16 @@ export class Driver {
    */
   async detachAll(): Promise<void> {
     const attached = [...this.programs.values()].filter((p) => p.link);
-    await Promise.all(attached.map((p) => new Promise<void>((resolve) => {
-      const link = p.link;
-      p.link = null;
-      (bpf.destroyLink as unknown as { async(link: unknown, done: (err: unknown) => void): void }).async(link, () => resolve());
-    })));
+    await Promise.all(
+      attached.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            const link = p.link;
+            p.link = null;
+            (bpf.destroyLink as unknown as { async(link: unknown, done: (err: unknown) => void): void }).async(link, () => resolve());
+          }),
+      ),
+    );
   }
 
   close(): void {
@@ -351,17 +368,27 @@ export function resolveLibrary(name: string): string | null {
   try {
     for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
       const file = line.slice(line.indexOf('/'));
-      if (line.includes('/') && file.endsWith(`/${name}`)) { path = file; break; }
+      if (line.includes('/') && file.endsWith(`/${name}`)) {
+        path = file;
+        break;
+      }
     }
-  } catch { /* no procfs */ }
+  } catch {
+    /* no procfs */
+  }
   if (!path) {
     try {
       const arch = process.arch === 'x64' ? 'x86-64' : process.arch === 'arm64' ? 'AArch64' : '';
       for (const line of execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).split('\n')) {
         const lm = /^\s*(\S+) \(([^)]*)\) => (\S+)$/.exec(line);
-        if (lm && lm[1] === name && (!arch || lm[2]!.includes(arch))) { path = lm[3]!; break; }
+        if (lm && lm[1] === name && (!arch || lm[2]!.includes(arch))) {
+          path = lm[3]!;
+          break;
+        }
       }
-    } catch { /* no ldconfig */ }
+    } catch {
+      /* no ldconfig */
+    }
   }
   libraries.set(name, path);
   return path;

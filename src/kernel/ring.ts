@@ -17,7 +17,10 @@ export class RingReader {
   private readonly walker: RingWalker;
   private closed = false;
 
-  constructor(fd: number, private readonly size: number) {
+  constructor(
+    fd: number,
+    private readonly size: number,
+  ) {
     this.consumerPtr = libcFns.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     checkMapped(this.consumerPtr, 'consumer page');
     // producer page + the data area once. The kernel would map the data pages twice in a row

@@ -5,7 +5,11 @@ const strict = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeBytes(bytes: Uint8Array): string {
   let ascii = true;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
+  for (let i = 0; i < bytes.length; i++)
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
   if (ascii) return latin1(bytes);
   try {
     return strict.decode(bytes);
@@ -34,9 +38,12 @@ function sequenceLength(bytes: Uint8Array, i: number): number {
   const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? (b <= 0xef ? 3 : 0) : b >= 0xc2 && b <= 0xdf ? 2 : 0;
   if (need === 0 || i + need > bytes.length) return 0;
   for (let k = 1; k < need; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return 0;
-  const cp = need === 2 ? ((b & 0x1f) << 6) | (bytes[i + 1]! & 0x3f)
-    : need === 3 ? ((b & 0x0f) << 12) | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f)
-    : ((b & 0x07) << 18) | ((bytes[i + 1]! & 0x3f) << 12) | ((bytes[i + 2]! & 0x3f) << 6) | (bytes[i + 3]! & 0x3f);
+  const cp =
+    need === 2
+      ? ((b & 0x1f) << 6) | (bytes[i + 1]! & 0x3f)
+      : need === 3
+        ? ((b & 0x0f) << 12) | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f)
+        : ((b & 0x07) << 18) | ((bytes[i + 1]! & 0x3f) << 12) | ((bytes[i + 2]! & 0x3f) << 6) | (bytes[i + 3]! & 0x3f);
   // overlong forms, encoded surrogates and values past U+10FFFF are not valid UTF-8
   if ((need === 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need === 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
   return need;
@@ -47,9 +54,17 @@ function decodeWithEscapes(bytes: Uint8Array): string {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    if (b < 0x80) { out += String.fromCharCode(b); i++; continue; }
+    if (b < 0x80) {
+      out += String.fromCharCode(b);
+      i++;
+      continue;
+    }
     const n = sequenceLength(bytes, i);
-    if (n === 0) { out += String.fromCharCode(0xdc00 + b); i++; continue; }
+    if (n === 0) {
+      out += String.fromCharCode(0xdc00 + b);
+      i++;
+      continue;
+    }
     out += strict.decode(bytes.subarray(i, i + n));
     i += n;
   }
@@ -81,7 +96,10 @@ export function utf8Prefix(s: string, maxBytes: number): string {
     let b: number;
     if (c < 0x80) b = 1;
     else if (c < 0x800) b = 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { b = 4; units = 2; } else b = 3;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      b = 4;
+      units = 2;
+    } else b = 3;
     if (bytes + b > maxBytes) break;
     bytes += b;
     i += units;

@@ -23,7 +23,11 @@ const SIGNATURES = {
   // copies from an address given as an integer: how the KUSER_SHARED_DATA page is read
   RtlMoveMemory: ['kernel32.dll', 'void', ['_Out_ uint8_t *', 'uintptr_t', 'size_t']],
   ConvertStringSidToSidW: ['advapi32.dll', 'int', ['str16', '_Out_ void **']],
-  LookupAccountSidW: ['advapi32.dll', 'int', ['str16', 'void *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint32_t *']],
+  LookupAccountSidW: [
+    'advapi32.dll',
+    'int',
+    ['str16', 'void *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint8_t *', '_Inout_ uint32_t *', '_Out_ uint32_t *'],
+  ],
   LocalFree: ['kernel32.dll', 'void *', ['void *']],
 } as const;
 type NativeName = keyof typeof SIGNATURES;
@@ -48,12 +52,24 @@ function win(name: NativeName, what: string): Fn {
 const HKEY_LOCAL_MACHINE = -0x7ffffffe;
 const RRF_RT_REG_SZ = 0x2;
 
-const wstr = (b: Buffer, chars: number): string => b.subarray(0, 2 * chars).toString('utf16le').replace(/\0.*$/s, '');
+const wstr = (b: Buffer, chars: number): string =>
+  b
+    .subarray(0, 2 * chars)
+    .toString('utf16le')
+    .replace(/\0.*$/s, '');
 
 export function machineGuid(): string {
   const buf = Buffer.alloc(512);
   const size = [buf.length];
-  const rc = win('RegGetValueW', 'the machine GUID')(HKEY_LOCAL_MACHINE, 'SOFTWARE\\Microsoft\\Cryptography', 'MachineGuid', RRF_RT_REG_SZ, null, buf, size) as number;
+  const rc = win('RegGetValueW', 'the machine GUID')(
+    HKEY_LOCAL_MACHINE,
+    'SOFTWARE\\Microsoft\\Cryptography',
+    'MachineGuid',
+    RRF_RT_REG_SZ,
+    null,
+    buf,
+    size,
+  ) as number;
   if (rc !== 0) throw new Error(`RegGetValueW(HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid) failed (error ${rc})`);
   return wstr(buf, buf.length / 2);
 }
@@ -72,7 +88,8 @@ export function interruptTime100ns(): bigint {
   const b = Buffer.alloc(12);
   for (let tries = 0; tries < 1000; tries++) {
     copy(b, USER_SHARED_INTERRUPT_TIME, 12);
-    const high1 = b.readUInt32LE(4), high2 = b.readUInt32LE(8);
+    const high1 = b.readUInt32LE(4),
+      high2 = b.readUInt32LE(8);
     if (high1 === high2) return (BigInt(high1) << 32n) | BigInt(b.readUInt32LE(0));
   }
   throw new Error('KUSER_SHARED_DATA.InterruptTime never read consistently (1000 tries)');
@@ -115,8 +132,11 @@ function lookupAccount(sid: string): string | null {
   const psid: unknown[] = [null];
   if (!win('ConvertStringSidToSidW', 'account names')(sid, psid)) return null;
   try {
-    const name = Buffer.alloc(512), domain = Buffer.alloc(512);
-    const nameLen = [256], domainLen = [256], use = [0];
+    const name = Buffer.alloc(512),
+      domain = Buffer.alloc(512);
+    const nameLen = [256],
+      domainLen = [256],
+      use = [0];
     if (!win('LookupAccountSidW', 'account names')(null, psid[0], name, nameLen, domain, domainLen, use)) return null;
     const d = wstr(domain, domainLen[0]!);
     const u = wstr(name, nameLen[0]!);

@@ -76,7 +76,9 @@ for (const [cond, rule, value, expected, why] of CASES) {
 }
 
 test('numbers and booleans compare as their text', () => {
-  const c = cfg('<RuleGroup groupRelation="and"><NetworkConnect onmatch="include"><DestinationPort condition="is any">22;443</DestinationPort><Initiated>true</Initiated></NetworkConnect></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="and"><NetworkConnect onmatch="include"><DestinationPort condition="is any">22;443</DestinationPort><Initiated>true</Initiated></NetworkConnect></RuleGroup>',
+  );
   assert.equal(c.engine.evaluate(ev(3, { DestinationPort: 443, Initiated: true })).keep, true);
   assert.equal(c.engine.evaluate(ev(3, { DestinationPort: 443, Initiated: false })).keep, false);
   assert.equal(c.engine.evaluate(ev(3, { DestinationPort: 4430, Initiated: true })).keep, false);

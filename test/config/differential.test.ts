@@ -12,7 +12,8 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url))
 
 function compare(name: string, c: ReturnType<typeof loadConfigText>, events: ReturnType<typeof randomEvents>): { kept: number; named: number } {
   const oracle = new LinearEngine(c.parsed);
-  let kept = 0, named = 0;
+  let kept = 0,
+    named = 0;
   for (const e of events) {
     const a = c.engine.evaluate(e);
     const b = oracle.evaluate(e);
@@ -37,12 +38,16 @@ for (const file of ['sysmon-modular-sysmonconfig.xml', 'mstic-linux-main.xml', '
 }
 
 test('compiled engine == linear oracle on 400 random configs mixing every construct', () => {
-  let kept = 0, named = 0, total = 0;
+  let kept = 0,
+    named = 0,
+    total = 0;
   for (let seed = 1; seed <= 400; seed++) {
     const xml = randomConfig(seed);
     const c = loadConfigText(xml, `random-${seed}.xml`);
     const r = compare(`random config ${seed}: ${xml}`, c, randomEvents(250, seed * 31));
-    kept += r.kept; named += r.named; total += 250;
+    kept += r.kept;
+    named += r.named;
+    total += 250;
   }
   assert.ok(kept > total / 10 && kept < total * 0.9, `kept ${kept}/${total}`);
   assert.ok(named > total / 50, `named ${named}`);

@@ -16,21 +16,33 @@ export function rng(seed: number): () => number {
   };
 }
 
-function pick<T>(r: () => number, a: readonly T[]): T { return a[Math.floor(r() * a.length)]!; }
+function pick<T>(r: () => number, a: readonly T[]): T {
+  return a[Math.floor(r() * a.length)]!;
+}
 
 function mutate(r: () => number, v: string): string {
   const tokens = v.split(';');
   switch (Math.floor(r() * 10)) {
-    case 0: return v;
-    case 1: return v.toUpperCase();
-    case 2: return `C:\\Program Files\\x\\${pick(r, tokens)}`;
-    case 3: return `${pick(r, tokens)} --flag ${pick(r, tokens)}`;
-    case 4: return `/usr/bin/${pick(r, tokens)}`;
-    case 5: return v.slice(0, Math.max(0, v.length - 1 - Math.floor(r() * 3)));
-    case 6: return `prefix${v}`;
-    case 7: return pick(r, tokens);
-    case 8: return tokens.slice().reverse().join(' ');
-    default: return `${v}x`;
+    case 0:
+      return v;
+    case 1:
+      return v.toUpperCase();
+    case 2:
+      return `C:\\Program Files\\x\\${pick(r, tokens)}`;
+    case 3:
+      return `${pick(r, tokens)} --flag ${pick(r, tokens)}`;
+    case 4:
+      return `/usr/bin/${pick(r, tokens)}`;
+    case 5:
+      return v.slice(0, Math.max(0, v.length - 1 - Math.floor(r() * 3)));
+    case 6:
+      return `prefix${v}`;
+    case 7:
+      return pick(r, tokens);
+    case 8:
+      return tokens.slice().reverse().join(' ');
+    default:
+      return `${v}x`;
   }
 }
 
@@ -42,8 +54,15 @@ export function eventsFromConfig(p: ParsedConfig, n: number, seed: number, pConf
   for (const b of p.blocks) {
     for (const id of b.eventIds) {
       let m = values.get(id);
-      if (!m) { m = new Map(); values.set(id, m); }
-      for (const f of b.filters) { const l = m.get(f.field) ?? []; l.push(f.value); m.set(f.field, l); }
+      if (!m) {
+        m = new Map();
+        values.set(id, m);
+      }
+      for (const f of b.filters) {
+        const l = m.get(f.field) ?? [];
+        l.push(f.value);
+        m.set(f.field, l);
+      }
     }
   }
   const pool0 = ids ?? [...values.keys()];
@@ -57,7 +76,13 @@ export function eventsFromConfig(p: ParsedConfig, n: number, seed: number, pConf
       if (pool && r() < pConfig) data[f.name] = mutate(r, pick(r, pool));
       else if (f.type === 'UInt16' || f.type === 'UInt32') data[f.name] = Math.floor(r() * 70000);
       else if (f.type === 'Boolean') data[f.name] = r() < 0.5;
-      else data[f.name] = r() < 0.3 ? '-' : r() < 0.5 ? `C:\\Windows\\System32\\${Math.floor(r() * 5000)}.exe` : `/usr/lib/x86_64-linux-gnu/${Math.floor(r() * 5000)}/bin --opt=${Math.floor(r() * 100000)}`;
+      else
+        data[f.name] =
+          r() < 0.3
+            ? '-'
+            : r() < 0.5
+              ? `C:\\Windows\\System32\\${Math.floor(r() * 5000)}.exe`
+              : `/usr/lib/x86_64-linux-gnu/${Math.floor(r() * 5000)}/bin --opt=${Math.floor(r() * 100000)}`;
     }
     out.push({ id, recordId: i, timeNs: 0n, data });
   }
@@ -65,8 +90,24 @@ export function eventsFromConfig(p: ParsedConfig, n: number, seed: number, pConf
 }
 
 const ALPHA = ['a', 'b', 'ab', 'ba', 'a;b', 'b;', ';a', 'a;;b', '', 'A\\b', 'x/a', 'aB', 'b\\a'];
-const CONDS = ['is', 'is not', 'is any', 'contains', 'contains any', 'contains all', 'excludes', 'excludes any', 'excludes all',
-  'begin with', 'not begin with', 'end with', 'not end with', 'less than', 'more than', 'image'];
+const CONDS = [
+  'is',
+  'is not',
+  'is any',
+  'contains',
+  'contains any',
+  'contains all',
+  'excludes',
+  'excludes any',
+  'excludes all',
+  'begin with',
+  'not begin with',
+  'end with',
+  'not end with',
+  'less than',
+  'more than',
+  'image',
+];
 const TAGS: [string, string[]][] = [
   ['ProcessCreate', ['Image', 'CommandLine', 'User', 'ParentImage']],
   ['RegistryEvent', ['TargetObject', 'User', 'Details', 'Image', 'EventType']],
@@ -121,7 +162,10 @@ export function randomEvents(n: number, seed: number): SysmonEvent[] {
     for (const f of eventDef(id).fields) {
       if (f.type === 'UInt16' || f.type === 'UInt32') data[f.name] = Math.floor(r() * 3);
       else if (f.type === 'Boolean') data[f.name] = r() < 0.5;
-      else { const a = pick(r, ALPHA); data[f.name] = r() < 0.3 ? a + pick(r, ALPHA) : r() < 0.3 ? a.toUpperCase() : a; }
+      else {
+        const a = pick(r, ALPHA);
+        data[f.name] = r() < 0.3 ? a + pick(r, ALPHA) : r() < 0.3 ? a.toUpperCase() : a;
+      }
     }
     out.push({ id, recordId: i, timeNs: 0n, data });
   }

@@ -17,24 +17,33 @@ import { rng } from './gen.js';
 import type { MatchOptions } from '../../src/config/parse.js';
 
 /** the engine's comparison modes: Sysmon for Linux (default), with --image-basename, and --windows */
-const MODES: MatchOptions[] = [{ provider: 'linux', imageBasename: false }, { provider: 'linux', imageBasename: true }, { provider: 'windows', imageBasename: false }];
+const MODES: MatchOptions[] = [
+  { provider: 'linux', imageBasename: false },
+  { provider: 'linux', imageBasename: true },
+  { provider: 'windows', imageBasename: false },
+];
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url));
 const REFERENCE = '/work/shared/reference/configs/';
-const CREATE = 20, DELETE = 21, TIME = 23;
+const CREATE = 20,
+  DELETE = 21,
+  TIME = 23;
 const RECORD_EVENTS: Record<number, number[]> = { [CREATE]: [11], [DELETE]: [23, 26], [TIME]: [2] };
 
-function pick<T>(r: () => number, a: readonly T[]): T { return a[Math.floor(r() * a.length)]!; }
+function pick<T>(r: () => number, a: readonly T[]): T {
+  return a[Math.floor(r() * a.length)]!;
+}
 
 /** Values for the fields the kernel does not see, drawn from the config's own filter values. */
 function otherValues(c: Config): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  for (const b of c.parsed.blocks) for (const f of b.filters) {
-    if (f.field === 'TargetFilename') continue;
-    const l = m.get(f.field) ?? ['-', '/usr/bin/true', 'root'];
-    for (const t of f.value.split(';')) l.push(t, t.toUpperCase(), `x${t}`, `${t}x`, `/usr/bin/${t}`);
-    m.set(f.field, l);
-  }
+  for (const b of c.parsed.blocks)
+    for (const f of b.filters) {
+      if (f.field === 'TargetFilename') continue;
+      const l = m.get(f.field) ?? ['-', '/usr/bin/true', 'root'];
+      for (const t of f.value.split(';')) l.push(t, t.toUpperCase(), `x${t}`, `${t}x`, `/usr/bin/${t}`);
+      m.set(f.field, l);
+    }
   return m;
 }
 
@@ -44,7 +53,10 @@ function event(id: number, path: string, r: () => number, others: Map<string, st
     if (f.name === 'TargetFilename') data[f.name] = path;
     else if (f.type === 'UInt16' || f.type === 'UInt32') data[f.name] = Math.floor(r() * 70000);
     else if (f.type === 'Boolean') data[f.name] = r() < 0.5;
-    else { const pool = others.get(f.name); data[f.name] = pool && r() < 0.8 ? pick(r, pool) : pick(r, ['-', '/usr/bin/bash', 'root', 'C:\\Windows\\x.exe']); }
+    else {
+      const pool = others.get(f.name);
+      data[f.name] = pool && r() < 0.8 ? pick(r, pool) : pick(r, ['-', '/usr/bin/bash', 'root', 'C:\\Windows\\x.exe']);
+    }
   }
   return { id, recordId: 0, timeNs: 0n, data };
 }
@@ -65,7 +77,10 @@ function checkSound(name: string, c: Config, kf: KernelFilter, paths: string[], 
         for (let i = 0; i < tries; i++) {
           const ev = event(id, path, r, others);
           const d = c.engine.explain(ev);
-          if (d.keep) assert.fail(`${name}: the kernel drops record type ${rt} for ${JSON.stringify(path)} but the engine keeps event ${id} ${JSON.stringify(ev.data)} (block line ${d.block?.line})`);
+          if (d.keep)
+            assert.fail(
+              `${name}: the kernel drops record type ${rt} for ${JSON.stringify(path)} but the engine keeps event ${id} ${JSON.stringify(ev.data)} (block line ${d.block?.line})`,
+            );
         }
       }
     }
@@ -84,14 +99,28 @@ function pathsFromConfig(c: Config, n: number, seed: number): string[] {
     let v = vals.length && r() < 0.8 ? pick(r, vals) : pick(r, base);
     v = v.replace(/\\/g, r() < 0.7 ? '/' : '\\');
     switch (Math.floor(r() * 8)) {
-      case 0: break;
-      case 1: v = v.toUpperCase(); break;
-      case 2: v = v.slice(0, Math.max(1, v.length - 1)); break;
-      case 3: v = `${v}x`; break;
-      case 4: v = `/tmp/${v}`; break;
-      case 5: v = `${v}/sub/file.txt`; break;
-      case 6: v = v.slice(1); break;
-      default: v = `${pick(r, base)}/${v}`;
+      case 0:
+        break;
+      case 1:
+        v = v.toUpperCase();
+        break;
+      case 2:
+        v = v.slice(0, Math.max(1, v.length - 1));
+        break;
+      case 3:
+        v = `${v}x`;
+        break;
+      case 4:
+        v = `/tmp/${v}`;
+        break;
+      case 5:
+        v = `${v}/sub/file.txt`;
+        break;
+      case 6:
+        v = v.slice(1);
+        break;
+      default:
+        v = `${pick(r, base)}/${v}`;
     }
     out.push(v.startsWith('/') ? v : `/${v}`);
   }
@@ -138,8 +167,24 @@ test('the default config drops its noise in the kernel and keeps the rest', () =
 });
 
 const ALPHA = ['/a', '/b', 'a', 'B', '.x', '/', 'a;b', ';a', 'b;', '', 'x\\a', 'é', '\u0130', '\u212a', 'i', 'K', 'ab/', '/A/b'];
-const CONDS = ['is', 'is not', 'is any', 'contains', 'contains any', 'contains all', 'excludes', 'excludes any', 'excludes all',
-  'begin with', 'not begin with', 'end with', 'not end with', 'less than', 'more than', 'image'];
+const CONDS = [
+  'is',
+  'is not',
+  'is any',
+  'contains',
+  'contains any',
+  'contains all',
+  'excludes',
+  'excludes any',
+  'excludes all',
+  'begin with',
+  'not begin with',
+  'end with',
+  'not end with',
+  'less than',
+  'more than',
+  'image',
+];
 const TAGS = ['FileCreate', 'FileDelete', 'FileDeleteDetected', 'FileCreateTime'];
 const FIELDS = ['TargetFilename', 'TargetFilename', 'TargetFilename', 'Image', 'User'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
@@ -150,7 +195,11 @@ function randomFileConfig(seed: number): string {
   const blocks = 1 + Math.floor(r() * 4);
   for (let b = 0; b < blocks; b++) {
     const tag = pick(r, TAGS);
-    const filter = () => { const f = pick(r, FIELDS); const v = pick(r, ALPHA) + (r() < 0.4 ? pick(r, ALPHA) : ''); return `<${f} condition="${pick(r, CONDS)}">${esc(v)}</${f}>`; };
+    const filter = () => {
+      const f = pick(r, FIELDS);
+      const v = pick(r, ALPHA) + (r() < 0.4 ? pick(r, ALPHA) : '');
+      return `<${f} condition="${pick(r, CONDS)}">${esc(v)}</${f}>`;
+    };
     let body = '';
     const items = Math.floor(r() * 6);
     for (let i = 0; i < items; i++) {
@@ -179,7 +228,8 @@ function randomPaths(n: number, seed: number): string[] {
 }
 
 test('1,500 random file configs, every comparison mode: the kernel drops only what the engine drops', () => {
-  let drops = 0, judged = 0;
+  let drops = 0,
+    judged = 0;
   for (let seed = 1; seed <= 1500; seed++) {
     const xml = randomFileConfig(seed);
     const mode = MODES[seed % MODES.length]!;
@@ -209,10 +259,15 @@ test('the automaton finds exactly the patterns direct matching finds', () => {
       const lp = path.toLowerCase();
       let want = 0;
       for (const p of patterns) {
-        const hit = p.kind === 'eq' ? lp === p.text : p.kind === 'prefix' ? lp.startsWith(p.text) : p.kind === 'suffix' ? lp.endsWith(p.text) : lp.includes(p.text);
+        const hit =
+          p.kind === 'eq' ? lp === p.text : p.kind === 'prefix' ? lp.startsWith(p.text) : p.kind === 'suffix' ? lp.endsWith(p.text) : lp.includes(p.text);
         if (hit) want |= p.flag;
       }
-      assert.equal(walkFlags(dfa, kernelText(path)), want, `${JSON.stringify(path)} with ${JSON.stringify(patterns.map((p) => [p.kind, p.text, reversedText(p)]))}`);
+      assert.equal(
+        walkFlags(dfa, kernelText(path)),
+        want,
+        `${JSON.stringify(path)} with ${JSON.stringify(patterns.map((p) => [p.kind, p.text, reversedText(p)]))}`,
+      );
     }
   }
 });
@@ -225,7 +280,10 @@ test('a config whose automaton does not fit the table filters nothing in the ker
   const c = loadConfigFile(REFERENCE + 'sysmon-modular-sysmonconfig-with-filedelete.xml');
   const small = compileKernelFilter(c.parsed, 1000);
   assert.deepEqual(small.modes, [0, 0, 0, 0]);
-  assert.ok(small.notes.some((n) => n.includes('exceed the table')), small.notes.join('\n'));
+  assert.ok(
+    small.notes.some((n) => n.includes('exceed the table')),
+    small.notes.join('\n'),
+  );
   for (const p of ['/proc/1/x', '/tmp/x', '/etc/passwd']) for (const rt of [CREATE, DELETE, TIME]) assert.equal(decide(small, rt, p), false);
 });
 
@@ -233,9 +291,14 @@ test('generations: a record judged by the previous tables gets the previous conf
   const { ConfigGenerations } = await import('../../src/config/kernel-filter/generations.js');
   const installed: number[] = [];
   const gens = new ConfigGenerations({ install: (b) => installed.push(b.readUInt32LE(4)) });
-  const a = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><FileCreate onmatch="exclude"><TargetFilename condition="begin with">/a/</TargetFilename></FileCreate></EventFiltering></Sysmon>');
-  const b = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><FileCreate onmatch="exclude"><TargetFilename condition="begin with">/b/</TargetFilename></FileCreate></EventFiltering></Sysmon>');
-  const JUDGED = 1 << 14, ODD = 1 << 15;
+  const a = loadConfigText(
+    '<Sysmon schemaversion="4.90"><EventFiltering><FileCreate onmatch="exclude"><TargetFilename condition="begin with">/a/</TargetFilename></FileCreate></EventFiltering></Sysmon>',
+  );
+  const b = loadConfigText(
+    '<Sysmon schemaversion="4.90"><EventFiltering><FileCreate onmatch="exclude"><TargetFilename condition="begin with">/b/</TargetFilename></FileCreate></EventFiltering></Sysmon>',
+  );
+  const JUDGED = 1 << 14,
+    ODD = 1 << 15;
   gens.activate(a);
   assert.deepEqual(installed, [1]);
   assert.equal(gens.configFor(JUDGED | ODD), a);
@@ -251,7 +314,11 @@ test('generations: a record judged by the previous tables gets the previous conf
   assert.equal(gens.configFor(JUDGED), b);
   // a kernel that refuses new tables keeps judging with the last ones it took: their config applies
   let refuse = false;
-  const flaky = new ConfigGenerations({ install: () => { if (refuse) throw new Error('EPERM'); } });
+  const flaky = new ConfigGenerations({
+    install: () => {
+      if (refuse) throw new Error('EPERM');
+    },
+  });
   flaky.activate(a); // generation 1 (odd) in the kernel
   refuse = true;
   assert.throws(() => flaky.activate(b)); // 2 refused

@@ -19,18 +19,31 @@ function word(r: () => number, max: number, alphabet: readonly string[]): string
 class Collect implements HitSink {
   hits = new Set<number>();
   patterns: number[] = [];
-  onHit(o: number): void { this.hits.add(o); }
-  onPattern(p: number): void { this.patterns.push(p); }
+  onHit(o: number): void {
+    this.hits.add(o);
+  }
+  onPattern(p: number): void {
+    this.patterns.push(p);
+  }
 }
 
 test('AffixTrie finds exactly the keys that are prefixes / suffixes of the text', () => {
   for (let seed = 1; seed <= 40; seed++) {
     const r = rng(seed);
     // patterns never use 'z' or '.', texts do: a unit without a table column must end the walk
-    const keys = Array.from({ length: 60 }, () => word(r, 5, UNITS.filter((u) => u !== 'z' && u !== '.')));
+    const keys = Array.from({ length: 60 }, () =>
+      word(
+        r,
+        5,
+        UNITS.filter((u) => u !== 'z' && u !== '.'),
+      ),
+    );
     const pre = new AffixTrie(false);
     const suf = new AffixTrie(true);
-    keys.forEach((k, i) => { pre.add(k, i); suf.add(k, i); });
+    keys.forEach((k, i) => {
+      pre.add(k, i);
+      suf.add(k, i);
+    });
     for (let t = 0; t < 300; t++) {
       const text = word(r, 8, UNITS);
       const a = new Collect();
@@ -50,7 +63,13 @@ test('AhoCorasick reports each distinct pattern found in the text exactly once',
   for (let seed = 1; seed <= 40; seed++) {
     const r = rng(seed * 7);
     const ac = new AhoCorasick();
-    const pats = Array.from({ length: 50 }, () => word(r, 4, UNITS.filter((u) => u !== 'z')));
+    const pats = Array.from({ length: 50 }, () =>
+      word(
+        r,
+        4,
+        UNITS.filter((u) => u !== 'z'),
+      ),
+    );
     const ids = pats.map((p, i) => ac.add(p, i));
     ac.build();
     for (let t = 0; t < 300; t++) {

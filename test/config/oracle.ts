@@ -42,12 +42,14 @@ function text(v: unknown): string {
 function findSub(field: string, rule: string, at: number, max: number): boolean {
   const end = max === 0 ? rule.length : at + max;
   for (let pos = 0; pos < field.length; pos++) {
-    let i = pos, j = at;
+    let i = pos,
+      j = at;
     for (;;) {
       if (j === end) return true;
       if (i === field.length) return false;
       if (low(field[i]!) !== rule[j]) break;
-      i++; j++;
+      i++;
+      j++;
     }
   }
   return false;
@@ -57,7 +59,10 @@ function* items(rule: string): Generator<[number, number]> {
   let start = 0;
   for (;;) {
     const end = rule.indexOf(';', start);
-    if (end === -1) { yield [start, rule.length - start]; return; }
+    if (end === -1) {
+      yield [start, rule.length - start];
+      return;
+    }
     yield [start, end - start];
     start = end + 1;
   }
@@ -68,8 +73,12 @@ function tailAfter(v: string, sep: string): string {
   return i === -1 ? v : v.slice(i + 1);
 }
 
-export function matchCondition(cond: FilterDef['condition'], ruleRaw: string, field: string,
-  how: { provider: 'linux' | 'windows'; imageBasename: boolean } = { provider, imageBasename }): boolean {
+export function matchCondition(
+  cond: FilterDef['condition'],
+  ruleRaw: string,
+  field: string,
+  how: { provider: 'linux' | 'windows'; imageBasename: boolean } = { provider, imageBasename },
+): boolean {
   provider = how.provider;
   imageBasename = how.imageBasename;
   const rule = low(ruleRaw);
@@ -78,25 +87,48 @@ export function matchCondition(cond: FilterDef['condition'], ruleRaw: string, fi
     case 'image':
       if (!rule.includes('\\')) return low(tailAfter(field, '\\')) === rule || (imageBasename && low(tailAfter(field, '/')) === rule);
       return lf === rule;
-    case 'is': return lf === rule;
-    case 'is not': return lf !== rule;
-    case 'contains': return findSub(field, rule, 0, 0);
-    case 'excludes': return !findSub(field, rule, 0, 0);
-    case 'contains any': for (const [s, n] of items(rule)) if (findSub(field, rule, s, n)) return true; return false;
-    case 'excludes any': for (const [s, n] of items(rule)) if (findSub(field, rule, s, n)) return false; return true;
-    case 'contains all': for (const [s, n] of items(rule)) if (!findSub(field, rule, s, n)) return false; return true;
-    case 'excludes all': for (const [s, n] of items(rule)) if (!findSub(field, rule, s, n)) return true; return false;
-    case 'is any': for (const [s, n] of items(rule)) if (n === lf.length && lf === rule.slice(s, s + n)) return true; return false;
-    case 'begin with': return lf.slice(0, rule.length) === rule;
-    case 'not begin with': return lf.slice(0, rule.length) !== rule;
-    case 'end with': return rule.length <= lf.length && lf.slice(lf.length - rule.length) === rule;
-    case 'not end with': return !(rule.length <= lf.length && lf.slice(lf.length - rule.length) === rule);
-    case 'less than': return provider === 'linux' ? up(field) < up(ruleRaw) : lf < rule;
-    case 'more than': return provider === 'linux' ? up(field) > up(ruleRaw) : lf > rule;
+    case 'is':
+      return lf === rule;
+    case 'is not':
+      return lf !== rule;
+    case 'contains':
+      return findSub(field, rule, 0, 0);
+    case 'excludes':
+      return !findSub(field, rule, 0, 0);
+    case 'contains any':
+      for (const [s, n] of items(rule)) if (findSub(field, rule, s, n)) return true;
+      return false;
+    case 'excludes any':
+      for (const [s, n] of items(rule)) if (findSub(field, rule, s, n)) return false;
+      return true;
+    case 'contains all':
+      for (const [s, n] of items(rule)) if (!findSub(field, rule, s, n)) return false;
+      return true;
+    case 'excludes all':
+      for (const [s, n] of items(rule)) if (!findSub(field, rule, s, n)) return true;
+      return false;
+    case 'is any':
+      for (const [s, n] of items(rule)) if (n === lf.length && lf === rule.slice(s, s + n)) return true;
+      return false;
+    case 'begin with':
+      return lf.slice(0, rule.length) === rule;
+    case 'not begin with':
+      return lf.slice(0, rule.length) !== rule;
+    case 'end with':
+      return rule.length <= lf.length && lf.slice(lf.length - rule.length) === rule;
+    case 'not end with':
+      return !(rule.length <= lf.length && lf.slice(lf.length - rule.length) === rule);
+    case 'less than':
+      return provider === 'linux' ? up(field) < up(ruleRaw) : lf < rule;
+    case 'more than':
+      return provider === 'linux' ? up(field) > up(ruleRaw) : lf > rule;
   }
 }
 
-interface Ctx { ev: SysmonEvent; name: { v: string | null } }
+interface Ctx {
+  ev: SysmonEvent;
+  name: { v: string | null };
+}
 
 export class LinearEngine {
   constructor(readonly parsed: ParsedConfig) {}
@@ -128,21 +160,41 @@ export class LinearEngine {
       if (agg < 0 && f.ruleIndex >= 0) {
         const sub = this.group(b, i, f.ruleIndex, ctx);
         i = sub.next;
-        if (combine === 'or' && sub.status === 'match') { result = 'match'; break; }
-        if (combine === 'and' && sub.status === 'nomatch') { result = 'nomatch'; break; }
+        if (combine === 'or' && sub.status === 'match') {
+          result = 'match';
+          break;
+        }
+        if (combine === 'and' && sub.status === 'nomatch') {
+          result = 'nomatch';
+          break;
+        }
         continue;
       }
       if (agg >= 0 && f.ruleIndex !== agg) break;
-      if (agg < 0 && matchedFields.has(f.field)) { i++; continue; }
+      if (agg < 0 && matchedFields.has(f.field)) {
+        i++;
+        continue;
+      }
       const st = this.filterStatus(f, ctx);
       if (st === 'match') {
         if (f.name !== '') ctx.name.v = f.name;
         matchedFields.add(f.field);
-        if (combine === 'or') { result = 'match'; break; }
+        if (combine === 'or') {
+          result = 'match';
+          break;
+        }
       } else if (combine === 'and') {
         let later = false;
-        if (agg < 0) for (let k = i + 1; k < fs.length; k++) if (fs[k]!.ruleIndex < 0 && fs[k]!.field === f.field) { later = true; break; }
-        if (!later) { result = 'nomatch'; break; }
+        if (agg < 0)
+          for (let k = i + 1; k < fs.length; k++)
+            if (fs[k]!.ruleIndex < 0 && fs[k]!.field === f.field) {
+              later = true;
+              break;
+            }
+        if (!later) {
+          result = 'nomatch';
+          break;
+        }
       }
       i++;
     }

@@ -44,18 +44,27 @@ test('UTF-16 LE with BOM, UTF-16 BE with BOM and UTF-8 with BOM give the same co
   for (const c of [le, beCfg, u8]) {
     assert.equal(c.parsed.blocks.length, 5);
     assert.equal(c.engine.evaluate(ev(1, { Image: '/usr/bin/bash' })).ruleName, 'technique_id=T1059.004,technique_name=Unix Shell');
-    assert.deepEqual([...c.options.fieldSizes], [['CommandLine', 100], ['Image', 60]]);
+    assert.deepEqual(
+      [...c.options.fieldSizes],
+      [
+        ['CommandLine', 100],
+        ['Image', 60],
+      ],
+    );
   }
 });
 
 test('all 4.91 option elements are accepted and typed', () => {
-  const c = loadConfigText(`<Sysmon schemaversion="4.91">
+  const c = loadConfigText(
+    `<Sysmon schemaversion="4.91">
   <HashAlgorithms>md5,SHA256,imphash</HashAlgorithms><CheckRevocation/><DnsLookup>false</DnsLookup>
   <ArchiveDirectory>Arch</ArchiveDirectory><FieldSizes>CommandLine:100,Image:20</FieldSizes><CaptureClipboard/>
   <DriverName>drv</DriverName><DriverQueueSize>1024</DriverQueueSize><SigningQueueSize>64</SigningQueueSize>
   <CopyOnDeletePE>true</CopyOnDeletePE><CopyOnDeleteSIDs>S-1-5-18;S-1-5-19</CopyOnDeleteSIDs>
   <CopyOnDeleteExtensions>.exe,.dll</CopyOnDeleteExtensions><CopyOnDeleteProcesses>a.exe</CopyOnDeleteProcesses>
-  <EventFiltering/></Sysmon>`, 'opts.xml');
+  <EventFiltering/></Sysmon>`,
+    'opts.xml',
+  );
   const o = c.options;
   assert.deepEqual(o.hashAlgorithms, ['MD5', 'SHA256', 'IMPHASH']);
   assert.equal(o.checkRevocation, true);
@@ -67,7 +76,18 @@ test('all 4.91 option elements are accepted and typed', () => {
   assert.deepEqual(o.copyOnDeleteExtensions, ['.exe', '.dll']);
   assert.equal(o.fieldSizes.get('Image'), 20);
   // every Windows-only option noticed once, the Linux-meaningful ones not
-  for (const n of ['CheckRevocation', 'ArchiveDirectory', 'CaptureClipboard', 'DriverName', 'DriverQueueSize', 'SigningQueueSize', 'CopyOnDeletePE', 'CopyOnDeleteSIDs', 'CopyOnDeleteExtensions', 'CopyOnDeleteProcesses']) {
+  for (const n of [
+    'CheckRevocation',
+    'ArchiveDirectory',
+    'CaptureClipboard',
+    'DriverName',
+    'DriverQueueSize',
+    'SigningQueueSize',
+    'CopyOnDeletePE',
+    'CopyOnDeleteSIDs',
+    'CopyOnDeleteExtensions',
+    'CopyOnDeleteProcesses',
+  ]) {
     assert.equal(c.notices.filter((x) => x.includes(`option ${n} `)).length, 1, n);
   }
   for (const n of ['HashAlgorithms', 'FieldSizes', 'DnsLookup']) assert.ok(!c.notices.some((x) => x.includes(`option ${n} `)), n);
@@ -82,9 +102,12 @@ test("HashAlgorithms: Sysmon's spellings (*, all, sha-256, md-5, sha-1, imp-hash
 });
 
 test('entities and CDATA in filter values; values are not trimmed', () => {
-  const c = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include">'
-    + '<CommandLine condition="contains">a &amp; b</CommandLine><CommandLine condition="contains"><![CDATA[x<y]]></CommandLine>'
-    + '<Image> spaced </Image></ProcessCreate></EventFiltering></Sysmon>', 'e.xml');
+  const c = loadConfigText(
+    '<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include">' +
+      '<CommandLine condition="contains">a &amp; b</CommandLine><CommandLine condition="contains"><![CDATA[x<y]]></CommandLine>' +
+      '<Image> spaced </Image></ProcessCreate></EventFiltering></Sysmon>',
+    'e.xml',
+  );
   const vals = c.parsed.blocks[0]!.filters.map((f) => f.value);
   assert.deepEqual(vals, ['a & b', 'x<y', ' spaced ']);
 });
@@ -109,7 +132,12 @@ const BAD: [string, string, number, RegExp][] = [
   ['bad FieldSizes', '<Sysmon schemaversion="4.90">\n<FieldSizes>CommandLine:0</FieldSizes>\n</Sysmon>', 2, /greater than 0/],
   ['FieldSizes unknown field', '<Sysmon schemaversion="4.90">\n<FieldSizes>Nope:10</FieldSizes>\n</Sysmon>', 2, /unknown field "Nope"/],
   ['wrong root', '<Config schemaversion="4.90"/>', 1, /root element must be <Sysmon>/],
-  ['fields of different sub-events', '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<RegistryEvent onmatch="include">\n<Details>a</Details><NewName>b</NewName>\n</RegistryEvent></EventFiltering></Sysmon>', 3, /do not all belong to one event/],
+  [
+    'fields of different sub-events',
+    '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<RegistryEvent onmatch="include">\n<Details>a</Details><NewName>b</NewName>\n</RegistryEvent></EventFiltering></Sysmon>',
+    3,
+    /do not all belong to one event/,
+  ],
 ];
 
 for (const [what, text, line, re] of BAD) {
@@ -125,9 +153,13 @@ for (const [what, text, line, re] of BAD) {
 test('line numbers survive a BOM and CRLF line ends in a file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
   const p = join(dir, 'crlf.xml');
-  const text = '<Sysmon schemaversion="4.90">\r\n<EventFiltering>\r\n<ProcessCreate onmatch="include">\r\n<Image condition="nope">a</Image>\r\n</ProcessCreate></EventFiltering></Sysmon>';
+  const text =
+    '<Sysmon schemaversion="4.90">\r\n<EventFiltering>\r\n<ProcessCreate onmatch="include">\r\n<Image condition="nope">a</Image>\r\n</ProcessCreate></EventFiltering></Sysmon>';
   writeFileSync(p, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
-  assert.deepEqual(loadConfigFile(p).warnings.map((w) => w.slice(0, w.indexOf(' warning: unknown condition'))), [`${p}:4:`]);
+  assert.deepEqual(
+    loadConfigFile(p).warnings.map((w) => w.slice(0, w.indexOf(' warning: unknown condition'))),
+    [`${p}:4:`],
+  );
   assert.throws(() => loadConfigFile(join(dir, 'missing.xml')), ConfigError);
 });
 
@@ -139,10 +171,16 @@ test('defaultConfig: Sysmon defaults, SHA1', () => {
 });
 
 test('legacy default attribute and duplicate definitions', () => {
-  const c = loadConfigText('<Sysmon schemaversion="3.30"><EventFiltering><NetworkConnect default="exclude"><Image>x</Image></NetworkConnect></EventFiltering></Sysmon>', 'l.xml');
+  const c = loadConfigText(
+    '<Sysmon schemaversion="3.30"><EventFiltering><NetworkConnect default="exclude"><Image>x</Image></NetworkConnect></EventFiltering></Sysmon>',
+    'l.xml',
+  );
   // default="exclude" == onmatch="include"
   assert.equal(c.parsed.blocks[0]!.onmatch, 'include');
-  const both = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><NetworkConnect default="include" onmatch="include"/></EventFiltering></Sysmon>', 'l.xml');
+  const both = loadConfigText(
+    '<Sysmon schemaversion="4.90"><EventFiltering><NetworkConnect default="include" onmatch="include"/></EventFiltering></Sysmon>',
+    'l.xml',
+  );
   assert.equal(both.parsed.blocks[0]!.onmatch, 'include');
   assert.match(both.warnings[0]!, /both onmatch and default given; onmatch is used/);
 });

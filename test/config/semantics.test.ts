@@ -24,7 +24,10 @@ test('defaults without a block: only ProcessCreate and ProcessTerminate logged; 
   assert.equal(both(c, ev(16)), 'keep:-');
   assert.equal(both(c, ev(255)), 'keep:-');
   const d = defaultConfig();
-  assert.deepEqual([...d.capturedEvents()].sort((a, b) => a - b), [1, 4, 5, 16, 255]);
+  assert.deepEqual(
+    [...d.capturedEvents()].sort((a, b) => a - b),
+    [1, 4, 5, 16, 255],
+  );
 });
 
 test('empty include logs nothing, empty exclude logs everything', () => {
@@ -38,32 +41,40 @@ test('lone block without a match: its default (exclude block keeps, include bloc
 });
 
 test('two or more blocks and no match: dropped, even when both are exclude blocks', () => {
-  const c = cfg('<RuleGroup groupRelation="or"><ProcessCreate onmatch="exclude"><Image>a</Image></ProcessCreate></RuleGroup>'
-    + '<RuleGroup groupRelation="or"><ProcessCreate onmatch="exclude"><Image>b</Image></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="or"><ProcessCreate onmatch="exclude"><Image>a</Image></ProcessCreate></RuleGroup>' +
+      '<RuleGroup groupRelation="or"><ProcessCreate onmatch="exclude"><Image>b</Image></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'c' })), 'drop');
   assert.equal(both(c, ev(1, { Image: 'a' })), 'drop');
 });
 
 test('exclude blocks are evaluated before include blocks, whatever the document order', () => {
-  const c = cfg('<ProcessCreate onmatch="include"><Image name="inc">a</Image></ProcessCreate>'
-    + '<ProcessCreate onmatch="exclude"><Image>a</Image></ProcessCreate>', '4.90');
+  const c = cfg(
+    '<ProcessCreate onmatch="include"><Image name="inc">a</Image></ProcessCreate>' + '<ProcessCreate onmatch="exclude"><Image>a</Image></ProcessCreate>',
+    '4.90',
+  );
   assert.equal(both(c, ev(1, { Image: 'a' })), 'drop');
   // include-only match: kept with the include RuleName
-  const c2 = cfg('<ProcessCreate onmatch="include"><Image name="inc">a</Image></ProcessCreate>'
-    + '<ProcessCreate onmatch="exclude"><Image>z</Image></ProcessCreate>');
+  const c2 = cfg(
+    '<ProcessCreate onmatch="include"><Image name="inc">a</Image></ProcessCreate>' + '<ProcessCreate onmatch="exclude"><Image>z</Image></ProcessCreate>',
+  );
   assert.equal(both(c2, ev(1, { Image: 'A' })), 'keep:inc');
 });
 
 test('within one kind the later block in the file is evaluated first (decides the RuleName)', () => {
-  const c = cfg('<RuleGroup name="first" groupRelation="or"><ProcessCreate onmatch="include"><Image>a</Image></ProcessCreate></RuleGroup>'
-    + '<RuleGroup name="second" groupRelation="or"><ProcessCreate onmatch="include"><Image>a</Image></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup name="first" groupRelation="or"><ProcessCreate onmatch="include"><Image>a</Image></ProcessCreate></RuleGroup>' +
+      '<RuleGroup name="second" groupRelation="or"><ProcessCreate onmatch="include"><Image>a</Image></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'a' })), 'keep:second');
 });
 
 test('AND block: filters on the same field are ORed, different fields ANDed', () => {
-  const body = '<RuleGroup groupRelation="and"><ProcessCreate onmatch="include">'
-    + '<Image condition="end with">\\a.exe</Image><Image condition="end with">\\b.exe</Image>'
-    + '<CommandLine condition="contains">-x</CommandLine></ProcessCreate></RuleGroup>';
+  const body =
+    '<RuleGroup groupRelation="and"><ProcessCreate onmatch="include">' +
+    '<Image condition="end with">\\a.exe</Image><Image condition="end with">\\b.exe</Image>' +
+    '<CommandLine condition="contains">-x</CommandLine></ProcessCreate></RuleGroup>';
   const c = cfg(body);
   assert.equal(both(c, ev(1, { Image: 'C:\\b.exe', CommandLine: 'b -x' })), 'keep:-'); // strict AND would drop
   assert.equal(both(c, ev(1, { Image: 'C:\\b.exe', CommandLine: 'b' })), 'drop'); // OR everything would keep
@@ -71,16 +82,17 @@ test('AND block: filters on the same field are ORed, different fields ANDed', ()
 });
 
 test('<Rule groupRelation="and"> is strict AND, even on the same field', () => {
-  const c = cfg('<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Rule name="r" groupRelation="and">'
-    + '<CommandLine condition="contains">a</CommandLine><CommandLine condition="contains">b</CommandLine><CommandLine condition="contains">c</CommandLine>'
-    + '</Rule></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Rule name="r" groupRelation="and">' +
+      '<CommandLine condition="contains">a</CommandLine><CommandLine condition="contains">b</CommandLine><CommandLine condition="contains">c</CommandLine>' +
+      '</Rule></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { CommandLine: 'a b' })), 'drop'); // same-field-OR would keep
   assert.equal(both(c, ev(1, { CommandLine: 'c b a' })), 'keep:r');
 });
 
 test('<Rule> without groupRelation is OR (code default)', () => {
-  const c = cfg('<ProcessCreate onmatch="include"><Rule name="r">'
-    + '<Image>x</Image><CommandLine>y</CommandLine></Rule></ProcessCreate>');
+  const c = cfg('<ProcessCreate onmatch="include"><Rule name="r">' + '<Image>x</Image><CommandLine>y</CommandLine></Rule></ProcessCreate>');
   assert.equal(both(c, ev(1, { Image: 'x', CommandLine: 'nope' })), 'keep:r');
 });
 
@@ -99,19 +111,23 @@ test('schema 4.1 defaults to OR, 4.21 to AND (blocks outside a RuleGroup)', () =
 });
 
 test('comparisons are case-insensitive for every condition', () => {
-  const c = cfg('<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Image condition="is" name="is">C:\\WINDOWS\\CMD.EXE</Image>'
-    + '<CommandLine condition="contains" name="c">POWERSHELL</CommandLine></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Image condition="is" name="is">C:\\WINDOWS\\CMD.EXE</Image>' +
+      '<CommandLine condition="contains" name="c">POWERSHELL</CommandLine></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'c:\\windows\\cmd.exe' })), 'keep:is');
   assert.equal(both(c, ev(1, { CommandLine: 'run PowerShell -enc' })), 'keep:c');
 });
 
 test('RuleName: filter name, else Rule name, else RuleGroup name; an empty name falls back (xml.cpp)', () => {
-  const c = cfg('<RuleGroup name="grp" groupRelation="or"><ProcessCreate onmatch="include">'
-    + '<Image name="own">a</Image><Image>b</Image>'
-    + '<Rule name="rule" groupRelation="and"><Image>c</Image></Rule>'
-    + '<Rule groupRelation="and"><Image>d</Image></Rule>'
-    + '<Image name="">e</Image>'
-    + '</ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup name="grp" groupRelation="or"><ProcessCreate onmatch="include">' +
+      '<Image name="own">a</Image><Image>b</Image>' +
+      '<Rule name="rule" groupRelation="and"><Image>c</Image></Rule>' +
+      '<Rule groupRelation="and"><Image>d</Image></Rule>' +
+      '<Image name="">e</Image>' +
+      '</ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'a' })), 'keep:own');
   assert.equal(both(c, ev(1, { Image: 'b' })), 'keep:grp');
   assert.equal(both(c, ev(1, { Image: 'c' })), 'keep:rule');
@@ -120,18 +136,24 @@ test('RuleName: filter name, else Rule name, else RuleGroup name; an empty name 
 });
 
 test('RuleName in an OR block: the first matching filter in document order', () => {
-  const c = cfg('<RuleGroup groupRelation="or"><ProcessCreate onmatch="include">'
-    + '<CommandLine condition="contains" name="first">x</CommandLine><Image name="second">a</Image></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include">' +
+      '<CommandLine condition="contains" name="first">x</CommandLine><Image name="second">a</Image></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'a', CommandLine: 'x' })), 'keep:first'); // last-match would say second
 });
 
 test('RuleName in an AND block: the last matched named filter in document order', () => {
-  const c = cfg('<RuleGroup groupRelation="and"><ProcessCreate onmatch="include">'
-    + '<Image name="first">a</Image><CommandLine name="second" condition="contains">x</CommandLine><User>u</User></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="and"><ProcessCreate onmatch="include">' +
+      '<Image name="first">a</Image><CommandLine name="second" condition="contains">x</CommandLine><User>u</User></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'a', CommandLine: 'x', User: 'u' })), 'keep:second'); // first-match would say first
   // in a same-field OR, only the first matching filter of the field is evaluated
-  const c2 = cfg('<RuleGroup groupRelation="and"><ProcessCreate onmatch="include">'
-    + '<Image name="i1" condition="begin with">a</Image><Image name="i2" condition="end with">z</Image></ProcessCreate></RuleGroup>');
+  const c2 = cfg(
+    '<RuleGroup groupRelation="and"><ProcessCreate onmatch="include">' +
+      '<Image name="i1" condition="begin with">a</Image><Image name="i2" condition="end with">z</Image></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c2, ev(1, { Image: 'a-z' })), 'keep:i1');
 });
 
@@ -143,8 +165,10 @@ test('RuleName when the decision is a default: "-"', () => {
 test('RuleName left by a partly matched block carries into the deciding block (rules.c keeps the pointer)', () => {
   // exclude AND block (evaluated first): named Image filter matches, CommandLine does not -> no match,
   // but the name stays; the include block matches through an unnamed filter.
-  const c = cfg('<RuleGroup groupRelation="and"><ProcessCreate onmatch="exclude"><Image name="leak">a</Image><CommandLine>zzz</CommandLine></ProcessCreate></RuleGroup>'
-    + '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><User>u</User></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="and"><ProcessCreate onmatch="exclude"><Image name="leak">a</Image><CommandLine>zzz</CommandLine></ProcessCreate></RuleGroup>' +
+      '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><User>u</User></ProcessCreate></RuleGroup>',
+  );
   assert.equal(both(c, ev(1, { Image: 'a', User: 'u', CommandLine: 'q' })), 'keep:leak');
   assert.equal(both(c, ev(1, { Image: 'b', User: 'u', CommandLine: 'q' })), 'keep:-');
 });
@@ -168,12 +192,18 @@ test('a filter on a field a sub-event lacks is NoMatch (RegistryEvent covers 12,
 test('PipeEvent and WmiEvent blocks apply to all their IDs', () => {
   const c = cfg('<PipeEvent onmatch="exclude"/><WmiEvent onmatch="exclude"/>');
   for (const id of [17, 18, 19, 20, 21]) assert.equal(both(c, ev(id)), 'keep:-');
-  assert.deepEqual([...c.capturedEvents()].filter((i) => i > 16 && i < 22), [17, 18, 19, 20, 21]);
+  assert.deepEqual(
+    [...c.capturedEvents()].filter((i) => i > 16 && i < 22),
+    [17, 18, 19, 20, 21],
+  );
 });
 
 test('FieldSizes truncates kept events; apply() fills RuleName', () => {
-  const c = cfg('<ProcessCreate onmatch="include"><Image condition="image" name="n">/usr/bin/bash</Image></ProcessCreate>', '4.90',
-    '<FieldSizes>CommandLine:5,Image:2,ParentImage:4,CurrentDirectory:6</FieldSizes>');
+  const c = cfg(
+    '<ProcessCreate onmatch="include"><Image condition="image" name="n">/usr/bin/bash</Image></ProcessCreate>',
+    '4.90',
+    '<FieldSizes>CommandLine:5,Image:2,ParentImage:4,CurrentDirectory:6</FieldSizes>',
+  );
   const e = ev(1, { Image: '/usr/bin/bash', CommandLine: 'bash -c something', ParentImage: '/bin', CurrentDirectory: 'ä€xyz' });
   assert.equal(c.engine.apply(e), true);
   // Sysmon's TrimStringToNChars: the kept text ends in ...; below 3 only -; UTF-8 bytes on Linux
@@ -188,17 +218,21 @@ test('FieldSizes truncates kept events; apply() fills RuleName', () => {
 });
 
 test('capturedEvents: events that can never be logged are left out', () => {
-  const c = cfg('<ProcessTerminate onmatch="include"/>'
-    + '<FileCreate onmatch="include"><TargetFilename condition="end with">.sh</TargetFilename></FileCreate>'
-    + '<RuleGroup groupRelation="or"><NetworkConnect onmatch="exclude"><Image>a</Image></NetworkConnect></RuleGroup>'
-    + '<RuleGroup groupRelation="or"><NetworkConnect onmatch="exclude"><Image>b</Image></NetworkConnect></RuleGroup>'
-    + '<RawAccessRead onmatch="exclude"><Image>a</Image></RawAccessRead>');
+  const c = cfg(
+    '<ProcessTerminate onmatch="include"/>' +
+      '<FileCreate onmatch="include"><TargetFilename condition="end with">.sh</TargetFilename></FileCreate>' +
+      '<RuleGroup groupRelation="or"><NetworkConnect onmatch="exclude"><Image>a</Image></NetworkConnect></RuleGroup>' +
+      '<RuleGroup groupRelation="or"><NetworkConnect onmatch="exclude"><Image>b</Image></NetworkConnect></RuleGroup>' +
+      '<RawAccessRead onmatch="exclude"><Image>a</Image></RawAccessRead>',
+  );
   const got = [...c.capturedEvents()].sort((a, b) => a - b);
   assert.deepEqual(got, [1, 4, 9, 11, 16, 255]); // 5 off (empty include), 3 off (two excludes)
 });
 
 test('explain names the deciding block and filter', () => {
-  const c = cfg('<RuleGroup name="g" groupRelation="or"><ProcessCreate onmatch="include"><Image>a</Image><CommandLine condition="contains" name="cl">x</CommandLine></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup name="g" groupRelation="or"><ProcessCreate onmatch="include"><Image>a</Image><CommandLine condition="contains" name="cl">x</CommandLine></ProcessCreate></RuleGroup>',
+  );
   const x = c.engine.explain(ev(1, { CommandLine: 'x' }));
   assert.equal(x.decidedBy, 'block');
   assert.equal(x.filter?.field, 'CommandLine');
@@ -209,8 +243,12 @@ test('explain names the deciding block and filter', () => {
 });
 
 test('describe() dumps blocks in evaluation order with conditions, names and defaults', () => {
-  const c = cfg('<RuleGroup name="g" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with" name="n">\\x.exe</Image>'
-    + '<Rule name="r"><User>root</User></Rule></ProcessCreate></RuleGroup><FileCreate onmatch="exclude"/>', '4.90', '<CheckRevocation/>');
+  const c = cfg(
+    '<RuleGroup name="g" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with" name="n">\\x.exe</Image>' +
+      '<Rule name="r"><User>root</User></Rule></ProcessCreate></RuleGroup><FileCreate onmatch="exclude"/>',
+    '4.90',
+    '<CheckRevocation/>',
+  );
   const d = c.describe();
   assert.match(d, /ProcessCreate \(1\): 1 block\(s\) -> logged/);
   assert.match(d, /Include block, line 1, OR, RuleGroup "g"/);

@@ -30,7 +30,9 @@ test('D1: image compares the part after the last \\ only: bash does not match /u
   const c = cfg(body);
   assert.equal(decide(c, { Image: '/usr/bin/bash' }), 'drop');
   assert.equal(decide(c, { Image: '/usr/bin/BASH' }), 'drop');
-  const w = cfg('<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Image condition="image" name="hit">cmd.exe</Image></ProcessCreate></RuleGroup>');
+  const w = cfg(
+    '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Image condition="image" name="hit">cmd.exe</Image></ProcessCreate></RuleGroup>',
+  );
   assert.equal(decide(w, { Image: '/mnt/c/cmd.exe' }), 'drop');
   assert.equal(decide(w, { Image: 'C:\\Windows\\cmd.exe' }), 'keep:hit');
   // --image-basename: the documented extension
@@ -40,14 +42,17 @@ test('D1: image compares the part after the last \\ only: bash does not match /u
 });
 
 test('D1: SwiftOnSecurity-shaped NetworkConnect: Winword.exe does not swallow the event, Tor names it', () => {
-  const c = cfg('<RuleGroup groupRelation="or"><NetworkConnect onmatch="include"><Image condition="image">Winword.exe</Image>'
-    + '<DestinationPort name="Tor">9001</DestinationPort></NetworkConnect></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup groupRelation="or"><NetworkConnect onmatch="include"><Image condition="image">Winword.exe</Image>' +
+      '<DestinationPort name="Tor">9001</DestinationPort></NetworkConnect></RuleGroup>',
+  );
   assert.equal(decide(c, { Image: '/usr/bin/Winword.exe', DestinationPort: '9001' }, 3), 'keep:Tor');
 });
 
 // ---- D2, D3 and item 7: comparisons per provider ----
 test('D2: less than / more than order _ [ after letters under Linux (upper-cased), before under --windows', () => {
-  const lt = (v: string, m: MatchOptions | undefined) => decide(cfg(`<ProcessCreate onmatch="include"><User condition="less than" name="hit">${v}</User></ProcessCreate>`, '4.90', '', m), { User: cur });
+  const lt = (v: string, m: MatchOptions | undefined) =>
+    decide(cfg(`<ProcessCreate onmatch="include"><User condition="less than" name="hit">${v}</User></ProcessCreate>`, '4.90', '', m), { User: cur });
   let cur = '_svc';
   assert.equal(lt('m', undefined), 'drop');
   assert.equal(lt('m', WINDOWS), 'keep:hit');
@@ -59,11 +64,18 @@ test('D2: less than / more than order _ [ after letters under Linux (upper-cased
   }
   const mt = cfg('<ProcessCreate onmatch="include"><User condition="more than" name="hit">m</User></ProcessCreate>');
   assert.equal(decide(mt, { User: '_svc' }), 'keep:hit');
-  assert.equal(decide(cfg('<ProcessCreate onmatch="include"><User condition="more than" name="hit">m</User></ProcessCreate>', '4.90', '', WINDOWS), { User: '_svc' }), 'drop');
+  assert.equal(
+    decide(cfg('<ProcessCreate onmatch="include"><User condition="more than" name="hit">m</User></ProcessCreate>', '4.90', '', WINDOWS), { User: '_svc' }),
+    'drop',
+  );
 });
 
 test('D3: case folding is ASCII-only under Linux, Unicode under --windows', () => {
-  const cases: [string, string, string][] = [['contains', 'ÄRGER', 'echo ärger'], ['is', 'CAFÉ', 'café'], ['contains', 'Σ', 'σ']];
+  const cases: [string, string, string][] = [
+    ['contains', 'ÄRGER', 'echo ärger'],
+    ['is', 'CAFÉ', 'café'],
+    ['contains', 'Σ', 'σ'],
+  ];
   for (const [cond, rule, value] of cases) {
     const body = `<ProcessCreate onmatch="include"><CommandLine condition="${cond}" name="hit">${rule}</CommandLine></ProcessCreate>`;
     assert.equal(decide(cfg(body), { CommandLine: value }), 'drop', `${cond} ${rule}`);
@@ -71,16 +83,27 @@ test('D3: case folding is ASCII-only under Linux, Unicode under --windows', () =
     // ASCII still folds, and the same non-ASCII letter in the same case still matches
     assert.equal(decide(cfg(body), { CommandLine: value.toUpperCase() }), 'keep:hit');
   }
-  assert.equal(decide(cfg('<ProcessCreate onmatch="include"><CommandLine condition="contains" name="hit">ÄRGER</CommandLine></ProcessCreate>'), { CommandLine: 'echo Ärger' }), 'keep:hit');
+  assert.equal(
+    decide(cfg('<ProcessCreate onmatch="include"><CommandLine condition="contains" name="hit">ÄRGER</CommandLine></ProcessCreate>'), {
+      CommandLine: 'echo Ärger',
+    }),
+    'keep:hit',
+  );
 });
 
 // ---- D4-D6: names and values ----
 test('D4: name="" falls back to the <Rule> and <RuleGroup> name', () => {
-  const c = cfg('<RuleGroup name="G" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with" name="">/ls</Image></ProcessCreate></RuleGroup>');
+  const c = cfg(
+    '<RuleGroup name="G" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with" name="">/ls</Image></ProcessCreate></RuleGroup>',
+  );
   assert.equal(decide(c, { Image: '/bin/ls' }), 'keep:G');
-  const r = cfg('<RuleGroup name="G" groupRelation="or"><ProcessCreate onmatch="include"><Rule name="" groupRelation="and"><Image condition="end with">/ls</Image></Rule></ProcessCreate></RuleGroup>');
+  const r = cfg(
+    '<RuleGroup name="G" groupRelation="or"><ProcessCreate onmatch="include"><Rule name="" groupRelation="and"><Image condition="end with">/ls</Image></Rule></ProcessCreate></RuleGroup>',
+  );
   assert.equal(decide(r, { Image: '/bin/ls' }), 'keep:G');
-  const rn = cfg('<RuleGroup name="G" groupRelation="or"><ProcessCreate onmatch="include"><Rule name="R" groupRelation="and"><Image condition="end with" name="">/ls</Image></Rule></ProcessCreate></RuleGroup>');
+  const rn = cfg(
+    '<RuleGroup name="G" groupRelation="or"><ProcessCreate onmatch="include"><Rule name="R" groupRelation="and"><Image condition="end with" name="">/ls</Image></Rule></ProcessCreate></RuleGroup>',
+  );
   assert.equal(decide(rn, { Image: '/bin/ls' }), 'keep:R');
 });
 
@@ -102,7 +125,10 @@ function load(text: string): Config {
 }
 
 function warned(c: Config, line: number, re: RegExp): void {
-  assert.ok(c.warnings.some((w) => w.startsWith(`sfl.xml:${line}: warning: `) && re.test(w)), `no warning at line ${line} matching ${re}: ${JSON.stringify(c.warnings)}`);
+  assert.ok(
+    c.warnings.some((w) => w.startsWith(`sfl.xml:${line}: warning: `) && re.test(w)),
+    `no warning at line ${line} matching ${re}: ${JSON.stringify(c.warnings)}`,
+  );
 }
 
 const LS = '<Image condition="end with">/ls</Image>';
@@ -139,7 +165,11 @@ test('L4/L5: groupRelation is read case-insensitively; anything but "or" is AND'
 });
 
 test('L6/L7: <rule> and <rulegroup> in any case', () => {
-  const c = load(doc(`<rulegroup groupRelation="or"><ProcessCreate onmatch="include"><rule name="r" groupRelation="and">${LS}<User>root</User></rule><CommandLine>z</CommandLine></ProcessCreate></rulegroup>`));
+  const c = load(
+    doc(
+      `<rulegroup groupRelation="or"><ProcessCreate onmatch="include"><rule name="r" groupRelation="and">${LS}<User>root</User></rule><CommandLine>z</CommandLine></ProcessCreate></rulegroup>`,
+    ),
+  );
   assert.equal(decide(c, { Image: '/bin/ls', User: 'root' }), 'keep:r');
   assert.equal(decide(c, { Image: '/bin/ls', User: 'x' }), 'drop');
   assert.equal(decide(c, { CommandLine: 'z' }), 'keep:-', 'OR from <rulegroup>');
@@ -152,8 +182,12 @@ test('L8: condition="" is `is`', () => {
 });
 
 test('L9: an unknown condition skips that filter (and the rest of its Rule), keeps the others', () => {
-  const c = load(doc('<RuleGroup groupRelation="or"><ProcessCreate onmatch="include">\n<Image condition="starts with" name="bad">/bin</Image>\n<Image condition="end with" name="good">/ls</Image>\n'
-    + '<Rule groupRelation="and"><User name="u">root</User>\n<CommandLine condition="nope">x</CommandLine>\n<Image name="after">/bin/id</Image></Rule></ProcessCreate></RuleGroup>'));
+  const c = load(
+    doc(
+      '<RuleGroup groupRelation="or"><ProcessCreate onmatch="include">\n<Image condition="starts with" name="bad">/bin</Image>\n<Image condition="end with" name="good">/ls</Image>\n' +
+        '<Rule groupRelation="and"><User name="u">root</User>\n<CommandLine condition="nope">x</CommandLine>\n<Image name="after">/bin/id</Image></Rule></ProcessCreate></RuleGroup>',
+    ),
+  );
   assert.equal(decide(c, { Image: '/bin/ls' }), 'keep:good');
   assert.equal(decide(c, { Image: '/bin/bash' }), 'drop');
   assert.equal(decide(c, { User: 'root', Image: '/bin/cat' }), 'keep:u', 'the Rule keeps only what came before the bad filter');
@@ -163,9 +197,16 @@ test('L9: an unknown condition skips that filter (and the rest of its Rule), kee
 });
 
 test('L10/L11: an unknown field drops its block and every later block of that event; other events keep theirs', () => {
-  const c = load(doc(`<ProcessCreate onmatch="include"><Image>/bin/a</Image></ProcessCreate>\n<ProcessCreate onmatch="include"><Imag>x</Imag></ProcessCreate>\n`
-    + `<ProcessCreate onmatch="include"><Image>/bin/b</Image></ProcessCreate>\n<NetworkConnect onmatch="include"><DestinationPort>22</DestinationPort></NetworkConnect>`));
-  assert.deepEqual(c.parsed.blocks.map((b) => b.tag), ['ProcessCreate', 'NetworkConnect']);
+  const c = load(
+    doc(
+      `<ProcessCreate onmatch="include"><Image>/bin/a</Image></ProcessCreate>\n<ProcessCreate onmatch="include"><Imag>x</Imag></ProcessCreate>\n` +
+        `<ProcessCreate onmatch="include"><Image>/bin/b</Image></ProcessCreate>\n<NetworkConnect onmatch="include"><DestinationPort>22</DestinationPort></NetworkConnect>`,
+    ),
+  );
+  assert.deepEqual(
+    c.parsed.blocks.map((b) => b.tag),
+    ['ProcessCreate', 'NetworkConnect'],
+  );
   assert.equal(decide(c, { Image: '/bin/a' }), 'keep:-');
   assert.equal(decide(c, { Image: '/bin/b' }), 'drop');
   assert.equal(decide(c, { DestinationPort: '22' }, 3), 'keep:-');
@@ -177,8 +218,10 @@ test('L10/L11: an unknown field drops its block and every later block of that ev
 });
 
 test('L12-L16: unknown elements and attributes are ignored, schema 5.0 loads, wrapped events are found', () => {
-  const c = load(`<Sysmon schemaversion="5.0" extra="1">\n<HashAlgorithms>md5</HashAlgorithms>\n<Foo>1</Foo>\n<DnsLookup>false</DnsLookup>\n<EventFiltering>\n<Foo/>\n`
-    + `<Wrapper><ProcessCreate onmatch="include" note="x">${LS}</ProcessCreate></Wrapper>\n</EventFiltering>\n</Sysmon>`);
+  const c = load(
+    `<Sysmon schemaversion="5.0" extra="1">\n<HashAlgorithms>md5</HashAlgorithms>\n<Foo>1</Foo>\n<DnsLookup>false</DnsLookup>\n<EventFiltering>\n<Foo/>\n` +
+      `<Wrapper><ProcessCreate onmatch="include" note="x">${LS}</ProcessCreate></Wrapper>\n</EventFiltering>\n</Sysmon>`,
+  );
   assert.equal(decide(c, { Image: '/bin/ls' }), 'keep:-');
   assert.equal(decide(c, { Image: '/bin/x' }), 'drop');
   assert.deepEqual(c.options.hashAlgorithms, ['MD5']);
@@ -192,7 +235,9 @@ test('L12-L16: unknown elements and attributes are ignored, schema 5.0 loads, wr
 });
 
 test('L17: a rule name over 255 characters drops that filter only', () => {
-  const c = load(doc(`<RuleGroup groupRelation="or"><ProcessCreate onmatch="include">\n<Image name="${'x'.repeat(300)}">/bin/a</Image>\n${LS}</ProcessCreate></RuleGroup>`));
+  const c = load(
+    doc(`<RuleGroup groupRelation="or"><ProcessCreate onmatch="include">\n<Image name="${'x'.repeat(300)}">/bin/a</Image>\n${LS}</ProcessCreate></RuleGroup>`),
+  );
   assert.equal(decide(c, { Image: '/bin/a' }), 'drop');
   assert.equal(decide(c, { Image: '/bin/ls' }), 'keep:-');
   warned(c, 4, /larger than 255/);

@@ -87,12 +87,14 @@ describe('the builder of every schema event', () => {
 
   it('no event is written by hand: only src/events/build.ts makes a new event object', () => {
     const root = join(import.meta.dirname, '../..');
-    const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join('src', f));
+    const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join('src', f));
     const hand = files.filter((f) => f !== join('src', 'events', 'build.ts') && /\brecordId:\s*0\b/.test(readFileSync(join(root, f), 'utf8')));
     assert.deepEqual(hand, [], 'event literals outside the builders (use builder(ID))');
   });
 
-  it('the agent\'s own events (4, 16, 255)', () => {
+  it("the agent's own events (4, 16, 255)", () => {
     for (const ev of [serviceState('Started'), configChanged('/etc/x.xml', 'SHA256=00'), errorReport('RingDrops', 'lost 3')]) {
       assertSchemaOrder(ev.id, ev.data, 'service-events');
     }
@@ -122,11 +124,26 @@ const EPOCH = 1_764_500_000_000_000_000n;
 const VOL = '\\Device\\HarddiskVolume3';
 const FACTS: WindowsHostFacts = {
   machineGuid: '94f748d5-0c1e-4b7a-9f00-6d2b1e0a7c11',
-  devices: new DeviceMap([['C:', VOL], ['D:', '\\Device\\HarddiskVolume5']]),
+  devices: new DeviceMap([
+    ['C:', VOL],
+    ['D:', '\\Device\\HarddiskVolume5'],
+  ]),
   accountName: (sid) => (sid === 'S-1-5-21-1-2-3-1001' ? 'CORP\\alice' : sid),
 };
-const WINDOWS_TAGS = ['ProcessCreate', 'FileCreateTime', 'ProcessTerminate', 'DriverLoad', 'ImageLoad', 'CreateRemoteThread',
-  'RawAccessRead', 'ProcessAccess', 'FileCreate', 'RegistryEvent', 'FileCreateStreamHash', 'ProcessTampering'];
+const WINDOWS_TAGS = [
+  'ProcessCreate',
+  'FileCreateTime',
+  'ProcessTerminate',
+  'DriverLoad',
+  'ImageLoad',
+  'CreateRemoteThread',
+  'RawAccessRead',
+  'ProcessAccess',
+  'FileCreate',
+  'RegistryEvent',
+  'FileCreateStreamHash',
+  'ProcessTampering',
+];
 const windowsConfig = (deleteTag: string): string => `<Sysmon schemaversion="4.91"><EventFiltering>
 ${[...WINDOWS_TAGS, deleteTag].map((t) => `<RuleGroup groupRelation="or"><${t} onmatch="exclude"/></RuleGroup>`).join('\n')}
 </EventFiltering></Sysmon>`;
@@ -143,7 +160,7 @@ async function windowsRun(records: Buffer[], configXml: string): Promise<SysmonE
   return out;
 }
 
-describe('Windows builders, driven by the driver\'s records', () => {
+describe("Windows builders, driven by the driver's records", () => {
   it('every event the Windows handlers emit (1, 2, 5-15, 23, 25, 26) has its schema fields in order', async () => {
     const KEY_A = 0x0016000000000500n;
     const KEY_B = 0x0016000000000603n;
@@ -155,7 +172,8 @@ describe('Windows builders, driven by the driver\'s records', () => {
       R.winProcess(1234, `${VOL}\\Windows\\System32\\cmd.exe`, 'cmd /c x', { ppid: 4000, startKey: KEY_B, parentKey: KEY_A, rid: 0x3000, session: 1 }),
       R.winImage(1234, `${VOL}\\Windows\\System32\\ntdll.dll`, false, { base: 0x7ffa00000000n, size: 0x1f0000n, startKey: KEY_B }),
       R.winImage(0, '\\SystemRoot\\System32\\drivers\\x.sys', true, { level: 1 }),
-      access, R.stackRecord(access, [0x7ffa0009d204n]),
+      access,
+      R.stackRecord(access, [0x7ffa0009d204n]),
       R.injectRecord(1234, 4000, 8800, 0x7ffa00001000n, { srcKey: KEY_B, targetKey: KEY_A }),
       // an unknown process on either side: the placeholders, same fields
       R.injectRecord(5555, 6666, 8801, 0x1000n),
@@ -177,7 +195,10 @@ describe('Windows builders, driven by the driver\'s records', () => {
     const detected = await windowsRun(records.slice(0, 2).concat([R.winFile(211, `${VOL}\\b.exe`, '', { ...k, op: 2 })]), windowsConfig('FileDeleteDetected'));
     const all = [...out, ...detected];
     for (const ev of all) assertSchemaOrder(ev.id, ev.data, 'windows');
-    assert.deepEqual([...new Set(all.map((e) => e.id))].sort((a, b) => a - b), [1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 23, 25, 26]);
+    assert.deepEqual(
+      [...new Set(all.map((e) => e.id))].sort((a, b) => a - b),
+      [1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 23, 25, 26],
+    );
   });
 });
 
@@ -185,8 +206,23 @@ describe('Windows builders, driven by the driver\'s records', () => {
 
 const missing = missingKernelPrereq() ?? missingTool('clang', 'bpftool', 'python3', 'mkfifo', 'getent', 'dd', 'touch');
 
-const LINUX_TAGS = ['ProcessCreate', 'ProcessTerminate', 'FileCreate', 'FileCreateTime', 'RawAccessRead', 'NetworkConnect', 'DnsQuery',
-  'ImageLoad', 'PipeEvent', 'ProcessAccess', 'CreateRemoteThread', 'eBPFEvent', 'ProcessTampering', 'DriverLoad', 'FileDeleteDetected'];
+const LINUX_TAGS = [
+  'ProcessCreate',
+  'ProcessTerminate',
+  'FileCreate',
+  'FileCreateTime',
+  'RawAccessRead',
+  'NetworkConnect',
+  'DnsQuery',
+  'ImageLoad',
+  'PipeEvent',
+  'ProcessAccess',
+  'CreateRemoteThread',
+  'eBPFEvent',
+  'ProcessTampering',
+  'DriverLoad',
+  'FileDeleteDetected',
+];
 const LINUX_CONFIG = `<Sysmon schemaversion="4.90"><EventFiltering>
 ${LINUX_TAGS.map((t) => `<RuleGroup groupRelation="or"><${t} onmatch="exclude"/></RuleGroup>`).join('\n')}
 <RuleGroup groupRelation="or"><FileDelete onmatch="include"><TargetFilename condition="end with">.del23</TargetFilename></FileDelete></RuleGroup>
@@ -227,7 +263,14 @@ char _license[] __attribute__((section("license"), used)) = "GPL";
 /** a finit_module record as the kernel writes it (this kernel has no module support) */
 function moduleRecord(path: string): Buffer {
   const M = SECURITY_LAYOUT.module_record;
-  const comps = Buffer.from(path.split('/').filter(Boolean).reverse().map((c) => `${c}\0`).join(''));
+  const comps = Buffer.from(
+    path
+      .split('/')
+      .filter(Boolean)
+      .reverse()
+      .map((c) => `${c}\0`)
+      .join(''),
+  );
   const size = SECURITY_SIZES.module_record + comps.length;
   const b = Buffer.alloc(size);
   b.writeUInt16LE(43, 0);
@@ -261,14 +304,20 @@ describe('Linux builders, driven by the real kernel', () => {
 
   it('every event the Linux families write (1-3, 5, 7-11, 17, 18, 22, 23, 25, 26, 100) has its schema fields in order', async (t) => {
     if (!requirePrereq(t, missing)) return;
-    const seen = (id: number, pred: (e: JsonEvent) => boolean = () => true) => (e: JsonEvent) => e.EventID === id && pred(e);
+    const seen =
+      (id: number, pred: (e: JsonEvent) => boolean = () => true) =>
+      (e: JsonEvent) =>
+        e.EventID === id && pred(e);
     // 1, 5, 7: a process that runs and exits (its libraries mapped)
     const tru = await runCommand('/bin/true', []);
     // 11, 2, 23, 26
     const f = join(dir, 'made.txt');
     writeFileSync(f, 'x');
     utimesSync(f, new Date('2001-01-01'), new Date('2001-01-01'));
-    for (const n of ['gone.del23', 'gone.del26']) { writeFileSync(join(dir, n), 'x'); unlinkSync(join(dir, n)); }
+    for (const n of ['gone.del23', 'gone.del26']) {
+      writeFileSync(join(dir, n), 'x');
+      unlinkSync(join(dir, n));
+    }
     // 17, 18
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
@@ -280,7 +329,11 @@ describe('Linux builders, driven by the real kernel', () => {
     const server = createServer((s) => s.end());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    await new Promise<void>((r) => connect(port, '127.0.0.1').on('close', () => r()).on('error', () => r()));
+    await new Promise<void>((r) =>
+      connect(port, '127.0.0.1')
+        .on('close', () => r())
+        .on('error', () => r()),
+    );
     server.close();
     // 22: a libc lookup answered from /etc/hosts
     const dns = await runCommand('getent', ['ahosts', 'localhost']);
@@ -297,13 +350,21 @@ describe('Linux builders, driven by the real kernel', () => {
     rmSync(pin);
 
     const waits: [number, (e: JsonEvent) => boolean][] = [
-      [1, (e) => e.EventData.ProcessId === tru.pid], [5, (e) => e.EventData.ProcessId === tru.pid], [7, (e) => e.EventData.ProcessId === tru.pid],
-      [11, (e) => e.EventData.TargetFilename === f], [2, (e) => e.EventData.TargetFilename === f],
-      [23, (e) => e.EventData.TargetFilename === join(dir, 'gone.del23')], [26, (e) => e.EventData.TargetFilename === join(dir, 'gone.del26')],
-      [17, (e) => e.EventData.PipeName === fifo], [18, (e) => e.EventData.PipeName === fifo],
-      [3, (e) => e.EventData.DestinationPort === port], [22, (e) => e.EventData.ProcessId === dns.pid],
-      [10, (e) => e.EventData.SourceProcessId === pyPid], [8, (e) => e.EventData.SourceProcessId === pyPid],
-      [25, (e) => e.EventData.Type === 'Image is fileless (memfd)'], [100, (e) => e.EventData.BpfProgramName === 'sts_builders'],
+      [1, (e) => e.EventData.ProcessId === tru.pid],
+      [5, (e) => e.EventData.ProcessId === tru.pid],
+      [7, (e) => e.EventData.ProcessId === tru.pid],
+      [11, (e) => e.EventData.TargetFilename === f],
+      [2, (e) => e.EventData.TargetFilename === f],
+      [23, (e) => e.EventData.TargetFilename === join(dir, 'gone.del23')],
+      [26, (e) => e.EventData.TargetFilename === join(dir, 'gone.del26')],
+      [17, (e) => e.EventData.PipeName === fifo],
+      [18, (e) => e.EventData.PipeName === fifo],
+      [3, (e) => e.EventData.DestinationPort === port],
+      [22, (e) => e.EventData.ProcessId === dns.pid],
+      [10, (e) => e.EventData.SourceProcessId === pyPid],
+      [8, (e) => e.EventData.SourceProcessId === pyPid],
+      [25, (e) => e.EventData.Type === 'Image is fileless (memfd)'],
+      [100, (e) => e.EventData.BpfProgramName === 'sts_builders'],
     ];
     if (blk) waits.push([9, (e) => e.EventData.Device === blk]);
     for (const [id, pred] of waits) await agent.waitFor(seen(id, pred), 15_000, `event ${id}`);

@@ -54,14 +54,14 @@ it('hybrid host (v1 lines): every process is read, as v1 membership is not in th
   assert.equal(c.forPid(21, procs), null, 'same v2 id, different v1 memberships');
 });
 
-it('hybrid host, in its parent\'s cgroups (kernel flag): the parent\'s context, no read; a reused parent pid is not trusted', () => {
+it("hybrid host, in its parent's cgroups (kernel flag): the parent's context, no read; a reused parent pid is not trusted", () => {
   const docker = `4:memory:/docker/${ID}\n0::/\n`;
   const c = new Containers(fakeProc({ 30: docker, 31: docker, 32: '4:memory:/\n0::/\n' }));
   const procs = table();
   c.onExec(30, 5, 1n, procs);
   assert.equal(c.stats.procReads, 1);
   c.onExec(31, 6, 1n, procs, { pid: 30, ticks: 5 });
-  assert.equal(c.stats.procReads, 1, 'the parent\'s entry answers');
+  assert.equal(c.stats.procReads, 1, "the parent's entry answers");
   assert.equal(c.forPid(31, procs)?.id, ID);
   // the parent's pid now belongs to another process (other start time): read /proc instead
   c.onExec(32, 7, 1n, procs, { pid: 30, ticks: 4 });

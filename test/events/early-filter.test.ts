@@ -45,13 +45,15 @@ function completions(e: SysmonEvent): SysmonEvent[] {
 function check(name: string, c: Config, events: SysmonEvent[]): { dropped: number; fullDrops: number } {
   const f = new EarlyFilter();
   f.configure(c);
-  let dropped = 0, fullDrops = 0;
+  let dropped = 0,
+    fullDrops = 0;
   for (const e of events) {
     const drops = f.drops(early(e));
     for (const full of completions(e)) {
       const keep = c.engine.evaluate(full).keep;
       if (!keep) fullDrops++;
-      if (drops && keep) assert.fail(`${name}: dropped early but kept complete: ${JSON.stringify({ id: full.id, data: full.data, container: full.container })}`);
+      if (drops && keep)
+        assert.fail(`${name}: dropped early but kept complete: ${JSON.stringify({ id: full.id, data: full.data, container: full.container })}`);
     }
     if (drops) dropped++;
   }
@@ -82,7 +84,10 @@ test('the bundled default config: only what it excludes is dropped early', () =>
 test('an event ID whose rules read Hashes or a container field is never decided early', () => {
   const byHash = cfg('<ProcessCreate onmatch="include"><Hashes condition="contains">SHA256=AB</Hashes></ProcessCreate>');
   const byContainer = cfg('<ImageLoad onmatch="include"><ContainerRuntime condition="is">docker</ContainerRuntime></ImageLoad>');
-  for (const [c, id] of [[byHash, 1], [byContainer, 7]] as const) {
+  for (const [c, id] of [
+    [byHash, 1],
+    [byContainer, 7],
+  ] as const) {
     const f = new EarlyFilter();
     f.configure(c);
     const e = ev(id);
@@ -91,7 +96,11 @@ test('an event ID whose rules read Hashes or a container field is never decided 
   }
   // other IDs of the same config are still decided early
   const f = new EarlyFilter();
-  f.configure(cfg('<ProcessCreate onmatch="include"><Hashes condition="contains">x</Hashes></ProcessCreate><NetworkConnect onmatch="include"><Image condition="is">/a</Image></NetworkConnect>'));
+  f.configure(
+    cfg(
+      '<ProcessCreate onmatch="include"><Hashes condition="contains">x</Hashes></ProcessCreate><NetworkConnect onmatch="include"><Image condition="is">/a</Image></NetworkConnect>',
+    ),
+  );
   assert.equal(f.drops(ev(3, { Image: '/b' })), true);
 });
 
@@ -141,8 +150,14 @@ test('Capture drops what the config surely drops before the container lookup (no
   assert.equal(dropping.out.length, 0);
   assert.equal(dropping.reads, 0, 'no /proc read for an event the config drops');
   const keeping = run(cfg('<ProcessTerminate onmatch="exclude"/>'));
-  assert.deepEqual(keeping.out.map((e) => e.id), [5]);
+  assert.deepEqual(
+    keeping.out.map((e) => e.id),
+    [5],
+  );
   assert.ok(keeping.reads >= 1, 'a kept event still gets its container context');
   const unconfigured = run(null);
-  assert.deepEqual(unconfigured.out.map((e) => e.id), [5]);
+  assert.deepEqual(
+    unconfigured.out.map((e) => e.id),
+    [5],
+  );
 });

@@ -45,8 +45,12 @@ test('encodeEvent: JSONL reuses the text, the data can no longer change, the lin
     assert.equal(encodeJsonl(e, WHO), want);
     assert.equal(payloadText(e), payloadText(ev({ ...d })));
     assert.ok(Object.isFrozen(e.data));
-    assert.throws(() => { e.data.RuleName = 'changed'; }, TypeError);
-    assert.throws(() => { (plain.data as Record<string, unknown>).New = 1; }, TypeError);
+    assert.throws(() => {
+      e.data.RuleName = 'changed';
+    }, TypeError);
+    assert.throws(() => {
+      (plain.data as Record<string, unknown>).New = 1;
+    }, TypeError);
   }
 });
 
@@ -103,7 +107,10 @@ test('JSONL of events read back from the journal costs no JSON.parse (the catch-
   const payloads = tricky.map((d) => Buffer.from(payloadText(ev({ ...d })), 'utf8'));
   const parse = JSON.parse;
   let calls = 0;
-  JSON.parse = ((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => { calls++; return parse(text, reviver); }) as typeof JSON.parse;
+  JSON.parse = ((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+    calls++;
+    return parse(text, reviver);
+  }) as typeof JSON.parse;
   let lines: string[];
   try {
     lines = payloads.map((p, i) => encodeJsonl(decodePayload(i + 1, p), WHO));

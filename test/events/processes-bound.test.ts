@@ -9,10 +9,19 @@ import { MAX_EXITED, ProcessTable } from '../../src/events/processes.js';
 import type { ExitRecord, ForkRecord } from '../../src/families/decode.js';
 
 const ids = (ppid: number, startBootNs: bigint) => ({
-  uid: 0, euid: 0, gid: 0, auid: 0, sessionid: 1, ppid,
-  startBootNs, endCode: 0n, parentStartBootNs: 1n, parentEndCode: 0n,
+  uid: 0,
+  euid: 0,
+  gid: 0,
+  auid: 0,
+  sessionid: 1,
+  ppid,
+  startBootNs,
+  endCode: 0n,
+  parentStartBootNs: 1n,
+  parentEndCode: 0n,
 });
-const fork = (pid: number, start: bigint): ForkRecord => ({ type: 2, flags: 0, bootNs: start, tgid: pid, tid: pid, ids: ids(1, start) } as unknown as ForkRecord);
+const fork = (pid: number, start: bigint): ForkRecord =>
+  ({ type: 2, flags: 0, bootNs: start, tgid: pid, tid: pid, ids: ids(1, start) }) as unknown as ForkRecord;
 const exit = (pid: number, start: bigint): ExitRecord => ({ type: 3, flags: 0, bootNs: start, tgid: pid, tid: pid, ids: ids(1, start), exitCode: 0 });
 
 it('keeps at most MAX_EXITED exited processes, the most recent ones, and every live one', () => {

@@ -23,8 +23,19 @@ const table = new ProcessTable(new GuidMaker(MACHINE, 1_700_000_000), new UserNa
 
 function proc(p: Partial<ProcessInfo>): ProcessInfo {
   return {
-    pid: 4242, ppid: 1, guid: '{277d2fec-0000-0000-0000-000000000000}', ticks: 100, image: '/usr/bin/id', commandLine: 'id',
-    cwd: '/', uid: 0, user: 'root', loginUid: UNSET, session: UNSET, tty: 0, ...p,
+    pid: 4242,
+    ppid: 1,
+    guid: '{277d2fec-0000-0000-0000-000000000000}',
+    ticks: 100,
+    image: '/usr/bin/id',
+    commandLine: 'id',
+    cwd: '/',
+    uid: 0,
+    user: 'root',
+    loginUid: UNSET,
+    session: UNSET,
+    tty: 0,
+    ...p,
   };
 }
 
@@ -79,7 +90,10 @@ test('users: NSS getpwuid_r (what getent says), "-" when there is no entry, cach
   assert.equal(lookupUserName(free), null);
   assert.equal(new UserNames().name(free), '-');
   let calls = 0;
-  const names = new UserNames((uid) => { calls++; return uid === 7 ? 'svc' : null; });
+  const names = new UserNames((uid) => {
+    calls++;
+    return uid === 7 ? 'svc' : null;
+  });
   assert.equal(names.name(7), 'svc');
   assert.equal(names.name(7), 'svc');
   assert.equal(names.name(8), '-');
@@ -88,12 +102,31 @@ test('users: NSS getpwuid_r (what getent says), "-" when there is no entry, cach
 });
 
 function spawnOk(cmd: string, args: string[]): boolean {
-  try { execFileSync(cmd, args, { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const deleted: FileRecord = {
-  type: 23, flags: 0, bootNs: 0n, tgid: 10, tid: 10, op: 0, info: FileInfo.Inode, mode: 0o100755, dev: 0, ino: 1n, size: 5n,
-  nlink: 0, rdev: 0, mtimeNs: 0n, newTimeNs: 0n, path: '/tmp/x',
+  type: 23,
+  flags: 0,
+  bootNs: 0n,
+  tgid: 10,
+  tid: 10,
+  op: 0,
+  info: FileInfo.Inode,
+  mode: 0o100755,
+  dev: 0,
+  ino: 1n,
+  size: 5n,
+  nlink: 0,
+  rdev: 0,
+  mtimeNs: 0n,
+  newTimeNs: 0n,
+  path: '/tmp/x',
 };
 
 test('FileDelete (23): Hashes, IsExecutable and Archived "-" as Sysmon for Linux writes them', () => {
@@ -113,8 +146,20 @@ test('FileDelete (23): Hashes, IsExecutable and Archived "-" as Sysmon for Linux
 });
 
 const conn: NetConnectRecord = {
-  type: 10, flags: 0, bootNs: 0n, tgid: 10, tid: 10, ownerStartBootNs: 0n, uid: 0, family: 2, protocol: 6, initiated: true,
-  localPort: 40000, remotePort: 443, localAddr: Buffer.from([127, 0, 0, 1]), remoteAddr: Buffer.from([127, 0, 0, 1]),
+  type: 10,
+  flags: 0,
+  bootNs: 0n,
+  tgid: 10,
+  tid: 10,
+  ownerStartBootNs: 0n,
+  uid: 0,
+  family: 2,
+  protocol: 6,
+  initiated: true,
+  localPort: 40000,
+  remotePort: 443,
+  localAddr: Buffer.from([127, 0, 0, 1]),
+  remoteAddr: Buffer.from([127, 0, 0, 1]),
 };
 
 test('NetworkConnect port names: "-" as Sysmon for Linux writes them; --windows names them', () => {
@@ -137,8 +182,9 @@ test('LogonGuid with a terminal: the tty index and the logon time utmp records f
   // a utmp file written by util-linux's utmpdump, not by us
   const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-utmp-'));
   const utmp = join(dir, 'utmp');
-  const text = '[7] [01234] [ts/3] [alice   ] [pts/3       ] [host] [0.0.0.0] [2026-12-04T10:00:00,000000+00:00]\n'
-    + '[8] [01235] [ts/4] [bob     ] [pts/4       ] [host] [0.0.0.0] [2026-12-04T11:00:00,000000+00:00]\n';
+  const text =
+    '[7] [01234] [ts/3] [alice   ] [pts/3       ] [host] [0.0.0.0] [2026-12-04T10:00:00,000000+00:00]\n' +
+    '[8] [01235] [ts/4] [bob     ] [pts/4       ] [host] [0.0.0.0] [2026-12-04T11:00:00,000000+00:00]\n';
   writeFileSync(utmp, execFileSync('utmpdump', ['-r'], { input: text, stdio: ['pipe', 'pipe', 'ignore'] }));
   const logons = new UtmpLogons(utmp);
   const at = Date.parse('2026-12-04T10:00:00Z') / 1000;
@@ -154,10 +200,15 @@ test('LogonGuid with a terminal: the tty index and the logon time utmp records f
   const p = proc({ uid: 1000, user: 'alice', tty: (136 << 20) | 3 });
   const guid = processCreate(t, p, undefined, '-', 1n).data.LogonGuid;
   const lo = (at & 0xffff).toString(16).padStart(4, '0');
-  const hi = Math.floor(at / 0x10000).toString(16).padStart(4, '0');
+  const hi = Math.floor(at / 0x10000)
+    .toString(16)
+    .padStart(4, '0');
   assert.equal(guid, `{277d2fec-${lo}-${hi}-e803-000003000000}`);
   // a terminal without a utmp logon: time 0, the index stays
-  assert.equal(processCreate(t, proc({ uid: 0, user: 'root', tty: (136 << 20) | 7 }), undefined, '-', 1n).data.LogonGuid, '{277d2fec-0000-0000-0000-000007000000}');
+  assert.equal(
+    processCreate(t, proc({ uid: 0, user: 'root', tty: (136 << 20) | 7 }), undefined, '-', 1n).data.LogonGuid,
+    '{277d2fec-0000-0000-0000-000007000000}',
+  );
 });
 
 test('ttyFromStat reads /proc/PID/stat tty_nr as the kernel record encodes the terminal', async () => {
@@ -172,7 +223,9 @@ test('ttyFromStat reads /proc/PID/stat tty_nr as the kernel record encodes the t
     let kids: number[] = [];
     try {
       kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     return kids.flatMap((kid) => [kid, ...descendants(kid)]);
   };
   try {
@@ -180,7 +233,11 @@ test('ttyFromStat reads /proc/PID/stat tty_nr as the kernel record encodes the t
     for (let i = 0; i < 100 && !sleeper; i++) {
       await new Promise((r) => setTimeout(r, 30));
       for (const kid of descendants(child.pid ?? 0)) {
-        try { if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') sleeper = kid; } catch { /* gone */ }
+        try {
+          if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') sleeper = kid;
+        } catch {
+          /* gone */
+        }
       }
     }
     assert.ok(sleeper > 0, 'sleep under script found');

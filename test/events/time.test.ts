@@ -21,14 +21,22 @@ test('known values', () => {
 
 test('second, minute, day, month, year and leap-day boundaries, in and out of order', () => {
   const bounds = [
-    Date.UTC(2023, 10, 14, 22, 13, 20), Date.UTC(2023, 10, 14, 22, 59, 59), Date.UTC(2023, 11, 31, 23, 59, 59),
-    Date.UTC(2024, 1, 28, 23, 59, 59), Date.UTC(2024, 1, 29, 23, 59, 59), Date.UTC(1999, 11, 31, 23, 59, 59),
+    Date.UTC(2023, 10, 14, 22, 13, 20),
+    Date.UTC(2023, 10, 14, 22, 59, 59),
+    Date.UTC(2023, 11, 31, 23, 59, 59),
+    Date.UTC(2024, 1, 28, 23, 59, 59),
+    Date.UTC(2024, 1, 29, 23, 59, 59),
+    Date.UTC(1999, 11, 31, 23, 59, 59),
   ];
   for (const ms of bounds) {
     const base = BigInt(ms) * 1_000_000n;
     for (const d of [0n, 1n, 999_999n, 1_000_000n, 999_000_000n, S - 1n, S, S + 1n, 2n * S - 1n, 2n * S, -1n, -S, -S - 1n]) both(base + d);
     // alternate between two seconds (the cache flips every call)
-    for (let i = 0; i < 5; i++) { both(base + S - 1n); both(base + S); both(base); }
+    for (let i = 0; i < 5; i++) {
+      both(base + S - 1n);
+      both(base + S);
+      both(base);
+    }
   }
 });
 
@@ -48,5 +56,8 @@ test('before 1970 falls back to the uncached text', () => {
 test('interleaving the two formats at different seconds', () => {
   const a = 1_700_000_000n * S + 5n;
   const b = 1_600_000_000n * S + 7n;
-  for (let i = 0; i < 10; i++) { both(a + BigInt(i)); both(b + BigInt(i) * S); }
+  for (let i = 0; i < 10; i++) {
+    both(a + BigInt(i));
+    both(b + BigInt(i) * S);
+  }
 });

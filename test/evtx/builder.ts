@@ -9,8 +9,19 @@
 // the files.
 import { createHash } from 'node:crypto';
 import {
-  CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, RECORD_MAGIC, T, chunkHeaderCrc, crc,
-  guidBytes, nameHash, nsToFiletime, sidBytes, templateBucket,
+  CHUNK_HEADER_SIZE,
+  CHUNK_MAGIC,
+  CHUNK_SIZE,
+  FILE_HEADER_SIZE,
+  RECORD_MAGIC,
+  T,
+  chunkHeaderCrc,
+  crc,
+  guidBytes,
+  nameHash,
+  nsToFiletime,
+  sidBytes,
+  templateBucket,
 } from '../../sinks/evtx/format.js';
 import { fileHeader } from '../../sinks/evtx/writer.js';
 
@@ -28,20 +39,45 @@ export interface Emit {
 export type Content = (e: Tokens) => void;
 
 /** A template value: its type and how its bytes are written (BinXml values write tokens). */
-export interface TValue { type: number; write: (t: Tokens) => void }
+export interface TValue {
+  type: number;
+  write: (t: Tokens) => void;
+}
 
 export class Tokens implements Emit {
   constructor(private readonly b: ChunkBuilder) {}
-  get at(): number { return this.b.p; }
-  u8(v: number): void { this.b.buf[this.b.p++] = v; }
-  u16(v: number): void { this.b.buf.writeUInt16LE(v, this.b.p); this.b.p += 2; }
-  u32(v: number): void { this.b.buf.writeUInt32LE(v >>> 0, this.b.p); this.b.p += 4; }
-  u64(v: bigint): void { this.b.buf.writeBigUInt64LE(v, this.b.p); this.b.p += 8; }
-  bytes(x: Uint8Array): void { this.b.buf.set(x, this.b.p); this.b.p += x.length; }
-  utf16(s: string): void { this.b.p += this.b.buf.write(s, this.b.p, 'utf16le'); }
+  get at(): number {
+    return this.b.p;
+  }
+  u8(v: number): void {
+    this.b.buf[this.b.p++] = v;
+  }
+  u16(v: number): void {
+    this.b.buf.writeUInt16LE(v, this.b.p);
+    this.b.p += 2;
+  }
+  u32(v: number): void {
+    this.b.buf.writeUInt32LE(v >>> 0, this.b.p);
+    this.b.p += 4;
+  }
+  u64(v: bigint): void {
+    this.b.buf.writeBigUInt64LE(v, this.b.p);
+    this.b.p += 8;
+  }
+  bytes(x: Uint8Array): void {
+    this.b.buf.set(x, this.b.p);
+    this.b.p += x.length;
+  }
+  utf16(s: string): void {
+    this.b.p += this.b.buf.write(s, this.b.p, 'utf16le');
+  }
 
-  fragmentHeader(): void { this.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00])); }
-  eof(): void { this.u8(0x00); }
+  fragmentHeader(): void {
+    this.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+  }
+  eof(): void {
+    this.u8(0x00);
+  }
 
   /** `dep`: write a dependency id (template definitions do, record bodies and BinXml values do not). */
   element(name: string, opts: { dep: boolean; attrs?: [string, Content][] }, content: Content | null): void {
@@ -54,19 +90,39 @@ export class Tokens implements Emit {
     if (attrs.length) {
       const listAt = this.at;
       this.u32(0);
-      attrs.forEach(([n, v], i) => { this.u8(i < attrs.length - 1 ? 0x46 : 0x06); this.name(n); v(this); });
+      attrs.forEach(([n, v], i) => {
+        this.u8(i < attrs.length - 1 ? 0x46 : 0x06);
+        this.name(n);
+        v(this);
+      });
       this.b.buf.writeUInt32LE(this.at - listAt - 4, listAt);
     }
-    if (content) { this.u8(0x02); content(this); this.u8(0x04); } else this.u8(0x03);
+    if (content) {
+      this.u8(0x02);
+      content(this);
+      this.u8(0x04);
+    } else this.u8(0x03);
     this.b.buf.writeUInt32LE(this.at - sizeAt - 4, sizeAt);
   }
 
-  text(s: string): void { this.u8(0x05); this.u8(0x01); this.u16(s.length); this.utf16(s); }
-  sub(index: number, type: number, optional = true): void { this.u8(optional ? 0x0e : 0x0d); this.u16(index); this.u8(type); }
+  text(s: string): void {
+    this.u8(0x05);
+    this.u8(0x01);
+    this.u16(s.length);
+    this.utf16(s);
+  }
+  sub(index: number, type: number, optional = true): void {
+    this.u8(optional ? 0x0e : 0x0d);
+    this.u16(index);
+    this.u8(type);
+  }
 
   name(name: string): void {
     const known = this.b.names.get(name);
-    if (known !== undefined) { this.u32(known); return; }
+    if (known !== undefined) {
+      this.u32(known);
+      return;
+    }
     const at = this.at + 4;
     this.u32(at);
     const hash = nameHash(name);
@@ -143,7 +199,9 @@ export class ChunkBuilder {
   count = 0;
 
   /** Room left for records (a rough check; a record that does not fit throws). */
-  get free(): number { return CHUNK_SIZE - this.p; }
+  get free(): number {
+    return CHUNK_SIZE - this.p;
+  }
 
   /** One record: header id, time, and its Binary XML body (fragment header and EOF added here). */
   record(id: bigint, timeNs: bigint, body: Content): void {
@@ -217,54 +275,108 @@ export interface SimpleEvent {
 export function plainRecord(ev: SimpleEvent, dep = false): Content {
   const el = (t: Tokens, name: string, attrs: [string, string][], content: Content | null) =>
     t.element(name, { dep, attrs: attrs.map(([n, v]) => [n, (x: Tokens) => x.text(v)] as [string, Content]) }, content);
-  const iso = (ns: bigint) => `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 7)}Z`;
-  return (t) => el(t, 'Event', [['xmlns', 'http://schemas.microsoft.com/win/2004/08/events/event']], (t) => {
-    el(t, 'System', [], (t) => {
-      el(t, 'Provider', [['Name', ev.provider], ['Guid', ev.providerGuid]], null);
-      el(t, 'EventID', [], (t) => t.text(String(ev.eventId)));
-      el(t, 'Version', [], (t) => t.text(String(ev.version)));
-      el(t, 'Level', [], (t) => t.text('4'));
-      el(t, 'TimeCreated', [['SystemTime', iso(ev.timeNs)]], null);
-      el(t, 'EventRecordID', [], (t) => t.text(String(ev.recordId)));
-      el(t, 'Channel', [], (t) => t.text(ev.channel));
-      el(t, 'Computer', [], (t) => t.text(ev.computer));
+  const iso = (ns: bigint) =>
+    `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 7)}Z`;
+  return (t) =>
+    el(t, 'Event', [['xmlns', 'http://schemas.microsoft.com/win/2004/08/events/event']], (t) => {
+      el(t, 'System', [], (t) => {
+        el(
+          t,
+          'Provider',
+          [
+            ['Name', ev.provider],
+            ['Guid', ev.providerGuid],
+          ],
+          null,
+        );
+        el(t, 'EventID', [], (t) => t.text(String(ev.eventId)));
+        el(t, 'Version', [], (t) => t.text(String(ev.version)));
+        el(t, 'Level', [], (t) => t.text('4'));
+        el(t, 'TimeCreated', [['SystemTime', iso(ev.timeNs)]], null);
+        el(t, 'EventRecordID', [], (t) => t.text(String(ev.recordId)));
+        el(t, 'Channel', [], (t) => t.text(ev.channel));
+        el(t, 'Computer', [], (t) => t.text(ev.computer));
+      });
+      el(t, 'EventData', [], (t) => {
+        for (const [n, v] of ev.data) el(t, 'Data', [['Name', n]], v === '' ? null : (t) => t.text(v));
+      });
+      el(t, 'RenderingInfo', [['Culture', 'en-US']], (t) => el(t, 'Message', [], (t) => t.text(`event ${ev.eventId}`)));
     });
-    el(t, 'EventData', [], (t) => {
-      for (const [n, v] of ev.data) el(t, 'Data', [['Name', n]], v === '' ? null : (t) => t.text(v));
-    });
-    el(t, 'RenderingInfo', [['Culture', 'en-US']], (t) => el(t, 'Message', [], (t) => t.text(`event ${ev.eventId}`)));
-  });
 }
 
 /** The 18-value System template as Windows writes it, `payload` as value 17 (BinXml). */
 function systemInstance(ev: SimpleEvent, payload: TValue): Content {
   const s = (t: Tokens, i: number, type: number) => t.sub(i, type, true);
   const el = (t: Tokens, name: string, attrs: [string, Content][], content: Content | null) => t.element(name, { dep: true, attrs }, content);
-  return (t) => t.instance(`system/${ev.computer}`, (t) => {
-    el(t, 'Event', [['xmlns', (t) => t.text('http://schemas.microsoft.com/win/2004/08/events/event')]], (t) => {
-      el(t, 'System', [], (t) => {
-        el(t, 'Provider', [['Name', (t) => s(t, 14, T.String)], ['Guid', (t) => s(t, 15, T.Guid)]], null);
-        el(t, 'EventID', [['Qualifiers', (t) => s(t, 4, T.UInt16)]], (t) => s(t, 3, T.UInt16));
-        el(t, 'Version', [], (t) => s(t, 11, T.UInt8));
-        el(t, 'Level', [], (t) => s(t, 0, T.UInt8));
-        el(t, 'Task', [], (t) => s(t, 2, T.UInt16));
-        el(t, 'Opcode', [], (t) => s(t, 1, T.UInt8));
-        el(t, 'Keywords', [], (t) => s(t, 5, T.HexInt64));
-        el(t, 'TimeCreated', [['SystemTime', (t) => s(t, 6, T.FileTime)]], null);
-        el(t, 'EventRecordID', [], (t) => s(t, 10, T.UInt64));
-        el(t, 'Correlation', [['ActivityID', (t) => s(t, 7, T.Guid)], ['RelatedActivityID', (t) => s(t, 13, T.Guid)]], null);
-        el(t, 'Execution', [['ProcessID', (t) => s(t, 8, T.UInt32)], ['ThreadID', (t) => s(t, 9, T.UInt32)]], null);
-        el(t, 'Channel', [], (t) => s(t, 16, T.String));
-        el(t, 'Computer', [], (t) => t.text(ev.computer));
-        el(t, 'Security', [['UserID', (t) => s(t, 12, T.Sid)]], null);
-      });
-      s(t, 17, T.BinXml);
-    });
-  }, [
-    V.u8(4), V.u8(0), V.u16(ev.eventId), V.u16(ev.eventId), V.null(), V.hex64(0x8000000000000000n), V.filetime(ev.timeNs),
-    V.null(), V.u32(4242), V.u32(4243), V.u64(ev.recordId), V.u8(ev.version), V.sid('S-1-5-18'), V.null(),
-    V.str(ev.provider), V.guid(ev.providerGuid), V.str(ev.channel), payload,
-  ]);
+  return (t) =>
+    t.instance(
+      `system/${ev.computer}`,
+      (t) => {
+        el(t, 'Event', [['xmlns', (t) => t.text('http://schemas.microsoft.com/win/2004/08/events/event')]], (t) => {
+          el(t, 'System', [], (t) => {
+            el(
+              t,
+              'Provider',
+              [
+                ['Name', (t) => s(t, 14, T.String)],
+                ['Guid', (t) => s(t, 15, T.Guid)],
+              ],
+              null,
+            );
+            el(t, 'EventID', [['Qualifiers', (t) => s(t, 4, T.UInt16)]], (t) => s(t, 3, T.UInt16));
+            el(t, 'Version', [], (t) => s(t, 11, T.UInt8));
+            el(t, 'Level', [], (t) => s(t, 0, T.UInt8));
+            el(t, 'Task', [], (t) => s(t, 2, T.UInt16));
+            el(t, 'Opcode', [], (t) => s(t, 1, T.UInt8));
+            el(t, 'Keywords', [], (t) => s(t, 5, T.HexInt64));
+            el(t, 'TimeCreated', [['SystemTime', (t) => s(t, 6, T.FileTime)]], null);
+            el(t, 'EventRecordID', [], (t) => s(t, 10, T.UInt64));
+            el(
+              t,
+              'Correlation',
+              [
+                ['ActivityID', (t) => s(t, 7, T.Guid)],
+                ['RelatedActivityID', (t) => s(t, 13, T.Guid)],
+              ],
+              null,
+            );
+            el(
+              t,
+              'Execution',
+              [
+                ['ProcessID', (t) => s(t, 8, T.UInt32)],
+                ['ThreadID', (t) => s(t, 9, T.UInt32)],
+              ],
+              null,
+            );
+            el(t, 'Channel', [], (t) => s(t, 16, T.String));
+            el(t, 'Computer', [], (t) => t.text(ev.computer));
+            el(t, 'Security', [['UserID', (t) => s(t, 12, T.Sid)]], null);
+          });
+          s(t, 17, T.BinXml);
+        });
+      },
+      [
+        V.u8(4),
+        V.u8(0),
+        V.u16(ev.eventId),
+        V.u16(ev.eventId),
+        V.null(),
+        V.hex64(0x8000000000000000n),
+        V.filetime(ev.timeNs),
+        V.null(),
+        V.u32(4242),
+        V.u32(4243),
+        V.u64(ev.recordId),
+        V.u8(ev.version),
+        V.sid('S-1-5-18'),
+        V.null(),
+        V.str(ev.provider),
+        V.guid(ev.providerGuid),
+        V.str(ev.channel),
+        payload,
+      ],
+    );
 }
 
 /**
@@ -273,11 +385,20 @@ function systemInstance(ev: SimpleEvent, payload: TValue): Content {
  */
 export function templatedRecord(ev: SimpleEvent): Content {
   const names = ev.data.map(([n]) => n);
-  return systemInstance(ev, V.binxml((t) => t.instance(`data/${ev.provider}/${ev.eventId}/${names.join(',')}`, (t) => {
-    t.element('EventData', { dep: true }, (t) => {
-      for (const [i, n] of names.entries()) t.element('Data', { dep: true, attrs: [['Name', (t) => t.text(n)]] }, (t) => t.sub(i, T.String, false));
-    });
-  }, ev.data.map(([, v]) => V.str(v)))));
+  return systemInstance(
+    ev,
+    V.binxml((t) =>
+      t.instance(
+        `data/${ev.provider}/${ev.eventId}/${names.join(',')}`,
+        (t) => {
+          t.element('EventData', { dep: true }, (t) => {
+            for (const [i, n] of names.entries()) t.element('Data', { dep: true, attrs: [['Name', (t) => t.text(n)]] }, (t) => t.sub(i, T.String, false));
+          });
+        },
+        ev.data.map(([, v]) => V.str(v)),
+      ),
+    ),
+  );
 }
 
 /**
@@ -286,14 +407,17 @@ export function templatedRecord(ev: SimpleEvent): Content {
  * `fragmentHeader`: whether the value starts with `0F 01 01 00` (both are seen).
  */
 export function userDataRecord(ev: SimpleEvent, fragmentHeader: boolean): Content {
-  return systemInstance(ev, V.binxml((t) => {
-    if (fragmentHeader) t.fragmentHeader();
-    const dep = fragmentHeader;
-    t.element('UserData', { dep }, (t) => {
-      t.element('CertGetCertificateChain', { dep, attrs: [['source', (t) => t.text('builder')]] }, (t) => {
-        for (const [n, v] of ev.data) t.element('Data', { dep, attrs: [['Name', (t) => t.text(n)]] }, (t) => t.text(v));
+  return systemInstance(
+    ev,
+    V.binxml((t) => {
+      if (fragmentHeader) t.fragmentHeader();
+      const dep = fragmentHeader;
+      t.element('UserData', { dep }, (t) => {
+        t.element('CertGetCertificateChain', { dep, attrs: [['source', (t) => t.text('builder')]] }, (t) => {
+          for (const [n, v] of ev.data) t.element('Data', { dep, attrs: [['Name', (t) => t.text(n)]] }, (t) => t.text(v));
+        });
       });
-    });
-    t.eof();
-  }));
+      t.eof();
+    }),
+  );
 }

@@ -30,7 +30,10 @@ test('every template marshals to one payload per field with the inType size', ()
       if (f.type === 'Boolean') assert.equal(p.readUInt32LE(), v ? 1 : 0);
       if (f.type === 'HexInt64') assert.equal(`0x${p.readBigUInt64LE().toString(16)}`, v);
     });
-    const descs = dataDescriptors(payloads, payloads.map((_, i) => 0x1000n * BigInt(i + 1)));
+    const descs = dataDescriptors(
+      payloads,
+      payloads.map((_, i) => 0x1000n * BigInt(i + 1)),
+    );
     assert.equal(descs.length, 16 * payloads.length);
     assert.equal(descs.readBigUInt64LE(16), 0x2000n);
     assert.equal(descs.readUInt32LE(24), payloads[1]!.length);

@@ -89,14 +89,24 @@ function checkExport(recs: ExportedRecord[], tool: string, opts: { skipNonBmp?: 
     assert.equal(rec.eventId, ev.id, `${tool}: EventID of record ${i}`);
     assert.equal(rec.recordId, ev.recordId, `${tool}: EventRecordID of record ${i}`);
     const def = eventDef(ev.id);
-    assert.deepEqual([...rec.data.keys()], def.fields.map((f) => f.name), `${tool}: Data names of record ${ev.recordId}`);
+    assert.deepEqual(
+      [...rec.data.keys()],
+      def.fields.map((f) => f.name),
+      `${tool}: Data names of record ${ev.recordId}`,
+    );
     for (const f of def.fields) {
       let want = ev.data[f.name]!;
-      if (opts.skipNonBmp && typeof want === 'string' && /[\ud800-\udbff]/.test(want)) { skipped++; continue; }
+      if (opts.skipNonBmp && typeof want === 'string' && /[\ud800-\udbff]/.test(want)) {
+        skipped++;
+        continue;
+      }
       if (opts.normalizeCr && typeof want === 'string') want = want.replace(/\r\n?/g, '\n');
       let got = rec.data.get(f.name)!;
       if (opts.normalizeCr) got = got.replace(/\r\n?/g, '\n');
-      assert.ok(sameValue(f.type, got, want), `${tool}: record ${ev.recordId} ${f.name}: ${JSON.stringify(got).slice(0, 200)} != ${JSON.stringify(want).slice(0, 200)}`);
+      assert.ok(
+        sameValue(f.type, got, want),
+        `${tool}: record ${ev.recordId} ${f.name}: ${JSON.stringify(got).slice(0, 200)} != ${JSON.stringify(want).slice(0, 200)}`,
+      );
     }
   });
   return skipped;
@@ -158,7 +168,10 @@ test('a batch is readable as soon as write() resolves (dirty file, partial chunk
   await sink.open();
   await sink.write(hostileEvents(1));
   await sink.write(manyEvents(6, 3));
-  assert.deepEqual(readBack(p).map((e) => e.recordId), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    readBack(p).map((e) => e.recordId),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   if (needTool(t, 'evtxinfo')) {
     const r = run('evtxinfo', [p]);
     assert.match(r.stdout, /Number of records\s*:\s*8\n/);
@@ -173,7 +186,10 @@ test('reopen continues record ids in a new chunk and skips replayed duplicates',
   const stats = await writeFile(p, [manyEvents(40, 30)]); // 40..50 are replays
   assert.equal(stats.skippedDuplicates, 11);
   const ids = readBack(p).map((e) => e.recordId);
-  assert.deepEqual(ids, Array.from({ length: 69 }, (_, i) => i + 1));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 69 }, (_, i) => i + 1),
+  );
 });
 
 test('a file cut mid-chunk is readable (its complete chunks and whole records), and is recovered on open', async () => {
@@ -189,7 +205,10 @@ test('a file cut mid-chunk is readable (its complete chunks and whole records), 
   const stats = await writeFile(p, [manyEvents(1, 2), manyEvents(10_000, 3)]);
   assert.equal(stats.skippedDuplicates, 2);
   const after = readBack(p);
-  assert.deepEqual(after.slice(-3).map((e) => e.recordId), [10_000, 10_001, 10_002]);
+  assert.deepEqual(
+    after.slice(-3).map((e) => e.recordId),
+    [10_000, 10_001, 10_002],
+  );
   assert.equal(statSync(p).size, FILE_HEADER_SIZE + 2 * CHUNK_SIZE);
 });
 
@@ -202,12 +221,17 @@ test('rotation by size: archives beside the live file, ids continue, every file 
   for (let i = 0; i < events.length; i += 100) batches.push(events.slice(i, i + 100));
   const stats = await writeFile(p, batches, maxBytes);
   assert.ok(stats.rotations >= 2, `rotations ${stats.rotations}`);
-  const files = readdirSync(rdir).sort().map((f) => join(rdir, f));
+  const files = readdirSync(rdir)
+    .sort()
+    .map((f) => join(rdir, f));
   assert.equal(files.length, stats.rotations + 1);
   // archives sort by time; the live file holds the newest records
   const ordered = [...files.filter((f) => f !== p), p];
   const ids = ordered.flatMap((f) => readBack(f).map((e) => e.recordId));
-  assert.deepEqual(ids, events.map((e) => e.recordId));
+  assert.deepEqual(
+    ids,
+    events.map((e) => e.recordId),
+  );
   for (const f of files) {
     assert.ok(statSync(f).size <= maxBytes);
     if (needTool(t, 'evtxinfo')) {
@@ -241,7 +265,14 @@ test('convert: jsonl -> evtx -> jsonl is byte-identical; evtx -> xml; view', asy
     }
   }
   let text = '';
-  assert.equal(await runView(ev, { write: (s: string) => { text += s; } }), events.length);
+  assert.equal(
+    await runView(ev, {
+      write: (s: string) => {
+        text += s;
+      },
+    }),
+    events.length,
+  );
   assert.match(text, /^Event 1: Process Create\n\tRuleName: RuleName-1-0\n/);
   assert.match(text, /\tCommandLine: a "quoted" <tag attr='x'> & ampersand\\nsecond line\\ttab /);
 });
@@ -275,12 +306,17 @@ test('record structure matches Windows Sysmon (System element, EventData/Data Na
   const data = shape.slice(WINDOWS_SYSTEM_SHAPE.length);
   const def = eventDef(1);
   const typeHex: Record<string, string> = { UnicodeString: '0x01', GUID: '0x0f', UInt32: '0x08', HexInt64: '0x15' };
-  assert.deepEqual(data, def.fields.map((f) => `/Event/EventData/Data[Name=${f.name}] ${typeHex[f.type]}`));
+  assert.deepEqual(
+    data,
+    def.fields.map((f) => `/Event/EventData/Data[Name=${f.name}] ${typeHex[f.type]}`),
+  );
 });
 
 const SAMPLE = process.env.SYSMON_EVTX_SAMPLE ?? '/work/shared/reference/evtx/windows-sysmon-sample.evtx';
 test('the real Windows Sysmon sample: our reader parses every record, same System shape', async (t) => {
-  try { statSync(SAMPLE); } catch {
+  try {
+    statSync(SAMPLE);
+  } catch {
     process.stderr.write(`SKIPPED CHECK: Windows sample not found at ${SAMPLE} (set SYSMON_EVTX_SAMPLE)\n`);
     t.skip('Windows sample not available');
     return;
@@ -292,8 +328,14 @@ test('the real Windows Sysmon sample: our reader parses every record, same Syste
   assert.deepEqual(issues.map(issueText), []);
   // and convert takes every record as a Sysmon event, with nothing to report
   const warnings: string[] = [];
-  assert.deepEqual(await runConvert(SAMPLE, join(dir, 'sample.jsonl'), (w) => warnings.push(w)),
-    { events: 358, skipped: 0, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
+  assert.deepEqual(await runConvert(SAMPLE, join(dir, 'sample.jsonl'), (w) => warnings.push(w)), {
+    events: 358,
+    skipped: 0,
+    malformed: 0,
+    damaged: 0,
+    renumbered: 0,
+    warnings: 0,
+  });
   assert.deepEqual(warnings, []);
   const events = recs.map((r) => recordToEvent(r));
   assert.ok(events.every((e) => e !== null && e.identity.provider === 'Microsoft-Windows-Sysmon'));

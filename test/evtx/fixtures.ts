@@ -12,14 +12,30 @@ export function makeEvent(id: number, recordId: number, overrides: Record<string
   const data: Record<string, FieldValue> = {};
   def.fields.forEach((f, i) => {
     switch (f.type) {
-      case 'UnicodeString': data[f.name] = f.name === 'UtcTime' ? utcTime(timeNs) : `${f.name}-${recordId}-${i}`; break;
-      case 'GUID': data[f.name] = `{${(recordId % 0xffffffff).toString(16).padStart(8, '0')}-1234-5678-9abc-def0123456${(i % 100).toString().padStart(2, '0')}}`; break;
-      case 'UInt32': data[f.name] = (recordId * 7919 + i) >>> 0; break;
-      case 'UInt16': data[f.name] = (recordId + i) & 0xffff; break;
-      case 'UInt64': data[f.name] = recordId * 1000 + i; break;
-      case 'Boolean': data[f.name] = (recordId + i) % 2 === 0; break;
-      case 'HexInt32': data[f.name] = `0x${((recordId * 31 + i) >>> 0).toString(16)}`; break;
-      case 'HexInt64': data[f.name] = `0x${(BigInt(recordId) * 0x100000001n + BigInt(i)).toString(16)}`; break;
+      case 'UnicodeString':
+        data[f.name] = f.name === 'UtcTime' ? utcTime(timeNs) : `${f.name}-${recordId}-${i}`;
+        break;
+      case 'GUID':
+        data[f.name] = `{${(recordId % 0xffffffff).toString(16).padStart(8, '0')}-1234-5678-9abc-def0123456${(i % 100).toString().padStart(2, '0')}}`;
+        break;
+      case 'UInt32':
+        data[f.name] = (recordId * 7919 + i) >>> 0;
+        break;
+      case 'UInt16':
+        data[f.name] = (recordId + i) & 0xffff;
+        break;
+      case 'UInt64':
+        data[f.name] = recordId * 1000 + i;
+        break;
+      case 'Boolean':
+        data[f.name] = (recordId + i) % 2 === 0;
+        break;
+      case 'HexInt32':
+        data[f.name] = `0x${((recordId * 31 + i) >>> 0).toString(16)}`;
+        break;
+      case 'HexInt64':
+        data[f.name] = `0x${(BigInt(recordId) * 0x100000001n + BigInt(i)).toString(16)}`;
+        break;
     }
   });
   Object.assign(data, overrides);

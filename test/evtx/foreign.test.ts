@@ -18,16 +18,31 @@ import { ChunkBuilder, evtxFile, plainRecord, templatedRecord, userDataRecord, t
 import { needTool, parseExportXml, run } from './tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'evtx-foreign-'));
-const SYSMON_WIN = { provider: 'Microsoft-Windows-Sysmon', providerGuid: '{5770385F-C22A-43E0-BF4C-06F5698FFBD9}', channel: 'Microsoft-Windows-Sysmon/Operational' };
+const SYSMON_WIN = {
+  provider: 'Microsoft-Windows-Sysmon',
+  providerGuid: '{5770385F-C22A-43E0-BF4C-06F5698FFBD9}',
+  channel: 'Microsoft-Windows-Sysmon/Operational',
+};
 const SYSMON_LINUX = { provider: 'Linux-Sysmon', providerGuid: '{FF032593-A8D3-4F13-B0D6-01FC615A0F97}', channel: 'Linux-Sysmon/Operational' };
 const T0 = 1_790_000_000_000_000_000n;
 
 /** A Sysmon event 1 (Process Create) with a few typed fields, numbered `rid` in its System part. */
 function sysmonEvent(i: number, rid: bigint, who = SYSMON_WIN): SimpleEvent {
   return {
-    ...who, computer: `host-${i % 3}.example`, eventId: 1, version: 5, recordId: rid, timeNs: T0 + BigInt(i) * 1_000_000_000n,
-    data: [['RuleName', `rule ${i}`], ['UtcTime', '2026-09-21 14:13:20.000'], ['ProcessGuid', `{5770385f-c22a-43e0-bf4c-${(0x100000000000 + i).toString(16)}}`],
-      ['ProcessId', String(4000 + i)], ['Image', `C:\\Windows\\p${i}.exe`], ['CommandLine', `p${i}.exe /flag ${i}`]],
+    ...who,
+    computer: `host-${i % 3}.example`,
+    eventId: 1,
+    version: 5,
+    recordId: rid,
+    timeNs: T0 + BigInt(i) * 1_000_000_000n,
+    data: [
+      ['RuleName', `rule ${i}`],
+      ['UtcTime', '2026-09-21 14:13:20.000'],
+      ['ProcessGuid', `{5770385f-c22a-43e0-bf4c-${(0x100000000000 + i).toString(16)}}`],
+      ['ProcessId', String(4000 + i)],
+      ['Image', `C:\\Windows\\p${i}.exe`],
+      ['CommandLine', `p${i}.exe /flag ${i}`],
+    ],
   };
 }
 
@@ -70,8 +85,14 @@ const N_PLAIN = 120; // more than one chunk
 const plainEvents = Array.from({ length: N_PLAIN }, (_, i) => sysmonEvent(i, 20_000n + BigInt(i)));
 
 test('a: records without templates, elements without dependency ids (Windows Event Collector layout) are read', (t) => {
-  const noDep = buildFile('wec-nodep.evtx', plainEvents.map((e, i) => [BigInt(i + 1), e, plainRecord(e, false)]));
-  const withDep = buildFile('wec-dep.evtx', plainEvents.map((e, i) => [BigInt(i + 1), e, plainRecord(e, true)]));
+  const noDep = buildFile(
+    'wec-nodep.evtx',
+    plainEvents.map((e, i) => [BigInt(i + 1), e, plainRecord(e, false)]),
+  );
+  const withDep = buildFile(
+    'wec-dep.evtx',
+    plainEvents.map((e, i) => [BigInt(i + 1), e, plainRecord(e, true)]),
+  );
   assertStructure(t, noDep, N_PLAIN);
   assertStructure(t, withDep, N_PLAIN);
   const a = readAll(noDep);
@@ -80,8 +101,15 @@ test('a: records without templates, elements without dependency ids (Windows Eve
   assert.deepEqual(b.issues, []);
   assert.equal(a.recs.length, N_PLAIN);
   // both layouts give the same tree; libevtx reads the dependency-id layout: the same XML
-  assert.deepEqual(a.recs.map((r) => renderNode(r.root[0]!)), b.recs.map((r) => renderNode(r.root[0]!)));
-  if (needTool(t, 'evtxexport')) assert.deepEqual(a.recs.map((r) => renderNode(r.root[0]!)), libevtxEvents(withDep));
+  assert.deepEqual(
+    a.recs.map((r) => renderNode(r.root[0]!)),
+    b.recs.map((r) => renderNode(r.root[0]!)),
+  );
+  if (needTool(t, 'evtxexport'))
+    assert.deepEqual(
+      a.recs.map((r) => renderNode(r.root[0]!)),
+      libevtxEvents(withDep),
+    );
   // and as Sysmon events: the System/EventRecordID, typed values from text, the record's own Computer
   a.recs.forEach((r, i) => {
     const p = recordToEvent(r)!;
@@ -90,32 +118,54 @@ test('a: records without templates, elements without dependency ids (Windows Eve
     assert.equal(p.identity.computer, `host-${i % 3}.example`);
     assert.equal(p.version, 5);
     assert.deepEqual(p.event.data, {
-      RuleName: `rule ${i}`, UtcTime: '2026-09-21 14:13:20.000', ProcessGuid: plainEvents[i]!.data[2]![1], ProcessId: 4000 + i,
-      Image: `C:\\Windows\\p${i}.exe`, CommandLine: `p${i}.exe /flag ${i}`,
+      RuleName: `rule ${i}`,
+      UtcTime: '2026-09-21 14:13:20.000',
+      ProcessGuid: plainEvents[i]!.data[2]![1],
+      ProcessId: 4000 + i,
+      Image: `C:\\Windows\\p${i}.exe`,
+      CommandLine: `p${i}.exe /flag ${i}`,
     });
   });
 });
 
 test('a: BinXml values holding plain elements (CAPI2 UserData), with and without a fragment header, are read', (t) => {
   const capi = (i: number): SimpleEvent => ({
-    provider: 'Microsoft-Windows-CAPI2', providerGuid: '{5BBCA4A8-B209-48DC-A8C7-B23D3E5216FB}', channel: 'Microsoft-Windows-CAPI2/Operational',
-    computer: 'pki.example', eventId: 11, version: 0, recordId: BigInt(i + 1), timeNs: T0 + BigInt(i),
-    data: [['subjectName', `CN=site${i}.example`], ['chainRef', `{${(0x10000000 + i).toString(16)}-0000-0000-0000-000000000000}`]],
+    provider: 'Microsoft-Windows-CAPI2',
+    providerGuid: '{5BBCA4A8-B209-48DC-A8C7-B23D3E5216FB}',
+    channel: 'Microsoft-Windows-CAPI2/Operational',
+    computer: 'pki.example',
+    eventId: 11,
+    version: 0,
+    recordId: BigInt(i + 1),
+    timeNs: T0 + BigInt(i),
+    data: [
+      ['subjectName', `CN=site${i}.example`],
+      ['chainRef', `{${(0x10000000 + i).toString(16)}-0000-0000-0000-000000000000}`],
+    ],
   });
   const events = Array.from({ length: 40 }, (_, i) => capi(i));
   // both forms in one file: a value starting with an element (no dependency ids) and one with a fragment header
-  const path = buildFile('capi2.evtx', events.map((e, i) => [BigInt(i + 1), e, userDataRecord(e, i % 2 === 1)]));
+  const path = buildFile(
+    'capi2.evtx',
+    events.map((e, i) => [BigInt(i + 1), e, userDataRecord(e, i % 2 === 1)]),
+  );
   assertStructure(t, path, events.length);
   const { recs, issues } = readAll(path);
   assert.deepEqual(issues, []);
   assert.equal(recs.length, events.length);
   const userData = (xml: string) => /<UserData>[\s\S]*<\/UserData>/.exec(xml)?.[0];
   recs.forEach((r, i) => {
-    assert.equal(userData(renderNode(r.root[0]!)),
-      `<UserData><CertGetCertificateChain source="builder"><Data Name="subjectName">CN=site${i}.example</Data><Data Name="chainRef">${events[i]!.data[1]![1]}</Data></CertGetCertificateChain></UserData>`);
+    assert.equal(
+      userData(renderNode(r.root[0]!)),
+      `<UserData><CertGetCertificateChain source="builder"><Data Name="subjectName">CN=site${i}.example</Data><Data Name="chainRef">${events[i]!.data[1]![1]}</Data></CertGetCertificateChain></UserData>`,
+    );
     assert.deepEqual(classifyRecord(r), { skip: 'foreign-provider', provider: 'Microsoft-Windows-CAPI2', id: 11 });
   });
-  if (needTool(t, 'evtxexport')) assert.deepEqual(recs.map((r) => userData(renderNode(r.root[0]!))), libevtxEvents(path).map(userData));
+  if (needTool(t, 'evtxexport'))
+    assert.deepEqual(
+      recs.map((r) => userData(renderNode(r.root[0]!))),
+      libevtxEvents(path).map(userData),
+    );
 });
 
 // ---- c. providers; d. EventRecordID -----------------------------------------------------------
@@ -133,7 +183,15 @@ function mixedFile(): { path: string; sysmon: SimpleEvent[]; foreign: Map<string
   for (let i = 0; i < 60; i++) {
     const f = FOREIGN[i % FOREIGN.length]!;
     const id = f.ids[i % f.ids.length]!;
-    const fe: SimpleEvent = { ...f, computer: 'dc1.example', eventId: id, version: 1, recordId: 500n + BigInt(i), timeNs: T0 + BigInt(i), data: [['Detail', `not sysmon ${i}`]] };
+    const fe: SimpleEvent = {
+      ...f,
+      computer: 'dc1.example',
+      eventId: id,
+      version: 1,
+      recordId: 500n + BigInt(i),
+      timeNs: T0 + BigInt(i),
+      data: [['Detail', `not sysmon ${i}`]],
+    };
     records.push([BigInt(++n), fe, templatedRecord(fe)]);
     foreign.set(f.provider, (foreign.get(f.provider) ?? 0) + 1);
     if (i % 2 === 0) {
@@ -146,7 +204,7 @@ function mixedFile(): { path: string; sysmon: SimpleEvent[]; foreign: Map<string
   return { path: buildFile('mixed.evtx', records), sysmon, foreign };
 }
 
-test('c, d: only Sysmon providers are read as Sysmon events (others counted per provider); EventRecordID is the event\'s', async (t) => {
+test("c, d: only Sysmon providers are read as Sysmon events (others counted per provider); EventRecordID is the event's", async (t) => {
   const { path, sysmon, foreign } = mixedFile();
   const total = sysmon.length + [...foreign.values()].reduce((a, b) => a + b, 0);
   assertStructure(t, path, total);
@@ -154,7 +212,10 @@ test('c, d: only Sysmon providers are read as Sysmon events (others counted per 
   if (needTool(t, 'evtxexport')) {
     const recs = parseExportXml(run('evtxexport', ['-f', 'xml', path]).stdout);
     assert.equal(recs.length, total);
-    assert.deepEqual(recs.filter((r) => r.recordId >= 16_442).map((r) => r.recordId), sysmon.map((e) => Number(e.recordId)));
+    assert.deepEqual(
+      recs.filter((r) => r.recordId >= 16_442).map((r) => r.recordId),
+      sysmon.map((e) => Number(e.recordId)),
+    );
   }
   if (needTool(t, 'evtx_dump.py')) {
     const dump = run('evtx_dump.py', [path]);
@@ -167,21 +228,45 @@ test('c, d: only Sysmon providers are read as Sysmon events (others counted per 
   const warnings: string[] = [];
   const r = await runConvert(path, out, (w) => warnings.push(w));
   assert.deepEqual(r, { events: sysmon.length, skipped: total - sysmon.length, malformed: 0, damaged: 0, renumbered: 0, warnings: 0 });
-  const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => l.EventRecordID), sysmon.map((e) => Number(e.recordId)));
-  assert.deepEqual(lines.map((l) => l.Computer), sysmon.map((e) => e.computer));
+  const lines = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => l.EventRecordID),
+    sysmon.map((e) => Number(e.recordId)),
+  );
+  assert.deepEqual(
+    lines.map((l) => l.Computer),
+    sysmon.map((e) => e.computer),
+  );
   assert.ok(lines.every((l) => l.EventID === 1 && (l.EventData as Record<string, unknown>).ProcessId !== undefined));
   assert.equal(warnings.length, 1);
   for (const [p, n] of foreign) assert.match(warnings[0]!, new RegExp(`${p}: ${n}`));
   // view shows the same Sysmon events only
   let text = '';
   const stats = { damaged: 0, malformed: 0, foreign: 0 };
-  assert.equal(await runView(path, { write: (s: string) => { text += s; } }, { system: true, stats }), sysmon.length);
+  assert.equal(
+    await runView(
+      path,
+      {
+        write: (s: string) => {
+          text += s;
+        },
+      },
+      { system: true, stats },
+    ),
+    sysmon.length,
+  );
   assert.equal(stats.foreign, total - sysmon.length);
   assert.doesNotMatch(text, /not sysmon/);
   assert.match(text, /EventRecordID: 16442\n/);
   // the CLI: skipping other providers is not an error
-  const cli = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'convert', path, join(dir, 'mixed-cli.jsonl')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'convert', path, join(dir, 'mixed-cli.jsonl')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(cli.status, 0, cli.stderr);
   assert.match(cli.stderr, /records that are not Sysmon events skipped \(/);
 });

@@ -12,8 +12,12 @@ import { join } from 'node:path';
 import { ROOT } from '../../src/paths.js';
 
 test('fuzz: 300 damaged files, seed 19: no crash, no hang, every untouched record read', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/evtx-fuzz.ts'), '--seed', '19', '--iterations', '300', '--json'],
-    { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/evtx-fuzz.ts'), '--seed', '19', '--iterations', '300', '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+    maxBuffer: 1 << 24,
+  });
   assert.equal(r.signal, null, `the fuzz run hung (killed by ${r.signal}); stderr: ${r.stderr.slice(-2000)}`);
   const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as import('../../bench/evtx-fuzz.js').FuzzResult;
   assert.deepEqual(res.failures, []);

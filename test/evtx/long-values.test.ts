@@ -55,11 +55,7 @@ test('a 100 KB command line: the record fits, parses in libevtx and python-evtx,
     let cmd = '';
     for (let i = 0; cmd.length < 100 * 1024; i++) cmd += `--opt${i}="<v&${i}>" `;
     const parent = `x${'😀'.repeat(60_000)}`;
-    const events: SysmonEvent[] = [
-      makeEvent(1, 1, { CommandLine: cmd }),
-      makeEvent(1, 2, { CommandLine: cmd, ParentCommandLine: parent }),
-      makeEvent(1, 3),
-    ];
+    const events: SysmonEvent[] = [makeEvent(1, 1, { CommandLine: cmd }), makeEvent(1, 2, { CommandLine: cmd, ParentCommandLine: parent }), makeEvent(1, 3)];
     const sink = createEvtxSink(path, { identity: IDENTITY, fsync: false });
     await sink.open();
     await sink.write(events);
@@ -88,7 +84,10 @@ test('a 100 KB command line: the record fits, parses in libevtx and python-evtx,
       const r = run('evtxexport', ['-f', 'xml', path]);
       assert.equal(r.status, 0, r.stderr);
       const recs = parseExportXml(r.stdout);
-      assert.deepEqual(recs.map((x) => x.recordId), [1, 2, 3]);
+      assert.deepEqual(
+        recs.map((x) => x.recordId),
+        [1, 2, 3],
+      );
       marked(recs[0]!.data.get('CommandLine')!, cmd, 'evtxexport record 1');
       marked(recs[1]!.data.get('CommandLine')!, cmd, 'evtxexport record 2');
       // libevtx 20181227 mis-decodes non-BMP characters (sinks/evtx/README.md): only the marker is checked
@@ -99,7 +98,10 @@ test('a 100 KB command line: the record fits, parses in libevtx and python-evtx,
       const r = run('evtx_dump.py', [path]);
       assert.equal(r.status, 0, r.stderr);
       const recs = parseExportXml(r.stdout);
-      assert.deepEqual(recs.map((x) => x.recordId), [1, 2, 3]);
+      assert.deepEqual(
+        recs.map((x) => x.recordId),
+        [1, 2, 3],
+      );
       marked(recs[0]!.data.get('CommandLine')!, cmd, 'python-evtx record 1');
       marked(recs[1]!.data.get('ParentCommandLine')!, parent, 'python-evtx record 2 ParentCommandLine');
     }

@@ -23,7 +23,12 @@ test('manifest content: every event, task, template field and message', () => {
   assert.match(m, /<provider name="Microsoft-Windows-Sysmon" guid="\{5770385F-C22A-43E0-BF4C-06F5698FFBD9\}"/);
   assert.match(m, /<channel name="Microsoft-Windows-Sysmon\/Operational" [^>]*type="Operational"/);
   for (const e of EVENTS) {
-    assert.match(m, new RegExp(`<event symbol="${e.symbol}" value="${e.id}" version="${e.version}" [^>]*level="win:${e.level}"[^>]*opcode="win:Info" template="${e.symbol}_ARGS"`));
+    assert.match(
+      m,
+      new RegExp(
+        `<event symbol="${e.symbol}" value="${e.id}" version="${e.version}" [^>]*level="win:${e.level}"[^>]*opcode="win:Info" template="${e.symbol}_ARGS"`,
+      ),
+    );
     if (e.ruleName) assert.ok(m.includes(`value="${e.template} (rule: ${e.ruleName})"`), `task ${e.id}`);
     assert.ok(m.includes(`value="${e.template}:${e.fields.map((f, i) => `%n${f.name}: %${i + 1}!s!`).join('')}"`), `message ${e.id}`);
   }

@@ -6,8 +6,11 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
 const PACKAGE: Record<string, string> = {
-  evtxinfo: 'libevtx-utils', evtxexport: 'libevtx-utils', 'evtx_info.py': 'python3-evtx',
-  'evtx_dump.py': 'python3-evtx', xmllint: 'libxml2-utils',
+  evtxinfo: 'libevtx-utils',
+  evtxexport: 'libevtx-utils',
+  'evtx_info.py': 'python3-evtx',
+  'evtx_dump.py': 'python3-evtx',
+  xmllint: 'libxml2-utils',
 };
 
 export function hasTool(name: string): boolean {

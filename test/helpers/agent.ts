@@ -31,7 +31,10 @@ export class AgentProcess {
   entry: string[] = ['--import', 'tsx', join(ROOT, 'src/cli.ts')];
   private exit: Promise<number | null> | null = null;
 
-  constructor(private readonly extraArgs: string[] = [], dir?: string) {
+  constructor(
+    private readonly extraArgs: string[] = [],
+    dir?: string,
+  ) {
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'sysmon-ts-test-'));
     this.jsonl = join(this.dir, 'events.jsonl');
     this.journal = join(this.dir, 'journal');
@@ -40,13 +43,30 @@ export class AgentProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     // a restart in the same directory: wait for this run's event 4, not an earlier one
     const earlier = this.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Started').length;
-    this.child = spawn(process.execPath, [...this.entry, ...this.command,
-      '--jsonl', this.jsonl, '--journal', this.journal, '--no-console', '--stats-every', '0', '--exit-with-parent', ...this.extraArgs], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SYSMON_TS_RUN_DIR: join(this.dir, 'run') },
+    this.child = spawn(
+      process.execPath,
+      [
+        ...this.entry,
+        ...this.command,
+        '--jsonl',
+        this.jsonl,
+        '--journal',
+        this.journal,
+        '--no-console',
+        '--stats-every',
+        '0',
+        '--exit-with-parent',
+        ...this.extraArgs,
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, SYSMON_TS_RUN_DIR: join(this.dir, 'run') },
+      },
+    );
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
     });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
     this.exit = new Promise((r) => this.child.once('exit', (code) => r(code)));
     await this.waitFor((e) => e.EventID === 4 && e.EventData.State === 'Started', timeoutMs, 'event 4 Started', earlier + 1);
   }
@@ -86,7 +106,9 @@ export function runCommand(cmd: string, args: string[], opts: { cwd?: string } =
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
-    c.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
     c.once('error', reject);
     // 'close', not 'exit': stdout may still hold data when the process has exited
     c.once('close', (code) => resolve({ pid: c.pid!, code, stdout }));

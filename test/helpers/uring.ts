@@ -54,7 +54,12 @@ static int uring_run_one(void (*fill)(struct io_uring_sqe *e, void *arg), void *
 }
 `;
 
-export interface UringFixture { agent: AgentProcess; dir: string; work: string; prog: string }
+export interface UringFixture {
+  agent: AgentProcess;
+  dir: string;
+  work: string;
+  prog: string;
+}
 
 /**
  * A temporary directory with an empty work/ folder, the test's C program built in it, and a
@@ -69,15 +74,21 @@ export async function startUringFixture(prefix: string, program: string, source:
   writeFileSync(join(dir, `${program}.c`), source);
   const prog = join(dir, program);
   execFileSync('cc', ['-O2', '-o', prog, join(dir, `${program}.c`)]);
-  const rules = fileTags.map((tag) => `    <RuleGroup name="" groupRelation="or"><${tag} onmatch="include"><TargetFilename condition="begin with">${dir}/</TargetFilename></${tag}></RuleGroup>`);
+  const rules = fileTags.map(
+    (tag) =>
+      `    <RuleGroup name="" groupRelation="or"><${tag} onmatch="include"><TargetFilename condition="begin with">${dir}/</TargetFilename></${tag}></RuleGroup>`,
+  );
   const config = join(dir, 'config.xml');
-  writeFileSync(config, `<Sysmon schemaversion="4.90">
+  writeFileSync(
+    config,
+    `<Sysmon schemaversion="4.90">
   <EventFiltering>
 ${rules.join('\n')}
     <RuleGroup name="" groupRelation="or"><ProcessCreate onmatch="include"><Image condition="begin with">${dir}/</Image></ProcessCreate></RuleGroup>
   </EventFiltering>
 </Sysmon>
-`);
+`,
+  );
   const agent = new AgentProcess(['-c', config], dir);
   await agent.start();
   return { agent, dir, work, prog };

@@ -41,7 +41,10 @@ for (const policy of ['always', 'group'] as FsyncPolicy[]) {
       await f.add(new JsonlFileSink('jsonl', out));
       const more = events(last, 3);
       j.append(more);
-      assert.deepEqual(more.map((e) => e.recordId), [last + 1, last + 2, last + 3]);
+      assert.deepEqual(
+        more.map((e) => e.recordId),
+        [last + 1, last + 2, last + 3],
+      );
       await until(() => f.get('jsonl')!.ackedId === last + 3, 'sink catches up');
       await f.close();
       await j.close();

@@ -81,7 +81,11 @@ test('(b) a sink that fails for a while then recovers receives every event once,
     down.failing = false; // recovers
     await until(() => f.get('down')!.stats().acked === total, 'recovered sink catches up');
     const seen = new Set<number>();
-    const dedup = down.ids().filter((id) => (seen.has(id) ? false : (seen.add(id), true)));
+    const dedup = down.ids().filter((id) => {
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
     assert.deepEqual(dedup, range(1, total));
     assert.deepEqual(down.ids(), range(1, total), 'in order and, with no crash, not even duplicated');
     assert.equal(f.get('down')!.stats().health, 'ok');
@@ -126,7 +130,10 @@ test('(e) a sink that is down while retention deletes segments gets an exact los
     for (let id = 1; id <= total; id++) if (!delivered.has(id)) lostCount++;
     assert.equal(st.lost, lostCount);
     assert.ok(lostCount > 0);
-    assert.equal(losses.reduce((s, l) => s + l.count, 0), lostCount);
+    assert.equal(
+      losses.reduce((s, l) => s + l.count, 0),
+      lostCount,
+    );
     assert.equal(losses[0]!.reason, 'retention');
     assert.equal(losses[0]!.sink, 'down');
     assert.equal(st.delivered + st.lost, total);

@@ -18,7 +18,10 @@ const fastRetry = { initialMs: 10, maxMs: 100 };
 
 /** mounts a tmpfs of `size` at a new dir; null (test skipped / failed under CI) when not possible */
 async function smallDisk(t: TestContext, size: string): Promise<{ dir: string; mnt: string; cleanup: () => Promise<void> } | null> {
-  if (process.getuid?.() !== 0) { requirePrereq(t, 'not root (the test mounts a tmpfs)'); return null; }
+  if (process.getuid?.() !== 0) {
+    requirePrereq(t, 'not root (the test mounts a tmpfs)');
+    return null;
+  }
   const { dir, cleanup } = await tempDir('fulldisk');
   const mnt = join(dir, 'disk');
   await mkdir(mnt);
@@ -29,7 +32,14 @@ async function smallDisk(t: TestContext, size: string): Promise<{ dir: string; m
     requirePrereq(t, `cannot mount tmpfs: ${(e as Error).message}`);
     return null;
   }
-  return { dir, mnt, cleanup: async () => { execFileSync('umount', ['-l', mnt]); await cleanup(); } };
+  return {
+    dir,
+    mnt,
+    cleanup: async () => {
+      execFileSync('umount', ['-l', mnt]);
+      await cleanup();
+    },
+  };
 }
 
 /** writes 64 KiB blocks to `path` until the file system says ENOSPC; returns the bytes written */
@@ -40,7 +50,9 @@ async function fillUp(path: string): Promise<number> {
   let n = 0;
   try {
     for (;;) {
-      try { n += (await fh.write(block)).bytesWritten; } catch (e) {
+      try {
+        n += (await fh.write(block)).bytesWritten;
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return n;
         throw e;
       }
@@ -77,7 +89,8 @@ test('disk full under the journal: appends wait in bounded memory, nothing journ
     await f.add(new JsonlFileSink('jsonl', out));
 
     let n = 0;
-    j.append(events(n, 500)); n += 500;
+    j.append(events(n, 500));
+    n += 500;
     await j.flush();
     const filler = join(disk.mnt, 'filler');
     await fillUp(filler);
@@ -87,7 +100,8 @@ test('disk full under the journal: appends wait in bounded memory, nothing journ
     const maxBatch = 100;
     let maxPending = 0;
     for (let k = 0; k < 200 && !refused; k++) {
-      const ok = j.append(events(n, maxBatch)); n += maxBatch;
+      const ok = j.append(events(n, maxBatch));
+      n += maxBatch;
       maxPending = Math.max(maxPending, j.stats().pendingBytes);
       if (!ok) refused = true;
       await new Promise((r) => setImmediate(r));

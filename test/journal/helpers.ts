@@ -74,7 +74,9 @@ export class MemorySink implements Sink {
     this.received.push(...batch);
   }
   async close(): Promise<void> {}
-  ids(): number[] { return this.received.map((e) => e.recordId); }
+  ids(): number[] {
+    return this.received.map((e) => e.recordId);
+  }
 }
 
 /**
@@ -84,10 +86,17 @@ export class MemorySink implements Sink {
  */
 export class JsonlFileSink implements Sink {
   private lastId = 0;
-  constructor(readonly name: string, readonly path: string) {}
+  constructor(
+    readonly name: string,
+    readonly path: string,
+  ) {}
   async open(): Promise<void> {
     let text = '';
-    try { text = await readFile(this.path, 'utf8'); } catch { /* new file */ }
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch {
+      /* new file */
+    }
     const cut = text.lastIndexOf('\n') + 1;
     if (cut < Buffer.byteLength(text)) {
       const fh = await open(this.path, 'r+');
@@ -109,7 +118,8 @@ export class JsonlFileSink implements Sink {
       size = (await fh.stat()).size;
       const buf = Buffer.from(body);
       let off = 0;
-      while (off < buf.length) { // a full disk gives a short write first, ENOSPC next
+      while (off < buf.length) {
+        // a full disk gives a short write first, ENOSPC next
         const { bytesWritten } = await fh.write(buf, off, buf.length - off);
         if (bytesWritten === 0) throw new Error('short write');
         off += bytesWritten;
@@ -128,9 +138,17 @@ export class JsonlFileSink implements Sink {
 
 export async function jsonlIds(path: string): Promise<number[]> {
   let text = '';
-  try { text = await readFile(path, 'utf8'); } catch { return []; }
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
   // only complete lines: a write may be in progress
-  return text.split('\n').slice(0, -1).filter(Boolean).map((l) => (JSON.parse(l) as { EventRecordID: number }).EventRecordID);
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { EventRecordID: number }).EventRecordID);
 }
 
 export async function fileSize(path: string): Promise<number> {
@@ -151,7 +169,9 @@ export async function runUntilKilled(script: string, args: string[], prefix: str
   let best = -1;
   let buf = '';
   let err = '';
-  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  p.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   p.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     const lines = buf.split('\n');

@@ -27,7 +27,10 @@ for (const fsync of ['group', 'always', 'never'] as FsyncPolicy[]) {
       evs.push({ id: 255, recordId: 0, timeNs: 5n, data: { UtcTime: 'x', ID: 'a"b\nc\u2028\u0000é', Description: '🚀' } });
       j.append(evs.slice(0, 10));
       j.append(evs.slice(10));
-      assert.deepEqual(evs.map((e) => e.recordId), range(1, 1001));
+      assert.deepEqual(
+        evs.map((e) => e.recordId),
+        range(1, 1001),
+      );
       await j.flush();
       assert.equal(j.visibleId, 1001);
       await j.close();
@@ -36,7 +39,10 @@ for (const fsync of ['group', 'always', 'never'] as FsyncPolicy[]) {
       // events read back are EncodedEvents (data parsed on use): compare what SysmonEvent promises
       const plain = (e: SysmonEvent) => ({ id: e.id, recordId: e.recordId, timeNs: e.timeNs, data: e.data, container: e.container });
       assert.deepEqual(back.map(plain), evs.map(plain));
-      assert.deepEqual((await readAll(dir, 500, 502)).map((e) => e.recordId), [500, 501, 502]);
+      assert.deepEqual(
+        (await readAll(dir, 500, 502)).map((e) => e.recordId),
+        [500, 501, 502],
+      );
     } finally {
       await cleanup();
     }
@@ -60,7 +66,10 @@ test('ids continue after reopen; segments roll by size; readers cross segments',
     assert.ok(segs.length >= 5, `expected several segments, got ${segs.length}`);
     for (const s of segs) assert.ok((await stat(join(dir, s))).size <= 64 * 1024);
     const back = await readAll(dir);
-    assert.deepEqual(back.map((e) => e.recordId), range(1, 600));
+    assert.deepEqual(
+      back.map((e) => e.recordId),
+      range(1, 600),
+    );
     assert.equal(back[450]!.data.CommandLine, processCreate(450).data.CommandLine);
     const st = await journalStatus(dir);
     assert.equal(st.firstId, 1);
@@ -103,7 +112,10 @@ test('(c) a torn tail (truncated mid-record) is cut with a report and numbering 
     j.append(next);
     assert.equal(next[0]!.recordId, 100);
     await j.close();
-    assert.deepEqual((await readAll(dir)).map((e) => e.recordId), range(1, 100));
+    assert.deepEqual(
+      (await readAll(dir)).map((e) => e.recordId),
+      range(1, 100),
+    );
   } finally {
     await cleanup();
   }

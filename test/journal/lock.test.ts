@@ -19,8 +19,12 @@ function run(args: string[]): Promise<{ out: string; err: string; code: number |
   const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  p.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  p.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   return new Promise((r) => p.on('exit', (code) => r({ out: out.trim(), err, code })));
 }
 
@@ -124,7 +128,9 @@ test('`status` names the process that holds the journal, and says when nobody do
     const exited = new Promise<void>((r) => p.on('exit', () => r()));
     try {
       let out = '';
-      p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
       const t0 = Date.now();
       while (!out.startsWith('OK ')) {
         assert.ok(Date.now() - t0 < 30_000, 'child opened the journal');

@@ -3,12 +3,17 @@
 // reader gets the same EventData back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EncodedEvent, encodeEvent } from '../../src/events/encoded.js';
+import { type EncodedEvent, encodeEvent } from '../../src/events/encoded.js';
 import { eventRecordMaxBytes, writeEventRecord } from '../../src/journal/format.js';
 import { TailBuffer } from '../../src/journal/tail.js';
 
 function written(recordId: number): EncodedEvent {
-  const ev = encodeEvent({ id: 1, recordId, timeNs: 1_700_000_000_000_000_000n + BigInt(recordId), data: { RuleName: '-', CommandLine: `cmd "${recordId}" <x>\n` } });
+  const ev = encodeEvent({
+    id: 1,
+    recordId,
+    timeNs: 1_700_000_000_000_000_000n + BigInt(recordId),
+    data: { RuleName: '-', CommandLine: `cmd "${recordId}" <x>\n` },
+  });
   ev.recordId = recordId;
   const buf = Buffer.alloc(eventRecordMaxBytes(ev));
   writeEventRecord(buf, 0, recordId, ev);
@@ -20,10 +25,17 @@ test('tail: only the newest events hold data objects; older ones read the same d
   const evs = Array.from({ length: 1000 }, (_, i) => written(i + 1));
   for (let i = 0; i < evs.length; i += 64) {
     const batch = evs.slice(i, i + 64);
-    tail.push(batch, batch.map(() => 100));
+    tail.push(
+      batch,
+      batch.map(() => 100),
+    );
   }
   const held = evs.filter((e) => e.holdsData).map((e) => e.recordId);
-  assert.deepEqual(held, evs.slice(-100).map((e) => e.recordId), 'the newest 100 hold their objects, no other');
+  assert.deepEqual(
+    held,
+    evs.slice(-100).map((e) => e.recordId),
+    'the newest 100 hold their objects, no other',
+  );
   for (const ev of tail.slice(1, 2000)!) {
     assert.deepEqual(ev.data, { RuleName: '-', CommandLine: `cmd "${ev.recordId}" <x>\n` });
   }

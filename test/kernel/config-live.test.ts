@@ -46,9 +46,11 @@ describe('live configuration', () => {
     if (agent) assert.equal(await agent.stop(), 0);
   });
 
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
-    encoding: 'utf8', env: { ...process.env, SYSMON_TS_RUN_DIR: join(agent.dir, 'run') },
-  });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, SYSMON_TS_RUN_DIR: join(agent.dir, 'run') },
+    });
 
   it('applies include rules with RuleName, then switches config without a restart', async (t) => {
     if (!requirePrereq(t, missing)) return;
@@ -56,7 +58,11 @@ describe('live configuration', () => {
     await runCommand('/usr/bin/env', ['true', m1]);
     const [kept] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.CommandLine === `true ${m1}`, 15_000, 'true kept');
     assert.equal(kept!.EventData.RuleName, 'picked');
-    assert.equal(agent.events().filter((e) => e.EventID === 1 && String(e.EventData.CommandLine).startsWith(`/usr/bin/env true ${m1}`)).length, 0, 'env dropped by the first config');
+    assert.equal(
+      agent.events().filter((e) => e.EventID === 1 && String(e.EventData.CommandLine).startsWith(`/usr/bin/env true ${m1}`)).length,
+      0,
+      'env dropped by the first config',
+    );
     // the monitor's process events 5 are off too: an include block for 1 only leaves 5 at its default (on)
     const r = cli('-c', second);
     assert.equal(r.status, 0, r.stderr);
@@ -73,12 +79,18 @@ describe('live configuration', () => {
     if (!requirePrereq(t, missing)) return;
     const bad = join(agent.dir, 'bad.xml');
     // unreadable (what Sysmon would also refuse; an unknown field only warns, as Sysmon skips it)
-    writeFileSync(bad, '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Image condition="is">x</Imagez>\n    </ProcessCreate>\n  </EventFiltering>\n</Sysmon>\n');
+    writeFileSync(
+      bad,
+      '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Image condition="is">x</Imagez>\n    </ProcessCreate>\n  </EventFiltering>\n</Sysmon>\n',
+    );
     const r = cli('-c', bad);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, new RegExp(`${bad.replace(/[/.]/g, '\\$&')}:4: .*Imagez`));
     // the same broken text behind the file the agent uses, then SIGHUP: event 255, old rules kept
-    writeFileSync(second, '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Image condition="sounds like">x</Image>\n');
+    writeFileSync(
+      second,
+      '<Sysmon schemaversion="4.91">\n  <EventFiltering>\n    <ProcessCreate onmatch="include">\n      <Image condition="sounds like">x</Image>\n',
+    );
     agent.child.kill('SIGHUP');
     const [err] = await agent.waitFor((e) => e.EventID === 255 && e.EventData.ID === 'ConfigError', 15_000, 'event 255 ConfigError');
     assert.match(String(err!.EventData.Description), /second\.xml/);

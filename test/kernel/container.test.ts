@@ -56,11 +56,23 @@ describe('container id from a cgroup path', () => {
       </RuleGroup>
     </EventFiltering></Sysmon>`);
     const c = { id: HEX, runtime: 'docker', cgroup: `/docker-${HEX}.scope` };
-    const pc = (container?: typeof c): SysmonEvent => ({ id: 1, recordId: 0, timeNs: 0n, data: { RuleName: '-', Image: '/bin/sh', CommandLine: 'sh' }, container });
+    const pc = (container?: typeof c): SysmonEvent => ({
+      id: 1,
+      recordId: 0,
+      timeNs: 0n,
+      data: { RuleName: '-', Image: '/bin/sh', CommandLine: 'sh' },
+      container,
+    });
     const inDocker = config.engine.evaluate(pc(c));
     assert.deepEqual(inDocker, { keep: true, ruleName: 'in-docker' });
     assert.equal(config.engine.evaluate(pc()).keep, false, 'host process: ContainerRuntime is "-"');
-    const fc = (name: string, container?: typeof c): SysmonEvent => ({ id: 11, recordId: 0, timeNs: 0n, data: { RuleName: '-', TargetFilename: name }, container });
+    const fc = (name: string, container?: typeof c): SysmonEvent => ({
+      id: 11,
+      recordId: 0,
+      timeNs: 0n,
+      data: { RuleName: '-', TargetFilename: name },
+      container,
+    });
     assert.equal(config.engine.evaluate(fc('/tmp/a.sh', c)).keep, true);
     assert.equal(config.engine.evaluate(fc('/tmp/a.txt', c)).keep, false);
     assert.equal(config.engine.evaluate(fc('/tmp/a.sh')).keep, false);
@@ -73,7 +85,9 @@ describe('container id from a cgroup path', () => {
     assert.deepEqual(eventFromJson(JSON.parse(line)).container, c);
     assert.ok(!encodeJsonl(pc(), makeIdentity(false, 'h')).includes('Container'));
     // a field that is neither the schema's nor an extension is Sysmon's unknown field: the block is skipped, with a warning
-    const unknown = loadConfigText('<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include"><NoSuchField>x</NoSuchField></ProcessCreate></EventFiltering></Sysmon>');
+    const unknown = loadConfigText(
+      '<Sysmon schemaversion="4.90"><EventFiltering><ProcessCreate onmatch="include"><NoSuchField>x</NoSuchField></ProcessCreate></EventFiltering></Sysmon>',
+    );
     assert.equal(unknown.parsed.blocks.length, 0);
     assert.match(unknown.warnings[0]!, /unknown field NoSuchField/);
   });
@@ -95,7 +109,9 @@ describe('container context from the kernel', () => {
     mkdirSync(cg);
     const config = join(dir, 'config.xml');
     // ProcessCreate and FileCreate logged; the extension field names the container's events
-    writeFileSync(config, `<Sysmon schemaversion="4.90">
+    writeFileSync(
+      config,
+      `<Sysmon schemaversion="4.90">
   <EventFiltering>
     <RuleGroup name="" groupRelation="or">
       <ProcessCreate onmatch="include"><ContainerRuntime name="container-exec" condition="is">docker</ContainerRuntime><Image condition="begin with">/</Image></ProcessCreate>
@@ -103,7 +119,8 @@ describe('container context from the kernel', () => {
     <RuleGroup name="" groupRelation="or"><FileCreate onmatch="exclude"/></RuleGroup>
   </EventFiltering>
 </Sysmon>
-`);
+`,
+    );
     agent = new AgentProcess(['-c', config], dir);
     await agent.start();
   });
@@ -120,7 +137,7 @@ describe('container context from the kernel', () => {
     const script = `echo $$ > ${cg}/cgroup.procs && exec unshare --fork --pid --mount-proc sh -c '/bin/echo ${marker} >/dev/null; touch ${dir}/${marker}.txt; sleep 0.3'`;
     const r = await runCommand('sh', ['-c', script]);
     assert.equal(r.code, 0);
-    const host = await runCommand('/bin/echo', [`host-${marker}`]);
+    const _host = await runCommand('/bin/echo', [`host-${marker}`]);
     const isEcho = (arg: string) => (e: JsonEvent) => e.EventID === 1 && e.EventData.CommandLine === `/bin/echo ${arg}`;
     const [inner] = await agent.waitFor(isEcho(marker), 15_000, 'ProcessCreate in the container');
     const [outer] = await agent.waitFor(isEcho(`host-${marker}`), 15_000, 'ProcessCreate on the host');
@@ -128,12 +145,27 @@ describe('container context from the kernel', () => {
     assert.deepEqual(ctr, { Id: id, Runtime: 'docker', Cgroup: `/docker-${id}.scope` });
     assert.equal(inner!.EventData.RuleName, 'container-exec', 'the config matched the ContainerRuntime extension field');
     // key order: Container right after Channel, EventData untouched
-    assert.deepEqual(Object.keys(inner!), ['EventID', 'EventName', 'Version', 'EventRecordID', 'Computer', 'TimeCreated', 'Provider', 'Channel', 'Container', 'EventData']);
+    assert.deepEqual(Object.keys(inner!), [
+      'EventID',
+      'EventName',
+      'Version',
+      'EventRecordID',
+      'Computer',
+      'TimeCreated',
+      'Provider',
+      'Channel',
+      'Container',
+      'EventData',
+    ]);
     assert.ok(!('Container' in inner!.EventData));
     // unshare itself (the wrapper's pid after exec) and the file the container made
     const [un] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && e.EventData.Image === '/usr/bin/unshare', 15_000, 'unshare');
     assert.equal((un as unknown as { Container?: { Id: string } }).Container?.Id, id);
-    const [fc] = await agent.waitFor((e) => e.EventID === 11 && e.EventData.TargetFilename === join(dir, `${marker}.txt`), 15_000, 'FileCreate in the container');
+    const [fc] = await agent.waitFor(
+      (e) => e.EventID === 11 && e.EventData.TargetFilename === join(dir, `${marker}.txt`),
+      15_000,
+      'FileCreate in the container',
+    );
     assert.equal((fc as unknown as { Container?: { Id: string } }).Container?.Id, id);
     // host: no Container key at all, and the extension field did not name it
     assert.ok(!('Container' in outer!), JSON.stringify(outer));

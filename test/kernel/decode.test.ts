@@ -28,7 +28,12 @@ function execRecord(exe: Buffer, cwd: Buffer, args: Buffer, comm = Buffer.from('
   b.writeUInt32LE(7, ids + LAYOUT.process_ids.ppid[0]);
   b.writeBigUInt64LE(100_000_000_000n, ids + LAYOUT.process_ids.start_boot_ns[0]);
   let at = fixed;
-  for (const [ref, data] of [[LAYOUT.exec_record.exe[0], exe], [LAYOUT.exec_record.cwd[0], cwd], [LAYOUT.exec_record.comm[0], comm], [LAYOUT.exec_record.args[0], args]] as const) {
+  for (const [ref, data] of [
+    [LAYOUT.exec_record.exe[0], exe],
+    [LAYOUT.exec_record.cwd[0], cwd],
+    [LAYOUT.exec_record.comm[0], comm],
+    [LAYOUT.exec_record.args[0], args],
+  ] as const) {
     b.writeUInt32LE(at, ref);
     b.writeUInt32LE(data.length, ref + 4);
     data.copy(b, at);
@@ -123,7 +128,10 @@ it('joinPath gives what split / reverse / join gives, on edge cases and 20,000 r
   };
   const cases = ['', '\0', 'x', 'a\0\0b\0', '\0a\0', 'a\0\0', 'caf\xc3\xa9\0dir\0', 'bad\xff\0x\0', 'no-trailing\0nul'].map((s) => Buffer.from(s, 'latin1'));
   let seed = 1;
-  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
   const alphabet = [0, 0x2f, 0x61, 0x62, 0x2e, 0xc3, 0xa9, 0xff, 0x80];
   for (let i = 0; i < 20_000; i++) cases.push(Buffer.from(Array.from({ length: rand(24) }, () => alphabet[rand(alphabet.length)]!)));
   for (const c of cases) assert.equal(joinPath(c), reference(c), JSON.stringify(c.toString('latin1')));

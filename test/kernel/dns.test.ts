@@ -19,11 +19,17 @@ import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prer
 import { formatResults, libcResults, libcStatus, parseDnsMessage, wireStatus } from '../../src/families/dns/events.js';
 
 const FIELDS = ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'QueryName', 'QueryStatus', 'QueryResults', 'Image', 'User'];
-const CONFIG = '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or">'
-  + '<DnsQuery onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>';
+const CONFIG =
+  '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or">' + '<DnsQuery onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>';
 const NODE = realpathSync(process.execPath);
 const missing = missingKernelPrereq() ?? missingTool('dnsmasq', 'dig', 'getent', 'unshare');
-const which = (tool: string) => { try { return realpathSync(`/usr/bin/${tool}`); } catch { return tool; } };
+const which = (tool: string) => {
+  try {
+    return realpathSync(`/usr/bin/${tool}`);
+  } catch {
+    return tool;
+  }
+};
 
 /** A DNS query message for `name` (type A unless given). */
 function query(id: number, name: string, qtype = 1): Buffer {
@@ -90,13 +96,28 @@ describe('DnsQuery (22) from the kernel', () => {
     if (missing) return;
     dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-dns-'));
     server = `127.53.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-    dnsmasq = spawn('dnsmasq', ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-      `--listen-address=${server}`, '--bind-interfaces', '--port=53', `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-      '--address=/test.sysmon-ts.example/10.1.2.3', '--address=/nx.sysmon-ts.example/',
-      '--host-record=target.sysmon-ts.example,10.1.2.4,fd00::4', '--cname=alias.sysmon-ts.example,target.sysmon-ts.example'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+    dnsmasq = spawn(
+      'dnsmasq',
+      [
+        '--keep-in-foreground',
+        '--no-resolv',
+        '--no-hosts',
+        '--conf-file=/dev/null',
+        `--listen-address=${server}`,
+        '--bind-interfaces',
+        '--port=53',
+        `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+        '--address=/test.sysmon-ts.example/10.1.2.3',
+        '--address=/nx.sysmon-ts.example/',
+        '--host-record=target.sysmon-ts.example,10.1.2.4,fd00::4',
+        '--cname=alias.sysmon-ts.example,target.sysmon-ts.example',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
-    dnsmasq.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    dnsmasq.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     // dnsmasq is ready when it answers
     for (let i = 0; ; i++) {
       const r = await runCommand('dig', [`@${server}`, '+short', '+time=1', '+tries=1', 'test.sysmon-ts.example']);
@@ -116,13 +137,16 @@ describe('DnsQuery (22) from the kernel', () => {
     const code = await agent.stop();
     assert.equal(code, 0, `agent exit code, stderr:\n${agent.stderr}`);
     const errors = agent.events().filter((e) => e.EventID === 255);
-    assert.deepEqual(errors.map((e) => e.EventData.Description), [], 'no event 255 (drops, bad records)');
+    assert.deepEqual(
+      errors.map((e) => e.EventData.Description),
+      [],
+      'no event 255 (drops, bad records)',
+    );
   });
 
   const dnsOf = (pid: number) => (e: JsonEvent) => e.EventID === 22 && e.EventData.ProcessId === pid;
 
-  const checkCommon = (e: JsonEvent, pid: number, image: string) =>
-    assertProcessFields(e, { name: 'DnsQuery', version: 5, fields: FIELDS, pid, image });
+  const checkCommon = (e: JsonEvent, pid: number, image: string) => assertProcessFields(e, { name: 'DnsQuery', version: 5, fields: FIELDS, pid, image });
 
   /** Waits for the pid's events, then a little longer to see that no more come. */
   async function eventsOf(pid: number, what: string, count = 1): Promise<JsonEvent[]> {
@@ -223,8 +247,7 @@ describe('DnsQuery (22) from the kernel', () => {
     // a private mount namespace whose /etc/resolv.conf names the test's server
     const resolv = join(dir, 'resolv.conf');
     writeFileSync(resolv, `nameserver ${server}\noptions timeout:2 attempts:1\n`);
-    const r = await runCommand('unshare', ['-m', 'sh', '-c',
-      `mount --bind ${resolv} /etc/resolv.conf && exec getent ahosts test.sysmon-ts.example`]);
+    const r = await runCommand('unshare', ['-m', 'sh', '-c', `mount --bind ${resolv} /etc/resolv.conf && exec getent ahosts test.sysmon-ts.example`]);
     assert.match(r.stdout, /10\.1\.2\.3/, `getent through ${server}: ${r.stdout}`);
     const evs = await eventsOf(r.pid, 'getaddrinfo over DNS event');
     assert.equal(evs.length, 1, `one event, got ${JSON.stringify(evs.map((e) => e.EventData))}`);
@@ -243,8 +266,7 @@ describe('DnsQuery (22) from the kernel', () => {
     // a later query's event proves the agent read past the exchange
     const later = await runCommand('dig', [`@${server}`, '+short', 'test.sysmon-ts.example']);
     await eventsOf(later.pid, 'later dig event');
-    const stray = agent.events().filter((e) => e.EventID === 22
-      && (e.EventData.ProcessId === r.pid || e.EventData.QueryName === 'offport.sysmon-ts.example'));
+    const stray = agent.events().filter((e) => e.EventID === 22 && (e.EventData.ProcessId === r.pid || e.EventData.QueryName === 'offport.sysmon-ts.example'));
     assert.deepEqual(stray, [], 'no event 22 for the off-port exchange');
   });
 });
@@ -253,11 +275,13 @@ describe('event 22 helpers', () => {
   it('parses questions and answers, compression included', () => {
     const q = query(7, 'www.example.org');
     const cname = Buffer.from([3, 0x63, 0x64, 0x6e, 0xc0, 16]); // "cdn" + pointer to "example.org"
-    const m = parseDnsMessage(response(q, 0, [
-      { type: 5, rdata: cname },
-      { type: 1, rdata: Buffer.from([192, 0, 2, 1]) },
-      { type: 28, rdata: Buffer.from('20010db8000000000000000000000001', 'hex') },
-    ]));
+    const m = parseDnsMessage(
+      response(q, 0, [
+        { type: 5, rdata: cname },
+        { type: 1, rdata: Buffer.from([192, 0, 2, 1]) },
+        { type: 28, rdata: Buffer.from('20010db8000000000000000000000001', 'hex') },
+      ]),
+    );
     assert.equal(m.id, 7);
     assert.equal(m.response, true);
     assert.equal(m.qname, 'www.example.org');
@@ -265,7 +289,10 @@ describe('event 22 helpers', () => {
     assert.equal(formatResults(m.answers), 'type:  5 cdn.example.org;::ffff:192.0.2.1;2001:db8::1;');
     assert.equal(wireStatus(m), '0');
     // cut in the middle of the last answer: the earlier ones are kept
-    const cut = response(q, 0, [{ type: 1, rdata: Buffer.from([192, 0, 2, 1]) }, { type: 1, rdata: Buffer.from([192, 0, 2, 2]) }]);
+    const cut = response(q, 0, [
+      { type: 1, rdata: Buffer.from([192, 0, 2, 1]) },
+      { type: 1, rdata: Buffer.from([192, 0, 2, 2]) },
+    ]);
     assert.equal(formatResults(parseDnsMessage(cut.subarray(0, cut.length - 3)).answers), '::ffff:192.0.2.1;');
     assert.throws(() => parseDnsMessage(Buffer.alloc(5)));
   });

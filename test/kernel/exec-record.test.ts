@@ -46,7 +46,7 @@ it('an exec record carries the inode the kernel ran and the cgroup v2 id it ran 
     assert.ok(found, `exec record of ${bin} (pid ${r.pid})`);
     const stayed = seen.get(stay.pid);
     assert.ok(stayed, `exec record of ${bin} (pid ${stay.pid})`);
-    assert.equal(stayed.flags & RecordFlag.ParentCgroups, RecordFlag.ParentCgroups, 'in its parent\'s cgroups: flagged');
+    assert.equal(stayed.flags & RecordFlag.ParentCgroups, RecordFlag.ParentCgroups, "in its parent's cgroups: flagged");
     assert.equal(found.flags & RecordFlag.ParentCgroups, 0, 'moved to a cgroup of its own: not flagged');
     assert.equal(userDev(found.exeFile.dev), Number(st.dev), 'device, in stat st_dev form');
     assert.equal(found.exeFile.ino, st.ino);

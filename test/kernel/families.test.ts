@@ -39,33 +39,50 @@ function eventsHRecordTypes(): number[] {
     .sort((a, b) => a - b);
 }
 
-const numbers = (o: object): number[] => Object.keys(o).map(Number).sort((a, b) => a - b);
+const numbers = (o: object): number[] =>
+  Object.keys(o)
+    .map(Number)
+    .sort((a, b) => a - b);
 
 it('the generated family lists name every folder of src/families/ (what `npm run gen` makes now)', async () => {
   const fresh = renderFamilies(await scanFamilies());
   for (const platform of ['linux', 'win32'] as const) {
     assert.equal(readFileSync(FAMILIES_OUTPUTS[platform], 'utf8'), fresh[platform], 'a family folder changed: run `npm run gen` and commit the result');
   }
-  const folders = readdirSync(join(ROOT, 'src/families'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const folders = readdirSync(join(ROOT, 'src/families'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   assert.deepEqual([...LINUX_FAMILIES, ...WINDOWS_FAMILIES].map((f) => f.name).sort(), folders);
   assert.equal(LINUX_FAMILIES[0].required, true, 'the required family (it makes the ring) is loaded first');
 });
 
 it('every driver/linux/*.bpf.c is the object of exactly one Linux family, and every family object has a source', () => {
-  const sources = readdirSync(join(ROOT, 'driver/linux')).filter((f) => f.endsWith('.bpf.c')).map((f) => f.replace(/\.c$/, '.o')).sort();
+  const sources = readdirSync(join(ROOT, 'driver/linux'))
+    .filter((f) => f.endsWith('.bpf.c'))
+    .map((f) => f.replace(/\.c$/, '.o'))
+    .sort();
   const objects = LINUX_FAMILIES.flatMap((f) => f.objects).sort();
   assert.deepEqual(objects, sources);
 });
 
-it('every program of a family\'s objects is declared by that family, and every declared program exists', (t) => {
+it("every program of a family's objects is declared by that family, and every declared program exists", (t) => {
   if (!requirePrereq(t, missingDriverObjects() ?? missingTool('llvm-readelf'))) return;
   let total = 0;
   for (const f of LINUX_FAMILIES) {
     const programs = f.objects.flatMap((o) => programsOf(join(DRIVER_OBJECTS_DIR, o)));
     total += programs.length;
     const declared = Object.keys(f.programs);
-    assert.deepEqual(programs.filter((p) => !declared.includes(p)), [], `programs of ${f.objects.join(', ')} that src/families/${f.name}/index.ts does not declare (they would be attached whatever the config logs)`);
-    assert.deepEqual(declared.filter((p) => !programs.includes(p)), [], `programs src/families/${f.name}/index.ts declares that its objects do not have`);
+    assert.deepEqual(
+      programs.filter((p) => !declared.includes(p)),
+      [],
+      `programs of ${f.objects.join(', ')} that src/families/${f.name}/index.ts does not declare (they would be attached whatever the config logs)`,
+    );
+    assert.deepEqual(
+      declared.filter((p) => !programs.includes(p)),
+      [],
+      `programs src/families/${f.name}/index.ts declares that its objects do not have`,
+    );
     for (const [p, a] of Object.entries(f.programs)) assert.ok(a === ALWAYS || a.length > 0, `${p}: no event and not ALWAYS`);
   }
   assert.ok(total > 50, `found ${total} programs`);
@@ -75,20 +92,31 @@ it('every program of a family\'s objects is declared by that family, and every d
 it('every Linux record type of events.h has one decoder and one handler, and nothing else has one', () => {
   const linux = eventsHRecordTypes().filter((t) => t < 200);
   const decoded = LINUX_FAMILIES.flatMap((f) => numbers(f.decoders)).sort((a, b) => a - b);
-  assert.deepEqual(decoded, linux, 'Linux families\' decoders vs events.h (a type decoded twice shows twice)');
+  assert.deepEqual(decoded, linux, "Linux families' decoders vs events.h (a type decoded twice shows twice)");
   for (const t of linux) {
     assert.equal(typeof LINUX_RECORD_TABLE.decoders[t], 'function', `decoder of ${t}`);
     assert.equal(typeof LINUX_RECORD_TABLE.handlers[t], 'function', `handler of ${t}`);
   }
-  assert.deepEqual(LINUX_RECORD_TABLE.handlers.map((h, t) => (h ? t : -1)).filter((t) => t >= 0), linux);
+  assert.deepEqual(
+    LINUX_RECORD_TABLE.handlers.map((h, t) => (h ? t : -1)).filter((t) => t >= 0),
+    linux,
+  );
 });
 
 it('the Windows family decodes and handles its own records (200-239) and the Linux ones its driver writes', () => {
   const windows = eventsHRecordTypes().filter((t) => t >= 200);
   const [family] = WINDOWS_FAMILIES;
   const types = numbers(family.decoders);
-  assert.deepEqual(types.filter((t) => t >= 200), windows, 'Windows decoders vs events.h');
-  assert.deepEqual(types.filter((t) => t < 200), [3, 40, 41, 44], 'the shared records events.h says the Windows driver writes');
+  assert.deepEqual(
+    types.filter((t) => t >= 200),
+    windows,
+    'Windows decoders vs events.h',
+  );
+  assert.deepEqual(
+    types.filter((t) => t < 200),
+    [3, 40, 41, 44],
+    'the shared records events.h says the Windows driver writes',
+  );
   const bound = family.bind({ machineGuid: '00000000-0000-0000-0000-000000000000', devices: new DeviceMap([], 'C:\\Windows'), accountName: (s) => s });
   assert.deepEqual(numbers(bound.handlers), types);
   recordTable([{ ...family, handlers: bound.handlers }]);

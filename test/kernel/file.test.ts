@@ -4,7 +4,22 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,18 +31,22 @@ const missing = missingKernelPrereq();
 
 function config(dir: string, body: string, hashes = 'MD5,SHA1,SHA256'): string {
   const path = join(dir, 'config.xml');
-  writeFileSync(path, `<Sysmon schemaversion="4.90">
+  writeFileSync(
+    path,
+    `<Sysmon schemaversion="4.90">
   <HashAlgorithms>${hashes}</HashAlgorithms>
   <EventFiltering>
 ${body}
   </EventFiltering>
 </Sysmon>
-`);
+`,
+  );
   return path;
 }
 
 const ALL_FILE_EVENTS = ['FileCreate', 'FileDeleteDetected', 'RawAccessRead', 'FileCreateTime', 'ProcessCreate']
-  .map((t) => `    <RuleGroup name="" groupRelation="or"><${t} onmatch="exclude"/></RuleGroup>`).join('\n');
+  .map((t) => `    <RuleGroup name="" groupRelation="or"><${t} onmatch="exclude"/></RuleGroup>`)
+  .join('\n');
 
 function hashesOf(path: string): string {
   const b = readFileSync(path);
@@ -107,7 +126,17 @@ describe('file events from the kernel', () => {
     unlinkSync(plain);
     const [u] = await agent.waitFor(of(26, plain), 15_000, 'unlink');
     assert.equal(u!.EventName, 'FileDeleteDetected');
-    assert.deepEqual(Object.keys(u!.EventData), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'User', 'Image', 'TargetFilename', 'Hashes', 'IsExecutable']);
+    assert.deepEqual(Object.keys(u!.EventData), [
+      'RuleName',
+      'UtcTime',
+      'ProcessGuid',
+      'ProcessId',
+      'User',
+      'Image',
+      'TargetFilename',
+      'Hashes',
+      'IsExecutable',
+    ]);
     assert.equal(u!.EventData.ProcessId, process.pid);
     assert.equal(u!.EventData.IsExecutable, false);
     assert.equal(u!.EventData.Hashes, '-', 'never hashed while it existed: the data is gone');
@@ -167,7 +196,17 @@ describe('file events from the kernel', () => {
     const r = await runCommand('touch', ['-d', '2001-01-01 00:00:00Z', f]);
     const [e] = await agent.waitFor(of(2, f), 15_000, 'FileCreateTime');
     const d = e!.EventData;
-    assert.deepEqual(Object.keys(d), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image', 'TargetFilename', 'CreationUtcTime', 'PreviousCreationUtcTime', 'User']);
+    assert.deepEqual(Object.keys(d), [
+      'RuleName',
+      'UtcTime',
+      'ProcessGuid',
+      'ProcessId',
+      'Image',
+      'TargetFilename',
+      'CreationUtcTime',
+      'PreviousCreationUtcTime',
+      'User',
+    ]);
     assert.equal(d.ProcessId, r.pid);
     assert.equal(d.CreationUtcTime, '2001-01-01 00:00:00.000');
     const prevMs = Number(before / 1_000_000n);
@@ -196,7 +235,9 @@ describe('file storm: 200,000 create/delete pairs', () => {
     const storm = join(dir, 'storm');
     mkdirSync(storm);
     const src = join(dir, 'storm.c');
-    writeFileSync(src, `#include <fcntl.h>
+    writeFileSync(
+      src,
+      `#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
@@ -210,11 +251,16 @@ int main(int argc, char **argv) {
   }
   return 0;
 }
-`.replace('#include <unistd.h>', '#include <unistd.h>\n#include <stdlib.h>'));
+`.replace('#include <unistd.h>', '#include <unistd.h>\n#include <stdlib.h>'),
+    );
     execFileSync('cc', ['-O2', '-o', join(dir, 'stormer'), src]);
     const ringMb = Number(process.env.STORM_RING_MB ?? 16);
-    const body = ['FileCreate', 'FileDeleteDetected'].map((tag) =>
-      `    <RuleGroup name="" groupRelation="or"><${tag} onmatch="include"><TargetFilename condition="begin with">${storm}/</TargetFilename></${tag}></RuleGroup>`).join('\n');
+    const body = ['FileCreate', 'FileDeleteDetected']
+      .map(
+        (tag) =>
+          `    <RuleGroup name="" groupRelation="or"><${tag} onmatch="include"><TargetFilename condition="begin with">${storm}/</TargetFilename></${tag}></RuleGroup>`,
+      )
+      .join('\n');
     const agent = new AgentProcess(['-c', config(dir, body, 'SHA1'), '--ring-mb', String(ringMb)], join(dir, 'agent'));
     mkdirSync(agent.dir, { recursive: true });
     await agent.start();
@@ -237,7 +283,10 @@ int main(int argc, char **argv) {
     }
     const cpu1 = cpuTicks(agent.child.pid!);
     assert.equal(await agent.stop(), 0, agent.stderr);
-    let creates = 0; let deletes = 0; let drops = 0; let dropReports = 0;
+    let creates = 0;
+    let deletes = 0;
+    let drops = 0;
+    let dropReports = 0;
     const rl = createInterface({ input: createReadStream(agent.jsonl) });
     for await (const line of rl) {
       if (line.includes(`"${storm}/f`)) {
@@ -252,9 +301,16 @@ int main(int argc, char **argv) {
     const events = creates + deletes;
     const hz = 100;
     const report = {
-      ringMb, pairs: N, seconds: +secs.toFixed(2), eventsPerSec: Math.round((2 * N) / secs),
-      creates, deletes, kernelDrops: drops, dropReports,
-      agentCpuSeconds: +((cpu1 - cpu0) / hz).toFixed(2), agentCpuPercentOfStorm: +(((cpu1 - cpu0) / hz) / secs * 100).toFixed(1),
+      ringMb,
+      pairs: N,
+      seconds: +secs.toFixed(2),
+      eventsPerSec: Math.round((2 * N) / secs),
+      creates,
+      deletes,
+      kernelDrops: drops,
+      dropReports,
+      agentCpuSeconds: +((cpu1 - cpu0) / hz).toFixed(2),
+      agentCpuPercentOfStorm: +(((cpu1 - cpu0) / hz / secs) * 100).toFixed(1),
     };
     process.stderr.write(`\nfile storm: ${JSON.stringify(report)}\n`);
     // every event is either written or counted as dropped (other processes' records can be

@@ -16,13 +16,16 @@ const missing = missingKernelPrereq() ?? missingTool('cc', 'mkfifo');
 
 function config(dir: string, name: string, body: string): string {
   const path = join(dir, name);
-  writeFileSync(path, `<Sysmon schemaversion="4.90">
+  writeFileSync(
+    path,
+    `<Sysmon schemaversion="4.90">
   <HashAlgorithms>SHA1,MD5,SHA256</HashAlgorithms>
   <EventFiltering>
 ${body}
   </EventFiltering>
 </Sysmon>
-`);
+`,
+  );
   return path;
 }
 
@@ -31,8 +34,24 @@ function hashesOf(path: string): string {
   return ['sha1', 'md5', 'sha256'].map((a) => `${a.toUpperCase()}=${createHash(a).update(b).digest('hex')}`).join(',');
 }
 
-const IMAGE_FIELDS = ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image', 'ImageLoaded', 'FileVersion', 'Description',
-  'Product', 'Company', 'OriginalFileName', 'Hashes', 'Signed', 'Signature', 'SignatureStatus', 'User'];
+const IMAGE_FIELDS = [
+  'RuleName',
+  'UtcTime',
+  'ProcessGuid',
+  'ProcessId',
+  'Image',
+  'ImageLoaded',
+  'FileVersion',
+  'Description',
+  'Product',
+  'Company',
+  'OriginalFileName',
+  'Hashes',
+  'Signed',
+  'Signature',
+  'SignatureStatus',
+  'User',
+];
 const PIPE_FIELDS = ['RuleName', 'EventType', 'UtcTime', 'ProcessGuid', 'ProcessId', 'PipeName', 'Image', 'User'];
 
 describe('ImageLoad and PipeEvent from the kernel', () => {
@@ -44,7 +63,9 @@ describe('ImageLoad and PipeEvent from the kernel', () => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'sysmon-ts-image-')));
     // a tiny shared object and a loader that maps a data file without PROT_EXEC, then dlopen()s it
     writeFileSync(join(dir, 'lib.c'), 'int sysmon_ts_answer(void) { return 42; }\n');
-    writeFileSync(join(dir, 'loader.c'), `#include <dlfcn.h>
+    writeFileSync(
+      join(dir, 'loader.c'),
+      `#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -59,12 +80,14 @@ int main(int argc, char **argv) {
   usleep(300000);
   return f() == 42 ? 0 : 3;
 }
-`);
+`,
+    );
     execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'libanswer.so'), join(dir, 'lib.c')]);
     execFileSync('cc', ['-o', join(dir, 'loader'), join(dir, 'loader.c'), '-ldl']);
     writeFileSync(join(dir, 'data.bin'), Buffer.alloc(8192, 7));
     const body = ['ImageLoad', 'PipeEvent', 'ProcessCreate']
-      .map((t) => `    <RuleGroup name="" groupRelation="or"><${t} onmatch="exclude"/></RuleGroup>`).join('\n');
+      .map((t) => `    <RuleGroup name="" groupRelation="or"><${t} onmatch="exclude"/></RuleGroup>`)
+      .join('\n');
     agent = new AgentProcess(['-c', config(dir, 'config.xml', body)], dir);
     await agent.start();
   });
@@ -88,11 +111,16 @@ int main(int argc, char **argv) {
     assert.equal(d.ProcessId, r.pid);
     assert.equal(d.Image, join(dir, 'loader'));
     assert.equal(d.Hashes, hashesOf(lib));
-    for (const f of ['FileVersion', 'Description', 'Product', 'Company', 'OriginalFileName', 'Signed', 'Signature', 'SignatureStatus']) assert.equal(d[f], '-', f);
+    for (const f of ['FileVersion', 'Description', 'Product', 'Company', 'OriginalFileName', 'Signed', 'Signature', 'SignatureStatus'])
+      assert.equal(d[f], '-', f);
     assert.equal(d.User, 'root');
     assert.match(String(d.ProcessGuid), /^\{[0-9a-f-]{36}\}$/);
     // the loader's own start-up: ld.so mapped libc executable too
-    await agent.waitFor((x) => x.EventID === 7 && x.EventData.ProcessId === r.pid && /\/libc\.so\.6$/.test(String(x.EventData.ImageLoaded)), 15_000, 'libc ImageLoad');
+    await agent.waitFor(
+      (x) => x.EventID === 7 && x.EventData.ProcessId === r.pid && /\/libc\.so\.6$/.test(String(x.EventData.ImageLoaded)),
+      15_000,
+      'libc ImageLoad',
+    );
     // the data file was mapped read-only before the dlopen (same thread: its record came first)
     assert.equal(agent.events().filter((x) => x.EventID === 7 && x.EventData.ImageLoaded === data).length, 0, 'no ImageLoad for a PROT_READ mapping');
     assert.ok(!('Container' in e!), 'host process: no Container key');
@@ -102,8 +130,11 @@ int main(int argc, char **argv) {
     if (!requirePrereq(t, missing ?? missingTool('python3'))) return;
     const r = await runCommand('python3', ['-c', 'import ctypes, time; ctypes.CDLL("libm.so.6"); time.sleep(0.2)']);
     assert.equal(r.code, 0);
-    const [e] = await agent.waitFor((x) => x.EventID === 7 && /\/libm\.so\.6$/.test(String(x.EventData.ImageLoaded))
-      && x.EventData.ProcessId === r.pid, 20_000, 'ImageLoad of libm');
+    const [e] = await agent.waitFor(
+      (x) => x.EventID === 7 && /\/libm\.so\.6$/.test(String(x.EventData.ImageLoaded)) && x.EventData.ProcessId === r.pid,
+      20_000,
+      'ImageLoad of libm',
+    );
     assert.match(String(e!.EventData.Hashes), /^SHA1=[0-9a-f]{40},MD5=[0-9a-f]{32},SHA256=[0-9a-f]{64}$/);
   });
 
@@ -156,7 +187,10 @@ describe('ImageLoad and PipeEvent off (Sysmon default)', () => {
       const programs = (JSON.parse(line!) as { programs: string[] }).programs;
       assert.ok(programs.includes('process_exec'), programs.join());
       assert.ok(programs.includes('container_attach'), 'container context is always on');
-      assert.deepEqual(programs.filter((p) => p.startsWith('image_') || p.startsWith('pipe_')), []);
+      assert.deepEqual(
+        programs.filter((p) => p.startsWith('image_') || p.startsWith('pipe_')),
+        [],
+      );
       // and nothing is reported for a dlopen
       const lib = realpathSync('/usr/lib/x86_64-linux-gnu/libm.so.6');
       await runCommand('python3', ['-c', 'import ctypes; ctypes.CDLL("libm.so.6")']);

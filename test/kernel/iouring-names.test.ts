@@ -13,7 +13,8 @@ import { IOURING_SIZES, type IouringNameRecord, type IouringResultRecord } from 
 import { programWanted } from '../../src/families/programs.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 
-const missing = missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/include/linux/io_uring.h') ? null : 'no /usr/include/linux/io_uring.h (linux-libc-dev)');
+const missing =
+  missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/include/linux/io_uring.h') ? null : 'no /usr/include/linux/io_uring.h (linux-libc-dev)');
 
 const URING_NAMES_C = `/* IORING_OP_UNLINKAT / RENAMEAT / LINKAT through raw io_uring syscalls (no liburing).
  * usage: uring_names unlink|rmdir <dir> <name> | rename|link <dir> <old> <new>
@@ -54,16 +55,14 @@ int main(int argc, char **argv)
 }
 `;
 
-
 describe('io_uring UNLINKAT / RENAMEAT / LINKAT from the kernel', () => {
   let agent: AgentProcess;
-  let dir: string;
   let work: string;
   let prog: string;
 
   before(async () => {
     if (missing) return;
-    ({ agent, dir, work, prog } = await startUringFixture('sysmon-ts-iouring-names-', 'uring_names', URING_NAMES_C, ['FileCreate', 'FileDelete']));
+    ({ agent, work, prog } = await startUringFixture('sysmon-ts-iouring-names-', 'uring_names', URING_NAMES_C, ['FileCreate', 'FileDelete']));
   });
 
   after(async () => {
@@ -73,7 +72,7 @@ describe('io_uring UNLINKAT / RENAMEAT / LINKAT from the kernel', () => {
 
   const about = (id: number, path: string) => (e: JsonEvent) => e.EventID === id && e.EventData.TargetFilename === path;
 
-  it('UNLINKAT: one FileDelete with the absolute path (dirfd-relative name), the submitter\'s pid and guid', async (t) => {
+  it("UNLINKAT: one FileDelete with the absolute path (dirfd-relative name), the submitter's pid and guid", async (t) => {
     if (!requirePrereq(t, missing)) return;
     const target = join(work, 'doomed.txt');
     writeFileSync(target, 'x');
@@ -130,11 +129,19 @@ it('decodes io_uring name-operation and result records (no kernel needed); their
   const strings = Buffer.from('gone.txt' + 'tmp\0');
   const size = IOURING_SIZES.iouring_name_record + strings.length;
   const b = Buffer.alloc(size);
-  b.writeUInt16LE(91, 0); b.writeUInt32LE(size, 4); b.writeBigUInt64LE(5n, 8); b.writeUInt32LE(1234, 16); b.writeUInt32LE(1240, 20);
+  b.writeUInt16LE(91, 0);
+  b.writeUInt32LE(size, 4);
+  b.writeBigUInt64LE(5n, 8);
+  b.writeUInt32LE(1234, 16);
+  b.writeUInt32LE(1240, 20);
   b.writeUInt32LE(8, 24); // FILE_OP_UNLINK
-  b.writeUInt32LE(120 + 8, 80); b.writeUInt32LE(4, 84); // path: the directory ("tmp")
-  b.writeUInt32LE(120, 88); b.writeUInt32LE(8, 92);     // name: "gone.txt"
-  b.writeBigUInt64LE(0x5eedn, 96); b.writeBigUInt64LE(0xffff888012345678n, 104); b.writeUInt32LE(36, 112);
+  b.writeUInt32LE(120 + 8, 80);
+  b.writeUInt32LE(4, 84); // path: the directory ("tmp")
+  b.writeUInt32LE(120, 88);
+  b.writeUInt32LE(8, 92); // name: "gone.txt"
+  b.writeBigUInt64LE(0x5eedn, 96);
+  b.writeBigUInt64LE(0xffff888012345678n, 104);
+  b.writeUInt32LE(36, 112);
   strings.copy(b, 120);
   const r = decodeRecord(b) as IouringNameRecord;
   assert.equal(r.type, 91);
@@ -144,8 +151,14 @@ it('decodes io_uring name-operation and result records (no kernel needed); their
   assert.equal(r.opcode, 36);
 
   const c = Buffer.alloc(IOURING_SIZES.iouring_result_record);
-  c.writeUInt16LE(92, 0); c.writeUInt32LE(c.length, 4); c.writeBigUInt64LE(6n, 8); c.writeUInt32LE(1234, 16);
-  c.writeBigUInt64LE(0x5eedn, 24); c.writeBigUInt64LE(0xffff888012345678n, 32); c.writeUInt32LE(36, 40); c.writeInt32LE(-2, 44);
+  c.writeUInt16LE(92, 0);
+  c.writeUInt32LE(c.length, 4);
+  c.writeBigUInt64LE(6n, 8);
+  c.writeUInt32LE(1234, 16);
+  c.writeBigUInt64LE(0x5eedn, 24);
+  c.writeBigUInt64LE(0xffff888012345678n, 32);
+  c.writeUInt32LE(36, 40);
+  c.writeInt32LE(-2, 44);
   const res = decodeRecord(c) as IouringResultRecord;
   assert.equal(res.type, 92);
   assert.equal(res.res, -2);

@@ -12,7 +12,8 @@ import { IOURING_SIZES, type IouringFileRecord } from '../../src/families/iourin
 import { programWanted } from '../../src/families/programs.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 
-const missing = missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/include/linux/io_uring.h') ? null : 'no /usr/include/linux/io_uring.h (linux-libc-dev)');
+const missing =
+  missingKernelPrereq() ?? missingTool('cc') ?? (existsSync('/usr/include/linux/io_uring.h') ? null : 'no /usr/include/linux/io_uring.h (linux-libc-dev)');
 
 const URING_OPEN_C = `/* IORING_OP_OPENAT through raw io_uring syscalls (no liburing).
  * usage: uring_open <path> <mode> [fixed:0|1]; mode 0: O_RDONLY, 1: O_CREAT|O_EXCL, 2: O_CREAT
@@ -43,16 +44,14 @@ int main(int argc, char **argv)
 }
 `;
 
-
 describe('io_uring FileCreate from the kernel', () => {
   let agent: AgentProcess;
-  let dir: string;
   let work: string;
   let prog: string;
 
   before(async () => {
     if (missing) return;
-    ({ agent, dir, work, prog } = await startUringFixture('sysmon-ts-iouring-', 'uring_open', URING_OPEN_C, ['FileCreate']));
+    ({ agent, work, prog } = await startUringFixture('sysmon-ts-iouring-', 'uring_open', URING_OPEN_C, ['FileCreate']));
   });
 
   after(async () => {
@@ -62,7 +61,7 @@ describe('io_uring FileCreate from the kernel', () => {
 
   const created = (path: string) => (e: JsonEvent) => e.EventID === 11 && e.EventData.TargetFilename === path;
 
-  it('IORING_OP_OPENAT with O_CREAT: one FileCreate, absolute path from a relative name, the program\'s pid', async (t) => {
+  it("IORING_OP_OPENAT with O_CREAT: one FileCreate, absolute path from a relative name, the program's pid", async (t) => {
     if (!requirePrereq(t, missing)) return;
     const target = join(work, 'made-by-uring.txt');
     // a relative name against the cwd (AT_FDCWD): the kernel's dentry walk gives the absolute path
@@ -120,10 +119,21 @@ it('decodes an io_uring file record (no kernel needed); its program attaches onl
   const path = Buffer.from('f.txt\0tmp\0');
   const size = IOURING_SIZES.iouring_file_record + path.length;
   const b = Buffer.alloc(size);
-  b.writeUInt16LE(90, 0); b.writeUInt32LE(size, 4); b.writeBigUInt64LE(5n, 8); b.writeUInt32LE(1234, 16); b.writeUInt32LE(1240, 20);
-  b.writeUInt32LE(2, 24); b.writeUInt32LE(1, 28); b.writeUInt32LE(0o100644, 32); b.writeBigUInt64LE(77n, 40);
-  b.writeUInt32LE(112, 80); b.writeUInt32LE(path.length, 84); b.writeUInt32LE(size, 88); b.writeUInt32LE(0, 92);
-  b.writeBigUInt64LE(0x5eedn, 96); b.writeUInt32LE(18, 104);
+  b.writeUInt16LE(90, 0);
+  b.writeUInt32LE(size, 4);
+  b.writeBigUInt64LE(5n, 8);
+  b.writeUInt32LE(1234, 16);
+  b.writeUInt32LE(1240, 20);
+  b.writeUInt32LE(2, 24);
+  b.writeUInt32LE(1, 28);
+  b.writeUInt32LE(0o100644, 32);
+  b.writeBigUInt64LE(77n, 40);
+  b.writeUInt32LE(112, 80);
+  b.writeUInt32LE(path.length, 84);
+  b.writeUInt32LE(size, 88);
+  b.writeUInt32LE(0, 92);
+  b.writeBigUInt64LE(0x5eedn, 96);
+  b.writeUInt32LE(18, 104);
   path.copy(b, 112);
   const r = decodeRecord(b) as IouringFileRecord;
   assert.equal(r.type, 90);

@@ -58,10 +58,17 @@ describe('agent with the in-kernel file filter', () => {
     if (!requirePrereq(t, missing)) return;
     const stop = join(dir, 'stop-writer');
     // a separate process writes f<i>.even / f<i>.odd as fast as it can until told to stop
-    const writer = spawn(process.execPath, ['-e', `
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const fs = require('fs'); let i = 0;
       while (!fs.existsSync(${JSON.stringify(stop)})) { fs.writeFileSync(${JSON.stringify(join(dir, 'seq'))} + '/f' + i + (i % 2 ? '.odd' : '.even'), ''); i++; }
-      fs.writeFileSync(${JSON.stringify(join(dir, 'seq', 'count'))}, String(i));`], { stdio: 'ignore' });
+      fs.writeFileSync(${JSON.stringify(join(dir, 'seq', 'count'))}, String(i));`,
+      ],
+      { stdio: 'ignore' },
+    );
     const done = new Promise((r) => writer.once('exit', r));
     await new Promise((r) => setTimeout(r, 700));
     writeFileSync(cfg, config(dir, '.even'));
@@ -71,13 +78,19 @@ describe('agent with the in-kernel file filter', () => {
     writeFileSync(stop, '');
     await done;
     assert.ok(existsSync(join(dir, 'seq', 'count')));
-    await agent.waitFor(created(join(dir, 'seq', 'count')), 15_000, 'the writer\'s count file');
+    await agent.waitFor(created(join(dir, 'seq', 'count')), 15_000, "the writer's count file");
     const n = Number((await import('node:fs')).readFileSync(join(dir, 'seq', 'count'), 'utf8'));
-    const seen = agent.events().filter(created(join(dir, 'seq', 'f'))).map((e) => String(e.EventData.TargetFilename).slice(join(dir, 'seq', 'f').length));
+    const seen = agent
+      .events()
+      .filter(created(join(dir, 'seq', 'f')))
+      .map((e) => String(e.EventData.TargetFilename).slice(join(dir, 'seq', 'f').length));
     assert.equal(new Set(seen).size, seen.length, 'an event was journaled twice');
     const kept = new Set(seen);
     // old config (drops .odd) up to k, new config (drops .even) from k: find k from the first odd kept
-    const firstOdd = seen.map((s) => parseInt(s, 10)).filter((i) => i % 2 === 1).sort((a, b) => a - b)[0];
+    const firstOdd = seen
+      .map((s) => parseInt(s, 10))
+      .filter((i) => i % 2 === 1)
+      .sort((a, b) => a - b)[0];
     assert.ok(firstOdd !== undefined, 'no file was judged by the new config');
     assert.ok(n > 200, `writer made only ${n} files`);
     for (let i = 0; i < n; i++) {

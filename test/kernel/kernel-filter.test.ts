@@ -23,7 +23,11 @@ const missing = missingKernelPrereq();
 const JUDGED = 1 << 14;
 const GEN_ODD = 1 << 15;
 
-interface Seen { type: number; path: string; flags: number }
+interface Seen {
+  type: number;
+  path: string;
+  flags: number;
+}
 
 function configFor(dir: string): string {
   return `<Sysmon schemaversion="4.90"><EventFiltering>
@@ -80,7 +84,19 @@ describe('in-kernel file filter', () => {
     const dropped = ['drop/a.txt', 'DROP/b.txt', 'f.kfdrop', 'F.KFDROP', 'exact.txt', 'EXACT.TXT', 'kf-mid-1.txt'];
     // `image kf-base.bin` compares the part after the last '\' (the whole Linux path) unless
     // --image-basename: these are near misses here (see the next test for the extension)
-    const kept = ['drop.txt', 'dro/a.txt', 'xdrop/a.txt', 'f.kfdrop2', 'fkfdrop', 'exact.txt2', 'xexact.txt', 'kfmid-1.txt', 'sub/kf-base.bin', 'sub/xkf-base.bin', 'kf-base.bin.x'];
+    const kept = [
+      'drop.txt',
+      'dro/a.txt',
+      'xdrop/a.txt',
+      'f.kfdrop2',
+      'fkfdrop',
+      'exact.txt2',
+      'xexact.txt',
+      'kfmid-1.txt',
+      'sub/kf-base.bin',
+      'sub/xkf-base.bin',
+      'kf-base.bin.x',
+    ];
     const before = maps.read();
     for (const f of [...dropped, ...kept]) writeFileSync(join(dir, f), 'x');
     const seen = drain().filter((s) => s.type === FileRecordType.Create);
@@ -108,11 +124,22 @@ describe('in-kernel file filter', () => {
     try {
       // new files (a create of an existing file is no FileCreate at all)
       mkdirSync(join(dir, 'base'));
-      const dropped = ['base/kf-base.bin', 'base/KF-BASE.BIN'], kept = ['base/xkf-base.bin', 'base/kf-base.bin.x'];
+      const dropped = ['base/kf-base.bin', 'base/KF-BASE.BIN'],
+        kept = ['base/xkf-base.bin', 'base/kf-base.bin.x'];
       for (const f of [...dropped, ...kept]) writeFileSync(join(dir, f), 'x');
-      const paths = new Set(drain().filter((s) => s.type === FileRecordType.Create).map((s) => s.path));
-      for (const f of dropped) { assert.ok(!paths.has(join(dir, f)), `${f} reached user space`); assert.equal(decide(withBase, FileRecordType.Create, join(dir, f)), true); }
-      for (const f of kept) { assert.ok(paths.has(join(dir, f)), `${f} was dropped`); assert.equal(decide(withBase, FileRecordType.Create, join(dir, f)), false); }
+      const paths = new Set(
+        drain()
+          .filter((s) => s.type === FileRecordType.Create)
+          .map((s) => s.path),
+      );
+      for (const f of dropped) {
+        assert.ok(!paths.has(join(dir, f)), `${f} reached user space`);
+        assert.equal(decide(withBase, FileRecordType.Create, join(dir, f)), true);
+      }
+      for (const f of kept) {
+        assert.ok(paths.has(join(dir, f)), `${f} was dropped`);
+        assert.equal(decide(withBase, FileRecordType.Create, join(dir, f)), false);
+      }
     } finally {
       maps.install(encodeTable(kf, 9));
     }
@@ -128,7 +155,11 @@ describe('in-kernel file filter', () => {
     execFileSync('mv', ['r2', './drop/r2.txt'], { cwd: dir }); // "./" -> not judged, passes
     execFileSync('mv', ['r3', 'dro/r3.txt'], { cwd: dir });
     renameSync(join(dir, 'r4'), `${dir}/drop/../drop/r4.txt`); // "/../" -> passes (path.join would normalize it)
-    const paths = new Set(drain().filter((s) => s.type === FileRecordType.Create).map((s) => s.path));
+    const paths = new Set(
+      drain()
+        .filter((s) => s.type === FileRecordType.Create)
+        .map((s) => s.path),
+    );
     assert.ok(!paths.has(join(dir, 'drop/r1.txt')), 'relative rename target under drop/ reached user space');
     assert.ok(paths.has(join(dir, 'drop/r2.txt')), './drop/r2.txt must pass (not judged)');
     assert.ok(paths.has(join(dir, 'dro/r3.txt')), 'near miss dro/r3.txt was dropped');
@@ -150,12 +181,19 @@ describe('in-kernel file filter', () => {
 
   it('deletes: a keep-only config drops every delete outside its include patterns', (t) => {
     if (!requirePrereq(t, missing)) return;
-    for (const f of ['keepdel/k.txt', 'gone.txt', 'KEEPDEL/x']) { mkdirSync(join(dir, 'KEEPDEL'), { recursive: true }); writeFileSync(join(dir, f), 'x'); }
+    for (const f of ['keepdel/k.txt', 'gone.txt', 'KEEPDEL/x']) {
+      mkdirSync(join(dir, 'KEEPDEL'), { recursive: true });
+      writeFileSync(join(dir, f), 'x');
+    }
     drain();
     unlinkSync(join(dir, 'keepdel/k.txt'));
     unlinkSync(join(dir, 'gone.txt'));
     execFileSync('rm', ['KEEPDEL/x'], { cwd: dir });
-    const dels = new Set(drain().filter((s) => s.type === FileRecordType.Delete).map((s) => s.path));
+    const dels = new Set(
+      drain()
+        .filter((s) => s.type === FileRecordType.Delete)
+        .map((s) => s.path),
+    );
     assert.deepEqual([...dels].sort(), [join(dir, 'KEEPDEL/x'), join(dir, 'keepdel/k.txt')].sort());
   });
 
@@ -169,21 +207,29 @@ describe('in-kernel file filter', () => {
 
   it('reload: the new tables apply at once, and records say which generation judged them', (t) => {
     if (!requirePrereq(t, missing)) return;
-    const next = compileKernelFilter(loadConfigText(`<Sysmon schemaversion="4.90"><EventFiltering>
+    const next = compileKernelFilter(
+      loadConfigText(`<Sysmon schemaversion="4.90"><EventFiltering>
   <RuleGroup groupRelation="or"><FileCreate onmatch="exclude">
     <TargetFilename condition="begin with">${dir}/xdrop/</TargetFilename>
-  </FileCreate></RuleGroup></EventFiltering></Sysmon>`).parsed);
+  </FileCreate></RuleGroup></EventFiltering></Sysmon>`).parsed,
+    );
     maps.install(encodeTable(next, 2));
     writeFileSync(join(dir, 'drop', 'after-reload.txt'), 'x');
     writeFileSync(join(dir, 'xdrop', 'after-reload.txt'), 'x');
     const seen = drain().filter((s) => s.type === FileRecordType.Create);
-    assert.deepEqual(seen.map((s) => s.path), [join(dir, 'drop', 'after-reload.txt')]);
+    assert.deepEqual(
+      seen.map((s) => s.path),
+      [join(dir, 'drop', 'after-reload.txt')],
+    );
     assert.equal(seen[0]!.flags & (JUDGED | GEN_ODD), JUDGED, 'judged by generation 2 (even)');
     maps.install(encodeTable(kf, 3));
     writeFileSync(join(dir, 'drop', 'back.txt'), 'x');
     writeFileSync(join(dir, 'xdrop', 'back.txt'), 'x');
     const again = drain().filter((s) => s.type === FileRecordType.Create);
-    assert.deepEqual(again.map((s) => s.path), [join(dir, 'xdrop', 'back.txt')]);
+    assert.deepEqual(
+      again.map((s) => s.path),
+      [join(dir, 'xdrop', 'back.txt')],
+    );
     assert.equal(again[0]!.flags & GEN_ODD, GEN_ODD);
   });
 
@@ -193,17 +239,26 @@ describe('in-kernel file filter', () => {
     const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
     const TOK = ['a', 'B', '.x', 'ab', 'x.', 'b'];
     const CONDS = ['is', 'is any', 'begin with', 'end with', 'contains', 'contains any', 'contains all', 'image', 'is not', 'excludes', 'not begin with'];
-    const word = () => { let w = ''; for (let i = 0, n = 1 + Math.floor(r() * 3); i < n; i++) w += pick(TOK); return w; };
+    const word = () => {
+      let w = '';
+      for (let i = 0, n = 1 + Math.floor(r() * 3); i < n; i++) w += pick(TOK);
+      return w;
+    };
     const sub = ['r1', 'R1', 'r2'];
     for (const d of sub) mkdirSync(join(dir, d), { recursive: true });
-    let dropped = 0, kept = 0;
+    let dropped = 0,
+      kept = 0;
     for (let c = 0; c < 40; c++) {
       const value = () => {
         switch (Math.floor(r() * 4)) {
-          case 0: return `${dir}/${pick(sub)}/${word()}`;
-          case 1: return `${dir}/${pick(sub)}/`;
-          case 2: return `${word()};${dir}/${pick(sub)}/${word()}`;
-          default: return word();
+          case 0:
+            return `${dir}/${pick(sub)}/${word()}`;
+          case 1:
+            return `${dir}/${pick(sub)}/`;
+          case 2:
+            return `${word()};${dir}/${pick(sub)}/${word()}`;
+          default:
+            return word();
         }
       };
       let body = '';
@@ -211,8 +266,10 @@ describe('in-kernel file filter', () => {
         let filters = '';
         for (let i = 0, n = 1 + Math.floor(r() * 4); i < n; i++) {
           const f = r() < 0.8 ? 'TargetFilename' : 'Image';
-          filters += r() < 0.2 ? `<Rule groupRelation="${pick(['and', 'or'])}"><${f} condition="${pick(CONDS)}">${value()}</${f}><TargetFilename condition="${pick(CONDS)}">${value()}</TargetFilename></Rule>`
-            : `<${f} condition="${pick(CONDS)}">${value()}</${f}>`;
+          filters +=
+            r() < 0.2
+              ? `<Rule groupRelation="${pick(['and', 'or'])}"><${f} condition="${pick(CONDS)}">${value()}</${f}><TargetFilename condition="${pick(CONDS)}">${value()}</TargetFilename></Rule>`
+              : `<${f} condition="${pick(CONDS)}">${value()}</${f}>`;
         }
         body += `<RuleGroup groupRelation="${pick(['and', 'or'])}"><FileCreate onmatch="${pick(['include', 'exclude'])}">${filters}</FileCreate></RuleGroup>`;
       }
@@ -223,11 +280,16 @@ describe('in-kernel file filter', () => {
       for (let i = 0; i < 40; i++) files.add(join(dir, pick(sub), `${word()}${i % 3 === 0 ? '' : word()}-${c}-${i}`));
       drain();
       for (const f of files) writeFileSync(f, '');
-      const seen = new Set(drain().filter((s) => s.type === FileRecordType.Create).map((s) => s.path));
+      const seen = new Set(
+        drain()
+          .filter((s) => s.type === FileRecordType.Create)
+          .map((s) => s.path),
+      );
       for (const f of files) {
         const want = decide(model, FileRecordType.Create, f);
         assert.equal(!seen.has(f), want, `config ${xml}\nfile ${f}: kernel ${seen.has(f) ? 'passed' : 'dropped'}, model ${want ? 'drops' : 'passes'}`);
-        if (want) dropped++; else kept++;
+        if (want) dropped++;
+        else kept++;
       }
       for (const f of files) unlinkSync(f);
     }
@@ -238,14 +300,31 @@ describe('in-kernel file filter', () => {
 
   it('the table layout the compiler writes is struct kf_table as compiled into file.bpf.o', (t) => {
     if (!requirePrereq(t, missing)) return;
-    interface BtfType { id: number; kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; members?: { name: string; type_id: number; bits_offset: number }[] }
+    interface BtfType {
+      id: number;
+      kind: string;
+      name: string;
+      size?: number;
+      type_id?: number;
+      nr_elems?: number;
+      members?: { name: string; type_id: number; bits_offset: number }[];
+    }
     const file = DRIVER_OBJECTS.find((o) => o.endsWith('file.bpf.o'))!;
-    const types = (JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', file, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { types: BtfType[] }).types;
+    const types = (
+      JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', file, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+        types: BtfType[];
+      }
+    ).types;
     const struct = (name: string) => types.find((x) => x.kind === 'STRUCT' && x.name === name)!;
     const head = struct('kf_head');
     assert.equal(head.size, KF_HEAD.size);
     for (const m of head.members!) assert.equal(m.bits_offset / 8, KF_HEAD[m.name as keyof typeof KF_HEAD], `offsetof(kf_head, ${m.name})`);
-    assert.deepEqual(head.members!.map((m) => m.name).sort(), Object.keys(KF_HEAD).filter((k) => k !== 'size').sort());
+    assert.deepEqual(
+      head.members!.map((m) => m.name).sort(),
+      Object.keys(KF_HEAD)
+        .filter((k) => k !== 'size')
+        .sort(),
+    );
     const table = struct('kf_table');
     assert.equal(table.size, KF_TABLE_BYTES);
     const cells = table.members!.find((m) => m.name === 'cells')!;

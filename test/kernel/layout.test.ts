@@ -20,10 +20,20 @@ import { DRIVER_OBJECTS_DIR } from '../../src/paths.js';
 import { join } from 'node:path';
 import { missingDriverObjects, missingTool, requirePrereq } from '../helpers/prereq.js';
 
-interface BtfType { kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; members?: { name: string; type_id: number; bits_offset: number }[]; id: number }
+interface BtfType {
+  kind: string;
+  name: string;
+  size?: number;
+  type_id?: number;
+  nr_elems?: number;
+  members?: { name: string; type_id: number; bits_offset: number }[];
+  id: number;
+}
 
 function btfStructs(obj: string): Map<string, { size: number; fields: Record<string, [number, number]> }> {
-  const json = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { types: BtfType[] };
+  const json = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+    types: BtfType[];
+  };
   const byId = new Map(json.types.map((t) => [t.id, t]));
   const sizeOf = (id: number): number => {
     const t = byId.get(id)!;
@@ -58,7 +68,7 @@ it('every BPF object carries the generated layout of each record it uses', (t) =
   assert.ok(seen > 10, `compared ${seen} structs`);
 });
 
-it('every struct a Linux family declares is in its objects\' BTF, with the generated layout', (t) => {
+it("every struct a Linux family declares is in its objects' BTF, with the generated layout", (t) => {
   if (!requirePrereq(t, missingDriverObjects() ?? missingTool('bpftool'))) return;
   for (const f of LINUX_FAMILIES) {
     const inObjects = new Map(f.objects.flatMap((o) => [...btfStructs(join(DRIVER_OBJECTS_DIR, o))]));
@@ -71,5 +81,8 @@ it('every struct a Linux family declares is in its objects\' BTF, with the gener
 
 it('every struct of events.h is declared by a family', () => {
   const declared = new Set([...LINUX_FAMILIES, ...WINDOWS_FAMILIES].flatMap((f) => f.structs));
-  assert.deepEqual(Object.keys(STRUCTS).filter((s) => !declared.has(s as keyof typeof STRUCTS)), []);
+  assert.deepEqual(
+    Object.keys(STRUCTS).filter((s) => !declared.has(s as keyof typeof STRUCTS)),
+    [],
+  );
 });

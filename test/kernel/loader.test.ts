@@ -58,8 +58,11 @@ it('Driver.open (objects loaded in parallel on the pool) gives the one-after-ano
   serial.close();
   const driver = await Driver.open({ objects, wanted });
   try {
-    assert.deepEqual(driver.programNames, serialNames, 'the same programs, in the objects\' order');
-    assert.deepEqual(driver.loadFailures.map((f) => f.object), [bogus]);
+    assert.deepEqual(driver.programNames, serialNames, "the same programs, in the objects' order");
+    assert.deepEqual(
+      driver.loadFailures.map((f) => f.object),
+      [bogus],
+    );
     assert.ok(driver.attached.includes('process_exec') && driver.attached.some((p) => p.startsWith('file_create_')));
     assert.ok(driver.attached.every(wanted));
     // a record from an object loaded on the pool reaches the first object's ring

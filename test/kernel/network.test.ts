@@ -18,17 +18,38 @@ import { endpointOf, formatIpv6, PortNames, ReverseDns } from '../../src/familie
 const missing = missingKernelPrereq();
 const NODE = realpathSync(process.execPath);
 
-const CONFIG = '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or">'
-  + '<NetworkConnect onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>';
+const CONFIG =
+  '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or">' + '<NetworkConnect onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>';
 
-const FIELDS = ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image', 'User', 'Protocol', 'Initiated',
-  'SourceIsIpv6', 'SourceIp', 'SourceHostname', 'SourcePort', 'SourcePortName', 'DestinationIsIpv6',
-  'DestinationIp', 'DestinationHostname', 'DestinationPort', 'DestinationPortName'];
+const FIELDS = [
+  'RuleName',
+  'UtcTime',
+  'ProcessGuid',
+  'ProcessId',
+  'Image',
+  'User',
+  'Protocol',
+  'Initiated',
+  'SourceIsIpv6',
+  'SourceIp',
+  'SourceHostname',
+  'SourcePort',
+  'SourcePortName',
+  'DestinationIsIpv6',
+  'DestinationIp',
+  'DestinationHostname',
+  'DestinationPort',
+  'DestinationPortName',
+];
 
 /** Expected PortName, read from /etc/services independently of the code under test. */
 function serviceName(port: number, proto: string): string {
   let text = '';
-  try { text = readFileSync('/etc/services', 'utf8'); } catch { return '-'; }
+  try {
+    text = readFileSync('/etc/services', 'utf8');
+  } catch {
+    return '-';
+  }
   for (const line of text.split('\n')) {
     const f = line.replace(/#.*/, '').trim().split(/\s+/);
     if (f[1] === `${port}/${proto}`) return f[0]!;
@@ -87,7 +108,11 @@ srv.listen(0, '127.0.0.1', async () => {
 });
 `;
 
-interface Child { proc: ChildProcess; lines: Record<string, unknown>[]; exited: Promise<number | null> }
+interface Child {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
 
 function runNode(script: string, args: string[]): Child {
   const proc = spawn(NODE, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -96,7 +121,10 @@ function runNode(script: string, args: string[]): Child {
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
     let i;
-    while ((i = buf.indexOf('\n')) >= 0) { lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>); buf = buf.slice(i + 1); }
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      buf = buf.slice(i + 1);
+    }
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return { proc, lines, exited };
@@ -140,7 +168,11 @@ describe('NetworkConnect (3) from the kernel', () => {
     const code = await agent.stop();
     assert.equal(code, 0, `agent exit code, stderr:\n${agent.stderr}`);
     const errors = agent.events().filter((e) => e.EventID === 255);
-    assert.deepEqual(errors.map((e) => e.EventData.Description), [], 'no event 255 (drops, bad records)');
+    assert.deepEqual(
+      errors.map((e) => e.EventData.Description),
+      [],
+      'no event 255 (drops, bad records)',
+    );
   });
 
   /** One TCP connection between two fresh node processes; returns both events. */
@@ -151,14 +183,18 @@ describe('NetworkConnect (3) from the kernel', () => {
     const clientPort = Number((await line(client, 'localPort')).localPort);
     await line(server, 'accepted');
     await Promise.all([client.exited, server.exited]);
-    const cpid = client.proc.pid!, spid = server.proc.pid!;
+    const cpid = client.proc.pid!,
+      spid = server.proc.pid!;
     const [out] = await agent.waitFor((e) => e.EventID === 3 && e.EventData.ProcessId === cpid, 15_000, 'outbound connect event');
     const [inb] = await agent.waitFor((e) => e.EventID === 3 && e.EventData.ProcessId === spid, 15_000, 'accepted connection event');
     return { out: out!, inb: inb!, cpid, spid, clientPort, serverPort };
   }
 
   function checkTcpPair(r: Awaited<ReturnType<typeof tcpConnection>>, ip: string, isIpv6: boolean): void {
-    for (const [e, pid, initiated] of [[r.out, r.cpid, true], [r.inb, r.spid, false]] as const) {
+    for (const [e, pid, initiated] of [
+      [r.out, r.cpid, true],
+      [r.inb, r.spid, false],
+    ] as const) {
       checkCommon(e, pid, 'tcp');
       const d = e.EventData;
       assert.equal(d.Initiated, initiated);
@@ -199,11 +235,19 @@ describe('NetworkConnect (3) from the kernel', () => {
     for (const p of [5432, 8080, 3306, 6379]) {
       if (serviceName(p, 'tcp') === '-') continue;
       const free = await new Promise<boolean>((res) => {
-        const s = createServer().once('error', () => res(false)).listen(p, '127.0.0.1', () => s.close(() => res(true)));
+        const s = createServer()
+          .once('error', () => res(false))
+          .listen(p, '127.0.0.1', () => s.close(() => res(true)));
       });
-      if (free) { port = p; break; }
+      if (free) {
+        port = p;
+        break;
+      }
     }
-    if (!port) { t.skip('no free named port'); return; }
+    if (!port) {
+      t.skip('no free named port');
+      return;
+    }
     const r = await tcpConnection('127.0.0.1', '127.0.0.1', port);
     assert.equal(r.out.EventData.DestinationPort, port);
     assert.notEqual(serviceName(port, 'tcp'), '-');
@@ -214,7 +258,10 @@ describe('NetworkConnect (3) from the kernel', () => {
   it('a connect refused by a closed port gives no event (only established connections)', async (t) => {
     if (!requirePrereq(t, missing)) return;
     const closedPort = await new Promise<number>((res) => {
-      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => res(p)); });
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => res(p));
+      });
     });
     const refused = runNode(TCP_CLIENT, ['127.0.0.1', String(closedPort)]);
     assert.equal((await line(refused, 'error')).error, 'ECONNREFUSED');
@@ -223,8 +270,7 @@ describe('NetworkConnect (3) from the kernel', () => {
     const r = await tcpConnection('127.0.0.1', '127.0.0.1');
     assert.ok(r.out.EventRecordID > 0);
     await new Promise((res) => setTimeout(res, 300));
-    const stray = agent.events().filter((e) => e.EventID === 3
-      && (e.EventData.ProcessId === refused.proc.pid || e.EventData.DestinationPort === closedPort));
+    const stray = agent.events().filter((e) => e.EventID === 3 && (e.EventData.ProcessId === refused.proc.pid || e.EventData.DestinationPort === closedPort));
     assert.deepEqual(stray, [], 'no event 3 for the refused connect');
   });
 
@@ -235,10 +281,14 @@ describe('NetworkConnect (3) from the kernel', () => {
     const sport = Number((await line(sender, 'localPort')).localPort);
     await Promise.all([sender.exited, receiver.exited]);
     assert.equal(receiver.lines.filter((l) => 'from' in l).length, 2, 'two datagrams received');
-    const spid = sender.proc.pid!, rpid = receiver.proc.pid!;
+    const spid = sender.proc.pid!,
+      rpid = receiver.proc.pid!;
     const [sent] = await agent.waitFor((e) => e.EventID === 3 && e.EventData.ProcessId === spid, 15_000, 'udp send event');
     const [recv] = await agent.waitFor((e) => e.EventID === 3 && e.EventData.ProcessId === rpid, 15_000, 'udp receive event');
-    for (const [e, pid, initiated] of [[sent!, spid, true], [recv!, rpid, false]] as const) {
+    for (const [e, pid, initiated] of [
+      [sent!, spid, true],
+      [recv!, rpid, false],
+    ] as const) {
       checkCommon(e, pid, 'udp');
       const d = e.EventData;
       assert.equal(d.Initiated, initiated);
@@ -251,8 +301,11 @@ describe('NetworkConnect (3) from the kernel', () => {
     }
     await new Promise((res) => setTimeout(res, 300));
     for (const pid of [spid, rpid]) {
-      assert.equal(agent.events().filter((e) => e.EventID === 3 && e.EventData.ProcessId === pid).length, 1,
-        `one event for two datagrams of one flow (pid ${pid})`);
+      assert.equal(
+        agent.events().filter((e) => e.EventID === 3 && e.EventData.ProcessId === pid).length,
+        1,
+        `one event for two datagrams of one flow (pid ${pid})`,
+      );
     }
   }
 
@@ -281,8 +334,16 @@ describe('NetworkConnect (3) from the kernel', () => {
     assert.equal(evs.length - out.length, n, 'one accepted event per connection');
     // (source ports may repeat: loopback reuses TIME_WAIT ports, net.ipv4.tcp_tw_reuse=2)
     for (const e of evs) assert.equal(e.EventData.ProcessId, storm.proc.pid);
-    assert.deepEqual(agent.events().filter((e) => e.EventID === 255).map((e) => e.EventData.Description), []);
-    process.stderr.write(`connect storm: ${n} connects at ${String(r.perSec)}/s with the agent running; ${evs.length} events, caught up ${Date.now() - t0} ms after the storm\n`);
+    assert.deepEqual(
+      agent
+        .events()
+        .filter((e) => e.EventID === 255)
+        .map((e) => e.EventData.Description),
+      [],
+    );
+    process.stderr.write(
+      `connect storm: ${n} connects at ${String(r.perSec)}/s with the agent running; ${evs.length} events, caught up ${Date.now() - t0} ms after the storm\n`,
+    );
   });
 });
 

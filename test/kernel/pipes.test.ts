@@ -48,11 +48,14 @@ w = os.open("fifo", os.O_WRONLY, dir_fd=d)
       await new Promise((res) => setTimeout(res, 20));
     }
     const fifo = join(dir, 'fifo');
-    assert.deepEqual(mine.map((r) => [r.type, r.op, r.path]), [
-      [PipeRecordType.PipeCreate, PipeOp.Mknod, fifo],
-      [PipeRecordType.PipeOpen, PipeOp.Open, fifo],
-      [PipeRecordType.PipeOpen, PipeOp.Open, fifo],
-    ]);
+    assert.deepEqual(
+      mine.map((r) => [r.type, r.op, r.path]),
+      [
+        [PipeRecordType.PipeCreate, PipeOp.Mknod, fifo],
+        [PipeRecordType.PipeOpen, PipeOp.Open, fifo],
+        [PipeRecordType.PipeOpen, PipeOp.Open, fifo],
+      ],
+    );
     assert.equal(driver.drops(), 0n);
   } finally {
     driver.close();

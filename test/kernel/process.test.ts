@@ -84,7 +84,11 @@ describe('process events from the kernel', () => {
       // Sysmon for Linux: the real uid & 0xffff in decimal; the audit session, 4294967295 when unset
       assert.equal(d.LogonId, '0');
       assert.equal(d.TerminalSessionId, Number(readFileSync('/proc/self/sessionid', 'utf8')));
-      assert.equal(d.LogonGuid, `{${machinePrefix}-0000-0000-0000-0000${ownTtyIndexLE()}}`, 'root on this test\'s terminal (none in CI: all zeros, as SFL writes it)');
+      assert.equal(
+        d.LogonGuid,
+        `{${machinePrefix}-0000-0000-0000-0000${ownTtyIndexLE()}}`,
+        "root on this test's terminal (none in CI: all zeros, as SFL writes it)",
+      );
       assert.deepEqual(Object.keys(d).slice(0, 5), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image']);
     }
     // one parent for the three images, and each image its own GUID (as Sysmon for Linux)
@@ -141,12 +145,22 @@ describe('process events from the kernel', () => {
     const r1 = await runCommand('/usr/bin/env', ['true', marker, hostile, big]);
     // invalid UTF-8 cannot pass through spawn's string arguments: let printf make the bytes
     const r2 = await runCommand('/bin/sh', ['-c', `exec /usr/bin/true ${marker}-bytes "$(printf '\\377\\376ok\\300')"`]);
-    const [e1] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r1.pid && e.EventData.Image === '/usr/bin/env', 15_000, 'hostile exec');
+    const [e1] = await agent.waitFor(
+      (e) => e.EventID === 1 && e.EventData.ProcessId === r1.pid && e.EventData.Image === '/usr/bin/env',
+      15_000,
+      'hostile exec',
+    );
     assert.equal(e1!.EventData.CommandLine, `/usr/bin/env true ${marker} ${hostile} ${big}`);
-    const [e2] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r2.pid && e.EventData.Image === '/usr/bin/true', 15_000, 'invalid utf-8 exec');
+    const [e2] = await agent.waitFor(
+      (e) => e.EventID === 1 && e.EventData.ProcessId === r2.pid && e.EventData.Image === '/usr/bin/true',
+      15_000,
+      'invalid utf-8 exec',
+    );
     assert.equal(e2!.EventData.CommandLine, `/usr/bin/true ${marker}-bytes \udcff\udcfeok\udcc0`);
     // nothing a process writes can start a new JSONL record
-    const lines = readFileSync(agent.jsonl, 'utf8').split('\n').filter((l) => l.includes(marker));
+    const lines = readFileSync(agent.jsonl, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(marker));
     assert.ok(lines.length >= 2);
     for (const l of lines) assert.doesNotThrow(() => JSON.parse(l));
   });
@@ -154,7 +168,9 @@ describe('process events from the kernel', () => {
   it('names a fileless (memfd) exec as the kernel does: /memfd:NAME (deleted)', async (t) => {
     if (!requirePrereq(t, missing)) return;
     const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-memfd-'));
-    writeFileSync(join(dir, 'm.c'), `#define _GNU_SOURCE
+    writeFileSync(
+      join(dir, 'm.c'),
+      `#define _GNU_SOURCE
 #include <sys/mman.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -166,7 +182,8 @@ int main(void) {
   fexecve(fd, argv, envp);
   return 2;
 }
-`);
+`,
+    );
     execFileSync('cc', ['-o', join(dir, 'm'), join(dir, 'm.c')]);
     const r = await runCommand(join(dir, 'm'), []);
     assert.equal(r.code, 0);
@@ -189,11 +206,20 @@ int main(void) {
     await Promise.all(Array.from({ length: 8 }, worker));
     assert.equal(pids.size, 2000);
     const isOurs = (e: JsonEvent) => pids.has(Number(e.EventData.ProcessId)) && e.EventData.Image === '/usr/bin/true';
-    const creates = await agent.waitFor((e) => e.EventID === 1 && isOurs(e) && e.EventData.CommandLine === `/usr/bin/true ${marker}`, 60_000, '2000 creates', 2000);
+    const creates = await agent.waitFor(
+      (e) => e.EventID === 1 && isOurs(e) && e.EventData.CommandLine === `/usr/bin/true ${marker}`,
+      60_000,
+      '2000 creates',
+      2000,
+    );
     const ends = await agent.waitFor((e) => e.EventID === 5 && isOurs(e), 60_000, '2000 terminates', 2000);
     assert.equal(new Set(creates.map((e) => e.EventData.ProcessId)).size, 2000);
     assert.equal(new Set(ends.map((e) => e.EventData.ProcessId)).size, 2000);
     const drops = agent.events().filter((e) => e.EventID === 255);
-    assert.deepEqual(drops.map((e) => e.EventData.Description), [], 'no event 255 (drops, bad records)');
+    assert.deepEqual(
+      drops.map((e) => e.EventData.Description),
+      [],
+      'no event 255 (drops, bad records)',
+    );
   });
 });

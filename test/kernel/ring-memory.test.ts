@@ -18,10 +18,16 @@ const EXECS = 1500; // ~210 bytes each: ~5 times round the ring
 
 /** lengths of this process's mappings of BPF maps (/proc/self/maps) */
 function bpfMappings(): number[] {
-  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('anon_inode:bpf-map')).map((l) => {
-    const [a, b] = l.split(' ')[0]!.split('-').map((x) => Number.parseInt(x, 16));
-    return b! - a!;
-  });
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('anon_inode:bpf-map'))
+    .map((l) => {
+      const [a, b] = l
+        .split(' ')[0]!
+        .split('-')
+        .map((x) => Number.parseInt(x, 16));
+      return b! - a!;
+    });
 }
 
 it('maps the ring data once and hands on wrapped records whole', async (t) => {
@@ -31,32 +37,38 @@ it('maps the ring data once and hands on wrapped records whole', async (t) => {
   try {
     const mine = bpfMappings().slice(before);
     assert.ok(mine.includes(PAGE + RING), `producer page + data area mapped (${mine.join(', ')})`);
-    assert.ok(mine.every((len) => len < 2 * RING), `no mapping holds the data area twice (${mine.join(', ')})`);
+    assert.ok(
+      mine.every((len) => len < 2 * RING),
+      `no mapping holds the data area twice (${mine.join(', ')})`,
+    );
 
     const marker = `ringwrap${process.pid}x`;
     const burst = runCommand('/bin/sh', ['-c', `i=0; while [ $i -lt ${EXECS} ]; do /bin/true ${marker}$i; i=$((i+1)); done`]);
     let done = false;
-    void burst.then(() => { done = true; });
+    void burst.then(() => {
+      done = true;
+    });
     const seen = new Set<number>();
     let bytes = 0;
     let joined = 0;
     let ringBuffer: ArrayBufferLike | null = null;
-    const drain = () => driver.ring.drain((raw) => {
-      bytes += raw.length;
-      // records read in place share the mapping's buffer; a wrapped one is a copy of its own
-      ringBuffer ??= raw.buffer;
-      if (raw.buffer !== ringBuffer) joined++;
-      const rec = decodeRecord(raw);
-      if (rec.type !== ProcessRecordType.Exec) return;
-      const e = rec as ExecRecord;
-      const arg = e.commandLine.split(' ')[1] ?? '';
-      if (e.exe === '/usr/bin/true' || e.exe === '/bin/true') {
-        if (arg.startsWith(marker)) {
-          assert.equal(e.commandLine, `/bin/true ${arg}`, 'argv intact');
-          seen.add(Number(arg.slice(marker.length)));
+    const drain = () =>
+      driver.ring.drain((raw) => {
+        bytes += raw.length;
+        // records read in place share the mapping's buffer; a wrapped one is a copy of its own
+        ringBuffer ??= raw.buffer;
+        if (raw.buffer !== ringBuffer) joined++;
+        const rec = decodeRecord(raw);
+        if (rec.type !== ProcessRecordType.Exec) return;
+        const e = rec as ExecRecord;
+        const arg = e.commandLine.split(' ')[1] ?? '';
+        if (e.exe === '/usr/bin/true' || e.exe === '/bin/true') {
+          if (arg.startsWith(marker)) {
+            assert.equal(e.commandLine, `/bin/true ${arg}`, 'argv intact');
+            seen.add(Number(arg.slice(marker.length)));
+          }
         }
-      }
-    });
+      });
     const until = Date.now() + 60_000;
     while ((!done || seen.size < EXECS) && Date.now() < until) {
       drain();

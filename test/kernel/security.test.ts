@@ -6,7 +6,7 @@
 // with a near miss that must not be logged.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -210,7 +210,12 @@ const CONFIG = `<Sysmon schemaversion="4.91">
 `;
 
 function kv(out: string): Record<string, string> {
-  return Object.fromEntries(out.trim().split(/\s+/).map((p) => p.split('=') as [string, string]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split(/\s+/)
+      .map((p) => p.split('=') as [string, string]),
+  );
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 1500));
@@ -236,7 +241,11 @@ describe('security events from the kernel', () => {
     const code = await agent.stop();
     assert.equal(code, 0, `agent exit code, stderr:\n${agent.stderr}`);
     const bad = agent.events().filter((e) => e.EventID === 255);
-    assert.deepEqual(bad.map((e) => e.EventData.Description), [], 'no event 255');
+    assert.deepEqual(
+      bad.map((e) => e.EventData.Description),
+      [],
+      'no event 255',
+    );
   });
 
   async function run(...args: string[]): Promise<{ pid: number; out: Record<string, string> }> {
@@ -255,12 +264,29 @@ describe('security events from the kernel', () => {
       const { pid, out } = await run(mode);
       const child = Number(out.child);
       assert.equal(out.peek, '1122334455667788', 'the helper really read the child');
-      const [ev] = await agent.waitFor((e) => e.EventID === 10 && e.EventData.SourceProcessId === pid && e.EventData.TargetProcessId === child, 15_000, `${mode} access`);
+      const [ev] = await agent.waitFor(
+        (e) => e.EventID === 10 && e.EventData.SourceProcessId === pid && e.EventData.TargetProcessId === child,
+        15_000,
+        `${mode} access`,
+      );
       const d = ev!.EventData;
       assert.equal(ev!.EventName, 'ProcessAccess');
       assert.equal(ev!.Version, 3);
-      assert.deepEqual(Object.keys(d), ['RuleName', 'UtcTime', 'SourceProcessGUID', 'SourceProcessId', 'SourceThreadId', 'SourceImage',
-        'TargetProcessGUID', 'TargetProcessId', 'TargetImage', 'GrantedAccess', 'CallTrace', 'SourceUser', 'TargetUser']);
+      assert.deepEqual(Object.keys(d), [
+        'RuleName',
+        'UtcTime',
+        'SourceProcessGUID',
+        'SourceProcessId',
+        'SourceThreadId',
+        'SourceImage',
+        'TargetProcessGUID',
+        'TargetProcessId',
+        'TargetImage',
+        'GrantedAccess',
+        'CallTrace',
+        'SourceUser',
+        'TargetUser',
+      ]);
       assert.equal(d.GrantedAccess, '0x1fffff');
       assert.equal(d.SourceThreadId, pid);
       assert.equal(d.SourceImage, helper);
@@ -289,12 +315,18 @@ describe('security events from the kernel', () => {
     assert.deepEqual(accessFrom(pid), []);
   });
 
-  it('PTRACE_TRACEME is not logged; the parent\'s later requests on the child are (0x10 read, 0x800 resume)', async (t) => {
+  it("PTRACE_TRACEME is not logged; the parent's later requests on the child are (0x10 read, 0x800 resume)", async (t) => {
     if (!requirePrereq(t, missing)) return;
     const { pid, out } = await run('traceme');
     const child = Number(out.child);
     const evs = await agent.waitFor((e) => e.EventID === 10 && e.EventData.SourceProcessId === pid, 15_000, 'parent access', 2);
-    assert.deepEqual(evs.map((e) => [e.EventData.TargetProcessId, e.EventData.GrantedAccess]), [[child, '0x10'], [child, '0x800']]);
+    assert.deepEqual(
+      evs.map((e) => [e.EventData.TargetProcessId, e.EventData.GrantedAccess]),
+      [
+        [child, '0x10'],
+        [child, '0x800'],
+      ],
+    );
     await settle();
     assert.deepEqual(accessFrom(child), [], 'the tracee offering itself is not an access');
   });
@@ -304,29 +336,49 @@ describe('security events from the kernel', () => {
     const { pid, out } = await run('poke');
     const child = Number(out.child);
     const evs = await agent.waitFor((e) => e.EventID === 8 && e.EventData.SourceProcessId === pid, 15_000, 'remote thread', 2);
-    assert.deepEqual(evs.map((e) => e.EventData.StartAddress), [out.addr!, out.addr2!].map((a) => `0x${a.toUpperCase().padStart(16, '0')}`));
+    assert.deepEqual(
+      evs.map((e) => e.EventData.StartAddress),
+      [out.addr!, out.addr2!].map((a) => `0x${a.toUpperCase().padStart(16, '0')}`),
+    );
     const d = evs[0]!.EventData;
-    assert.deepEqual(Object.keys(d), ['RuleName', 'UtcTime', 'SourceProcessGuid', 'SourceProcessId', 'SourceImage', 'TargetProcessGuid',
-      'TargetProcessId', 'TargetImage', 'NewThreadId', 'StartAddress', 'StartModule', 'StartFunction', 'SourceUser', 'TargetUser']);
+    assert.deepEqual(Object.keys(d), [
+      'RuleName',
+      'UtcTime',
+      'SourceProcessGuid',
+      'SourceProcessId',
+      'SourceImage',
+      'TargetProcessGuid',
+      'TargetProcessId',
+      'TargetImage',
+      'NewThreadId',
+      'StartAddress',
+      'StartModule',
+      'StartFunction',
+      'SourceUser',
+      'TargetUser',
+    ]);
     assert.equal(d.TargetProcessId, child);
     assert.equal(d.NewThreadId, child);
     assert.equal(d.SourceImage, helper);
     assert.equal(d.TargetImage, helper);
-    assert.equal(d.StartModule, helper, 'the written address lies in the helper\'s data mapping');
+    assert.equal(d.StartModule, helper, "the written address lies in the helper's data mapping");
     assert.equal(d.StartFunction, '-');
     assert.equal(d.SourceUser, 'root');
     await settle();
     assert.equal(agent.events().filter((e) => e.EventID === 8 && e.EventData.SourceProcessId === pid).length, 2);
     // the pokes need write access: attach (all) already covered it, so one ProcessAccess
-    assert.deepEqual(accessFrom(pid).map((e) => e.EventData.GrantedAccess), ['0x1fffff']);
+    assert.deepEqual(
+      accessFrom(pid).map((e) => e.EventData.GrantedAccess),
+      ['0x1fffff'],
+    );
   });
 
-  it('logs SETREGS that moves another process\'s instruction pointer as CreateRemoteThread; the same registers again are not', async (t) => {
+  it("logs SETREGS that moves another process's instruction pointer as CreateRemoteThread; the same registers again are not", async (t) => {
     if (!requirePrereq(t, missing)) return;
     const { pid, out } = await run('setregs');
     const [ev] = await agent.waitFor((e) => e.EventID === 8 && e.EventData.SourceProcessId === pid, 15_000, 'setregs');
     assert.equal(ev!.EventData.StartAddress, `0x${out.addr!.toUpperCase().padStart(16, '0')}`);
-    assert.equal(ev!.EventData.StartModule, helper, 'main() is in the helper\'s text');
+    assert.equal(ev!.EventData.StartModule, helper, "main() is in the helper's text");
     assert.equal(ev!.EventData.TargetProcessId, Number(out.child));
     await settle();
     assert.equal(agent.events().filter((e) => e.EventID === 8 && e.EventData.SourceProcessId === pid).length, 1);
@@ -337,12 +389,18 @@ describe('security events from the kernel', () => {
     const { pid } = await run('attach');
     await agent.waitFor((e) => e.EventID === 10 && e.EventData.SourceProcessId === pid, 15_000, 'access');
     await settle();
-    assert.deepEqual(agent.events().filter((e) => e.EventID === 8 && e.EventData.SourceProcessId === pid), []);
+    assert.deepEqual(
+      agent.events().filter((e) => e.EventID === 8 && e.EventData.SourceProcessId === pid),
+      [],
+    );
   });
 
   it('logs process_vm_readv (0x10) and process_vm_writev (0x28) on another process, not on itself', async (t) => {
     if (!requirePrereq(t, missing)) return;
-    for (const [mode, mask] of [['vmread', '0x10'], ['vmwrite', '0x28']] as const) {
+    for (const [mode, mask] of [
+      ['vmread', '0x10'],
+      ['vmwrite', '0x28'],
+    ] as const) {
       const { pid, out } = await run(mode);
       assert.equal(out.n, '8');
       const [ev] = await agent.waitFor((e) => e.EventID === 10 && e.EventData.SourceProcessId === pid, 15_000, mode);
@@ -354,7 +412,7 @@ describe('security events from the kernel', () => {
     }
   });
 
-  it('logs an open of another process\'s /proc/PID/mem (0x10), not of /proc/self/mem', async (t) => {
+  it("logs an open of another process's /proc/PID/mem (0x10), not of /proc/self/mem", async (t) => {
     if (!requirePrereq(t, missing)) return;
     const { pid, out } = await run('procmem');
     assert.equal(out.val, '1122334455667788');
@@ -369,7 +427,10 @@ describe('security events from the kernel', () => {
   it('logs a BPF program load (bpftool) with its name, type and id; not a load the verifier refused; not its own', async (t) => {
     if (!requirePrereq(t, missing)) return;
     const pin = `/sys/fs/bpf/sysmon_ts_test_${process.pid}`;
-    for (const [name, src] of [['ok', BPF_OK], ['bad', BPF_BAD]] as const) {
+    for (const [name, src] of [
+      ['ok', BPF_OK],
+      ['bad', BPF_BAD],
+    ] as const) {
       writeFileSync(join(dir, `${name}.c`), src);
       execFileSync('clang', ['-O2', '-target', 'bpf', '-c', join(dir, `${name}.c`), '-o', join(dir, `${name}.o`)]);
     }
@@ -380,7 +441,18 @@ describe('security events from the kernel', () => {
       const info = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'pinned', pin, '-j'], { encoding: 'utf8' })) as { id: number; name: string };
       const [ev] = await agent.waitFor((e) => e.EventID === 100 && e.EventData.BpfProgramId === info.id, 15_000, 'eBPF event');
       const d = ev!.EventData;
-      assert.deepEqual(Object.keys(d), ['RuleName', 'UtcTime', 'ProcessGuid', 'ProcessId', 'Image', 'User', 'BpfCommand', 'BpfProgramType', 'BpfProgramId', 'BpfProgramName']);
+      assert.deepEqual(Object.keys(d), [
+        'RuleName',
+        'UtcTime',
+        'ProcessGuid',
+        'ProcessId',
+        'Image',
+        'User',
+        'BpfCommand',
+        'BpfProgramType',
+        'BpfProgramId',
+        'BpfProgramName',
+      ]);
       assert.equal(d.BpfProgramName, 'sysmon_ts_probe');
       assert.equal(d.BpfProgramType, 'SOCKET_FILTER', 'as Sysmon for Linux names it');
       assert.equal(d.BpfCommand, 'BPF_PROG_LOAD');
@@ -388,11 +460,21 @@ describe('security events from the kernel', () => {
       assert.equal(d.User, 'root');
       assert.match(String(d.ProcessGuid), GUID);
       await settle();
-      assert.deepEqual(agent.events().filter((e) => e.EventID === 100 && e.EventData.BpfProgramName === 'sysmon_ts_bad'), []);
+      assert.deepEqual(
+        agent.events().filter((e) => e.EventID === 100 && e.EventData.BpfProgramName === 'sysmon_ts_bad'),
+        [],
+      );
       // the monitor loads its own programs before attaching its hooks: none of them is logged
-      assert.deepEqual(agent.events().filter((e) => e.EventID === 100 && e.EventData.ProcessId === agent.child.pid), []);
+      assert.deepEqual(
+        agent.events().filter((e) => e.EventID === 100 && e.EventData.ProcessId === agent.child.pid),
+        [],
+      );
     } finally {
-      try { unlinkSync(pin); } catch { /* already gone */ }
+      try {
+        unlinkSync(pin);
+      } catch {
+        /* already gone */
+      }
     }
   });
 
@@ -402,20 +484,30 @@ describe('security events from the kernel', () => {
     // bpftool can trip over a program another BPF user unloads while it lists: ask again
     const listing = <T>(what: string): T => {
       for (let i = 0; ; i++) {
-        try { return JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as T; } catch (e) { if (i >= 4) throw e; }
+        try {
+          return JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as T;
+        } catch (e) {
+          if (i >= 4) throw e;
+        }
       }
     };
     const progs = listing<{ id: number; name?: string }[]>('prog');
     const links = listing<{ prog_id: number; tp_name?: string }[]>('link');
     const exitIds = new Set(progs.filter((p) => p.name === 'security_sys_exit').map((p) => p.id));
-    assert.ok(links.some((l) => exitIds.has(l.prog_id) && l.tp_name === 'sys_exit'), 'security_sys_exit attached to sys_exit');
+    assert.ok(
+      links.some((l) => exitIds.has(l.prog_id) && l.tp_name === 'sys_exit'),
+      'security_sys_exit attached to sys_exit',
+    );
     const ko = join(dir, 'fake.ko');
     writeFileSync(ko, Buffer.from('\x7fELF not a module'));
     const { out } = await run('finit', ko);
     assert.equal(out.finit, '-1');
     assert.equal(out.errno, '38', 'ENOSYS: this kernel cannot load modules');
     await settle();
-    assert.deepEqual(agent.events().filter((e) => e.EventID === 6), []);
+    assert.deepEqual(
+      agent.events().filter((e) => e.EventID === 6),
+      [],
+    );
   });
 
   it('logs a memfd exec (fileless) as ProcessTampering', async (t) => {
@@ -434,7 +526,11 @@ describe('security events from the kernel', () => {
 
   it('logs an image deleted or replaced while running (at exit); not one left alone', async (t) => {
     if (!requirePrereq(t, missing)) return;
-    const cases = [['deleted', 'Image is deleted (removed while running)'], ['replaced', 'Image is replaced'], ['untouched', null]] as const;
+    const cases = [
+      ['deleted', 'Image is deleted (removed while running)'],
+      ['replaced', 'Image is replaced'],
+      ['untouched', null],
+    ] as const;
     for (const [what, type] of cases) {
       const bin = join(dir, `sleep-${what}`);
       copyFileSync('/usr/bin/sleep', bin);
@@ -451,7 +547,10 @@ describe('security events from the kernel', () => {
       await agent.waitFor((e) => e.EventID === 5 && e.EventData.ProcessId === pid, 15_000, `${what} exit`);
       await settle();
       const evs = agent.events().filter((e) => e.EventID === 25 && e.EventData.ProcessId === pid);
-      if (type === null) { assert.deepEqual(evs, [], 'an image left alone is no tampering'); continue; }
+      if (type === null) {
+        assert.deepEqual(evs, [], 'an image left alone is no tampering');
+        continue;
+      }
       assert.equal(evs.length, 1, what);
       assert.equal(evs[0]!.EventData.Type, type);
       assert.equal(evs[0]!.EventData.Image, bin);
@@ -473,8 +572,13 @@ const set = (...b: Buffer[]) => derTLV(0x31, Buffer.concat(b));
 function pkcs7(cn: string): Buffer {
   const oid = (hex: string) => derTLV(0x06, Buffer.from(hex, 'hex'));
   const issuer = seq(set(seq(oid('55040a'), derTLV(0x0c, Buffer.from('Example Org')))), set(seq(oid('550403'), derTLV(0x0c, Buffer.from(cn)))));
-  const signerInfo = seq(derTLV(0x02, Buffer.from([1])), seq(issuer, derTLV(0x02, Buffer.from([0x12, 0x34]))),
-    seq(oid('608648016503040201')), seq(oid('2a864886f70d010101')), derTLV(0x04, Buffer.alloc(32, 7)));
+  const signerInfo = seq(
+    derTLV(0x02, Buffer.from([1])),
+    seq(issuer, derTLV(0x02, Buffer.from([0x12, 0x34]))),
+    seq(oid('608648016503040201')),
+    seq(oid('2a864886f70d010101')),
+    derTLV(0x04, Buffer.alloc(32, 7)),
+  );
   const signedData = seq(derTLV(0x02, Buffer.from([1])), set(seq(oid('608648016503040201'))), seq(oid('2a864886f70d010701')), set(signerInfo));
   return seq(oid('2a864886f70d010702'), derTLV(0xa0, signedData));
 }
@@ -490,7 +594,14 @@ function signedModule(cn: string): Buffer {
 
 function moduleRecord(path: string, params: string): Buffer {
   const M = SECURITY_LAYOUT.module_record;
-  const comps = Buffer.from(path.split('/').filter(Boolean).reverse().map((c) => `${c}\0`).join(''));
+  const comps = Buffer.from(
+    path
+      .split('/')
+      .filter(Boolean)
+      .reverse()
+      .map((c) => `${c}\0`)
+      .join(''),
+  );
   const p = Buffer.from(params);
   const size = SECURITY_SIZES.module_record + comps.length + p.length;
   const b = Buffer.alloc(size);
@@ -526,7 +637,9 @@ describe('DriverLoad from a synthetic finit_module record', () => {
     const ctx: CaptureContext = {
       processes: new ProcessTable(new GuidMaker(0x12345678, 1_700_000_000), new UserNames()),
       timeNs: (ns) => 1_800_000_000_000_000_000n + ns,
-      defer: (p) => { deferred.push(p); },
+      defer: (p) => {
+        deferred.push(p);
+      },
     };
     const out: SysmonEvent[] = [];
     SECURITY_HANDLERS[43]!(rec, ctx, out);
@@ -538,8 +651,12 @@ describe('DriverLoad from a synthetic finit_module record', () => {
     assert.equal(ev.id, 6);
     const sha = execFileSync('sha256sum', [ko], { encoding: 'utf8' }).split(' ')[0];
     assert.deepEqual(ev.data, {
-      RuleName: '-', UtcTime: '2027-01-15 08:00:01.000', ImageLoaded: ko, Hashes: `SHA256=${sha}`,
-      Signed: 'true', Signature: 'Build time autogenerated kernel key',
+      RuleName: '-',
+      UtcTime: '2027-01-15 08:00:01.000',
+      ImageLoaded: ko,
+      Hashes: `SHA256=${sha}`,
+      Signed: 'true',
+      Signature: 'Build time autogenerated kernel key',
       // the module is not loaded here, so the kernel's verdict (/sys/module/NAME/taint) is unknown
       SignatureStatus: 'Unverified',
     });

@@ -10,7 +10,9 @@ import pino from 'pino';
 import { Agent } from '../../src/agent.js';
 import { makeIdentity } from '../../src/events/event.js';
 
-it('a BPF load that fails while the journal opens rejects start() with the loader\'s error', { skip: process.platform !== 'linux' && 'Linux (libbpf) only' }, async () => {
+it("a BPF load that fails while the journal opens rejects start() with the loader's error", {
+  skip: process.platform !== 'linux' && 'Linux (libbpf) only',
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-start-'));
   try {
     const agent = new Agent({

@@ -13,12 +13,22 @@ import { renderEventXml } from '../../sinks/shared/xml-render.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-opscli-'));
 const env = { SYSMON_TS_RUN_DIR: join(dir, 'run'), SYSMON_TS_ROOT: join(dir, 'root'), SYSMON_TS_DATA_DIR: join(dir, 'data') };
-const cli = (args: string[], input?: string) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
-  cwd: ROOT, encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, ...env },
-});
+const cli = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input,
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
 
 const who = { ...LINUX_IDENTITY, computer: 'h' };
-const e = (id: number, rec: number, data: Record<string, string | number>): SysmonEvent => ({ id, recordId: rec, timeNs: 1_795_000_000_000_000_000n + BigInt(rec) * 1_000_000_000n, data: { RuleName: '-', UtcTime: '-', ...data } });
+const e = (id: number, rec: number, data: Record<string, string | number>): SysmonEvent => ({
+  id,
+  recordId: rec,
+  timeNs: 1_795_000_000_000_000_000n + BigInt(rec) * 1_000_000_000n,
+  data: { RuleName: '-', UtcTime: '-', ...data },
+});
 
 describe('ops CLI', () => {
   it('status says NOT running (exit 3) and still shows the journal', () => {
@@ -33,7 +43,12 @@ describe('ops CLI', () => {
 
   it('view FILE -e -f -E --system, and view - from a syslog pipe', () => {
     const f = join(dir, 'ev.jsonl');
-    writeFileSync(f, [e(1, 1, { Image: '/usr/bin/a', CommandLine: 'a' }), e(1, 2, { Image: '/usr/bin/b', CommandLine: 'b' }), e(5, 3, { Image: '/usr/bin/a' })].map((x) => encodeJsonl(x, who)).join(''));
+    writeFileSync(
+      f,
+      [e(1, 1, { Image: '/usr/bin/a', CommandLine: 'a' }), e(1, 2, { Image: '/usr/bin/b', CommandLine: 'b' }), e(5, 3, { Image: '/usr/bin/a' })]
+        .map((x) => encodeJsonl(x, who))
+        .join(''),
+    );
     const r = cli(['view', f, '-e', '1', '-f', 'Image~/a', '-E', 'CommandLine', '--no-color']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'Event 1: Process Create\n\tCommandLine: a\n\n');

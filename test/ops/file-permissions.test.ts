@@ -30,14 +30,23 @@ describe('config file permissions', () => {
 
   it('refuses a group- or world-writable config, saying how to fix it', () => {
     const g = config('g.xml', 0o664);
-    assert.throws(() => checkConfigFile(g, { asRoot: true }), (e: Error) => e instanceof SecurityError
-      && e.message.includes(`refusing config ${g}`) && /mode 0664 lets its group change it/.test(e.message) && e.message.includes(`chmod 0600 ${g}`));
+    assert.throws(
+      () => checkConfigFile(g, { asRoot: true }),
+      (e: Error) =>
+        e instanceof SecurityError &&
+        e.message.includes(`refusing config ${g}`) &&
+        /mode 0664 lets its group change it/.test(e.message) &&
+        e.message.includes(`chmod 0600 ${g}`),
+    );
     const o = config('o.xml', 0o646);
     assert.throws(() => checkConfigFile(o, { asRoot: true }), /mode 0646 lets everybody change it/);
   });
 
   it('refuses a config not owned by root, also behind a symlink', (t) => {
-    if (!isRoot) { t.skip('needs root to chown'); return; }
+    if (!isRoot) {
+      t.skip('needs root to chown');
+      return;
+    }
     const n = config('nobody.xml', 0o600, 65534);
     assert.throws(() => checkConfigFile(n, { asRoot: true }), /owned by uid 65534, not root.*chown root:root/);
     const link = join(dir, 'link.xml');
@@ -83,9 +92,13 @@ describe('output paths', () => {
 });
 
 describe('the CLI refuses', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run') },
-  });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, SYSMON_TS_RUN_DIR: join(dir, 'run') },
+    });
 
   it('run with a world-writable config, and -c with one', (t) => {
     if (!requirePrereq(t, missingKernelPrereq())) return;

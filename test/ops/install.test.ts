@@ -19,7 +19,10 @@ const isRoot = process.getuid?.() === 0;
 
 function cli(env: Record<string, string>, ...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env },
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
   });
 }
 
@@ -41,19 +44,28 @@ function splitExec(line: string): string[] {
   return out;
 }
 
-function mode(p: string): number { return statSync(p).mode & 0o777; }
+function mode(p: string): number {
+  return statSync(p).mode & 0o777;
+}
 
 describe('install / uninstall in a temporary root', () => {
   let root: string;
   let output = '';
-  const out = { write: (s: string) => { output += s; } };
+  const out = {
+    write: (s: string) => {
+      output += s;
+    },
+  };
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'sysmon-ts-root-'));
   });
 
   it('-i writes the unit, the config (0600 root), data 0700, logs 0750, and says how to start it', (t) => {
-    if (!isRoot) { requirePrereq(t, 'not root (install writes root-owned files)'); return; }
+    if (!isRoot) {
+      requirePrereq(t, 'not root (install writes root-owned files)');
+      return;
+    }
     assert.equal(runInstall({ root, out }), 0);
     const p = installedPaths(root);
     assert.equal(mode(p.config), 0o600);
@@ -80,7 +92,10 @@ describe('install / uninstall in a temporary root', () => {
   });
 
   it('the generated unit passes systemd-analyze verify (and a broken one does not)', (t) => {
-    if (!isRoot) { requirePrereq(t, 'not root'); return; }
+    if (!isRoot) {
+      requirePrereq(t, 'not root');
+      return;
+    }
     if (!requirePrereq(t, missingTool('systemd-analyze'))) return;
     const p = installedPaths(root);
     assert.equal(verifyUnit(p.unit), null);
@@ -90,7 +105,10 @@ describe('install / uninstall in a temporary root', () => {
   });
 
   it('-u removes the install and keeps the data; -u --purge removes the data', (t) => {
-    if (!isRoot) { requirePrereq(t, 'not root'); return; }
+    if (!isRoot) {
+      requirePrereq(t, 'not root');
+      return;
+    }
     const p = installedPaths(root);
     writeFileSync(join(p.logDir, 'events.jsonl'), '');
     output = '';
@@ -104,7 +122,10 @@ describe('install / uninstall in a temporary root', () => {
   });
 
   it('the CLI accepts -accepteula -nologo -i CONFIG --root, refuses a broken config, and -u --purge', (t) => {
-    if (!isRoot) { requirePrereq(t, 'not root'); return; }
+    if (!isRoot) {
+      requirePrereq(t, 'not root');
+      return;
+    }
     const r2 = mkdtempSync(join(tmpdir(), 'sysmon-ts-root-'));
     const bad = join(r2, 'bad.xml');
     writeFileSync(bad, '<Sysmon schemaversion="4.91">\n<EventFiltering/>\n<HashAlgorithms>crc32</HashAlgorithms>\n</Sysmon>\n');
@@ -133,7 +154,10 @@ describe('the installed service command, run directly', () => {
   const events = (): JsonEvent[] => {
     const f = installedPaths(root).jsonl;
     if (!existsSync(f)) return [];
-    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonEvent);
+    return readFileSync(f, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as JsonEvent);
   };
   async function waitFor(pred: (e: JsonEvent) => boolean, what: string, ms = 20_000): Promise<JsonEvent> {
     const deadline = Date.now() + ms;
@@ -151,14 +175,29 @@ describe('the installed service command, run directly', () => {
     root = mkdtempSync(join(tmpdir(), 'sysmon-ts-svc-'));
     runInstall({ root, out: { write: () => undefined } });
     const unit = unitSettings(readFileSync(installedPaths(root).unit, 'utf8'));
-    env = Object.fromEntries(unit.get('Environment')!.map((e) => { const s = e.replace(/^"|"$/g, ''); const i = s.indexOf('='); return [s.slice(0, i), s.slice(i + 1)]; }));
+    env = Object.fromEntries(
+      unit.get('Environment')!.map((e) => {
+        const s = e.replace(/^"|"$/g, '');
+        const i = s.indexOf('=');
+        return [s.slice(0, i), s.slice(i + 1)];
+      }),
+    );
     const argv = splitExec(unit.get('ExecStart')![0]!);
     // the unit's capability bounding set and no_new_privs, applied with setpriv where available
-    const caps = unit.get('CapabilityBoundingSet')![0]!.split(/\s+/).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`);
+    const caps = unit
+      .get('CapabilityBoundingSet')![0]!
+      .split(/\s+/)
+      .map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`);
     const wrap = missingTool('setpriv') ? [] : ['setpriv', `--bounding-set=-all,${caps.join(',')}`, '--no-new-privs'];
     const cmd = [...wrap, ...argv];
-    child = spawn(cmd[0]!, cmd.slice(1), { cwd: unit.get('WorkingDirectory')![0]!, env: { ...process.env, ...env, SYSMON_TS_STATS_FILE_MS: '500' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child = spawn(cmd[0]!, cmd.slice(1), {
+      cwd: unit.get('WorkingDirectory')![0]!,
+      env: { ...process.env, ...env, SYSMON_TS_STATS_FILE_MS: '500' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
   });
 
   after(async () => {
@@ -200,7 +239,10 @@ describe('the installed service command, run directly', () => {
     if (!requirePrereq(t, missing)) return;
     const p = installedPaths(root);
     const next = join(root, 'next.xml');
-    writeFileSync(next, '<Sysmon schemaversion="4.91">\n<EventFiltering>\n<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with">/nothing-matches</Image></ProcessCreate></RuleGroup>\n</EventFiltering>\n</Sysmon>\n');
+    writeFileSync(
+      next,
+      '<Sysmon schemaversion="4.91">\n<EventFiltering>\n<RuleGroup groupRelation="or"><ProcessCreate onmatch="include"><Image condition="end with">/nothing-matches</Image></ProcessCreate></RuleGroup>\n</EventFiltering>\n</Sysmon>\n',
+    );
     const r = cli(env, '-c', next);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Configuration updated: .*config\.xml replaced by .*next\.xml/);

@@ -8,7 +8,7 @@ import { AGENT_NODE_FLAGS } from '../../src/agent-node-flags.js';
 import { cliCommand, ROOT } from '../../src/paths.js';
 import { startFlags } from '../../bench/live.js';
 
-it('npm start, the service command line and the bench pass the agent\'s node flags', () => {
+it("npm start, the service command line and the bench pass the agent's node flags", () => {
   const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
   assert.deepEqual(startFlags(ROOT), [...AGENT_NODE_FLAGS], `package.json start: ${start}`);
   const cmd = cliCommand();

@@ -24,12 +24,17 @@ describe('run without the command word, and stop', () => {
     assert.equal(r.code, 0);
     assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr);
     const events = agent.events();
-    assert.ok(events.some((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && String(e.EventData.CommandLine).includes(marker)),
-      'the ProcessCreate of a process that ran before the stop is kept');
+    assert.ok(
+      events.some((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && String(e.EventData.CommandLine).includes(marker)),
+      'the ProcessCreate of a process that ran before the stop is kept',
+    );
     const last = events.at(-1)!;
     assert.equal(last.EventID, 4);
     assert.equal(last.EventData.State, 'Stopped');
-    const stopped = agent.stderr.split('\n').filter((l) => l.includes('"msg":"stopped"')).map((l) => JSON.parse(l) as { detachMs: number; totalMs: number });
+    const stopped = agent.stderr
+      .split('\n')
+      .filter((l) => l.includes('"msg":"stopped"'))
+      .map((l) => JSON.parse(l) as { detachMs: number; totalMs: number });
     assert.equal(stopped.length, 1, `one "stopped" log line with its timings:\n${agent.stderr}`);
     assert.ok(stopped[0]!.detachMs >= 0 && stopped[0]!.totalMs >= stopped[0]!.detachMs);
   });
@@ -38,12 +43,19 @@ describe('run without the command word, and stop', () => {
     if (!requirePrereq(t, missing)) return;
     const agent = new AgentProcess();
     const cfg = join(agent.dir, 'lenient.xml');
-    writeFileSync(cfg, '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<ProcessCreate onmatch="Include"><Image condition="end with">/never-run-xyz</Image></ProcessCreate>\n<Foo/>\n</EventFiltering>\n</Sysmon>\n', { mode: 0o600 });
+    writeFileSync(
+      cfg,
+      '<Sysmon schemaversion="4.90">\n<EventFiltering>\n<ProcessCreate onmatch="Include"><Image condition="end with">/never-run-xyz</Image></ProcessCreate>\n<Foo/>\n</EventFiltering>\n</Sysmon>\n',
+      { mode: 0o600 },
+    );
     agent.command = ['run', '-c', cfg];
     await agent.start();
     assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr);
     const events = agent.events();
-    assert.deepEqual(events.slice(0, 4).map((e) => e.EventID), [16, 255, 255, 4]);
+    assert.deepEqual(
+      events.slice(0, 4).map((e) => e.EventID),
+      [16, 255, 255, 4],
+    );
     assert.equal(events[0]!.EventData.Configuration, cfg);
     assert.equal(events[3]!.EventData.State, 'Started');
     const warnings = events.filter((e) => e.EventID === 255 && e.EventData.ID === 'ConfigWarning').map((e) => String(e.EventData.Description));
@@ -60,7 +72,11 @@ describe('run without the command word, and stop', () => {
     await agent.start();
     const marker = `compiled-marker-${process.pid}-${Date.now()}`;
     const r = await runCommand('/bin/echo', [marker]);
-    await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && String(e.EventData.CommandLine).includes(marker), 15_000, 'ProcessCreate of the marker');
+    await agent.waitFor(
+      (e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && String(e.EventData.CommandLine).includes(marker),
+      15_000,
+      'ProcessCreate of the marker',
+    );
     assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr);
     assert.ok(agent.stderr.includes('"msg":"stopped"'), agent.stderr);
   });

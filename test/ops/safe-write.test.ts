@@ -25,7 +25,10 @@ const PRECIOUS = 'root:x:0:0:root:/root:/bin/bash\n';
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env },
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
   });
 }
 
@@ -68,7 +71,11 @@ describe('a symlink planted at an output path is refused and its target untouche
       assert.notEqual(r.status, 0, 'convert fails');
       assert.match(r.stderr, new RegExp(`refusing to write convert output ${link}: it is a symbolic link`));
       assertUntouched(link);
-      assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'no temporary left behind');
+      assert.deepEqual(
+        readdirSync(dir).filter((n) => n.includes('.tmp-')),
+        [],
+        'no temporary left behind',
+      );
     });
   }
 
@@ -100,10 +107,16 @@ describe('a symlink planted at an output path is refused and its target untouche
 
   it('the live EVTX and JSONL sinks (run --evtx / --jsonl)', async () => {
     const evtx = plant(join(dir, 'live.evtx'));
-    await assert.rejects(createEvtxSink(evtx, { identity: { ...LINUX_IDENTITY, computer: 'h' } }).open(), new RegExp(`refusing to write EVTX file ${evtx}: it is a symbolic link`));
+    await assert.rejects(
+      createEvtxSink(evtx, { identity: { ...LINUX_IDENTITY, computer: 'h' } }).open(),
+      new RegExp(`refusing to write EVTX file ${evtx}: it is a symbolic link`),
+    );
     assertUntouched(evtx);
     const jsonl = plant(join(dir, 'live.jsonl'));
-    await assert.rejects(createJsonlFileSink(jsonl, { identity: { ...LINUX_IDENTITY, computer: 'h' } }).open(), new RegExp(`refusing to write JSONL file ${jsonl}: it is a symbolic link`));
+    await assert.rejects(
+      createJsonlFileSink(jsonl, { identity: { ...LINUX_IDENTITY, computer: 'h' } }).open(),
+      new RegExp(`refusing to write JSONL file ${jsonl}: it is a symbolic link`),
+    );
     assertUntouched(jsonl);
   });
 
@@ -151,7 +164,10 @@ describe('a symlink planted at an output path is refused and its target untouche
     const links = Array.from({ length: 100 }, (_, i) => plant(join(jdir, segmentName(j.lastId + 1 + i))));
     j.append(events(10, 100)); // ~100 KB: rolls once
     for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(errors.some((m) => /refusing to write journal segment .*: it is a symbolic link/.test(m)), errors.join('\n'));
+    assert.ok(
+      errors.some((m) => /refusing to write journal segment .*: it is a symbolic link/.test(m)),
+      errors.join('\n'),
+    );
     for (const link of links) assertUntouched(link);
     for (const link of links) rmSync(link);
     await j.flush(); // the journal retries and goes on once the name is free

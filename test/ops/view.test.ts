@@ -21,7 +21,8 @@ const T0 = Date.parse('2026-11-29T18:00:00Z');
 function ev(id: number, recordId: number, secs: number, data: Record<string, FieldValue>): SysmonEvent {
   const full: Record<string, FieldValue> = {};
   for (const f of eventDef(id).fields) {
-    full[f.name] = f.type === 'UInt16' || f.type === 'UInt32' ? 0 : f.type === 'Boolean' ? false : f.type === 'GUID' ? '{00000000-0000-0000-0000-000000000000}' : '-';
+    full[f.name] =
+      f.type === 'UInt16' || f.type === 'UInt32' ? 0 : f.type === 'Boolean' ? false : f.type === 'GUID' ? '{00000000-0000-0000-0000-000000000000}' : '-';
   }
   const ms = T0 + secs * 1000;
   full.UtcTime = new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
@@ -42,11 +43,26 @@ const syslog = join(dir, 'syslog');
 const evtx = join(dir, 'events.evtx');
 writeFileSync(jsonl, EVENTS.map((e) => encodeJsonl(e, who)).join(''));
 // what rsyslog writes for Sysmon for Linux / our syslog sink: a prefix, then the XML; other programs' lines in between
-writeFileSync(syslog, EVENTS.map((e, i) => `Nov 29 18:00:0${i} viewhost sysmon-ts[42]: ${renderEventXml(e, who, { dialect: 'linux' })}\nNov 29 18:00:0${i} viewhost cron[7]: (root) CMD (true)\n`).join(''));
+writeFileSync(
+  syslog,
+  EVENTS.map(
+    (e, i) =>
+      `Nov 29 18:00:0${i} viewhost sysmon-ts[42]: ${renderEventXml(e, who, { dialect: 'linux' })}\nNov 29 18:00:0${i} viewhost cron[7]: (root) CMD (true)\n`,
+  ).join(''),
+);
 
 async function view(path: string, o: ViewOptions = {}, stdin?: Readable): Promise<{ n: number; text: string }> {
   let text = '';
-  const n = await runView(path, { write: (s: string) => { text += s; } }, o, stdin);
+  const n = await runView(
+    path,
+    {
+      write: (s: string) => {
+        text += s;
+      },
+    },
+    o,
+    stdin,
+  );
   return { n, text };
 }
 
@@ -66,7 +82,11 @@ describe('view', () => {
     assert.match(t, /Event 255: Error report\n\tUtcTime: 2026-11-29 18:00:40.000\n\tID: KernelDrop\n/);
   });
 
-  for (const [fmt, path] of [['jsonl', jsonl], ['evtx', evtx], ['syslog', syslog]] as const) {
+  for (const [fmt, path] of [
+    ['jsonl', jsonl],
+    ['evtx', evtx],
+    ['syslog', syslog],
+  ] as const) {
     it(`filters ${fmt} by event ID, field, time and record, and shows chosen fields`, async () => {
       if (fmt === 'evtx') await runConvert(jsonl, evtx);
       assert.equal((await view(path, { ids: [1] })).n, 2);
@@ -82,7 +102,10 @@ describe('view', () => {
       assert.equal((await view(path, { fromMs: parseTime('2026-11-29T18:00:35Z') })).n, 1);
       assert.equal((await view(path, { minRecord: 2, maxRecord: 3 })).n, 2);
       const f = await view(path, { ids: [3], fields: ['image', 'DestinationIp'], system: true });
-      assert.equal(f.text, 'Event 3: Network connection detected\n\tEventRecordID: 3\n\tTimeCreated: 2026-11-29T18:00:20.000Z\n\tComputer: viewhost\n\tImage: /usr/bin/wget\n\tDestinationIp: 10.1.2.3\n\n');
+      assert.equal(
+        f.text,
+        'Event 3: Network connection detected\n\tEventRecordID: 3\n\tTimeCreated: 2026-11-29T18:00:20.000Z\n\tComputer: viewhost\n\tImage: /usr/bin/wget\n\tDestinationIp: 10.1.2.3\n\n',
+      );
     });
   }
 
@@ -99,7 +122,7 @@ describe('view', () => {
 
   it('reads stdin ("-") mixing JSONL and syslog lines', async () => {
     const input = `${encodeJsonl(EVENTS[0]!, who)}not an event\n${renderEventXml(EVENTS[2]!, who, { dialect: 'windows' })}\n`;
-    const r = await view('-', { }, Readable.from([input]));
+    const r = await view('-', {}, Readable.from([input]));
     assert.equal(r.n, 2);
     assert.match(r.text, /Event 3: Network connection detected/);
   });
@@ -109,7 +132,15 @@ describe('view', () => {
     writeFileSync(live, encodeJsonl(EVENTS[0]!, who));
     const ac = new AbortController();
     let text = '';
-    const done = runView(live, { write: (s: string) => { text += s; } }, { follow: true, signal: ac.signal, pollMs: 20 });
+    const done = runView(
+      live,
+      {
+        write: (s: string) => {
+          text += s;
+        },
+      },
+      { follow: true, signal: ac.signal, pollMs: 20 },
+    );
     const waitFor = async (re: RegExp) => {
       const deadline = Date.now() + 5000;
       while (!re.test(text)) {

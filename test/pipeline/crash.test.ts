@@ -14,7 +14,10 @@ it('survives kill -9 mid-storm without losing or duplicating events', async (t) 
   let stop = false;
   const storm = (async () => {
     let n = 0;
-    while (!stop && n < 3000) { await runCommand('/usr/bin/true', [marker]); n++; }
+    while (!stop && n < 3000) {
+      await runCommand('/usr/bin/true', [marker]);
+      n++;
+    }
     return n;
   })();
   await first.waitFor((e) => e.EventID === 1 && e.EventData.CommandLine === `/usr/bin/true ${marker}`, 20_000, 'storm started', 50);
@@ -28,7 +31,10 @@ it('survives kill -9 mid-storm without losing or duplicating events', async (t) 
   stop = true;
   const spawned = await storm;
   assert.ok(spawned >= 50);
-  const [started] = second.events().filter((e) => e.EventID === 4 && e.EventData.State === 'Started').slice(-1);
+  const [started] = second
+    .events()
+    .filter((e) => e.EventID === 4 && e.EventData.State === 'Started')
+    .slice(-1);
   assert.ok(started!.EventRecordID > lastBefore, 'IDs continue after the crash');
   assert.equal(await second.stop(), 0, second.stderr);
   const ids = second.events().map((e) => e.EventRecordID);

@@ -13,7 +13,10 @@ it('reports ring overflow as event 255 RingDrops with the lost count, then keeps
   if (!requirePrereq(t, missingKernelPrereq())) return;
   const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-drops-'));
   const config = join(dir, 'config.xml');
-  writeFileSync(config, '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or"><FileCreate onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>');
+  writeFileSync(
+    config,
+    '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or"><FileCreate onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>',
+  );
   const agent = new AgentProcess(['-c', config, '--ring-mb', '1'], dir);
   await agent.start();
   try {

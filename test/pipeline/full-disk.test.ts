@@ -26,7 +26,9 @@ function fillUp(path: string): void {
   const block = Buffer.alloc(64 * 1024, 0x5a);
   try {
     for (;;) {
-      try { writeSync(fd, block); } catch (e) {
+      try {
+        writeSync(fd, block);
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return;
         throw e;
       }
@@ -50,10 +52,14 @@ it('full disk under the journal: bounded memory, drops counted and reported, not
   const marker = `fulldisk${process.hrtime.bigint()}`;
   const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-fulldisk-'));
   const config = join(dir, 'config.xml');
-  writeFileSync(config, `<Sysmon schemaversion="4.90"><EventFiltering>
+  writeFileSync(
+    config,
+    `<Sysmon schemaversion="4.90"><EventFiltering>
     <RuleGroup name="" groupRelation="or"><FileCreate onmatch="include"><TargetFilename condition="contains">${marker}</TargetFilename></FileCreate></RuleGroup>
     <RuleGroup name="" groupRelation="or"><ProcessCreate onmatch="include"><CommandLine condition="contains">${marker}</CommandLine></ProcessCreate></RuleGroup>
-  </EventFiltering></Sysmon>\n`, { mode: 0o600 });
+  </EventFiltering></Sysmon>\n`,
+    { mode: 0o600 },
+  );
   // a 1 MiB ring: once the journal's backlog is full, the kernel drops (and counts) at once
   const agent = new AgentProcess(['-c', config, '--ring-mb', '1'], dir);
   const journal = agent.journal;
@@ -114,23 +120,37 @@ it('full disk under the journal: bounded memory, drops counted and reported, not
 
     const evs: JsonEvent[] = agent.events();
     const ids = evs.map((e) => e.EventRecordID);
-    assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => i + 1), 'the sink has every journaled event once, in order');
+    assert.deepEqual(
+      ids,
+      Array.from({ length: ids.length }, (_, i) => i + 1),
+      'the sink has every journaled event once, in order',
+    );
     const drops = evs.filter((e) => e.EventID === 255 && e.EventData.ID === 'RingDrops').map((e) => String(e.EventData.Description));
     const reported = drops.reduce((s, d) => s + Number(/^(\d+) kernel records lost/.exec(d)![1]), 0);
     const sinceStart = Number(/\((\d+) since start\)/.exec(drops.at(-1)!)![1]);
     assert.equal(reported, sinceStart, 'the RingDrops events add up to the running total');
     assert.ok(reported >= kernelDrops, `every drop the driver counted is reported (${reported} reported, ${kernelDrops} counted)`);
     const creates = new Set(evs.filter((e) => e.EventID === 11).map((e) => String(e.EventData.TargetFilename)));
-    assert.ok(creates.size + reported >= 100 + total, `each storm file is either delivered or counted as lost: ${creates.size} delivered + ${reported} dropped vs ${100 + total}`);
+    assert.ok(
+      creates.size + reported >= 100 + total,
+      `each storm file is either delivered or counted as lost: ${creates.size} delivered + ${reported} dropped vs ${100 + total}`,
+    );
     // nothing already journaled was damaged: the journal reads back whole (CRC32C per record)
     let n = 0;
-    for await (const e of readJournal(journal)) { n++; assert.equal(e.recordId, n); }
+    for await (const e of readJournal(journal)) {
+      n++;
+      assert.equal(e.recordId, n);
+    }
     assert.equal(n, ids.length);
     t.diagnostic(`storm ${100 + total} files; delivered ${creates.size}; kernel drops ${reported}; RSS ${rssText}`);
   } finally {
     await agent.stop('SIGKILL');
     rmSync(filler, { force: true });
-    try { execFileSync('umount', ['-l', journal]); } catch { /* not mounted */ }
+    try {
+      execFileSync('umount', ['-l', journal]);
+    } catch {
+      /* not mounted */
+    }
     rmSync(agent.dir, { recursive: true, force: true });
   }
 });

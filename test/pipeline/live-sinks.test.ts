@@ -34,7 +34,14 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
     const info = run('evtxinfo', [evtx]);
     assert.equal(info.status, 0, info.stderr);
     assert.doesNotMatch(info.stdout, /corrupted/i);
-    assert.match(info.stdout, new RegExp(`Number of records\\s*:\\s*${count}\\n`), `every JSONL event (${count}) is in the EVTX file; agent log:\n${agent.stderr.split('\n').filter((l) => /warn|error|sink/i.test(l)).join('\n')}`);
+    assert.match(
+      info.stdout,
+      new RegExp(`Number of records\\s*:\\s*${count}\\n`),
+      `every JSONL event (${count}) is in the EVTX file; agent log:\n${agent.stderr
+        .split('\n')
+        .filter((l) => /warn|error|sink/i.test(l))
+        .join('\n')}`,
+    );
     assert.match(info.stdout, /Number of recovered records\s*:\s*0\n/);
     const pinfo = run('evtx_info.py', [evtx]);
     assert.equal(pinfo.status, 0, pinfo.stderr);
@@ -53,7 +60,8 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
         if (typeof v === 'string' && /^\{[0-9a-f-]{36}\}$/.test(v)) assert.equal(got?.toLowerCase(), v, `${r.recordId} ${k}`);
         // HexInt64 is binary in EVTX; parsers print it with their own zero padding
         else if (typeof v === 'string' && /^0x[0-9a-f]+$/.test(v)) assert.equal(BigInt(got ?? 'x'), BigInt(v), `${r.recordId} ${k}`);
-        else if (typeof v === 'string' && v.length > 24_000) assert.ok(got !== undefined && v.startsWith(got.slice(0, 1000)), `${r.recordId} ${k} (long value)`);
+        else if (typeof v === 'string' && v.length > 24_000)
+          assert.ok(got !== undefined && v.startsWith(got.slice(0, 1000)), `${r.recordId} ${k} (long value)`);
         else if (typeof v === 'string') assert.equal(got, v, `${r.recordId} ${k}`);
       }
     }
@@ -65,7 +73,9 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
     const r = await runCommand('/usr/bin/env', ['true', marker, 'two\nlines <x> & "q"']);
     const [ev] = await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid && e.EventData.Image === '/usr/bin/env', 15_000, 'JSONL event');
     const lines = await rsyslog.waitFor((ls) => ls.some((l) => l.msg.includes(marker)), 15_000);
-    const mine = lines.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>') && l.msg.includes('<Data Name="Image">/usr/bin/env</Data>'));
+    const mine = lines.filter(
+      (l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>') && l.msg.includes('<Data Name="Image">/usr/bin/env</Data>'),
+    );
     assert.equal(mine.length, 1, 'exactly one syslog message for the exec');
     const msg = mine[0]!.msg;
     assert.equal(mine[0]!.app, 'sysmon');
@@ -95,8 +105,13 @@ describe('live monitor to JSONL, EVTX and syslog', () => {
     await agent.waitFor((e) => e.EventID === 1 && String(e.EventData.CommandLine).startsWith(`/usr/bin/true ${marker}`), 15_000, 'JSONL during outage', 20);
     await new Promise((r) => setTimeout(r, 1000));
     await rsyslog.start();
-    const lines = await rsyslog.waitFor((ls) => new Set(ls.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>')).map((l) => l.msg)).size >= 20, 60_000);
-    const got = new Set(lines.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>')).map((l) => /<Data Name="ProcessId">(\d+)</.exec(l.msg)?.[1]));
+    const lines = await rsyslog.waitFor(
+      (ls) => new Set(ls.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>')).map((l) => l.msg)).size >= 20,
+      60_000,
+    );
+    const got = new Set(
+      lines.filter((l) => l.msg.includes(marker) && l.msg.includes('<EventID>1</EventID>')).map((l) => /<Data Name="ProcessId">(\d+)</.exec(l.msg)?.[1]),
+    );
     for (const pid of pids) assert.ok(got.has(String(pid)), `pid ${pid} reached syslog after the outage`);
   });
 });

@@ -7,7 +7,7 @@ import { createJsonlFileSink, encodeEcs, parseHashes } from '../../sinks/jsonl/i
 import { utcTime } from '../../src/events/time.js';
 import { HOSTILE, IDENTITY, processCreate } from './fixtures.js';
 
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>;
 
 test('ECS: ProcessCreate maps process, parent, user, hashes; keeps the record under winlog', () => {
   const ev = processCreate(42, { Hashes: 'SHA1=AB,MD5=CD,SHA256=EF,IMPHASH=01', User: 'CORP\\alice', RuleName: 'technique_id=T1105' });
@@ -43,21 +43,83 @@ test('ECS: ProcessCreate maps process, parent, user, hashes; keeps the record un
 
 test('ECS: NetworkConnect, DnsQuery, FileCreate, Error', () => {
   const t = utcTime(1700000000000000000n);
-  const net = JSON.parse(encodeEcs({ id: 3, recordId: 1, timeNs: 1n, data: {
-    RuleName: '-', UtcTime: t, ProcessGuid: '{a}', ProcessId: 10, Image: '/usr/bin/curl', User: 'root', Protocol: 'tcp', Initiated: true,
-    SourceIsIpv6: false, SourceIp: '10.0.0.1', SourceHostname: '-', SourcePort: 40000, SourcePortName: '-', DestinationIsIpv6: false,
-    DestinationIp: '1.2.3.4', DestinationHostname: '-', DestinationPort: 443, DestinationPortName: '-' } }, IDENTITY)) as J;
+  const net = JSON.parse(
+    encodeEcs(
+      {
+        id: 3,
+        recordId: 1,
+        timeNs: 1n,
+        data: {
+          RuleName: '-',
+          UtcTime: t,
+          ProcessGuid: '{a}',
+          ProcessId: 10,
+          Image: '/usr/bin/curl',
+          User: 'root',
+          Protocol: 'tcp',
+          Initiated: true,
+          SourceIsIpv6: false,
+          SourceIp: '10.0.0.1',
+          SourceHostname: '-',
+          SourcePort: 40000,
+          SourcePortName: '-',
+          DestinationIsIpv6: false,
+          DestinationIp: '1.2.3.4',
+          DestinationHostname: '-',
+          DestinationPort: 443,
+          DestinationPortName: '-',
+        },
+      },
+      IDENTITY,
+    ),
+  ) as J;
   assert.deepEqual(net.network, { transport: 'tcp', direction: 'egress', type: 'ipv4' });
   assert.deepEqual(net.source, { ip: '10.0.0.1', port: 40000 });
   assert.deepEqual(net.destination, { ip: '1.2.3.4', port: 443 });
   assert.equal(net['@timestamp'], '2023-11-14T22:13:20.000Z');
-  const dns = JSON.parse(encodeEcs({ id: 22, recordId: 2, timeNs: 1n, data: {
-    RuleName: '-', UtcTime: t, ProcessGuid: '{a}', ProcessId: 10, QueryName: 'example.com', QueryStatus: '0',
-    QueryResults: 'type:  5 example.net;::ffff:93.184.216.34;2606:2800:220:1::;', Image: '/usr/bin/curl', User: 'root' } }, IDENTITY)) as J;
+  const dns = JSON.parse(
+    encodeEcs(
+      {
+        id: 22,
+        recordId: 2,
+        timeNs: 1n,
+        data: {
+          RuleName: '-',
+          UtcTime: t,
+          ProcessGuid: '{a}',
+          ProcessId: 10,
+          QueryName: 'example.com',
+          QueryStatus: '0',
+          QueryResults: 'type:  5 example.net;::ffff:93.184.216.34;2606:2800:220:1::;',
+          Image: '/usr/bin/curl',
+          User: 'root',
+        },
+      },
+      IDENTITY,
+    ),
+  ) as J;
   assert.equal(dns.dns.question.name, 'example.com');
   assert.deepEqual(dns.dns.resolved_ip, ['93.184.216.34', '2606:2800:220:1::']);
-  const file = JSON.parse(encodeEcs({ id: 11, recordId: 3, timeNs: 1n, data: {
-    RuleName: '-', UtcTime: t, ProcessGuid: '{a}', ProcessId: 10, Image: '/bin/cp', TargetFilename: '/tmp/x/evil.sh', CreationUtcTime: t, User: 'root' } }, IDENTITY)) as J;
+  const file = JSON.parse(
+    encodeEcs(
+      {
+        id: 11,
+        recordId: 3,
+        timeNs: 1n,
+        data: {
+          RuleName: '-',
+          UtcTime: t,
+          ProcessGuid: '{a}',
+          ProcessId: 10,
+          Image: '/bin/cp',
+          TargetFilename: '/tmp/x/evil.sh',
+          CreationUtcTime: t,
+          User: 'root',
+        },
+      },
+      IDENTITY,
+    ),
+  ) as J;
   assert.deepEqual(file.file, { path: '/tmp/x/evil.sh', name: 'evil.sh', directory: '/tmp/x', extension: 'sh' });
   assert.deepEqual(file.event.type, ['creation']);
   const err = JSON.parse(encodeEcs({ id: 255, recordId: 4, timeNs: 1n, data: { UtcTime: t, ID: 'x', Description: 'lost 3' } }, IDENTITY)) as J;
@@ -88,6 +150,9 @@ test('ECS file sink: exactly-once reads winlog.record_id back', async () => {
   await b.close();
   const text = await fsp.readFile(file, 'utf8');
   await fsp.rm(dir, { recursive: true, force: true });
-  const ids = text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as J).winlog.record_id);
+  const ids = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as J).winlog.record_id);
   assert.deepEqual(ids, [1, 2, 3]);
 });

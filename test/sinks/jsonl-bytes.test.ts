@@ -60,7 +60,11 @@ function plain(ev: SysmonEvent): SysmonEvent {
   return c;
 }
 
-async function throughJournal(events: SysmonEvent[], who: Identity, batch: number): Promise<{ file: Buffer; expected: Buffer; dir: string; cleanup: () => Promise<void> }> {
+async function throughJournal(
+  events: SysmonEvent[],
+  who: Identity,
+  batch: number,
+): Promise<{ file: Buffer; expected: Buffer; dir: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup } = await tempDir('jsonl-bytes');
   const j = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never' });
   const fanout = new Fanout(j);

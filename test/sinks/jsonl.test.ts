@@ -9,7 +9,9 @@ import { encodeJsonl } from '../../sinks/shared/jsonl-encode.js';
 import { hostileEvents, IDENTITY, processCreate } from './fixtures.js';
 
 const dirs: string[] = [];
-after(async () => { for (const d of dirs) await fsp.rm(d, { recursive: true, force: true }); });
+after(async () => {
+  for (const d of dirs) await fsp.rm(d, { recursive: true, force: true });
+});
 
 async function tmp(): Promise<string> {
   const d = await fsp.mkdtemp(join(tmpdir(), 'jsonl-sink-'));
@@ -20,7 +22,10 @@ async function tmp(): Promise<string> {
 async function ids(file: string): Promise<number[]> {
   const text = await fsp.readFile(file, 'utf8').catch(() => '');
   assert.ok(text === '' || text.endsWith('\n'), `${file} ends with a whole line`);
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { EventRecordID: number }).EventRecordID);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { EventRecordID: number }).EventRecordID);
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => processCreate(a + i));
@@ -39,7 +44,10 @@ test('file: appends whole lines, mode 0640, creates the directory, hostile value
   assert.equal((await fsp.stat(join(dir, 'sub'))).mode & 0o777, 0o750);
   const text = await fsp.readFile(file, 'utf8');
   assert.equal(text, evs.map((e) => encodeJsonl(e, IDENTITY)).join(''));
-  assert.deepEqual(await ids(file), evs.map((e) => e.recordId));
+  assert.deepEqual(
+    await ids(file),
+    evs.map((e) => e.recordId),
+  );
 });
 
 test('file: refuses a symlink planted at the file path', async () => {
@@ -71,9 +79,18 @@ test('file: size rotation with numbered files and a max count; every line whole,
   await sink.close();
   const names = (await fsp.readdir(dir)).sort();
   assert.deepEqual(names, ['e.jsonl', 'e.jsonl.1', 'e.jsonl.2', 'e.jsonl.3']);
-  assert.deepEqual(await ids(file), range(140, 149).map((e) => e.recordId));
-  assert.deepEqual(await ids(`${file}.1`), range(130, 139).map((e) => e.recordId));
-  assert.deepEqual(await ids(`${file}.3`), range(110, 119).map((e) => e.recordId));
+  assert.deepEqual(
+    await ids(file),
+    range(140, 149).map((e) => e.recordId),
+  );
+  assert.deepEqual(
+    await ids(`${file}.1`),
+    range(130, 139).map((e) => e.recordId),
+  );
+  assert.deepEqual(
+    await ids(`${file}.3`),
+    range(110, 119).map((e) => e.recordId),
+  );
   for (const n of names) assert.ok((await fsp.stat(join(dir, n))).size <= lineLen * 10);
 });
 
@@ -126,7 +143,10 @@ test('file: exactly-once after a crash: re-delivered events are skipped on open'
   assert.equal(b.lastRecordId, 10);
   await b.write(range(6, 15)); // at-least-once re-delivery from the journal
   await b.close();
-  assert.deepEqual(await ids(file), range(1, 15).map((e) => e.recordId));
+  assert.deepEqual(
+    await ids(file),
+    range(1, 15).map((e) => e.recordId),
+  );
 });
 
 test('file: exactly-once across a rotation (current file empty, newest rotated file holds the last id)', async () => {
@@ -148,7 +168,9 @@ test('file: exactly-once across a rotation (current file empty, newest rotated f
 test('file: a torn last line (crash mid-write) is cut and its event written again whole', async () => {
   const dir = await tmp();
   const file = join(dir, 'z.jsonl');
-  const whole = range(1, 3).map((e) => encodeJsonl(e, IDENTITY)).join('');
+  const whole = range(1, 3)
+    .map((e) => encodeJsonl(e, IDENTITY))
+    .join('');
   const torn = encodeJsonl(processCreate(4), IDENTITY).slice(0, 57);
   await fsp.writeFile(file, whole + torn);
   const b = createJsonlFileSink(file, { identity: IDENTITY });
@@ -186,7 +208,9 @@ test('stdout: waits for drain when the reader is slow, resolves after the data i
   const sink = createStdoutSink({ identity: IDENTITY, stream });
   await sink.open();
   let resolved = false;
-  const p = sink.write(range(1, 50)).then(() => { resolved = true; });
+  const p = sink.write(range(1, 50)).then(() => {
+    resolved = true;
+  });
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(resolved, false, 'blocked on backpressure');
   const chunks: Buffer[] = [];

@@ -17,7 +17,8 @@ import { run } from '../evtx/tools.js';
 describe('sink specs', () => {
   it('every sinks/<name>/kind.ts is registered, under a unique kind and schemes', () => {
     const folders = readdirSync(join(ROOT, 'sinks'), { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(ROOT, 'sinks', d.name, 'kind.ts'))).map((d) => d.name);
+      .filter((d) => d.isDirectory() && existsSync(join(ROOT, 'sinks', d.name, 'kind.ts')))
+      .map((d) => d.name);
     const declared = folders.map((f) => /kind: '([a-z]+)'/.exec(readFileSync(join(ROOT, 'sinks', f, 'kind.ts'), 'utf8'))?.[1]);
     assert.deepEqual([...declared].sort(), SINK_KINDS.map((k) => k.kind).sort(), 'a sink folder with a kind.ts is missing from SINK_KINDS (sinks/index.ts)');
     assert.equal(new Set(SINK_KINDS.map((k) => k.kind)).size, SINK_KINDS.length);
@@ -29,7 +30,13 @@ describe('sink specs', () => {
     const j = parseSinkSpec('jsonl:/var/log/x.jsonl?max-mb=100&format=ecs');
     assert.equal(j.kind.kind, 'jsonl');
     assert.equal(j.where, '/var/log/x.jsonl');
-    assert.deepEqual([...j.options], [['max-mb', '100'], ['format', 'ecs']]);
+    assert.deepEqual(
+      [...j.options],
+      [
+        ['max-mb', '100'],
+        ['format', 'ecs'],
+      ],
+    );
     assert.equal(parseSinkSpec('jsonl:-').where, '-');
     assert.equal(parseSinkSpec('evtx:/x/y.evtx').kind.kind, 'evtx');
     assert.equal(parseSinkSpec('etw').kind.kind, 'etw');
@@ -55,7 +62,7 @@ describe('sink specs', () => {
     assert.throws(() => sinkFromSpec('jsonl:/tmp/x.jsonl?format=xml', { identity: LINUX_IDENTITY }), /format=xml: must be jsonl or ecs/);
   });
 
-  it('per-kind flag values are defaults; a spec\'s own option wins', () => {
+  it("per-kind flag values are defaults; a spec's own option wins", () => {
     const sink = sinkFromSpec('syslog:tcp://127.0.0.1:1?format=json', { identity: LINUX_IDENTITY, defaults: { syslog: { format: 'xml' } } });
     assert.equal(sink.name, 'syslog:tcp://127.0.0.1:1');
   });
@@ -75,9 +82,14 @@ describe('--sink on the live agent', () => {
     const r = await runCommand('/bin/echo', [marker]);
     await agent.waitFor((e) => e.EventID === 1 && e.EventData.ProcessId === r.pid);
     assert.equal(await agent.stop(), 0, agent.stderr);
-    const ecs = readFileSync(other, 'utf8').split('\n').filter((l) => l.includes(marker));
+    const ecs = readFileSync(other, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(marker));
     assert.ok(ecs.length >= 1, 'the --sink JSONL file has the event');
-    assert.ok(ecs.every((l) => (JSON.parse(l) as { process?: unknown }).process !== undefined), 'in ECS names (its ?format=ecs)');
+    assert.ok(
+      ecs.every((l) => (JSON.parse(l) as { process?: unknown }).process !== undefined),
+      'in ECS names (its ?format=ecs)',
+    );
     const exp = run('evtxexport', ['-f', 'xml', evtx]);
     assert.equal(exp.status, 0, exp.stderr);
     assert.ok(exp.stdout.includes(marker), 'the EVTX file has the event');

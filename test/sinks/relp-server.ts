@@ -6,7 +6,17 @@
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, freeTcpPort, hasCommand, hasRsyslogModule, makeCertificate, outputConf, RSYSLOGD, RsyslogdProcess, type Received } from './rsyslogd-process.js';
+import {
+  canConnect,
+  freeTcpPort,
+  hasCommand,
+  hasRsyslogModule,
+  makeCertificate,
+  outputConf,
+  RSYSLOGD,
+  RsyslogdProcess,
+  type Received,
+} from './rsyslogd-process.js';
 
 export { freeTcpPort };
 export type RelpReceived = Received;
@@ -27,7 +37,9 @@ export class RelpServer extends RsyslogdProcess {
   tlsPort = 0;
 
   // rsyslogd can wait a long time on a TLS session stuck in its handshake: do not hang the tests
-  constructor() { super({ errorTail: 2000, killAfterMs: 5000 }); }
+  constructor() {
+    super({ errorTail: 2000, killAfterMs: 5000 });
+  }
 
   static async create(): Promise<RelpServer> {
     const r = new RelpServer();
@@ -38,7 +50,9 @@ export class RelpServer extends RsyslogdProcess {
     const { cert, key } = makeCertificate(r.dir);
     r.ca = cert;
     const d = r.dir;
-    await fsp.writeFile(join(d, 'rsyslog.conf'), `
+    await fsp.writeFile(
+      join(d, 'rsyslog.conf'),
+      `
 global(workDirectory="${d}" net.enableDNS="off" maxMessageSize="4m")
 main_queue(queue.type="Direct")
 module(load="imrelp")
@@ -46,12 +60,13 @@ input(type="imrelp" address="127.0.0.1" port="${r.port}" maxDataSize="4194304" n
 input(type="imrelp" address="127.0.0.1" port="${r.tlsPort}" maxDataSize="4194304" name="relps"
       tls="on" tls.caCert="${r.ca}" tls.myCert="${r.ca}" tls.myPrivKey="${key}" tls.authMode="certvalid")
 ${outputConf(r.out)}
-`);
+`,
+    );
     return r;
   }
 
   protected async ready(): Promise<boolean> {
-    return await canConnect(this.port) && await canConnect(this.tlsPort);
+    return (await canConnect(this.port)) && (await canConnect(this.tlsPort));
   }
 
   /** SIGTERM (graceful: imrelp sends "serverclose") or SIGKILL (the process is gone at once) */

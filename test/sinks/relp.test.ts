@@ -46,19 +46,19 @@ test('frames: encoded as librelp writes them, parsed across any split, malformed
   assert.equal(encodeFrame(7, 'syslog', Buffer.from('<14>1 x')).toString(), '7 syslog 7 <14>1 x\n');
   assert.equal(encodeFrame(3, 'close').toString(), '3 close 0\n');
   const openRsp = '200 OK\nrelp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog';
-  const stream = Buffer.concat([
-    Buffer.from(`1 rsp ${openRsp.length} ${openRsp}\n`),
-    Buffer.from('2 rsp 6 200 OK\n'),
-    Buffer.from('0 serverclose 0\n'),
-  ]);
+  const stream = Buffer.concat([Buffer.from(`1 rsp ${openRsp.length} ${openRsp}\n`), Buffer.from('2 rsp 6 200 OK\n'), Buffer.from('0 serverclose 0\n')]);
   for (let cut = 0; cut <= stream.length; cut++) {
     const p = new FrameParser(1024);
     const frames: RelpFrame[] = [...p.push(stream.subarray(0, cut)), ...p.push(stream.subarray(cut))];
-    assert.deepEqual(frames.map((f) => [f.txnr, f.command, f.data.toString()]), [
-      [1, 'rsp', openRsp],
-      [2, 'rsp', '200 OK'],
-      [0, 'serverclose', ''],
-    ], `split at ${cut}`);
+    assert.deepEqual(
+      frames.map((f) => [f.txnr, f.command, f.data.toString()]),
+      [
+        [1, 'rsp', openRsp],
+        [2, 'rsp', '200 OK'],
+        [0, 'serverclose', ''],
+      ],
+      `split at ${cut}`,
+    );
   }
   const bad: [string, RegExp][] = [
     ['x rsp 0\n', /digit of the transaction number, got 'x'/],
@@ -71,13 +71,24 @@ test('frames: encoded as librelp writes them, parsed across any split, malformed
   ];
   for (const [input, re] of bad) {
     const p = new FrameParser(1024);
-    assert.throws(() => p.push(Buffer.from(input)), (e: Error) => e instanceof RelpProtocolError && re.test(e.message), input);
+    assert.throws(
+      () => p.push(Buffer.from(input)),
+      (e: Error) => e instanceof RelpProtocolError && re.test(e.message),
+      input,
+    );
     assert.throws(() => p.push(Buffer.from('1 rsp 0\n')), RelpProtocolError, 'a failed parser stays failed');
   }
   assert.deepEqual(parseResponse(Buffer.from('200 OK')), { code: 200, text: 'OK', body: '' });
   assert.deepEqual(parseResponse(Buffer.from('500 error 3 on connect\nx=1')), { code: 500, text: 'error 3 on connect', body: 'x=1' });
   assert.throws(() => parseResponse(Buffer.from('OK')), /expected a 3-digit code/);
-  assert.deepEqual([...parseOffers('relp_version=0\ncommands=syslog,other\nflag')], [['relp_version', ['0']], ['commands', ['syslog', 'other']], ['flag', []]]);
+  assert.deepEqual(
+    [...parseOffers('relp_version=0\ncommands=syslog,other\nflag')],
+    [
+      ['relp_version', ['0']],
+      ['commands', ['syslog', 'other']],
+      ['flag', []],
+    ],
+  );
 });
 
 // ---- scripted servers: what rsyslog never does, but a broken or hostile peer might ----
@@ -114,14 +125,17 @@ class ScriptedServer {
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
   }
-  dropAll(): void { for (const s of this.socks) s.destroy(); }
+  dropAll(): void {
+    for (const s of this.socks) s.destroy();
+  }
   async close(): Promise<void> {
     this.dropAll();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
   /** EventRecordIDs of the syslog frames a connection carried */
   ids(conn: number): number[] {
-    return this.received.filter((r) => r.conn === conn && r.frame.command === 'syslog')
+    return this.received
+      .filter((r) => r.conn === conn && r.frame.command === 'syslog')
       .map((r) => Number(/<EventRecordID>(\d+)</.exec(r.frame.data.toString())![1]));
   }
 }
@@ -222,7 +236,10 @@ test('after a lost session only the unacknowledged messages are sent again, with
       if (f.command !== 'syslog') return RSP_OK(f.txnr);
       if (conn > 1) return RSP_OK(f.txnr);
       if (f.txnr <= 4) return RSP_OK(f.txnr); // txnr 1 was "open": records 1-3
-      if (f.txnr === 6 && !dropped) { dropped = true; setTimeout(() => server.dropAll(), 50); }
+      if (f.txnr === 6 && !dropped) {
+        dropped = true;
+        setTimeout(() => server.dropAll(), 50);
+      }
       return null;
     },
   }).listen();
@@ -235,7 +252,10 @@ test('after a lost session only the unacknowledged messages are sent again, with
   await s.write(batch); // the fan-out's retry of the same batch
   assert.deepEqual(server.ids(1), [1, 2, 3, 4, 5]);
   assert.deepEqual(server.ids(2), [4, 5], 'acknowledged records are never sent again');
-  assert.deepEqual(server.received.filter((r) => r.conn === 2).map((r) => `${r.frame.txnr} ${r.frame.command}`), ['1 open', '2 syslog', '3 syslog']);
+  assert.deepEqual(
+    server.received.filter((r) => r.conn === 2).map((r) => `${r.frame.txnr} ${r.frame.command}`),
+    ['1 open', '2 syslog', '3 syslog'],
+  );
   assert.deepEqual(acks, [1, 2, 3, 4, 5]);
   assert.equal(s.stats.resent, 2);
   assert.equal(s.stats.sessions, 2);
@@ -255,15 +275,19 @@ test('the window bounds the messages in flight', async () => {
     c.on('data', (b: Buffer) => {
       for (const f of p.push(b)) {
         if (f.command === 'open') c.write(OPEN_OK(f.txnr));
-        else if (f.command === 'syslog') { pending.push(f.txnr); maxInFlight = Math.max(maxInFlight, pending.length); }
-        else c.write(RSP_OK(f.txnr));
+        else if (f.command === 'syslog') {
+          pending.push(f.txnr);
+          maxInFlight = Math.max(maxInFlight, pending.length);
+        } else c.write(RSP_OK(f.txnr));
       }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   // answer in bursts, late, so the client runs into its window
-  const pump = setInterval(() => { while (pending.length) sock?.write(RSP_OK(pending.shift()!)); }, 30);
+  const pump = setInterval(() => {
+    while (pending.length) sock?.write(RSP_OK(pending.shift()!));
+  }, 30);
   const s = createRelpSink(`relp://127.0.0.1:${port}?window=8`, { identity: IDENTITY });
   await s.open();
   await s.write(Array.from({ length: 100 }, (_, i) => processCreate(i + 1)));
@@ -285,11 +309,17 @@ if (missing && process.env.CI === 'true') {
 } else {
   describe('against a real rsyslogd with imrelp', () => {
     let rs: RelpServer;
-    before(async () => { rs = await RelpServer.create(); await rs.start(); });
-    after(async () => { await rs?.cleanup(); });
+    before(async () => {
+      rs = await RelpServer.create();
+      await rs.start();
+    });
+    after(async () => {
+      await rs?.cleanup();
+    });
 
     const url = () => `relp://127.0.0.1:${rs.port}`;
-    const tlsUrl = (client = true) => `relps://127.0.0.1:${rs.tlsPort}?ca=${encodeURIComponent(rs.ca)}${client ? `&cert=${encodeURIComponent(rs.ca)}&key=${encodeURIComponent(`${rs.dir}/key.pem`)}` : ''}`;
+    const tlsUrl = (client = true) =>
+      `relps://127.0.0.1:${rs.tlsPort}?ca=${encodeURIComponent(rs.ca)}${client ? `&cert=${encodeURIComponent(rs.ca)}&key=${encodeURIComponent(`${rs.dir}/key.pem`)}` : ''}`;
 
     async function send(u: string, events: SysmonEvent[], opts: RelpSinkOptions = {}): Promise<void> {
       const s = createRelpSink(u, { identity: IDENTITY, ...opts });
@@ -308,7 +338,10 @@ if (missing && process.env.CI === 'true') {
       return seen;
     }
 
-    for (const [name, input, u] of [['relp', 'relp', url], ['relps (mutual TLS)', 'relps', tlsUrl]] as const) {
+    for (const [name, input, u] of [
+      ['relp', 'relp', url],
+      ['relps (mutual TLS)', 'relps', tlsUrl],
+    ] as const) {
       test(`${name}: every event arrives once; hostile values and a 100 KB command line intact, on one line, every field equal`, async () => {
         await rs.reset();
         const big = `python3 -c '${'x<&>"\n\udcff'.repeat(15_000)}'`;
@@ -379,7 +412,12 @@ if (missing && process.env.CI === 'true') {
         const dir = await mkdtemp(join(tmpdir(), 'relp-journal-'));
         const firstAck = new Map<number, number>();
         const WINDOW = 32;
-        const sink = createRelpSink(`${url()}?window=${WINDOW}`, { identity: IDENTITY, onAck: (id) => { if (!firstAck.has(id)) firstAck.set(id, performance.now()); } });
+        const sink = createRelpSink(`${url()}?window=${WINDOW}`, {
+          identity: IDENTITY,
+          onAck: (id) => {
+            if (!firstAck.has(id)) firstAck.set(id, performance.now());
+          },
+        });
         const j = await Journal.open({ dir });
         const f = new Fanout(j, { retry: { initialMs: 20, maxMs: 200 }, maxBatch: 500, startAt: 'oldest' });
         const runner = await f.add(sink);
@@ -409,7 +447,9 @@ if (missing && process.env.CI === 'true') {
           for (let id = 1; id <= N; id++) if (!seen.has(id)) lost.push(id);
           const dups = [...seen].filter(([, c]) => c > 1).map(([id]) => id);
           const resentAfterAck = dups.filter((id) => firstAck.get(id)! < killedAt);
-          console.log(`# ${signal}: ${N} events, ${sink.stats.failures} failed writes, ${sink.stats.sessions} sessions, ${sink.stats.resent} resent, ${dups.length} duplicates, ${lost.length} lost`);
+          console.log(
+            `# ${signal}: ${N} events, ${sink.stats.failures} failed writes, ${sink.stats.sessions} sessions, ${sink.stats.resent} resent, ${dups.length} duplicates, ${lost.length} lost`,
+          );
           assert.ok(sink.stats.failures > 0 && sink.stats.sessions >= 2, 'the outage happened mid-stream');
           assert.deepEqual(lost, [], 'no event lost');
           assert.deepEqual(resentAfterAck, [], 'no message acknowledged before the outage was delivered again');

@@ -38,7 +38,9 @@ export class Rsyslog extends RsyslogdProcess {
   tlsPort = 0;
   sock = '';
 
-  constructor() { super({ trimMsgSpace: true }); } // RFC 3164 MSG keeps the space after the TAG
+  constructor() {
+    super({ trimMsgSpace: true });
+  } // RFC 3164 MSG keeps the space after the TAG
 
   static async create(): Promise<Rsyslog> {
     const r = new Rsyslog();
@@ -51,7 +53,9 @@ export class Rsyslog extends RsyslogdProcess {
     const { cert, key } = makeCertificate(r.dir);
     r.ca = cert;
     const d = r.dir;
-    await fsp.writeFile(join(d, 'rsyslog.conf'), `
+    await fsp.writeFile(
+      join(d, 'rsyslog.conf'),
+      `
 $MaxMessageSize 4m
 global(workDirectory="${d}" net.enableDNS="off"
   defaultNetstreamDriverCAFile="${r.ca}" defaultNetstreamDriverCertFile="${r.ca}" defaultNetstreamDriverKeyFile="${key}")
@@ -66,13 +70,14 @@ module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.
 input(type="imtcp" address="127.0.0.1" port="${r.tlsPort}")
 ${outputConf(r.out)}
 if $inputname == "imuxsock" then action(type="omfile" file="${join(d, 'traditional.log')}" template="RSYSLOG_TraditionalFileFormat")
-`);
+`,
+    );
     return r;
   }
 
   /** ready when both TCP ports accept and the unix socket exists */
   protected async ready(): Promise<boolean> {
-    return existsSync(this.sock) && await canConnect(this.tcpPort) && await canConnect(this.tlsPort);
+    return existsSync(this.sock) && (await canConnect(this.tcpPort)) && (await canConnect(this.tlsPort));
   }
 
   async stop(): Promise<void> {

@@ -32,7 +32,10 @@ export async function freeTcpPort(): Promise<number> {
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -43,8 +46,27 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function makeCertificate(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  const ossl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
+  const ossl = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { encoding: 'utf8' },
+  );
   if (ossl.status !== 0) throw new Error(`openssl: ${ossl.stderr}`);
   return { cert, key };
 }
@@ -67,13 +89,16 @@ export interface Received {
 /** The lines a receiver wrote with the "raw" template (inputname|pri|app|procid|host|msg). */
 export async function readReceived(out: string, trimMsgSpace = false): Promise<Received[]> {
   const text = await fsp.readFile(out, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => {
-    const parts = l.split('|');
-    const [input, pri, app, procid, host] = parts;
-    let msg = parts.slice(5).join('|');
-    if (trimMsgSpace && msg.startsWith(' ')) msg = msg.slice(1);
-    return { input: input!, pri: Number(pri), app: app!, procid: procid!, host: host!, msg };
-  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const parts = l.split('|');
+      const [input, pri, app, procid, host] = parts;
+      let msg = parts.slice(5).join('|');
+      if (trimMsgSpace && msg.startsWith(' ')) msg = msg.slice(1);
+      return { input: input!, pri: Number(pri), app: app!, procid: procid!, host: host!, msg };
+    });
 }
 
 /** Polls `read` until `pred` holds for the lines or the time is up; returns the last lines read. */
@@ -108,15 +133,25 @@ export abstract class RsyslogdProcess {
   /** whether rsyslogd accepts on all its inputs */
   protected abstract ready(): Promise<boolean>;
 
-  get running(): boolean { return this.child !== null; }
-  get log(): string { return this.stderr; }
+  get running(): boolean {
+    return this.child !== null;
+  }
+  get log(): string {
+    return this.stderr;
+  }
 
   async start(): Promise<void> {
     this.stderr = '';
     const child = spawn(RSYSLOGD!, ['-n', '-f', join(this.dir, 'rsyslog.conf'), '-i', join(this.dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
-    child.stdout!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
-    child.once('exit', () => { if (this.child === child) this.child = null; });
+    child.stderr!.on('data', (b: Buffer) => {
+      this.stderr += b.toString();
+    });
+    child.stdout!.on('data', (b: Buffer) => {
+      this.stderr += b.toString();
+    });
+    child.once('exit', () => {
+      if (this.child === child) this.child = null;
+    });
     this.child = child;
     const tail = () => (this.opts.errorTail === undefined ? this.stderr : this.stderr.slice(-this.opts.errorTail));
     const deadline = Date.now() + 10_000;
@@ -151,7 +186,9 @@ export abstract class RsyslogdProcess {
     return waitForReceived(() => this.lines(), pred, timeoutMs);
   }
 
-  async reset(): Promise<void> { await fsp.writeFile(this.out, ''); }
+  async reset(): Promise<void> {
+    await fsp.writeFile(this.out, '');
+  }
 
   async cleanup(): Promise<void> {
     await this.stop();

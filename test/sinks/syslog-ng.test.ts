@@ -27,8 +27,13 @@ if (missing && process.env.CI === 'true') {
 } else {
   describe('against a real syslog-ng', () => {
     let ng: SyslogNg;
-    before(async () => { ng = await SyslogNg.create(); await ng.start(); });
-    after(async () => { await ng?.cleanup(); });
+    before(async () => {
+      ng = await SyslogNg.create();
+      await ng.start();
+    });
+    after(async () => {
+      await ng?.cleanup();
+    });
 
     const url = (t: string) => (t === 'tcp' ? `tcp://127.0.0.1:${ng.tcpPort}` : `tls://127.0.0.1:${ng.tlsPort}?ca=${encodeURIComponent(ng.ca)}`);
     const SOURCE: Record<string, string> = { tcp: 's_tcp', tls: 's_tls' };
@@ -72,7 +77,10 @@ if (missing && process.env.CI === 'true') {
           await sleep(300);
           const all = await ng.lines();
           assert.equal(all.length, events.length, `exactly ${events.length} records on ${t} ${framing}, got ${all.length}`);
-          assert.ok(all.every((l) => l.input === SOURCE[t]), 'all through the expected source');
+          assert.ok(
+            all.every((l) => l.input === SOURCE[t]),
+            'all through the expected source',
+          );
           assert.ok(!all.some((l) => l.host === 'evil' || l.msg.startsWith('forged')), 'no forged record');
           const got = byRecord(lines);
           for (const ev of events) {
@@ -129,7 +137,13 @@ if (missing && process.env.CI === 'true') {
         while (!restarted || after < 10) {
           const batch = Array.from({ length: BATCH }, (_, i) => processCreate(200_001 + sent + i));
           for (;;) {
-            try { await s.write(batch); break; } catch { rejects++; await sleep(20); }
+            try {
+              await s.write(batch);
+              break;
+            } catch {
+              rejects++;
+              await sleep(20);
+            }
           }
           sent += BATCH;
           if (restarted) after++;
@@ -143,7 +157,9 @@ if (missing && process.env.CI === 'true') {
         const seen = ids(lines);
         const lost: number[] = [];
         for (let i = 1; i <= N; i++) if (!seen.has(String(200_000 + i))) lost.push(200_000 + i);
-        console.log(`# ${t} stream into syslog-ng: ${N} events, ${rejects} rejected writes, ${lines.length - seen.size} duplicates (at-least-once), ${lost.length} lost`);
+        console.log(
+          `# ${t} stream into syslog-ng: ${N} events, ${rejects} rejected writes, ${lines.length - seen.size} duplicates (at-least-once), ${lost.length} lost`,
+        );
         assert.ok(rejects > 0, 'the restart was noticed');
         assert.deepEqual(lost, [], 'no event lost');
       });

@@ -13,7 +13,12 @@ import { canConnect, freeTcpPort, hasCommand, makeCertificate, readReceived, sle
 
 export const UNPACKED_SYSLOG_NG = '/opt/sysmon-ts-test/syslog-ng';
 
-interface Binary { bin: string; args: string[]; env: NodeJS.ProcessEnv; version: string }
+interface Binary {
+  bin: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  version: string;
+}
 
 function findSyslogNg(): Binary | null {
   let bin: string;
@@ -69,31 +74,57 @@ export class SyslogNg {
     // sender's HOSTNAME field, not the peer address; no flags(): syslog() parses the header
     const src = (transport: string, port: number, tls = '') =>
       `syslog(ip("127.0.0.1") port(${port}) transport("${transport}") log-msg-size(4000000) keep-hostname(yes)${tls})`;
-    await fsp.writeFile(join(s.dir, 'syslog-ng.conf'), `@version: ${BINARY!.version}
+    await fsp.writeFile(
+      join(s.dir, 'syslog-ng.conf'),
+      `@version: ${BINARY!.version}
 options { chain-hostnames(no); stats-freq(0); log-msg-size(4000000); };
 source s_tcp { ${src('tcp', s.tcpPort)}; };
 source s_tls { ${src('tls', s.tlsPort, ` tls(key-file("${key}") cert-file("${cert}") peer-verify(optional-untrusted))`)}; };
 destination d_out { file("${s.out}" template("$SOURCE|$PRI|$PROGRAM|$PID|$HOST|$MSG\\n")); };
 log { source(s_tcp); source(s_tls); destination(d_out); flags(flow-control); };
-`);
+`,
+    );
     return s;
   }
 
-  get running(): boolean { return this.child !== null; }
+  get running(): boolean {
+    return this.child !== null;
+  }
 
   async start(): Promise<void> {
     const d = this.dir;
     this.output = '';
-    const child = spawn(BINARY!.bin, [...BINARY!.args, '-F', '--no-caps', '-f', join(d, 'syslog-ng.conf'), '-p', join(d, 'syslog-ng.pid'),
-      '-c', join(d, 'syslog-ng.ctl'), '-R', join(d, 'syslog-ng.persist')], { env: BINARY!.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (b: Buffer) => { this.output += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { this.output += b.toString(); });
-    child.once('exit', () => { if (this.child === child) this.child = null; });
+    const child = spawn(
+      BINARY!.bin,
+      [
+        ...BINARY!.args,
+        '-F',
+        '--no-caps',
+        '-f',
+        join(d, 'syslog-ng.conf'),
+        '-p',
+        join(d, 'syslog-ng.pid'),
+        '-c',
+        join(d, 'syslog-ng.ctl'),
+        '-R',
+        join(d, 'syslog-ng.persist'),
+      ],
+      { env: BINARY!.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (b: Buffer) => {
+      this.output += b.toString();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      this.output += b.toString();
+    });
+    child.once('exit', () => {
+      if (this.child === child) this.child = null;
+    });
     this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (!this.child) throw new Error(`syslog-ng exited at start: ${this.output}`);
-      if (await canConnect(this.tcpPort) && await canConnect(this.tlsPort)) break;
+      if ((await canConnect(this.tcpPort)) && (await canConnect(this.tlsPort))) break;
       if (Date.now() > deadline) throw new Error(`syslog-ng not ready: ${this.output}`);
       await sleep(50);
     }
@@ -120,7 +151,9 @@ log { source(s_tcp); source(s_tls); destination(d_out); flags(flow-control); };
     return waitForReceived(() => this.lines(), pred, timeoutMs);
   }
 
-  async reset(): Promise<void> { await fsp.writeFile(this.out, ''); }
+  async reset(): Promise<void> {
+    await fsp.writeFile(this.out, '');
+  }
 
   async cleanup(): Promise<void> {
     await this.stop();

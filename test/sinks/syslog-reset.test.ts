@@ -14,7 +14,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** octet-counted frames -> EventRecordIDs; on the first connection, stops reading after
  *  `stopAfter` records and resets `resetAfterMs` later; returns what it logged */
-async function scriptedPeer(stopAfter: number, resetAfterMs: number, mode: 'reset' | 'fin'): Promise<{ port: number; ids: number[]; connections: () => number; closeAll: () => void; close: () => Promise<void> }> {
+async function scriptedPeer(
+  stopAfter: number,
+  resetAfterMs: number,
+  mode: 'reset' | 'fin',
+): Promise<{ port: number; ids: number[]; connections: () => number; closeAll: () => void; close: () => Promise<void> }> {
   const ids: number[] = [];
   let connections = 0;
   const open = new Set<net.Socket>();
@@ -46,10 +50,27 @@ async function scriptedPeer(stopAfter: number, resetAfterMs: number, mode: 'rese
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, ids, connections: () => connections, closeAll: () => { for (const c of open) c.end(); }, close: () => new Promise((r) => { server.close(() => r()); for (const c of open) c.destroy(); }) };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    ids,
+    connections: () => connections,
+    closeAll: () => {
+      for (const c of open) c.end();
+    },
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        for (const c of open) c.destroy();
+      }),
+  };
 }
 
-async function stream(port: number, batches: number, size: number, middle?: (s: ReturnType<typeof createSyslogSink>) => Promise<void>): Promise<{ rejects: number; replayed: number }> {
+async function stream(
+  port: number,
+  batches: number,
+  size: number,
+  middle?: (s: ReturnType<typeof createSyslogSink>) => Promise<void>,
+): Promise<{ rejects: number; replayed: number }> {
   const s = createSyslogSink(`tcp://127.0.0.1:${port}`, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 100 });
   await s.open();
   let rejects = 0;
@@ -59,7 +80,13 @@ async function stream(port: number, batches: number, size: number, middle?: (s: 
     const batch = Array.from({ length: size }, (_, i) => processCreate(1 + b * size + i));
     // the journal fan-out: the same batch again until write() resolves
     for (;;) {
-      try { await s.write(batch); break; } catch { rejects++; await sleep(10); }
+      try {
+        await s.write(batch);
+        break;
+      } catch {
+        rejects++;
+        await sleep(10);
+      }
     }
     await sleep(5);
   }

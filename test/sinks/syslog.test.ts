@@ -83,8 +83,13 @@ if (missing && process.env.CI === 'true') {
 } else {
   describe('against a real rsyslogd', () => {
     let rs: Rsyslog;
-    before(async () => { rs = await Rsyslog.create(); await rs.start(); });
-    after(async () => { await rs?.cleanup(); });
+    before(async () => {
+      rs = await Rsyslog.create();
+      await rs.start();
+    });
+    after(async () => {
+      await rs?.cleanup();
+    });
 
     const urls = (): Record<string, string> => ({
       udp: `udp://127.0.0.1:${rs.udpPort}`,
@@ -170,7 +175,10 @@ if (missing && process.env.CI === 'true') {
       await send(urls().unix!, [processCreate(6000), errorEvent(6001, 'boom')]);
       await rs.waitFor((l) => l.filter((x) => x.input === 'imuxsock').length >= 2);
       let text = '';
-      for (let i = 0; i < 100 && text.split('\n').filter(Boolean).length < 2; i++) { await sleep(50); text = readFileSync(trad, 'utf8').slice(before); }
+      for (let i = 0; i < 100 && text.split('\n').filter(Boolean).length < 2; i++) {
+        await sleep(50);
+        text = readFileSync(trad, 'utf8').slice(before);
+      }
       const lines = text.split('\n').filter(Boolean);
       assert.equal(lines.length, 2, text);
       // the prematch of Wazuh's Sysmon for Linux decoder (wazuh/wazuh ruleset, 0880-sysmon_decoders.xml)
@@ -218,7 +226,12 @@ if (missing && process.env.CI === 'true') {
       await rs.start();
       let ok = false;
       for (let i = 0; i < 100 && !ok; i++) {
-        try { await s.write([processCreate(5001)]); ok = true; } catch { await sleep(50); }
+        try {
+          await s.write([processCreate(5001)]);
+          ok = true;
+        } catch {
+          await sleep(50);
+        }
       }
       assert.ok(ok, 'reconnected');
       await s.close();
@@ -267,7 +280,12 @@ if (missing && process.env.CI === 'true') {
       await rs.start();
       let ok = false;
       for (let i = 0; i < 100 && !ok; i++) {
-        try { await s.write([processCreate(6001)]); ok = true; } catch { await sleep(30); }
+        try {
+          await s.write([processCreate(6001)]);
+          ok = true;
+        } catch {
+          await sleep(30);
+        }
       }
       assert.ok(ok, 'reconnected to the new socket');
       await s.close();
@@ -278,7 +296,13 @@ if (missing && process.env.CI === 'true') {
     for (const t of ['tcp', 'tls', 'unix']) {
       test(`${t}: rsyslog stopped for a while during a stream: no event lost`, async () => {
         await rs.reset();
-        const s = createSyslogSink(urls()[t]!, { identity: IDENTITY, backoffInitialMs: 20, backoffMaxMs: 200, settleMs: Number(process.env.SETTLE ?? 20), confirmUnix: process.env.CONFIRM_UNIX !== "0" });
+        const s = createSyslogSink(urls()[t]!, {
+          identity: IDENTITY,
+          backoffInitialMs: 20,
+          backoffMaxMs: 200,
+          settleMs: Number(process.env.SETTLE ?? 20),
+          confirmUnix: process.env.CONFIRM_UNIX !== '0',
+        });
         await s.open();
         const N = 3000;
         const BATCH = 50;
@@ -293,7 +317,13 @@ if (missing && process.env.CI === 'true') {
         for (let next = 1; next <= N; next += BATCH) {
           const batch = Array.from({ length: Math.min(BATCH, N - next + 1) }, (_, i) => processCreate(100_000 + next + i));
           for (;;) {
-            try { await s.write(batch); break; } catch { rejects++; await sleep(20); }
+            try {
+              await s.write(batch);
+              break;
+            } catch {
+              rejects++;
+              await sleep(20);
+            }
           }
           await sleep(2); // a steady stream rather than a burst
         }

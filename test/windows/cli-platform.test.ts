@@ -12,16 +12,45 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cliPlatform, defaultPaths } from '../../src/platform-paths.js';
 import { BUNDLED_CONFIG, cliCommand, ROOT } from '../../src/paths.js';
-import { checkConfigFile, checkOutputPath, ensurePrivateDir, SecurityError, uncheckedNotice, windowsUserWritableDirOf, windowsUserWritableDirs } from '../../src/file-permissions.js';
+import {
+  checkConfigFile,
+  checkOutputPath,
+  ensurePrivateDir,
+  SecurityError,
+  uncheckedNotice,
+  windowsUserWritableDirOf,
+  windowsUserWritableDirs,
+} from '../../src/file-permissions.js';
 import { explainDriverOpenError, PreflightError, preflightProblem, type PreflightFacts } from '../../src/commands/preflight.js';
-import { quoteWindowsArg, renderWindowsPlan, windowsCommandLine, windowsInstallPlan, windowsServiceBinPath, windowsServiceCommand, windowsUninstallPlan, windowsInstalledPaths, type PlanStep } from '../../src/commands/install-windows.js';
+import {
+  quoteWindowsArg,
+  renderWindowsPlan,
+  windowsCommandLine,
+  windowsInstallPlan,
+  windowsServiceBinPath,
+  windowsServiceCommand,
+  windowsUninstallPlan,
+  windowsInstalledPaths,
+  type PlanStep,
+} from '../../src/commands/install-windows.js';
 import { runPlan } from '../../src/commands/plan-runner.js';
 import { requestReload } from '../../src/commands/reload.js';
 import { collectStatus, serviceLocations } from '../../src/commands/status.js';
 import { installedConfig, isInstalledConfig, runInstall, runUninstall } from '../../src/commands/install.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysmon-ts-wincli-'));
-const sink = () => { let text = ''; return { write: (s: string) => { text += s; return true; }, get text() { return text; } }; };
+const sink = () => {
+  let text = '';
+  return {
+    write: (s: string) => {
+      text += s;
+      return true;
+    },
+    get text() {
+      return text;
+    },
+  };
+};
 
 /** How the MSVC runtime (CommandLineToArgvW) splits a command line: the reader our quoting must satisfy. */
 function windowsArgv(line: string): string[] {
@@ -36,11 +65,27 @@ function windowsArgv(line: string): string[] {
       const c = line[i]!;
       if (c === '\\') {
         let n = 0;
-        while (line[i] === '\\') { n += 1; i += 1; }
-        if (line[i] === '"') { arg += '\\'.repeat(Math.floor(n / 2)); if (n % 2 === 1) { arg += '"'; continue; } i -= 1; continue; }
-        arg += '\\'.repeat(n); i -= 1; continue;
+        while (line[i] === '\\') {
+          n += 1;
+          i += 1;
+        }
+        if (line[i] === '"') {
+          arg += '\\'.repeat(Math.floor(n / 2));
+          if (n % 2 === 1) {
+            arg += '"';
+            continue;
+          }
+          i -= 1;
+          continue;
+        }
+        arg += '\\'.repeat(n);
+        i -= 1;
+        continue;
       }
-      if (c === '"') { quoted = !quoted; continue; }
+      if (c === '"') {
+        quoted = !quoted;
+        continue;
+      }
       if (!quoted && (c === ' ' || c === '\t')) break;
       arg += c;
     }
@@ -52,8 +97,13 @@ function windowsArgv(line: string): string[] {
 describe('default paths by platform', () => {
   it('keeps the Linux paths and their overrides', () => {
     assert.deepEqual(defaultPaths('linux', {}), {
-      dataDir: '/var/lib/sysmon-ts', journalDir: '/var/lib/sysmon-ts/journal', logDir: '/var/log/sysmon-ts',
-      jsonl: '/var/log/sysmon-ts/events.jsonl', runDir: '/run/sysmon-ts', stateFile: '/run/sysmon-ts/agent.json', statsFile: '/run/sysmon-ts/stats.json',
+      dataDir: '/var/lib/sysmon-ts',
+      journalDir: '/var/lib/sysmon-ts/journal',
+      logDir: '/var/log/sysmon-ts',
+      jsonl: '/var/log/sysmon-ts/events.jsonl',
+      runDir: '/run/sysmon-ts',
+      stateFile: '/run/sysmon-ts/agent.json',
+      statsFile: '/run/sysmon-ts/stats.json',
     });
     const o = defaultPaths('linux', { SYSMON_TS_DATA_DIR: '/d', SYSMON_TS_LOG_DIR: '/l', SYSMON_TS_RUN_DIR: '/r' });
     assert.deepEqual([o.journalDir, o.jsonl, o.stateFile], ['/d/journal', '/l/events.jsonl', '/r/agent.json']);
@@ -63,9 +113,13 @@ describe('default paths by platform', () => {
 
   it('puts everything under %ProgramData%\\sysmon-ts on Windows', () => {
     assert.deepEqual(defaultPaths('win32', { ProgramData: 'D:\\Data' }), {
-      dataDir: 'D:\\Data\\sysmon-ts', journalDir: 'D:\\Data\\sysmon-ts\\journal', logDir: 'D:\\Data\\sysmon-ts\\logs',
-      jsonl: 'D:\\Data\\sysmon-ts\\logs\\events.jsonl', runDir: 'D:\\Data\\sysmon-ts\\run',
-      stateFile: 'D:\\Data\\sysmon-ts\\run\\agent.json', statsFile: 'D:\\Data\\sysmon-ts\\run\\stats.json',
+      dataDir: 'D:\\Data\\sysmon-ts',
+      journalDir: 'D:\\Data\\sysmon-ts\\journal',
+      logDir: 'D:\\Data\\sysmon-ts\\logs',
+      jsonl: 'D:\\Data\\sysmon-ts\\logs\\events.jsonl',
+      runDir: 'D:\\Data\\sysmon-ts\\run',
+      stateFile: 'D:\\Data\\sysmon-ts\\run\\agent.json',
+      statsFile: 'D:\\Data\\sysmon-ts\\run\\stats.json',
     });
     assert.equal(defaultPaths('win32', {}).journalDir, 'C:\\ProgramData\\sysmon-ts\\journal');
     assert.equal(defaultPaths('win32', { SYSMON_TS_RUN_DIR: 'E:\\run' }).stateFile, 'E:\\run\\agent.json');
@@ -80,7 +134,12 @@ describe('config and output checks by platform', () => {
   const env = { TEMP: 'C:\\Users\\alice\\AppData\\Local\\Temp', SystemRoot: 'C:\\Windows', SystemDrive: 'C:', PUBLIC: 'C:\\Users\\Public' };
 
   it('knows the folders every Windows user can write, case-insensitively and by whole names', () => {
-    assert.deepEqual(windowsUserWritableDirs({ ...env, TMP: 'relative\\tmp' }), ['C:\\Users\\alice\\AppData\\Local\\Temp', 'C:\\Windows\\Temp', 'C:\\Users\\Public', 'C:\\Users']);
+    assert.deepEqual(windowsUserWritableDirs({ ...env, TMP: 'relative\\tmp' }), [
+      'C:\\Users\\alice\\AppData\\Local\\Temp',
+      'C:\\Windows\\Temp',
+      'C:\\Users\\Public',
+      'C:\\Users',
+    ]);
     assert.equal(windowsUserWritableDirOf('C:\\Users\\alice\\Downloads\\collect all.xml', env), 'C:\\Users');
     assert.equal(windowsUserWritableDirOf('c:\\windows\\temp\\x.xml', env), 'C:\\Windows\\Temp');
     assert.equal(windowsUserWritableDirOf('C:\\Windows\\Temporary\\x.xml', env), null);
@@ -104,8 +163,13 @@ describe('config and output checks by platform', () => {
     mkdirSync(temp);
     const planted = join(temp, 'c.xml');
     copyFileSync(BUNDLED_CONFIG, planted);
-    assert.throws(() => checkConfigFile(planted, { platform: 'win32', env: { TEMP: temp } }),
-      (e: Error) => e instanceof SecurityError && e.message.includes(`refusing config ${planted}: it is in`) && /which every user can write.*sysmon-ts -i FILE/.test(e.message));
+    assert.throws(
+      () => checkConfigFile(planted, { platform: 'win32', env: { TEMP: temp } }),
+      (e: Error) =>
+        e instanceof SecurityError &&
+        e.message.includes(`refusing config ${planted}: it is in`) &&
+        /which every user can write.*sysmon-ts -i FILE/.test(e.message),
+    );
     const link = join(dir, 'link.xml');
     symlinkSync(planted, link);
     assert.throws(() => checkConfigFile(link, { platform: 'win32', env: { TEMP: temp } }), /\(a link to .*c\.xml\): it is in/);
@@ -122,7 +186,10 @@ describe('config and output checks by platform', () => {
     const planted = join(pub, 'events.jsonl');
     symlinkSync(join(dir, 'victim'), planted);
     assert.throws(() => checkOutputPath(planted, 'jsonl', { platform: 'linux' }), /world-writable directory/);
-    assert.throws(() => checkOutputPath(planted, 'jsonl', { platform: 'win32', env: { PUBLIC: pub } }), /symbolic link or junction in .*pub, which every user can write/);
+    assert.throws(
+      () => checkOutputPath(planted, 'jsonl', { platform: 'win32', env: { PUBLIC: pub } }),
+      /symbolic link or junction in .*pub, which every user can write/,
+    );
     checkOutputPath(planted, 'jsonl', { platform: 'win32', env: {} }); // mode bits say nothing on Windows
     // the journal folder: created either way; only Linux refuses one others can write
     const open = join(dir, 'open-journal');
@@ -142,7 +209,10 @@ describe('run preflight and the driver-open error', () => {
     assert.equal(preflightProblem('linux', ready), null);
     assert.match(preflightProblem('linux', { ...ready, isRoot: false, hasBtf: false }) ?? '', /^sysmon-ts run needs root: it loads eBPF programs/);
     assert.match(preflightProblem('linux', { ...ready, hasBtf: false }) ?? '', /exposes no BTF \(\/sys\/kernel\/btf\/vmlinux is missing\)/);
-    assert.match(preflightProblem('linux', { ...ready, missingObjects: ['/x/a.bpf.o', '/x/b.bpf.o'] }) ?? '', /^driver object \/x\/a\.bpf\.o is missing: build it with "make -C driver\/linux"/);
+    assert.match(
+      preflightProblem('linux', { ...ready, missingObjects: ['/x/a.bpf.o', '/x/b.bpf.o'] }) ?? '',
+      /^driver object \/x\/a\.bpf\.o is missing: build it with "make -C driver\/linux"/,
+    );
   });
 
   it('Windows: no root, BTF or .bpf.o; an x64 Node', () => {
@@ -154,10 +224,19 @@ describe('run preflight and the driver-open error', () => {
     const open = (code: number) => new Error(`CreateFileW(\\\\.\\SysmonTs) failed (error ${code}): is the driver loaded?`);
     const notLoaded = explainDriverOpenError(open(2), 'win32');
     assert.ok(notLoaded instanceof PreflightError);
-    assert.match(notLoaded.message, /^cannot open the SysmonTs driver's device \\\\\.\\SysmonTs: the device does not exist: the SysmonTs driver is not loaded\. Load it with: fltmc load SysmonTs/);
-    assert.match((explainDriverOpenError(open(5), 'win32') as Error).message, /access denied: the driver admits only LocalSystem.*sc\.exe start sysmon-ts.*psexec -s/);
+    assert.match(
+      notLoaded.message,
+      /^cannot open the SysmonTs driver's device \\\\\.\\SysmonTs: the device does not exist: the SysmonTs driver is not loaded\. Load it with: fltmc load SysmonTs/,
+    );
+    assert.match(
+      (explainDriverOpenError(open(5), 'win32') as Error).message,
+      /access denied: the driver admits only LocalSystem.*sc\.exe start sysmon-ts.*psexec -s/,
+    );
     assert.match((explainDriverOpenError(open(87), 'win32') as Error).message, /Win32 error 87 \(net helpmsg 87/);
-    assert.match((explainDriverOpenError(new Error('ring ABI version 9, this reader knows 1'), 'win32') as Error).message, /reinstall the driver built from this checkout/);
+    assert.match(
+      (explainDriverOpenError(new Error('ring ABI version 9, this reader knows 1'), 'win32') as Error).message,
+      /reinstall the driver built from this checkout/,
+    );
     const linux = open(2);
     assert.equal(explainDriverOpenError(linux, 'linux'), linux);
     const other = new Error('journal is locked');
@@ -166,6 +245,7 @@ describe('run preflight and the driver-open error', () => {
 
   it('matches the messages the Windows ring really throws (src/kernel/windows/section.ts)', () => {
     const src = readFileSync(join(ROOT, 'src', 'kernel', 'windows', 'section.ts'), 'utf8');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
     assert.ok(src.includes('`CreateFileW(${device}) failed (error ${'), 'section.ts changed its CreateFileW error: update explainDriverOpenError');
     assert.ok(src.includes('`IOCTL_SYSMON_TS_GET_RING failed (error ${'), 'section.ts changed its IOCTL error: update explainDriverOpenError');
     assert.ok(src.includes('`ring ABI version ${'));
@@ -190,22 +270,53 @@ describe('Windows service install plan', () => {
     assert.deepEqual(windowsArgv(windowsCommandLine(hard)), hard);
   });
 
-  it('runs this checkout\'s CLI as the service, with the installed files', () => {
+  it("runs this checkout's CLI as the service, with the installed files", () => {
     const cmd = windowsServiceCommand(input, windowsInstalledPaths(input.env));
-    assert.deepEqual(cmd, ['C:\\Program Files\\nodejs\\node.exe', 'C:\\src\\sysmon ts\\src\\bin.js', 'run',
-      '--config', 'C:\\ProgramData\\sysmon-ts\\config.xml', '--journal', 'C:\\ProgramData\\sysmon-ts\\journal',
-      '--jsonl', 'C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl', '--no-console', '--stop-on-stdin-close']);
+    assert.deepEqual(cmd, [
+      'C:\\Program Files\\nodejs\\node.exe',
+      'C:\\src\\sysmon ts\\src\\bin.js',
+      'run',
+      '--config',
+      'C:\\ProgramData\\sysmon-ts\\config.xml',
+      '--journal',
+      'C:\\ProgramData\\sysmon-ts\\journal',
+      '--jsonl',
+      'C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl',
+      '--no-console',
+      '--stop-on-stdin-close',
+    ]);
     // the service program runs it: the SCM starts sysmon-ts-service.exe, which starts the agent after `--`
-    assert.deepEqual(windowsServiceBinPath(input, windowsInstalledPaths(input.env)), ['C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe',
-      '--log', 'C:\\ProgramData\\sysmon-ts\\logs\\service.log', '--', ...cmd]);
+    assert.deepEqual(windowsServiceBinPath(input, windowsInstalledPaths(input.env)), [
+      'C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe',
+      '--log',
+      'C:\\ProgramData\\sysmon-ts\\logs\\service.log',
+      '--',
+      ...cmd,
+    ]);
   });
 
   it('gives the exact commands, in order', () => {
     const plan = windowsInstallPlan(input);
-    const binPath = 'C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe --log C:\\ProgramData\\sysmon-ts\\logs\\service.log -- '
-      + '"C:\\Program Files\\nodejs\\node.exe" "C:\\src\\sysmon ts\\src\\bin.js" run --config C:\\ProgramData\\sysmon-ts\\config.xml '
-      + '--journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console --stop-on-stdin-close';
-    const settings = ['binPath=', binPath, 'type=', 'own', 'start=', 'auto', 'error=', 'normal', 'obj=', 'LocalSystem', 'depend=', 'SysmonTs', 'DisplayName=', 'sysmon-ts'];
+    const binPath =
+      'C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe --log C:\\ProgramData\\sysmon-ts\\logs\\service.log -- ' +
+      '"C:\\Program Files\\nodejs\\node.exe" "C:\\src\\sysmon ts\\src\\bin.js" run --config C:\\ProgramData\\sysmon-ts\\config.xml ' +
+      '--journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console --stop-on-stdin-close';
+    const settings = [
+      'binPath=',
+      binPath,
+      'type=',
+      'own',
+      'start=',
+      'auto',
+      'error=',
+      'normal',
+      'obj=',
+      'LocalSystem',
+      'depend=',
+      'SysmonTs',
+      'DisplayName=',
+      'sysmon-ts',
+    ];
     const runs = plan.filter((s): s is Extract<PlanStep, { kind: 'run' }> => s.kind === 'run').map((s) => s.argv);
     assert.deepEqual(runs, [
       ['icacls.exe', 'C:\\ProgramData\\sysmon-ts', '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'],
@@ -237,9 +348,12 @@ describe('Windows service install plan', () => {
   it('prints it as cmd.exe lines that Windows splits back into the same arguments', () => {
     const text = renderWindowsPlan(windowsInstallPlan(input));
     const line = text.split('\n').find((l) => l.startsWith('sc.exe create'))!;
-    assert.equal(line.slice(0, line.indexOf(' type=')), 'sc.exe create sysmon-ts binPath= "C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe --log C:\\ProgramData\\sysmon-ts\\logs\\service.log -- '
-      + '\\"C:\\Program Files\\nodejs\\node.exe\\" \\"C:\\src\\sysmon ts\\src\\bin.js\\" run '
-      + '--config C:\\ProgramData\\sysmon-ts\\config.xml --journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console --stop-on-stdin-close"');
+    assert.equal(
+      line.slice(0, line.indexOf(' type=')),
+      'sc.exe create sysmon-ts binPath= "C:\\ProgramData\\sysmon-ts\\bin\\sysmon-ts-service.exe --log C:\\ProgramData\\sysmon-ts\\logs\\service.log -- ' +
+        '\\"C:\\Program Files\\nodejs\\node.exe\\" \\"C:\\src\\sysmon ts\\src\\bin.js\\" run ' +
+        '--config C:\\ProgramData\\sysmon-ts\\config.xml --journal C:\\ProgramData\\sysmon-ts\\journal --jsonl C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl --no-console --stop-on-stdin-close"',
+    );
     // what the SCM then runs: binPath split again
     const binPath = windowsArgv(line)[4]!;
     assert.deepEqual(windowsArgv(binPath), windowsServiceBinPath(input, windowsInstalledPaths(input.env)));
@@ -249,10 +363,15 @@ describe('Windows service install plan', () => {
 
   it('uninstalls, deleting data only with --purge', () => {
     const keep = windowsUninstallPlan({ env: input.env, purge: false });
-    assert.deepEqual(keep.filter((s) => s.kind === 'run').map((s) => s.kind === 'run' && s.argv.join(' ')), [
-      'sc.exe stop sysmon-ts', 'sc.exe delete sysmon-ts', 'fltmc.exe unload SysmonTs',
-      'RUNDLL32.EXE SETUPAPI.DLL,InstallHinfSection DefaultUninstall.NTamd64 132 C:\\ProgramData\\sysmon-ts\\driver\\sysmon-ts.inf',
-    ]);
+    assert.deepEqual(
+      keep.filter((s) => s.kind === 'run').map((s) => s.kind === 'run' && s.argv.join(' ')),
+      [
+        'sc.exe stop sysmon-ts',
+        'sc.exe delete sysmon-ts',
+        'fltmc.exe unload SysmonTs',
+        'RUNDLL32.EXE SETUPAPI.DLL,InstallHinfSection DefaultUninstall.NTamd64 132 C:\\ProgramData\\sysmon-ts\\driver\\sysmon-ts.inf',
+      ],
+    );
     assert.ok(keep.some((s) => s.kind === 'rmdir' && s.path === 'C:\\ProgramData\\sysmon-ts\\bin'));
     assert.ok(!keep.some((s) => s.kind === 'rmdir' && s.path === 'C:\\ProgramData\\sysmon-ts'));
     assert.ok(keep.some((s) => s.kind === 'delete' && s.path === 'C:\\ProgramData\\sysmon-ts\\config.xml'));
@@ -286,7 +405,10 @@ describe('the plan runner', () => {
   it('runs steps in order, accepts the listed exit codes, stops at the first failure', () => {
     const calls: string[] = [];
     const codes: Record<string, number | null> = { create: 1073, load: -2145452025 /* 0x801F0007 as a signed int */, bad: 5 };
-    const run = (argv: readonly string[]) => { calls.push(argv[1]!); return { status: codes[argv[1]!] ?? 0, output: argv[1] === 'bad' ? 'Access is denied.' : '' }; };
+    const run = (argv: readonly string[]) => {
+      calls.push(argv[1]!);
+      return { status: codes[argv[1]!] ?? 0, output: argv[1] === 'bad' ? 'Access is denied.' : '' };
+    };
     const target = join(dir, 'plan', 'a');
     const steps: PlanStep[] = [
       { kind: 'mkdir', path: target, why: 'folder' },
@@ -312,7 +434,9 @@ describe('the plan runner', () => {
 describe('config reload and status by platform', () => {
   it('signals the agent on Linux, never on Windows (Node would kill it there)', () => {
     const sent: [number, string][] = [];
-    const kill = (pid: number, sig: NodeJS.Signals) => { sent.push([pid, sig]); };
+    const kill = (pid: number, sig: NodeJS.Signals) => {
+      sent.push([pid, sig]);
+    };
     assert.deepEqual(requestReload(42, 'linux', kill), { signalled: true });
     const win = requestReload(42, 'win32', kill);
     assert.equal(win.signalled, false);
@@ -331,8 +455,11 @@ describe('config reload and status by platform', () => {
 
   it('finds the state file and the installed service where each platform keeps them', async () => {
     assert.deepEqual(serviceLocations('win32', '/', { ProgramData: 'C:\\ProgramData' }), {
-      service: 'Windows service sysmon-ts', marker: 'C:\\ProgramData\\sysmon-ts\\config.xml', config: 'C:\\ProgramData\\sysmon-ts\\config.xml',
-      journal: 'C:\\ProgramData\\sysmon-ts\\journal', jsonl: 'C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl',
+      service: 'Windows service sysmon-ts',
+      marker: 'C:\\ProgramData\\sysmon-ts\\config.xml',
+      config: 'C:\\ProgramData\\sysmon-ts\\config.xml',
+      journal: 'C:\\ProgramData\\sysmon-ts\\journal',
+      jsonl: 'C:\\ProgramData\\sysmon-ts\\logs\\events.jsonl',
     });
     assert.equal(serviceLocations('linux', '/x', {}).service, '/x/etc/systemd/system/sysmon-ts.service');
     const run = join(dir, 'run');
@@ -352,7 +479,8 @@ describe('config reload and status by platform', () => {
 describe('the real CLI, on this (Linux) host', () => {
   it('-i/-u --dry-run print the systemd plan, need no root and change nothing', () => {
     const root = join(dir, 'cli-root');
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     const i = cli('-accepteula', '-i', '--dry-run', '--root', root);
     assert.equal(i.status, 0, i.stderr);
     assert.ok(i.stdout.startsWith('# sysmon-ts -i (systemd): nothing was changed (--dry-run)\n'), i.stdout);

@@ -69,9 +69,18 @@ describe('driver/windows, built with mingw-w64', () => {
     assert.ok(chars & 0x100, 'NX_COMPAT');
     assert.ok(chars & 0x40, 'DYNAMIC_BASE');
     // the entry point is DriverEntry and every callback family is imported
-    for (const f of ['FltRegisterFilter', 'FltStartFiltering', 'FltGetFileNameInformation', 'PsSetCreateProcessNotifyRoutineEx',
-      'PsSetCreateThreadNotifyRoutine', 'PsSetLoadImageNotifyRoutine', 'ObRegisterCallbacks', 'CmRegisterCallbackEx',
-      'ZwCreateSection', 'MmMapViewInSystemSpace']) {
+    for (const f of [
+      'FltRegisterFilter',
+      'FltStartFiltering',
+      'FltGetFileNameInformation',
+      'PsSetCreateProcessNotifyRoutineEx',
+      'PsSetCreateThreadNotifyRoutine',
+      'PsSetLoadImageNotifyRoutine',
+      'ObRegisterCallbacks',
+      'CmRegisterCallbackEx',
+      'ZwCreateSection',
+      'MmMapViewInSystemSpace',
+    ]) {
       assert.match(p, new RegExp(`\\s${f}$`, 'm'), `imports ${f}`);
     }
     const { stored, computed } = peChecksum(readFileSync(SYS));
@@ -128,7 +137,7 @@ describe('driver/windows, built with mingw-w64', () => {
     assert.equal(value('Dependencies'), 'FltMgr');
     const altitude = Number(value('Instance1.Altitude'));
     assert.ok(altitude >= 360000 && altitude <= 389999, `altitude ${altitude} in the FSFilter Activity Monitor range`);
-    assert.notEqual(altitude, 385201, 'not Sysmon\'s altitude: both run side by side in the test plan');
+    assert.notEqual(altitude, 385201, "not Sysmon's altitude: both run side by side in the test plan");
     const header = readFileSync(join(DIR, 'sysmon_ts.h'), 'utf8');
     assert.equal(Number(/SYSMON_TS_ALTITUDE L"(\d+)"/.exec(header)![1]), altitude, 'Ob/Cm callbacks use the INF altitude');
     assert.match(inf, /HKR,"Parameters\\Instances\\"%Instance1\.Name%,"Altitude"/);

@@ -39,7 +39,7 @@ describe('platform choice', () => {
     const seeded = pc.seedProcesses();
     assert.ok(seeded > 0 && pc.processCount() >= seeded, `seeded ${seeded}`);
     const out: import('../../src/events/event.js').SysmonEvent[] = [];
-    pc.capture.onRecord(Buffer.alloc(8), out);                  // shorter than a header
+    pc.capture.onRecord(Buffer.alloc(8), out); // shorter than a header
     assert.equal(out[0]?.id, 255);
   });
 

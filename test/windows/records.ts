@@ -11,7 +11,9 @@ const I = COMMON_LAYOUT.process_ids;
 class Builder {
   private strings: Buffer[] = [];
   private used: number;
-  constructor(readonly fixed: Buffer) { this.used = fixed.length; }
+  constructor(readonly fixed: Buffer) {
+    this.used = fixed.length;
+  }
   str(refAt: number, bytes: Buffer): this {
     this.fixed.writeUInt32LE(this.used, refAt);
     this.fixed.writeUInt32LE(bytes.length, refAt + 4);
@@ -56,7 +58,17 @@ const u16 = (s: string): Buffer => Buffer.from(s, 'utf16le');
 /** S-1-5-21-1-2-3-1001 as binary */
 export const SID_BYTES = Buffer.from([1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0xe9, 3, 0, 0]);
 
-export interface ProcessOpts { ppid?: number; startKey?: bigint; parentKey?: bigint; createTime?: bigint; sid?: Buffer; rid?: number; logonId?: bigint; session?: number; bootNs?: bigint }
+export interface ProcessOpts {
+  ppid?: number;
+  startKey?: bigint;
+  parentKey?: bigint;
+  createTime?: bigint;
+  sid?: Buffer;
+  rid?: number;
+  logonId?: bigint;
+  session?: number;
+  bootNs?: bigint;
+}
 
 export function winProcess(pid: number, image: string, cmd: string, o: ProcessOpts = {}): Buffer {
   const P = WINDOWS_LAYOUT.win_process_record;
@@ -69,10 +81,21 @@ export function winProcess(pid: number, image: string, cmd: string, o: ProcessOp
   b.writeUInt32LE(1, P.flags[0]);
   b.writeUInt32LE(o.ppid ?? 4000, P.creating_pid[0]);
   b.writeUInt32LE(4004, P.creating_tid[0]);
-  return new Builder(b).str(P.image[0], u16(image)).str(P.command_line[0], u16(cmd)).str(P.user_sid[0], o.sid ?? SID_BYTES).done();
+  return new Builder(b)
+    .str(P.image[0], u16(image))
+    .str(P.command_line[0], u16(cmd))
+    .str(P.user_sid[0], o.sid ?? SID_BYTES)
+    .done();
 }
 
-export interface FileOpts { op?: number; pid?: number; startKey?: bigint; creationTime?: bigint; prevCreationTime?: bigint; bootNs?: bigint }
+export interface FileOpts {
+  op?: number;
+  pid?: number;
+  startKey?: bigint;
+  creationTime?: bigint;
+  prevCreationTime?: bigint;
+  bootNs?: bigint;
+}
 
 export function winFile(type: number, path: string, newPath = '', o: FileOpts = {}): Buffer {
   const F = WINDOWS_LAYOUT.win_file_record;
@@ -86,7 +109,15 @@ export function winFile(type: number, path: string, newPath = '', o: FileOpts = 
   return new Builder(b).str(F.path[0], u16(path)).str(F.new_path[0], u16(newPath)).done();
 }
 
-export interface RegOpts { op?: number; valueType?: number; pid?: number; startKey?: bigint; newName?: string; dataSize?: number; bootNs?: bigint }
+export interface RegOpts {
+  op?: number;
+  valueType?: number;
+  pid?: number;
+  startKey?: bigint;
+  newName?: string;
+  dataSize?: number;
+  bootNs?: bigint;
+}
 
 export function winReg(type: number, key: string, value: string, data: Buffer, o: RegOpts = {}): Buffer {
   const R = WINDOWS_LAYOUT.win_reg_record;
@@ -95,10 +126,21 @@ export function winReg(type: number, key: string, value: string, data: Buffer, o
   b.writeUInt32LE(o.valueType ?? 4, R.value_type[0]);
   b.writeUInt32LE(o.dataSize ?? data.length, R.data_size[0]);
   b.writeBigUInt64LE(o.startKey ?? 0n, R.process_start_key[0]);
-  return new Builder(b).str(R.key[0], u16(key)).str(R.value[0], u16(value)).str(R.data[0], data).str(R.new_name[0], u16(o.newName ?? '')).done();
+  return new Builder(b)
+    .str(R.key[0], u16(key))
+    .str(R.value[0], u16(value))
+    .str(R.data[0], data)
+    .str(R.new_name[0], u16(o.newName ?? ''))
+    .done();
 }
 
-export interface ImageOpts { base?: bigint; size?: bigint; startKey?: bigint; level?: number; bootNs?: bigint }
+export interface ImageOpts {
+  base?: bigint;
+  size?: bigint;
+  startKey?: bigint;
+  level?: number;
+  bootNs?: bigint;
+}
 
 export function winImage(pid: number, path: string, kernel: boolean, o: ImageOpts = {}): Buffer {
   const M = WINDOWS_LAYOUT.win_image_record;
@@ -118,7 +160,11 @@ export function exitRecord(pid: number, code: number, startKey = 0x1600000000060
   return b;
 }
 
-export interface CrossOpts { srcKey?: bigint; targetKey?: bigint; bootNs?: bigint }
+export interface CrossOpts {
+  srcKey?: bigint;
+  targetKey?: bigint;
+  bootNs?: bigint;
+}
 
 function targetIds(b: Buffer, at: number, target: number, tid: number, key: bigint): void {
   const T = SECURITY_LAYOUT.target_ids;
@@ -153,7 +199,7 @@ export function tamperRecord(pid: number, startKey = 1n): Buffer {
   const b = header(SECURITY_SIZES.tamper_record, 44, pid, pid + 4, 80n);
   ids(b, X.ids[0], pid, 4000, startKey);
   b.writeUInt32LE(1, X.kind[0]);
-  b.writeUInt32LE(SECURITY_SIZES.tamper_record, X.exe[0]);   // empty, as the driver writes it
+  b.writeUInt32LE(SECURITY_SIZES.tamper_record, X.exe[0]); // empty, as the driver writes it
   return b;
 }
 

@@ -52,7 +52,7 @@ export class SectionProducer {
     if (cons > prod || prod - cons > size || total > size - (prod - cons)) return this.drop();
     const at = Number(prod & (size - 1n));
     this.words[(at >>> 2) + 1] = 0;
-    Atomics.store(this.words, at >>> 2, (len | BUSY) | 0);
+    Atomics.store(this.words, at >>> 2, len | BUSY | 0);
     this.producerPos = prod + total;
     this.producerPage.setBigUint64(PR.producer_pos[0], this.producerPos, true);
     return prod;
@@ -71,7 +71,7 @@ export class SectionProducer {
 
   commit(pos: bigint, len: number, discard = false): void {
     const at = Number(pos & BigInt(this.size - 1));
-    Atomics.store(this.words, at >>> 2, (len | (discard ? DISCARD : 0)) | 0);
+    Atomics.store(this.words, at >>> 2, len | (discard ? DISCARD : 0) | 0);
   }
 
   /** RingOutput: reserve, write, commit. */

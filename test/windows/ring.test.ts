@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';
 import { droppedOf, sectionViews, WindowsRing } from '../../src/kernel/windows/section.js';
-import { decodeWindowsRecord, sidToString, type WinFileRecord, type WinImageRecord, type WinProcessRecord, type WinRegRecord, type WinStackRecord } from '../../src/families/windows/records.js';
+import {
+  decodeWindowsRecord,
+  sidToString,
+  type WinFileRecord,
+  type WinImageRecord,
+  type WinProcessRecord,
+  type WinRegRecord,
+  type WinStackRecord,
+} from '../../src/families/windows/records.js';
 import type { AccessRecord, InjectRecord, TamperRecord } from '../../src/families/security/records.js';
 import type { ExitRecord } from '../../src/families/process/records.js';
 import { WindowsDriver } from '../../src/kernel/windows/driver.js';
@@ -27,7 +35,7 @@ function drainAll(w: RingWalker): Buffer[] {
   return out;
 }
 
-describe('the ring walker over the Windows driver\'s section', () => {
+describe("the ring walker over the Windows driver's section", () => {
   it('drains every kind of record the driver writes and decodes it', () => {
     const p = new SectionProducer(SIZE);
     const { walker } = walkerOver(p);
@@ -86,14 +94,16 @@ describe('the ring walker over the Windows driver\'s section', () => {
     const p = new SectionProducer(SIZE);
     const { walker } = walkerOver(p);
     let seed = 7;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     const sent: Buffer[] = [];
     const got: Buffer[] = [];
     for (let i = 0; i < 20000; i++) {
-      const rec = i % 3 === 0
-        ? R.winFile(210, '\\Device\\HarddiskVolume3\\' + 'x'.repeat(rnd(900)) + `\\${i}`)
-        : i % 3 === 1 ? R.winReg(221, '\\REGISTRY\\USER\\' + 'k'.repeat(rnd(300)), `v${i}`, Buffer.alloc(rnd(1024), i & 0xff))
-          : R.accessRecord(i, i + 1, i);
+      const rec =
+        i % 3 === 0
+          ? R.winFile(210, '\\Device\\HarddiskVolume3\\' + 'x'.repeat(rnd(900)) + `\\${i}`)
+          : i % 3 === 1
+            ? R.winReg(221, '\\REGISTRY\\USER\\' + 'k'.repeat(rnd(300)), `v${i}`, Buffer.alloc(rnd(1024), i & 0xff))
+            : R.accessRecord(i, i + 1, i);
       if (!p.output(rec)) {
         walker.drain((r) => got.push(Buffer.from(r)));
         assert.ok(p.output(rec), 'room after a drain');
@@ -115,7 +125,10 @@ describe('the ring walker over the Windows driver\'s section', () => {
     const pad = R.winFile(210, '\\' + 'p'.repeat((SIZE - 16 - 80 - 2) / 2));
     assert.equal(pad.length, SIZE - 16);
     assert.ok(p.output(pad));
-    assert.equal(walker.drain(() => {}), 1);
+    assert.equal(
+      walker.drain(() => {}),
+      1,
+    );
     const rec = R.accessRecord(1, 2, 0x1fffff);
     assert.ok(p.output(rec)); // header at SIZE - 8, body at 0
     const got = drainAll(walker);
@@ -127,20 +140,29 @@ describe('the ring walker over the Windows driver\'s section', () => {
   it('stops at a BUSY record and goes on once it is committed; skips DISCARDed ones', () => {
     const p = new SectionProducer(SIZE);
     const { walker } = walkerOver(p);
-    const a = R.exitRecord(1, 0), b = R.exitRecord(2, 0), c = R.exitRecord(3, 0), x = R.exitRecord(99, 0);
+    const a = R.exitRecord(1, 0),
+      b = R.exitRecord(2, 0),
+      c = R.exitRecord(3, 0),
+      x = R.exitRecord(99, 0);
     assert.ok(p.output(a));
-    const posB = p.reserve(b.length)!;           // reserved, being written
-    assert.ok(p.output(c));                       // reserved later, committed first
+    const posB = p.reserve(b.length)!; // reserved, being written
+    assert.ok(p.output(c)); // reserved later, committed first
     const posX = p.reserve(x.length)!;
     p.write(posX, x);
-    p.commit(posX, x.length, true);               // discarded
+    p.commit(posX, x.length, true); // discarded
     const first = drainAll(walker);
-    assert.deepEqual(first.map((r) => (decodeWindowsRecord(r) as ExitRecord).tgid), [1]);
+    assert.deepEqual(
+      first.map((r) => (decodeWindowsRecord(r) as ExitRecord).tgid),
+      [1],
+    );
     assert.ok(walker.pending() > 0);
     p.write(posB, b);
     p.commit(posB, b.length);
     const rest = drainAll(walker);
-    assert.deepEqual(rest.map((r) => (decodeWindowsRecord(r) as ExitRecord).tgid), [2, 3]);
+    assert.deepEqual(
+      rest.map((r) => (decodeWindowsRecord(r) as ExitRecord).tgid),
+      [2, 3],
+    );
     assert.equal(walker.pending(), 0);
   });
 
@@ -152,9 +174,12 @@ describe('the ring walker over the Windows driver\'s section', () => {
     while (p.output(rec)) n++;
     assert.equal(n, Math.floor(SIZE / (rec.length + 8)));
     assert.equal(droppedOf(views), 1n);
-    assert.equal(walker.drain(() => {}), n);
+    assert.equal(
+      walker.drain(() => {}),
+      n,
+    );
     assert.ok(p.output(rec));
-    p.setConsumer(1n << 40n);                     // ahead of the producer: treated as full
+    p.setConsumer(1n << 40n); // ahead of the producer: treated as full
     assert.equal(p.output(rec), false);
     assert.equal(droppedOf(views), 2n);
     assert.equal(p.dropped, 2n);

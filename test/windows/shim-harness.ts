@@ -66,13 +66,17 @@ export function runHarness(s: Scenario): HarnessRun {
   const dir = mkdtempSync(join(tmpdir(), 'driver-shim-'));
   const ringFile = join(dir, 'ring.section');
   const r = spawnSync(HARNESS, [ringFile], {
-    input: s.text, encoding: 'utf8', maxBuffer: 64 << 20,
+    input: s.text,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:halt_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
   });
   let section: ArrayBuffer | null = null;
   try {
     section = new Uint8Array(readFileSync(ringFile)).buffer;
-  } catch { /* no section: the driver never created it */ }
+  } catch {
+    /* no section: the driver never created it */
+  }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, section, dir };
 }
 
@@ -105,7 +109,10 @@ export async function service(section: ArrayBuffer, facts: WindowsHostFacts, epo
   configureFileEvents(config);
   const out: SysmonEvent[] = [];
   let records = 0;
-  walker.drain((raw) => { records++; pc.capture.onRecord(raw, out); });
+  walker.drain((raw) => {
+    records++;
+    pc.capture.onRecord(raw, out);
+  });
   await Promise.all(pc.capture.takeDeferred());
   const dropped = droppedOf(views);
   pc.capture.checkDrops(dropped, out);
@@ -140,13 +147,16 @@ export class LiveHarness {
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const w = this.waiting.shift();
-      if (w) w.res(line); else this.answers.push(line);
+      if (w) w.res(line);
+      else this.answers.push(line);
     });
     this.child.once('exit', () => {
       this.exited = true;
       for (const w of this.waiting.splice(0)) w.rej(new Error(`driver-harness exited:\n${this.stderr}`));
     });
-    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
   }
 
   /** Sends the scenario's lines; resolves with the answer to the last one. */
@@ -175,7 +185,11 @@ export class LiveHarness {
     const b = Buffer.alloc(8);
     b.writeBigUInt64LE(pos);
     const fd = openSync(this.ringFile, 'r+');
-    try { writeSync(fd, b, 0, 8, 0); } finally { closeSync(fd); }
+    try {
+      writeSync(fd, b, 0, 8, 0);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Stops the harness if it still runs (a failed test must not leave it waiting on stdin). */
@@ -184,8 +198,7 @@ export class LiveHarness {
   }
 
   async end(): Promise<{ status: number | null; stderr: string }> {
-    const exited = this.exited ? Promise.resolve(this.child.exitCode)
-      : new Promise<number | null>((res) => this.child.once('exit', (code) => res(code)));
+    const exited = this.exited ? Promise.resolve(this.child.exitCode) : new Promise<number | null>((res) => this.child.once('exit', (code) => res(code)));
     this.child.stdin!.end();
     const status = await exited;
     return { status, stderr: this.stderr };

@@ -21,11 +21,15 @@ export const HELPERS = join(REPO, 'test', 'windows', 'wine');
 export const winPath = (p: string): string => `Z:${resolve(p).replace(/\//g, '\\')}`;
 
 export function missingWine(): string | null {
-  return missingTool('wine', 'wineserver')
-    ?? (existsSync(join(PREFIX, '.sysmon-ts-ready')) ? null : `no Wine prefix at ${PREFIX} (run: bash driver/setup.sh --test)`)
-    ?? (existsSync(NODE_EXE) ? null : `no node.exe at ${NODE_EXE} (run: bash driver/setup.sh --test)`)
-    ?? (existsSync(join(REPO, 'node_modules', '@koromix', 'koffi-win32-x64', 'win32_x64', 'koffi.node')) ? null : 'koffi\'s win32 build is not in node_modules (run: bash driver/setup.sh --test)')
-    ?? (existsSync(join(DIST, 'src', 'cli.js')) ? null : 'the compiled agent (dist/) is missing (run: bash driver/setup.sh)');
+  return (
+    missingTool('wine', 'wineserver') ??
+    (existsSync(join(PREFIX, '.sysmon-ts-ready')) ? null : `no Wine prefix at ${PREFIX} (run: bash driver/setup.sh --test)`) ??
+    (existsSync(NODE_EXE) ? null : `no node.exe at ${NODE_EXE} (run: bash driver/setup.sh --test)`) ??
+    (existsSync(join(REPO, 'node_modules', '@koromix', 'koffi-win32-x64', 'win32_x64', 'koffi.node'))
+      ? null
+      : "koffi's win32 build is not in node_modules (run: bash driver/setup.sh --test)") ??
+    (existsSync(join(DIST, 'src', 'cli.js')) ? null : 'the compiled agent (dist/) is missing (run: bash driver/setup.sh)')
+  );
 }
 
 /** Returns true when the test may go on (skips loudly, or fails under CI=true, as the kernel tests do). */
@@ -50,13 +54,19 @@ export function wineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-export interface WineResult { status: number | null; stdout: string; stderr: string }
+export interface WineResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a Windows program (e.g. 'sc', 'reg', or NODE_EXE) under Wine and waits for it. */
 export function wine(args: string[], o: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): WineResult {
   const dir = mkdtempSync(join(tmpdir(), 'wine-run-'));
-  const outFile = join(dir, 'out'), errFile = join(dir, 'err');
-  const out = openSync(outFile, 'w'), err = openSync(errFile, 'w');
+  const outFile = join(dir, 'out'),
+    errFile = join(dir, 'err');
+  const out = openSync(outFile, 'w'),
+    err = openSync(errFile, 'w');
   try {
     const r = spawnSync('wine', args, { env: wineEnv(o.env), stdio: ['ignore', out, err], timeout: o.timeoutMs ?? 120_000, cwd: o.cwd ?? REPO });
     return { status: r.status, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };

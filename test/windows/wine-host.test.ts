@@ -20,7 +20,10 @@ import * as R from './records.js';
 import { DIST, HELPERS, PREFIX, keepWineserver, requireWine, startWine, waitForFile, wine, wineEnv, wineNode, winPath, NODE_EXE } from './wine-env.js';
 
 let dir = '';
-before(() => { keepWineserver(); dir = mkdtempSync(join(tmpdir(), 'wine-host-')); });
+before(() => {
+  keepWineserver();
+  dir = mkdtempSync(join(tmpdir(), 'wine-host-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const readJson = (file: string): Record<string, any> => JSON.parse(readFileSync(file, 'utf8'));
@@ -63,9 +66,11 @@ describe('host facts under Wine', () => {
 
     // the interrupt time (KUSER_SHARED_DATA, the driver's clock) runs with the wall clock from
     // boot: Wine keeps it as the host's monotonic clock, so boot = Linux's boot time
-    const t1 = BigInt(host.t1.value), t2 = BigInt(host.t2.value);
+    const t1 = BigInt(host.t1.value),
+      t2 = BigInt(host.t2.value);
     assert.ok(t2 - t1 >= 2_500_000n && t2 - t1 < 20_000_000n, `interrupt time advanced ${t2 - t1} x 100 ns over 300 ms`);
-    const boot1 = BigInt(host.boot1.value), boot2 = BigInt(host.boot2.value);
+    const boot1 = BigInt(host.boot1.value),
+      boot2 = BigInt(host.boot2.value);
     assert.ok(boot2 - boot1 < 50_000_000n && boot1 - boot2 < 50_000_000n, `boot epoch moved ${boot2 - boot1} ns between readings`);
     const btime = BigInt(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]!) * 1_000_000_000n;
     const skew = boot1 > btime ? boot1 - btime : btime - boot1;
@@ -98,7 +103,10 @@ function ringImage(): { image: Uint8Array; records: Buffer[]; wrapped: number } 
     const pos = producer.reserve(8);
     assert.ok(pos !== null);
     producer.commit(pos, 8);
-    if (Number(pos) + 16 >= 4096 - 200) { producer.setConsumer(pos + 16n); break; }
+    if (Number(pos) + 16 >= 4096 - 200) {
+      producer.setConsumer(pos + 16n);
+      break;
+    }
   }
   const records = [
     R.winProcess(4000, '\\Device\\HarddiskVolume1\\windows\\explorer.exe', 'C:\\windows\\Explorer.EXE', { startKey: 0x500n }),
@@ -106,17 +114,17 @@ function ringImage(): { image: Uint8Array; records: Buffer[]; wrapped: number } 
     R.winFile(210, '\\Device\\HarddiskVolume1\\users\\a.txt', '', { pid: 4000, startKey: 0x500n }),
   ];
   assert.ok(producer.output(records[0]!));
-  const discarded = producer.reserve(40);           // a record the driver gave up (DISCARD): skipped
+  const discarded = producer.reserve(40); // a record the driver gave up (DISCARD): skipped
   assert.ok(discarded !== null);
   producer.commit(discarded, 40, true);
   assert.ok(producer.output(records[1]!));
   assert.ok(producer.output(records[2]!));
-  for (let i = 0; i < 3; i++) producer.reserve(0);  // three records the driver could not place
+  for (let i = 0; i < 3; i++) producer.reserve(0); // three records the driver could not place
   return { image: new Uint8Array(producer.section), records, wrapped: producer.wrapped };
 }
 
 describe('the section reader under Wine', () => {
-  it('drains a named section a harness filled, as the service drains the driver\'s, and refuses bad ones', async (t) => {
+  it("drains a named section a harness filled, as the service drains the driver's, and refuses bad ones", async (t) => {
     if (!requireWine(t)) return;
     const { image, records, wrapped } = ringImage();
     assert.equal(wrapped, 1, 'the first record wraps at the end of the data area');
@@ -133,9 +141,24 @@ describe('the section reader under Wine', () => {
 
     const tag = `sysmon-ts-test-${process.pid}`;
     const [okName, bigName, badName] = [`Local\\${tag}-ok`, `Local\\${tag}-big`, `Local\\${tag}-bad`];
-    const ready = join(dir, 'ready'), stop = join(dir, 'stop'), log = join(dir, 'harness.log');
-    const harness = startWine([NODE_EXE, join(HELPERS, 'ring-harness.mjs'), winPath(ready), winPath(stop),
-      okName, winPath(ok), bigName, winPath(join(dir, 'big.img')), badName, winPath(join(dir, 'bad.img'))], log);
+    const ready = join(dir, 'ready'),
+      stop = join(dir, 'stop'),
+      log = join(dir, 'harness.log');
+    const harness = startWine(
+      [
+        NODE_EXE,
+        join(HELPERS, 'ring-harness.mjs'),
+        winPath(ready),
+        winPath(stop),
+        okName,
+        winPath(ok),
+        bigName,
+        winPath(join(dir, 'big.img')),
+        badName,
+        winPath(join(dir, 'bad.img')),
+      ],
+      log,
+    );
     try {
       await waitForFile(ready, 30_000, log);
       const out = join(dir, 'section.json');
@@ -143,12 +166,20 @@ describe('the section reader under Wine', () => {
       assert.equal(r.status, 0, r.stderr);
       const got = readJson(out);
       assert.deepEqual(got[okName], {
-        records: records.map((b) => b.toString('hex')), dropped: '3', pendingAfter: 0, error: null,
+        records: records.map((b) => b.toString('hex')),
+        dropped: '3',
+        pendingAfter: 0,
+        error: null,
         // bytes between consumer and producer: each record with its 8-byte header, 8-aligned, and the discarded 40
         pendingBefore: records.reduce((n, b) => n + ((b.length + 8 + 7) & ~7), 0) + 48,
       });
-      assert.deepEqual(got[bigName], { records: [], dropped: null, pendingBefore: 0, pendingAfter: 0,
-        error: `ring data size 1048576 does not fit a ${WIN_RING.headerBytes + 4096}-byte section` });
+      assert.deepEqual(got[bigName], {
+        records: [],
+        dropped: null,
+        pendingBefore: 0,
+        pendingAfter: 0,
+        error: `ring data size 1048576 does not fit a ${WIN_RING.headerBytes + 4096}-byte section`,
+      });
       assert.equal(got[badName].error, 'ring magic 0x12345678, expected 0x53544d53 (not a sysmon-ts ring)');
       // OpenFileMappingW of a name nobody created: ERROR_FILE_NOT_FOUND
       assert.equal(got[`Local\\${tag}-none`].error, `OpenFileMappingW(Local\\${tag}-none) failed (error 2)`);
@@ -160,33 +191,63 @@ describe('the section reader under Wine', () => {
 });
 
 describe('the ETW sink under Wine', () => {
-  it('registers the manifest\'s provider and writes every event; Wine\'s ETW is a stub that delivers nothing', (t) => {
+  it("registers the manifest's provider and writes every event; Wine's ETW is a stub that delivers nothing", (t) => {
     if (!requireWine(t)) return;
     // log only the three ntdll ETW calls advapi32 forwards to (+relay with RelayInclude)
-    const reg = wine(['reg', 'add', 'HKCU\\Software\\Wine\\Debug', '/v', 'RelayInclude', '/t', 'REG_SZ',
-      '/d', 'ntdll.EtwEventRegister;ntdll.EtwEventWriteTransfer;ntdll.EtwEventUnregister', '/f']);
+    const reg = wine([
+      'reg',
+      'add',
+      'HKCU\\Software\\Wine\\Debug',
+      '/v',
+      'RelayInclude',
+      '/t',
+      'REG_SZ',
+      '/d',
+      'ntdll.EtwEventRegister;ntdll.EtwEventWriteTransfer;ntdll.EtwEventUnregister',
+      '/f',
+    ]);
     assert.equal(reg.status, 0, reg.stderr);
     const ids = [1, 4, 11, 13, 255];
     const events = join(dir, 'events.jsonl');
-    writeFileSync(events, ids.map((id, i) => JSON.stringify({ EventID: id, EventRecordID: i + 1, EventData: { RuleName: 'wine', UtcTime: '2025-01-01 00:00:00.000' } })).join('\n'));
+    writeFileSync(
+      events,
+      ids.map((id, i) => JSON.stringify({ EventID: id, EventRecordID: i + 1, EventData: { RuleName: 'wine', UtcTime: '2025-01-01 00:00:00.000' } })).join('\n'),
+    );
     const out = join(dir, 'etw.json');
     const r = wineNode([join(HELPERS, 'etw-probe.mjs'), winPath(DIST), winPath(events), winPath(out)], { env: { WINEDEBUG: '-all,+relay' } });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readJson(out), { opened: true, written: ids.length, closed: true, error: null });
-    const calls = [...r.stderr.matchAll(/:(Call|Ret) +ntdll\.(EtwEvent\w+)\(([^)]*)\)(?: retval=([0-9a-f]+))?/g)]
-      .map((m) => ({ kind: m[1], fn: m[2], args: m[3]!.split(','), retval: m[4] }));
+    const calls = [...r.stderr.matchAll(/:(Call|Ret) +ntdll\.(EtwEvent\w+)\(([^)]*)\)(?: retval=([0-9a-f]+))?/g)].map((m) => ({
+      kind: m[1],
+      fn: m[2],
+      args: m[3]!.split(','),
+      retval: m[4],
+    }));
     const register = calls.filter((c) => c.fn === 'EtwEventRegister');
-    assert.deepEqual(register.map((c) => c.kind), ['Call', 'Ret']);
+    assert.deepEqual(
+      register.map((c) => c.kind),
+      ['Call', 'Ret'],
+    );
     assert.equal(register[1]!.retval, '00000000');
     // EventWriteTransfer(handle, descriptor, NULL, NULL, field count, data): one per event, the
     // user data count = the event's template fields, all accepted (0)
     const writes = calls.filter((c) => c.fn === 'EtwEventWriteTransfer');
-    assert.deepEqual(writes.filter((c) => c.kind === 'Call').map((c) => parseInt(c.args[4]!, 16)), ids.map((id) => eventDef(id).fields.length));
-    assert.deepEqual(writes.filter((c) => c.kind === 'Ret').map((c) => c.retval), ids.map(() => '00000000'));
+    assert.deepEqual(
+      writes.filter((c) => c.kind === 'Call').map((c) => parseInt(c.args[4]!, 16)),
+      ids.map((id) => eventDef(id).fields.length),
+    );
+    assert.deepEqual(
+      writes.filter((c) => c.kind === 'Ret').map((c) => c.retval),
+      ids.map(() => '00000000'),
+    );
     // Wine's stub: every provider gets the same fake handle 0xdeadbeef and nothing reaches a consumer
     assert.deepEqual([...new Set(writes.filter((c) => c.kind === 'Call').map((c) => c.args[0]))], ['deadbeef']);
-    assert.deepEqual(calls.filter((c) => c.fn === 'EtwEventUnregister').map((c) => [c.kind, c.kind === 'Call' ? c.args[0] : c.retval]),
-      [['Call', 'deadbeef'], ['Ret', '00000000']]);
+    assert.deepEqual(
+      calls.filter((c) => c.fn === 'EtwEventUnregister').map((c) => [c.kind, c.kind === 'Call' ? c.args[0] : c.retval]),
+      [
+        ['Call', 'deadbeef'],
+        ['Ret', '00000000'],
+      ],
+    );
   });
 });
-

@@ -28,14 +28,17 @@ describe('the journal lock under Wine', () => {
       const second = join(dir, 'second');
       const r2 = wineNode([probe, winPath(DIST), winPath(jdir), winPath(second), '0']);
       assert.equal(r2.status, 0, r2.stderr);
-      assert.equal(readFileSync(second, 'utf8'), `LOCKED journal ${winPath(jdir)} is locked by running process ${holderPid}: another sysmon-ts agent uses it (stop it, or give this one another --journal)`);
+      assert.equal(
+        readFileSync(second, 'utf8'),
+        `LOCKED journal ${winPath(jdir)} is locked by running process ${holderPid}: another sysmon-ts agent uses it (stop it, or give this one another --journal)`,
+      );
 
       holder.kill('SIGKILL');
       await exited;
       const third = join(dir, 'third');
       const r3 = wineNode([probe, winPath(DIST), winPath(jdir), winPath(third), '0']);
       assert.equal(r3.status, 0, r3.stderr);
-      assert.match(readFileSync(third, 'utf8'), /^OK \d+$/, 'the kernel (wineserver) closed the killed holder\'s handle');
+      assert.match(readFileSync(third, 'utf8'), /^OK \d+$/, "the kernel (wineserver) closed the killed holder's handle");
     } finally {
       holder.kill('SIGKILL');
       await exited;

@@ -21,7 +21,10 @@ const SERVICE_DIR = join(REPO, 'driver', 'windows', 'service');
 const SERVICE_EXE = join(SERVICE_DIR, 'build', 'sysmon-ts-service.exe');
 const NAME = `sysmon-ts-test-${process.pid}`;
 let dir = '';
-before(() => { keepWineserver(); dir = mkdtempSync(join(tmpdir(), 'wine service-')); });   // a space in every path the service gets
+before(() => {
+  keepWineserver();
+  dir = mkdtempSync(join(tmpdir(), 'wine service-'));
+}); // a space in every path the service gets
 after(() => {
   wine(['sc', 'stop', NAME]);
   wine(['sc', 'delete', NAME]);
@@ -35,7 +38,11 @@ function buildService(t: import('node:test').TestContext): boolean {
   return true;
 }
 
-interface Query { state: string; win32: number; specific: number }
+interface Query {
+  state: string;
+  win32: number;
+  specific: number;
+}
 function query(): Query | null {
   const r = wine(['sc', 'query', NAME]);
   if (r.status !== 0) return null;
@@ -62,9 +69,15 @@ function removeInstall(): void {
 }
 
 const readEvents = (f: string): { EventID: number; EventData: Record<string, unknown> }[] =>
-  existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 
-describe('the service program under Wine\'s service manager', () => {
+describe("the service program under Wine's service manager", () => {
   it('refuses to run outside the service manager', (t) => {
     if (!buildService(t)) return;
     const r = wine([SERVICE_EXE, '--log', winPath(join(dir, 'x.log')), '--', 'cmd.exe']);
@@ -78,23 +91,46 @@ describe('the service program under Wine\'s service manager', () => {
     mkdirSync(data);
     const exe = join(data, 'sysmon-ts-service.exe');
     copyFileSync(SERVICE_EXE, exe);
-    writeFileSync(join(data, 'config.xml'), '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or"><ProcessCreate onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>');
+    writeFileSync(
+      join(data, 'config.xml'),
+      '<Sysmon schemaversion="4.91"><EventFiltering><RuleGroup groupRelation="or"><ProcessCreate onmatch="exclude"/></RuleGroup></EventFiltering></Sysmon>',
+    );
     const producer = new SectionProducer(1 << 16);
     assert.ok(producer.output(R.winProcess(4321, '\\Device\\HarddiskVolume1\\windows\\system32\\svchost.exe', 'svchost.exe -k netsvcs', { startKey: 0x777n })));
     writeFileSync(join(data, 'ring.img'), new Uint8Array(producer.section));
     const section = `Global\\sysmon-ts-svc-${process.pid}`;
-    const ready = join(dir, 'ready'), stop = join(dir, 'stop'), harnessLog = join(dir, 'harness.log');
-    const harness = startWine([NODE_EXE, join(HELPERS, 'ring-harness.mjs'), winPath(ready), winPath(stop), section, winPath(join(data, 'ring.img'))], harnessLog);
-    const log = join(data, 'service.log'), events = join(data, 'events.jsonl');
+    const ready = join(dir, 'ready'),
+      stop = join(dir, 'stop'),
+      harnessLog = join(dir, 'harness.log');
+    const harness = startWine(
+      [NODE_EXE, join(HELPERS, 'ring-harness.mjs'), winPath(ready), winPath(stop), section, winPath(join(data, 'ring.img'))],
+      harnessLog,
+    );
+    const log = join(data, 'service.log'),
+      events = join(data, 'events.jsonl');
     try {
       await waitForFile(ready, 30_000, harnessLog);
       // the binPath as -i builds it (same quoting), pointed at this test's files
-      const agent = [winPath(NODE_EXE), winPath(join(REPO, 'src', 'bin.js')), 'run', '--windows', '--config', winPath(join(data, 'config.xml')),
-        '--journal', winPath(join(data, 'journal')), '--jsonl', winPath(events), '--no-console', '--stop-on-stdin-close', '--ring-section', section];
+      const agent = [
+        winPath(NODE_EXE),
+        winPath(join(REPO, 'src', 'bin.js')),
+        'run',
+        '--windows',
+        '--config',
+        winPath(join(data, 'config.xml')),
+        '--journal',
+        winPath(join(data, 'journal')),
+        '--jsonl',
+        winPath(events),
+        '--no-console',
+        '--stop-on-stdin-close',
+        '--ring-section',
+        section,
+      ];
       const binPath = windowsCommandLine([winPath(exe), '--log', winPath(log), '--', ...agent]);
       const created = wine(['sc', 'create', NAME, 'binPath=', binPath, 'type=', 'own', 'start=', 'demand', 'DisplayName=', NAME]);
       assert.equal(created.status, 0, created.stdout + created.stderr);
-      assert.deepEqual(query(), { state: 'STOPPED', win32: 1077, specific: 0 });   // 1077: never started
+      assert.deepEqual(query(), { state: 'STOPPED', win32: 1077, specific: 0 }); // 1077: never started
 
       assert.equal(wine(['sc', 'start', NAME]).status, 0);
       await waitForState('RUNNING', 30_000, log);
@@ -102,15 +138,21 @@ describe('the service program under Wine\'s service manager', () => {
       const until = Date.now() + 30_000;
       while (!readEvents(events).some((e) => e.EventID === 1) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
       const create = readEvents(events).find((e) => e.EventID === 1);
-      assert.deepEqual([create?.EventData.Image, create?.EventData.CommandLine], ['C:\\windows\\system32\\svchost.exe', 'svchost.exe -k netsvcs'],
-        readFileSync(log, 'utf8'));
+      assert.deepEqual(
+        [create?.EventData.Image, create?.EventData.CommandLine],
+        ['C:\\windows\\system32\\svchost.exe', 'svchost.exe -k netsvcs'],
+        readFileSync(log, 'utf8'),
+      );
       assert.equal((await waitForState('RUNNING', 1000, log)).state, 'RUNNING');
 
       assert.equal(wine(['sc', 'stop', NAME]).status, 0);
       assert.deepEqual(await waitForState('STOPPED', 40_000, log), { state: 'STOPPED', win32: 0, specific: 0 });
       const evs = readEvents(events);
       // the configuration (16) first, then 4 Started, as the agent orders them at start
-      assert.deepEqual(evs.map((e) => e.EventID), [16, 4, 1, 4]);
+      assert.deepEqual(
+        evs.map((e) => e.EventID),
+        [16, 4, 1, 4],
+      );
       assert.equal(evs.at(-1)!.EventData.State, 'Stopped');
       const text = readFileSync(log, 'utf8');
       assert.match(text, /sysmon-ts-service: agent started \(pid \d+\): /);
@@ -127,7 +169,10 @@ describe('the service program under Wine\'s service manager', () => {
       assert.equal(wine(['sc', 'create', NAME, 'binPath=', bad, 'start=', 'demand']).status, 0);
       assert.equal(wine(['sc', 'start', NAME]).status, 0);
       assert.deepEqual(await waitForState('STOPPED', 40_000, log), { state: 'STOPPED', win32: 1066, specific: 2 });
-      assert.match(readFileSync(log, 'utf8'), /OpenFileMappingW\(Global\\sysmon-ts-svc-\d+-missing\) failed \(error 2\)[\s\S]*agent exited with code 2 \(not asked to stop\)/);
+      assert.match(
+        readFileSync(log, 'utf8'),
+        /OpenFileMappingW\(Global\\sysmon-ts-svc-\d+-missing\) failed \(error 2\)[\s\S]*agent exited with code 2 \(not asked to stop\)/,
+      );
     } finally {
       writeFileSync(stop, '');
       await harness.stop();
@@ -141,7 +186,17 @@ describe('the service program under Wine\'s service manager', () => {
     wine(['sc', 'delete', NAME]);
     const log = join(dir, 'stubborn.log');
     // a child that never reads its stdin, so closing it does not stop it
-    const stubborn = windowsCommandLine([winPath(SERVICE_EXE), '--log', winPath(log), '--stop-timeout-ms', '2000', '--', winPath(NODE_EXE), '-e', 'setInterval(() => {}, 1000)']);
+    const stubborn = windowsCommandLine([
+      winPath(SERVICE_EXE),
+      '--log',
+      winPath(log),
+      '--stop-timeout-ms',
+      '2000',
+      '--',
+      winPath(NODE_EXE),
+      '-e',
+      'setInterval(() => {}, 1000)',
+    ]);
     assert.equal(wine(['sc', 'create', NAME, 'binPath=', stubborn, 'start=', 'demand']).status, 0);
     assert.equal(wine(['sc', 'start', NAME]).status, 0);
     await waitForState('RUNNING', 30_000, log);
@@ -149,7 +204,10 @@ describe('the service program under Wine\'s service manager', () => {
     assert.equal(wine(['sc', 'stop', NAME]).status, 0);
     assert.deepEqual(await waitForState('STOPPED', 30_000, log), { state: 'STOPPED', win32: 1066, specific: 0x5354 });
     assert.ok(Date.now() - stopAt >= 2000, 'waited the stop timeout first');
-    assert.match(readFileSync(log, 'utf8'), /stop requested \(control 1\)\r\n.*agent did not stop within 2000 ms: terminating it\r\n.*agent exited with code 21332\r\n/s);
+    assert.match(
+      readFileSync(log, 'utf8'),
+      /stop requested \(control 1\)\r\n.*agent did not stop within 2000 ms: terminating it\r\n.*agent exited with code 21332\r\n/s,
+    );
     assert.equal(wine(['sc', 'delete', NAME]).status, 0);
 
     const badLog = join(dir, 'bad.log');
@@ -157,24 +215,33 @@ describe('the service program under Wine\'s service manager', () => {
     assert.equal(wine(['sc', 'create', NAME, 'binPath=', bad, 'start=', 'demand']).status, 0);
     wine(['sc', 'start', NAME]);
     assert.deepEqual(await waitForState('STOPPED', 30_000, badLog), { state: 'STOPPED', win32: 1066, specific: 1 });
-    assert.match(readFileSync(badLog, 'utf8'), /sysmon-ts-service: usage: sysmon-ts-service\.exe \[--log FILE\] \[--stop-timeout-ms 1\.\.600000\] -- COMMAND \[ARGS\.\.\.\]\r\n$/);
+    assert.match(
+      readFileSync(badLog, 'utf8'),
+      /sysmon-ts-service: usage: sysmon-ts-service\.exe \[--log FILE\] \[--stop-timeout-ms 1\.\.600000\] -- COMMAND \[ARGS\.\.\.\]\r\n$/,
+    );
     assert.equal(wine(['sc', 'delete', NAME]).status, 0);
   });
 
-  it('-i\'s sc.exe steps: what Wine\'s sc.exe accepts', (t) => {
+  it("-i's sc.exe steps: what Wine's sc.exe accepts", (t) => {
     if (!buildService(t)) return;
     // the plan's own service commands, for a test service name (driver steps and start left out:
     // Wine cannot load the driver). Wine's sc.exe exits 1 on every failure (Windows: the error code)
     wine(['sc', 'stop', NAME]);
-    wine(['sc', 'delete', NAME]);   // whatever an earlier test left
+    wine(['sc', 'delete', NAME]); // whatever an earlier test left
     const plan = windowsInstallPlan({ config: 'C:\\x.xml', env: { ProgramData: 'C:\\ProgramData' }, nodeExe: winPath(NODE_EXE), checkout: winPath(REPO) });
     const scSteps = plan.filter((s): s is Extract<PlanStep, { kind: 'run' }> => s.kind === 'run' && s.argv[0] === 'sc.exe' && s.argv[1] !== 'start');
     const results = scSteps.map((s) => [s.argv[1], wine(['sc', s.argv[1]!, NAME, ...s.argv.slice(3)]).status]);
     wine(['sc', 'delete', NAME]);
-    assert.deepEqual(results, [['create', 0], ['config', 1], ['description', 0], ['failure', 0], ['failureflag', 1]]);
+    assert.deepEqual(results, [
+      ['create', 0],
+      ['config', 1],
+      ['description', 0],
+      ['failure', 0],
+      ['failureflag', 1],
+    ]);
   });
 
-  it('-i runs its plan until fltmc.exe, which Wine lacks; the INF installs the driver service; -u stops at Wine\'s sc.exe exit code', (t) => {
+  it("-i runs its plan until fltmc.exe, which Wine lacks; the INF installs the driver service; -u stops at Wine's sc.exe exit code", (t) => {
     if (!buildService(t)) return;
     const driver = spawnSync('make', ['-s', '-C', join(REPO, 'driver', 'windows')], { encoding: 'utf8' });
     assert.equal(driver.status, 0, driver.stderr);
@@ -184,7 +251,11 @@ describe('the service program under Wine\'s service manager', () => {
       assert.equal(install.status, 1, install.stdout + install.stderr);
       const lines = install.stdout.trim().split('\n');
       assert.equal(lines.length, 13, install.stdout);
-      assert.deepEqual(lines.slice(0, 12).map((l) => /^\[(\d+)\/19\] ok: /.exec(l)?.[1]), Array.from({ length: 12 }, (_, i) => String(i + 1)), install.stdout);
+      assert.deepEqual(
+        lines.slice(0, 12).map((l) => /^\[(\d+)\/19\] ok: /.exec(l)?.[1]),
+        Array.from({ length: 12 }, (_, i) => String(i + 1)),
+        install.stdout,
+      );
       assert.equal(lines[12], '[13/19] failed: fltmc.exe load SysmonTs (loads it now (0x801F0007: already loaded)): exit none: spawnSync fltmc.exe ENOENT');
       const base = join(PREFIX, 'drive_c', 'ProgramData', 'sysmon-ts');
       assert.ok(readFileSync(join(base, 'bin', 'sysmon-ts-service.exe')).equals(readFileSync(SERVICE_EXE)), 'the service program is installed');
@@ -192,9 +263,16 @@ describe('the service program under Wine\'s service manager', () => {
       // Wine's setupapi ran the INF: the minifilter's service, as Windows would register it
       const reg = wine(['reg', 'query', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\SysmonTs']);
       const value = (name: string) => new RegExp(`^\\s+${name}\\s+REG_\\w+\\s+(.*?)\\r?$`, 'm').exec(reg.stdout)?.[1];
-      assert.deepEqual(['Type', 'Start', 'ErrorControl', 'Group', 'ImagePath'].map(value),
-        ['0x2', '0x3', '0x1', 'FSFilter Activity Monitor', 'C:\\windows\\system32\\drivers\\sysmon-ts.sys'], reg.stdout);
-      assert.ok(readFileSync(join(PREFIX, 'drive_c', 'windows', 'system32', 'drivers', 'sysmon-ts.sys')).equals(readFileSync(join(REPO, 'driver', 'windows', 'build', 'sysmon-ts.sys'))));
+      assert.deepEqual(
+        ['Type', 'Start', 'ErrorControl', 'Group', 'ImagePath'].map(value),
+        ['0x2', '0x3', '0x1', 'FSFilter Activity Monitor', 'C:\\windows\\system32\\drivers\\sysmon-ts.sys'],
+        reg.stdout,
+      );
+      assert.ok(
+        readFileSync(join(PREFIX, 'drive_c', 'windows', 'system32', 'drivers', 'sysmon-ts.sys')).equals(
+          readFileSync(join(REPO, 'driver', 'windows', 'build', 'sysmon-ts.sys')),
+        ),
+      );
       // -u: Wine's sc.exe exits 1 for "not installed" where Windows' exits 1060, which the plan accepts
       const uninstall = wine([NODE_EXE, join(REPO, 'src', 'bin.js'), '-u'], { timeoutMs: 60_000 });
       assert.equal(uninstall.status, 1);

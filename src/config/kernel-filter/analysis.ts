@@ -21,7 +21,10 @@ import { asciiLower, lower, splitTokens, substringTokens } from '../text.js';
 export const KERNEL_FIELD = 'TargetFilename';
 
 export type PatternKind = 'eq' | 'prefix' | 'suffix' | 'substring';
-export interface Pattern { kind: PatternKind; text: string }
+export interface Pattern {
+  kind: PatternKind;
+  text: string;
+}
 
 /** What the kernel does for one event ID. */
 export interface EventRule {
@@ -35,10 +38,16 @@ export interface EventRule {
 }
 
 type T3 = 0 | 1 | 2; // false, true, unknown
-const F: T3 = 0, T: T3 = 1, U: T3 = 2;
+const F: T3 = 0,
+  T: T3 = 1,
+  U: T3 = 2;
 
-function or3(a: T3, b: T3): T3 { return a === T || b === T ? T : a === U || b === U ? U : F; }
-function and3(a: T3, b: T3): T3 { return a === F || b === F ? F : a === U || b === U ? U : T; }
+function or3(a: T3, b: T3): T3 {
+  return a === T || b === T ? T : a === U || b === U ? U : F;
+}
+function and3(a: T3, b: T3): T3 {
+  return a === F || b === F ? F : a === U || b === U ? U : T;
+}
 
 /** One block as MatchFilterGroup decides it, over three-valued filter truths. */
 export function evalBlock(b: BlockDef, truth: (f: FilterDef) => T3): T3 {
@@ -72,7 +81,10 @@ function onKernelField(f: FilterDef, id: number): boolean {
 }
 
 /** How the engine compares (src/config/engine.ts): its case folding and the image extension. */
-export interface Matching { fold: (s: string) => string; imageBasename: boolean }
+export interface Matching {
+  fold: (s: string) => string;
+  imageBasename: boolean;
+}
 
 export function matchingOf(p: ParsedConfig): Matching {
   // Sysmon for Linux folds A-Z only, Windows Sysmon towlower(); on an ASCII path (the only
@@ -84,12 +96,18 @@ export function matchingOf(p: ParsedConfig): Matching {
 export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
   const lv = m.fold(f.value);
   switch (f.condition) {
-    case 'is': return [{ kind: 'eq', text: lv }];
-    case 'is any': return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
-    case 'begin with': return [{ kind: 'prefix', text: lv }];
-    case 'end with': return [{ kind: 'suffix', text: lv }];
-    case 'contains': return [{ kind: 'substring', text: lv }];
-    case 'contains any': return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
+    case 'is':
+      return [{ kind: 'eq', text: lv }];
+    case 'is any':
+      return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
+    case 'begin with':
+      return [{ kind: 'prefix', text: lv }];
+    case 'end with':
+      return [{ kind: 'suffix', text: lv }];
+    case 'contains':
+      return [{ kind: 'substring', text: lv }];
+    case 'contains any':
+      return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
     case 'image': {
       // the part after the last '\' equals the value: for a value without '\', a path equal to it;
       // with --image-basename also the part after the last '/': a path ending in "/value"
@@ -98,7 +116,8 @@ export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
       if (m.imageBasename && lv !== '' && !lv.includes('/')) ps.push({ kind: 'suffix', text: `/${lv}` });
       return ps;
     }
-    default: return null;
+    default:
+      return null;
   }
 }
 
@@ -106,16 +125,25 @@ export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
 export function overPatterns(f: FilterDef, m: Matching): Pattern[] | null {
   const lv = m.fold(f.value);
   switch (f.condition) {
-    case 'is': return [{ kind: 'eq', text: lv }];
-    case 'is any': return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
-    case 'begin with': return [{ kind: 'prefix', text: lv }];
-    case 'end with': return [{ kind: 'suffix', text: lv }];
-    case 'contains': return [{ kind: 'substring', text: lv }];
+    case 'is':
+      return [{ kind: 'eq', text: lv }];
+    case 'is any':
+      return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
+    case 'begin with':
+      return [{ kind: 'prefix', text: lv }];
+    case 'end with':
+      return [{ kind: 'suffix', text: lv }];
+    case 'contains':
+      return [{ kind: 'substring', text: lv }];
     // contains all: every token is in the value, so in particular any one of them
-    case 'contains any': case 'contains all': return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
+    case 'contains any':
+    case 'contains all':
+      return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
     // the part after the last '\' or '/', or the whole value, equals it: the value ends with it
-    case 'image': return [{ kind: 'suffix', text: lv }];
-    default: return null;
+    case 'image':
+      return [{ kind: 'suffix', text: lv }];
+    default:
+      return null;
   }
 }
 
@@ -135,17 +163,20 @@ export function analyzeEvent(p: ParsedConfig, id: number): EventRule {
   const notes: string[] = [];
   if (mine.length === 0) {
     // no rules: the per-event default decides, whatever the fields
-    return def.ruleDefault === 'include' ? { id, drop: null, keep: null, notes: ['no rules: all kept'] } : { id, drop: null, keep: [], notes: ['no rules: none kept'] };
+    return def.ruleDefault === 'include'
+      ? { id, drop: null, keep: null, notes: ['no rules: all kept'] }
+      : { id, drop: null, keep: [], notes: ['no rules: none kept'] };
   }
   const excludes = mine.filter((b) => b.onmatch === 'exclude' && b.filters.length > 0);
   const includes = mine.filter((b) => b.onmatch === 'include' && b.filters.length > 0);
   const m = matchingOf(p);
   const under = new Map<FilterDef, Pattern[] | null>();
   const over = new Map<FilterDef, Pattern[] | null>();
-  for (const b of mine) for (const f of b.filters) {
-    under.set(f, onKernelField(f, id) ? kernelSafe(underPatterns(f, m)) : null);
-    over.set(f, onKernelField(f, id) ? kernelSafe(overPatterns(f, m)) : null);
-  }
+  for (const b of mine)
+    for (const f of b.filters) {
+      under.set(f, onKernelField(f, id) ? kernelSafe(underPatterns(f, m)) : null);
+      over.set(f, onKernelField(f, id) ? kernelSafe(overPatterns(f, m)) : null);
+    }
 
   // D: a filter whose match alone makes its exclude block match whatever the rest holds
   const drop: Pattern[] = [];
@@ -165,7 +196,11 @@ export function analyzeEvent(p: ParsedConfig, id: number): EventRule {
     const open = includes.filter((b) => evalBlock(b, truth) !== F);
     if (open.length === 0) {
       keep = [];
-      for (const b of includes) for (const f of b.filters) { const ps = over.get(f); if (ps) keep.push(...ps); }
+      for (const b of includes)
+        for (const f of b.filters) {
+          const ps = over.get(f);
+          if (ps) keep.push(...ps);
+        }
     } else notes.push(`include block(s) at line ${open.map((b) => b.line).join(', ')} can match on fields the kernel does not see`);
   } else notes.push('a lone exclude block keeps what it does not match');
   return { id, drop: drop.length > 0 ? dedupe(drop) : null, keep: keep === null ? null : dedupe(keep), notes };
@@ -173,5 +208,10 @@ export function analyzeEvent(p: ParsedConfig, id: number): EventRule {
 
 function dedupe(ps: Pattern[]): Pattern[] {
   const seen = new Set<string>();
-  return ps.filter((p) => { const k = `${p.kind}\0${p.text}`; if (seen.has(k)) return false; seen.add(k); return true; });
+  return ps.filter((p) => {
+    const k = `${p.kind}\0${p.text}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }

@@ -14,7 +14,9 @@ export const MARK_START = 1;
 export const MARK_END = 2;
 
 /** A pattern of one slot, with the flag bit it sets. */
-export interface FlaggedPattern extends Pattern { flag: number }
+export interface FlaggedPattern extends Pattern {
+  flag: number;
+}
 
 export interface Dfa {
   /** byte (0..127) -> column; 0 for bytes no pattern uses */
@@ -29,12 +31,17 @@ export interface Dfa {
 
 export function reversedText(p: Pattern): string {
   const r = [...p.text].reverse().join('');
-  const s = String.fromCharCode(MARK_START), e = String.fromCharCode(MARK_END);
+  const s = String.fromCharCode(MARK_START),
+    e = String.fromCharCode(MARK_END);
   switch (p.kind) {
-    case 'prefix': return r + s;
-    case 'suffix': return e + r;
-    case 'eq': return e + r + s;
-    case 'substring': return r;
+    case 'prefix':
+      return r + s;
+    case 'suffix':
+      return e + r;
+    case 'eq':
+      return e + r + s;
+    case 'substring':
+      return r;
   }
 }
 
@@ -50,7 +57,12 @@ export function buildDfa(patterns: FlaggedPattern[], maxCells: number): Dfa {
       const c = t.charCodeAt(i);
       if (c >= 128) throw new Error(`kernel filter: non-ASCII pattern ${JSON.stringify(p.text)}`);
       let n = next[s]!.get(c);
-      if (n === undefined) { n = next.length; next.push(new Map()); out.push(0); next[s]!.set(c, n); }
+      if (n === undefined) {
+        n = next.length;
+        next.push(new Map());
+        out.push(0);
+        next[s]!.set(c, n);
+      }
       s = n;
     }
     out[s]! |= p.flag;
@@ -59,7 +71,8 @@ export function buildDfa(patterns: FlaggedPattern[], maxCells: number): Dfa {
   let width = 1;
   for (const m of next) for (const c of m.keys()) if (cls[c] === 0) cls[c] = width++;
   const states = next.length;
-  if (states * width > maxCells || states >= 1 << 24) throw new DfaTooLarge(`kernel filter: ${states} states x ${width} columns exceed the table (${maxCells} cells)`);
+  if (states * width > maxCells || states >= 1 << 24)
+    throw new DfaTooLarge(`kernel filter: ${states} states x ${width} columns exceed the table (${maxCells} cells)`);
   const fail = new Int32Array(states);
   const flags = Int32Array.from(out);
   const cells = new Uint32Array(states * width);
@@ -82,7 +95,10 @@ export function buildDfa(patterns: FlaggedPattern[], maxCells: number): Dfa {
   }
   // column 0 (a byte no pattern uses) goes back to the root, which may itself carry flags
   // (an empty substring pattern); then attach each target's flags to the cell
-  for (let i = 0; i < cells.length; i++) { const t = cells[i]!; cells[i] = (t | (flags[t]! << 24)) >>> 0; }
+  for (let i = 0; i < cells.length; i++) {
+    const t = cells[i]!;
+    cells[i] = (t | (flags[t]! << 24)) >>> 0;
+  }
   return { cls, width, states, cells, rootFlags: flags[0]! };
 }
 

@@ -11,7 +11,9 @@ import { DEFINES } from '../../kernel/generated/events-h.js';
 const { RECORD_FLAG_KF_JUDGED, RECORD_FLAG_KF_GEN_ODD } = DEFINES;
 
 /** Where the tables go: src/kernel/kernel-filter-maps.ts on Linux. */
-export interface KernelFilterSink { install(table: Buffer): void }
+export interface KernelFilterSink {
+  install(table: Buffer): void;
+}
 
 export class ConfigGenerations {
   private gen = 0;
@@ -46,5 +48,7 @@ export class ConfigGenerations {
   }
 
   /** true once a reload happened: records of the previous generation may still be in the ring */
-  get hasPrevious(): boolean { return this.reloaded; }
+  get hasPrevious(): boolean {
+    return this.reloaded;
+  }
 }

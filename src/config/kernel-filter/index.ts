@@ -22,7 +22,13 @@ export const KF_MAX_CELLS = DEFINES.KF_MAX_CELLS;
 export const KF_MAX_TEXT = DEFINES.KF_MAX_TEXT;
 const H = STRUCTS.kf_head.fields;
 export const KF_HEAD = {
-  loaded: H.loaded[0], gen: H.gen[0], width: H.width[0], states: H.states[0], root_flags: H.root_flags[0], mode: H.mode[0], cls: H.cls[0],
+  loaded: H.loaded[0],
+  gen: H.gen[0],
+  width: H.width[0],
+  states: H.states[0],
+  root_flags: H.root_flags[0],
+  mode: H.mode[0],
+  cls: H.cls[0],
   size: STRUCTS.kf_head.size,
 } as const;
 export const KF_TABLE_BYTES = STRUCTS.kf_table.size;
@@ -44,8 +50,14 @@ export function compileKernelFilter(p: ParsedConfig, maxCells: number = KF_MAX_C
   const patterns: FlaggedPattern[] = [];
   const modes = rules.map((r, slot) => {
     let m = 0;
-    if (r.drop) { m |= KF_MODE_DROP_ON; for (const q of r.drop) patterns.push({ ...q, flag: dropBit(slot) }); }
-    if (r.keep) { m |= KF_MODE_KEEP_ONLY; for (const q of r.keep) patterns.push({ ...q, flag: keepBit(slot) }); }
+    if (r.drop) {
+      m |= KF_MODE_DROP_ON;
+      for (const q of r.drop) patterns.push({ ...q, flag: dropBit(slot) });
+    }
+    if (r.keep) {
+      m |= KF_MODE_KEEP_ONLY;
+      for (const q of r.keep) patterns.push({ ...q, flag: keepBit(slot) });
+    }
     return m;
   });
   const notes = rules.flatMap((r) => r.notes.map((n) => `event ${r.id}: ${n}`));
@@ -62,7 +74,10 @@ export function compileKernelFilter(p: ParsedConfig, maxCells: number = KF_MAX_C
 export function kernelJudgeable(path: string): boolean {
   // the kernel: components (or name, '/', components) plus one byte must fit KF_MAX_TEXT
   if (path.length < 2 || path.length + 1 > KF_MAX_TEXT || path.charCodeAt(0) !== 47) return false;
-  for (let i = 0; i < path.length; i++) { const c = path.charCodeAt(i); if (c < 0x20 || c > 0x7e) return false; }
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
   return true;
 }
 
@@ -79,14 +94,13 @@ export function kernelText(path: string): string {
 /** The kernel's verdict on a file record of this type with this TargetFilename: true = dropped. */
 export function decide(kf: KernelFilter, recordType: number, path: string): boolean {
   const slots = KF_RECORD_SLOTS[recordType];
-  if (!slots || !slots.every((s) => kf.modes[s] !== 0) || !kernelJudgeable(path)) return false;
+  if (!slots?.every((s) => kf.modes[s] !== 0) || !kernelJudgeable(path)) return false;
   const acc = walkFlags(kf.dfa, kernelText(path));
   return slots.every((s) => slotDrops(kf.modes[s]!, acc, s));
 }
 
 export function slotDrops(mode: number, acc: number, slot: number): boolean {
-  return ((mode & KF_MODE_DROP_ON) !== 0 && (acc & dropBit(slot)) !== 0)
-    || ((mode & KF_MODE_KEEP_ONLY) !== 0 && (acc & keepBit(slot)) === 0);
+  return ((mode & KF_MODE_DROP_ON) !== 0 && (acc & dropBit(slot)) !== 0) || ((mode & KF_MODE_KEEP_ONLY) !== 0 && (acc & keepBit(slot)) === 0);
 }
 
 /** struct kf_table bytes (events.h) for generation `gen`. */

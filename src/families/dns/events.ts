@@ -37,7 +37,10 @@ const AF_INET6 = 10;
 
 // ---- DNS messages ----------------------------------------------------------------------
 
-export interface DnsAnswer { type: number; value: string }
+export interface DnsAnswer {
+  type: number;
+  value: string;
+}
 
 export interface DnsMessage {
   id: number;
@@ -55,7 +58,10 @@ function readName(msg: Buffer, at: number): { name: string; end: number } {
   for (let hops = 0; hops < 64; hops++) {
     if (at >= msg.length) throw new RangeError('name past the end');
     const len = msg[at]!;
-    if (len === 0) { if (end < 0) end = at + 1; break; }
+    if (len === 0) {
+      if (end < 0) end = at + 1;
+      break;
+    }
     if ((len & 0xc0) === 0xc0) {
       if (at + 1 >= msg.length) throw new RangeError('pointer past the end');
       if (end < 0) end = at + 2;
@@ -80,7 +86,9 @@ export function parseDnsMessage(msg: Buffer): DnsMessage {
   const flags = msg.readUInt16BE(2);
   const qd = msg.readUInt16BE(4);
   const an = msg.readUInt16BE(6);
-  let qname = '', qtype = 0, at = 12;
+  let qname = '',
+    qtype = 0,
+    at = 12;
   if (qd > 0) {
     const q = readName(msg, at);
     qname = q.name;
@@ -130,11 +138,16 @@ export function libcStatus(source: number, status: number): string {
   if (status === 0) return '0';
   if (source !== 3) return '9003';
   switch (status) {
-    case EAI.NONAME: return '9003';
-    case EAI.NODATA: return '9501';
-    case EAI.AGAIN: return '1460';
-    case EAI.FAIL: return '9002';
-    default: return String(status);
+    case EAI.NONAME:
+      return '9003';
+    case EAI.NODATA:
+      return '9501';
+    case EAI.AGAIN:
+      return '1460';
+    case EAI.FAIL:
+      return '9002';
+    default:
+      return String(status);
   }
 }
 
@@ -166,8 +179,14 @@ function ownerOf(rec: { tgid: number; ownerStartBootNs: bigint }, ctx: CaptureCo
 
 const build22 = builder(22);
 
-export function dnsQuery(rec: { tgid: number; uid: number }, proc: ProcessInfo | undefined, timeNs: bigint,
-  name: string, status: string, results: string): Built<22> {
+export function dnsQuery(
+  rec: { tgid: number; uid: number },
+  proc: ProcessInfo | undefined,
+  timeNs: bigint,
+  name: string,
+  status: string,
+  results: string,
+): Built<22> {
   return build22(timeNs, actor(proc, rec.tgid, NULL_GUID, rec.uid), {
     UtcTime: utcTime(timeNs),
     QueryName: name,

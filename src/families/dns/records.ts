@@ -7,7 +7,12 @@ import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const DnsRecordType = { Wire: ENUMS.record_type.RECORD_DNS_WIRE, Libc: ENUMS.record_type.RECORD_DNS_LIBC } as const;
 
-export const DnsSource = { Udp: DEFINES.DNS_SRC_UDP, Tcp: DEFINES.DNS_SRC_TCP, Getaddrinfo: DEFINES.DNS_SRC_GETADDRINFO, Gethostbyname: DEFINES.DNS_SRC_GETHOSTBYNAME } as const;
+export const DnsSource = {
+  Udp: DEFINES.DNS_SRC_UDP,
+  Tcp: DEFINES.DNS_SRC_TCP,
+  Getaddrinfo: DEFINES.DNS_SRC_GETADDRINFO,
+  Gethostbyname: DEFINES.DNS_SRC_GETHOSTBYNAME,
+} as const;
 
 export const DNS_LAYOUT = {
   dns_record: STRUCTS.dns_record.fields,
@@ -51,7 +56,10 @@ const R = DNS_LAYOUT.dns_record;
 
 function common(rec: Buffer): DnsCommon {
   return {
-    flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    flags: rec.readUInt16LE(2),
+    bootNs: rec.readBigUInt64LE(8),
+    tgid: rec.readUInt32LE(16),
+    tid: rec.readUInt32LE(20),
     ownerStartBootNs: rec.readBigUInt64LE(R.owner_start_boot_ns[0]),
     uid: rec.readUInt32LE(R.uid[0]),
     source: rec.readUInt16LE(R.source[0]),
@@ -64,7 +72,9 @@ export const DNS_DECODERS = {
     const family = rec.readUInt16LE(R.family[0]);
     const alen = family === 10 ? 16 : 4;
     return {
-      type: 60, ...common(rec), family,
+      type: 60,
+      ...common(rec),
+      family,
       serverPort: rec.readUInt16LE(R.server_port[0]),
       serverAddr: Buffer.from(rec.subarray(R.server_addr[0], R.server_addr[0] + alen)),
       message: Buffer.from(slice(rec, R.payload[0], 'dns payload')),
@@ -81,7 +91,8 @@ export const DNS_DECODERS = {
       addrs.push({ family, addr: Buffer.from(area.subarray(at + A.addr[0], at + A.addr[0] + len)) });
     }
     return {
-      type: 61, ...common(rec),
+      type: 61,
+      ...common(rec),
       name: decodeBytes(slice(rec, R.name[0], 'dns name')),
       status: rec.readInt32LE(R.status[0]),
       addrs,

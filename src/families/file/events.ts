@@ -136,7 +136,10 @@ export const FILE_HANDLERS: HandlersFor<typeof FILE_DECODERS> = {
     const c = settings.captured;
     if (c.has(23)) {
       const ev = fileDelete(23, r, p, timeNs, h);
-      if (!c.has(26) || !settings.keeps || settings.keeps(ev)) { out.push(ev); return; }
+      if (!c.has(26) || !settings.keeps || settings.keeps(ev)) {
+        out.push(ev);
+        return;
+      }
     }
     out.push(fileDelete(26, r, p, timeNs, h));
   },

@@ -5,13 +5,27 @@ import { decodeBytes } from '../../kernel/text.js';
 import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
-export const FileRecordType = { Create: ENUMS.record_type.RECORD_FILE_CREATE, Delete: ENUMS.record_type.RECORD_FILE_DELETE, RawRead: ENUMS.record_type.RECORD_FILE_RAW_READ, Time: ENUMS.record_type.RECORD_FILE_TIME } as const;
+export const FileRecordType = {
+  Create: ENUMS.record_type.RECORD_FILE_CREATE,
+  Delete: ENUMS.record_type.RECORD_FILE_DELETE,
+  RawRead: ENUMS.record_type.RECORD_FILE_RAW_READ,
+  Time: ENUMS.record_type.RECORD_FILE_TIME,
+} as const;
 
 const O = ENUMS.file_op;
 export const FileOp = {
-  Open: O.FILE_OP_OPEN, OpenAt: O.FILE_OP_OPENAT, OpenAt2: O.FILE_OP_OPENAT2, Creat: O.FILE_OP_CREAT,
-  Rename: O.FILE_OP_RENAME, Link: O.FILE_OP_LINK, Mknod: O.FILE_OP_MKNOD, Unlink: O.FILE_OP_UNLINK,
-  Rmdir: O.FILE_OP_RMDIR, Utimensat: O.FILE_OP_UTIMENSAT, Utimes: O.FILE_OP_UTIMES, Utime: O.FILE_OP_UTIME,
+  Open: O.FILE_OP_OPEN,
+  OpenAt: O.FILE_OP_OPENAT,
+  OpenAt2: O.FILE_OP_OPENAT2,
+  Creat: O.FILE_OP_CREAT,
+  Rename: O.FILE_OP_RENAME,
+  Link: O.FILE_OP_LINK,
+  Mknod: O.FILE_OP_MKNOD,
+  Unlink: O.FILE_OP_UNLINK,
+  Rmdir: O.FILE_OP_RMDIR,
+  Utimensat: O.FILE_OP_UTIMENSAT,
+  Utimes: O.FILE_OP_UTIMES,
+  Utime: O.FILE_OP_UTIME,
 } as const;
 
 export const FileInfo = { Inode: DEFINES.FILE_INFO_INODE, PrevTime: DEFINES.FILE_INFO_PREV_TIME } as const;
@@ -67,7 +81,11 @@ function decodeFile(rec: Buffer): FileRecord {
   const type = rec.readUInt16LE(0) as FileRecord['type'];
   const path = pathOfNameInDir(slice(rec, F.path[0], 'path'), slice(rec, F.name[0], 'name'));
   return {
-    type, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    type,
+    flags: rec.readUInt16LE(2),
+    bootNs: rec.readBigUInt64LE(8),
+    tgid: rec.readUInt32LE(16),
+    tid: rec.readUInt32LE(20),
     op: rec.readUInt32LE(F.op[0]),
     info: rec.readUInt32LE(F.info[0]),
     mode: rec.readUInt32LE(F.mode[0]),
@@ -95,4 +113,3 @@ export function userDev(kdev: number): number {
   const minor = kdev & 0xfffff;
   return (minor & 0xff) + major * 0x100 + (minor >>> 8) * 0x100000;
 }
-

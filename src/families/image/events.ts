@@ -63,7 +63,12 @@ export const IMAGE_HANDLERS: HandlersFor<typeof IMAGE_DECODERS> = {
       // a container's path names a file in its own mount namespace: read it through the process's root
       const path = ev.container ? `/proc/${r.tgid}/root${r.path}` : r.path;
       if (cached !== undefined) ev.data.Hashes = cached;
-      else ctx.defer(hashes.hashFile(path, known).then((h) => { ev.data.Hashes = h; }));
+      else
+        ctx.defer(
+          hashes.hashFile(path, known).then((h) => {
+            ev.data.Hashes = h;
+          }),
+        );
     }
   },
   [ImageRecordType.CgroupAttach]: (r) => {

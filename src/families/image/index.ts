@@ -9,7 +9,10 @@ export const family = linuxFamily({
   platform: 'linux',
   objects: ['image.bpf.o'],
   programs: {
-    image_e_mmap: [7], image_x_mmap: [7], image_e_mprotect: [7], image_x_mprotect: [7],
+    image_e_mmap: [7],
+    image_x_mmap: [7],
+    image_e_mprotect: [7],
+    image_x_mprotect: [7],
     // fires only when a process changes cgroup; the container context needs every one
     container_attach: ALWAYS,
   },

@@ -16,14 +16,25 @@ export const IMAGE_LAYOUT = {
 export const IMAGE_SIZES = { image_record: STRUCTS.image_record.size, cgroup_record: STRUCTS.cgroup_record.size } as const;
 
 export interface ImageLoadRecord extends Header {
-  type: 70; cgroupId: bigint; how: number; prot: number;
-  ino: bigint; size: bigint; mtimeNs: bigint; dev: number; mode: number;
+  type: 70;
+  cgroupId: bigint;
+  how: number;
+  prot: number;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  dev: number;
+  mode: number;
   /** absolute path of the mapped file */
   path: string;
 }
 
 export interface CgroupAttachRecord extends Header {
-  type: 73; cgroupId: bigint; startBootNs: bigint; hierarchyId: number; threadgroup: boolean;
+  type: 73;
+  cgroupId: bigint;
+  startBootNs: bigint;
+  hierarchyId: number;
+  threadgroup: boolean;
   /** the destination cgroup's path inside its hierarchy ("/system.slice/docker-<id>.scope") */
   path: string;
 }
@@ -36,7 +47,11 @@ const C = IMAGE_LAYOUT.cgroup_record;
 function decodeImage(rec: Buffer): ImageLoadRecord {
   need(rec, IMAGE_SIZES.image_record, 'image');
   return {
-    type: 70, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    type: 70,
+    flags: rec.readUInt16LE(2),
+    bootNs: rec.readBigUInt64LE(8),
+    tgid: rec.readUInt32LE(16),
+    tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(I.cgroup_id[0]),
     how: rec.readUInt32LE(I.how[0]),
     prot: rec.readUInt32LE(I.prot[0]),
@@ -52,7 +67,11 @@ function decodeImage(rec: Buffer): ImageLoadRecord {
 function decodeCgroup(rec: Buffer): CgroupAttachRecord {
   need(rec, IMAGE_SIZES.cgroup_record, 'cgroup');
   return {
-    type: 73, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    type: 73,
+    flags: rec.readUInt16LE(2),
+    bootNs: rec.readBigUInt64LE(8),
+    tgid: rec.readUInt32LE(16),
+    tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(C.cgroup_id[0]),
     startBootNs: rec.readBigUInt64LE(C.start_boot_ns[0]),
     hierarchyId: rec.readUInt32LE(C.hierarchy_id[0]),

@@ -10,7 +10,8 @@ export const family = linuxFamily({
   objects: ['iouring.bpf.o'],
   programs: {
     iouring_create_complete: [11],
-    iouring_names_submit: [11, 23, 26], iouring_names_complete: [11, 23, 26],
+    iouring_names_submit: [11, 23, 26],
+    iouring_names_complete: [11, 23, 26],
   },
   structs: ['iouring_file_record', 'iouring_name_record', 'iouring_result_record'],
   decoders: IOURING_DECODERS,

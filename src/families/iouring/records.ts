@@ -8,7 +8,11 @@ import { need, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
 const IOURING_TYPES = ENUMS.iouring_record_type;
-export const IouringRecordType = { FileCreate: IOURING_TYPES.RECORD_IOURING_FILE_CREATE, NameOp: IOURING_TYPES.RECORD_IOURING_NAME_OP, Result: IOURING_TYPES.RECORD_IOURING_RESULT } as const;
+export const IouringRecordType = {
+  FileCreate: IOURING_TYPES.RECORD_IOURING_FILE_CREATE,
+  NameOp: IOURING_TYPES.RECORD_IOURING_NAME_OP,
+  Result: IOURING_TYPES.RECORD_IOURING_RESULT,
+} as const;
 
 export const IouringOp = { OpenAt: 18, OpenAt2: 28, RenameAt: 35, UnlinkAt: 36, LinkAt: 39 } as const;
 
@@ -18,7 +22,11 @@ export const IOURING_LAYOUT = {
   iouring_result_record: STRUCTS.iouring_result_record.fields,
 } as const;
 
-export const IOURING_SIZES = { iouring_file_record: STRUCTS.iouring_file_record.size, iouring_name_record: STRUCTS.iouring_name_record.size, iouring_result_record: STRUCTS.iouring_result_record.size } as const;
+export const IOURING_SIZES = {
+  iouring_file_record: STRUCTS.iouring_file_record.size,
+  iouring_name_record: STRUCTS.iouring_name_record.size,
+  iouring_result_record: STRUCTS.iouring_result_record.size,
+} as const;
 
 export interface IouringFileRecord extends Omit<FileRecord, 'type'> {
   type: 90;
@@ -85,7 +93,10 @@ function decodeIouringResult(rec: Buffer): IouringResultRecord {
   need(rec, IOURING_SIZES.iouring_result_record, 'io_uring result');
   return {
     type: IouringRecordType.Result,
-    flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    flags: rec.readUInt16LE(2),
+    bootNs: rec.readBigUInt64LE(8),
+    tgid: rec.readUInt32LE(16),
+    tid: rec.readUInt32LE(20),
     userData: rec.readBigUInt64LE(R.user_data[0]),
     request: rec.readBigUInt64LE(R.request[0]),
     opcode: rec.readUInt32LE(R.opcode[0]),

@@ -36,12 +36,19 @@ function ipv4(b: Buffer, at = 0): string {
 export function formatIpv6(b: Buffer): string {
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
@@ -97,7 +104,10 @@ const DNS_CACHE_MAX = 4096;
 export class ReverseDns {
   private readonly cache = new Map<string, { name: string | Promise<string>; at: number }>();
 
-  constructor(private readonly timeoutMs = DNS_TIMEOUT_MS, private readonly ttlMs = DNS_TTL_MS) {}
+  constructor(
+    private readonly timeoutMs = DNS_TIMEOUT_MS,
+    private readonly ttlMs = DNS_TTL_MS,
+  ) {}
 
   /** The cached name, or a promise that settles (never rejects) within the timeout. */
   lookup(ip: string, now = Date.now()): string | Promise<string> {
@@ -115,8 +125,13 @@ export class ReverseDns {
 
 function resolveName(ip: string, timeoutMs: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((r) => { timer = setTimeout(() => r('-'), timeoutMs); });
-  const query = lookupService(ip, 0).then((r) => (r.hostname && r.hostname !== ip ? r.hostname : '-'), () => '-');
+  const timeout = new Promise<string>((r) => {
+    timer = setTimeout(() => r('-'), timeoutMs);
+  });
+  const query = lookupService(ip, 0).then(
+    (r) => (r.hostname && r.hostname !== ip ? r.hostname : '-'),
+    () => '-',
+  );
   return Promise.race([query, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -164,14 +179,16 @@ function ownerOf(rec: NetConnectRecord, ctx: CaptureContext): ProcessInfo | unde
 
 const build3 = builder(3);
 
-export function networkConnect(rec: NetConnectRecord, proc: ProcessInfo | undefined, timeNs: bigint,
-  ports: PortNames | null = state.options.portNames ? portNames() : null): Built<3> {
+export function networkConnect(
+  rec: NetConnectRecord,
+  proc: ProcessInfo | undefined,
+  timeNs: bigint,
+  ports: PortNames | null = state.options.portNames ? portNames() : null,
+): Built<3> {
   const protocol = rec.protocol === IPPROTO_TCP ? 'tcp' : rec.protocol === IPPROTO_UDP ? 'udp' : String(rec.protocol);
   const local = endpointOf(rec.family, rec.localAddr);
   const remote = endpointOf(rec.family, rec.remoteAddr);
-  const [src, srcPort, dst, dstPort] = rec.initiated
-    ? [local, rec.localPort, remote, rec.remotePort]
-    : [remote, rec.remotePort, local, rec.localPort];
+  const [src, srcPort, dst, dstPort] = rec.initiated ? [local, rec.localPort, remote, rec.remotePort] : [remote, rec.remotePort, local, rec.localPort];
   return build3(timeNs, actor(proc, rec.tgid, NULL_GUID, rec.uid), {
     UtcTime: utcTime(timeNs),
     Protocol: protocol,
@@ -193,10 +210,18 @@ export function networkConnect(rec: NetConnectRecord, proc: ProcessInfo | undefi
 function fillHostnames(ev: SysmonEvent, ctx: CaptureContext): void {
   const d = ev.data as Record<string, string | number | boolean>;
   const pending: Promise<unknown>[] = [];
-  for (const [ipField, nameField] of [['SourceIp', 'SourceHostname'], ['DestinationIp', 'DestinationHostname']] as const) {
+  for (const [ipField, nameField] of [
+    ['SourceIp', 'SourceHostname'],
+    ['DestinationIp', 'DestinationHostname'],
+  ] as const) {
     const name = state.dns.lookup(String(d[ipField]));
     if (typeof name === 'string') d[nameField] = name;
-    else pending.push(name.then((n) => { d[nameField] = n; }));
+    else
+      pending.push(
+        name.then((n) => {
+          d[nameField] = n;
+        }),
+      );
   }
   if (pending.length) ctx.defer(Promise.all(pending));
 }

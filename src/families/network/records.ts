@@ -41,7 +41,11 @@ export const NETWORK_DECODERS = {
     const family = rec.readUInt16LE(N.family[0]);
     const alen = family === AF_INET6 ? 16 : 4;
     return {
-      type: 10, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+      type: 10,
+      flags: rec.readUInt16LE(2),
+      bootNs: rec.readBigUInt64LE(8),
+      tgid: rec.readUInt32LE(16),
+      tid: rec.readUInt32LE(20),
       ownerStartBootNs: rec.readBigUInt64LE(N.owner_start_boot_ns[0]),
       uid: rec.readUInt32LE(N.uid[0]),
       family,

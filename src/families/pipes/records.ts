@@ -11,7 +11,11 @@ export const PipeOp = { Mknod: DEFINES.PIPE_OP_MKNOD, Open: DEFINES.PIPE_OP_OPEN
 const P = STRUCTS.pipe_record.fields;
 
 export interface PipeRecord extends Header {
-  type: 71 | 72; cgroupId: bigint; op: number; flags: number; ino: bigint;
+  type: 71 | 72;
+  cgroupId: bigint;
+  op: number;
+  flags: number;
+  ino: bigint;
   /** absolute path of the FIFO */
   path: string;
 }
@@ -20,7 +24,10 @@ function decodePipe(rec: Buffer): PipeRecord {
   need(rec, STRUCTS.pipe_record.size, 'pipe');
   const path = pathOfNameInDir(slice(rec, P.path[0], 'path'), slice(rec, P.name[0], 'name'));
   return {
-    type: rec.readUInt16LE(0) as 71 | 72, bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20),
+    type: rec.readUInt16LE(0) as 71 | 72,
+    bootNs: rec.readBigUInt64LE(8),
+    tgid: rec.readUInt32LE(16),
+    tid: rec.readUInt32LE(20),
     cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
     op: rec.readUInt32LE(P.op[0]),
     flags: rec.readUInt32LE(P.flags[0]),

@@ -23,8 +23,14 @@ const UNSET = 0xffffffff;
 const build1 = builder(1);
 const build5 = builder(5);
 
-export function processCreate(table: ProcessTable, proc: ProcessInfo, parent: ProcessInfo | undefined,
-  parentGuid: string, timeNs: bigint, startNs: bigint = timeNs): Built<1> {
+export function processCreate(
+  table: ProcessTable,
+  proc: ProcessInfo,
+  parent: ProcessInfo | undefined,
+  parentGuid: string,
+  timeNs: bigint,
+  startNs: bigint = timeNs,
+): Built<1> {
   const linux = conventions.provider === 'linux';
   const logonUid = proc.loginUid === UNSET ? proc.uid : proc.loginUid;
   return build1(timeNs, proc, {
@@ -63,8 +69,13 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
-    containers.onExec(proc.pid, proc.ticks, r.cgroupId, ctx.processes,
-      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: startTicks(r.ids.parentStartBootNs) } : undefined);
+    containers.onExec(
+      proc.pid,
+      proc.ticks,
+      r.cgroupId,
+      ctx.processes,
+      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: startTicks(r.ids.parentStartBootNs) } : undefined,
+    );
     out.push(ev);
     // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
     // a cached one (by the inode the kernel ran) is filled at once and holds nothing back
@@ -73,7 +84,12 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
       const known = { dev: userDev(f.dev), ino: f.ino, size: f.size, mtimeNs: f.mtimeNs };
       const cached = hashes.lookup(known);
       if (cached !== undefined) ev.data.Hashes = cached;
-      else ctx.defer(hashes.hashFile(proc.image, known).then((h) => { ev.data.Hashes = h; }));
+      else
+        ctx.defer(
+          hashes.hashFile(proc.image, known).then((h) => {
+            ev.data.Hashes = h;
+          }),
+        );
     }
   },
   2: (r, ctx) => {

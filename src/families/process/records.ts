@@ -2,7 +2,11 @@
 import { need, readIds, slice, refPath, refCommandLine, type Header, type ProcessIds } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
-export const ProcessRecordType = { Exec: ENUMS.record_type.RECORD_PROCESS_EXEC, Fork: ENUMS.record_type.RECORD_PROCESS_FORK, Exit: ENUMS.record_type.RECORD_PROCESS_EXIT } as const;
+export const ProcessRecordType = {
+  Exec: ENUMS.record_type.RECORD_PROCESS_EXEC,
+  Fork: ENUMS.record_type.RECORD_PROCESS_FORK,
+  Exit: ENUMS.record_type.RECORD_PROCESS_EXIT,
+} as const;
 
 export const PROCESS_LAYOUT = {
   exec_record: STRUCTS.exec_record.fields,
@@ -13,7 +17,10 @@ export const PROCESS_LAYOUT = {
 export const PROCESS_SIZES = { exec_record: STRUCTS.exec_record.size, fork_record: STRUCTS.fork_record.size, exit_record: STRUCTS.exit_record.size } as const;
 
 export interface ExecRecord extends Header {
-  type: 1; ids: ProcessIds; exe: string; cwd: string;
+  type: 1;
+  ids: ProcessIds;
+  exe: string;
+  cwd: string;
   /** argv joined by single spaces, as Sysmon logs CommandLine (argv is not used apart) */
   commandLine: string;
   /** the cgroup v2 id the process execs in */
@@ -23,8 +30,15 @@ export interface ExecRecord extends Header {
   /** controlling terminal: driver major << 20 | index; 0 without one */
   tty: number;
 }
-export interface ForkRecord extends Header { type: 2; ids: ProcessIds }
-export interface ExitRecord extends Header { type: 3; ids: ProcessIds; exitCode: number }
+export interface ForkRecord extends Header {
+  type: 2;
+  ids: ProcessIds;
+}
+export interface ExitRecord extends Header {
+  type: 3;
+  ids: ProcessIds;
+  exitCode: number;
+}
 export type ProcessRecord = ExecRecord | ForkRecord | ExitRecord;
 
 export const PROCESS_DECODERS = {
@@ -34,7 +48,12 @@ export const PROCESS_DECODERS = {
     // comm (the task name) is not used: its bounds are checked like every string ref's, no decode
     slice(rec, E.comm[0], 'comm');
     return {
-      type: 1, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, E.ids[0]),
+      type: 1,
+      flags: rec.readUInt16LE(2),
+      bootNs: rec.readBigUInt64LE(8),
+      tgid: rec.readUInt32LE(16),
+      tid: rec.readUInt32LE(20),
+      ids: readIds(rec, E.ids[0]),
       exe: refPath(rec, E.exe[0], 'exe'),
       cwd: refPath(rec, E.cwd[0], 'cwd'),
       commandLine: refCommandLine(rec, E.args[0], 'args'),
@@ -50,11 +69,26 @@ export const PROCESS_DECODERS = {
   },
   [ProcessRecordType.Fork]: (rec: Buffer): ForkRecord => {
     need(rec, PROCESS_SIZES.fork_record, 'fork');
-    return { type: 2, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, PROCESS_LAYOUT.fork_record.ids[0]) };
+    return {
+      type: 2,
+      flags: rec.readUInt16LE(2),
+      bootNs: rec.readBigUInt64LE(8),
+      tgid: rec.readUInt32LE(16),
+      tid: rec.readUInt32LE(20),
+      ids: readIds(rec, PROCESS_LAYOUT.fork_record.ids[0]),
+    };
   },
   [ProcessRecordType.Exit]: (rec: Buffer): ExitRecord => {
     need(rec, PROCESS_SIZES.exit_record, 'exit');
     const X = PROCESS_LAYOUT.exit_record;
-    return { type: 3, flags: rec.readUInt16LE(2), bootNs: rec.readBigUInt64LE(8), tgid: rec.readUInt32LE(16), tid: rec.readUInt32LE(20), ids: readIds(rec, X.ids[0]), exitCode: rec.readInt32LE(X.exit_code[0]) };
+    return {
+      type: 3,
+      flags: rec.readUInt16LE(2),
+      bootNs: rec.readBigUInt64LE(8),
+      tgid: rec.readUInt32LE(16),
+      tid: rec.readUInt32LE(20),
+      ids: readIds(rec, X.ids[0]),
+      exitCode: rec.readInt32LE(X.exit_code[0]),
+    };
   },
 };

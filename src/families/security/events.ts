@@ -40,8 +40,15 @@ import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessIds } from '../../kernel/records/common.js';
 import {
-  SecurityRecordType, TamperKind,
-  type AccessRecord, type BpfLoadRecord, type InjectRecord, type ModuleRecord, type SECURITY_DECODERS, type TamperRecord, type TargetIds,
+  SecurityRecordType,
+  TamperKind,
+  type AccessRecord,
+  type BpfLoadRecord,
+  type InjectRecord,
+  type ModuleRecord,
+  type SECURITY_DECODERS,
+  type TamperRecord,
+  type TargetIds,
 } from './records.js';
 import { hashes } from '../../events/hashes.js';
 import { actor, type Actor } from '../../events/actor.js';
@@ -58,8 +65,16 @@ const build100 = builder(100);
 function describe(ctx: CaptureContext, tgid: number, startBootNs: bigint, endCode: bigint, uid: number): Actor {
   // the table answers "who is this parent" for exactly these three facts
   const ids: ProcessIds = {
-    uid, euid: uid, gid: 0, auid: 0xffffffff, sessionid: 0xffffffff, ppid: tgid,
-    startBootNs: 0n, endCode: 0n, parentStartBootNs: startBootNs, parentEndCode: endCode,
+    uid,
+    euid: uid,
+    gid: 0,
+    auid: 0xffffffff,
+    sessionid: 0xffffffff,
+    ppid: tgid,
+    startBootNs: 0n,
+    endCode: 0n,
+    parentStartBootNs: startBootNs,
+    parentEndCode: endCode,
   };
   const info = ctx.processes.parentOf(ids);
   // unknown: still its GUID, worked out from its start time as for a parent
@@ -91,7 +106,11 @@ export function processAccess(r: AccessRecord, src: Actor, tgt: Actor, timeNs: b
 export function moduleAt(pid: number, addr: bigint, maps?: string): string {
   let text = maps;
   if (text === undefined) {
-    try { text = readFileSync(`/proc/${pid}/maps`, 'latin1'); } catch { return '-'; }
+    try {
+      text = readFileSync(`/proc/${pid}/maps`, 'latin1');
+    } catch {
+      return '-';
+    }
   }
   for (const line of text.split('\n')) {
     const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\d+\s*(.*)$/.exec(line);
@@ -113,10 +132,39 @@ export function createRemoteThread(r: InjectRecord, src: Actor, tgt: Actor, star
 }
 
 const BPF_PROG_TYPES = [
-  'UNSPEC', 'SOCKET_FILTER', 'KPROBE', 'SCHED_CLS', 'SCHED_ACT', 'TRACEPOINT', 'XDP', 'PERF_EVENT', 'CGROUP_SKB',
-  'CGROUP_SOCK', 'LWT_IN', 'LWT_OUT', 'LWT_XMIT', 'SOCK_OPS', 'SK_SKB', 'CGROUP_DEVICE', 'SK_MSG', 'RAW_TRACEPOINT',
-  'CGROUP_SOCK_ADDR', 'LWT_SEG6LOCAL', 'LIRC_MODE2', 'SK_REUSEPORT', 'FLOW_DISSECTOR', 'CGROUP_SYSCTL',
-  'RAW_TRACEPOINT_WRITABLE', 'CGROUP_SOCKOPT', 'TRACING', 'STRUCT_OPS', 'EXT', 'LSM', 'SK_LOOKUP', 'SYSCALL', 'NETFILTER',
+  'UNSPEC',
+  'SOCKET_FILTER',
+  'KPROBE',
+  'SCHED_CLS',
+  'SCHED_ACT',
+  'TRACEPOINT',
+  'XDP',
+  'PERF_EVENT',
+  'CGROUP_SKB',
+  'CGROUP_SOCK',
+  'LWT_IN',
+  'LWT_OUT',
+  'LWT_XMIT',
+  'SOCK_OPS',
+  'SK_SKB',
+  'CGROUP_DEVICE',
+  'SK_MSG',
+  'RAW_TRACEPOINT',
+  'CGROUP_SOCK_ADDR',
+  'LWT_SEG6LOCAL',
+  'LIRC_MODE2',
+  'SK_REUSEPORT',
+  'FLOW_DISSECTOR',
+  'CGROUP_SYSCTL',
+  'RAW_TRACEPOINT_WRITABLE',
+  'CGROUP_SOCKOPT',
+  'TRACING',
+  'STRUCT_OPS',
+  'EXT',
+  'LSM',
+  'SK_LOOKUP',
+  'SYSCALL',
+  'NETFILTER',
 ];
 
 /**
@@ -144,9 +192,17 @@ export function ebpfEvent(r: BpfLoadRecord, who: Actor, timeNs: bigint): Built<1
 const SIG_MAGIC = Buffer.from('~Module signature appended~\n');
 const PKEY_ID_PKCS7 = 2;
 
-export interface ModuleSignature { signed: boolean; signer: string; name: string }
+export interface ModuleSignature {
+  signed: boolean;
+  signer: string;
+  name: string;
+}
 
-interface Der { tag: number; start: number; end: number }
+interface Der {
+  tag: number;
+  start: number;
+  end: number;
+}
 
 function derAt(b: Buffer, p: number): Der | null {
   if (p + 2 > b.length) return null;
@@ -166,7 +222,7 @@ function derAt(b: Buffer, p: number): Der | null {
 
 function derChildren(b: Buffer, d: Der): Der[] {
   const out: Der[] = [];
-  for (let p = d.start; p < d.end;) {
+  for (let p = d.start; p < d.end; ) {
     const c = derAt(b, p);
     if (!c || c.end > d.end) break;
     out.push(c);
@@ -182,18 +238,18 @@ const OID_O = Buffer.from([0x55, 0x04, 0x0a]);
 export function pkcs7Signer(sig: Buffer): string {
   try {
     const ci = derAt(sig, 0);
-    if (!ci || ci.tag !== 0x30) return '';
+    if (ci?.tag !== 0x30) return '';
     const explicit = derChildren(sig, ci)[1];
     if (!explicit) return '';
     const sd = derChildren(sig, explicit)[0];
     if (!sd) return '';
     const parts = derChildren(sig, sd);
     const signerInfos = parts[parts.length - 1];
-    if (!signerInfos || signerInfos.tag !== 0x31) return '';
+    if (signerInfos?.tag !== 0x31) return '';
     const si = derChildren(sig, signerInfos)[0];
     if (!si) return '';
     const sid = derChildren(sig, si)[1];
-    if (!sid || sid.tag !== 0x30) return '';
+    if (sid?.tag !== 0x30) return '';
     const issuer = derChildren(sig, sid)[0];
     if (!issuer) return '';
     let cn = '';
@@ -286,7 +342,9 @@ export async function enrichDriverLoad(ev: SysmonEvent, path: string): Promise<v
     ev.data.Signed = sig.signed ? 'true' : 'false';
     ev.data.Signature = sig.signer || '-';
     ev.data.SignatureStatus = signatureStatus(sig);
-  } catch { /* fields stay '-' */ }
+  } catch {
+    /* fields stay '-' */
+  }
 }
 
 // ---- ProcessTampering ----

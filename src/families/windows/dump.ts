@@ -8,8 +8,8 @@ import { decodeWindowsRecord } from './records.js';
 const interval = Number(process.argv[process.argv.indexOf('--interval-ms') + 1] || 5);
 const ring = WindowsRing.open();
 let lastDropped = 0n;
-const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) =>
-  typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x);
+const json = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
 
 const timer = setInterval(() => {
   ring.drain((rec) => {

@@ -27,7 +27,11 @@ const build26 = builder(26);
 export function processCreate(p: WindowsProcess, parent: WindowsProcess | undefined, parentGuid: string, timeNs: bigint): Built<1> {
   return build1(timeNs, p, {
     UtcTime: utcTime(timeNs),
-    FileVersion: '-', Description: '-', Product: '-', Company: '-', OriginalFileName: '-',
+    FileVersion: '-',
+    Description: '-',
+    Product: '-',
+    Company: '-',
+    OriginalFileName: '-',
     CommandLine: p.commandLine,
     // the driver does not read the new process's PEB (its current directory)
     CurrentDirectory: '-',
@@ -48,20 +52,36 @@ export function processTerminate(p: WindowsProcess, timeNs: bigint): Built<5> {
   return build5(timeNs, p, { UtcTime: utcTime(timeNs) });
 }
 
-export interface Signature { signed: string; signature: string; status: string }
+export interface Signature {
+  signed: string;
+  signature: string;
+  status: string;
+}
 
 export function driverLoad(path: string, sig: Signature, timeNs: bigint): Built<6> {
   return build6(timeNs, {
-    UtcTime: utcTime(timeNs), ImageLoaded: path, Hashes: '-',
-    Signed: sig.signed, Signature: sig.signature, SignatureStatus: sig.status,
+    UtcTime: utcTime(timeNs),
+    ImageLoaded: path,
+    Hashes: '-',
+    Signed: sig.signed,
+    Signature: sig.signature,
+    SignatureStatus: sig.status,
   });
 }
 
 export function imageLoad(a: Actor, path: string, sig: Signature, timeNs: bigint): Built<7> {
   return build7(timeNs, a, {
-    UtcTime: utcTime(timeNs), ImageLoaded: path,
-    FileVersion: '-', Description: '-', Product: '-', Company: '-', OriginalFileName: '-', Hashes: '-',
-    Signed: sig.signed, Signature: sig.signature, SignatureStatus: sig.status,
+    UtcTime: utcTime(timeNs),
+    ImageLoaded: path,
+    FileVersion: '-',
+    Description: '-',
+    Product: '-',
+    Company: '-',
+    OriginalFileName: '-',
+    Hashes: '-',
+    Signed: sig.signed,
+    Signature: sig.signature,
+    SignatureStatus: sig.status,
   });
 }
 
@@ -111,7 +131,14 @@ export function fileDelete(id: 23 | 26, a: Actor, target: string, isExecutable: 
 
 export type RegistryEventType = 'CreateKey' | 'DeleteKey' | 'DeleteValue' | 'SetValue' | 'RenameKey';
 
-export function registryEvent(id: 12 | 13 | 14, type: RegistryEventType, a: Actor, targetObject: string, extra: string, timeNs: bigint): Built<12> | Built<13> | Built<14> {
+export function registryEvent(
+  id: 12 | 13 | 14,
+  type: RegistryEventType,
+  a: Actor,
+  targetObject: string,
+  extra: string,
+  timeNs: bigint,
+): Built<12> | Built<13> | Built<14> {
   const utc = utcTime(timeNs);
   if (id === 12) return build12(timeNs, a, { EventType: type, UtcTime: utc, TargetObject: targetObject });
   if (id === 13) return build13(timeNs, a, { EventType: type, UtcTime: utc, TargetObject: targetObject, Details: extra });

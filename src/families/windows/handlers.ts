@@ -22,7 +22,7 @@ const ACCESS_RECORD = SecurityRecordType.Access;
 /** The signing facts of IMAGE_INFO.Properties (SE_SIGNING_LEVEL_*): Signed/Signature/SignatureStatus. */
 export function imageSignature(r: WinImageRecord): E.Signature {
   const level = r.signatureLevel;
-  if (level === 0) return { signed: '-', signature: '-', status: '-' };          // not checked by the kernel
+  if (level === 0) return { signed: '-', signature: '-', status: '-' }; // not checked by the kernel
   if (level === 1) return { signed: 'false', signature: '-', status: 'Unavailable' };
   // 8 MICROSOFT, 12 WINDOWS, 14 WINDOWS_TCB: signed by Microsoft; the others name no signer
   const signature = level === 12 || level === 14 ? 'Microsoft Windows' : level === 8 ? 'Microsoft Corporation' : '-';
@@ -32,7 +32,11 @@ export function imageSignature(r: WinImageRecord): E.Signature {
 /** How long an access event waits for its stack record when they fall in different batches. */
 const STACK_WAIT_MS = 100;
 
-interface PendingAccess { ev: SysmonEvent; modules: readonly LoadedModule[]; done: () => void }
+interface PendingAccess {
+  ev: SysmonEvent;
+  modules: readonly LoadedModule[];
+  done: () => void;
+}
 
 export interface WindowsCapture {
   readonly processes: WindowsProcessTable;
@@ -52,14 +56,29 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
   }
   function known(ctx: CaptureContext, pid: number, startBootNs: bigint, startKey: bigint): { a: Actor; p: WindowsProcess | undefined } {
     const p = table.get(pid, startKey);
-    return { a: actor(p, pid, table.guidOf(pid, startBootNs, startKey, (b) => ctx.timeNs(b))), p };
+    return {
+      a: actor(
+        p,
+        pid,
+        table.guidOf(pid, startBootNs, startKey, (b) => ctx.timeNs(b)),
+      ),
+      p,
+    };
   }
   function mine(r: { tgid: number }): boolean {
     // the service's own files and registry writes would feed back into it forever
     return r.tgid === process.pid;
   }
   function withHash(ctx: CaptureContext, ev: SysmonEvent, field: string, path: string): void {
-    if (hashes.enabled && path !== '-') ctx.defer(hashes.hashFile(path).then((h) => { ev.data[field] = h; }, () => {}));
+    if (hashes.enabled && path !== '-')
+      ctx.defer(
+        hashes.hashFile(path).then(
+          (h) => {
+            ev.data[field] = h;
+          },
+          () => {},
+        ),
+      );
   }
 
   const handlers: WindowsHandlers = {
@@ -74,7 +93,12 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       withHash(ctx, ev, 'Hashes', p.image);
     },
     [3]: (r, ctx, out) => {
-      out.push(E.processTerminate(table.onExit(r.tgid, r.ids, Date.now(), (b) => ctx.timeNs(b)), ctx.timeNs(r.bootNs)));
+      out.push(
+        E.processTerminate(
+          table.onExit(r.tgid, r.ids, Date.now(), (b) => ctx.timeNs(b)),
+          ctx.timeNs(r.bootNs),
+        ),
+      );
     },
     [T.ImageLoad]: (r, ctx, out) => {
       const path = devices.dosPath(r.path);
@@ -98,10 +122,22 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       out.push(ev);
       // the stack record comes right after; the batch waits for it, at most STACK_WAIT_MS
       const key = stackKey(r);
-      ctx.defer(new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { pendingStacks.delete(key); resolve(); }, STACK_WAIT_MS);
-        pendingStacks.set(key, { ev, modules: src.p?.modules ?? [], done: () => { clearTimeout(timer); resolve(); } });
-      }));
+      ctx.defer(
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            pendingStacks.delete(key);
+            resolve();
+          }, STACK_WAIT_MS);
+          pendingStacks.set(key, {
+            ev,
+            modules: src.p?.modules ?? [],
+            done: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+          });
+        }),
+      );
     },
     [T.Stack]: (r) => {
       const key = stackKey(r);
@@ -131,7 +167,9 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       if (mine(r)) return;
       const timeNs = ctx.timeNs(r.bootNs);
       // the file now exists under its new name: FileCreate for that name, as Sysmon
-      out.push(E.fileCreate(who(r.tgid, r.processStartKey), devices.dosPath(r.newPath), r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs));
+      out.push(
+        E.fileCreate(who(r.tgid, r.processStartKey), devices.dosPath(r.newPath), r.creationTime ? filetimeUtc(r.creationTime) : utcTime(timeNs), timeNs),
+      );
     },
     [T.FileStream]: (r, ctx, out) => {
       if (mine(r)) return;
@@ -146,7 +184,15 @@ export function windowsCapture(facts: WindowsHostFacts): WindowsCapture {
       out.push(E.rawAccessRead(who(r.tgid, r.processStartKey), r.path, ctx.timeNs(r.bootNs)));
     },
     [T.FileTime]: (r, ctx, out) => {
-      out.push(E.fileCreateTime(who(r.tgid, r.processStartKey), devices.dosPath(r.path), filetimeUtc(r.creationTime), filetimeUtc(r.prevCreationTime), ctx.timeNs(r.bootNs)));
+      out.push(
+        E.fileCreateTime(
+          who(r.tgid, r.processStartKey),
+          devices.dosPath(r.path),
+          filetimeUtc(r.creationTime),
+          filetimeUtc(r.prevCreationTime),
+          ctx.timeNs(r.bootNs),
+        ),
+      );
     },
     [T.FileDelete]: (r, ctx, out) => {
       if (mine(r)) return;

@@ -7,7 +7,10 @@
 export class DeviceMap {
   private readonly byDevice = new Map<string, string>();
 
-  constructor(drives: Iterable<[drive: string, device: string]> = [], readonly systemRoot = 'C:\\Windows') {
+  constructor(
+    drives: Iterable<[drive: string, device: string]> = [],
+    readonly systemRoot = 'C:\\Windows',
+  ) {
     for (const [drive, device] of drives) this.byDevice.set(device.toLowerCase().replace(/\\+$/, ''), drive.replace(/\\+$/, ''));
   }
 

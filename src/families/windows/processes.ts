@@ -84,7 +84,9 @@ export class WindowsProcessTable {
     // the creation time Sysmon uses is the FILETIME; boot ns only when the driver had none
     const startNs = r.createTime ? filetimeToUnixNs(r.createTime) : clock(r.ids.startBootNs);
     const p: WindowsProcess = {
-      pid: r.tgid, ppid: r.ids.ppid, startKey: r.ids.endCode,
+      pid: r.tgid,
+      ppid: r.ids.ppid,
+      startKey: r.ids.endCode,
       guid: this.guid(startNs, r.ids.endCode),
       image: this.facts.devices.dosPath(r.image),
       commandLine: r.commandLine,
@@ -104,9 +106,18 @@ export class WindowsProcessTable {
     let p = this.get(pid, ids.endCode);
     if (!p) {
       p = {
-        pid, ppid: ids.ppid, startKey: ids.endCode, guid: this.guid(clock(ids.startBootNs), ids.endCode),
-        image: '-', commandLine: '-', user: '-', logonId: 0n, logonGuid: NULL_GUID, session: ids.sessionid,
-        integrityLevel: '-', modules: [],
+        pid,
+        ppid: ids.ppid,
+        startKey: ids.endCode,
+        guid: this.guid(clock(ids.startBootNs), ids.endCode),
+        image: '-',
+        commandLine: '-',
+        user: '-',
+        logonId: 0n,
+        logonGuid: NULL_GUID,
+        session: ids.sessionid,
+        integrityLevel: '-',
+        modules: [],
       };
       this.byPid.set(pid, p);
     }

@@ -14,17 +14,34 @@ import { SECURITY_DECODERS, SecurityRecordType } from '../security/records.js';
 
 const TYPES = ENUMS.record_type;
 export const WindowsRecordType = {
-  ProcessCreate: TYPES.RECORD_WIN_PROCESS_CREATE, ImageLoad: TYPES.RECORD_WIN_IMAGE_LOAD,
-  FileCreate: TYPES.RECORD_WIN_FILE_CREATE, FileDelete: TYPES.RECORD_WIN_FILE_DELETE, FileRawRead: TYPES.RECORD_WIN_FILE_RAW_READ,
-  FileTime: TYPES.RECORD_WIN_FILE_TIME, FileRename: TYPES.RECORD_WIN_FILE_RENAME, FileStream: TYPES.RECORD_WIN_FILE_STREAM,
-  RegKey: TYPES.RECORD_WIN_REG_KEY, RegValue: TYPES.RECORD_WIN_REG_VALUE, RegRename: TYPES.RECORD_WIN_REG_RENAME,
+  ProcessCreate: TYPES.RECORD_WIN_PROCESS_CREATE,
+  ImageLoad: TYPES.RECORD_WIN_IMAGE_LOAD,
+  FileCreate: TYPES.RECORD_WIN_FILE_CREATE,
+  FileDelete: TYPES.RECORD_WIN_FILE_DELETE,
+  FileRawRead: TYPES.RECORD_WIN_FILE_RAW_READ,
+  FileTime: TYPES.RECORD_WIN_FILE_TIME,
+  FileRename: TYPES.RECORD_WIN_FILE_RENAME,
+  FileStream: TYPES.RECORD_WIN_FILE_STREAM,
+  RegKey: TYPES.RECORD_WIN_REG_KEY,
+  RegValue: TYPES.RECORD_WIN_REG_VALUE,
+  RegRename: TYPES.RECORD_WIN_REG_RENAME,
   Stack: TYPES.RECORD_WIN_STACK,
 } as const;
 
 /** access_record.how values the Windows driver writes (ObRegisterCallbacks post-operation). */
 export const WinAccessVia = { Open: DEFINES.ACCESS_VIA_WIN_OPEN, Duplicate: DEFINES.ACCESS_VIA_WIN_DUPLICATE } as const;
-export const WinProcFlag = { FileOpenName: DEFINES.WIN_PROC_FILE_OPEN_NAME, Subsystem: DEFINES.WIN_PROC_SUBSYSTEM, ImageDeletePending: DEFINES.WIN_PROC_IMAGE_DELETE_PENDING } as const;
-export const WinFileOp = { Create: DEFINES.WIN_FILE_OP_CREATE, Disposition: DEFINES.WIN_FILE_OP_DISPOSITION, DeleteOnClose: DEFINES.WIN_FILE_OP_DELETE_ON_CLOSE, Rename: DEFINES.WIN_FILE_OP_RENAME, BasicInfo: DEFINES.WIN_FILE_OP_BASIC_INFO } as const;
+export const WinProcFlag = {
+  FileOpenName: DEFINES.WIN_PROC_FILE_OPEN_NAME,
+  Subsystem: DEFINES.WIN_PROC_SUBSYSTEM,
+  ImageDeletePending: DEFINES.WIN_PROC_IMAGE_DELETE_PENDING,
+} as const;
+export const WinFileOp = {
+  Create: DEFINES.WIN_FILE_OP_CREATE,
+  Disposition: DEFINES.WIN_FILE_OP_DISPOSITION,
+  DeleteOnClose: DEFINES.WIN_FILE_OP_DELETE_ON_CLOSE,
+  Rename: DEFINES.WIN_FILE_OP_RENAME,
+  BasicInfo: DEFINES.WIN_FILE_OP_BASIC_INFO,
+} as const;
 /** win_reg_record.op: the REG_NOTIFY_CLASS the record comes from */
 export const WinRegOp = { PreDeleteKey: 0, PreDeleteValueKey: 2, PreRenameKey: 4, PostSetValueKey: 16, PostCreateKeyEx: 27 } as const;
 /** uid/euid/gid/auid in records written on Windows */
@@ -40,7 +57,15 @@ export const WINDOWS_LAYOUT = {
   win_ring_info: STRUCTS.win_ring_info.fields,
 } as const;
 
-export const WINDOWS_SIZES = { win_process_record: STRUCTS.win_process_record.size, win_image_record: STRUCTS.win_image_record.size, win_file_record: STRUCTS.win_file_record.size, win_reg_record: STRUCTS.win_reg_record.size, win_stack_record: STRUCTS.win_stack_record.size, win_ring_producer: STRUCTS.win_ring_producer.size, win_ring_info: STRUCTS.win_ring_info.size } as const;
+export const WINDOWS_SIZES = {
+  win_process_record: STRUCTS.win_process_record.size,
+  win_image_record: STRUCTS.win_image_record.size,
+  win_file_record: STRUCTS.win_file_record.size,
+  win_reg_record: STRUCTS.win_reg_record.size,
+  win_stack_record: STRUCTS.win_stack_record.size,
+  win_ring_producer: STRUCTS.win_ring_producer.size,
+  win_ring_info: STRUCTS.win_ring_info.size,
+} as const;
 
 export interface WinProcessRecord extends Header {
   type: 200;
@@ -133,9 +158,12 @@ const R = WINDOWS_LAYOUT.win_reg_record;
 
 /** the ops each record type may carry (driver/include/events.h) */
 const FILE_OPS: Record<number, readonly number[]> = {
-  [WindowsRecordType.FileCreate]: [WinFileOp.Create], [WindowsRecordType.FileDelete]: [WinFileOp.Disposition, WinFileOp.DeleteOnClose],
-  [WindowsRecordType.FileRawRead]: [WinFileOp.Create], [WindowsRecordType.FileTime]: [WinFileOp.BasicInfo],
-  [WindowsRecordType.FileRename]: [WinFileOp.Rename], [WindowsRecordType.FileStream]: [WinFileOp.Create],
+  [WindowsRecordType.FileCreate]: [WinFileOp.Create],
+  [WindowsRecordType.FileDelete]: [WinFileOp.Disposition, WinFileOp.DeleteOnClose],
+  [WindowsRecordType.FileRawRead]: [WinFileOp.Create],
+  [WindowsRecordType.FileTime]: [WinFileOp.BasicInfo],
+  [WindowsRecordType.FileRename]: [WinFileOp.Rename],
+  [WindowsRecordType.FileStream]: [WinFileOp.Create],
 };
 const REG_OPS: Record<number, readonly number[]> = {
   [WindowsRecordType.RegKey]: [WinRegOp.PostCreateKeyEx, WinRegOp.PreDeleteKey],
@@ -151,12 +179,17 @@ function decodeFile(rec: Buffer): WinFileRecord {
   need(rec, WINDOWS_SIZES.win_file_record, 'windows file');
   checkOp(rec.readUInt16LE(0), rec.readUInt32LE(F.op[0]), FILE_OPS);
   return {
-    type: rec.readUInt16LE(0) as WinFileRecord['type'], ...readHeader(rec),
-    op: rec.readUInt32LE(F.op[0]), attributes: rec.readUInt32LE(F.attributes[0]),
-    createResult: rec.readUInt32LE(F.create_result[0]), desiredAccess: rec.readUInt32LE(F.desired_access[0]),
-    creationTime: rec.readBigUInt64LE(F.creation_time[0]), prevCreationTime: rec.readBigUInt64LE(F.prev_creation_time[0]),
+    type: rec.readUInt16LE(0) as WinFileRecord['type'],
+    ...readHeader(rec),
+    op: rec.readUInt32LE(F.op[0]),
+    attributes: rec.readUInt32LE(F.attributes[0]),
+    createResult: rec.readUInt32LE(F.create_result[0]),
+    desiredAccess: rec.readUInt32LE(F.desired_access[0]),
+    creationTime: rec.readBigUInt64LE(F.creation_time[0]),
+    prevCreationTime: rec.readBigUInt64LE(F.prev_creation_time[0]),
     processStartKey: rec.readBigUInt64LE(F.process_start_key[0]),
-    path: utf16(rec, F.path[0], 'path'), newPath: utf16(rec, F.new_path[0], 'new path'),
+    path: utf16(rec, F.path[0], 'path'),
+    newPath: utf16(rec, F.new_path[0], 'new path'),
   };
 }
 
@@ -164,11 +197,16 @@ function decodeReg(rec: Buffer): WinRegRecord {
   need(rec, WINDOWS_SIZES.win_reg_record, 'windows registry');
   checkOp(rec.readUInt16LE(0), rec.readUInt32LE(R.op[0]), REG_OPS);
   return {
-    type: rec.readUInt16LE(0) as WinRegRecord['type'], ...readHeader(rec),
-    op: rec.readUInt32LE(R.op[0]), valueType: rec.readUInt32LE(R.value_type[0]), dataSize: rec.readUInt32LE(R.data_size[0]),
+    type: rec.readUInt16LE(0) as WinRegRecord['type'],
+    ...readHeader(rec),
+    op: rec.readUInt32LE(R.op[0]),
+    valueType: rec.readUInt32LE(R.value_type[0]),
+    dataSize: rec.readUInt32LE(R.data_size[0]),
     processStartKey: rec.readBigUInt64LE(R.process_start_key[0]),
-    key: utf16(rec, R.key[0], 'key'), value: utf16(rec, R.value[0], 'value name'),
-    data: Buffer.from(slice(rec, R.data[0], 'value data')), newName: utf16(rec, R.new_name[0], 'new key name'),
+    key: utf16(rec, R.key[0], 'key'),
+    value: utf16(rec, R.value[0], 'value name'),
+    data: Buffer.from(slice(rec, R.data[0], 'value data')),
+    newName: utf16(rec, R.new_name[0], 'new key name'),
   };
 }
 
@@ -176,11 +214,17 @@ export const WINDOWS_DECODERS = {
   [WindowsRecordType.ProcessCreate]: (rec: Buffer): WinProcessRecord => {
     need(rec, WINDOWS_SIZES.win_process_record, 'windows process');
     return {
-      type: 200, ...readHeader(rec), ids: readIds(rec, P.ids[0]),
-      createTime: rec.readBigUInt64LE(P.create_time[0]), logonId: rec.readBigUInt64LE(P.logon_id[0]),
-      integrityRid: rec.readUInt32LE(P.integrity_rid[0]), flags: rec.readUInt32LE(P.flags[0]),
-      creatingPid: rec.readUInt32LE(P.creating_pid[0]), creatingTid: rec.readUInt32LE(P.creating_tid[0]),
-      image: utf16(rec, P.image[0], 'image'), commandLine: utf16(rec, P.command_line[0], 'command line'),
+      type: 200,
+      ...readHeader(rec),
+      ids: readIds(rec, P.ids[0]),
+      createTime: rec.readBigUInt64LE(P.create_time[0]),
+      logonId: rec.readBigUInt64LE(P.logon_id[0]),
+      integrityRid: rec.readUInt32LE(P.integrity_rid[0]),
+      flags: rec.readUInt32LE(P.flags[0]),
+      creatingPid: rec.readUInt32LE(P.creating_pid[0]),
+      creatingTid: rec.readUInt32LE(P.creating_tid[0]),
+      image: utf16(rec, P.image[0], 'image'),
+      commandLine: utf16(rec, P.command_line[0], 'command line'),
       userSid: sidToString(slice(rec, P.user_sid[0], 'user SID')),
     };
   },
@@ -188,11 +232,16 @@ export const WINDOWS_DECODERS = {
     need(rec, WINDOWS_SIZES.win_image_record, 'windows image');
     const properties = rec.readUInt32LE(I.properties[0]);
     return {
-      type: 201, ...readHeader(rec),
-      imageBase: rec.readBigUInt64LE(I.image_base[0]), imageSize: rec.readBigUInt64LE(I.image_size[0]),
-      properties, systemModeImage: (properties & (1 << 8)) !== 0,
-      signatureLevel: (properties >>> 12) & 0xf, signatureType: (properties >>> 16) & 0x7,
-      processStartKey: rec.readBigUInt64LE(I.process_start_key[0]), path: utf16(rec, I.path[0], 'image path'),
+      type: 201,
+      ...readHeader(rec),
+      imageBase: rec.readBigUInt64LE(I.image_base[0]),
+      imageSize: rec.readBigUInt64LE(I.image_size[0]),
+      properties,
+      systemModeImage: (properties & (1 << 8)) !== 0,
+      signatureLevel: (properties >>> 12) & 0xf,
+      signatureType: (properties >>> 16) & 0x7,
+      processStartKey: rec.readBigUInt64LE(I.process_start_key[0]),
+      path: utf16(rec, I.path[0], 'image path'),
     };
   },
   [WindowsRecordType.Stack]: (rec: Buffer): WinStackRecord => {

@@ -23,11 +23,24 @@ export const COMMON_LAYOUT = {
 
 export const COMMON_SIZES = { record_header: STRUCTS.record_header.size, str_ref: STRUCTS.str_ref.size, process_ids: STRUCTS.process_ids.size } as const;
 
-export interface Header { flags: number; bootNs: bigint; tgid: number; tid: number }
+export interface Header {
+  flags: number;
+  bootNs: bigint;
+  tgid: number;
+  tid: number;
+}
 
 export interface ProcessIds {
-  uid: number; euid: number; gid: number; auid: number; sessionid: number; ppid: number;
-  startBootNs: bigint; endCode: bigint; parentStartBootNs: bigint; parentEndCode: bigint;
+  uid: number;
+  euid: number;
+  gid: number;
+  auid: number;
+  sessionid: number;
+  ppid: number;
+  startBootNs: bigint;
+  endCode: bigint;
+  parentStartBootNs: bigint;
+  parentEndCode: bigint;
 }
 
 const H = COMMON_LAYOUT.record_header;

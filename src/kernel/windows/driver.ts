@@ -9,11 +9,11 @@ import { WindowsRing } from './section.js';
 
 /** The callback families the driver registers, by the Sysmon events they feed. */
 export const WINDOWS_FAMILIES: Record<string, readonly number[]> = {
-  'PsSetCreateProcessNotifyRoutineEx': [1, 5, 25],
-  'PsSetCreateThreadNotifyRoutine': [8],
-  'PsSetLoadImageNotifyRoutine': [6, 7],
+  PsSetCreateProcessNotifyRoutineEx: [1, 5, 25],
+  PsSetCreateThreadNotifyRoutine: [8],
+  PsSetLoadImageNotifyRoutine: [6, 7],
   'ObRegisterCallbacks(process)': [10],
-  'CmRegisterCallbackEx': [12, 13, 14],
+  CmRegisterCallbackEx: [12, 13, 14],
   'minifilter IRP_MJ_CREATE': [9, 11, 15, 23, 26],
   'minifilter IRP_MJ_SET_INFORMATION': [2, 11, 23, 26],
 };

@@ -62,8 +62,14 @@ export function droppedOf(views: SectionViews): bigint {
 
 type Fn = (...args: unknown[]) => unknown;
 interface Kernel32 {
-  CreateFileW: Fn; DeviceIoControl: Fn; OpenFileMappingW: Fn; MapViewOfFile: Fn; VirtualQuery: Fn; UnmapViewOfFile: Fn;
-  CloseHandle: Fn; GetLastError: Fn;
+  CreateFileW: Fn;
+  DeviceIoControl: Fn;
+  OpenFileMappingW: Fn;
+  MapViewOfFile: Fn;
+  VirtualQuery: Fn;
+  UnmapViewOfFile: Fn;
+  CloseHandle: Fn;
+  GetLastError: Fn;
 }
 let kernel32: Kernel32 | null = null;
 
@@ -73,7 +79,16 @@ function k32(): Kernel32 {
   const lib = koffi.load('kernel32.dll');
   kernel32 = {
     CreateFileW: lib.func('__stdcall', 'CreateFileW', 'intptr_t', ['str16', 'uint32_t', 'uint32_t', 'void *', 'uint32_t', 'uint32_t', 'intptr_t']),
-    DeviceIoControl: lib.func('__stdcall', 'DeviceIoControl', 'int', ['intptr_t', 'uint32_t', 'void *', 'uint32_t', 'void *', 'uint32_t', '_Out_ uint32_t *', 'void *']),
+    DeviceIoControl: lib.func('__stdcall', 'DeviceIoControl', 'int', [
+      'intptr_t',
+      'uint32_t',
+      'void *',
+      'uint32_t',
+      'void *',
+      'uint32_t',
+      '_Out_ uint32_t *',
+      'void *',
+    ]),
     OpenFileMappingW: lib.func('__stdcall', 'OpenFileMappingW', 'intptr_t', ['uint32_t', 'int', 'str16']),
     VirtualQuery: lib.func('__stdcall', 'VirtualQuery', 'size_t', ['void *', '_Out_ uint8_t *', 'size_t']),
     MapViewOfFile: lib.func('__stdcall', 'MapViewOfFile', 'void *', ['intptr_t', 'uint32_t', 'uint32_t', 'uint32_t', 'size_t']),
@@ -96,7 +111,11 @@ export class WindowsRing {
   private readonly walker: RingWalker;
   private closed = false;
 
-  private constructor(private readonly view: unknown, private readonly section: number, private readonly views: SectionViews) {
+  private constructor(
+    private readonly view: unknown,
+    private readonly section: number,
+    private readonly views: SectionViews,
+  ) {
     this.walker = new RingWalker(views);
   }
 
