@@ -2,7 +2,7 @@
 // back-references), names, attributes, text, substitutions, nested BinXml values, every value
 // type. Bounded by the record being parsed: damage throws (the reader skips and reports that
 // record), never loops, never reads outside the record, nests at most 64 deep and expands to at
-// most 200,000 nodes. Layout: shared/reference/evtx-notes.md, libyal's EVTX notes, [MS-EVEN6].
+// most 200,000 nodes. Layout: docs/evtx.md, libyal's EVTX notes, [MS-EVEN6].
 import { CHUNK_HEADER_SIZE, CHUNK_SIZE, T, filetimeToNs, guidText, sidText } from './format.js';
 
 export interface Value {

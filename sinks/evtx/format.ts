@@ -1,5 +1,5 @@
 // EVTX constants and small encoders shared by the writer and the reader.
-// Layout facts: shared/reference/evtx-notes.md and the libyal EVTX format description.
+// Layout facts: docs/evtx.md and the libyal EVTX format description.
 import { crc32 } from 'node:zlib';
 
 export const FILE_HEADER_SIZE = 4096;

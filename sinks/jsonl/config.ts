@@ -26,7 +26,7 @@ export interface JsonlFileOptions {
   fsync?: boolean;
   /** skip events whose EventRecordID is <= the last one found in the file; default true */
   dedupe?: boolean;
-  /** 'jsonl' (default): the DESIGN.md record; 'ecs': ECS-style fields (sinks/jsonl/ecs.ts) */
+  /** 'jsonl' (default): the record of docs/outputs.md; 'ecs': ECS-style fields (sinks/jsonl/ecs.ts) */
   format?: JsonlFormat;
   /** injectable clock for tests */
   now?: () => number;

@@ -1,4 +1,4 @@
-// JSONL encoding of DESIGN.md: one event per line, fixed key order, EventData in schema
+// JSONL encoding of docs/outputs.md: one event per line, fixed key order, EventData in schema
 // order with manifest types kept. JSON.stringify escapes every control character and lone
 // surrogate, so nothing a process puts in a string can start a new line or forge a record.
 import type { Identity, SysmonEvent } from '../../src/events/event.js';

@@ -1,5 +1,5 @@
 // Event XML rendering: the single-line document Sysmon for Linux hands to syslog(3)
-// (shared/reference/sysmon-notes.md §2.3), and the Windows Event XML shape (§1.4) for
+// (docs/outputs.md), and the Windows Event XML shape (§1.4) for
 // `convert` and tools that only know Microsoft-Windows-Sysmon.
 //
 // Escaping (every value, and the Computer/Channel/Provider texts):

@@ -1,5 +1,5 @@
 // `sysmon-ts convert IN OUT`: between .jsonl, .evtx and .xml, chosen by extension.
-//   .jsonl  one event per line (DESIGN.md), streamed (./jsonl-input.ts); a malformed line is
+//   .jsonl  one event per line (docs/outputs.md), streamed (./jsonl-input.ts); a malformed line is
 //           reported with its number and skipped, the exit status is then 1
 //   .evtx   Windows Event Log file, ours or Windows' (sinks/evtx/reader.ts); written with
 //           sinks/evtx/writer.ts without rotation (one file, up to 65535 chunks)

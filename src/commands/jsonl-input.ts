@@ -1,6 +1,6 @@
 // Recorded JSONL read back (filter, convert): split into lines by readline, so a malformed
 // line costs only itself and keeps its number, and each line parsed by stream-json's JSONL
-// parser, the reader DESIGN.md names for this format.
+// parser, the reader docs/outputs.md names for this format.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { jsonlParser } from 'stream-json/jsonl/parser.js';

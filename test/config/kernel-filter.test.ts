@@ -24,7 +24,7 @@ const MODES: MatchOptions[] = [
 ];
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url));
-const REFERENCE = '/work/shared/reference/configs/';
+const REFERENCE = FIXTURES; // the real configs, copied with their licences (test/fixtures/configs)
 const CREATE = 20,
   DELETE = 21,
   TIME = 23;

@@ -1,5 +1,5 @@
 // Config semantics exactly as Sysmon for Linux has them (issue 15, items 6-8): every row of
-// shared/reference/sysmon-for-linux-differences.md (D1-D6, L1-L17), each with the decision
+// docs/configuration.md and docs/outputs.md (the measured differences from Sysmon for Linux) (D1-D6, L1-L17), each with the decision
 // Microsoft's own rule engine (SysmonCommon rules.c/xml.cpp + SFL linuxWideChar.c) gives.
 // Each case also runs through the linear oracle (test/config/oracle.ts), so the compiled engine
 // and the plain re-statement of rules.c must agree.

@@ -1,6 +1,6 @@
 // Field values exactly as Sysmon for Linux writes them (issue 15, items 1-4), through the real
 // normalizers; `--windows` (conventions 'windows') keeps Windows Sysmon's. The expected values
-// are the ones shared/reference/sysmon-for-linux-differences.md measured on Sysmon for Linux.
+// are the ones docs/configuration.md and docs/outputs.md (the measured differences from Sysmon for Linux) measured on Sysmon for Linux.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

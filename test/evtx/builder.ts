@@ -2,7 +2,7 @@
 // without templates (Windows Event Collector, merged logs), BinXml (0x21) values holding
 // elements without a dependency id (CAPI2's UserData), template instances nested in
 // substitutions (Windows Sysmon's EventData), any provider, any EventID, an EventRecordID in
-// the event that differs from the record header's. Layout facts: shared/reference/evtx-notes.md
+// the event that differs from the record header's. Layout facts: docs/evtx.md
 // and libyal's "Windows XML Event Log (EVTX)". Every name and template definition is written
 // inline on first use in a chunk and referenced by offset afterwards, with the string and
 // template bucket tables filled as Windows fills them, so libevtx and python-evtx can check

@@ -2,7 +2,7 @@
 // = driver/windows/ring.c's RingOutput), in a ring laid out as its section, drained by the real
 // RingWalker, turned into events by the real Capture with the Windows decoder and handlers
 // (src/families/windows), filtered by the real config engine. Expected values are worked out by
-// hand from the records (Sysmon's formats: shared/reference/sysmon-notes.md).
+// hand from the records (Sysmon's formats: docs/events.md).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RingWalker } from '../../src/kernel/ring-walker.js';

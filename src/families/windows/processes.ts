@@ -2,8 +2,8 @@
 // 3 exit, 201 image loads) since there is no /proc to read. A process is identified by pid and
 // its start key (PsGetProcessStartKey), which never repeats within a boot.
 //
-// ProcessGuid, as Sysmon builds it (SysmonCommon GenerateUniqueId, shared/reference
-// sysmon-notes.md 1.6): Data1 = a machine word, Data2/3 = the process start time in Unix
+// ProcessGuid, as Sysmon builds it (SysmonCommon GenerateUniqueId;
+// docs/events.md): Data1 = a machine word, Data2/3 = the process start time in Unix
 // seconds, Data4 = the start key's little-endian bytes. Sysmon takes its machine word from the
 // machine SID; we take it from the machine GUID (MachineGuid, a per-install value any
 // service can read), so GUIDs are unique per machine but their first group differs from
