@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { installedPaths, runInstall, runUninstall, verifyUnit } from '../../src/commands/install.js';
 import { COMPILED_CLI, cliCommand, ROOT } from '../../src/paths.js';
+import { AGENT_NODE_FLAGS } from '../../src/agent-node-flags.js';
 import { missingKernelPrereq, missingTool, requirePrereq } from '../helpers/prereq.js';
 import type { JsonEvent } from '../helpers/agent.js';
 
@@ -85,7 +86,8 @@ describe('install / uninstall in a temporary root', () => {
     assert.equal(exec[0], process.execPath);
     // the compiled CLI that driver/setup.sh built (npm test runs it first), else tsx + sources
     assert.deepEqual(exec.slice(0, cliCommand().length + 1), [...cliCommand(), 'run']);
-    if (process.env.CI === 'true') assert.equal(exec[1], COMPILED_CLI, 'set-up compiles the agent: the unit runs dist/');
+    if (process.env.CI === 'true')
+      assert.equal(exec[1 + AGENT_NODE_FLAGS.length], COMPILED_CLI, 'set-up compiles the agent: the unit runs dist/ (after the agent node flags)');
     assert.equal(exec[exec.indexOf('--config') + 1], p.config);
     assert.match(output, new RegExp(`events +${p.jsonl.replace(/[.]/g, '\\.')}`));
     assert.match(output, /systemd is not running here.*\nStart it by hand \(as root\):\n {2}cd /);
