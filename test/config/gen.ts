@@ -2,7 +2,7 @@
 // config's own filter values (then mutated), and random configs over a tiny alphabet so that
 // matches, partial matches and RuleName carry-overs are frequent.
 import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
-import { eventDef } from '../../src/events/schema.js';
+import { CONDITIONS, eventDef } from '../../src/events/schema.js';
 import type { ParsedConfig } from '../../src/config/parse.js';
 
 export function rng(seed: number): () => number {
@@ -90,24 +90,8 @@ export function eventsFromConfig(p: ParsedConfig, n: number, seed: number, pConf
 }
 
 const ALPHA = ['a', 'b', 'ab', 'ba', 'a;b', 'b;', ';a', 'a;;b', '', 'A\\b', 'x/a', 'aB', 'b\\a'];
-const CONDS = [
-  'is',
-  'is not',
-  'is any',
-  'contains',
-  'contains any',
-  'contains all',
-  'excludes',
-  'excludes any',
-  'excludes all',
-  'begin with',
-  'not begin with',
-  'end with',
-  'not end with',
-  'less than',
-  'more than',
-  'image',
-];
+/** every condition Sysmon has (the schema's list) */
+const CONDS: readonly string[] = CONDITIONS;
 const TAGS: [string, string[]][] = [
   ['ProcessCreate', ['Image', 'CommandLine', 'User', 'ParentImage']],
   ['RegistryEvent', ['TargetObject', 'User', 'Details', 'Image', 'EventType']],

@@ -12,7 +12,7 @@ import { loadConfigFile, loadConfigText, type Config } from '../../src/config/in
 import { compileKernelFilter, decide, kernelText, KF_RECORD_SLOTS, type KernelFilter } from '../../src/config/kernel-filter/index.js';
 import { buildDfa, walkFlags, reversedText, type FlaggedPattern } from '../../src/config/kernel-filter/automaton.js';
 import type { SysmonEvent, FieldValue } from '../../src/events/event.js';
-import { eventDef } from '../../src/events/schema.js';
+import { CONDITIONS, eventDef } from '../../src/events/schema.js';
 import { rng } from './gen.js';
 import type { MatchOptions } from '../../src/config/parse.js';
 
@@ -167,24 +167,8 @@ test('the default config drops its noise in the kernel and keeps the rest', () =
 });
 
 const ALPHA = ['/a', '/b', 'a', 'B', '.x', '/', 'a;b', ';a', 'b;', '', 'x\\a', 'é', '\u0130', '\u212a', 'i', 'K', 'ab/', '/A/b'];
-const CONDS = [
-  'is',
-  'is not',
-  'is any',
-  'contains',
-  'contains any',
-  'contains all',
-  'excludes',
-  'excludes any',
-  'excludes all',
-  'begin with',
-  'not begin with',
-  'end with',
-  'not end with',
-  'less than',
-  'more than',
-  'image',
-];
+/** every condition Sysmon has (the schema's list) */
+const CONDS: readonly string[] = CONDITIONS;
 const TAGS = ['FileCreate', 'FileDelete', 'FileDeleteDetected', 'FileCreateTime'];
 const FIELDS = ['TargetFilename', 'TargetFilename', 'TargetFilename', 'Image', 'User'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
