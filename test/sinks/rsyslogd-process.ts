@@ -89,7 +89,10 @@ export interface Received {
 /** The lines a receiver wrote with the "raw" template (inputname|pri|app|procid|host|msg). */
 export async function readReceived(out: string, trimMsgSpace = false): Promise<Received[]> {
   const text = await fsp.readFile(out, 'utf8').catch(() => '');
+  // only whole lines: the receiver may be halfway through writing the last one (a 16 KB
+  // datagram read mid-write once looked like a message cut short)
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
     .map((l) => {
