@@ -92,10 +92,12 @@ export function matchingOf(p: ParsedConfig): Matching {
   return { fold: p.matching.provider === 'linux' ? asciiLower : lower, imageBasename: p.matching.imageBasename };
 }
 
-/** Patterns whose match implies the filter matches (D); null when there is none. */
-export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
-  const lv = m.fold(f.value);
-  switch (f.condition) {
+/**
+ * The conditions whose patterns say exactly when the filter matches: both an under- and an
+ * over-approximation. undefined for the others.
+ */
+function exactPatterns(condition: string, lv: string): Pattern[] | undefined {
+  switch (condition) {
     case 'is':
       return [{ kind: 'eq', text: lv }];
     case 'is any':
@@ -108,35 +110,32 @@ export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
       return [{ kind: 'substring', text: lv }];
     case 'contains any':
       return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
-    case 'image': {
-      // the part after the last '\' equals the value: for a value without '\', a path equal to it;
-      // with --image-basename also the part after the last '/': a path ending in "/value"
-      if (lv.includes('\\')) return null;
-      const ps: Pattern[] = [{ kind: 'eq', text: lv }];
-      if (m.imageBasename && lv !== '' && !lv.includes('/')) ps.push({ kind: 'suffix', text: `/${lv}` });
-      return ps;
-    }
     default:
-      return null;
+      return undefined;
   }
+}
+
+/** Patterns whose match implies the filter matches (D); null when there is none. */
+export function underPatterns(f: FilterDef, m: Matching): Pattern[] | null {
+  const lv = m.fold(f.value);
+  const exact = exactPatterns(f.condition, lv);
+  if (exact) return exact;
+  if (f.condition !== 'image') return null;
+  // the part after the last '\' equals the value: for a value without '\', a path equal to it;
+  // with --image-basename also the part after the last '/': a path ending in "/value"
+  if (lv.includes('\\')) return null;
+  const ps: Pattern[] = [{ kind: 'eq', text: lv }];
+  if (m.imageBasename && lv !== '' && !lv.includes('/')) ps.push({ kind: 'suffix', text: `/${lv}` });
+  return ps;
 }
 
 /** Patterns one of which matches whenever the filter matches (K); null when there is none. */
 export function overPatterns(f: FilterDef, m: Matching): Pattern[] | null {
   const lv = m.fold(f.value);
+  const exact = exactPatterns(f.condition, lv);
+  if (exact) return exact;
   switch (f.condition) {
-    case 'is':
-      return [{ kind: 'eq', text: lv }];
-    case 'is any':
-      return splitTokens(lv).map((t) => ({ kind: 'eq' as const, text: t.token }));
-    case 'begin with':
-      return [{ kind: 'prefix', text: lv }];
-    case 'end with':
-      return [{ kind: 'suffix', text: lv }];
-    case 'contains':
-      return [{ kind: 'substring', text: lv }];
     // contains all: every token is in the value, so in particular any one of them
-    case 'contains any':
     case 'contains all':
       return substringTokens(lv).map((t) => ({ kind: 'substring' as const, text: t }));
     // the part after the last '\' or '/', or the whole value, equals it: the value ends with it
