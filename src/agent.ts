@@ -359,7 +359,7 @@ export class Agent {
       records: c.records,
       rejected: c.rejected,
       kernelDrops: c.kernelDrops.toString(),
-      kernelFiltered: this.driver.kernelFilter?.()?.read().dropped.toString(),
+      kernelFiltered: kernelFiltered(this.driver.kernelFilter?.()?.read()),
       // events the config dropped before enrichment (src/events/early-filter.ts) count as filtered
       accepted: this.accepted,
       filtered: this.filtered + earlyFilter.dropped,
@@ -424,4 +424,9 @@ function memoryMB(): Record<string, number> {
 /** Event 255 ConfigWarning per thing the config loader skipped or read differently (never silent). */
 function configWarnings(config: Config): SysmonEvent[] {
   return config.warnings.map((w) => errorReport('ConfigWarning', w));
+}
+
+/** Records dropped in the kernel since start: by the file filter and by per-process verdicts. */
+function kernelFiltered(c: { dropped: bigint; processDropped: bigint } | undefined): string | undefined {
+  return c === undefined ? undefined : (c.dropped + c.processDropped).toString();
 }

@@ -231,6 +231,35 @@ struct kf_table {
 	/* cells[state * width + column] = next state | flags(next state) << 24;
 	 * flags: bit 2*slot = a drop pattern of that slot ends here, bit 2*slot+1 = a keep pattern */
 	__u32 cells[KF_MAX_CELLS];
+	/* NetworkConnect's keep set for the per-process verdicts below: ports[p] & KF_PORT_DST =
+	 * some include filter on DestinationPort can match port p, & KF_PORT_SRC: on SourcePort */
+	__u8 ports[65536];
+};
+
+#define KF_PORT_DST 1
+#define KF_PORT_SRC 2
+
+/*
+ * Per-process verdicts (driver/linux/verdict.bpf.h, src/config/kernel-filter/process-verdicts.ts):
+ * user space knows a process's Image, User, ProcessGuid... once it has handled its exec record;
+ * when the config surely drops an event of that process whatever the record's other fields
+ * hold, it writes pv_verdicts[tgid]. The verdict names the exec it was computed for (the exec
+ * record's boot_ns, which the kernel keeps in pv_exec[tgid] until the next exec or the exit)
+ * and the config generation (the active kf_table's gen): a stale one is ignored.
+ */
+#define PV_NET    0  /* NetworkConnect (3) */
+#define PV_IMAGE  1  /* ImageLoad (7) */
+#define PV_EVENTS 2
+/* bit 2*e: drop event e's records; bit 2*e+1: drop them unless the table's keep set matches */
+#define PV_DROP_ALL    1
+#define PV_DROP_UNLESS 2
+#define PV_MAX_PROCS   32768
+
+struct pv_verdict {
+	__u64 exec_ns;     /* boot_ns of the exec record it was computed for */
+	__u64 start_ns;    /* the process's start (group leader start_boottime): pid reuse */
+	__u32 gen;         /* config generation (kf_head.gen) */
+	__u32 bits;        /* (PV_DROP_ALL | PV_DROP_UNLESS) << 2*event */
 };
 
 /* ---- io_uring family (driver/linux/iouring.bpf.c, records 90-99) ---- */

@@ -38,9 +38,10 @@ struct {
 #define KF_STAT_JUDGED    0  /* records the automaton walked */
 #define KF_STAT_DROPPED   1  /* ... and dropped */
 #define KF_STAT_UNJUDGED  2  /* records of a filtered slot passed without a verdict (see above) */
+#define KF_STAT_PV_DROPPED 3 /* records dropped by a per-process verdict (verdict.bpf.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u64);
 } kf_stats SEC(".maps");

@@ -14,6 +14,7 @@
  *                                       always attached, it fires only on migrations
  */
 #include "common.bpf.h"
+#include "verdict.bpf.h"
 
 #define PROT_EXEC       0x4
 #define MAP_ANONYMOUS   0x20
@@ -73,12 +74,20 @@ static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	if (!inode)
 		return;
+	struct task_struct *task = current_task();
+	/* a verdict that drops this process's ImageLoads: no path walk, no ring space */
+	struct kf_table *t = kf_loaded_table();
+	if (t && (pv_bits(t, BPF_CORE_READ(task, tgid), 0, PV_IMAGE) & PV_DROP_ALL)) {
+		kf_count(KF_STAT_PV_DROPPED);
+		return;
+	}
 	__u8 *buf = scratch_or_drop();
 	if (!buf)
 		return;
-	struct task_struct *task = current_task();
 	struct image_record *r = (void *)buf;
 	fill_header(&r->hdr, RECORD_IMAGE_LOAD, task);
+	if (t)
+		kf_mark(&r->hdr, t);
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->how = how;
 	r->prot = prot;

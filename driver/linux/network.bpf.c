@@ -18,6 +18,7 @@
  * Sockets of other families and protocols are left in the kernel.
  */
 #include "common.bpf.h"
+#include "verdict.bpf.h"
 #include <bpf/bpf_endian.h>
 
 #define AF_INET 2
@@ -72,6 +73,29 @@ static __always_inline void current_owner(struct net_owner *o)
 	o->start_boot_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
+/*
+ * 1 when the owner's verdict drops this NetworkConnect: always, or unless one of its ports is
+ * in the table's keep set (Source/Destination follow Initiated, as in user space).
+ */
+static __always_inline int net_verdict_drops(struct net_record *r, const struct net_owner *o)
+{
+	struct kf_table *t = kf_loaded_table();
+	if (!t)
+		return 0;
+	kf_mark(&r->hdr, t);
+	__u32 bits = pv_bits(t, o->tgid, o->start_boot_ns, PV_NET);
+	if (!bits)
+		return 0;
+	if (!(bits & PV_DROP_ALL)) {
+		__u16 dst = r->initiated ? r->remote_port : r->local_port;
+		__u16 src = r->initiated ? r->local_port : r->remote_port;
+		if ((t->ports[dst] & KF_PORT_DST) || (t->ports[src] & KF_PORT_SRC))
+			return 0;
+	}
+	kf_count(KF_STAT_PV_DROPPED);
+	return 1;
+}
+
 static __always_inline void output(struct net_record *r, const struct net_owner *o)
 {
 	r->hdr.type = RECORD_NET_CONNECT;
@@ -82,6 +106,8 @@ static __always_inline void output(struct net_record *r, const struct net_owner 
 	r->hdr.tid = o->tid;
 	r->owner_start_boot_ns = o->start_boot_ns;
 	r->uid = o->uid;
+	if (net_verdict_drops(r, o))
+		return;
 	if (bpf_ringbuf_output(&events, r, sizeof(*r), RB_FLAGS))
 		count_drop();
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Process family: exec (Sysmon 1), fork (process state), exit (Sysmon 5). */
 #include "common.bpf.h"
+#include "verdict.bpf.h"
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
@@ -56,6 +57,8 @@ int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux
 		r->args.len = len;
 
 	r->hdr.size = pos + r->args.len;
+	/* before the record is out: no verdict of the old image applies to what follows it */
+	pv_on_exec(r->hdr.tgid, r->hdr.boot_ns);
 	emit(r, r->hdr.size);
 	return 0;
 }
@@ -86,6 +89,7 @@ int BPF_PROG(process_exit, struct task_struct *task)
 	fill_ids(&r.ids, task);
 	r.exit_code = BPF_CORE_READ(task, exit_code);
 	r.hdr.size = sizeof(r);
+	pv_on_exit(r.hdr.tgid);
 	if (bpf_ringbuf_output(&events, &r, sizeof(r), RB_FLAGS))
 		count_drop();
 	return 0;

@@ -1,7 +1,8 @@
-// Writes compiled kernel-filter tables (src/config/kernel-filter) into file.bpf.o's maps
-// (driver/linux/filter.bpf.h) and reads its counters. Two tables: a new config goes into the
-// one not in use, then one write of kf_active switches every CPU to it at once; the records
-// carry the generation of the table that judged them (RECORD_FLAG_KF_GEN_ODD).
+// Writes compiled kernel-filter tables (src/config/kernel-filter) into the driver's maps
+// (driver/linux/filter.bpf.h, verdict.bpf.h) and reads its counters. Two tables: a new config
+// goes into the one not in use, then one write of kf_active switches every CPU to it at once;
+// the records carry the generation of the table that judged them (RECORD_FLAG_KF_GEN_ODD).
+// Per-process verdicts go into pv_verdicts, one entry per process (tgid).
 import { bpf, bpfExtra } from './ffi.js';
 
 export interface KernelFilterCounters {
@@ -11,16 +12,20 @@ export interface KernelFilterCounters {
   dropped: bigint;
   /** records of a filtered event passed up without a verdict (non-ASCII, too long, truncated, unusual name) */
   unjudged: bigint;
+  /** records dropped by a per-process verdict (network, image loads) */
+  processDropped: bigint;
 }
 
 export class KernelFilterMaps {
   /** table 0 starts empty (not loaded) and in use: the first config goes into table 1 */
   private active = 0;
+  private readonly key = new Uint32Array(1);
 
   private constructor(
     private readonly tables: number,
     private readonly index: number,
     private readonly counters: number,
+    private readonly verdicts: number | null,
     private readonly cpus: number,
   ) {}
 
@@ -28,7 +33,7 @@ export class KernelFilterMaps {
     const t = maps.mapFd('kf_tables'),
       a = maps.mapFd('kf_active'),
       s = maps.mapFd('kf_stats');
-    return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, cpus);
+    return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, maps.mapFd('pv_verdicts'), cpus);
   }
 
   /**
@@ -42,12 +47,19 @@ export class KernelFilterMaps {
     this.active = next;
   }
 
+  /** Writes process tgid's verdict (struct pv_verdict bytes); false when the kernel refused it. */
+  writeVerdict(tgid: number, verdict: Uint8Array): boolean {
+    if (this.verdicts === null) return false;
+    this.key[0] = tgid;
+    return bpfExtra.updateElem(this.verdicts, this.key, verdict, 0) === 0;
+  }
+
   /** Sums of the per-CPU counters since load. */
   read(): KernelFilterCounters {
     const sum = (key: number): bigint => {
       const v = new BigUint64Array(this.cpus);
       return bpf.lookupElem(this.counters, new Uint32Array([key]), v) === 0 ? v.reduce((a, b) => a + b, 0n) : 0n;
     };
-    return { judged: sum(0), dropped: sum(1), unjudged: sum(2) };
+    return { judged: sum(0), dropped: sum(1), unjudged: sum(2), processDropped: sum(3) };
   }
 }

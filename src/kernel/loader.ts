@@ -8,7 +8,9 @@ import { bpf, bpfExtra, bpfUprobe, koffi, libcFns, UPROBE_OPTS_SIZE, withSignals
 import { RingReader } from './ring.js';
 import { KernelFilterMaps } from './kernel-filter-maps.js';
 
-const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state'] as const;
+// the filter tables and the per-process verdicts too: the file, network and image families read
+// them (process.bpf.c defines them all, driver/linux/verdict.bpf.h)
+const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state', 'kf_tables', 'kf_active', 'kf_stats', 'pv_exec', 'pv_verdicts'] as const;
 
 export interface DriverOptions {
   /** .bpf.o files, one per event family; the first is required (it makes the ring) */
@@ -289,7 +291,7 @@ export class Driver {
     return null;
   }
 
-  /** The file family's in-kernel filter tables (null when file.bpf.o is not loaded). */
+  /** The in-kernel filter's tables and per-process verdicts (null when the objects lack them). */
   kernelFilter(): KernelFilterMaps | null {
     return this.kf === undefined ? (this.kf = KernelFilterMaps.open(this, this.cpus)) : this.kf;
   }

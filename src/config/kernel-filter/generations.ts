@@ -6,12 +6,14 @@
 // SIGHUP's pace while the ring is drained every few ms, so one previous generation suffices.
 import type { Config } from '../config.js';
 import { compileKernelFilter, encodeTable, summarize } from './index.js';
+import { compileProcessVerdicts } from './process-verdicts.js';
+import { liveVerdicts, type VerdictSink } from './live-verdicts.js';
 import { DEFINES } from '../../kernel/generated/events-h.js';
 
 const { RECORD_FLAG_KF_JUDGED, RECORD_FLAG_KF_GEN_ODD } = DEFINES;
 
 /** Where the tables go: src/kernel/kernel-filter-maps.ts on Linux. */
-export interface KernelFilterSink {
+export interface KernelFilterSink extends Partial<VerdictSink> {
   install(table: Buffer): void;
 }
 
@@ -36,9 +38,13 @@ export class ConfigGenerations {
     this.gen++;
     if (!this.kernel) return [];
     const kf = compileKernelFilter(config.parsed);
-    this.kernel.install(encodeTable(kf, this.gen));
+    const pv = compileProcessVerdicts(config.parsed);
+    this.kernel.install(encodeTable(kf, this.gen, pv.ports));
     this.installed[this.gen & 1] = config;
-    return [...summarize(kf), ...kf.notes];
+    // verdicts carry the generation of the tables they go with (the kernel ignores others)
+    const sink = this.kernel.writeVerdict ? (this.kernel as VerdictSink) : null;
+    liveVerdicts.configure(pv, this.gen, sink);
+    return [...summarize(kf), ...kf.notes, ...(sink ? pv.summary : [])];
   }
 
   /** The config that must judge the events of a record with these header flags. */

@@ -104,7 +104,7 @@ export function slotDrops(mode: number, acc: number, slot: number): boolean {
 }
 
 /** struct kf_table bytes (events.h) for generation `gen`. */
-export function encodeTable(kf: KernelFilter, gen: number): Buffer {
+export function encodeTable(kf: KernelFilter, gen: number, ports?: Uint8Array): Buffer {
   const b = Buffer.alloc(KF_TABLE_BYTES);
   b.writeUInt32LE(1, KF_HEAD.loaded);
   b.writeUInt32LE(gen >>> 0, KF_HEAD.gen);
@@ -114,6 +114,8 @@ export function encodeTable(kf: KernelFilter, gen: number): Buffer {
   for (const [i, m] of kf.modes.entries()) b.writeUInt8(m, KF_HEAD.mode + i);
   Buffer.from(kf.dfa.cls.buffer, kf.dfa.cls.byteOffset, 128).copy(b, KF_HEAD.cls);
   Buffer.from(kf.dfa.cells.buffer, kf.dfa.cells.byteOffset, kf.dfa.cells.byteLength).copy(b, KF_HEAD.size);
+  // the per-process verdicts' keep set (process-verdicts.ts), swapped with the table
+  if (ports) Buffer.from(ports.buffer, ports.byteOffset, ports.byteLength).copy(b, STRUCTS.kf_table.fields.ports[0]);
   return b;
 }
 

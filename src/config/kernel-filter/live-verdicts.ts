@@ -1,0 +1,98 @@
+// Hands the kernel a verdict for each process user space has seen exec (process-verdicts.ts
+// decides it; driver/linux/verdict.bpf.h applies it). Called by the process family's exec and
+// exit handlers, configured by ConfigGenerations with each config the kernel accepted.
+//
+// A verdict is written only for a process still alive once the batch of records that held its
+// exec is handled (on setImmediate): most processes of an exec storm exit within that batch,
+// and a verdict for them would cost a map write for nothing.
+import { STRUCTS } from '../../kernel/generated/events-h.js';
+import { verdictBits, type ProcessFacts, type VerdictPlan } from './process-verdicts.js';
+
+const V = STRUCTS.pv_verdict;
+
+/** Where verdicts go: src/kernel/kernel-filter-maps.ts on Linux. */
+export interface VerdictSink {
+  writeVerdict(tgid: number, verdict: Uint8Array): boolean;
+}
+
+interface Live {
+  facts: ProcessFacts;
+  execNs: bigint;
+  startNs: bigint;
+}
+
+export class LiveVerdicts {
+  private plan: VerdictPlan | null = null;
+  private gen = 0;
+  private sink: VerdictSink | null = null;
+  /** processes seen exec and not exit since the agent started */
+  private readonly live = new Map<number, Live>();
+  /** ... whose verdict is not written yet */
+  private readonly pending = new Set<number>();
+  private scheduled = false;
+  private readonly buf = Buffer.alloc(V.size);
+  /** verdicts written that drop something, and writes the kernel refused */
+  written = 0;
+  refused = 0;
+
+  /** A config the kernel tables of generation `gen` now hold (null plan: verdicts off). */
+  configure(plan: VerdictPlan | null, gen: number, sink: VerdictSink | null): void {
+    this.plan = plan;
+    this.gen = gen;
+    this.sink = plan ? sink : null;
+    // the kernel ignores every verdict of an older generation: the live processes get new ones
+    if (this.sink) for (const pid of this.live.keys()) this.pending.add(pid);
+    this.schedule();
+  }
+
+  /** The process `facts.pid` ran a new image (exec record of boot time execNs). */
+  onExec(facts: ProcessFacts, execNs: bigint, startNs: bigint): void {
+    if (this.sink === null) return;
+    this.live.set(facts.pid, { facts, execNs, startNs });
+    this.pending.add(facts.pid);
+    this.schedule();
+  }
+
+  onExit(pid: number): void {
+    if (this.live.delete(pid)) this.pending.delete(pid);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.pending.size === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes the pending verdicts now (tests call it instead of waiting for setImmediate). */
+  flush(): void {
+    this.scheduled = false;
+    const plan = this.plan,
+      sink = this.sink;
+    if (!plan || !sink) {
+      this.pending.clear();
+      return;
+    }
+    for (const pid of this.pending) {
+      const p = this.live.get(pid);
+      if (!p) continue;
+      const bits = verdictBits(plan, p.facts);
+      // nothing dropped: the absence of a verdict says the same, and costs no write
+      if (bits === 0) continue;
+      const b = this.buf;
+      b.writeBigUInt64LE(p.execNs, V.fields.exec_ns[0]);
+      b.writeBigUInt64LE(p.startNs, V.fields.start_ns[0]);
+      b.writeUInt32LE(this.gen >>> 0, V.fields.gen[0]);
+      b.writeUInt32LE(bits, V.fields.bits[0]);
+      if (sink.writeVerdict(pid, b)) this.written++;
+      else this.refused++;
+    }
+    this.pending.clear();
+  }
+}
+
+/** The agent's one instance (the process family's handlers call it). */
+export const liveVerdicts = new LiveVerdicts();
