@@ -58,8 +58,10 @@ export interface AgentStats {
   records: number;
   rejected: number;
   kernelDrops: string;
-  /** file records the in-kernel filter dropped (the config surely drops their events) */
+  /** records the in-kernel filter dropped (the config surely drops their events): file filter + per-process verdicts */
   kernelFiltered?: string;
+  /** ... of which by per-process verdicts (network, image loads) */
+  kernelFilteredByProcess?: string;
   accepted: number;
   filtered: number;
   processes: number;
@@ -359,7 +361,7 @@ export class Agent {
       records: c.records,
       rejected: c.rejected,
       kernelDrops: c.kernelDrops.toString(),
-      kernelFiltered: kernelFiltered(this.driver.kernelFilter?.()?.read()),
+      ...kernelFiltered(this.driver.kernelFilter?.()?.read()),
       // events the config dropped before enrichment (src/events/early-filter.ts) count as filtered
       accepted: this.accepted,
       filtered: this.filtered + earlyFilter.dropped,
@@ -427,6 +429,6 @@ function configWarnings(config: Config): SysmonEvent[] {
 }
 
 /** Records dropped in the kernel since start: by the file filter and by per-process verdicts. */
-function kernelFiltered(c: { dropped: bigint; processDropped: bigint } | undefined): string | undefined {
-  return c === undefined ? undefined : (c.dropped + c.processDropped).toString();
+function kernelFiltered(c: { dropped: bigint; processDropped: bigint } | undefined): Pick<AgentStats, 'kernelFiltered' | 'kernelFilteredByProcess'> {
+  return c === undefined ? {} : { kernelFiltered: (c.dropped + c.processDropped).toString(), kernelFilteredByProcess: c.processDropped.toString() };
 }

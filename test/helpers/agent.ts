@@ -30,6 +30,8 @@ export class AgentProcess {
   /** how the CLI is started (default: the sources through tsx; COMPILED_CLI runs dist/) */
   entry: string[] = ['--import', 'tsx', join(ROOT, 'src/cli.ts')];
   private exit: Promise<number | null> | null = null;
+  /** seconds between the agent's stats lines on stderr (0: none) */
+  statsEverySeconds = 0;
 
   constructor(
     private readonly extraArgs: string[] = [],
@@ -54,7 +56,7 @@ export class AgentProcess {
         this.journal,
         '--no-console',
         '--stats-every',
-        '0',
+        String(this.statsEverySeconds),
         '--exit-with-parent',
         ...this.extraArgs,
       ],
