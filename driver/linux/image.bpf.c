@@ -77,7 +77,7 @@ static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
 	struct task_struct *task = current_task();
 	/* a verdict that drops this process's ImageLoads: no path walk, no ring space */
 	struct kf_table *t = kf_loaded_table();
-	if (t && (pv_bits(t, BPF_CORE_READ(task, tgid), 0, PV_IMAGE) & PV_DROP_ALL)) {
+	if (t && (pv_bits(t, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), PV_IMAGE) & PV_DROP_ALL)) {
 		kf_count(KF_STAT_PV_DROPPED);
 		return;
 	}

@@ -2,13 +2,17 @@
 // decides it; driver/linux/verdict.bpf.h applies it). Called by the process family's exec and
 // exit handlers, configured by ConfigGenerations with each config the kernel accepted.
 //
-// A verdict is written only for a process still alive once the batch of records that held its
-// exec is handled (on setImmediate): most processes of an exec storm exit within that batch,
-// and a verdict for them would cost a map write for nothing.
+// A verdict is computed and written only for a process still alive VERDICT_DELAY_MS after its
+// exec record was handled: most processes of an exec storm exit within a few ms, and a verdict
+// for them would cost its computation (~20 us with sysmon-modular) and a map write for nothing
+// (with setImmediate, i.e. after the ring batch, the exec storm still computed one for most
+// children: their exit record was often in the next batch).
 import { STRUCTS } from '../../kernel/generated/events-h.js';
 import { verdictBits, type ProcessFacts, type VerdictPlan } from './process-verdicts.js';
 
 const V = STRUCTS.pv_verdict;
+/** how long a process must live before it gets a verdict */
+export const VERDICT_DELAY_MS = 20;
 
 /** Where verdicts go: src/kernel/kernel-filter-maps.ts on Linux. */
 export interface VerdictSink {
@@ -27,8 +31,8 @@ export class LiveVerdicts {
   private sink: VerdictSink | null = null;
   /** processes seen exec and not exit since the agent started */
   private readonly live = new Map<number, Live>();
-  /** ... whose verdict is not written yet */
-  private readonly pending = new Set<number>();
+  /** ... whose verdict is not written yet, and since when (performance.now()) */
+  private readonly pending = new Map<number, number>();
   private scheduled = false;
   private readonly buf = Buffer.alloc(V.size);
   /** verdicts written that drop something, and writes the kernel refused */
@@ -41,7 +45,8 @@ export class LiveVerdicts {
     this.gen = gen;
     this.sink = plan ? sink : null;
     // the kernel ignores every verdict of an older generation: the live processes get new ones
-    if (this.sink) for (const pid of this.live.keys()) this.pending.add(pid);
+    // (at once: these processes have lived long enough)
+    if (this.sink) for (const pid of this.live.keys()) this.pending.set(pid, -Infinity);
     this.schedule();
   }
 
@@ -49,7 +54,7 @@ export class LiveVerdicts {
   onExec(facts: ProcessFacts, execNs: bigint, startNs: bigint): void {
     if (this.sink === null) return;
     this.live.set(facts.pid, { facts, execNs, startNs });
-    this.pending.add(facts.pid);
+    this.pending.set(facts.pid, performance.now());
     this.schedule();
   }
 
@@ -64,11 +69,11 @@ export class LiveVerdicts {
   private schedule(): void {
     if (this.scheduled || this.pending.size === 0) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setTimeout(() => this.flush(VERDICT_DELAY_MS), VERDICT_DELAY_MS).unref();
   }
 
-  /** Writes the pending verdicts now (tests call it instead of waiting for setImmediate). */
-  flush(): void {
+  /** Writes the verdicts of pending processes old enough (all of them: tests call it instead of waiting). */
+  flush(minAgeMs = 0): void {
     this.scheduled = false;
     const plan = this.plan,
       sink = this.sink;
@@ -76,7 +81,10 @@ export class LiveVerdicts {
       this.pending.clear();
       return;
     }
-    for (const pid of this.pending) {
+    const now = performance.now();
+    for (const [pid, since] of this.pending) {
+      if (now - since < minAgeMs) continue;
+      this.pending.delete(pid);
       const p = this.live.get(pid);
       if (!p) continue;
       const bits = verdictBits(plan, p.facts);
@@ -90,7 +98,7 @@ export class LiveVerdicts {
       if (sink.writeVerdict(pid, b)) this.written++;
       else this.refused++;
     }
-    this.pending.clear();
+    this.schedule();
   }
 }
 
