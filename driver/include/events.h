@@ -254,10 +254,14 @@ struct kf_table {
 #define PV_DROP_ALL    1
 #define PV_DROP_UNLESS 2
 #define PV_MAX_PROCS   32768
+/* A process running before the agent started has no exec record: user space claims
+ * pv_exec[tgid] = 0 for it (only if the kernel has no entry) and its verdict says exec_ns 0 and
+ * start_ns = its start in USER_HZ ticks (all /proc tells), compared as ticks */
+#define PV_NS_PER_TICK 10000000
 
 struct pv_verdict {
-	__u64 exec_ns;     /* boot_ns of the exec record it was computed for */
-	__u64 start_ns;    /* the process's start (group leader start_boottime): pid reuse */
+	__u64 exec_ns;     /* boot_ns of the exec record it was computed for (0: seeded from /proc) */
+	__u64 start_ns;    /* the process's start (group leader start_boottime; ticks when seeded): pid reuse */
 	__u32 gen;         /* config generation (kf_head.gen) */
 	__u32 bits;        /* (PV_DROP_ALL | PV_DROP_UNLESS) << 2*event */
 };

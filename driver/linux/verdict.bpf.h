@@ -72,7 +72,7 @@ static __always_inline __u32 pv_bits(struct kf_table *t, __u32 tgid, __u64 start
 	__u64 *exec_ns = bpf_map_lookup_elem(&pv_exec, &tgid);
 	if (!exec_ns || *exec_ns != v->exec_ns || v->gen != t->head.gen)
 		return 0;
-	if (start_ns && v->start_ns != start_ns)
+	if (start_ns && v->start_ns != (v->exec_ns ? start_ns : start_ns / PV_NS_PER_TICK))
 		return 0;
 	return (v->bits >> (2 * ev)) & 3;
 }

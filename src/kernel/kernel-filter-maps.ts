@@ -5,6 +5,8 @@
 // Per-process verdicts go into pv_verdicts, one entry per process (tgid).
 import { bpf, bpfExtra } from './ffi.js';
 
+const BPF_NOEXIST = 1;
+
 export interface KernelFilterCounters {
   /** records the automaton walked */
   judged: bigint;
@@ -26,6 +28,7 @@ export class KernelFilterMaps {
     private readonly index: number,
     private readonly counters: number,
     private readonly verdicts: number | null,
+    private readonly execs: number | null,
     private readonly cpus: number,
   ) {}
 
@@ -33,7 +36,7 @@ export class KernelFilterMaps {
     const t = maps.mapFd('kf_tables'),
       a = maps.mapFd('kf_active'),
       s = maps.mapFd('kf_stats');
-    return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, maps.mapFd('pv_verdicts'), cpus);
+    return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, maps.mapFd('pv_verdicts'), maps.mapFd('pv_exec'), cpus);
   }
 
   /**
@@ -52,6 +55,20 @@ export class KernelFilterMaps {
     if (this.verdicts === null) return false;
     this.key[0] = tgid;
     return bpfExtra.updateElem(this.verdicts, this.key, verdict, 0) === 0;
+  }
+
+  /**
+   * For a process seeded from /proc (no exec record seen): makes sure pv_exec[tgid] is 0, the
+   * exec its verdict names. False when the kernel has an exec of its own for it (it exec'd
+   * since: that exec record brings the verdict) or refused the entry.
+   */
+  claimSeeded(tgid: number): boolean {
+    if (this.execs === null) return false;
+    this.key[0] = tgid;
+    const v = new BigUint64Array(1);
+    if (bpf.lookupElem(this.execs, this.key, v) === 0) return v[0] === 0n;
+    // BPF_NOEXIST: an exec the kernel records meanwhile is never overwritten
+    return bpfExtra.updateElem(this.execs, this.key, v, BPF_NOEXIST) === 0;
   }
 
   /** Sums of the per-CPU counters since load. */

@@ -6,12 +6,18 @@ import type { PlatformCapture } from './types.js';
 import { GuidMaker } from '../events/guid.js';
 import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from '../events/host.js';
 import { ProcessTable } from '../events/processes.js';
+import { liveVerdicts } from '../config/kernel-filter/live-verdicts.js';
 
 export function startLinuxCapture(): PlatformCapture {
   const processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());
   return {
     capture: new Capture(processes, bootEpochNs()),
-    seedProcesses: () => processes.seedFromProc(),
+    seedProcesses: () => {
+      const n = processes.seedFromProc();
+      // the running processes get per-process verdicts too (src/config/kernel-filter/live-verdicts.ts)
+      liveVerdicts.seed(processes);
+      return n;
+    },
     processCount: () => processes.size,
     sweep: (nowMs) => processes.sweep(nowMs),
     bootEpochNs,

@@ -8,7 +8,7 @@
 // nothing the current config keeps.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,8 @@ describe('per-process verdicts in the kernel', () => {
   const execs: Exec[] = [];
   const conns: Conn[] = [];
   let gen = 0;
+  /** a bash started before the driver was loaded: the kernel never saw its exec */
+  let early: Client;
 
   function drain(): void {
     driver.ring.drain((raw) => {
@@ -132,6 +134,8 @@ describe('per-process verdicts in the kernel', () => {
 
   before(async () => {
     if (missing) return;
+    early = new Client();
+    await early.run('true');
     const obj = (name: string) => DRIVER_OBJECTS.find((o) => o.endsWith(`/${name}`))!;
     driver = new Driver({
       objects: [DRIVER_OBJECTS[0]!, obj('network.bpf.o')],
@@ -151,6 +155,7 @@ describe('per-process verdicts in the kernel', () => {
   });
 
   after(() => {
+    early?.close();
     for (const s of servers) s.close();
     if (driver) driver.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -244,6 +249,45 @@ describe('per-process verdicts in the kernel', () => {
       verdicts.flush();
       await c.connect(dropPort);
       assert.equal(taken(c.pid, dropPort).length, N);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a process running before the driver loaded (seeded from /proc) gets a verdict too, checked by its start tick', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const plan = install(config('/kf-keep-bash', keepPort));
+    const stat = readFileSync(`/proc/${early.pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const facts = { guid: '{t}', pid: early.pid, image: '/usr/bin/bash', user: 'root', ticks };
+    // its start tick wrong (another process that had the pid): ignored
+    const wrong = new LiveVerdicts();
+    wrong.seed({ get: (pid) => (pid === early.pid ? { ...facts, ticks: ticks + 1 } : undefined) });
+    wrong.configure(plan, gen, maps);
+    wrong.flush();
+    assert.equal(wrong.written, 1);
+    await early.connect(dropPort);
+    assert.equal(taken(early.pid, dropPort).length, N, 'a verdict for another start time applied');
+
+    const verdicts = new LiveVerdicts();
+    verdicts.seed({ get: (pid) => (pid === early.pid ? facts : undefined) });
+    verdicts.configure(plan, gen, maps);
+    verdicts.flush();
+    assert.equal(verdicts.written, 1);
+    const before = maps.read().processDropped;
+    await early.connect(dropPort);
+    assert.equal(taken(early.pid, dropPort).length, 0, "the seeded process's verdict did not apply");
+    assert.ok(maps.read().processDropped - before >= BigInt(N));
+
+    // a process the kernel saw exec: no seeded verdict (its exec record brings one)
+    const c = new Client();
+    try {
+      await execOf(c.pid);
+      const late = new LiveVerdicts();
+      late.seed({ get: (pid) => (pid === c.pid ? { ...facts, pid, ticks: 0 } : undefined) });
+      late.configure(plan, gen, maps);
+      late.flush();
+      assert.equal(late.written, 0, 'a seeded verdict for a process whose exec the kernel recorded');
     } finally {
       c.close();
     }

@@ -42,7 +42,7 @@ export class ConfigGenerations {
     this.kernel.install(encodeTable(kf, this.gen, pv.ports));
     this.installed[this.gen & 1] = config;
     // verdicts carry the generation of the tables they go with (the kernel ignores others)
-    const sink = this.kernel.writeVerdict ? (this.kernel as VerdictSink) : null;
+    const sink = this.kernel.writeVerdict && this.kernel.claimSeeded ? (this.kernel as VerdictSink) : null;
     liveVerdicts.configure(pv, this.gen, sink);
     return [...summarize(kf), ...kf.notes, ...(sink ? pv.summary : [])];
   }

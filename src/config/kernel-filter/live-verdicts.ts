@@ -7,6 +7,7 @@
 // for them would cost its computation (~20 us with sysmon-modular) and a map write for nothing
 // (with setImmediate, i.e. after the ring batch, the exec storm still computed one for most
 // children: their exit record was often in the next batch).
+import { readdirSync } from 'node:fs';
 import { STRUCTS } from '../../kernel/generated/events-h.js';
 import { verdictBits, type ProcessFacts, type VerdictPlan } from './process-verdicts.js';
 
@@ -17,6 +18,8 @@ export const VERDICT_DELAY_MS = 20;
 /** Where verdicts go: src/kernel/kernel-filter-maps.ts on Linux. */
 export interface VerdictSink {
   writeVerdict(tgid: number, verdict: Uint8Array): boolean;
+  /** a process seeded from /proc: pv_exec[tgid] = 0 unless the kernel saw it exec (events.h) */
+  claimSeeded(tgid: number): boolean;
 }
 
 interface Live {
@@ -58,6 +61,19 @@ export class LiveVerdicts {
     this.schedule();
   }
 
+  /**
+   * Processes running before the agent started (the table seeded from /proc): they get verdicts
+   * too, naming exec 0 and their start in ticks (all /proc tells). `table` is the process table.
+   */
+  seed(table: { get(pid: number): (ProcessFacts & { ticks: number }) | undefined }): void {
+    for (const name of readdirSync('/proc')) {
+      const pid = Number(name);
+      if (!Number.isInteger(pid) || pid <= 0 || this.live.has(pid)) continue;
+      const p = table.get(pid);
+      if (p && p.image !== '-') this.live.set(pid, { facts: p, execNs: 0n, startNs: BigInt(p.ticks) });
+    }
+  }
+
   onExit(pid: number): void {
     if (this.live.delete(pid)) this.pending.delete(pid);
   }
@@ -90,6 +106,7 @@ export class LiveVerdicts {
       const bits = verdictBits(plan, p.facts);
       // nothing dropped: the absence of a verdict says the same, and costs no write
       if (bits === 0) continue;
+      if (p.execNs === 0n && !sink.claimSeeded(pid)) continue;
       const b = this.buf;
       b.writeBigUInt64LE(p.execNs, V.fields.exec_ns[0]);
       b.writeBigUInt64LE(p.startNs, V.fields.start_ns[0]);
