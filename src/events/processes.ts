@@ -45,14 +45,19 @@ export interface ProcessInfo {
 }
 
 const UNSET = 0xffffffff;
-const KEEP_EXITED_MS = 30_000;
+/**
+ * How long an exited process stays queryable. The ring keeps the kernel's order, so a record
+ * that names the process (its own, a child's fork or exec) comes before or within a batch or
+ * two of its exit (tens of ms); 5 s is a wide margin. At 30 s a 200 exec/s load kept ~6,000
+ * exited entries, ~6 MB of the agent's heap (bench/RESULTS.md, 2026-12-05 00:20).
+ */
+const KEEP_EXITED_MS = 5_000;
 /**
  * At most this many exited processes are kept (the oldest exits go first): without a bound an
- * exec storm of N processes/s kept 30 s x N entries (16,000 seen in a soak beside other jobs'
- * storms, ~0.5-1 KB each). A late child's exec arrives within the ring's latency (tens of ms),
- * far inside this many exits.
+ * exec storm of N processes/s kept KEEP_EXITED_MS x N entries (16,000 seen in a soak beside
+ * other jobs' storms at 30 s, ~0.5-1 KB each).
  */
-export const MAX_EXITED = 8192;
+export const MAX_EXITED = 2048;
 
 export function commandLineOf(argv: readonly string[]): string {
   // Sysmon for Linux joins argv with single spaces; detection rules are written for that.
