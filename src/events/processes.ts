@@ -8,6 +8,7 @@ import { type GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
+import { ExitedQueue } from './exited-queue.js';
 import { conventions } from './conventions.js';
 import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
@@ -67,7 +68,11 @@ export function commandLineOf(argv: readonly string[]): string {
 export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
   /** the exited processes still kept, oldest exit first */
-  private readonly exited = new Map<number, ProcessInfo>();
+  private readonly exited = new ExitedQueue<ProcessInfo>(MAX_EXITED);
+  /** an exited process leaves the table, unless its pid names a newer process by now */
+  private readonly forget = (old: ProcessInfo): void => {
+    if (this.byPid.get(old.pid) === old) this.byPid.delete(old.pid);
+  };
 
   constructor(
     private readonly guids: GuidMaker,
@@ -219,27 +224,16 @@ export class ProcessTable {
       };
       this.byPid.set(info.pid, info);
     }
-    info.exitedAtMs = nowMs;
-    this.exited.delete(info.pid);
-    this.exited.set(info.pid, info);
-    if (this.exited.size > MAX_EXITED) this.forgetOldestExited(nowMs, true);
+    if (info.exitedAtMs === undefined) {
+      info.exitedAtMs = nowMs;
+      this.exited.push(info, this.forget);
+    }
     return info;
   }
 
   /** Forgets processes that exited long enough ago. */
   sweep(nowMs: number): void {
-    this.forgetOldestExited(nowMs, false);
-  }
-
-  /** exited processes, oldest first: those past KEEP_EXITED_MS, and beyond MAX_EXITED */
-  private forgetOldestExited(nowMs: number, overBound: boolean): void {
-    for (const [pid, info] of this.exited) {
-      const expired = nowMs - (info.exitedAtMs ?? nowMs) > KEEP_EXITED_MS;
-      if (!expired && !(overBound && this.exited.size > MAX_EXITED)) break;
-      this.exited.delete(pid);
-      // the pid may name a newer process by now: only the exited one goes
-      if (this.byPid.get(pid) === info) this.byPid.delete(pid);
-    }
+    this.exited.expire(nowMs, KEEP_EXITED_MS, this.forget);
   }
 
   logonGuid(info: ProcessInfo): string {
