@@ -23,6 +23,7 @@ import { CONDITIONS, eventDef } from '../../src/events/schema.js';
 import type { FilterDef, MatchOptions } from '../../src/config/parse.js';
 import { randomConfig, rng } from './gen.js';
 import { DEFINES } from '../../src/kernel/generated/events-h.js';
+import { LiveVerdicts, MAX_LIVE } from '../../src/config/kernel-filter/live-verdicts.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url));
 const REAL = [
@@ -281,4 +282,25 @@ test('filterMatches decides every condition as the engine does', () => {
       );
     }
   }
+});
+
+test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgotten first', () => {
+  const c = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml');
+  const plan = compileProcessVerdicts(c.parsed);
+  const written: number[] = [];
+  const sink = { writeVerdict: (tgid: number) => (written.push(tgid), true), claimSeeded: () => true };
+  const live = new LiveVerdicts();
+  live.configure(plan, 1, sink);
+  const n = MAX_LIVE + 10;
+  for (let pid = 1; pid <= n; pid++) live.onExec({ guid: '{g}', pid, image: '/tmp/bench/connect_storm', user: 'root' }, BigInt(pid), 1n);
+  // pid 1 execs again: it is young now, pids 2..11 are the oldest
+  live.onExec({ guid: '{g}', pid: 1, image: '/tmp/bench/connect_storm', user: 'root' }, BigInt(n + 1), 1n);
+  assert.equal(live.size, MAX_LIVE);
+  live.flush();
+  written.length = 0;
+  live.configure(plan, 2, sink); // a reload: every remembered process gets a verdict again
+  live.flush();
+  assert.equal(written.length, MAX_LIVE);
+  const again = new Set(written);
+  assert.ok(again.has(1) && again.has(n) && !again.has(2) && !again.has(11) && again.has(12));
 });

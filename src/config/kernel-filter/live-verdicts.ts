@@ -14,6 +14,12 @@ import { verdictBits, type ProcessFacts, type VerdictPlan } from './process-verd
 const V = STRUCTS.pv_verdict;
 /** how long a process must live before it gets a verdict */
 export const VERDICT_DELAY_MS = 20;
+/**
+ * At most this many processes are remembered (the oldest go first): an exit record lost to a
+ * full ring would otherwise leave its process here for good. A forgotten process keeps its
+ * kernel verdict; it only gets no new one at the next reload (its records then pass up).
+ */
+export const MAX_LIVE = 65536;
 
 /** Where verdicts go: src/kernel/kernel-filter-maps.ts on Linux. */
 export interface VerdictSink {
@@ -32,7 +38,7 @@ export class LiveVerdicts {
   private plan: VerdictPlan | null = null;
   private gen = 0;
   private sink: VerdictSink | null = null;
-  /** processes seen exec and not exit since the agent started */
+  /** processes seen exec (or seeded from /proc) and not exit, oldest first */
   private readonly live = new Map<number, Live>();
   /** ... whose verdict is not written yet, and since when (performance.now()) */
   private readonly pending = new Map<number, number>();
@@ -56,7 +62,9 @@ export class LiveVerdicts {
   /** The process `facts.pid` ran a new image (exec record of boot time execNs). */
   onExec(facts: ProcessFacts, execNs: bigint, startNs: bigint): void {
     if (this.sink === null) return;
+    this.live.delete(facts.pid); // a new exec: the process moves to the young end
     this.live.set(facts.pid, { facts, execNs, startNs });
+    if (this.live.size > MAX_LIVE) this.live.delete(this.live.keys().next().value!);
     this.pending.set(facts.pid, performance.now());
     this.schedule();
   }
@@ -70,7 +78,7 @@ export class LiveVerdicts {
       const pid = Number(name);
       if (!Number.isInteger(pid) || pid <= 0 || this.live.has(pid)) continue;
       const p = table.get(pid);
-      if (p && p.image !== '-') this.live.set(pid, { facts: p, execNs: 0n, startNs: BigInt(p.ticks) });
+      if (p && p.image !== '-' && this.live.size < MAX_LIVE) this.live.set(pid, { facts: p, execNs: 0n, startNs: BigInt(p.ticks) });
     }
   }
 
