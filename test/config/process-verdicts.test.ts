@@ -288,7 +288,13 @@ test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgott
   const c = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml');
   const plan = compileProcessVerdicts(c.parsed);
   const written: number[] = [];
-  const sink = { writeVerdict: (tgid: number) => (written.push(tgid), true), claimSeeded: () => true };
+  const sink = {
+    writeVerdict: (tgid: number) => {
+      written.push(tgid);
+      return true;
+    },
+    claimSeeded: () => true,
+  };
   const live = new LiveVerdicts();
   live.configure(plan, 1, sink);
   const n = MAX_LIVE + 10;
