@@ -1,6 +1,7 @@
 // Hands the kernel a verdict for each process user space has seen exec (process-verdicts.ts
-// decides it; driver/linux/verdict.bpf.h applies it). Called by the process family's exec and
-// exit handlers, configured by ConfigGenerations with each config the kernel accepted.
+// decides it; driver/linux/verdict.bpf.h applies it). Told of execs and exits by the process
+// family's handlers (src/events/process-watch.ts), configured by ConfigGenerations with each
+// config the kernel accepted.
 //
 // A verdict is computed and written only for a process still alive VERDICT_DELAY_MS after its
 // exec record was handled: most processes of an exec storm exit within a few ms, and a verdict
@@ -9,6 +10,7 @@
 // children: their exit record was often in the next batch).
 import { readdirSync } from 'node:fs';
 import { STRUCTS } from '../../kernel/generated/events-h.js';
+import { processWatch, type ProcessWatcher } from '../../events/process-watch.js';
 import { verdictBits, type ProcessFacts, type VerdictPlan } from './process-verdicts.js';
 
 const V = STRUCTS.pv_verdict;
@@ -34,7 +36,7 @@ interface Live {
   startNs: bigint;
 }
 
-export class LiveVerdicts {
+export class LiveVerdicts implements ProcessWatcher {
   private plan: VerdictPlan | null = null;
   private gen = 0;
   private sink: VerdictSink | null = null;
@@ -53,6 +55,9 @@ export class LiveVerdicts {
     this.plan = plan;
     this.gen = gen;
     this.sink = plan ? sink : null;
+    // the process family's exec and exit handlers tell the one with a kernel to write to
+    if (this.sink) processWatch.watcher = this;
+    else if (processWatch.watcher === this) processWatch.watcher = null;
     // the kernel ignores every verdict of an older generation: the live processes get new ones
     // (at once: these processes have lived long enough)
     if (this.sink) for (const pid of this.live.keys()) this.pending.set(pid, -Infinity);

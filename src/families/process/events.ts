@@ -13,7 +13,7 @@ import { userDev } from '../file/records.js';
 import { RecordFlag } from '../../kernel/records/common.js';
 import { conventions } from '../../events/conventions.js';
 import { builder, type Built } from '../../events/build.js';
-import { liveVerdicts } from '../../config/kernel-filter/live-verdicts.js';
+import { processWatch } from '../../events/process-watch.js';
 
 const UNSET = 0xffffffff;
 
@@ -67,7 +67,7 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
   1: (r, ctx, out) => {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    liveVerdicts.onExec(proc, r.bootNs, r.ids.startBootNs);
+    processWatch.watcher?.onExec(proc, r.bootNs, r.ids.startBootNs);
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
@@ -98,7 +98,7 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
     ctx.processes.onFork(r);
   },
   3: (r, ctx, out) => {
-    liveVerdicts.onExit(r.tgid);
+    processWatch.watcher?.onExit(r.tgid);
     out.push(processTerminate(ctx.processes.onExit(r, Date.now()), ctx.timeNs(r.bootNs)));
   },
 };
