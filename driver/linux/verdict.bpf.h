@@ -16,9 +16,11 @@
 
 #include "filter.bpf.h"
 
-/* tgid -> boot_ns of its last exec record (LRU: an evicted entry only means "no verdict") */
+/* tgid -> boot_ns of its last exec record, deleted at exit. A plain (preallocated) hash: its
+ * update at every exec costs less than an LRU's; when full, an exec gets no entry, i.e. its
+ * process no verdict (bench/process-verdict-kernel.ts) */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PV_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -33,17 +35,20 @@ struct {
 	__type(value, struct pv_verdict);
 } pv_verdicts SEC(".maps");
 
-/* A new image: the verdicts of the old one no longer apply. exec_ns: the exec record's boot_ns. */
+/*
+ * A new image: the verdicts of the old one no longer apply (they name the old exec; they are
+ * left to the LRU rather than deleted here, one map operation less per exec).
+ * exec_ns: the exec record's boot_ns.
+ */
 static __always_inline void pv_on_exec(__u32 tgid, __u64 exec_ns)
 {
-	bpf_map_delete_elem(&pv_verdicts, &tgid);
 	if (bpf_map_update_elem(&pv_exec, &tgid, &exec_ns, BPF_ANY))
 		bpf_map_delete_elem(&pv_exec, &tgid);
 }
 
+/* The process is gone: its exec entry goes (its verdict names that exec; the LRU evicts it). */
 static __always_inline void pv_on_exit(__u32 tgid)
 {
-	bpf_map_delete_elem(&pv_verdicts, &tgid);
 	bpf_map_delete_elem(&pv_exec, &tgid);
 }
 
