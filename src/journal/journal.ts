@@ -1,7 +1,7 @@
 // The append-only, segmented, checksummed event journal. Every accepted event gets the next
 // EventRecordID here and is written before any sink sees it (see README.md for guarantees).
 import { EventEmitter } from 'node:events';
-import { writeSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
@@ -551,16 +551,38 @@ export class Journal extends EventEmitter {
 
   private syncing: Promise<void> | null = null;
 
+  /** writes the batches' bytes from offset `off` of their concatenation (a retry, a short writev); returns the bytes written */
+  private writeFrom(batch: DataOp[], off: number): number {
+    let skip = off;
+    for (const b of batch) {
+      if (skip >= b.buf.length) {
+        skip -= b.buf.length;
+        continue;
+      }
+      return writeSync(this.fh!.fd, b.buf, skip, b.buf.length - skip, this.writePos + off);
+    }
+    return 0;
+  }
+
   private async writeBatch(batch: DataOp[]): Promise<void> {
-    const buf = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((b) => b.buf));
+    let total = 0;
+    for (const b of batch) total += b.buf.length;
     let off = 0;
     let delay = 10;
-    while (off < buf.length) {
+    while (off < total) {
       try {
         // synchronous: a page-cache write costs less CPU than a promise round trip through the
-        // thread pool (~33 vs ~54 us per 100 KB here, 7 vs 32 us per 4 KB); fdatasync stays async
-        const bytesWritten = writeSync(this.fh!.fd, buf, off, buf.length - off, this.writePos + off);
-        off += bytesWritten;
+        // thread pool (~33 vs ~54 us per 100 KB here, 7 vs 32 us per 4 KB); fdatasync stays async.
+        // Several batches go in one writev(2) (they were concatenated into a new buffer: a copy
+        // of every byte, 3% of the replay's main thread)
+        off +=
+          off === 0 && batch.length > 1
+            ? writevSync(
+                this.fh!.fd,
+                batch.map((b) => b.buf),
+                this.writePos,
+              )
+            : this.writeFrom(batch, off);
       } catch (e) {
         if (await this.writeFailed(e as Error)) continue; // space freed: retry at once
         await new Promise((r) => setTimeout(r, delay));
@@ -568,9 +590,9 @@ export class Journal extends EventEmitter {
       }
     }
     this.writeSucceeded();
-    this.writePos += buf.length;
+    this.writePos += total;
     this.writtenId = batch[batch.length - 1]!.lastId;
-    this.pendingBytes -= buf.length;
+    this.pendingBytes -= total;
     if (this.pendingBytes < this.opts.highWaterBytes && this.drainWaiters.length) {
       const dw = this.drainWaiters;
       this.drainWaiters = [];
