@@ -8,6 +8,7 @@ import { type GuidMaker, startTicks } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
+import { ExitedQueue } from './exited-queue.js';
 import { conventions } from './conventions.js';
 import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
@@ -45,14 +46,19 @@ export interface ProcessInfo {
 }
 
 const UNSET = 0xffffffff;
-const KEEP_EXITED_MS = 30_000;
+/**
+ * How long an exited process stays queryable. The ring keeps the kernel's order, so a record
+ * that names the process (its own, a child's fork or exec) comes before or within a batch or
+ * two of its exit (tens of ms); 5 s is a wide margin. At 30 s a 200 exec/s load kept ~6,000
+ * exited entries, ~6 MB of the agent's heap (bench/RESULTS.md, 2026-12-05 00:20).
+ */
+const KEEP_EXITED_MS = 5_000;
 /**
  * At most this many exited processes are kept (the oldest exits go first): without a bound an
- * exec storm of N processes/s kept 30 s x N entries (16,000 seen in a soak beside other jobs'
- * storms, ~0.5-1 KB each). A late child's exec arrives within the ring's latency (tens of ms),
- * far inside this many exits.
+ * exec storm of N processes/s kept KEEP_EXITED_MS x N entries (16,000 seen in a soak beside
+ * other jobs' storms at 30 s, ~0.5-1 KB each).
  */
-export const MAX_EXITED = 8192;
+export const MAX_EXITED = 2048;
 
 export function commandLineOf(argv: readonly string[]): string {
   // Sysmon for Linux joins argv with single spaces; detection rules are written for that.
@@ -62,7 +68,11 @@ export function commandLineOf(argv: readonly string[]): string {
 export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
   /** the exited processes still kept, oldest exit first */
-  private readonly exited = new Map<number, ProcessInfo>();
+  private readonly exited = new ExitedQueue<ProcessInfo>(MAX_EXITED);
+  /** an exited process leaves the table, unless its pid names a newer process by now */
+  private readonly forget = (old: ProcessInfo): void => {
+    if (this.byPid.get(old.pid) === old) this.byPid.delete(old.pid);
+  };
 
   constructor(
     private readonly guids: GuidMaker,
@@ -214,27 +224,16 @@ export class ProcessTable {
       };
       this.byPid.set(info.pid, info);
     }
-    info.exitedAtMs = nowMs;
-    this.exited.delete(info.pid);
-    this.exited.set(info.pid, info);
-    if (this.exited.size > MAX_EXITED) this.forgetOldestExited(nowMs, true);
+    if (info.exitedAtMs === undefined) {
+      info.exitedAtMs = nowMs;
+      this.exited.push(info, this.forget);
+    }
     return info;
   }
 
   /** Forgets processes that exited long enough ago. */
   sweep(nowMs: number): void {
-    this.forgetOldestExited(nowMs, false);
-  }
-
-  /** exited processes, oldest first: those past KEEP_EXITED_MS, and beyond MAX_EXITED */
-  private forgetOldestExited(nowMs: number, overBound: boolean): void {
-    for (const [pid, info] of this.exited) {
-      const expired = nowMs - (info.exitedAtMs ?? nowMs) > KEEP_EXITED_MS;
-      if (!expired && !(overBound && this.exited.size > MAX_EXITED)) break;
-      this.exited.delete(pid);
-      // the pid may name a newer process by now: only the exited one goes
-      if (this.byPid.get(pid) === info) this.byPid.delete(pid);
-    }
+    this.exited.expire(nowMs, KEEP_EXITED_MS, this.forget);
   }
 
   logonGuid(info: ProcessInfo): string {
