@@ -122,11 +122,13 @@ export function writeRecord(buf: Buffer, off: number, recordId: number, text: st
  */
 export function writeEventRecord(buf: Buffer, off: number, recordId: number, ev: EncodedEvent): number {
   const text = ev.dataText;
-  const t = String(ev.timeNs);
   const p0 = off + RECORD_HEADER;
-  // `{"id":N,"t":"` and the digits are ASCII: one byte per character
-  let p = p0 + buf.write(`{"id":${ev.id},"t":"${t}","d":`, p0, 'latin1');
-  const timeEnd = p - 6;
+  // `{"id":N,"t":"` from a byte table, the time's digits, `","d":`: no string per event
+  let p = putBytes(buf, p0, payloadHead(ev.id));
+  const timeOff = p;
+  p = putTimeDigits(buf, p, ev.timeNs);
+  const timeEnd = p;
+  p = putBytes(buf, p, TIME_TO_DATA);
   const dataOff = p;
   p += buf.write(text, p, 'utf8');
   const dataEnd = p;
@@ -139,8 +141,66 @@ export function writeEventRecord(buf: Buffer, off: number, recordId: number, ev:
   let c = crc32c(buf, 0, off, off + 4);
   c = crc32c(buf, c, off + 8, p);
   buf.writeUInt32LE(c, off + 4);
-  ev.attach(buf, dataOff, dataEnd, timeEnd - t.length, timeEnd);
+  ev.attach(buf, dataOff, dataEnd, timeOff, timeEnd);
   return RECORD_HEADER + len;
+}
+
+/** `{"id":N,"t":"` per EventID */
+const payloadHeads: (Buffer | undefined)[] = [];
+function payloadHead(id: number): Buffer {
+  let h = payloadHeads[id];
+  if (h === undefined) {
+    h = Buffer.from(`{"id":${id},"t":"`, 'latin1');
+    if (id >= 0 && id < 65536 && Number.isInteger(id)) payloadHeads[id] = h;
+  }
+  return h;
+}
+const TIME_TO_DATA = Buffer.from('","d":', 'latin1');
+
+/** out[pos..] = src (short constants: a loop costs less than Buffer#copy's checks per call) */
+function putBytes(out: Buffer, pos: number, src: Buffer): number {
+  const n = src.length;
+  for (let i = 0; i < n; i++) out[pos + i] = src[i]!;
+  return pos + n;
+}
+
+/** the decimal digits of a non-negative integer below 2^53 at out[pos..]; `width`: zero-padded to it */
+function putDigits(out: Buffer, pos: number, n: number, width = 1): number {
+  let len = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
+  if (len < width) len = width;
+  let p = pos + len;
+  for (let i = 0; i < len; i++) {
+    const q = Math.floor(n / 10);
+    out[--p] = 48 + (n - q * 10);
+    n = q;
+  }
+  return pos + len;
+}
+
+const U64 = new BigUint64Array(1);
+const U16 = new Uint16Array(U64.buffer);
+const U16_HIGH_FIRST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [3, 2, 1, 0] : [0, 1, 2, 3];
+const MAX_U64 = 2n ** 64n - 1n;
+
+/**
+ * String(timeNs) as bytes at out[pos..], without a BigInt operation or a string: the value is
+ * stored in a u64 and divided by 1e9 from its four 16-bit parts with exact double arithmetic
+ * (each step stays below 2^46), giving seconds and nanoseconds as numbers.
+ */
+function putTimeDigits(out: Buffer, pos: number, timeNs: bigint): number {
+  if (timeNs < 0n || timeNs > MAX_U64) return pos + out.write(String(timeNs), pos, 'latin1');
+  U64[0] = timeNs;
+  let sec = 0;
+  let rem = 0;
+  for (let k = 0; k < 4; k++) {
+    const cur = rem * 65536 + U16[U16_HIGH_FIRST[k]!]!;
+    const q = Math.floor(cur / 1e9);
+    rem = cur - q * 1e9;
+    sec = sec * 65536 + q;
+  }
+  if (sec === 0) return putDigits(out, pos, rem);
+  return putDigits(out, putDigits(out, pos, sec), rem, 9);
 }
 
 /** an upper bound of writeEventRecord's length for `ev` */

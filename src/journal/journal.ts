@@ -1,7 +1,7 @@
 // The append-only, segmented, checksummed event journal. Every accepted event gets the next
 // EventRecordID here and is written before any sink sees it (see README.md for guarantees).
 import { EventEmitter } from 'node:events';
-import { writeSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
@@ -328,13 +328,20 @@ export class Journal extends EventEmitter {
     }
   }
 
-  private async createSegment(baseId: number): Promise<void> {
+  /**
+   * Creates the segment starting at `baseId` and makes it the active one. `durableNow` (at open):
+   * its header and directory entry are synced before it is used; at a roll they are synced by the
+   * next doSync, before any record of the new segment counts as durable.
+   */
+  private async createSegment(baseId: number, durableNow = true): Promise<void> {
     const path = join(this.dir, segmentName(baseId));
     const fh = await createSegmentFile(path);
     await fh.write(encodeSegmentHeader(baseId, Date.now()), 0, SEGMENT_HEADER, 0);
     if (this.policy !== 'never') {
-      await fh.datasync();
-      await fsyncDir(this.dir);
+      if (durableNow) {
+        await fh.datasync();
+        await fsyncDir(this.dir);
+      } else this.dirSyncPending = true;
     }
     this.fh = fh;
     this.writePos = SEGMENT_HEADER;
@@ -544,16 +551,38 @@ export class Journal extends EventEmitter {
 
   private syncing: Promise<void> | null = null;
 
+  /** writes the batches' bytes from offset `off` of their concatenation (a retry, a short writev); returns the bytes written */
+  private writeFrom(batch: DataOp[], off: number): number {
+    let skip = off;
+    for (const b of batch) {
+      if (skip >= b.buf.length) {
+        skip -= b.buf.length;
+        continue;
+      }
+      return writeSync(this.fh!.fd, b.buf, skip, b.buf.length - skip, this.writePos + off);
+    }
+    return 0;
+  }
+
   private async writeBatch(batch: DataOp[]): Promise<void> {
-    const buf = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((b) => b.buf));
+    let total = 0;
+    for (const b of batch) total += b.buf.length;
     let off = 0;
     let delay = 10;
-    while (off < buf.length) {
+    while (off < total) {
       try {
         // synchronous: a page-cache write costs less CPU than a promise round trip through the
-        // thread pool (~33 vs ~54 us per 100 KB here, 7 vs 32 us per 4 KB); fdatasync stays async
-        const bytesWritten = writeSync(this.fh!.fd, buf, off, buf.length - off, this.writePos + off);
-        off += bytesWritten;
+        // thread pool (~33 vs ~54 us per 100 KB here, 7 vs 32 us per 4 KB); fdatasync stays async.
+        // Several batches go in one writev(2) (they were concatenated into a new buffer: a copy
+        // of every byte, 3% of the replay's main thread)
+        off +=
+          off === 0 && batch.length > 1
+            ? writevSync(
+                this.fh!.fd,
+                batch.map((b) => b.buf),
+                this.writePos,
+              )
+            : this.writeFrom(batch, off);
       } catch (e) {
         if (await this.writeFailed(e as Error)) continue; // space freed: retry at once
         await new Promise((r) => setTimeout(r, delay));
@@ -561,9 +590,9 @@ export class Journal extends EventEmitter {
       }
     }
     this.writeSucceeded();
-    this.writePos += buf.length;
+    this.writePos += total;
     this.writtenId = batch[batch.length - 1]!.lastId;
-    this.pendingBytes -= buf.length;
+    this.pendingBytes -= total;
     if (this.pendingBytes < this.opts.highWaterBytes && this.drainWaiters.length) {
       const dw = this.drainWaiters;
       this.drainWaiters = [];
@@ -571,24 +600,39 @@ export class Journal extends EventEmitter {
     }
   }
 
-  private async doSync(): Promise<void> {
+  /**
+   * Makes everything written so far durable: the sealed segments not synced yet (their records
+   * come first), the directory (a new segment's entry), then the active segment. Calls are
+   * serialized (a group commit and an inline 'always' sync may meet), so durableId only passes a
+   * roll once the segment before it is on disk.
+   */
+  private doSync(): Promise<void> {
+    const p = this.syncChain.then(() => this.syncOnce());
+    this.syncChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private syncChain: Promise<void> = Promise.resolve();
+
+  private async syncOnce(): Promise<void> {
     this.syncRequested = false;
     const target = this.writtenId;
-    if (target <= this._durableId) {
+    if (target <= this._durableId && this.sealing.length === 0 && !this.dirSyncPending) {
       this.settleWaiters();
       return;
     }
-    let delay = 10;
-    for (;;) {
-      try {
-        await this.fh!.datasync();
-        break;
-      } catch (e) {
-        await this.writeFailed(e as Error);
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 1000);
-      }
+    // what this sync covers, taken now: a roll meanwhile adds to the list for the next one
+    const sealed = this.sealing;
+    this.sealing = [];
+    const dir = this.dirSyncPending;
+    this.dirSyncPending = false;
+    const active = this.fh;
+    for (const fh of sealed) {
+      await this.retrying(() => fh.datasync());
+      await fh.close().catch((e: Error) => this.onError?.(e));
     }
+    if (dir) await this.retrying(() => fsyncDir(this.dir));
+    if (active) await this.retrying(() => active.datasync());
     this.counters.fsyncs++;
     // (an inline sync under 'always' and a group commit may overlap: never move backwards)
     if (target > this._durableId) this._durableId = target;
@@ -596,19 +640,58 @@ export class Journal extends EventEmitter {
     this.emit('durable', target);
   }
 
+  /** runs `io` until it succeeds, reporting failures and backing off (a full disk, EIO) */
+  private async retrying(io: () => Promise<void>): Promise<void> {
+    let delay = 10;
+    for (;;) {
+      try {
+        await io();
+        return;
+      } catch (e) {
+        await this.writeFailed(e as Error);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+  }
+
+  /** sealed segments written but not yet fdatasync'ed (and not closed): the next doSync's */
+  private sealing: FileHandle[] = [];
+  /** a segment was created since the last directory sync */
+  private dirSyncPending = false;
+
+  /**
+   * Seals the active segment and starts the next one without waiting for the disk: the old
+   * segment's fdatasync and the new one's directory sync run in the next doSync, beside the pump
+   * (group commit) or before the next publish ('always'). Waiting for them here held every
+   * record appended meanwhile back from the sinks for 0.5-0.7 s per 64 MiB roll.
+   */
   private async roll(baseId: number): Promise<void> {
     if (this.fh) {
       // (null when a previous attempt closed it and then failed to create the next)
-      while (this.syncing) await this.syncing;
-      if (this.policy !== 'never') await this.doSync();
       const seg = this.segs[this.segs.length - 1]!;
-      await this.fh.close();
-      this.fh = null;
       seg.size = this.writePos;
       seg.sealed = true;
+      const old = this.fh;
+      this.fh = null;
+      if (this.policy === 'never') await old.close();
+      else this.sealing.push(old);
     }
-    await this.createSegment(baseId);
+    try {
+      await this.createSegment(baseId, false);
+    } catch (e) {
+      // (a full disk): the sealed segments are synced and closed before the caller reclaims
+      // space, which an unlinked but still open file would not give back
+      if (this.sealing.length) await this.doSync();
+      throw e;
+    }
     this.writeSucceeded();
+    // started once the new segment exists: the pump goes on writing and publishing into it
+    if (this.policy !== 'never') {
+      this.syncRequested = true;
+      this.startSync();
+    }
+    // (no I/O unless a segment is due for deletion; a caller that just flushed sees it done)
     await this.enforceRetention();
   }
 
@@ -752,7 +835,7 @@ export class Journal extends EventEmitter {
     this.kick();
     while (this.pumping) await this.pumping;
     while (this.syncing) await this.syncing;
-    if (this.policy !== 'never' && this.fh) await this.doSync();
+    if (this.policy !== 'never') await this.doSync();
     await this.fh?.close();
     this.fh = null;
     this.closed = true;

@@ -125,7 +125,8 @@ test('writeEventRecord writes the bytes of writeRecord(payloadText(ev)) and atta
   const containers = [undefined, { id: 'abc"}', runtime: 'docker', cgroup: '/x,"c":{}ü' }];
   for (const d of [...tricky, { RuleName: '-', CommandLine: `x${'é"\n😀'.repeat(30_000)}` }]) {
     for (const c of containers) {
-      for (const timeNs of [1_700_000_000_123_456_789n, 5n]) {
+      // the time's digits are written without String(bigint): every split of seconds and fraction
+      for (const timeNs of [1_700_000_000_123_456_789n, 1_700_000_000_000_000_009n, 5n, 0n, 999_999_999n, 1_000_000_000n, 2n ** 64n - 1n, 2n ** 64n, -5n]) {
         const want = Buffer.alloc(RECORD_HEADER + 3 * payloadText({ ...ev({ ...d }, c), timeNs }).length);
         const n0 = writeRecord(want, 0, 4_294_967_301, payloadText({ ...ev({ ...d }, c), timeNs }));
         const enc = encodeEvent({ ...ev({ ...d }, c), timeNs });
