@@ -30,6 +30,11 @@ export function formatGuid(data1: number, seconds: number, key: bigint): string 
 export const USER_HZ = 100;
 const NS_PER_TICK = 1_000_000_000n / BigInt(USER_HZ);
 
+/** The low 32 bits of end_code (unsigned): the high half of a process GUID's key. */
+export function guidKey(endCode: bigint): number {
+  return Number(BigInt.asUintN(32, endCode));
+}
+
 export function startTicks(startBootNs: bigint): number {
   return Number(startBootNs / NS_PER_TICK);
 }
@@ -46,8 +51,13 @@ export class GuidMaker {
 
   /** `ticks` = process start in USER_HZ ticks since boot, as in /proc/<pid>/stat field 22. */
   process(pid: number, ticks: number, endCode: bigint): string {
+    return this.processByKey(pid, ticks, guidKey(endCode));
+  }
+
+  /** process() with end_code's low 32 bits given as a number (guidKey) */
+  processByKey(pid: number, ticks: number, key: number): string {
     const seconds = this.bootTimeSec + Math.floor(ticks / USER_HZ);
-    return formatGuidParts(this.machineHex, seconds, pid >>> 0, Number(BigInt.asUintN(32, endCode)));
+    return formatGuidParts(this.machineHex, seconds, pid >>> 0, key >>> 0);
   }
 
   /**
@@ -55,8 +65,15 @@ export class GuidMaker {
    * the uid's utmp logon time on that tty (src/events/utmp.ts); both 0 without a terminal.
    */
   linuxLogon(uid: number, ttyIndex = 0, logonTimeSec = 0): string {
-    return formatGuidParts(this.machineHex, logonTimeSec, uid >>> 0, ttyIndex >>> 0);
+    // every ProcessCreate has one and an exec storm repeats the same three facts: the last
+    // GUID is kept and returned while they stay the same (no string built per exec)
+    if (uid !== this.lastLogon.uid || ttyIndex !== this.lastLogon.tty || logonTimeSec !== this.lastLogon.time) {
+      this.lastLogon = { uid, tty: ttyIndex, time: logonTimeSec, guid: formatGuidParts(this.machineHex, logonTimeSec, uid >>> 0, ttyIndex >>> 0) };
+    }
+    return this.lastLogon.guid;
   }
+
+  private lastLogon = { uid: NaN, tty: NaN, time: NaN, guid: '' };
 
   /** --windows: key = audit session id << 32 | login uid; no logon time. */
   logon(loginUid: number, session: number): string {

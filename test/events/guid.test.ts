@@ -37,3 +37,21 @@ test('GuidMaker: process, Linux logon and Windows logon keys as Sysmon builds th
   }
   assert.equal(m.linuxLogon(1000), '{277d2fec-0000-0000-e803-000000000000}');
 });
+
+test('GuidMaker.linuxLogon: repeated and alternating facts (its last GUID is reused only for the same three)', () => {
+  const m = new GuidMaker(0x277d2fec, 1_700_000_000);
+  const facts: [number, number, number][] = [
+    [1000, 0, 0],
+    [1000, 0, 0],
+    [1000, 0, 1],
+    [1000, 1, 1],
+    [1001, 1, 1],
+    [1001, 1, 1],
+    [1000, 0, 0],
+    [0, 0, 0],
+    [0, 0, 1_700_000_000],
+    [0, 3, 1_700_000_000],
+  ];
+  for (let i = 0; i < 200; i++) facts.push([u32() % 3, u32() % 2, u32() % 2]);
+  for (const [uid, tty, t] of facts) assert.equal(m.linuxLogon(uid, tty, t), reference(0x277d2fec, t, (BigInt(tty) << 32n) | BigInt(uid)), `linuxLogon(${uid}, ${tty}, ${t})`);
+});

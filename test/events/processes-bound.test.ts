@@ -53,3 +53,24 @@ it('a pid reused after its exit keeps the new process when the old one is forgot
   table.sweep(60_000);
   assert.ok(table.get(500), 'the new process with the reused pid stays');
 });
+
+it('a process whose exit is recorded twice is kept by its latest exit, counted once', () => {
+  const table = new ProcessTable(new GuidMaker(0, 0), new UserNames(() => 'root'));
+  const start = (pid: number) => BigInt(pid) * 10_000_000n;
+  table.onFork(fork(7, start(7)));
+  table.onExit(exit(7, start(7)), 0);
+  for (let pid = 10_000; pid < 10_000 + MAX_EXITED - 1; pid++) {
+    table.onFork(fork(pid, start(pid)));
+    table.onExit(exit(pid, start(pid)), 0);
+  }
+  table.onExit(exit(7, start(7)), 0); // the same process again
+  for (let pid = 50_000; pid < 50_000 + MAX_EXITED - 1; pid++) {
+    table.onFork(fork(pid, start(pid)));
+    table.onExit(exit(pid, start(pid)), 0);
+  }
+  assert.ok(table.get(7), 'kept: its latest exit is among the newest MAX_EXITED');
+  assert.equal(table.size, MAX_EXITED, 'counted once');
+  table.onFork(fork(90_000, start(90_000)));
+  table.onExit(exit(90_000, start(90_000)), 0);
+  assert.equal(table.get(7), undefined, 'then it goes first');
+});

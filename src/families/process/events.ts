@@ -66,7 +66,7 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
   1: (r, ctx, out) => {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
+    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
     containers.onExec(
