@@ -6,12 +6,15 @@
 // strace slows every syscall, so that run's CPU figure is not comparable).
 //
 //   node --import tsx bench/exec-probe.ts [--config default|big|FILE] [--n 5000] [--warm 5000]
-//        [--flags "--max-semi-space-size=4"] [--root CHECKOUT] [--cpu-prof DIR]
+//        [--flags "--max-semi-space-size=4"] [--root CHECKOUT[|OTHER]] [--cpu-prof DIR]
 //        [--strace] [--reps 1]
-// --flags replaces the checkout's `npm start` flags; several sets separated by "|" run
-// interleaved per rep (A/B of V8 flags in one run), e.g. --flags "--max-semi-space-size=4|".
+// --flags replaces the checkouts' `npm start` flags; several sets separated by "|" (and several
+// checkouts in --root) run interleaved per rep: an A/B of V8 flags or of two checkouts in one
+// run, e.g. --flags "--max-semi-space-size=4|" or --root "/tmp/base|.". Besides CPU per exec it
+// prints CPU per record the agent read (its stats.json): the agent reads every process's records,
+// so on a box running other jobs that is the figure to compare.
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processCpu, threadCpu } from './cost.js';
 import { BIG_CONFIG, buildWorkloads, DEFAULT_CONFIG, makeWorkDir, runWorkload, sleep, startFlags, sysmonMonitor, waitIdle } from './live.js';
@@ -21,24 +24,35 @@ const opt = (f: string) => {
   const i = argv.indexOf(`--${f}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const root = opt('root') ?? join(import.meta.dirname, '..');
+const roots = (opt('root') ?? join(import.meta.dirname, '..')).split('|');
 const cfgName = opt('config') ?? 'big';
 const config = cfgName === 'big' ? BIG_CONFIG : cfgName === 'default' ? DEFAULT_CONFIG : cfgName;
 const n = Number(opt('n') ?? 5000);
 const warm = Number(opt('warm') ?? 5000);
 const reps = Number(opt('reps') ?? 1);
-const flagSets = (opt('flags') ?? startFlags(root).join(' ')).split('|').map((s) => s.split(/\s+/).filter(Boolean));
+// every checkout with every flag set (each checkout's `npm start` flags by default)
+const sides = roots.flatMap((root) => (opt('flags') ?? startFlags(root).join(' ')).split('|').map((f) => ({ root, flags: f.split(/\s+/).filter(Boolean) })));
 const work = makeWorkDir();
 const bins = buildWorkloads(work);
 
+// the agent writes its counters (records read from the ring...) to stats.json this often: CPU
+// per record read, whatever else the box runs (the agent reads every process's records)
+process.env.SYSMON_TS_STATS_FILE_MS = '500';
+function recordsRead(pid: number): number {
+  const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const runDir = env.find((e) => e.startsWith('SYSMON_TS_RUN_DIR='))!.slice('SYSMON_TS_RUN_DIR='.length);
+  return (JSON.parse(readFileSync(join(runDir, 'stats.json'), 'utf8')) as { records: number }).records;
+}
+
 const results = new Map<string, number[]>();
+const perRecord = new Map<string, number[]>();
 for (let rep = 0; rep < reps; rep++) {
-  for (let k = 0; k < flagSets.length; k++) {
-    const flags = flagSets[(k + rep) % flagSets.length]!;
-    const label = flags.join(' ') || '(no flags)';
+  for (let k = 0; k < sides.length; k++) {
+    const { root, flags } = sides[(k + rep) % sides.length]!;
+    const label = `${roots.length > 1 ? `${root} ` : ''}${flags.join(' ') || '(no flags)'}`;
     const nodeArgs = [...flags];
     const prof = opt('cpu-prof');
-    if (prof) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', join(prof, `${(k + rep) % flagSets.length}-${rep}`));
+    if (prof) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', join(prof, `${(k + rep) % sides.length}-${rep}`));
     const mon = sysmonMonitor(label, config, [], { compiled: true, root, flags, nodeArgs: nodeArgs.slice(flags.length) });
     await waitIdle(3000);
     const t0 = performance.now();
@@ -46,6 +60,8 @@ for (let rep = 0; rep < reps; rep++) {
     const pid = mon.pids()[0]!;
     await runWorkload(bins, { kind: 'exec', n: warm, fileDir: '' });
     await mon.settle();
+    await sleep(600);
+    const rec0 = recordsRead(pid);
     const cpu0 = processCpu(pid);
     const th0 = threadCpu(pid);
     const from = performance.now() - t0;
@@ -57,6 +73,8 @@ for (let rep = 0; rep < reps; rep++) {
     await runWorkload(bins, { kind: 'exec', n, fileDir: '' });
     await mon.settle();
     const cpu = processCpu(pid) - cpu0;
+    await sleep(600);
+    const records = recordsRead(pid) - rec0;
     const until = performance.now() - t0;
     const threads: Record<string, number> = {};
     for (const [key, v] of threadCpu(pid)) {
@@ -70,6 +88,7 @@ for (let rep = 0; rep < reps; rep++) {
     const s = await mon.stop({ kind: 'exec', n, fileDir: '' });
     const usPerExec = (cpu / n) * 1e6;
     results.set(label, [...(results.get(label) ?? []), usPerExec]);
+    perRecord.set(label, [...(perRecord.get(label) ?? []), (cpu / records) * 1e9]);
     console.log(
       JSON.stringify({
         flags: label,
@@ -79,14 +98,19 @@ for (let rep = 0; rep < reps; rep++) {
         usPerExec: Math.round(usPerExec * 10) / 10,
         threads: Object.fromEntries(Object.entries(threads).map(([k2, v]) => [k2, Math.round(v * 100) / 100])),
         lines: s.lines,
+        recordsPerExec: Math.round((records / n) * 10) / 10,
+        nsPerRecord: Math.round((cpu / records) * 1e9),
         stormMs: [Math.round(from), Math.round(until)],
       }),
     );
   }
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const [label, xs] of results) {
-  const s = [...xs].sort((a, b) => a - b);
-  console.log(`${label}: median ${s[Math.floor(s.length / 2)]!.toFixed(1)} us/exec (${xs.map((x) => x.toFixed(1)).join(', ')})`);
+  const pr = perRecord.get(label)!;
+  console.log(
+    `${label}: median ${median(xs).toFixed(1)} us/exec (${xs.map((x) => x.toFixed(1)).join(', ')}); CPU per record read ${median(pr).toFixed(0)} ns (${pr.map((x) => x.toFixed(0)).join(', ')})`,
+  );
 }
 const { rmSync } = await import('node:fs');
 rmSync(work, { recursive: true, force: true });

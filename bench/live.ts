@@ -209,7 +209,7 @@ export function sysmonMonitor(
   name: string,
   config: string,
   extraArgs: string[] = [],
-  opts: { compiled?: boolean; nodeArgs?: string[]; root?: string; /** instead of the checkout's `npm start` flags */ flags?: string[] } = {},
+  opts: { compiled?: boolean; nodeArgs?: string[]; root?: string /** instead of the checkout's `npm start` flags */; flags?: string[] } = {},
 ): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
   let dir = '';
   let proc: ChildProcess | null = null;

@@ -39,6 +39,23 @@ export function startTicks(startBootNs: bigint): number {
   return Number(startBootNs / NS_PER_TICK);
 }
 
+const TICK_NS = 1_000_000_000 / USER_HZ;
+/** 2^32 = TICKS_PER_HI * TICK_NS + HI_REST */
+const TICKS_PER_HI = Math.floor(2 ** 32 / TICK_NS);
+const HI_REST = 2 ** 32 - TICKS_PER_HI * TICK_NS;
+
+/**
+ * startTicks of the u64 `hi` * 2^32 + `lo` (a record's two halves), with no BigInt: exact while
+ * HI_REST * hi + lo stays below 2^53 (hi < 1.8e9), i.e. for start times up to ~245 years after boot.
+ */
+export function startTicksOf(lo: number, hi: number): number {
+  // rest is an exact integer below 2^53; rest / TICK_NS is below 2^30, where a double's spacing
+  // (<= 2^-23) is finer than the quotient's distance to the next integer (>= 1 / TICK_NS) and
+  // division rounds to nearest: flooring it gives floor(rest / TICK_NS) exactly
+  const rest = HI_REST * hi + lo;
+  return TICKS_PER_HI * hi + Math.floor(rest / TICK_NS);
+}
+
 export class GuidMaker {
   private readonly machineHex: string;
 

@@ -3,8 +3,7 @@
 // kernel's fork/exec/exit records. Exited processes stay a while: a child's exec often
 // arrives after its parent is gone.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import type { ProcessIds } from '../kernel/records/common.js';
-import { type GuidMaker, guidKey, startTicks } from './guid.js';
+import { type GuidMaker, guidKey } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
@@ -13,9 +12,30 @@ import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
 // What the table reads of the process family's exec, fork and exit records
 // (src/families/process/records.ts), declared here: the table depends on no family.
+
+/**
+ * How a process record names its process and parent, in numbers (the record's u64 start times
+ * and end_code are read as ticks and low halves, not BigInts: an exec is three such records).
+ */
+export interface TaskIds {
+  readonly uid: number;
+  readonly auid: number;
+  readonly sessionid: number;
+  readonly ppid: number;
+  /** start time in USER_HZ ticks since boot, as /proc/PID/stat field 22 gives it */
+  readonly startTicks: number;
+  /** end_code's low 32 bits: the high half of the ProcessGuid key (guidKey) */
+  readonly key: number;
+  readonly parentStartTicks: number;
+  readonly parentKey: number;
+}
+
+/** A parent as a record names it: pid, start time and GUID key. */
+export type ParentIds = Pick<TaskIds, 'ppid' | 'parentStartTicks' | 'parentKey'>;
+
 interface ProcessRecordFacts {
   readonly tgid: number;
-  readonly ids: ProcessIds;
+  readonly ids: TaskIds;
 }
 export interface ExecFacts extends ProcessRecordFacts {
   readonly exe: string;
@@ -147,8 +167,8 @@ export class ProcessTable {
   }
 
   /** The parent as the kernel described it; falls back to /proc, then to what the ids say. */
-  parentOf(ids: ProcessIds): ProcessInfo | undefined {
-    const ticks = startTicks(ids.parentStartBootNs);
+  parentOf(ids: ParentIds): ProcessInfo | undefined {
+    const ticks = ids.parentStartTicks;
     const known = this.byPid.get(ids.ppid);
     if (known && known.ticks === ticks) return known;
     const fresh = this.readProc(ids.ppid);
@@ -164,17 +184,17 @@ export class ProcessTable {
    * pid and start time); its GUID is reused when it was made from the same end_code (the parent
    * has not exec'd since), so a known parent costs no GUID string per exec.
    */
-  parentGuid(ids: ProcessIds, parent?: ProcessInfo): string {
-    const key = guidKey(ids.parentEndCode);
-    const ticks = startTicks(ids.parentStartBootNs);
+  parentGuid(ids: ParentIds, parent?: ProcessInfo): string {
+    const key = ids.parentKey;
+    const ticks = ids.parentStartTicks;
     if (parent !== undefined && parent.key === key && parent.pid === ids.ppid && parent.ticks === ticks) return parent.guid;
     return this.guids.processByKey(ids.ppid, ticks, key);
   }
 
   onExec(rec: ExecFacts): ProcessInfo {
     const ids = rec.ids;
-    const ticks = startTicks(ids.startBootNs);
-    const key = guidKey(ids.endCode);
+    const ticks = ids.startTicks;
+    const key = ids.key;
     const info: ProcessInfo = {
       pid: rec.tgid,
       ppid: ids.ppid,
@@ -199,8 +219,8 @@ export class ProcessTable {
   onFork(rec: ForkFacts): ProcessInfo {
     const ids = rec.ids;
     const parent = this.parentOf(ids);
-    const ticks = startTicks(ids.startBootNs);
-    const key = guidKey(ids.endCode);
+    const ticks = ids.startTicks;
+    const key = ids.key;
     const info: ProcessInfo = {
       pid: rec.tgid,
       ppid: ids.ppid,
@@ -222,11 +242,11 @@ export class ProcessTable {
 
   /** The exiting process; it stays queryable for a while for late children. */
   onExit(rec: ExitFacts, nowMs: number): ProcessInfo {
-    const ticks = startTicks(rec.ids.startBootNs);
+    const ticks = rec.ids.startTicks;
     let info = this.byPid.get(rec.tgid);
     if (!info || info.ticks !== ticks) {
       // never seen (started and ended between two seeds): describe it as best we can
-      const key = guidKey(rec.ids.endCode);
+      const key = rec.ids.key;
       info = {
         pid: rec.tgid,
         ppid: rec.ids.ppid,

@@ -3,7 +3,7 @@
 // that exec'd unseen gets the GUID the record's facts make, as Sysmon for Linux derives it.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { GuidMaker, startTicks } from '../../src/events/guid.js';
+import { GuidMaker, guidKey, startTicks } from '../../src/events/guid.js';
 import { UserNames } from '../../src/events/host.js';
 import { ProcessTable } from '../../src/events/processes.js';
 import type { ExecRecord } from '../../src/families/decode.js';
@@ -11,18 +11,16 @@ import type { ExecRecord } from '../../src/families/decode.js';
 const guids = new GuidMaker(0x277d2fec, 1_700_000_000);
 const ids = (ppid: number, startBootNs: bigint, endCode: bigint, parentStartBootNs: bigint, parentEndCode: bigint) => ({
   uid: 0,
-  euid: 0,
-  gid: 0,
   auid: 0,
   sessionid: 1,
   ppid,
-  startBootNs,
-  endCode,
-  parentStartBootNs,
-  parentEndCode,
+  startTicks: startTicks(startBootNs),
+  key: guidKey(endCode),
+  parentStartTicks: startTicks(parentStartBootNs),
+  parentKey: guidKey(parentEndCode),
 });
 const exec = (pid: number, i: ReturnType<typeof ids>): ExecRecord =>
-  ({ type: 1, flags: 0, bootNs: i.startBootNs, tgid: pid, tid: pid, ids: i, exe: '/bin/x', cwd: '/', commandLine: 'x', tty: 0 }) as unknown as ExecRecord;
+  ({ type: 1, flags: 0, bootNs: 0n, tgid: pid, tid: pid, ids: i, exe: '/bin/x', cwd: '/', commandLine: 'x', tty: 0 }) as unknown as ExecRecord;
 
 it('ParentProcessGuid: the known parent entry when its end_code matches, the record facts otherwise', () => {
   const table = new ProcessTable(guids, new UserNames(() => 'root'));

@@ -5,7 +5,7 @@ import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { HandlersFor } from '../descriptor.js';
 import type { PROCESS_DECODERS } from './records.js';
 import { utcTime } from '../../events/time.js';
-import { NULL_GUID, startTicks } from '../../events/guid.js';
+import { NULL_GUID } from '../../events/guid.js';
 import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
@@ -66,7 +66,7 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
   1: (r, ctx, out) => {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
+    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
     containers.onExec(
@@ -74,7 +74,7 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
       proc.ticks,
       r.cgroupId,
       ctx.processes,
-      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: startTicks(r.ids.parentStartBootNs) } : undefined,
+      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: r.ids.parentStartTicks } : undefined,
     );
     out.push(ev);
     // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
