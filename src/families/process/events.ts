@@ -3,7 +3,7 @@
 // "no level", PE version fields "-").
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { HandlersFor } from '../descriptor.js';
-import type { PROCESS_DECODERS } from './records.js';
+import { readExecKeptFacts, type PROCESS_DECODERS } from './records.js';
 import { utcTime } from '../../events/time.js';
 import { NULL_GUID } from '../../events/guid.js';
 import { hashes } from '../../events/hashes.js';
@@ -69,10 +69,11 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
+    const kept = readExecKeptFacts(ctx.record);
     containers.onExec(
       proc.pid,
       proc.ticks,
-      r.cgroupId,
+      kept.cgroupId,
       ctx.processes,
       r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: r.ids.parentStartTicks } : undefined,
     );
@@ -80,7 +81,7 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
     // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
     // a cached one (by the inode the kernel ran) is filled at once and holds nothing back
     if (hashes.enabled) {
-      const f = r.exeFile;
+      const f = kept.exeFile;
       const known = { dev: userDev(f.dev), ino: f.ino, size: f.size, mtimeNs: f.mtimeNs };
       const cached = hashes.lookup(known);
       if (cached !== undefined) ev.data.Hashes = cached;

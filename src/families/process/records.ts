@@ -49,10 +49,6 @@ export interface ExecRecord extends Header {
   cwd: string;
   /** argv joined by single spaces, as Sysmon logs CommandLine (argv is not used apart) */
   commandLine: string;
-  /** the cgroup v2 id the process execs in */
-  cgroupId: bigint;
-  /** the executable's inode as the kernel ran it: the hash cache key, with no stat */
-  exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
   /** controlling terminal: driver major << 20 | index; 0 without one */
   tty: number;
 }
@@ -66,6 +62,33 @@ export interface ExitRecord extends Header {
   exitCode: number;
 }
 export type ProcessRecord = ExecRecord | ForkRecord | ExitRecord;
+
+/**
+ * What only a kept ProcessCreate needs of an exec record: the cgroup it execs in (container
+ * context) and the executable's inode as the kernel ran it (the hash cache key, with no stat).
+ * Read from the record (already checked by the decoder) by the handler once the config keeps
+ * the event, not decoded for every exec: four u64s are 16 BigInts, which events the config
+ * drops (most of an exec storm with sysmon-modular) never read.
+ */
+export interface ExecKeptFacts {
+  /** the cgroup v2 id the process execs in */
+  cgroupId: bigint;
+  exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
+}
+
+/** `rec`: an exec record PROCESS_DECODERS accepted */
+export function readExecKeptFacts(rec: Buffer): ExecKeptFacts {
+  const E = PROCESS_LAYOUT.exec_record;
+  return {
+    cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
+    exeFile: {
+      dev: rec.readUInt32LE(E.exe_dev[0]),
+      ino: rec.readBigUInt64LE(E.exe_ino[0]),
+      size: rec.readBigUInt64LE(E.exe_size[0]),
+      mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
+    },
+  };
+}
 
 export const PROCESS_DECODERS = {
   [ProcessRecordType.Exec]: (rec: Buffer): ExecRecord => {
@@ -84,13 +107,6 @@ export const PROCESS_DECODERS = {
       exe: refPath(rec, E.exe[0], 'exe'),
       cwd: refPath(rec, E.cwd[0], 'cwd'),
       commandLine: refCommandLine(rec, E.args[0], 'args'),
-      cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
-      exeFile: {
-        dev: rec.readUInt32LE(E.exe_dev[0]),
-        ino: rec.readBigUInt64LE(E.exe_ino[0]),
-        size: rec.readBigUInt64LE(E.exe_size[0]),
-        mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
-      },
       tty: rec.readUInt32LE(E.tty[0]),
     };
   },
