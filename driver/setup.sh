@@ -13,12 +13,14 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages: build tools for the driver; rsyslog, libevtx-utils, python3-evtx and
 # libxml2-utils are what the test suite checks sinks against (real daemons, independent parsers).
+pkgs=(clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev mingw-w64 binutils-mingw-w64
+      rsyslog rsyslog-gnutls rsyslog-relp libxml2-utils libevtx-utils python3-evtx openssl iproute2 dnsmasq-base dnsutils
+      gcc libc6-dev util-linux systemd python3 libivykis0 libnet1 libwrap0 libpcre3)
+# one dpkg-query for all of them: one call per package took ~0.2 s of every `npm start`
+installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null | awk '/ install ok installed$/ {printf "%s ", $1}' || true)"
 need_pkgs=()
-want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$1"); }
-for p in clang llvm libbpf-dev bpftool make libelf-dev zlib1g-dev mingw-w64 binutils-mingw-w64 \
-         rsyslog rsyslog-gnutls rsyslog-relp libxml2-utils libevtx-utils python3-evtx openssl iproute2 dnsmasq-base dnsutils \
-         gcc libc6-dev util-linux systemd python3 libivykis0 libnet1 libwrap0 libpcre3; do
-  want "$p"
+for p in "${pkgs[@]}"; do
+  [[ "$installed" == *" $p "* ]] || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_pkgs[*]}"

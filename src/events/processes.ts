@@ -7,6 +7,7 @@ import { type GuidMaker, guidKey } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
+import { ExitedQueue } from './exited-queue.js';
 import { conventions } from './conventions.js';
 import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
@@ -64,19 +65,22 @@ export interface ProcessInfo {
   /** low 32 bits of the mm's end_code when `guid` was made (the GUID key's high half) */
   key: number;
   exitedAtMs?: number;
-  /** the table's count of exits when this one exited (its place in the exited queue) */
-  exitSeq?: number;
 }
 
 const UNSET = 0xffffffff;
-const KEEP_EXITED_MS = 30_000;
+/**
+ * How long an exited process stays queryable. The ring keeps the kernel's order, so a record
+ * that names the process (its own, a child's fork or exec) comes before or within a batch or
+ * two of its exit (tens of ms); 5 s is a wide margin. At 30 s a 200 exec/s load kept ~6,000
+ * exited entries, ~6 MB of the agent's heap (bench/RESULTS.md, 2026-12-05 00:20).
+ */
+const KEEP_EXITED_MS = 5_000;
 /**
  * At most this many exited processes are kept (the oldest exits go first): without a bound an
- * exec storm of N processes/s kept 30 s x N entries (16,000 seen in a soak beside other jobs'
- * storms, ~0.5-1 KB each). A late child's exec arrives within the ring's latency (tens of ms),
- * far inside this many exits.
+ * exec storm of N processes/s kept KEEP_EXITED_MS x N entries (16,000 seen in a soak beside
+ * other jobs' storms at 30 s, ~0.5-1 KB each).
  */
-export const MAX_EXITED = 8192;
+export const MAX_EXITED = 2048;
 
 export function commandLineOf(argv: readonly string[]): string {
   // Sysmon for Linux joins argv with single spaces; detection rules are written for that.
@@ -85,19 +89,12 @@ export function commandLineOf(argv: readonly string[]): string {
 
 export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
-  /**
-   * The exited processes still kept, oldest exit first: a queue (entries from `exitedHead` on,
-   * each with its exit's sequence number), not a Map iterated from its start: V8 leaves a
-   * deleted Map entry as a hole until the table is rebuilt, so taking the oldest of 8,192 kept
-   * exits skipped thousands of holes, ~3 us per exit in an exec storm. An entry whose process
-   * exited again later (a repeated exit record) is stale and skipped.
-   */
-  private exitedQueue: ProcessInfo[] = [];
-  private exitedSeqs: number[] = [];
-  private exitedHead = 0;
-  private exitSeq = 0;
-  /** queue entries that are not stale */
-  private exitedCount = 0;
+  /** the exited processes still kept, oldest exit first */
+  private readonly exited = new ExitedQueue<ProcessInfo>(MAX_EXITED);
+  /** an exited process leaves the table, unless its pid names a newer process by now */
+  private readonly forget = (old: ProcessInfo): void => {
+    if (this.byPid.get(old.pid) === old) this.byPid.delete(old.pid);
+  };
 
   constructor(
     private readonly guids: GuidMaker,
@@ -264,43 +261,16 @@ export class ProcessTable {
       };
       this.byPid.set(info.pid, info);
     }
-    // exited before (a repeated exit record): its earlier queue entry goes stale, this one counts
-    if (info.exitSeq === undefined) this.exitedCount++;
-    info.exitedAtMs = nowMs;
-    info.exitSeq = ++this.exitSeq;
-    this.exitedQueue.push(info);
-    this.exitedSeqs.push(info.exitSeq);
-    if (this.exitedCount > MAX_EXITED) this.forgetOldestExited(nowMs, true);
+    if (info.exitedAtMs === undefined) {
+      info.exitedAtMs = nowMs;
+      this.exited.push(info, this.forget);
+    }
     return info;
   }
 
   /** Forgets processes that exited long enough ago. */
   sweep(nowMs: number): void {
-    this.forgetOldestExited(nowMs, false);
-  }
-
-  /** exited processes, oldest first: those past KEEP_EXITED_MS, and beyond MAX_EXITED */
-  private forgetOldestExited(nowMs: number, overBound: boolean): void {
-    const queue = this.exitedQueue;
-    while (this.exitedHead < queue.length) {
-      const at = this.exitedHead;
-      const info = queue[at]!;
-      if (info.exitSeq === this.exitedSeqs[at]) {
-        const expired = nowMs - (info.exitedAtMs ?? nowMs) > KEEP_EXITED_MS;
-        if (!expired && !(overBound && this.exitedCount > MAX_EXITED)) break;
-        this.exitedCount--;
-        // the pid may name a newer process by now: only the exited one goes
-        if (this.byPid.get(info.pid) === info) this.byPid.delete(info.pid);
-      }
-      queue[at] = undefined as unknown as ProcessInfo; // no reference kept past its turn
-      this.exitedHead++;
-    }
-    // drop the consumed front once it is most of the arrays (amortized O(1) per exit)
-    if (this.exitedHead >= 1024 && this.exitedHead * 2 >= queue.length) {
-      queue.splice(0, this.exitedHead);
-      this.exitedSeqs.splice(0, this.exitedHead);
-      this.exitedHead = 0;
-    }
+    this.exited.expire(nowMs, KEEP_EXITED_MS, this.forget);
   }
 
   logonGuid(info: ProcessInfo): string {
