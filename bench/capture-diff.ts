@@ -1,3 +1,4 @@
+// A fixed boot epoch (1e18 ns) keeps the times comparable.
 // The events a recording (`sysmon-ts record`) becomes through one checkout's capture (decode,
 // handlers, process table, containers; no config: every event), one JSON line each (id, time,
 // data, container), twice over (the second pass with the process table the first one filled).
@@ -11,7 +12,7 @@ const src = (p: string) => import(join(root, 'src', p));
 const { Capture } = await src('capture.ts');
 const { ProcessTable } = await src('events/processes.ts');
 const { GuidMaker } = await src('events/guid.ts');
-const { bootEpochNs, bootTimeSeconds, machineId, UserNames } = await src('events/host.ts');
+const { bootTimeSeconds, machineId, UserNames } = await src('events/host.ts');
 const { hashes } = await src('events/hashes.ts');
 const { readRecordFile } = await src('commands/record.ts');
 hashes.configure(null);
