@@ -1,10 +1,10 @@
-// A fixed boot epoch (1e18 ns) keeps the times comparable.
 // The events a recording (`sysmon-ts record`) becomes through one checkout's capture (decode,
 // handlers, process table, containers; no config: every event), one JSON line each (id, time,
 // data, container), twice over (the second pass with the process table the first one filled).
 // Two checkouts' outputs, run close together (records of processes not in the table are looked
 // up in this machine's /proc), must be byte-identical when a change is meant to keep the events:
 //   node --import tsx bench/capture-diff.ts CHECKOUT FILE | md5sum
+// (a fixed boot epoch, 1e18 ns, keeps the times comparable)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 const root = process.argv[2]!;
