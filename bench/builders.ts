@@ -59,6 +59,7 @@ const proc: ProcessInfo = {
   pid: 4242,
   ppid: 1,
   guid: '{3fc4a2b1-1c2d-692c-0000-001234567890}',
+  key: 0x12345678,
   ticks: 12345,
   image: '/usr/bin/curl',
   commandLine: 'curl -s https://example.com/',

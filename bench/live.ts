@@ -209,13 +209,13 @@ export function sysmonMonitor(
   name: string,
   config: string,
   extraArgs: string[] = [],
-  opts: { compiled?: boolean; nodeArgs?: string[]; root?: string } = {},
+  opts: { compiled?: boolean; nodeArgs?: string[]; root?: string /** instead of the checkout's `npm start` flags */; flags?: string[] } = {},
 ): Monitor & { jsonl: string; proc: ChildProcess | null; startupMs: number } {
   let dir = '';
   let proc: ChildProcess | null = null;
   const root = opts.root ?? ROOT; // another checkout's agent (A/B)
   // compiled: with the node flags that checkout's `npm start` passes (its package.json)
-  const entry = opts.compiled ? [...startFlags(root), join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
+  const entry = opts.compiled ? [...(opts.flags ?? startFlags(root)), join(root, 'dist/src/cli.js')] : ['--import', 'tsx', join(root, 'src/cli.ts')];
   if (opts.compiled && !existsSync(entry[entry.length - 1]!))
     throw new Error(`${entry[entry.length - 1]} is missing: run \`bash driver/setup.sh\` (it builds dist/)`);
   const m = {

@@ -7,7 +7,8 @@
 //
 //   node --import tsx bench/record-path.ts --records FILE [--config default|big|none]
 //        [--seconds 3] [--root CHECKOUT]
-// Prints one JSON line: records per pass, ns per record (median of timed passes), events out.
+// Prints one JSON line: records per pass, ns per record (median of timed passes), the process's
+// CPU per record (all threads), events out.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -70,13 +71,29 @@ const t0 = performance.now();
 while (performance.now() - t0 < 1000) events = pass(); // warm-up: the JIT's hot paths
 const times: number[] = [];
 const tEnd = performance.now() + seconds * 1000;
+// the process's CPU (every thread: V8's GC and compiler helpers too, as the live agent's figure
+// counts them), over all timed passes
+const cpu0 = process.cpuUsage();
 while (performance.now() < tEnd) {
   const a = performance.now();
   events = pass();
   times.push(performance.now() - a);
 }
+const cpu = process.cpuUsage(cpu0);
+const cpuNsPerRecord = Math.round(((cpu.user + cpu.system) * 1000) / (times.length * records.length));
 times.sort((a, b) => a - b);
+// heap bytes allocated per record (run with --expose-gc and a young generation larger than a
+// pass, e.g. --min-semi-space-size=256 --max-semi-space-size=256): heap used after a full GC,
+// then after one more pass with no GC in between
+let bytesPerRecord: number | undefined;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc) {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  pass();
+  bytesPerRecord = Math.round((process.memoryUsage().heapUsed - before) / records.length);
+}
 const med = times[Math.floor(times.length / 2)]!;
 process.stdout.write(
-  `${JSON.stringify({ root, config: configName, records: records.length, passes: times.length, nsPerRecord: Math.round((med * 1e6) / records.length), eventsPerPass: events })}\n`,
+  `${JSON.stringify({ root, config: configName, records: records.length, passes: times.length, nsPerRecord: Math.round((med * 1e6) / records.length), cpuNsPerRecord, eventsPerPass: events, bytesPerRecord })}\n`,
 );

@@ -39,6 +39,7 @@ export interface CaptureCounters {
 
 export class Capture implements CaptureContext {
   readonly counters: CaptureCounters = { records: 0, rejected: 0, kernelDrops: 0n };
+  record: Buffer = Buffer.alloc(0);
   private deferred: Promise<unknown>[] = [];
 
   /** `processes`: the Linux table (the Windows handlers keep their own, src/families/windows) */
@@ -74,6 +75,7 @@ export class Capture implements CaptureContext {
    */
   onRecord(raw: Buffer, out: SysmonEvent[], early: EarlyFilter | null = earlyFilter): void {
     this.counters.records++;
+    this.record = raw;
     let rec: { readonly type: number; readonly tgid: number };
     try {
       rec = this.format.decode(raw);

@@ -35,8 +35,30 @@ export function formatGuid(data1: number, seconds: number, key: bigint): string 
 export const USER_HZ = 100;
 const NS_PER_TICK = 1_000_000_000n / BigInt(USER_HZ);
 
+/** The low 32 bits of end_code (unsigned): the high half of a process GUID's key. */
+export function guidKey(endCode: bigint): number {
+  return Number(BigInt.asUintN(32, endCode));
+}
+
 export function startTicks(startBootNs: bigint): number {
   return Number(startBootNs / NS_PER_TICK);
+}
+
+const TICK_NS = 1_000_000_000 / USER_HZ;
+/** 2^32 = TICKS_PER_HI * TICK_NS + HI_REST */
+const TICKS_PER_HI = Math.floor(2 ** 32 / TICK_NS);
+const HI_REST = 2 ** 32 - TICKS_PER_HI * TICK_NS;
+
+/**
+ * startTicks of the u64 `hi` * 2^32 + `lo` (a record's two halves), with no BigInt: exact while
+ * HI_REST * hi + lo stays below 2^53 (hi < 1.8e9), i.e. for start times up to ~245 years after boot.
+ */
+export function startTicksOf(lo: number, hi: number): number {
+  // rest is an exact integer below 2^53; rest / TICK_NS is below 2^30, where a double's spacing
+  // (<= 2^-23) is finer than the quotient's distance to the next integer (>= 1 / TICK_NS) and
+  // division rounds to nearest: flooring it gives floor(rest / TICK_NS) exactly
+  const rest = HI_REST * hi + lo;
+  return TICKS_PER_HI * hi + Math.floor(rest / TICK_NS);
 }
 
 export class GuidMaker {
@@ -51,8 +73,13 @@ export class GuidMaker {
 
   /** `ticks` = process start in USER_HZ ticks since boot, as in /proc/<pid>/stat field 22. */
   process(pid: number, ticks: number, endCode: bigint): string {
+    return this.processByKey(pid, ticks, guidKey(endCode));
+  }
+
+  /** process() with end_code's low 32 bits given as a number (guidKey) */
+  processByKey(pid: number, ticks: number, key: number): string {
     const seconds = this.bootTimeSec + Math.floor(ticks / USER_HZ);
-    return formatGuidParts(this.machineHex, seconds, pid >>> 0, Number(BigInt.asUintN(32, endCode)));
+    return formatGuidParts(this.machineHex, seconds, pid >>> 0, key >>> 0);
   }
 
   /**
@@ -60,8 +87,15 @@ export class GuidMaker {
    * the uid's utmp logon time on that tty (src/events/utmp.ts); both 0 without a terminal.
    */
   linuxLogon(uid: number, ttyIndex = 0, logonTimeSec = 0): string {
-    return formatGuidParts(this.machineHex, logonTimeSec, uid >>> 0, ttyIndex >>> 0);
+    // every ProcessCreate has one and an exec storm repeats the same three facts: the last
+    // GUID is kept and returned while they stay the same (no string built per exec)
+    if (uid !== this.lastLogon.uid || ttyIndex !== this.lastLogon.tty || logonTimeSec !== this.lastLogon.time) {
+      this.lastLogon = { uid, tty: ttyIndex, time: logonTimeSec, guid: formatGuidParts(this.machineHex, logonTimeSec, uid >>> 0, ttyIndex >>> 0) };
+    }
+    return this.lastLogon.guid;
   }
+
+  private lastLogon = { uid: NaN, tty: NaN, time: NaN, guid: '' };
 
   /** --windows: key = audit session id << 32 | login uid; no logon time. */
   logon(loginUid: number, session: number): string {

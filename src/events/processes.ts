@@ -3,8 +3,7 @@
 // kernel's fork/exec/exit records. Exited processes stay a while: a child's exec often
 // arrives after its parent is gone.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import type { ProcessIds } from '../kernel/records/common.js';
-import { type GuidMaker, startTicks } from './guid.js';
+import { type GuidMaker, guidKey } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
@@ -14,9 +13,30 @@ import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
 // What the table reads of the process family's exec, fork and exit records
 // (src/families/process/records.ts), declared here: the table depends on no family.
+
+/**
+ * How a process record names its process and parent, in numbers (the record's u64 start times
+ * and end_code are read as ticks and low halves, not BigInts: an exec is three such records).
+ */
+export interface TaskIds {
+  readonly uid: number;
+  readonly auid: number;
+  readonly sessionid: number;
+  readonly ppid: number;
+  /** start time in USER_HZ ticks since boot, as /proc/PID/stat field 22 gives it */
+  readonly startTicks: number;
+  /** end_code's low 32 bits: the high half of the ProcessGuid key (guidKey) */
+  readonly key: number;
+  readonly parentStartTicks: number;
+  readonly parentKey: number;
+}
+
+/** A parent as a record names it: pid, start time and GUID key. */
+export type ParentIds = Pick<TaskIds, 'ppid' | 'parentStartTicks' | 'parentKey'>;
+
 interface ProcessRecordFacts {
   readonly tgid: number;
-  readonly ids: ProcessIds;
+  readonly ids: TaskIds;
 }
 export interface ExecFacts extends ProcessRecordFacts {
   readonly exe: string;
@@ -42,6 +62,8 @@ export interface ProcessInfo {
   session: number;
   /** controlling terminal (driver major << 20 | index), 0 without one */
   tty: number;
+  /** low 32 bits of the mm's end_code when `guid` was made (the GUID key's high half) */
+  key: number;
   exitedAtMs?: number;
 }
 
@@ -114,7 +136,7 @@ export class ProcessTable {
       const ppid = Number(f[1]);
       const tty = ttyFromStat(Number(f[4]));
       const ticks = Number(f[19]);
-      const endCode = BigInt(f[24] ?? '0');
+      const key = guidKey(BigInt(f[24] ?? '0'));
       const status = readProcText(`/proc/${pid}/status`);
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       const loginUid = readNumber(`/proc/${pid}/loginuid`);
@@ -129,7 +151,8 @@ export class ProcessTable {
         loginUid,
         session,
         tty,
-        guid: this.guids.process(pid, ticks, endCode),
+        guid: this.guids.processByKey(pid, ticks, key),
+        key,
         image: image ?? '-',
         commandLine: argv.length ? commandLineOf(argv) : `[${comm}]`,
         cwd: readLink(`/proc/${pid}/cwd`) ?? '-',
@@ -141,8 +164,8 @@ export class ProcessTable {
   }
 
   /** The parent as the kernel described it; falls back to /proc, then to what the ids say. */
-  parentOf(ids: ProcessIds): ProcessInfo | undefined {
-    const ticks = startTicks(ids.parentStartBootNs);
+  parentOf(ids: ParentIds): ProcessInfo | undefined {
+    const ticks = ids.parentStartTicks;
     const known = this.byPid.get(ids.ppid);
     if (known && known.ticks === ticks) return known;
     const fresh = this.readProc(ids.ppid);
@@ -153,18 +176,28 @@ export class ProcessTable {
     return undefined;
   }
 
-  parentGuid(ids: ProcessIds): string {
-    return this.guids.process(ids.ppid, startTicks(ids.parentStartBootNs), ids.parentEndCode);
+  /**
+   * The parent's ProcessGuid as the record names it. `parent`: what parentOf(ids) found (same
+   * pid and start time); its GUID is reused when it was made from the same end_code (the parent
+   * has not exec'd since), so a known parent costs no GUID string per exec.
+   */
+  parentGuid(ids: ParentIds, parent?: ProcessInfo): string {
+    const key = ids.parentKey;
+    const ticks = ids.parentStartTicks;
+    if (parent !== undefined && parent.key === key && parent.pid === ids.ppid && parent.ticks === ticks) return parent.guid;
+    return this.guids.processByKey(ids.ppid, ticks, key);
   }
 
   onExec(rec: ExecFacts): ProcessInfo {
     const ids = rec.ids;
-    const ticks = startTicks(ids.startBootNs);
+    const ticks = ids.startTicks;
+    const key = ids.key;
     const info: ProcessInfo = {
       pid: rec.tgid,
       ppid: ids.ppid,
       ticks,
-      guid: this.guids.process(rec.tgid, ticks, ids.endCode),
+      guid: this.guids.processByKey(rec.tgid, ticks, key),
+      key,
       // a memfd (fileless exec) has no path, only a name: render it as /proc/PID/exe does
       image: rec.exe.startsWith('/memfd:') ? `${rec.exe} (deleted)` : rec.exe,
       commandLine: rec.commandLine,
@@ -183,12 +216,14 @@ export class ProcessTable {
   onFork(rec: ForkFacts): ProcessInfo {
     const ids = rec.ids;
     const parent = this.parentOf(ids);
-    const ticks = startTicks(ids.startBootNs);
+    const ticks = ids.startTicks;
+    const key = ids.key;
     const info: ProcessInfo = {
       pid: rec.tgid,
       ppid: ids.ppid,
       ticks,
-      guid: this.guids.process(rec.tgid, ticks, ids.endCode),
+      guid: this.guids.processByKey(rec.tgid, ticks, key),
+      key,
       image: parent?.image ?? '-',
       commandLine: parent?.commandLine ?? '-',
       cwd: parent?.cwd ?? '-',
@@ -204,15 +239,17 @@ export class ProcessTable {
 
   /** The exiting process; it stays queryable for a while for late children. */
   onExit(rec: ExitFacts, nowMs: number): ProcessInfo {
-    const ticks = startTicks(rec.ids.startBootNs);
+    const ticks = rec.ids.startTicks;
     let info = this.byPid.get(rec.tgid);
     if (!info || info.ticks !== ticks) {
       // never seen (started and ended between two seeds): describe it as best we can
+      const key = rec.ids.key;
       info = {
         pid: rec.tgid,
         ppid: rec.ids.ppid,
         ticks,
-        guid: this.guids.process(rec.tgid, ticks, rec.ids.endCode),
+        guid: this.guids.processByKey(rec.tgid, ticks, key),
+        key,
         image: '-',
         commandLine: '-',
         cwd: '-',

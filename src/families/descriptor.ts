@@ -19,6 +19,11 @@ export interface CaptureContext {
    * `work` must settle in bounded time and must not reject (fill '-' on failure instead).
    */
   defer(work: Promise<unknown>): void;
+  /**
+   * The raw record being handled (a view into the ring, valid during the handler call only):
+   * fields only a kept event needs are read from it then, not decoded for every record.
+   */
+  readonly record: Buffer;
 }
 
 /** What every decoded record carries, whatever its family. */

@@ -132,6 +132,7 @@ test('filter --explain on MSTIC Linux main: an OMIGOD-shaped ProcessCreate from 
     pid: 77,
     ppid: 1,
     guid: '{00000001-0000-0000-0000-000000000000}',
+    key: 0,
     ticks: 1,
     image: '/usr/bin/python3.11',
     commandLine: 'python3 -c import os; os.system("/bin/sh -c id")',

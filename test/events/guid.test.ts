@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 // Data4 the little-endian bytes of a 64-bit key), over edge values and random ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGuid, GuidMaker } from '../../src/events/guid.js';
+import { formatGuid, GuidMaker, startTicks, startTicksOf } from '../../src/events/guid.js';
 
 function reference(data1: number, seconds: number, key: bigint): string {
   const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
@@ -38,6 +38,45 @@ test('GuidMaker: process, Linux logon and Windows logon keys as Sysmon builds th
     assert.equal(m.logon(uid, tty), reference(0x277d2fec, 0, (BigInt(tty) << 32n) | BigInt(uid)));
   }
   assert.equal(m.linuxLogon(1000), '{277d2fec-0000-0000-e803-000000000000}');
+});
+
+test('GuidMaker.linuxLogon: repeated and alternating facts (its last GUID is reused only for the same three)', () => {
+  const m = new GuidMaker(0x277d2fec, 1_700_000_000);
+  const facts: [number, number, number][] = [
+    [1000, 0, 0],
+    [1000, 0, 0],
+    [1000, 0, 1],
+    [1000, 1, 1],
+    [1001, 1, 1],
+    [1001, 1, 1],
+    [1000, 0, 0],
+    [0, 0, 0],
+    [0, 0, 1_700_000_000],
+    [0, 3, 1_700_000_000],
+  ];
+  for (let i = 0; i < 200; i++) facts.push([u32() % 3, u32() % 2, u32() % 2]);
+  for (const [uid, tty, t] of facts)
+    assert.equal(m.linuxLogon(uid, tty, t), reference(0x277d2fec, t, (BigInt(tty) << 32n) | BigInt(uid)), `linuxLogon(${uid}, ${tty}, ${t})`);
+});
+
+test('startTicksOf: the u64 from its two u32 halves, as startTicks divides the BigInt, at tick edges and at random', () => {
+  const TICK = 10_000_000n;
+  const values: bigint[] = [0n, 1n, TICK - 1n, TICK, TICK + 1n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 1n, 2n ** 53n, 2n ** 60n, 2n ** 63n - 1n];
+  // the ends of ticks around where the high half carries and where doubles lose integers
+  for (const base of [2n ** 32n, 2n ** 40n, 2n ** 52n, 2n ** 53n, 2n ** 56n, 2n ** 62n]) {
+    const k = base / TICK;
+    for (const d of [-1n, 0n, 1n]) values.push((k + d) * TICK - 1n, (k + d) * TICK, (k + d) * TICK + 1n);
+  }
+  for (let i = 0; i < 20000; i++) {
+    const hi = BigInt(i % 2 ? u32() : u32() % 2 ** 22);
+    values.push((hi << 32n) | BigInt(u32()));
+  }
+  for (const ns of values) {
+    const lo = Number(ns & 0xffffffffn);
+    const hi = Number(ns >> 32n);
+    if (hi >= 1_800_000_000) continue; // past ~245 years after boot: out of the documented range
+    assert.equal(startTicksOf(lo, hi), startTicks(ns), `startTicksOf(${ns})`);
+  }
 });
 
 test('a process GUID kept in the process table is one flat string, not a tree of concatenations', () => {

@@ -3,22 +3,20 @@
 // its rate (issue 17/19 RSS). The oldest exits go first; live processes are never dropped.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { GuidMaker } from '../../src/events/guid.js';
+import { GuidMaker, startTicks } from '../../src/events/guid.js';
 import { UserNames } from '../../src/events/host.js';
 import { MAX_EXITED, ProcessTable } from '../../src/events/processes.js';
 import type { ExitRecord, ForkRecord } from '../../src/families/decode.js';
 
 const ids = (ppid: number, startBootNs: bigint) => ({
   uid: 0,
-  euid: 0,
-  gid: 0,
   auid: 0,
   sessionid: 1,
   ppid,
-  startBootNs,
-  endCode: 0n,
-  parentStartBootNs: 1n,
-  parentEndCode: 0n,
+  startTicks: startTicks(startBootNs),
+  key: 0,
+  parentStartTicks: 0,
+  parentKey: 0,
 });
 const fork = (pid: number, start: bigint): ForkRecord =>
   ({ type: 2, flags: 0, bootNs: start, tgid: pid, tid: pid, ids: ids(1, start) }) as unknown as ForkRecord;

@@ -26,6 +26,7 @@ function proc(p: Partial<ProcessInfo>): ProcessInfo {
     pid: 4242,
     ppid: 1,
     guid: '{277d2fec-0000-0000-0000-000000000000}',
+    key: 0,
     ticks: 100,
     image: '/usr/bin/id',
     commandLine: 'id',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { Driver } from '../../src/kernel/loader.js';
 import { decodeRecord } from '../../src/families/decode.js';
-import { ProcessRecordType, type ExecRecord } from '../../src/families/process/records.js';
+import { ProcessRecordType, readExecKeptFacts, type ExecKeptFacts, type ExecRecord } from '../../src/families/process/records.js';
 import { userDev } from '../../src/families/file/records.js';
 import { DRIVER_OBJECTS } from '../../src/driver-objects.js';
 import { RecordFlag } from '../../src/kernel/records/common.js';
@@ -33,12 +33,14 @@ it('an exec record carries the inode the kernel ran and the cgroup v2 id it ran 
     const r = await runCommand('/bin/sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec ${bin} marker`]);
     // and one that stays where its parent (this test) is
     const stay = await runCommand('/bin/sh', ['-c', `exec ${bin} marker`]);
-    const seen = new Map<number, ExecRecord>();
+    const seen = new Map<number, ExecRecord & ExecKeptFacts>();
     const until = Date.now() + 5000;
     while (seen.size < 2 && Date.now() < until) {
       driver.ring.drain((raw) => {
         const rec = decodeRecord(raw);
-        if (rec.type === ProcessRecordType.Exec && (rec.tgid === r.pid || rec.tgid === stay.pid) && rec.exe === bin) seen.set(rec.tgid, rec);
+        // the facts a kept ProcessCreate reads from the record, read while the view is valid
+        if (rec.type === ProcessRecordType.Exec && (rec.tgid === r.pid || rec.tgid === stay.pid) && rec.exe === bin)
+          seen.set(rec.tgid, { ...rec, ...readExecKeptFacts(raw) });
       });
       if (seen.size < 2) await new Promise((res) => setTimeout(res, 20));
     }

@@ -41,7 +41,7 @@ describe('per-process ImageLoad verdicts in the kernel', () => {
   function drain(): void {
     driver.ring.drain((raw) => {
       const r = decodeRecord(raw);
-      if (r.type === 1) execs.push({ tgid: r.tgid, image: r.exe, bootNs: r.bootNs, startNs: r.ids.startBootNs });
+      if (r.type === 1) execs.push({ tgid: r.tgid, image: r.exe, bootNs: r.bootNs, startNs: r.startBootNs });
       else if (r.type === 70) loads.push({ tgid: r.tgid, path: r.path });
     }, 1 << 20);
   }

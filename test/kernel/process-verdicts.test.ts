@@ -99,7 +99,7 @@ describe('per-process verdicts in the kernel', () => {
   function drain(): void {
     driver.ring.drain((raw) => {
       const r = decodeRecord(raw);
-      if (r.type === 1) execs.push({ tgid: r.tgid, image: r.exe, bootNs: r.bootNs, startNs: r.ids.startBootNs });
+      if (r.type === 1) execs.push({ tgid: r.tgid, image: r.exe, bootNs: r.bootNs, startNs: r.startBootNs });
       else if (r.type === 10 && r.protocol === 6) conns.push({ tgid: r.tgid, remotePort: r.remotePort, initiated: r.initiated, flags: r.flags });
     }, 1 << 20);
   }

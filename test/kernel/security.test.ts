@@ -640,6 +640,7 @@ describe('DriverLoad from a synthetic finit_module record', () => {
       defer: (p) => {
         deferred.push(p);
       },
+      record: Buffer.alloc(0), // the module handler reads nothing more of its record
     };
     const out: SysmonEvent[] = [];
     SECURITY_HANDLERS[43]!(rec, ctx, out);

@@ -17,7 +17,7 @@ import {
   type WinStackRecord,
 } from '../../src/families/windows/records.js';
 import type { AccessRecord, InjectRecord, TamperRecord } from '../../src/families/security/records.js';
-import type { ExitRecord } from '../../src/families/process/records.js';
+import type { WindowsExitRecord as ExitRecord } from '../../src/families/windows/records.js';
 import { WindowsDriver } from '../../src/kernel/windows/driver.js';
 import { SectionProducer } from './ring-producer.js';
 import * as R from './records.js';

@@ -3,9 +3,9 @@
 // "no level", PE version fields "-").
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { HandlersFor } from '../descriptor.js';
-import type { PROCESS_DECODERS } from './records.js';
+import { readExecKeptFacts, type PROCESS_DECODERS } from './records.js';
 import { utcTime } from '../../events/time.js';
-import { NULL_GUID, startTicks } from '../../events/guid.js';
+import { NULL_GUID } from '../../events/guid.js';
 import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
@@ -67,22 +67,23 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
   1: (r, ctx, out) => {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    processWatch.watcher?.onExec(proc, r.bootNs, r.ids.startBootNs);
-    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids), ctx.timeNs(r.bootNs), ctx.timeNs(r.ids.startBootNs));
+    processWatch.watcher?.onExec(proc, r.bootNs, r.startBootNs);
+    const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
+    const kept = readExecKeptFacts(ctx.record);
     containers.onExec(
       proc.pid,
       proc.ticks,
-      r.cgroupId,
+      kept.cgroupId,
       ctx.processes,
-      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: startTicks(r.ids.parentStartBootNs) } : undefined,
+      r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: r.ids.parentStartTicks } : undefined,
     );
     out.push(ev);
     // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
     // a cached one (by the inode the kernel ran) is filled at once and holds nothing back
     if (hashes.enabled) {
-      const f = r.exeFile;
+      const f = kept.exeFile;
       const known = { dev: userDev(f.dev), ino: f.ino, size: f.size, mtimeNs: f.mtimeNs };
       const cached = hashes.lookup(known);
       if (cached !== undefined) ev.data.Hashes = cached;

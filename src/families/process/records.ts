@@ -1,6 +1,8 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
-import { need, readIds, slice, refPath, refCommandLine, type Header, type ProcessIds } from '../../kernel/records/common.js';
+import { COMMON_LAYOUT, need, slice, refPath, refCommandLine, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
+import { startTicksOf } from '../../events/guid.js';
+import type { TaskIds } from '../../events/processes.js';
 
 export const ProcessRecordType = {
   Exec: ENUMS.record_type.RECORD_PROCESS_EXEC,
@@ -16,30 +18,77 @@ export const PROCESS_LAYOUT = {
 
 export const PROCESS_SIZES = { exec_record: STRUCTS.exec_record.size, fork_record: STRUCTS.fork_record.size, exit_record: STRUCTS.exit_record.size } as const;
 
+const I = COMMON_LAYOUT.process_ids;
+
+/**
+ * The record's process_ids as the process table reads them: the u64 start times as USER_HZ
+ * ticks and end_codes as their low halves, read from the u32 words (no BigInt: readIds made 16
+ * per record, ~400 heap bytes, and startTicks another division each).
+ */
+export function readTaskIds(b: Buffer, at: number): TaskIds {
+  const start = at + I.start_boot_ns[0];
+  const parentStart = at + I.parent_start_boot_ns[0];
+  return {
+    uid: b.readUInt32LE(at + I.uid[0]),
+    auid: b.readUInt32LE(at + I.auid[0]),
+    sessionid: b.readUInt32LE(at + I.sessionid[0]),
+    ppid: b.readUInt32LE(at + I.ppid[0]),
+    startTicks: startTicksOf(b.readUInt32LE(start), b.readUInt32LE(start + 4)),
+    key: b.readUInt32LE(at + I.end_code[0]),
+    parentStartTicks: startTicksOf(b.readUInt32LE(parentStart), b.readUInt32LE(parentStart + 4)),
+    parentKey: b.readUInt32LE(at + I.parent_end_code[0]),
+  };
+}
+
 export interface ExecRecord extends Header {
   type: 1;
-  ids: ProcessIds;
+  ids: TaskIds;
+  /** the task's start (boot ns): ProcessCreate's UtcTime */
+  startBootNs: bigint;
   exe: string;
   cwd: string;
   /** argv joined by single spaces, as Sysmon logs CommandLine (argv is not used apart) */
   commandLine: string;
-  /** the cgroup v2 id the process execs in */
-  cgroupId: bigint;
-  /** the executable's inode as the kernel ran it: the hash cache key, with no stat */
-  exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
   /** controlling terminal: driver major << 20 | index; 0 without one */
   tty: number;
 }
 export interface ForkRecord extends Header {
   type: 2;
-  ids: ProcessIds;
+  ids: TaskIds;
 }
 export interface ExitRecord extends Header {
   type: 3;
-  ids: ProcessIds;
+  ids: TaskIds;
   exitCode: number;
 }
 export type ProcessRecord = ExecRecord | ForkRecord | ExitRecord;
+
+/**
+ * What only a kept ProcessCreate needs of an exec record: the cgroup it execs in (container
+ * context) and the executable's inode as the kernel ran it (the hash cache key, with no stat).
+ * Read from the record (already checked by the decoder) by the handler once the config keeps
+ * the event, not decoded for every exec: four u64s are 16 BigInts, which events the config
+ * drops (most of an exec storm with sysmon-modular) never read.
+ */
+export interface ExecKeptFacts {
+  /** the cgroup v2 id the process execs in */
+  cgroupId: bigint;
+  exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
+}
+
+/** `rec`: an exec record PROCESS_DECODERS accepted */
+export function readExecKeptFacts(rec: Buffer): ExecKeptFacts {
+  const E = PROCESS_LAYOUT.exec_record;
+  return {
+    cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
+    exeFile: {
+      dev: rec.readUInt32LE(E.exe_dev[0]),
+      ino: rec.readBigUInt64LE(E.exe_ino[0]),
+      size: rec.readBigUInt64LE(E.exe_size[0]),
+      mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
+    },
+  };
+}
 
 export const PROCESS_DECODERS = {
   [ProcessRecordType.Exec]: (rec: Buffer): ExecRecord => {
@@ -53,17 +102,11 @@ export const PROCESS_DECODERS = {
       bootNs: rec.readBigUInt64LE(8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
-      ids: readIds(rec, E.ids[0]),
+      ids: readTaskIds(rec, E.ids[0]),
+      startBootNs: rec.readBigUInt64LE(E.ids[0] + I.start_boot_ns[0]),
       exe: refPath(rec, E.exe[0], 'exe'),
       cwd: refPath(rec, E.cwd[0], 'cwd'),
       commandLine: refCommandLine(rec, E.args[0], 'args'),
-      cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
-      exeFile: {
-        dev: rec.readUInt32LE(E.exe_dev[0]),
-        ino: rec.readBigUInt64LE(E.exe_ino[0]),
-        size: rec.readBigUInt64LE(E.exe_size[0]),
-        mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
-      },
       tty: rec.readUInt32LE(E.tty[0]),
     };
   },
@@ -75,7 +118,7 @@ export const PROCESS_DECODERS = {
       bootNs: rec.readBigUInt64LE(8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
-      ids: readIds(rec, PROCESS_LAYOUT.fork_record.ids[0]),
+      ids: readTaskIds(rec, PROCESS_LAYOUT.fork_record.ids[0]),
     };
   },
   [ProcessRecordType.Exit]: (rec: Buffer): ExitRecord => {
@@ -87,7 +130,7 @@ export const PROCESS_DECODERS = {
       bootNs: rec.readBigUInt64LE(8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
-      ids: readIds(rec, X.ids[0]),
+      ids: readTaskIds(rec, X.ids[0]),
       exitCode: rec.readInt32LE(X.exit_code[0]),
     };
   },

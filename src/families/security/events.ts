@@ -39,6 +39,8 @@ import { open, readFile } from 'node:fs/promises';
 import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessIds } from '../../kernel/records/common.js';
+import type { ParentIds } from '../../events/processes.js';
+import { guidKey, startTicks } from '../../events/guid.js';
 import {
   SecurityRecordType,
   TamperKind,
@@ -64,18 +66,7 @@ const build100 = builder(100);
 /** A process named by the kernel (tgid + start time + end_code), described from the process table. */
 function describe(ctx: CaptureContext, tgid: number, startBootNs: bigint, endCode: bigint, uid: number): Actor {
   // the table answers "who is this parent" for exactly these three facts
-  const ids: ProcessIds = {
-    uid,
-    euid: uid,
-    gid: 0,
-    auid: 0xffffffff,
-    sessionid: 0xffffffff,
-    ppid: tgid,
-    startBootNs: 0n,
-    endCode: 0n,
-    parentStartBootNs: startBootNs,
-    parentEndCode: endCode,
-  };
+  const ids: ParentIds = { ppid: tgid, parentStartTicks: startTicks(startBootNs), parentKey: guidKey(endCode) };
   const info = ctx.processes.parentOf(ids);
   // unknown: still its GUID, worked out from its start time as for a parent
   return actor(info, tgid, info ? undefined : ctx.processes.parentGuid(ids), uid);

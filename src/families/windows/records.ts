@@ -2,14 +2,14 @@
 // process creation, image loads, file system operations seen by the minifilter, registry.
 // Their strings are UTF-16LE as the Windows kernel holds them (NT paths), SIDs binary.
 // The Windows driver also writes Linux records whose fields carry over (exit 3, access 40,
-// inject 41, tamper 44): the family decodes those with the process and security families'
-// decoders (WINDOWS_FAMILY_DECODERS). A file or registry record whose op does not belong to
+// inject 41, tamper 44): the family decodes those with the security family's decoders and the
+// exit with its own (WINDOWS_FAMILY_DECODERS). A file or registry record whose op does not belong to
 // its type, or a stack record for another record than an access, is rejected (event 255).
 import { DecodeError, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 import type { RecordsOf } from '../descriptor.js';
 import { indexed, recordReader } from '../registry.js';
-import { PROCESS_DECODERS, ProcessRecordType } from '../process/records.js';
+import { PROCESS_LAYOUT, PROCESS_SIZES, ProcessRecordType } from '../process/records.js';
 import { SECURITY_DECODERS, SecurityRecordType } from '../security/records.js';
 
 const TYPES = ENUMS.record_type;
@@ -266,10 +266,26 @@ export const WINDOWS_DECODERS = {
   [WindowsRecordType.RegRename]: decodeReg,
 };
 
+/**
+ * The exit record (3) with its whole process_ids: the Windows table keys a process by end_code's
+ * 64 bits (the driver's process start key), which the Linux decoder reads as its low half only.
+ */
+export interface WindowsExitRecord extends Header {
+  type: 3;
+  ids: ProcessIds;
+  exitCode: number;
+}
+
+function decodeExit(rec: Buffer): WindowsExitRecord {
+  need(rec, PROCESS_SIZES.exit_record, 'exit');
+  const X = PROCESS_LAYOUT.exit_record;
+  return { type: 3, ...readHeader(rec), ids: readIds(rec, X.ids[0]), exitCode: rec.readInt32LE(X.exit_code[0]) };
+}
+
 /** Every record the Windows driver writes: its own, and the Linux ones whose fields carry over. */
 export const WINDOWS_FAMILY_DECODERS = {
   ...WINDOWS_DECODERS,
-  [ProcessRecordType.Exit]: PROCESS_DECODERS[ProcessRecordType.Exit],
+  [ProcessRecordType.Exit]: decodeExit,
   [SecurityRecordType.Access]: SECURITY_DECODERS[SecurityRecordType.Access],
   [SecurityRecordType.Inject]: SECURITY_DECODERS[SecurityRecordType.Inject],
   [SecurityRecordType.Tamper]: SECURITY_DECODERS[SecurityRecordType.Tamper],
