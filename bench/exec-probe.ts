@@ -7,17 +7,19 @@
 //
 //   node --import tsx bench/exec-probe.ts [--config default|big|FILE] [--n 5000] [--warm 5000]
 //        [--flags "--max-semi-space-size=4"] [--root CHECKOUT[|OTHER]] [--cpu-prof DIR]
-//        [--strace] [--reps 1]
+//        [--strace] [--reps 1] [--kind exec|file|connect]
+// --kind runs another of bench/cost.ts's storms instead of fork+exec (the figure is then per
+// operation of that storm: a file create+write+close+unlink, a loopback connect).
 // --flags replaces the checkouts' `npm start` flags; several sets separated by "|" (and several
 // checkouts in --root) run interleaved per rep: an A/B of V8 flags or of two checkouts in one
 // run, e.g. --flags "--max-semi-space-size=4|" or --root "/tmp/base|.". Besides CPU per exec it
 // prints CPU per record the agent read (its stats.json): the agent reads every process's records,
 // so on a box running other jobs that is the figure to compare.
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processCpu, threadCpu } from './cost.js';
-import { BIG_CONFIG, buildWorkloads, DEFAULT_CONFIG, makeWorkDir, runWorkload, sleep, startFlags, sysmonMonitor, waitIdle } from './live.js';
+import { BIG_CONFIG, buildWorkloads, DEFAULT_CONFIG, makeWorkDir, runWorkload, sleep, startFlags, sysmonMonitor, waitIdle, type Workload } from './live.js';
 
 const argv = process.argv.slice(2);
 const opt = (f: string) => {
@@ -30,10 +32,13 @@ const config = cfgName === 'big' ? BIG_CONFIG : cfgName === 'default' ? DEFAULT_
 const n = Number(opt('n') ?? 5000);
 const warm = Number(opt('warm') ?? 5000);
 const reps = Number(opt('reps') ?? 1);
+const kind = (opt('kind') ?? 'exec') as Workload;
 // every checkout with every flag set (each checkout's `npm start` flags by default)
 const sides = roots.flatMap((root) => (opt('flags') ?? startFlags(root).join(' ')).split('|').map((f) => ({ root, flags: f.split(/\s+/).filter(Boolean) })));
 const work = makeWorkDir();
 const bins = buildWorkloads(work);
+const fileDir = join(work, 'files');
+mkdirSync(fileDir, { recursive: true });
 
 // the agent writes its counters (records read from the ring...) to stats.json this often: CPU
 // per record read, whatever else the box runs (the agent reads every process's records)
@@ -58,7 +63,7 @@ for (let rep = 0; rep < reps; rep++) {
     const t0 = performance.now();
     await mon.start(work);
     const pid = mon.pids()[0]!;
-    await runWorkload(bins, { kind: 'exec', n: warm, fileDir: '' });
+    await runWorkload(bins, { kind, n: warm, fileDir });
     await mon.settle();
     await sleep(600);
     const rec0 = recordsRead(pid);
@@ -70,7 +75,7 @@ for (let rep = 0; rep < reps; rep++) {
       strace = spawn('strace', ['-c', '-f', '-p', String(pid)], { stdio: ['ignore', 'inherit', openSync('/dev/stderr', 'w')] });
       await sleep(300);
     }
-    await runWorkload(bins, { kind: 'exec', n, fileDir: '' });
+    await runWorkload(bins, { kind, n, fileDir });
     await mon.settle();
     const cpu = processCpu(pid) - cpu0;
     await sleep(600);
@@ -85,7 +90,7 @@ for (let rep = 0; rep < reps; rep++) {
       strace.kill('SIGINT');
       await new Promise((r) => strace!.once('exit', r));
     }
-    const s = await mon.stop({ kind: 'exec', n, fileDir: '' });
+    const s = await mon.stop({ kind, n, fileDir });
     const usPerExec = (cpu / n) * 1e6;
     results.set(label, [...(results.get(label) ?? []), usPerExec]);
     perRecord.set(label, [...(perRecord.get(label) ?? []), (cpu / records) * 1e9]);
@@ -94,6 +99,7 @@ for (let rep = 0; rep < reps; rep++) {
         flags: label,
         rep,
         config: cfgName,
+        kind,
         n,
         usPerExec: Math.round(usPerExec * 10) / 10,
         threads: Object.fromEntries(Object.entries(threads).map(([k2, v]) => [k2, Math.round(v * 100) / 100])),

@@ -46,7 +46,7 @@ export function configureFileEvents(config: {
 }
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
-  return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
+  return ctx.processes.lookup(tgid);
 }
 
 // the monitor's own files (journal, cursors, JSONL) would feed back into it forever

@@ -21,7 +21,7 @@ import { userDev } from '../file/records.js';
 import { ImageRecordType, type IMAGE_DECODERS, type ImageLoadRecord } from './records.js';
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
-  return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
+  return ctx.processes.lookup(tgid);
 }
 
 const build7 = builder(7);

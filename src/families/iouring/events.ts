@@ -22,7 +22,7 @@ export const IOURING_HANDLERS: HandlersFor<typeof IOURING_DECODERS> = {
   [IouringRecordType.FileCreate]: (r, ctx, out) => {
     // the monitor's own files would feed back into it forever (as src/families/file/events.ts)
     if (r.tgid === process.pid) return;
-    const p = ctx.processes.get(r.tgid) ?? ctx.processes.readProc(r.tgid);
+    const p = ctx.processes.lookup(r.tgid);
     const file: FileRecord = { ...r, type: FileRecordType.Create };
     out.push(fileCreate(file, p, ctx.timeNs(r.bootNs)));
   },

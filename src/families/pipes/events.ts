@@ -16,7 +16,7 @@ import { containers } from '../../events/containers.js';
 import { PipeRecordType, type PIPES_DECODERS, type PipeRecord } from './records.js';
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
-  return ctx.processes.get(tgid) ?? ctx.processes.readProc(tgid);
+  return ctx.processes.lookup(tgid);
 }
 
 const build17 = builder(17);
