@@ -33,13 +33,25 @@ export interface RecordResult {
 /** Reads a file written by record() back into a list of records (views into one buffer). */
 export function readRecordFile(buf: Buffer): Buffer[] {
   if (buf.subarray(0, 8).toString('latin1') !== RECORD_MAGIC) throw new Error('not a sysmon-ts record file (bad magic)');
-  const out: Buffer[] = [];
+  const spans: [number, number][] = [];
   let at = 8;
+  let room = 0;
   while (at + 4 <= buf.length) {
     const len = buf.readUInt32LE(at);
     if (at + 4 + len > buf.length) break; // torn tail
-    out.push(buf.subarray(at + 4, at + 4 + len));
+    spans.push([at + 4, len]);
+    room += (len + 7) & ~7;
     at += 4 + len;
+  }
+  // each record on an 8-byte boundary, as the ring hands them over (the file's 4-byte length
+  // prefixes leave them off it): a replay then reads 64-bit fields the way the agent does
+  const out: Buffer[] = [];
+  const aligned = Buffer.alloc(room);
+  let to = 0;
+  for (const [from, len] of spans) {
+    buf.copy(aligned, to, from, from + len);
+    out.push(aligned.subarray(to, to + len));
+    to += (len + 7) & ~7;
   }
   return out;
 }

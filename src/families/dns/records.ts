@@ -1,6 +1,7 @@
 // DNS family records (driver/linux/dns.bpf.c): Sysmon event 22 (DnsQuery).
 //  60 WIRE: the raw DNS response a process received for a query it sent to port 53.
 //  61 LIBC: getaddrinfo / gethostbyname(2) returned: name, status, addresses, canonical name.
+import { u64 } from '../../kernel/records/u64.js';
 import { need, slice, type Header } from '../../kernel/records/common.js';
 import { decodeBytes } from '../../kernel/text.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
@@ -57,10 +58,10 @@ const R = DNS_LAYOUT.dns_record;
 function common(rec: Buffer): DnsCommon {
   return {
     flags: rec.readUInt16LE(2),
-    bootNs: rec.readBigUInt64LE(8),
+    bootNs: u64(rec, 8),
     tgid: rec.readUInt32LE(16),
     tid: rec.readUInt32LE(20),
-    ownerStartBootNs: rec.readBigUInt64LE(R.owner_start_boot_ns[0]),
+    ownerStartBootNs: u64(rec, R.owner_start_boot_ns[0]),
     uid: rec.readUInt32LE(R.uid[0]),
     source: rec.readUInt16LE(R.source[0]),
   };

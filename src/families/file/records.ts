@@ -1,5 +1,6 @@
 // File family records (driver/linux/file.bpf.c): create (Sysmon 11), delete (23/26), raw
 // block-device read (9), mtime set back (2). One layout, struct file_record, for all four.
+import { u64, i64 } from '../../kernel/records/u64.js';
 import { posix } from 'node:path';
 import { decodeBytes } from '../../kernel/text.js';
 import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
@@ -83,19 +84,19 @@ function decodeFile(rec: Buffer): FileRecord {
   return {
     type,
     flags: rec.readUInt16LE(2),
-    bootNs: rec.readBigUInt64LE(8),
+    bootNs: u64(rec, 8),
     tgid: rec.readUInt32LE(16),
     tid: rec.readUInt32LE(20),
     op: rec.readUInt32LE(F.op[0]),
     info: rec.readUInt32LE(F.info[0]),
     mode: rec.readUInt32LE(F.mode[0]),
     dev: rec.readUInt32LE(F.dev[0]),
-    ino: rec.readBigUInt64LE(F.ino[0]),
-    size: rec.readBigUInt64LE(F.size[0]),
+    ino: u64(rec, F.ino[0]),
+    size: u64(rec, F.size[0]),
     nlink: rec.readUInt32LE(F.nlink[0]),
     rdev: rec.readUInt32LE(F.rdev[0]),
-    mtimeNs: rec.readBigInt64LE(F.mtime_ns[0]),
-    newTimeNs: rec.readBigInt64LE(F.new_time_ns[0]),
+    mtimeNs: i64(rec, F.mtime_ns[0]),
+    newTimeNs: i64(rec, F.new_time_ns[0]),
     path,
   };
 }

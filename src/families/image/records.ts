@@ -1,5 +1,6 @@
 // Image family records (driver/linux/image.bpf.c, types 70-89): executable file mappings
 // (Sysmon 7 ImageLoad) and cgroup migrations (the container context of src/events/containers.ts).
+import { u64, i64 } from '../../kernel/records/u64.js';
 import { decodeBytes } from '../../kernel/text.js';
 import { need, slice, refPath, type Header } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
@@ -49,15 +50,15 @@ function decodeImage(rec: Buffer): ImageLoadRecord {
   return {
     type: 70,
     flags: rec.readUInt16LE(2),
-    bootNs: rec.readBigUInt64LE(8),
+    bootNs: u64(rec, 8),
     tgid: rec.readUInt32LE(16),
     tid: rec.readUInt32LE(20),
-    cgroupId: rec.readBigUInt64LE(I.cgroup_id[0]),
+    cgroupId: u64(rec, I.cgroup_id[0]),
     how: rec.readUInt32LE(I.how[0]),
     prot: rec.readUInt32LE(I.prot[0]),
-    ino: rec.readBigUInt64LE(I.ino[0]),
-    size: rec.readBigUInt64LE(I.size[0]),
-    mtimeNs: rec.readBigInt64LE(I.mtime_ns[0]),
+    ino: u64(rec, I.ino[0]),
+    size: u64(rec, I.size[0]),
+    mtimeNs: i64(rec, I.mtime_ns[0]),
     dev: rec.readUInt32LE(I.dev[0]),
     mode: rec.readUInt32LE(I.mode[0]),
     path: refPath(rec, I.path[0], 'path'),
@@ -69,11 +70,11 @@ function decodeCgroup(rec: Buffer): CgroupAttachRecord {
   return {
     type: 73,
     flags: rec.readUInt16LE(2),
-    bootNs: rec.readBigUInt64LE(8),
+    bootNs: u64(rec, 8),
     tgid: rec.readUInt32LE(16),
     tid: rec.readUInt32LE(20),
-    cgroupId: rec.readBigUInt64LE(C.cgroup_id[0]),
-    startBootNs: rec.readBigUInt64LE(C.start_boot_ns[0]),
+    cgroupId: u64(rec, C.cgroup_id[0]),
+    startBootNs: u64(rec, C.start_boot_ns[0]),
     hierarchyId: rec.readUInt32LE(C.hierarchy_id[0]),
     threadgroup: rec.readUInt32LE(C.threadgroup[0]) !== 0,
     path: decodeBytes(slice(rec, C.path[0], 'path')) || '/',

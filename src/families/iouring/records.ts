@@ -3,6 +3,7 @@
 // records (the request at submission, its result at completion). The file-like records are a
 // struct file_record exactly as file.bpf.c writes it, followed by the request's fields: the
 // file part is decoded by the file family's decoder.
+import { u64 } from '../../kernel/records/u64.js';
 import { FILE_DECODERS, FileRecordType, type FileRecord } from '../file/records.js';
 import { need, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
@@ -68,7 +69,7 @@ function decodeIouringFile(rec: Buffer): IouringFileRecord {
   return {
     ...file,
     type: IouringRecordType.FileCreate,
-    userData: rec.readBigUInt64LE(U.user_data[0]),
+    userData: u64(rec, U.user_data[0]),
     opcode: rec.readUInt32LE(U.opcode[0]),
   };
 }
@@ -81,8 +82,8 @@ function decodeIouringName(rec: Buffer): IouringNameRecord {
   return {
     ...file,
     type: IouringRecordType.NameOp,
-    userData: rec.readBigUInt64LE(N.user_data[0]),
-    request: rec.readBigUInt64LE(N.request[0]),
+    userData: u64(rec, N.user_data[0]),
+    request: u64(rec, N.request[0]),
     opcode: rec.readUInt32LE(N.opcode[0]),
   };
 }
@@ -94,11 +95,11 @@ function decodeIouringResult(rec: Buffer): IouringResultRecord {
   return {
     type: IouringRecordType.Result,
     flags: rec.readUInt16LE(2),
-    bootNs: rec.readBigUInt64LE(8),
+    bootNs: u64(rec, 8),
     tgid: rec.readUInt32LE(16),
     tid: rec.readUInt32LE(20),
-    userData: rec.readBigUInt64LE(R.user_data[0]),
-    request: rec.readBigUInt64LE(R.request[0]),
+    userData: u64(rec, R.user_data[0]),
+    request: u64(rec, R.request[0]),
     opcode: rec.readUInt32LE(R.opcode[0]),
     res: rec.readInt32LE(R.res[0]),
   };

@@ -1,4 +1,5 @@
 // Network family records (driver/linux/network.bpf.c): one per connection to report (event 3).
+import { u64 } from '../../kernel/records/u64.js';
 import { need, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 
@@ -43,10 +44,10 @@ export const NETWORK_DECODERS = {
     return {
       type: 10,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
-      ownerStartBootNs: rec.readBigUInt64LE(N.owner_start_boot_ns[0]),
+      ownerStartBootNs: u64(rec, N.owner_start_boot_ns[0]),
       uid: rec.readUInt32LE(N.uid[0]),
       family,
       protocol: rec.readUInt8(N.protocol[0]),

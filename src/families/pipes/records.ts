@@ -1,5 +1,6 @@
 // Pipes family records (driver/linux/pipes.bpf.c, types 71-72): FIFO creation and opens
 // (Sysmon 17/18 PipeEvent).
+import { u64 } from '../../kernel/records/u64.js';
 import { need, slice, type Header } from '../../kernel/records/common.js';
 import { pathOfNameInDir } from '../file/records.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
@@ -25,13 +26,13 @@ function decodePipe(rec: Buffer): PipeRecord {
   const path = pathOfNameInDir(slice(rec, P.path[0], 'path'), slice(rec, P.name[0], 'name'));
   return {
     type: rec.readUInt16LE(0) as 71 | 72,
-    bootNs: rec.readBigUInt64LE(8),
+    bootNs: u64(rec, 8),
     tgid: rec.readUInt32LE(16),
     tid: rec.readUInt32LE(20),
-    cgroupId: rec.readBigUInt64LE(P.cgroup_id[0]),
+    cgroupId: u64(rec, P.cgroup_id[0]),
     op: rec.readUInt32LE(P.op[0]),
     flags: rec.readUInt32LE(P.flags[0]),
-    ino: rec.readBigUInt64LE(P.ino[0]),
+    ino: u64(rec, P.ino[0]),
     path,
   };
 }

@@ -1,4 +1,5 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
+import { u64, i64 } from '../../kernel/records/u64.js';
 import { COMMON_LAYOUT, need, slice, refPath, refCommandLine, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 import { startTicksOf } from '../../events/guid.js';
@@ -80,12 +81,12 @@ export interface ExecKeptFacts {
 export function readExecKeptFacts(rec: Buffer): ExecKeptFacts {
   const E = PROCESS_LAYOUT.exec_record;
   return {
-    cgroupId: rec.readBigUInt64LE(E.cgroup_id[0]),
+    cgroupId: u64(rec, E.cgroup_id[0]),
     exeFile: {
       dev: rec.readUInt32LE(E.exe_dev[0]),
-      ino: rec.readBigUInt64LE(E.exe_ino[0]),
-      size: rec.readBigUInt64LE(E.exe_size[0]),
-      mtimeNs: rec.readBigInt64LE(E.exe_mtime_ns[0]),
+      ino: u64(rec, E.exe_ino[0]),
+      size: u64(rec, E.exe_size[0]),
+      mtimeNs: i64(rec, E.exe_mtime_ns[0]),
     },
   };
 }
@@ -99,11 +100,11 @@ export const PROCESS_DECODERS = {
     return {
       type: 1,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readTaskIds(rec, E.ids[0]),
-      startBootNs: rec.readBigUInt64LE(E.ids[0] + I.start_boot_ns[0]),
+      startBootNs: u64(rec, E.ids[0] + I.start_boot_ns[0]),
       exe: refPath(rec, E.exe[0], 'exe'),
       cwd: refPath(rec, E.cwd[0], 'cwd'),
       commandLine: refCommandLine(rec, E.args[0], 'args'),
@@ -115,7 +116,7 @@ export const PROCESS_DECODERS = {
     return {
       type: 2,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readTaskIds(rec, PROCESS_LAYOUT.fork_record.ids[0]),
@@ -127,7 +128,7 @@ export const PROCESS_DECODERS = {
     return {
       type: 3,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readTaskIds(rec, X.ids[0]),

@@ -1,6 +1,7 @@
 // Security family records (driver/linux/security.bpf.c): cross-process access (ptrace,
 // process_vm_readv/writev, /proc/PID/mem), ptrace code injection, eBPF program loads,
 // kernel module loads, and images that lost their last link (memfd, deleted, replaced).
+import { u64, i64 } from '../../kernel/records/u64.js';
 import { decodeBytes } from '../../kernel/text.js';
 import { need, readIds, slice, joinPath, type Header, type ProcessIds } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
@@ -103,8 +104,8 @@ function readTarget(b: Buffer, at: number): TargetIds {
     tgid: b.readUInt32LE(at + T.tgid[0]),
     tid: b.readUInt32LE(at + T.tid[0]),
     uid: b.readUInt32LE(at + T.uid[0]),
-    startBootNs: b.readBigUInt64LE(at + T.start_boot_ns[0]),
-    endCode: b.readBigUInt64LE(at + T.end_code[0]),
+    startBootNs: u64(b, at + T.start_boot_ns[0]),
+    endCode: u64(b, at + T.end_code[0]),
   };
 }
 
@@ -115,14 +116,14 @@ export const SECURITY_DECODERS = {
     return {
       type: 40,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readIds(rec, A.ids[0]),
       target: readTarget(rec, A.target[0]),
       granted: rec.readUInt32LE(A.granted[0]),
       how: rec.readUInt32LE(A.how[0]),
-      request: rec.readBigInt64LE(A.request[0]),
+      request: i64(rec, A.request[0]),
     };
   },
   [SecurityRecordType.Inject]: (rec: Buffer): InjectRecord => {
@@ -131,13 +132,13 @@ export const SECURITY_DECODERS = {
     return {
       type: 41,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readIds(rec, I.ids[0]),
       target: readTarget(rec, I.target[0]),
-      startAddress: rec.readBigUInt64LE(I.start_address[0]),
-      request: rec.readBigInt64LE(I.request[0]),
+      startAddress: u64(rec, I.start_address[0]),
+      request: i64(rec, I.request[0]),
     };
   },
   [SecurityRecordType.BpfLoad]: (rec: Buffer): BpfLoadRecord => {
@@ -146,7 +147,7 @@ export const SECURITY_DECODERS = {
     return {
       type: 42,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readIds(rec, B.ids[0]),
@@ -164,14 +165,14 @@ export const SECURITY_DECODERS = {
     return {
       type: 43,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readIds(rec, M.ids[0]),
       finit,
       fd: rec.readInt32LE(M.fd[0]),
-      len: rec.readBigUInt64LE(M.len[0]),
-      ino: rec.readBigUInt64LE(M.ino[0]),
+      len: u64(rec, M.len[0]),
+      ino: u64(rec, M.ino[0]),
       dev: rec.readUInt32LE(M.dev[0]),
       moduleFlags: rec.readUInt32LE(M.flags[0]),
       path: finit && path.length > 0 ? joinPath(path) : '',
@@ -184,13 +185,13 @@ export const SECURITY_DECODERS = {
     return {
       type: 44,
       flags: rec.readUInt16LE(2),
-      bootNs: rec.readBigUInt64LE(8),
+      bootNs: u64(rec, 8),
       tgid: rec.readUInt32LE(16),
       tid: rec.readUInt32LE(20),
       ids: readIds(rec, X.ids[0]),
       kind: rec.readUInt32LE(X.kind[0]),
       nlink: rec.readUInt32LE(X.nlink[0]),
-      ino: rec.readBigUInt64LE(X.ino[0]),
+      ino: u64(rec, X.ino[0]),
       dev: rec.readUInt32LE(X.dev[0]),
       exe: joinPath(slice(rec, X.exe[0], 'exe')),
     };

@@ -5,6 +5,7 @@
 // inject 41, tamper 44): the family decodes those with the security family's decoders and the
 // exit with its own (WINDOWS_FAMILY_DECODERS). A file or registry record whose op does not belong to
 // its type, or a stack record for another record than an access, is rejected (event 255).
+import { u64 } from '../../kernel/records/u64.js';
 import { DecodeError, need, readHeader, readIds, slice, type Header, type ProcessIds } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 import type { RecordsOf } from '../descriptor.js';
@@ -185,9 +186,9 @@ function decodeFile(rec: Buffer): WinFileRecord {
     attributes: rec.readUInt32LE(F.attributes[0]),
     createResult: rec.readUInt32LE(F.create_result[0]),
     desiredAccess: rec.readUInt32LE(F.desired_access[0]),
-    creationTime: rec.readBigUInt64LE(F.creation_time[0]),
-    prevCreationTime: rec.readBigUInt64LE(F.prev_creation_time[0]),
-    processStartKey: rec.readBigUInt64LE(F.process_start_key[0]),
+    creationTime: u64(rec, F.creation_time[0]),
+    prevCreationTime: u64(rec, F.prev_creation_time[0]),
+    processStartKey: u64(rec, F.process_start_key[0]),
     path: utf16(rec, F.path[0], 'path'),
     newPath: utf16(rec, F.new_path[0], 'new path'),
   };
@@ -202,7 +203,7 @@ function decodeReg(rec: Buffer): WinRegRecord {
     op: rec.readUInt32LE(R.op[0]),
     valueType: rec.readUInt32LE(R.value_type[0]),
     dataSize: rec.readUInt32LE(R.data_size[0]),
-    processStartKey: rec.readBigUInt64LE(R.process_start_key[0]),
+    processStartKey: u64(rec, R.process_start_key[0]),
     key: utf16(rec, R.key[0], 'key'),
     value: utf16(rec, R.value[0], 'value name'),
     data: Buffer.from(slice(rec, R.data[0], 'value data')),
@@ -217,8 +218,8 @@ export const WINDOWS_DECODERS = {
       type: 200,
       ...readHeader(rec),
       ids: readIds(rec, P.ids[0]),
-      createTime: rec.readBigUInt64LE(P.create_time[0]),
-      logonId: rec.readBigUInt64LE(P.logon_id[0]),
+      createTime: u64(rec, P.create_time[0]),
+      logonId: u64(rec, P.logon_id[0]),
       integrityRid: rec.readUInt32LE(P.integrity_rid[0]),
       flags: rec.readUInt32LE(P.flags[0]),
       creatingPid: rec.readUInt32LE(P.creating_pid[0]),
@@ -234,13 +235,13 @@ export const WINDOWS_DECODERS = {
     return {
       type: 201,
       ...readHeader(rec),
-      imageBase: rec.readBigUInt64LE(I.image_base[0]),
-      imageSize: rec.readBigUInt64LE(I.image_size[0]),
+      imageBase: u64(rec, I.image_base[0]),
+      imageSize: u64(rec, I.image_size[0]),
       properties,
       systemModeImage: (properties & (1 << 8)) !== 0,
       signatureLevel: (properties >>> 12) & 0xf,
       signatureType: (properties >>> 16) & 0x7,
-      processStartKey: rec.readBigUInt64LE(I.process_start_key[0]),
+      processStartKey: u64(rec, I.process_start_key[0]),
       path: utf16(rec, I.path[0], 'image path'),
     };
   },
@@ -252,7 +253,7 @@ export const WINDOWS_DECODERS = {
     const forType = rec.readUInt32LE(S.for_type[0]);
     if (forType !== SecurityRecordType.Access) throw new DecodeError(`stack record for record type ${forType}, only ${SecurityRecordType.Access} has one`);
     const frames: bigint[] = [];
-    for (let i = 0; i < b.length; i += 8) frames.push(b.readBigUInt64LE(i));
+    for (let i = 0; i < b.length; i += 8) frames.push(u64(b, i));
     return { type: 230, ...readHeader(rec), forType, frames };
   },
   [WindowsRecordType.FileCreate]: decodeFile,

@@ -1,4 +1,5 @@
 // Helpers shared by every record family's decoder: the header, string refs, process ids.
+import { u64 } from './u64.js';
 import { decodeBytes, decodeRange } from '../text.js';
 import { DEFINES, STRUCTS } from '../generated/events-h.js';
 
@@ -51,7 +52,7 @@ const I = COMMON_LAYOUT.process_ids;
 export function readHeader(b: Buffer): Header {
   return {
     flags: b.readUInt16LE(H.flags[0]),
-    bootNs: b.readBigUInt64LE(H.boot_ns[0]),
+    bootNs: u64(b, H.boot_ns[0]),
     tgid: b.readUInt32LE(H.tgid[0]),
     tid: b.readUInt32LE(H.tid[0]),
   };
@@ -65,10 +66,10 @@ export function readIds(b: Buffer, at: number): ProcessIds {
     auid: b.readUInt32LE(at + I.auid[0]),
     sessionid: b.readUInt32LE(at + I.sessionid[0]),
     ppid: b.readUInt32LE(at + I.ppid[0]),
-    startBootNs: b.readBigUInt64LE(at + I.start_boot_ns[0]),
-    endCode: b.readBigUInt64LE(at + I.end_code[0]),
-    parentStartBootNs: b.readBigUInt64LE(at + I.parent_start_boot_ns[0]),
-    parentEndCode: b.readBigUInt64LE(at + I.parent_end_code[0]),
+    startBootNs: u64(b, at + I.start_boot_ns[0]),
+    endCode: u64(b, at + I.end_code[0]),
+    parentStartBootNs: u64(b, at + I.parent_start_boot_ns[0]),
+    parentEndCode: u64(b, at + I.parent_end_code[0]),
   };
 }
 
