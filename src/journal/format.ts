@@ -52,44 +52,60 @@ export function payloadText(ev: SysmonEvent): string {
  * other layout (a hand-written or foreign record) takes the full parse.
  */
 export function decodePayload(recordId: number, payload: Buffer): SysmonEvent {
-  const text = payload.toString('utf8');
-  return splitPayload(recordId, text) ?? parsePayload(recordId, text);
+  return splitPayload(recordId, payload) ?? parsePayload(recordId, payload.toString('utf8'));
 }
 
-const HEAD = '{"id":';
-const CONTAINER_KEY = ',"c":{';
+const HEAD = Buffer.from('{"id":', 'latin1');
+const TIME_KEY = Buffer.from(',"t":"', 'latin1');
+const DATA_KEY = Buffer.from('","d":{', 'latin1');
+const CONTAINER_KEY = Buffer.from(',"c":{', 'latin1');
+
+function startsWithAt(b: Buffer, at: number, s: Buffer): boolean {
+  if (at + s.length > b.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[at + i] !== s[i]) return false;
+  return true;
+}
+
+/** the end of the run of decimal digits from b[at] (at itself when there is none) */
+function digitsEnd(b: Buffer, at: number): number {
+  while (at < b.length && b[at]! >= 0x30 && b[at]! <= 0x39) at++;
+  return at;
+}
 
 /**
- * {"id":N,"t":"T","d":{...}[,"c":{...}]} -> EncodedEvent, or null when the text is not in that
- * layout. The container is found from the end: `,"c":{` cannot occur inside the data text
- * (a quote inside a JSON string is always escaped, and no EventData key is "c").
+ * {"id":N,"t":"T","d":{...}[,"c":{...}]} -> an EncodedEvent over the payload's own bytes (no
+ * string for its text: the JSONL sink copies the bytes, others decode them on first use), or
+ * null when the bytes are not in that layout. The container is found from the end: `,"c":{`
+ * cannot occur inside the data text (a quote inside a JSON string is always escaped, and no
+ * EventData key is "c"). `payload` must not be overwritten while the event lives
+ * (RecordScanner never reuses bytes it handed out).
  */
-function splitPayload(recordId: number, text: string): EncodedEvent | null {
-  if (!text.startsWith(HEAD) || text.charCodeAt(text.length - 1) !== 0x7d) return null;
-  const comma = text.indexOf(',', HEAD.length);
-  if (comma < 0 || !text.startsWith('"t":"', comma + 1)) return null;
-  const id = Number(text.slice(HEAD.length, comma));
-  const tFrom = comma + 6;
-  const tTo = text.indexOf('"', tFrom);
-  if (!Number.isSafeInteger(id) || tTo < 0 || tTo === tFrom || !text.startsWith(',"d":{', tTo + 1)) return null;
-  for (let i = tFrom; i < tTo; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return null;
-  }
-  const dFrom = tTo + 6;
-  let dTo = text.length - 1;
+function splitPayload(recordId: number, payload: Buffer): EncodedEvent | null {
+  const last = payload.length - 1;
+  if (!startsWithAt(payload, 0, HEAD) || payload[last] !== 0x7d) return null;
+  const idEnd = digitsEnd(payload, HEAD.length);
+  if (idEnd === HEAD.length || idEnd - HEAD.length > 15 || !startsWithAt(payload, idEnd, TIME_KEY)) return null;
+  let id = 0;
+  for (let i = HEAD.length; i < idEnd; i++) id = id * 10 + (payload[i]! - 0x30);
+  const tFrom = idEnd + TIME_KEY.length;
+  const tTo = digitsEnd(payload, tFrom);
+  if (tTo === tFrom || !startsWithAt(payload, tTo, DATA_KEY)) return null;
+  const dFrom = tTo + DATA_KEY.length - 1;
+  let dTo = last;
   let container: SysmonEvent['container'];
-  const ci = text.lastIndexOf(CONTAINER_KEY);
+  const ci = payload.lastIndexOf(CONTAINER_KEY);
   if (ci > dFrom) {
     try {
-      container = JSON.parse(text.slice(ci + 5, text.length - 1)) as SysmonEvent['container'];
+      container = JSON.parse(payload.toString('utf8', ci + 5, last)) as SysmonEvent['container'];
     } catch {
       return null;
     }
     dTo = ci;
   }
-  if (text.charCodeAt(dTo - 1) !== 0x7d) return null;
-  return new EncodedEvent(id, recordId, BigInt(text.slice(tFrom, tTo)), text.slice(dFrom, dTo), container);
+  if (payload[dTo - 1] !== 0x7d) return null;
+  const ev = new EncodedEvent(id, recordId, BigInt(payload.toString('latin1', tFrom, tTo)), '', container);
+  ev.attach(payload, dFrom, dTo, tFrom, tTo);
+  return ev;
 }
 
 function parsePayload(recordId: number, text: string): SysmonEvent {
@@ -216,7 +232,9 @@ export type ScanResult =
 
 /**
  * Sequential reader of the records of one segment, from `pos` up to limit() (which may grow
- * while the segment is active). A returned payload is valid until the next call.
+ * while the segment is active). A returned payload stays valid: the scanner reads on into a new
+ * buffer rather than over bytes it handed out, so events can keep pointing into them
+ * (decodePayload).
  */
 export class RecordScanner {
   private buf: Buffer;
@@ -231,7 +249,7 @@ export class RecordScanner {
     pos: number,
     private readonly limit: () => number,
     lastId = 0,
-    chunk = 1 << 20,
+    private readonly chunk = 1 << 20,
   ) {
     this.buf = Buffer.allocUnsafe(chunk);
     this.pos = pos;
@@ -243,15 +261,12 @@ export class RecordScanner {
       const fileEnd = this.limit();
       const have = this.pos + (this.end - this.start);
       if (have >= fileEnd) return false;
-      if (this.start > 0) {
-        // compact
-        this.buf.copy(this.buf, 0, this.start, this.end);
+      if (this.start > 0 || this.buf.length < n) {
+        // the unread rest moves to a new buffer (handed-out payloads keep the old one)
+        const nb = Buffer.allocUnsafe(Math.max(n, this.chunk));
+        this.buf.copy(nb, 0, this.start, this.end);
         this.end -= this.start;
         this.start = 0;
-      }
-      if (this.buf.length < n) {
-        const nb = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
-        this.buf.copy(nb, 0, 0, this.end);
         this.buf = nb;
       }
       const want = Math.min(this.buf.length - this.end, fileEnd - have);
@@ -262,25 +277,41 @@ export class RecordScanner {
     return true;
   }
 
+  /** The next record when its bytes are read already, else null (next() reads them): no promise per record. */
+  nextBuffered(): ScanResult | null {
+    const avail = this.end - this.start;
+    if (avail < RECORD_HEADER) return null;
+    const len = this.buf.readUInt32LE(this.start);
+    if (len > MAX_PAYLOAD) return { kind: 'bad', reason: 'length', offset: this.pos };
+    return avail < RECORD_HEADER + len ? null : this.take(len);
+  }
+
   async next(): Promise<ScanResult> {
+    const buffered = this.nextBuffered();
+    if (buffered !== null) return buffered;
     const offset = this.pos;
     if (!(await this.ensure(RECORD_HEADER))) {
       return this.end === this.start ? { kind: 'end', offset } : { kind: 'bad', reason: 'torn', offset };
     }
-    const b = this.buf;
-    const s = this.start;
-    const len = b.readUInt32LE(s);
+    const len = this.buf.readUInt32LE(this.start);
     if (len > MAX_PAYLOAD) return { kind: 'bad', reason: 'length', offset };
     if (!(await this.ensure(RECORD_HEADER + len))) return { kind: 'bad', reason: 'torn', offset };
-    const s2 = this.start; // ensure may have compacted
-    let c = crc32c(this.buf, 0, s2, s2 + 4);
-    c = crc32c(this.buf, c, s2 + 8, s2 + RECORD_HEADER + len);
-    if (c !== this.buf.readUInt32LE(s2 + 4)) return { kind: 'bad', reason: 'checksum', offset };
-    const id = this.buf.readUInt32LE(s2 + 8) + this.buf.readUInt32LE(s2 + 12) * 0x1_0000_0000;
+    return this.take(len);
+  }
+
+  /** the record of payload length `len` at buf[start..], read in full */
+  private take(len: number): ScanResult {
+    const offset = this.pos;
+    const b = this.buf;
+    const s = this.start;
+    let c = crc32c(b, 0, s, s + 4);
+    c = crc32c(b, c, s + 8, s + RECORD_HEADER + len);
+    if (c !== b.readUInt32LE(s + 4)) return { kind: 'bad', reason: 'checksum', offset };
+    const id = b.readUInt32LE(s + 8) + b.readUInt32LE(s + 12) * 0x1_0000_0000;
     if (id <= this.lastId) return { kind: 'bad', reason: 'order', offset };
     this.lastId = id;
-    const payload = this.buf.subarray(s2 + RECORD_HEADER, s2 + RECORD_HEADER + len);
-    this.start = s2 + RECORD_HEADER + len;
+    const payload = b.subarray(s + RECORD_HEADER, s + RECORD_HEADER + len);
+    this.start = s + RECORD_HEADER + len;
     this.pos = offset + RECORD_HEADER + len;
     return { kind: 'record', id, payload, offset, end: this.pos };
   }

@@ -51,7 +51,7 @@ export class DiskReader {
           throw e;
         }
       }
-      const r = await this.scanner!.next();
+      const r = this.scanner!.nextBuffered() ?? (await this.scanner!.next());
       if (r.kind === 'record') {
         this.expect = r.id + 1;
         if (r.id < from) continue;

@@ -5,7 +5,9 @@ import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { SysmonEvent } from '../../src/events/event.js';
+import { EncodedEvent } from '../../src/events/encoded.js';
 import { Journal, journalStatus, readJournal } from '../../src/journal/index.js';
+import { readJournalBatches } from '../../src/journal/reader.js';
 import type { FsyncPolicy } from '../../src/journal/index.js';
 import { events, processCreate, range, tempDir } from './helpers.js';
 
@@ -315,6 +317,27 @@ test('batches queued while the pump waits go to the file in one writev(2), in or
   } finally {
     fs.writevSync = real;
     syncBuiltinESMExports();
+    await cleanup();
+  }
+});
+
+test('events read from disk keep their own bytes: later reads never overwrite them (no text string per event)', async () => {
+  const { dir, cleanup } = await tempDir('keep-bytes');
+  try {
+    const j = await Journal.open({ dir });
+    // ~1 KB each: 2,000 events are several of the reader's 256 KiB refills
+    j.append(events(0, 2000));
+    await j.close();
+    const held: SysmonEvent[] = [];
+    for await (const b of readJournalBatches(dir, { batch: 5000 })) held.push(...b);
+    assert.equal(held.length, 2000);
+    for (let i = 0; i < held.length; i++) {
+      const ev = held[i]! as EncodedEvent;
+      assert.ok(ev instanceof EncodedEvent && ev.bytes !== null, 'an event over the record bytes');
+      assert.equal(ev.dataText, JSON.stringify(processCreate(i).data), `event ${i + 1}`);
+      assert.equal(ev.timeNs, processCreate(i).timeNs);
+    }
+  } finally {
     await cleanup();
   }
 });
