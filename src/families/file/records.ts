@@ -2,8 +2,7 @@
 // block-device read (9), mtime set back (2). One layout, struct file_record, for all four.
 import { u64, i64 } from '../../kernel/records/u64.js';
 import { posix } from 'node:path';
-import { decodeBytes } from '../../kernel/text.js';
-import { need, slice, joinPath, type Header } from '../../kernel/records/common.js';
+import { need, refPathInDir, type Header } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 export const FileRecordType = {
@@ -61,26 +60,20 @@ const F = FILE_LAYOUT.file_record;
 
 /** "a/../b" against "/dir" -> "/b"; absolute names stand alone. Lexical: `..` after a symlink is not resolved. */
 export function resolveName(dir: string, name: string): string {
-  const s = name.startsWith('/') ? name : `${dir}/${name}`;
+  return normalizePath(name.startsWith('/') ? name : `${dir}/${name}`);
+}
+
+/** resolveName's lexical normalization of a joined path */
+export function normalizePath(s: string): string {
   // already normal (no empty, '.' or '..' component, no trailing slash): normalize would return it unchanged
   if (s.length > 1 && s.charCodeAt(0) === 47 && !s.includes('//') && !s.includes('/.') && !s.endsWith('/')) return s;
   return posix.normalize(s).replace(/(.)\/$/, '$1');
 }
 
-/**
- * The absolute path of a record that carries a name and a directory (common.bpf.h's
- * write_name_in_dir): the directory's own components when there is no name.
- */
-export function pathOfNameInDir(pathBytes: Buffer, nameBytes: Buffer): string {
-  if (nameBytes.length === 0) return joinPath(pathBytes);
-  const name = decodeBytes(nameBytes);
-  return resolveName(name.startsWith('/') ? '/' : joinPath(pathBytes), name);
-}
-
 function decodeFile(rec: Buffer): FileRecord {
   need(rec, FILE_SIZES.file_record, 'file');
   const type = rec.readUInt16LE(0) as FileRecord['type'];
-  const path = pathOfNameInDir(slice(rec, F.path[0], 'path'), slice(rec, F.name[0], 'name'));
+  const path = refPathInDir(rec, F.path[0], F.name[0], normalizePath);
   return {
     type,
     flags: rec.readUInt16LE(2),

@@ -1,8 +1,8 @@
 // Pipes family records (driver/linux/pipes.bpf.c, types 71-72): FIFO creation and opens
 // (Sysmon 17/18 PipeEvent).
 import { u64 } from '../../kernel/records/u64.js';
-import { need, slice, type Header } from '../../kernel/records/common.js';
-import { pathOfNameInDir } from '../file/records.js';
+import { need, refPathInDir, type Header } from '../../kernel/records/common.js';
+import { normalizePath } from '../file/records.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 
 const PIPE_TYPES = ENUMS.pipe_record_type;
@@ -23,7 +23,7 @@ export interface PipeRecord extends Header {
 
 function decodePipe(rec: Buffer): PipeRecord {
   need(rec, STRUCTS.pipe_record.size, 'pipe');
-  const path = pathOfNameInDir(slice(rec, P.path[0], 'path'), slice(rec, P.name[0], 'name'));
+  const path = refPathInDir(rec, P.path[0], P.name[0], normalizePath);
   return {
     type: rec.readUInt16LE(0) as 71 | 72,
     bootNs: u64(rec, 8),

@@ -110,19 +110,61 @@ export function joinPath(components: Buffer): string {
   return joinPathIn(components, 0, components.length);
 }
 
-function joinPathIn(b: Buffer, start: number, end: number): string {
-  if (end === start) return '/';
-  // one decode, then the components from the last (root side) back to the leaf: the same
-  // string as split('\0') / pop the trailing '' / reverse / join('/'), at a third of the cost
-  const s = decodeRange(b, start, b[end - 1] === 0 ? end - 1 : end);
-  let out = '';
-  let last = s.length;
+/**
+ * A path's bytes are assembled in this buffer and decoded once: one flat string per path, not a
+ * decode, a slice per component and a concatenation per component (the file storm's decoder
+ * allocated ~330 bytes per path that way).
+ */
+let scratch = Buffer.allocUnsafe(4096);
+
+function scratchOf(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+  return scratch;
+}
+
+/**
+ * Leaf-first components b[start, end) ("leaf\0dir\0" with an optional last NUL) as
+ * "/dir/leaf" at out[at..]; returns where it ends. Room: end - start + 1 bytes.
+ */
+function putPath(out: Buffer, at: number, b: Buffer, start: number, end: number): number {
+  if (end > start && b[end - 1] === 0) end--;
+  let p = at;
+  let last = end;
   for (;;) {
-    const nul = last > 0 ? s.lastIndexOf('\0', last - 1) : -1;
-    out += '/' + s.slice(nul + 1, last);
-    if (nul < 0) return out;
+    let nul = last - 1;
+    while (nul >= start && b[nul] !== 0) nul--;
+    out[p++] = 0x2f;
+    for (let i = nul + 1; i < last; i++) out[p++] = b[i]!;
+    if (nul < start) return p;
     last = nul;
   }
+}
+
+function joinPathIn(b: Buffer, start: number, end: number): string {
+  if (end === start) return '/';
+  const out = scratchOf(end - start + 1);
+  return decodeRange(out, 0, putPath(out, 0, b, start, end));
+}
+
+/**
+ * The directory at `dirRefAt` (leaf-first components) and the name at `nameRefAt` joined:
+ * `${joinPath(dir)}/${name}` decoded once; an absolute name stands alone. `normalize` gets the
+ * joined path (the file family's lexical `..` resolution).
+ */
+export function refPathInDir(b: Buffer, dirRefAt: number, nameRefAt: number, normalize: (joined: string) => string): string {
+  const dOff = refOffset(b, dirRefAt, 'path');
+  const dLen = b.readUInt32LE(dirRefAt + 4);
+  const nOff = refOffset(b, nameRefAt, 'name');
+  const nLen = b.readUInt32LE(nameRefAt + 4);
+  if (nLen === 0) return joinPathIn(b, dOff, dOff + dLen);
+  if (b[nOff] === 0x2f) return normalize(decodeRange(b, nOff, nOff + nLen));
+  const out = scratchOf(dLen + nLen + 2);
+  let p = 1;
+  if (dLen === 0) out[0] = 0x2f;
+  else p = putPath(out, 0, b, dOff, dOff + dLen);
+  out[p++] = 0x2f;
+  for (let i = nOff; i < nOff + nLen; i++) out[p++] = b[i]!;
+  return normalize(decodeRange(out, 0, p));
 }
 
 /**
