@@ -9,6 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
 import { EncodedEvent, dataJson } from '../events/encoded.js';
+import { writeDataJson } from '../events/data-writer.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
 export const SEGMENT_HEADER = 32;
@@ -159,6 +160,49 @@ export function writeEventRecord(buf: Buffer, off: number, recordId: number, ev:
   buf.writeUInt32LE(c, off + 4);
   ev.attach(buf, dataOff, dataEnd, timeOff, timeEnd);
   return RECORD_HEADER + len;
+}
+
+/**
+ * writeEventRecord for an event not encoded yet: its EventData is written from the data
+ * object straight into buf (src/events/data-writer.ts: JSON.stringify's bytes, no string).
+ * Returns the encoded event, attached to the record's bytes, or null when the record does not
+ * fit in buf[off, limit) or the data has a value the writer leaves to JSON.stringify (the
+ * caller then takes encodeEvent + writeEventRecord; nothing was committed).
+ */
+export function writeDataRecord(buf: Buffer, off: number, limit: number, recordId: number, ev: SysmonEvent): EncodedEvent | null {
+  const data = ev.data;
+  if (data === undefined) return null;
+  const p0 = off + RECORD_HEADER;
+  if (p0 + 64 > limit) return null;
+  let p = putBytes(buf, p0, payloadHead(ev.id));
+  const timeOff = p;
+  p = putTimeDigits(buf, p, ev.timeNs);
+  const timeEnd = p;
+  p = putBytes(buf, p, TIME_TO_DATA);
+  const dataOff = p;
+  p = writeDataJson(data, buf, p, limit);
+  if (p < 0) return null;
+  const dataEnd = p;
+  if (ev.container) {
+    const c = `,"c":${JSON.stringify(ev.container)}}`;
+    if (p + 3 * c.length > limit) return null;
+    p += buf.write(c, p, 'utf8');
+  } else {
+    if (p >= limit) return null;
+    buf[p++] = 0x7d;
+  }
+  const len = p - p0;
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt32LE(recordId >>> 0, off + 8);
+  buf.writeUInt32LE(Math.floor(recordId / 0x1_0000_0000), off + 12);
+  let c = crc32c(buf, 0, off, off + 4);
+  c = crc32c(buf, c, off + 8, p);
+  buf.writeUInt32LE(c, off + 4);
+  // frozen as encodeEvent freezes it: the object and the bytes cannot diverge
+  Object.freeze(data);
+  const enc = new EncodedEvent(ev.id, recordId, ev.timeNs, '', ev.container, data);
+  enc.attach(buf, dataOff, dataEnd, timeOff, timeEnd);
+  return enc;
 }
 
 /** `{"id":N,"t":"` per EventID */

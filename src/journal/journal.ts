@@ -6,9 +6,10 @@ import { lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node
 import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
-import { encodeEvent, type EncodedEvent } from '../events/encoded.js';
+import { EncodedEvent, encodeEvent } from '../events/encoded.js';
 import { readAllCursors } from './cursor.js';
 import {
+  RECORD_HEADER,
   RecordScanner,
   SEGMENT_HEADER,
   decodeSegmentHeader,
@@ -16,10 +17,14 @@ import {
   eventRecordMaxBytes,
   parseSegmentName,
   segmentName,
+  writeDataRecord,
   writeEventRecord,
 } from './format.js';
 import { TailBuffer } from './tail.js';
 import { acquireDirLock, type DirLock } from '../fs/lock.js';
+
+/** the batch room an event's record is first written into (larger ones take the sized path) */
+const DIRECT_ROOM = 16 * 1024;
 
 export type FsyncPolicy = 'group' | 'always' | 'never';
 
@@ -390,11 +395,22 @@ export class Journal extends EventEmitter {
     const maxSeg = this.opts.segmentBytes;
     let added = 0;
     for (const ev of events) {
-      const enc = encodeEvent(ev);
-      let f = this.ensureFill(eventRecordMaxBytes(enc));
       const id = this.nextId;
-      const at = f.len;
-      const n = writeEventRecord(f.buf, at, id, enc);
+      // most events: EventData written from the data object into the batch (no JSON string);
+      // one that does not fit the batch's room, or has a value only JSON.stringify writes, and an
+      // event encoded already (a replay) take encodeEvent + writeEventRecord
+      let f = this.ensureFill(DIRECT_ROOM);
+      let at = f.len;
+      let enc = ev instanceof EncodedEvent ? null : writeDataRecord(f.buf, at, f.buf.length, id, ev);
+      let n: number;
+      if (enc !== null) {
+        n = RECORD_HEADER + f.buf.readUInt32LE(at);
+      } else {
+        enc = encodeEvent(ev);
+        f = this.ensureFill(eventRecordMaxBytes(enc));
+        at = f.len;
+        n = writeEventRecord(f.buf, at, id, enc);
+      }
       if (this.logicalSize + n > maxSeg && this.logicalSize > SEGMENT_HEADER) {
         const rec = Buffer.from(f.buf.subarray(at, at + n));
         this.sealFill();

@@ -1,0 +1,97 @@
+// The journal writes most events' EventData straight from the data object (writeDataJson,
+// writeDataRecord): the bytes must be JSON.stringify's, for every value an event can hold and
+// for ones it should not, and a record must be byte for byte the one the stringify path writes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { writeDataJson } from '../../src/events/data-writer.js';
+import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
+import { EncodedEvent, encodeEvent } from '../../src/events/encoded.js';
+import { decodePayload, eventRecordMaxBytes, RECORD_HEADER, writeDataRecord, writeEventRecord } from '../../src/journal/format.js';
+
+const odd: Record<string, unknown>[] = [
+  { RuleName: '-', Image: '/usr/bin/x', ProcessId: 5, Ok: true, No: false },
+  { RuleName: 'a"b\\c', CommandLine: 'x\n,"d":{"c":1}}', Lone: 'ab\ud800cd', Tail: 'x\udc80', Uni: 'ü€😀', Ctl: '\u0000\u001f\u007f', Tab: '\t\r\b\f' },
+  { Big: 12345678901234, Max: Number.MAX_SAFE_INTEGER, Min: Number.MIN_SAFE_INTEGER, Huge: 2 ** 60, Neg: -1.5, Zero: -0, Nan: Number.NaN, Inf: -Infinity, Empty: '' },
+  { Null: null, Undef: undefined, Obj: { a: [1, 'b'] }, Arr: [], Date: new Date(0), Fn: () => 1, Sym: Symbol('s'), After: 'kept' },
+  { '1': 'integer keys first', b: 1, '0': 'zero', 'quote"key': 'k', 'é': 'non-ASCII key' },
+  { Gone: { toJSON: () => undefined }, Next: 1 },
+  {},
+  { Long: 'x'.repeat(100_000), LongUnicode: '€'.repeat(40_000) },
+];
+
+test('writeDataJson gives JSON.stringify bytes, or -1 only for a value JSON.stringify leaves out through toJSON', () => {
+  const out = Buffer.alloc(1 << 20);
+  for (const d of odd) {
+    const end = writeDataJson(d as Record<string, FieldValue>, out, 3, out.length);
+    if (Object.values(d).some((v) => typeof v === 'object' && v !== null && 'toJSON' in v && (v as { toJSON(): unknown }).toJSON() === undefined)) {
+      assert.equal(end, -1);
+      continue;
+    }
+    assert.equal(out.toString('utf8', 3, end), JSON.stringify(d), JSON.stringify(Object.keys(d)));
+  }
+});
+
+test('writeDataJson on random strings and numbers equals JSON.stringify', () => {
+  let seed = 99;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const units = [0x41, 0x7a, 0x20, 0x7e, 0x22, 0x5c, 0x2f, 0x0a, 0x00, 0x1f, 0x7f, 0x80, 0xe9, 0x20ac, 0xd83d, 0xde00, 0xdc80, 0xfffd];
+  const out = Buffer.alloc(1 << 16);
+  for (let i = 0; i < 20_000; i++) {
+    const d: Record<string, FieldValue> = {};
+    const fields = Math.floor(rnd() * 6);
+    for (let f = 0; f < fields; f++) {
+      if (rnd() < 0.3) d[`N${f}`] = Math.floor((rnd() - 0.5) * 2 ** (1 + Math.floor(rnd() * 52)));
+      else d[`S${f}`] = String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 12) }, () => (rnd() < 0.7 ? 0x61 : units[Math.floor(rnd() * units.length)]!)));
+    }
+    const end = writeDataJson(d, out, 0, out.length);
+    assert.equal(out.toString('utf8', 0, end), JSON.stringify(d));
+  }
+});
+
+test('writeDataJson says -1 when the room may not do (it checks before it writes), never writes past the limit', () => {
+  const d = { RuleName: '-', Image: '/usr/bin/bash', ProcessId: 1234, Esc: 'a"b', Uni: 'ü' };
+  const want = Buffer.from(JSON.stringify(d));
+  const enough = 3 * want.length;
+  let fitted = 0;
+  for (let limit = 0; limit <= enough; limit++) {
+    const out = Buffer.alloc(enough + 16, 0xee);
+    const end = writeDataJson(d, out, 0, limit);
+    if (limit < want.length) assert.equal(end, -1, `limit ${limit}`);
+    if (end >= 0) {
+      fitted++;
+      assert.equal(out.toString('utf8', 0, end), want.toString());
+    }
+    for (let i = limit; i < out.length; i++) assert.equal(out[i], 0xee, `byte ${i} past limit ${limit}`);
+  }
+  assert.ok(fitted > 0, 'it fits once the room is ample');
+});
+
+test('writeDataRecord writes the record writeEventRecord writes for the stringified event, and attaches the event', () => {
+  const containers = [undefined, { id: 'abc"}', runtime: 'docker', cgroup: '/x,"c":{}' }];
+  for (const d of odd) {
+    for (const container of containers) {
+      const mk = (): SysmonEvent => {
+        const e: SysmonEvent = { id: 11, recordId: 0, timeNs: 1_700_000_000_123_456_789n, data: { ...(d as Record<string, FieldValue>) } };
+        if (container) e.container = container;
+        return e;
+      };
+      const direct = Buffer.alloc(1 << 20);
+      const enc = writeDataRecord(direct, 8, direct.length, 42, mk());
+      if (enc === null) continue; // a toJSON without a value: the stringify path's
+      const viaText = Buffer.alloc(1 << 20);
+      const e2 = encodeEvent(mk());
+      assert.ok(eventRecordMaxBytes(e2) < viaText.length);
+      const n = writeEventRecord(viaText, 8, 42, e2);
+      const len = RECORD_HEADER + direct.readUInt32LE(8);
+      assert.equal(len, n);
+      assert.ok(direct.subarray(8, 8 + n).equals(viaText.subarray(8, 8 + n)), 'same record bytes');
+      assert.ok(enc instanceof EncodedEvent && enc.bytes === direct);
+      assert.equal(enc.dataText, JSON.stringify(d));
+      assert.ok(Object.isFrozen(enc.data));
+      assert.deepEqual(decodePayload(42, direct.subarray(8 + RECORD_HEADER, 8 + n)).container, container);
+    }
+  }
+});
