@@ -12,7 +12,11 @@
 // that was saved, and a failed save only means re-delivery after a restart.
 //
 // Saves are coalesced: a value is written at once if the previous write is >= minIntervalMs
-// old, else when that interval ends (only the latest value). flush() writes and syncs at once.
+// old, else when that interval ends (only the latest value). The background fdatasync runs at
+// most once per syncIntervalMs (1 s): back to back after every 50 ms write it was ~20 per second
+// per sink under a storm, each a journal commit of the file system on the agent's CPU; a power
+// loss then re-delivers at most that second more (the cursor still never reads as higher than
+// a value that was saved). flush() writes and syncs at once.
 import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -141,6 +145,9 @@ export class CursorFile {
   private lastWriteMs = -Infinity;
   private syncing = false;
   private syncAgain = false;
+  /** when the last fdatasync started, and the timer of a sync held back until syncIntervalMs */
+  private lastSyncMs = -Infinity;
+  private syncTimer: NodeJS.Timeout | null = null;
   /** written since the last fdatasync started */
   private dirty = false;
   private syncWaiters: (() => void)[] = [];
@@ -158,6 +165,7 @@ export class CursorFile {
     readonly sink: string,
     private readonly fsync = true,
     private readonly minIntervalMs = 50,
+    private readonly syncIntervalMs = 1000,
   ) {
     this.path = join(journalDir, CURSOR_DIR, cursorFileName(sink));
     this.slot = slotBytes(sink);
@@ -268,13 +276,30 @@ export class CursorFile {
     else this.saved = this.written;
   }
 
-  /** one fdatasync in flight at a time; writes made meanwhile are covered by one more */
-  private requestSync(): void {
+  /**
+   * one fdatasync in flight at a time; writes made meanwhile are covered by one more. A
+   * background request (`now` false) waits until syncIntervalMs after the last one started.
+   */
+  private requestSync(now = false): void {
     if (this.fd === null) return;
     if (this.syncing) {
       this.syncAgain = true;
       return;
     }
+    const wait = now ? 0 : this.lastSyncMs + this.syncIntervalMs - Date.now();
+    if (wait > 0) {
+      this.syncTimer ??= setTimeout(() => {
+        this.syncTimer = null;
+        if (this.dirty) this.requestSync(true);
+      }, wait);
+      this.syncTimer.unref();
+      return;
+    }
+    if (this.syncTimer) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    this.lastSyncMs = Date.now();
     this.syncing = true;
     this.dirty = false;
     const target = this.written;
@@ -301,8 +326,9 @@ export class CursorFile {
     else if (target > this.saved) this.saved = target;
     if (this.syncAgain) {
       this.syncAgain = false;
-      this.requestSync();
-      return;
+      // someone waits (syncNow): at once; else the write made meanwhile waits its interval
+      this.requestSync(this.syncWaiters.length > 0);
+      if (this.syncing) return;
     }
     const w = this.syncWaiters;
     this.syncWaiters = [];
@@ -315,7 +341,7 @@ export class CursorFile {
     if (!this.dirty && !this.syncing) return Promise.resolve();
     const p = new Promise<void>((r) => this.syncWaiters.push(r));
     // a sync in flight is followed by another if anything was written after it started
-    if (!this.syncing) this.requestSync();
+    if (!this.syncing) this.requestSync(true);
     return p;
   }
 }

@@ -48,6 +48,29 @@ test('cursor: a save after a quiet interval is in the file when save() returns (
   await c.close();
 });
 
+test('cursor: background fdatasyncs come at most once per sync interval, the last write is synced without a flush', async (t) => {
+  const { dir, cleanup } = await tempDir('cursor');
+  t.after(cleanup);
+  const c = new CursorFile(dir, 's', true, 10, 400);
+  await c.load();
+  await c.writeNow(1);
+  const syncs0 = c.counters.syncs;
+  const t0 = Date.now();
+  // a sink acking every 5 ms for ~600 ms: ~60 writes at the 10 ms write interval
+  let last = 1;
+  for (let v = 2; Date.now() - t0 < 600; v++) {
+    c.save(v);
+    last = v;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(c.counters.writes >= 20, `writes went on: ${c.counters.writes}`);
+  // 600 ms at one sync per 400 ms: the one writeNow left in flight may add one
+  assert.ok(c.counters.syncs - syncs0 <= 3, `${c.counters.syncs - syncs0} background syncs in 600 ms`);
+  await until(() => c.saved >= last, 'the last write reaches the disk after the interval, with no flush', 5000);
+  assert.ok(c.saved <= c.written, 'never ahead of what was written');
+  await c.close();
+});
+
 test('cursor: a torn newest slot falls back to the older one; garbage and an old whole-file cursor are handled', async (t) => {
   const sink = 'syslog:tcp://127.0.0.1:514';
   const n = slotBytes(sink);
