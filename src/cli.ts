@@ -45,6 +45,7 @@ interface RunArgs {
   'journal-max-mb': number;
   'jsonl-max-mb': number;
   'stats-every': number;
+  'poll-ms': number;
   'kernel-filter': boolean;
   'exit-with-parent'?: boolean;
   'stop-on-stdin-close'?: boolean;
@@ -116,6 +117,7 @@ async function run(args: RunArgs): Promise<void> {
     ringBytes: args['ring-mb'] * 1024 * 1024,
     ringSection: args['ring-section'],
     statsEveryMs: args['stats-every'] * 1000,
+    pollMs: args['poll-ms'],
     kernelFilter: args['kernel-filter'],
   });
   try {
@@ -288,6 +290,11 @@ export async function main(argv: string[]): Promise<number> {
           })
           .option('exit-with-parent', { type: 'boolean', default: false, hidden: true, describe: 'stop when the parent process exits (for tests)' })
           .option('stats-every', { type: 'number', default: 60, describe: 'seconds between stats lines in the agent log (0: never)' })
+          .option('poll-ms', {
+            type: 'number',
+            default: 50,
+            describe: 'how long events may wait in the ring while events are arriving (ms, 1-1000): fewer, larger batches cost less CPU per event',
+          })
           .option('kernel-filter', {
             type: 'boolean',
             default: true,
