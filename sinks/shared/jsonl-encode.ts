@@ -5,6 +5,7 @@ import type { Identity, SysmonEvent } from '../../src/events/event.js';
 import { eventDef, eventName } from '../../src/events/schema.js';
 import { isoTime } from '../../src/events/time.js';
 import { EncodedEvent, dataJson } from '../../src/events/encoded.js';
+import { putBytes, putUint } from '../../src/events/ascii-bytes.js';
 
 export function encodeJsonl(ev: SysmonEvent, who: Identity): string {
   // Template literal with pre-stringified parts: ~2x faster than stringifying a wrapper object;
@@ -92,27 +93,6 @@ function identityBytes(who: Identity): IdentityBytes {
 
 const EVENT_DATA = Buffer.from('"EventData":', 'latin1');
 
-/** out[pos..] = src (a short constant: a loop costs less than Buffer#copy's view per call) */
-function put(out: Buffer, pos: number, src: Buffer): number {
-  const n = src.length;
-  for (let i = 0; i < n; i++) out[pos + i] = src[i]!;
-  return pos + n;
-}
-
-/** the decimal digits of a non-negative safe integer at out[pos..] */
-function putUint(out: Buffer, pos: number, n: number): number {
-  let len = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
-  let p = pos + len;
-  do {
-    const q = Math.floor(n / 10);
-    out[--p] = 48 + (n - q * 10);
-    n = q;
-  } while (n > 0);
-  return pos + len;
-}
-
-// the second of the last TimeCreated written from record bytes, and its "YYYY-MM-DDTHH:MM:SS."
 let isoSecB = -1;
 let isoPrefixB = Buffer.alloc(0);
 
@@ -131,7 +111,7 @@ function putIsoFromDigits(out: Buffer, pos: number, src: Buffer, from: number, t
     isoPrefixB = Buffer.from(isoTime(BigInt(sec) * 1_000_000_000n).slice(0, -10), 'latin1');
     isoSecB = sec;
   }
-  let p = put(out, pos, isoPrefixB);
+  let p = putBytes(out, pos, isoPrefixB);
   for (let i = fracAt; i < to; i++) out[p++] = src[i]!;
   out[p] = 0x5a; // Z
   return p + 1;
@@ -166,19 +146,19 @@ export function jsonlLineWriter(who: Identity): (ev: SysmonEvent, out: Buffer, o
 }
 
 function writeLine(ev: SysmonEvent, w: IdentityBytes, out: Buffer, off: number): number {
-  let p = put(out, off, lineHeadBytes(ev.id));
+  let p = putBytes(out, off, lineHeadBytes(ev.id));
   p = putUint(out, p, ev.recordId);
-  p = put(out, p, w.computerTime);
+  p = putBytes(out, p, w.computerTime);
   const src = ev instanceof EncodedEvent ? ev.bytes : null;
   let t = -1;
   if (src !== null) t = putIsoFromDigits(out, p, src, (ev as EncodedEvent).timeOff, (ev as EncodedEvent).timeEnd);
   p = t >= 0 ? t : p + out.write(isoTime(ev.timeNs), p, 'latin1');
   if (ev.container) {
-    p = put(out, p, w.provider);
+    p = putBytes(out, p, w.provider);
     p += out.write(containerJson(ev), p, 'utf8');
-    p = put(out, p, EVENT_DATA);
+    p = putBytes(out, p, EVENT_DATA);
   } else {
-    p = put(out, p, w.providerData);
+    p = putBytes(out, p, w.providerData);
   }
   if (src !== null) {
     const e = ev as EncodedEvent;

@@ -6,6 +6,7 @@
 // Printable ASCII strings, integers and booleans are written here; anything else (a string
 // with a quote, a backslash, a control character or any non-ASCII unit, a fraction, an
 // object) is written as JSON.stringify writes it, so the bytes are always the same.
+import { putBytes, putUint } from './ascii-bytes.js';
 import type { FieldValue } from './event.js';
 
 /** `"Key":` as bytes, per key (a key's JSON is computed once) */
@@ -38,7 +39,7 @@ export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos
     if (p + k.length + 2 > limit) return -1;
     if (!first) out[p++] = 0x2c; // ,
     first = false;
-    for (let i = 0; i < k.length; i++) out[p++] = k[i]!;
+    p = putBytes(out, p, k);
     p = typeof v === 'string' ? writeString(v, out, p, limit) : writeOther(v, out, p, limit);
     if (p < 0) return -1;
   }
@@ -64,29 +65,15 @@ function writeString(s: string, out: Buffer, pos: number, limit: number): number
 
 function writeOther(v: Exclude<FieldValue, string> | unknown, out: Buffer, pos: number, limit: number): number {
   if (typeof v === 'number' && Number.isSafeInteger(v)) {
-    let p = pos;
-    let n = v;
-    if (n < 0) {
-      if (p >= limit) return -1;
-      out[p++] = 0x2d; // -
-      n = -n;
-    }
-    let len = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
-    if (p + len > limit) return -1;
-    let q = p + len;
-    do {
-      const d = Math.floor(n / 10);
-      out[--q] = 48 + (n - d * 10);
-      n = d;
-    } while (n > 0);
-    return p + len;
+    // a safe integer has at most 16 digits
+    if (pos + 17 > limit) return -1;
+    if (v >= 0) return putUint(out, pos, v);
+    out[pos] = 0x2d; // -
+    return putUint(out, pos + 1, -v);
   }
   if (typeof v === 'boolean') {
     const text = v ? TRUE : FALSE;
-    if (pos + text.length > limit) return -1;
-    for (let i = 0; i < text.length; i++) out[pos + i] = text[i]!;
-    return pos + text.length;
+    return pos + text.length > limit ? -1 : putBytes(out, pos, text);
   }
   return writeStringified(v, out, pos, limit);
 }

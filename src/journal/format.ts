@@ -10,6 +10,7 @@ import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
 import { EncodedEvent, dataJson } from '../events/encoded.js';
 import { writeDataJson } from '../events/data-writer.js';
+import { putBytes, putUint } from '../events/ascii-bytes.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
 export const SEGMENT_HEADER = 32;
@@ -141,25 +142,28 @@ export function writeEventRecord(buf: Buffer, off: number, recordId: number, ev:
   const text = ev.dataText;
   const p0 = off + RECORD_HEADER;
   // `{"id":N,"t":"` from a byte table, the time's digits, `","d":`: no string per event
-  let p = putBytes(buf, p0, payloadHead(ev.id));
-  const timeOff = p;
-  p = putTimeDigits(buf, p, ev.timeNs);
-  const timeEnd = p;
-  p = putBytes(buf, p, TIME_TO_DATA);
-  const dataOff = p;
+  const timeOff = putBytes(buf, p0, payloadHead(ev.id));
+  const timeEnd = putTimeDigits(buf, timeOff, ev.timeNs);
+  const dataOff = putBytes(buf, timeEnd, TIME_TO_DATA);
+  let p = dataOff;
   p += buf.write(text, p, 'utf8');
   const dataEnd = p;
   if (ev.container) p += buf.write(`,"c":${JSON.stringify(ev.container)}}`, p, 'utf8');
   else buf[p++] = 0x7d;
-  const len = p - p0;
-  buf.writeUInt32LE(len, off);
+  const len = sealRecord(buf, off, p, recordId);
+  ev.attach(buf, dataOff, dataEnd, timeOff, timeEnd);
+  return len;
+}
+
+/** the record header (length, id, checksum) of the payload buf[off + RECORD_HEADER, end); returns the record's length */
+function sealRecord(buf: Buffer, off: number, end: number, recordId: number): number {
+  buf.writeUInt32LE(end - off - RECORD_HEADER, off);
   buf.writeUInt32LE(recordId >>> 0, off + 8);
   buf.writeUInt32LE(Math.floor(recordId / 0x1_0000_0000), off + 12);
   let c = crc32c(buf, 0, off, off + 4);
-  c = crc32c(buf, c, off + 8, p);
+  c = crc32c(buf, c, off + 8, end);
   buf.writeUInt32LE(c, off + 4);
-  ev.attach(buf, dataOff, dataEnd, timeOff, timeEnd);
-  return RECORD_HEADER + len;
+  return end - off;
 }
 
 /**
@@ -174,12 +178,10 @@ export function writeDataRecord(buf: Buffer, off: number, limit: number, recordI
   if (data === undefined) return null;
   const p0 = off + RECORD_HEADER;
   if (p0 + 64 > limit) return null;
-  let p = putBytes(buf, p0, payloadHead(ev.id));
-  const timeOff = p;
-  p = putTimeDigits(buf, p, ev.timeNs);
-  const timeEnd = p;
-  p = putBytes(buf, p, TIME_TO_DATA);
-  const dataOff = p;
+  const timeOff = putBytes(buf, p0, payloadHead(ev.id));
+  const timeEnd = putTimeDigits(buf, timeOff, ev.timeNs);
+  const dataOff = putBytes(buf, timeEnd, TIME_TO_DATA);
+  let p = dataOff;
   p = writeDataJson(data, buf, p, limit);
   if (p < 0) return null;
   const dataEnd = p;
@@ -191,13 +193,7 @@ export function writeDataRecord(buf: Buffer, off: number, limit: number, recordI
     if (p >= limit) return null;
     buf[p++] = 0x7d;
   }
-  const len = p - p0;
-  buf.writeUInt32LE(len, off);
-  buf.writeUInt32LE(recordId >>> 0, off + 8);
-  buf.writeUInt32LE(Math.floor(recordId / 0x1_0000_0000), off + 12);
-  let c = crc32c(buf, 0, off, off + 4);
-  c = crc32c(buf, c, off + 8, p);
-  buf.writeUInt32LE(c, off + 4);
+  sealRecord(buf, off, p, recordId);
   // frozen as encodeEvent freezes it: the object and the bytes cannot diverge
   Object.freeze(data);
   const enc = new EncodedEvent(ev.id, recordId, ev.timeNs, '', ev.container, data);
@@ -216,27 +212,6 @@ function payloadHead(id: number): Buffer {
   return h;
 }
 const TIME_TO_DATA = Buffer.from('","d":', 'latin1');
-
-/** out[pos..] = src (short constants: a loop costs less than Buffer#copy's checks per call) */
-function putBytes(out: Buffer, pos: number, src: Buffer): number {
-  const n = src.length;
-  for (let i = 0; i < n; i++) out[pos + i] = src[i]!;
-  return pos + n;
-}
-
-/** the decimal digits of a non-negative integer below 2^53 at out[pos..]; `width`: zero-padded to it */
-function putDigits(out: Buffer, pos: number, n: number, width = 1): number {
-  let len = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
-  if (len < width) len = width;
-  let p = pos + len;
-  for (let i = 0; i < len; i++) {
-    const q = Math.floor(n / 10);
-    out[--p] = 48 + (n - q * 10);
-    n = q;
-  }
-  return pos + len;
-}
 
 const U64 = new BigUint64Array(1);
 const U16 = new Uint16Array(U64.buffer);
@@ -259,8 +234,8 @@ function putTimeDigits(out: Buffer, pos: number, timeNs: bigint): number {
     rem = cur - q * 1e9;
     sec = sec * 65536 + q;
   }
-  if (sec === 0) return putDigits(out, pos, rem);
-  return putDigits(out, putDigits(out, pos, sec), rem, 9);
+  if (sec === 0) return putUint(out, pos, rem);
+  return putUint(out, putUint(out, pos, sec), rem, 9);
 }
 
 /** an upper bound of writeEventRecord's length for `ev` */

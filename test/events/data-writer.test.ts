@@ -11,9 +11,19 @@ import { decodePayload, eventRecordMaxBytes, RECORD_HEADER, writeDataRecord, wri
 const odd: Record<string, unknown>[] = [
   { RuleName: '-', Image: '/usr/bin/x', ProcessId: 5, Ok: true, No: false },
   { RuleName: 'a"b\\c', CommandLine: 'x\n,"d":{"c":1}}', Lone: 'ab\ud800cd', Tail: 'x\udc80', Uni: 'ü€😀', Ctl: '\u0000\u001f\u007f', Tab: '\t\r\b\f' },
-  { Big: 12345678901234, Max: Number.MAX_SAFE_INTEGER, Min: Number.MIN_SAFE_INTEGER, Huge: 2 ** 60, Neg: -1.5, Zero: -0, Nan: Number.NaN, Inf: -Infinity, Empty: '' },
+  {
+    Big: 12345678901234,
+    Max: Number.MAX_SAFE_INTEGER,
+    Min: Number.MIN_SAFE_INTEGER,
+    Huge: 2 ** 60,
+    Neg: -1.5,
+    Zero: -0,
+    Nan: Number.NaN,
+    Inf: -Infinity,
+    Empty: '',
+  },
   { Null: null, Undef: undefined, Obj: { a: [1, 'b'] }, Arr: [], Date: new Date(0), Fn: () => 1, Sym: Symbol('s'), After: 'kept' },
-  { '1': 'integer keys first', b: 1, '0': 'zero', 'quote"key': 'k', 'é': 'non-ASCII key' },
+  { '1': 'integer keys first', b: 1, '0': 'zero', 'quote"key': 'k', é: 'non-ASCII key' },
   { Gone: { toJSON: () => undefined }, Next: 1 },
   {},
   { Long: 'x'.repeat(100_000), LongUnicode: '€'.repeat(40_000) },
@@ -44,7 +54,10 @@ test('writeDataJson on random strings and numbers equals JSON.stringify', () => 
     const fields = Math.floor(rnd() * 6);
     for (let f = 0; f < fields; f++) {
       if (rnd() < 0.3) d[`N${f}`] = Math.floor((rnd() - 0.5) * 2 ** (1 + Math.floor(rnd() * 52)));
-      else d[`S${f}`] = String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 12) }, () => (rnd() < 0.7 ? 0x61 : units[Math.floor(rnd() * units.length)]!)));
+      else
+        d[`S${f}`] = String.fromCharCode(
+          ...Array.from({ length: Math.floor(rnd() * 12) }, () => (rnd() < 0.7 ? 0x61 : units[Math.floor(rnd() * units.length)]!)),
+        );
     }
     const end = writeDataJson(d, out, 0, out.length);
     assert.equal(out.toString('utf8', 0, end), JSON.stringify(d));

@@ -17,22 +17,22 @@ function view(ab: ArrayBufferLike): void {
   signed = new BigInt64Array(ab, 0, words);
 }
 
+/** the index of b[off..off+8) in the 64-bit views of b's ArrayBuffer, or -1 when it is not 8-aligned there (or out of b) */
+function wordIndex(b: Buffer, off: number): number {
+  const at = b.byteOffset + off;
+  if (!LITTLE_ENDIAN || (at & 7) !== 0 || off < 0 || off + 8 > b.length) return -1;
+  if (b.buffer !== viewed) view(b.buffer);
+  return at / 8;
+}
+
 /** b.readBigUInt64LE(off), allocating one BigInt */
 export function u64(b: Buffer, off: number): bigint {
-  const at = b.byteOffset + off;
-  if (LITTLE_ENDIAN && (at & 7) === 0 && off >= 0 && off + 8 <= b.length) {
-    if (b.buffer !== viewed) view(b.buffer);
-    return unsigned[at / 8]!;
-  }
-  return b.readBigUInt64LE(off);
+  const i = wordIndex(b, off);
+  return i >= 0 ? unsigned[i]! : b.readBigUInt64LE(off);
 }
 
 /** b.readBigInt64LE(off), allocating one BigInt */
 export function i64(b: Buffer, off: number): bigint {
-  const at = b.byteOffset + off;
-  if (LITTLE_ENDIAN && (at & 7) === 0 && off >= 0 && off + 8 <= b.length) {
-    if (b.buffer !== viewed) view(b.buffer);
-    return signed[at / 8]!;
-  }
-  return b.readBigInt64LE(off);
+  const i = wordIndex(b, off);
+  return i >= 0 ? signed[i]! : b.readBigInt64LE(off);
 }
