@@ -20,6 +20,11 @@ export interface HashOptions {
   /** cached results (LRU) */
   cacheEntries?: number;
   workers?: number;
+  /**
+   * a worker idle this long is stopped (a new one starts for the next file): each holds its own
+   * V8 isolate, ~10 MB of RSS, and hashing comes in bursts (a cached inode is not hashed again)
+   */
+  idleWorkerMs?: number;
   /** requests waiting beyond this many resolve to "-" at once (overload) */
   maxQueue?: number;
 }
@@ -96,6 +101,7 @@ interface Job {
 interface Slot {
   worker: Worker;
   job: Job | null;
+  idle: NodeJS.Timeout | null;
 }
 
 export class HashService {
@@ -107,7 +113,7 @@ export class HashService {
   private readonly queue: Job[] = [];
   private slots: Slot[] = [];
   private nextId = 1;
-  readonly stats = { requests: 0, cacheHits: 0, hashed: 0, tooBig: 0, timeouts: 0, failed: 0, overload: 0 };
+  readonly stats = { requests: 0, cacheHits: 0, hashed: 0, tooBig: 0, timeouts: 0, failed: 0, overload: 0, workersRetired: 0 };
 
   constructor(private readonly opts: HashOptions = {}) {
     this.maxBytes = opts.maxBytes ?? 128 * 1024 * 1024;
@@ -269,7 +275,7 @@ export class HashService {
   private spawn(): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
-    const slot: Slot = { worker, job: null };
+    const slot: Slot = { worker, job: null, idle: null };
     worker.on('message', (m: { id: number; result: string; key: string | null }) => {
       const job = slot.job;
       slot.job = null;
@@ -296,18 +302,40 @@ export class HashService {
       let slot = this.slots.find((s) => s.job === null);
       if (!slot && this.slots.length < (this.opts.workers ?? 2)) slot = this.spawn();
       if (!slot) return;
+      if (slot.idle) {
+        clearTimeout(slot.idle);
+        slot.idle = null;
+      }
       const job = this.queue.shift()!;
       job.started = true;
       job.slot = slot;
       slot.job = job;
       slot.worker.postMessage({ id: job.id, path: job.path, algs: job.algs, maxBytes: job.maxBytes, deadline: job.deadline });
     }
+    for (const slot of this.slots) if (slot.job === null && slot.idle === null) this.retireWhenIdle(slot);
+  }
+
+  private retireWhenIdle(slot: Slot): void {
+    slot.idle = setTimeout(() => {
+      slot.idle = null;
+      if (slot.job !== null) return;
+      this.slots = this.slots.filter((s) => s !== slot);
+      this.stats.workersRetired++;
+      void slot.worker.terminate();
+    }, this.opts.idleWorkerMs ?? 15_000);
+    slot.idle.unref();
+  }
+
+  /** workers running now */
+  get workerCount(): number {
+    return this.slots.length;
   }
 
   /** Stops the workers (tests, shutdown). */
   async close(): Promise<void> {
     for (const job of this.queue.splice(0)) job.resolve('-');
     for (const s of this.slots.splice(0)) {
+      if (s.idle) clearTimeout(s.idle);
       s.job?.resolve('-');
       await s.worker.terminate();
     }

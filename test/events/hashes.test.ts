@@ -92,3 +92,22 @@ it('a kernel inode key: found with no stat once hashed; an alias only when size 
   assert.equal(await svc.hashFile(f, stale), want, 'the path is still hashed');
   assert.equal(svc.lookup(stale), undefined, 'but the stale key does not name that content');
 });
+
+it('an idle worker is stopped after idleWorkerMs (its isolate is ~10 MB of RSS) and a new one hashes the next file', async () => {
+  const idle = new HashService({ maxBytes: 1024 * 1024, timeoutMs: 2000, idleWorkerMs: 200 });
+  try {
+    idle.configure(['SHA256']);
+    const f = join(dir, 'idle.bin');
+    writeFileSync(f, 'first');
+    assert.equal(await idle.hashFile(f), `SHA256=${hex('sha256', 'first')}`);
+    assert.equal(idle.workerCount, 1);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(idle.workerCount, 0, 'retired after 200 ms idle');
+    assert.equal(idle.stats.workersRetired, 1);
+    writeFileSync(f, 'second');
+    assert.equal(await idle.hashFile(f), `SHA256=${hex('sha256', 'second')}`);
+    assert.equal(idle.workerCount, 1, 'started again on demand');
+  } finally {
+    await idle.close();
+  }
+});
