@@ -163,6 +163,18 @@ static __always_inline int kf_slot_drops(struct kf_table *t, __u32 acc, __u32 sl
 	return (mode & KF_MODE_KEEP_ONLY) && !(acc & (1u << (slot * 2 + 1)));
 }
 
+/* The active filter table when a config is loaded in it (its index in *ti), else 0. */
+static __always_inline struct kf_table *kf_loaded_table(__u32 *ti)
+{
+	__u32 zero = 0;
+	__u32 *active = bpf_map_lookup_elem(&kf_active, &zero);
+	if (!active)
+		return 0;
+	*ti = *active & 1;
+	struct kf_table *t = bpf_map_lookup_elem(&kf_tables, ti);
+	return t && t->head.loaded ? t : 0;
+}
+
 /*
  * 1 when the config surely drops the event this file record becomes: then it is not sent.
  * Marks every record it looks at with the generation of the table it used.
@@ -176,13 +188,9 @@ static __always_inline int kf_drop(struct file_record *r)
 	case RECORD_FILE_TIME: first = 3; last = 3; break;
 	default: return 0;
 	}
-	__u32 zero = 0;
-	__u32 *active = bpf_map_lookup_elem(&kf_active, &zero);
-	if (!active)
-		return 0;
-	__u32 ti = *active & 1;
-	struct kf_table *t = bpf_map_lookup_elem(&kf_tables, &ti);
-	if (!t || !t->head.loaded)
+	__u32 zero = 0, ti;
+	struct kf_table *t = kf_loaded_table(&ti);
+	if (!t)
 		return 0;
 	r->hdr.flags |= RECORD_FLAG_KF_JUDGED | ((t->head.gen & 1) ? RECORD_FLAG_KF_GEN_ODD : 0);
 	if (!t->head.mode[first] || !t->head.mode[last])

@@ -76,7 +76,8 @@ static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
 		return;
 	struct task_struct *task = current_task();
 	/* a verdict that drops this process's ImageLoads: no path walk, no ring space */
-	struct kf_table *t = kf_loaded_table();
+	__u32 ti;
+	struct kf_table *t = kf_loaded_table(&ti);
 	if (t && (pv_bits(t, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), PV_IMAGE) & PV_DROP_ALL)) {
 		kf_count(KF_STAT_PV_DROPPED);
 		return;

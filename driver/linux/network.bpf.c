@@ -79,7 +79,8 @@ static __always_inline void current_owner(struct net_owner *o)
  */
 static __always_inline int net_verdict_drops(struct net_record *r, const struct net_owner *o)
 {
-	struct kf_table *t = kf_loaded_table();
+	__u32 ti;
+	struct kf_table *t = kf_loaded_table(&ti);
 	if (!t)
 		return 0;
 	kf_mark(&r->hdr, t);

@@ -52,18 +52,6 @@ static __always_inline void pv_on_exit(__u32 tgid)
 	bpf_map_delete_elem(&pv_exec, &tgid);
 }
 
-/* The active filter table when a config is loaded in it, else 0. */
-static __always_inline struct kf_table *kf_loaded_table(void)
-{
-	__u32 zero = 0;
-	__u32 *active = bpf_map_lookup_elem(&kf_active, &zero);
-	if (!active)
-		return 0;
-	__u32 ti = *active & 1;
-	struct kf_table *t = bpf_map_lookup_elem(&kf_tables, &ti);
-	return t && t->head.loaded ? t : 0;
-}
-
 /*
  * The verdict bits of event `ev` (PV_NET, PV_IMAGE) for process tgid under table t, 0 when no
  * current verdict exists. start_ns: the process's start time when the caller knows it from

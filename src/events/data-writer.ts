@@ -27,7 +27,8 @@ function keyOf(key: string): Buffer {
  * not fit (out is then garbage from pos on). `data`: a plain object (an event's EventData).
  */
 export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos: number, limit: number): number {
-  if (pos >= limit) return -1;
+  // for-in would also see inherited keys, and JSON.stringify would call a toJSON: not EventData's shape
+  if (pos >= limit || Object.getPrototypeOf(data) !== Object.prototype || 'toJSON' in data) return -1;
   let p = pos;
   out[p++] = 0x7b; // {
   let first = true;

@@ -41,6 +41,13 @@ test('writeDataJson gives JSON.stringify bytes, or -1 only for a value JSON.stri
   }
 });
 
+test('writeDataJson leaves an object JSON.stringify would treat otherwise to it: a toJSON of its own, inherited keys', () => {
+  const out = Buffer.alloc(1024);
+  assert.equal(writeDataJson({ A: 1, toJSON: () => ({ B: 2 }) } as unknown as Record<string, FieldValue>, out, 0, out.length), -1);
+  const inherited = Object.assign(Object.create({ Inherited: 'x' }) as Record<string, FieldValue>, { Own: 1 });
+  assert.equal(writeDataJson(inherited, out, 0, out.length), -1);
+});
+
 test('writeDataJson on random strings and numbers equals JSON.stringify', () => {
   let seed = 99;
   const rnd = () => {
