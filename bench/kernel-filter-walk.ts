@@ -8,11 +8,11 @@
 //   node --import tsx bench/kernel-filter-walk.ts [reps] [n]
 import { join } from 'node:path';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { loadConfigFile } from '../src/config/index.js';
 import { compileKernelFilter, encodeTable, KF_TABLE_BYTES } from '../src/config/kernel-filter/index.js';
 import { Driver } from '../src/kernel/loader.js';
 import { DRIVER_OBJECTS } from '../src/driver-objects.js';
+import { bpftoolJson, type ProgStat } from './bpftool.js';
 import { BIG_CONFIG, DEFAULT_CONFIG, buildWorkloads, makeWorkDir, runWorkload, waitIdle } from './live.js';
 
 const reps = Number(process.argv[2] ?? 5);
@@ -30,14 +30,7 @@ const tables: [string, Buffer][] = [
   ['default config', encodeTable(compileKernelFilter(loadConfigFile(DEFAULT_CONFIG).parsed), 1)],
   ['sysmon-modular', encodeTable(compileKernelFilter(loadConfigFile(BIG_CONFIG).parsed), 2)],
 ];
-interface ProgStat {
-  id: number;
-  name: string;
-  map_ids?: number[];
-  run_time_ns?: number;
-  run_cnt?: number;
-}
-const json = <T>(args: string[]): T => JSON.parse(execFileSync('bpftool', [...args, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as T;
+const json = bpftoolJson;
 const kfMaps = json<{ id: number; name: string }[]>(['map', 'show'])
   .filter((m) => m.name === 'kf_tables')
   .map((m) => m.id);

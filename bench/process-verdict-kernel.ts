@@ -10,12 +10,12 @@
 //   node --import tsx bench/process-verdict-kernel.ts BASE_CHECKOUT [reps] [n]
 import { join } from 'node:path';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { loadConfigFile } from '../src/config/index.js';
 import { compileKernelFilter, encodeTable } from '../src/config/kernel-filter/index.js';
 import { compileProcessVerdicts } from '../src/config/kernel-filter/process-verdicts.js';
 import { Driver } from '../src/kernel/loader.js';
 import { DRIVER_OBJECTS } from '../src/driver-objects.js';
+import { bpftoolJson, type ProgStat } from './bpftool.js';
 import { BIG_CONFIG, buildWorkloads, makeWorkDir, runWorkload, waitIdle, type Workload } from './live.js';
 
 const baseRoot = process.argv[2];
@@ -32,14 +32,7 @@ const sides: [string, string[]][] = [
 const parsed = loadConfigFile(BIG_CONFIG).parsed;
 const table = encodeTable(compileKernelFilter(parsed), 1, compileProcessVerdicts(parsed).ports);
 
-interface ProgStat {
-  id: number;
-  name: string;
-  map_ids?: number[];
-  run_time_ns?: number;
-  run_cnt?: number;
-}
-const json = <T>(args: string[]): T => JSON.parse(execFileSync('bpftool', [...args, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as T;
+const json = bpftoolJson;
 /** the kernel's id of the map behind one of our fds */
 const mapId = (fd: number) => Number(/map_id:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]);
 function bpfNs(ring: number, prefix: string): number {
