@@ -69,6 +69,8 @@ export interface AgentStats {
   filtered: number;
   processes: number;
   config: string;
+  /** true while the journal's write backlog is full: the ring is not read (the kernel counts what it drops) */
+  capturePaused: boolean;
 }
 
 export class Agent {
@@ -371,6 +373,7 @@ export class Agent {
       filtered: this.filtered + earlyFilter.dropped,
       processes: this.processes.processCount(),
       config: this.config.source || '(built-in defaults)',
+      capturePaused: this.paused,
     };
   }
 

@@ -83,6 +83,8 @@ export interface StatsSnapshot {
   records: number;
   rejected: number;
   kernelDrops: string;
+  /** the journal's write backlog is full, so the ring is not read until it drains */
+  capturePaused?: boolean;
   accepted: number;
   filtered: number;
   sinks: { name: string; health: string; lagRecords: number; lagSeconds: number; delivered: number; retried: number; lost: number; lastError: string | null }[];
@@ -117,6 +119,7 @@ export function startStatsWriter(agent: Agent, everyMs = Number(process.env.SYSM
         records: a.records,
         rejected: a.rejected,
         kernelDrops: a.kernelDrops,
+        capturePaused: a.capturePaused,
         accepted: a.accepted,
         filtered: a.filtered,
         sinks: f.sinks.map((s) => ({
@@ -278,6 +281,7 @@ export function renderStatus(r: StatusReport): string {
       L.push(`  event ${String(id).padStart(3)} ${eventName(id).padEnd(28)} ${String(s.rateById[id] ?? 0).padStart(9)} /s   ${s.totalById[id]} total`);
     L.push(`  read ${s.records} records, accepted ${s.accepted}, filtered ${s.filtered}`);
     L.push(`drops: kernel ring ${s.kernelDrops}, decoder rejects ${s.rejected}, sink losses ${s.sinks.reduce((a, x) => a + x.lost, 0)}`);
+    if (s.capturePaused) L.push('capture: PAUSED (the journal cannot write: its backlog is full; the kernel counts what it drops)');
     L.push('sinks:');
     for (const k of s.sinks)
       L.push(
