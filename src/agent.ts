@@ -279,6 +279,8 @@ export class Agent {
           },
       max,
     );
+    // exits no child waits on are kept for this batch and the next two only (processes.ts)
+    if (n > 0) this.capture.processes.endBatch();
     const waits = this.capture.takeDeferred();
     if (waits.length === 0 && this.enrichment === null) {
       this.emit(out);

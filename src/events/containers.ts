@@ -185,6 +185,12 @@ export class Containers {
     }
   }
 
+  /** the process `pid` started at `ticks` is gone for good */
+  forget(pid: number, ticks: number): void {
+    const e = this.byPid.get(pid);
+    if (e !== undefined && e.ticks === ticks) this.byPid.delete(pid);
+  }
+
   private set(pid: number, e: Entry): void {
     if (this.byPid.size >= MAX_ENTRIES && !this.byPid.has(pid)) {
       // drop the oldest quarter (insertion order)

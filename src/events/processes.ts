@@ -65,6 +65,13 @@ export interface ProcessInfo {
   /** low 32 bits of the mm's end_code when `guid` was made (the GUID key's high half) */
   key: number;
   exitedAtMs?: number;
+  /**
+   * Children forked from this process that have neither exec'd nor exited: while one is left,
+   * this process stays known after its exit (that child's exec names it as the parent).
+   */
+  waitingChildren?: number;
+  /** the process this one was forked from, until this one execs or exits (then null) */
+  forkedFrom?: ProcessInfo | null;
 }
 
 const UNSET = 0xffffffff;
@@ -81,6 +88,16 @@ const KEEP_EXITED_MS = 5_000;
  * other jobs' storms at 30 s, ~0.5-1 KB each).
  */
 export const MAX_EXITED = 2048;
+/**
+ * An exited process no forked child waits on is kept only for the records of the ring batch of
+ * its exit and the next two (endBatch): the ring keeps the kernel's order, so its own late
+ * records and its children's come by then. Keeping every exit for seconds made each ProcessInfo
+ * outlive two scavenges under an exec storm, so V8 promoted them all and collected them in old
+ * space (bench/RESULTS.md, 2026-12-05: the agent's GC threads cost as much as its main thread).
+ */
+export const BRIEF_BATCHES = 2;
+/** without endBatch calls (a replay, a test), the brief generation turns over at this size */
+export const MAX_BRIEF = 4096;
 
 export function commandLineOf(argv: readonly string[]): string {
   // Sysmon for Linux joins argv with single spaces; detection rules are written for that.
@@ -95,12 +112,26 @@ export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
   /** pids /proc did not have, and when (lookup) */
   private readonly absent = new Map<number, number>();
-  /** the exited processes still kept, oldest exit first */
+  /** the exited processes a forked child still waits on, oldest exit first */
   private readonly exited = new ExitedQueue<ProcessInfo>(MAX_EXITED);
+  /** the other exited processes, by the ring batch of their exit (newest last): see BRIEF_BATCHES */
+  private brief: ProcessInfo[][] = Array.from({ length: BRIEF_BATCHES + 1 }, () => []);
+  /** called when an exited process leaves the table (the containers cache forgets it too) */
+  onForget: ((old: ProcessInfo) => void) | null = null;
   /** an exited process leaves the table, unless its pid names a newer process by now */
   private readonly forget = (old: ProcessInfo): void => {
-    if (this.byPid.get(old.pid) === old) this.byPid.delete(old.pid);
+    if (this.byPid.get(old.pid) !== old) return;
+    this.byPid.delete(old.pid);
+    this.onForget?.(old);
   };
+
+  /** The agent read one batch from the ring: exits of BRIEF_BATCHES batches ago are forgotten. */
+  endBatch(): void {
+    const gone = this.brief.shift()!;
+    for (const old of gone) this.forget(old);
+    gone.length = 0;
+    this.brief.push(gone);
+  }
 
   constructor(
     private readonly guids: GuidMaker,
@@ -186,6 +217,8 @@ export class ProcessTable {
         commandLine: argv.length ? commandLineOf(argv) : `[${comm}]`,
         cwd: readLink(`/proc/${pid}/cwd`) ?? '-',
         user: this.users.name(uid),
+        waitingChildren: 0,
+        forkedFrom: null,
       };
     } catch {
       return undefined;
@@ -221,6 +254,8 @@ export class ProcessTable {
     const ids = rec.ids;
     const ticks = ids.startTicks;
     const key = ids.key;
+    const before = this.byPid.get(rec.tgid);
+    const waiting = before !== undefined && before.ticks === ticks ? this.execed(before) : 0;
     const info: ProcessInfo = {
       pid: rec.tgid,
       ppid: ids.ppid,
@@ -236,9 +271,24 @@ export class ProcessTable {
       loginUid: ids.auid,
       session: ids.sessionid,
       tty: rec.tty,
+      waitingChildren: waiting,
+      forkedFrom: null,
     };
     this.byPid.set(info.pid, info);
     return info;
+  }
+
+  /** `child` execs or exits: its parent no longer waits on it; returns its own waiting children */
+  private execed(child: ProcessInfo): number {
+    const forkedFrom = child.forkedFrom;
+    if (forkedFrom) {
+      child.forkedFrom = null;
+      // the parent's entry now, if it has exec'd since the fork (the count moved to it)
+      const now = this.byPid.get(forkedFrom.pid);
+      const parent = now !== undefined && now.ticks === forkedFrom.ticks ? now : forkedFrom;
+      parent.waitingChildren = Math.max(0, (parent.waitingChildren ?? 0) - 1);
+    }
+    return child.waitingChildren ?? 0;
   }
 
   /** A forked child runs its parent's image until it execs. */
@@ -261,7 +311,10 @@ export class ProcessTable {
       loginUid: ids.auid,
       session: ids.sessionid,
       tty: parent?.tty ?? 0,
+      waitingChildren: 0,
+      forkedFrom: parent ?? null,
     };
+    if (parent) parent.waitingChildren = (parent.waitingChildren ?? 0) + 1;
     this.byPid.set(info.pid, info);
     return info;
   }
@@ -287,12 +340,20 @@ export class ProcessTable {
         loginUid: rec.ids.auid,
         session: rec.ids.sessionid,
         tty: 0,
+        waitingChildren: 0,
+        forkedFrom: null,
       };
       this.byPid.set(info.pid, info);
     }
     if (info.exitedAtMs === undefined) {
       info.exitedAtMs = nowMs;
-      this.exited.push(info, this.forget);
+      this.execed(info);
+      if ((info.waitingChildren ?? 0) > 0) this.exited.push(info, this.forget);
+      else {
+        const now = this.brief[BRIEF_BATCHES]!;
+        now.push(info);
+        if (now.length >= MAX_BRIEF) this.endBatch();
+      }
     }
     return info;
   }

@@ -117,6 +117,8 @@ export class SinkRunner {
   private readonly cursor: CursorFile;
   private readonly reader: DiskReader;
   private acked = 0;
+  /** told after each acknowledged batch (the fanout then releases what every sink has) */
+  onAcked: (() => void) | null = null;
   private health: SinkHealth = 'starting';
   private lastError: string | null = null;
   private lastErrorMs: number | null = null;
@@ -225,6 +227,7 @@ export class SinkRunner {
       const b: readonly SysmonEvent[] = batch;
       if (!(await this.withRetry(() => this.sink.write(b)))) break;
       this.acked = batch[batch.length - 1]!.recordId;
+      this.onAcked?.();
       this.delivered += batch.length;
       this.cursor.save(this.acked);
       const aw = this.ackWaiters;
@@ -298,6 +301,7 @@ export class Fanout {
   async add(sink: Sink): Promise<SinkRunner> {
     if (this.runners.has(sink.name)) throw new Error(`a sink named ${sink.name} is already attached`);
     const r = new SinkRunner(this.journal, sink, this.opts);
+    r.onAcked = this.releaseAcked;
     this.runners.set(sink.name, r);
     try {
       await r.start();
@@ -307,6 +311,13 @@ export class Fanout {
     }
     return r;
   }
+
+  /** the journal's in-memory tail keeps only what some sink has not acknowledged yet */
+  private readonly releaseAcked = (): void => {
+    let min = Infinity;
+    for (const r of this.runners.values()) min = Math.min(min, r.ackedId);
+    if (min !== Infinity) this.journal.tail.releaseThrough(min);
+  };
 
   get(name: string): SinkRunner | undefined {
     return this.runners.get(name);

@@ -1,5 +1,9 @@
 // The in-memory tail: the most recent published events, bounded by count and encoded bytes,
-// so that sinks that keep up never touch the disk.
+// so that sinks that keep up never touch the disk. Events every attached sink has acknowledged
+// leave it at once (releaseThrough): a sink that falls behind or starts later reads them from
+// disk. Holding the newest 32,768 events for nobody kept each of them alive for seconds, so V8
+// promoted them all and collected them in old space: under an exec storm the agent spent as much
+// CPU in GC threads as on its main thread (bench/RESULTS.md, 2026-12-05).
 import type { SysmonEvent } from '../events/event.js';
 import { EncodedEvent } from '../events/encoded.js';
 
@@ -44,14 +48,41 @@ export class TailBuffer {
     }
     while (this.length > 0 && (this.length > this.maxEvents || this.bytes > this.maxBytes)) {
       this.bytes -= this.sizes[this.head]!;
+      this.evs[this.head] = undefined!;
       this.head++;
     }
+    this.releaseOld();
+  }
+
+  /** Drops the events up to recordId `id` (every sink has them): no reader needs them in memory. */
+  releaseThrough(id: number): void {
+    if (this.length === 0 || this.evs[this.head]!.recordId > id) return;
+    while (this.length > 0 && this.evs[this.head]!.recordId <= id) {
+      this.bytes -= this.sizes[this.head]!;
+      this.evs[this.head] = undefined!;
+      this.head++;
+    }
+    this.compact();
+  }
+
+  private releaseOld(): void {
     const cold = this.evs.length - this.keepObjects;
     for (let i = Math.max(this.released, this.head); i < cold; i++) {
       const ev = this.evs[i]!;
       if (ev instanceof EncodedEvent) ev.releaseData();
     }
     this.released = Math.max(this.released, cold);
+    this.compact();
+  }
+
+  private compact(): void {
+    if (this.length === 0) {
+      this.evs = [];
+      this.sizes = [];
+      this.released = 0;
+      this.head = 0;
+      return;
+    }
     if (this.head > 4096 && this.head * 2 > this.evs.length) {
       this.evs = this.evs.slice(this.head);
       this.sizes = this.sizes.slice(this.head);

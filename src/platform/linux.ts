@@ -7,9 +7,12 @@ import { GuidMaker } from '../events/guid.js';
 import { bootEpochNs, bootTimeSeconds, machineId, UserNames } from '../events/host.js';
 import { ProcessTable } from '../events/processes.js';
 import { liveVerdicts } from '../config/kernel-filter/live-verdicts.js';
+import { containers } from '../events/containers.js';
 
 export function startLinuxCapture(): PlatformCapture {
   const processes = new ProcessTable(new GuidMaker(machineId(), bootTimeSeconds()), new UserNames());
+  // a process the table forgets leaves the containers cache too (else it kept 65,536 dead pids)
+  processes.onForget = (old) => containers.forget(old.pid, old.ticks);
   return {
     capture: new Capture(processes, bootEpochNs()),
     seedProcesses: () => {

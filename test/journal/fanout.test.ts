@@ -270,3 +270,36 @@ test('close() waits for a slow sink while it makes progress, cuts one that stall
     await cleanup();
   }
 });
+
+test('the in-memory tail holds only what some sink has not acknowledged; a stalled sink keeps it, then reads on', async () => {
+  const { dir, cleanup } = await tempDir('release');
+  try {
+    const j = await Journal.open({ dir, segmentBytes: 64 * 1024 });
+    const f = new Fanout(j, { retry: fastRetry, maxBatch: 100 });
+    const fast = new MemorySink('fast');
+    const slow = new MemorySink('slow');
+    slow.failing = true;
+    await f.add(fast);
+    await f.add(slow);
+    j.append(events(0, 300));
+    await j.flush();
+    await until(() => fast.received.length === 300, 'the fast sink gets everything');
+    assert.equal(j.stats().tailEvents, 300, 'the stalled sink still needs all of it: kept in memory');
+    slow.failing = false;
+    await until(() => f.get('slow')!.stats().acked === 300, 'the stalled sink catches up');
+    assert.equal(f.get('slow')!.stats().source, 'memory', 'from memory');
+    await until(() => j.stats().tailEvents === 0, 'both have everything: the tail lets go');
+    // what every sink has is gone from memory; a new sink reads it from disk, complete
+    const late = new Fanout(j, { retry: fastRetry, startAt: 'oldest' });
+    const third = new MemorySink('third');
+    await late.add(third);
+    await until(() => third.received.length === 300, 'a late sink reads it all');
+    assert.deepEqual(third.ids(), range(1, 300));
+    assert.equal(late.get('third')!.stats().source, 'disk');
+    await late.close();
+    await f.close();
+    await j.close();
+  } finally {
+    await cleanup();
+  }
+});

@@ -58,3 +58,24 @@ test('tail: bounded by count and by bytes', () => {
   assert.equal(tail.lastId, 201);
   assert.equal(tail.slice(1, 10), null, 'older than the tail: read the disk');
 });
+
+test('tail: releaseThrough drops what every sink has; later events still slice, older ones go to disk', () => {
+  const tail = new TailBuffer(10_000, 64 * 1024 * 1024, 100);
+  for (let i = 1; i <= 10; i++) tail.push([written(i)], [10]);
+  tail.releaseThrough(6);
+  assert.equal(tail.length, 4);
+  assert.equal(tail.byteSize, 40);
+  assert.equal(tail.firstId, 7);
+  assert.deepEqual(
+    tail.slice(7, 10)!.map((e) => e.recordId),
+    [7, 8, 9, 10],
+  );
+  assert.equal(tail.slice(6, 10), null, 'released: read the disk');
+  tail.releaseThrough(3); // older than what is held: nothing changes
+  assert.equal(tail.length, 4);
+  tail.releaseThrough(10);
+  assert.equal(tail.length, 0);
+  assert.equal(tail.byteSize, 0);
+  tail.push([written(11)], [10]);
+  assert.equal(tail.firstId, 11);
+});
