@@ -35,9 +35,14 @@ export function formatGuid(data1: number, seconds: number, key: bigint): string 
 export const USER_HZ = 100;
 const NS_PER_TICK = 1_000_000_000n / BigInt(USER_HZ);
 
-/** The low 32 bits of end_code (unsigned): the high half of a process GUID's key. */
+/**
+ * The low 32 bits of end_code, as a signed int32: the high half of a process GUID's key
+ * (formatted unsigned, `key >>> 0`). Signed so that V8 keeps it a small integer in every
+ * object that holds it: as an unsigned value, the first end_code at or above 2^31 turned the
+ * field into a double and deoptimized every process handler in the middle of a storm.
+ */
 export function guidKey(endCode: bigint): number {
-  return Number(BigInt.asUintN(32, endCode));
+  return Number(BigInt.asIntN(32, endCode));
 }
 
 export function startTicks(startBootNs: bigint): number {

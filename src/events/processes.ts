@@ -25,7 +25,7 @@ export interface TaskIds {
   readonly ppid: number;
   /** start time in USER_HZ ticks since boot, as /proc/PID/stat field 22 gives it */
   readonly startTicks: number;
-  /** end_code's low 32 bits: the high half of the ProcessGuid key (guidKey) */
+  /** end_code's low 32 bits, signed: the high half of the ProcessGuid key (guidKey) */
   readonly key: number;
   readonly parentStartTicks: number;
   readonly parentKey: number;
@@ -64,7 +64,7 @@ export interface ProcessInfo {
   tty: number;
   /** low 32 bits of the mm's end_code when `guid` was made (the GUID key's high half) */
   key: number;
-  exitedAtMs?: number;
+  exitedAtMs?: number | undefined;
   /**
    * Children forked from this process that have neither exec'd nor exited: while one is left,
    * this process stays known after its exit (that child's exec names it as the parent).
@@ -72,6 +72,30 @@ export interface ProcessInfo {
   waitingChildren?: number;
   /** the process this one was forked from, until this one execs or exits (then null) */
   forkedFrom?: ProcessInfo | null;
+}
+
+/**
+ * Every entry the table makes has this one shape (the same fields, in the same order, from
+ * birth): an entry read from /proc with its fields in another order gave V8 a second hidden
+ * class, so the first such parent of an exec storm deoptimized every process handler at once.
+ */
+function processInfo(
+  pid: number,
+  ppid: number,
+  ticks: number,
+  guid: string,
+  key: number,
+  image: string,
+  commandLine: string,
+  cwd: string,
+  uid: number,
+  user: string,
+  loginUid: number,
+  session: number,
+  tty: number,
+  forkedFrom: ProcessInfo | null,
+): ProcessInfo {
+  return { pid, ppid, ticks, guid, key, image, commandLine, cwd, uid, user, loginUid, session, tty, exitedAtMs: undefined, waitingChildren: 0, forkedFrom };
 }
 
 const UNSET = 0xffffffff;
@@ -203,23 +227,22 @@ export class ProcessTable {
       const session = readNumber(`/proc/${pid}/sessionid`);
       const argv = readArgv(pid);
       const image = readLink(`/proc/${pid}/exe`);
-      return {
+      return processInfo(
         pid,
         ppid,
         ticks,
+        this.guids.processByKey(pid, ticks, key),
+        key,
+        image ?? '-',
+        argv.length ? commandLineOf(argv) : `[${comm}]`,
+        readLink(`/proc/${pid}/cwd`) ?? '-',
         uid,
+        this.users.name(uid),
         loginUid,
         session,
         tty,
-        guid: this.guids.processByKey(pid, ticks, key),
-        key,
-        image: image ?? '-',
-        commandLine: argv.length ? commandLineOf(argv) : `[${comm}]`,
-        cwd: readLink(`/proc/${pid}/cwd`) ?? '-',
-        user: this.users.name(uid),
-        waitingChildren: 0,
-        forkedFrom: null,
-      };
+        null,
+      );
     } catch {
       return undefined;
     }
@@ -256,24 +279,24 @@ export class ProcessTable {
     const key = ids.key;
     const before = this.byPid.get(rec.tgid);
     const waiting = before !== undefined && before.ticks === ticks ? this.execed(before) : 0;
-    const info: ProcessInfo = {
-      pid: rec.tgid,
-      ppid: ids.ppid,
+    const info = processInfo(
+      rec.tgid,
+      ids.ppid,
       ticks,
-      guid: this.guids.processByKey(rec.tgid, ticks, key),
+      this.guids.processByKey(rec.tgid, ticks, key),
       key,
       // a memfd (fileless exec) has no path, only a name: render it as /proc/PID/exe does
-      image: rec.exe.startsWith('/memfd:') ? `${rec.exe} (deleted)` : rec.exe,
-      commandLine: rec.commandLine,
-      cwd: rec.cwd,
-      uid: ids.uid,
-      user: this.users.name(ids.uid),
-      loginUid: ids.auid,
-      session: ids.sessionid,
-      tty: rec.tty,
-      waitingChildren: waiting,
-      forkedFrom: null,
-    };
+      rec.exe.startsWith('/memfd:') ? `${rec.exe} (deleted)` : rec.exe,
+      rec.commandLine,
+      rec.cwd,
+      ids.uid,
+      this.users.name(ids.uid),
+      ids.auid,
+      ids.sessionid,
+      rec.tty,
+      null,
+    );
+    info.waitingChildren = waiting;
     this.byPid.set(info.pid, info);
     return info;
   }
@@ -297,23 +320,22 @@ export class ProcessTable {
     const parent = this.parentOf(ids);
     const ticks = ids.startTicks;
     const key = ids.key;
-    const info: ProcessInfo = {
-      pid: rec.tgid,
-      ppid: ids.ppid,
+    const info = processInfo(
+      rec.tgid,
+      ids.ppid,
       ticks,
-      guid: this.guids.processByKey(rec.tgid, ticks, key),
+      this.guids.processByKey(rec.tgid, ticks, key),
       key,
-      image: parent?.image ?? '-',
-      commandLine: parent?.commandLine ?? '-',
-      cwd: parent?.cwd ?? '-',
-      uid: ids.uid,
-      user: this.users.name(ids.uid),
-      loginUid: ids.auid,
-      session: ids.sessionid,
-      tty: parent?.tty ?? 0,
-      waitingChildren: 0,
-      forkedFrom: parent ?? null,
-    };
+      parent?.image ?? '-',
+      parent?.commandLine ?? '-',
+      parent?.cwd ?? '-',
+      ids.uid,
+      this.users.name(ids.uid),
+      ids.auid,
+      ids.sessionid,
+      parent?.tty ?? 0,
+      parent ?? null,
+    );
     if (parent) parent.waitingChildren = (parent.waitingChildren ?? 0) + 1;
     this.byPid.set(info.pid, info);
     return info;
@@ -326,23 +348,22 @@ export class ProcessTable {
     if (!info || info.ticks !== ticks) {
       // never seen (started and ended between two seeds): describe it as best we can
       const key = rec.ids.key;
-      info = {
-        pid: rec.tgid,
-        ppid: rec.ids.ppid,
+      info = processInfo(
+        rec.tgid,
+        rec.ids.ppid,
         ticks,
-        guid: this.guids.processByKey(rec.tgid, ticks, key),
+        this.guids.processByKey(rec.tgid, ticks, key),
         key,
-        image: '-',
-        commandLine: '-',
-        cwd: '-',
-        uid: rec.ids.uid,
-        user: this.users.name(rec.ids.uid),
-        loginUid: rec.ids.auid,
-        session: rec.ids.sessionid,
-        tty: 0,
-        waitingChildren: 0,
-        forkedFrom: null,
-      };
+        '-',
+        '-',
+        '-',
+        rec.ids.uid,
+        this.users.name(rec.ids.uid),
+        rec.ids.auid,
+        rec.ids.sessionid,
+        0,
+        null,
+      );
       this.byPid.set(info.pid, info);
     }
     if (info.exitedAtMs === undefined) {

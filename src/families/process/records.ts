@@ -35,9 +35,9 @@ export function readTaskIds(b: Buffer, at: number): TaskIds {
     sessionid: b.readUInt32LE(at + I.sessionid[0]),
     ppid: b.readUInt32LE(at + I.ppid[0]),
     startTicks: startTicksOf(b.readUInt32LE(start), b.readUInt32LE(start + 4)),
-    key: b.readUInt32LE(at + I.end_code[0]),
+    key: b.readInt32LE(at + I.end_code[0]), // signed: see guidKey
     parentStartTicks: startTicksOf(b.readUInt32LE(parentStart), b.readUInt32LE(parentStart + 4)),
-    parentKey: b.readUInt32LE(at + I.parent_end_code[0]),
+    parentKey: b.readInt32LE(at + I.parent_end_code[0]),
   };
 }
 
