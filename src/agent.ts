@@ -221,7 +221,8 @@ export class Agent {
 
     this.schedulePoll(0);
     this.timers.push(setInterval(() => this.checkDrops(), 250));
-    this.timers.push(setInterval(() => this.processes.sweep(Date.now()), 10_000));
+    const sweep = this.processes.sweep?.bind(this.processes);
+    if (sweep) this.timers.push(setInterval(() => sweep(Date.now()), 10_000));
     this.timers.push(setInterval(() => this.capture.setBootEpoch(this.processes.bootEpochNs()), 60_000));
     const every = this.opts.statsEveryMs ?? 60_000;
     if (every > 0) this.timers.push(setInterval(() => log.info({ agent: this.stats(), ...this.fanout.stats(), memory: memoryMB() }, 'stats'), every));

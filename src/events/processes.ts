@@ -7,7 +7,6 @@ import { type GuidMaker, guidKey } from './guid.js';
 import type { UserNames } from './host.js';
 import { decodeBytes } from '../kernel/text.js';
 import { readProcText } from './procfs.js';
-import { ExitedQueue } from './exited-queue.js';
 import { conventions } from './conventions.js';
 import { UtmpLogons, ttyFromStat, ttyLine } from './utmp.js';
 
@@ -65,13 +64,6 @@ export interface ProcessInfo {
   /** low 32 bits of the mm's end_code when `guid` was made (the GUID key's high half) */
   key: number;
   exitedAtMs?: number | undefined;
-  /**
-   * Children forked from this process that have neither exec'd nor exited: while one is left,
-   * this process stays known after its exit (that child's exec names it as the parent).
-   */
-  waitingChildren?: number;
-  /** the process this one was forked from, until this one execs or exits (then null) */
-  forkedFrom?: ProcessInfo | null;
 }
 
 /**
@@ -93,31 +85,19 @@ function processInfo(
   loginUid: number,
   session: number,
   tty: number,
-  forkedFrom: ProcessInfo | null,
 ): ProcessInfo {
-  return { pid, ppid, ticks, guid, key, image, commandLine, cwd, uid, user, loginUid, session, tty, exitedAtMs: undefined, waitingChildren: 0, forkedFrom };
+  return { pid, ppid, ticks, guid, key, image, commandLine, cwd, uid, user, loginUid, session, tty, exitedAtMs: undefined };
 }
 
 const UNSET = 0xffffffff;
 /**
- * How long an exited process stays queryable. The ring keeps the kernel's order, so a record
- * that names the process (its own, a child's fork or exec) comes before or within a batch or
- * two of its exit (tens of ms); 5 s is a wide margin. At 30 s a 200 exec/s load kept ~6,000
- * exited entries, ~6 MB of the agent's heap (bench/RESULTS.md, 2026-12-05 00:20).
- */
-const KEEP_EXITED_MS = 5_000;
-/**
- * At most this many exited processes are kept (the oldest exits go first): without a bound an
- * exec storm of N processes/s kept KEEP_EXITED_MS x N entries (16,000 seen in a soak beside
- * other jobs' storms at 30 s, ~0.5-1 KB each).
- */
-export const MAX_EXITED = 2048;
-/**
- * An exited process no forked child waits on is kept only for the records of the ring batch of
- * its exit and the next two (endBatch): the ring keeps the kernel's order, so its own late
- * records and its children's come by then. Keeping every exit for seconds made each ProcessInfo
- * outlive two scavenges under an exec storm, so V8 promoted them all and collected them in old
- * space (bench/RESULTS.md, 2026-12-05: the agent's GC threads cost as much as its main thread).
+ * An exited process is kept for the records of the ring batch of its exit and the next two
+ * (endBatch), then forgotten. The ring keeps the kernel's order, so its own late records (files
+ * closed by exit_files, a racing thread's) come by then; a child that execs later names its new
+ * parent, as the kernel reparents children right after the exit tracepoint (fill_ids reads
+ * real_parent at exec). Keeping every exit for 5 s made each entry outlive two scavenges under
+ * an exec storm, so V8 promoted them all and collected them in old space (bench/RESULTS.md,
+ * 2026-12-05: the agent's GC threads cost as much as its main thread).
  */
 export const BRIEF_BATCHES = 2;
 /** without endBatch calls (a replay, a test), the brief generation turns over at this size */
@@ -136,9 +116,7 @@ export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
   /** pids /proc did not have, and when (lookup) */
   private readonly absent = new Map<number, number>();
-  /** the exited processes a forked child still waits on, oldest exit first */
-  private readonly exited = new ExitedQueue<ProcessInfo>(MAX_EXITED);
-  /** the other exited processes, by the ring batch of their exit (newest last): see BRIEF_BATCHES */
+  /** the exited processes, by the ring batch of their exit (newest last): see BRIEF_BATCHES */
   private brief: ProcessInfo[][] = Array.from({ length: BRIEF_BATCHES + 1 }, () => []);
   /** called when an exited process leaves the table (the containers cache forgets it too) */
   onForget: ((old: ProcessInfo) => void) | null = null;
@@ -241,7 +219,6 @@ export class ProcessTable {
         loginUid,
         session,
         tty,
-        null,
       );
     } catch {
       return undefined;
@@ -277,8 +254,6 @@ export class ProcessTable {
     const ids = rec.ids;
     const ticks = ids.startTicks;
     const key = ids.key;
-    const before = this.byPid.get(rec.tgid);
-    const waiting = before !== undefined && before.ticks === ticks ? this.execed(before) : 0;
     const info = processInfo(
       rec.tgid,
       ids.ppid,
@@ -294,24 +269,9 @@ export class ProcessTable {
       ids.auid,
       ids.sessionid,
       rec.tty,
-      null,
     );
-    info.waitingChildren = waiting;
     this.byPid.set(info.pid, info);
     return info;
-  }
-
-  /** `child` execs or exits: its parent no longer waits on it; returns its own waiting children */
-  private execed(child: ProcessInfo): number {
-    const forkedFrom = child.forkedFrom;
-    if (forkedFrom) {
-      child.forkedFrom = null;
-      // the parent's entry now, if it has exec'd since the fork (the count moved to it)
-      const now = this.byPid.get(forkedFrom.pid);
-      const parent = now !== undefined && now.ticks === forkedFrom.ticks ? now : forkedFrom;
-      parent.waitingChildren = Math.max(0, (parent.waitingChildren ?? 0) - 1);
-    }
-    return child.waitingChildren ?? 0;
   }
 
   /** A forked child runs its parent's image until it execs. */
@@ -334,9 +294,7 @@ export class ProcessTable {
       ids.auid,
       ids.sessionid,
       parent?.tty ?? 0,
-      parent ?? null,
     );
-    if (parent) parent.waitingChildren = (parent.waitingChildren ?? 0) + 1;
     this.byPid.set(info.pid, info);
     return info;
   }
@@ -362,26 +320,16 @@ export class ProcessTable {
         rec.ids.auid,
         rec.ids.sessionid,
         0,
-        null,
       );
       this.byPid.set(info.pid, info);
     }
     if (info.exitedAtMs === undefined) {
       info.exitedAtMs = nowMs;
-      this.execed(info);
-      if ((info.waitingChildren ?? 0) > 0) this.exited.push(info, this.forget);
-      else {
-        const now = this.brief[BRIEF_BATCHES]!;
-        now.push(info);
-        if (now.length >= MAX_BRIEF) this.endBatch();
-      }
+      const now = this.brief[BRIEF_BATCHES]!;
+      now.push(info);
+      if (now.length >= MAX_BRIEF) this.endBatch();
     }
     return info;
-  }
-
-  /** Forgets processes that exited long enough ago. */
-  sweep(nowMs: number): void {
-    this.exited.expire(nowMs, KEEP_EXITED_MS, this.forget);
   }
 
   logonGuid(info: ProcessInfo): string {

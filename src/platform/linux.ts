@@ -22,7 +22,6 @@ export function startLinuxCapture(): PlatformCapture {
       return n;
     },
     processCount: () => processes.size,
-    sweep: (nowMs) => processes.sweep(nowMs),
     bootEpochNs,
     programWanted,
   };

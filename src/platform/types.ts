@@ -9,8 +9,8 @@ export interface PlatformCapture {
   /** reads the processes that already run (Linux: /proc; Windows: none, see its README) */
   seedProcesses(): number;
   processCount(): number;
-  /** forgets processes that exited a while ago */
-  sweep(nowMs: number): void;
+  /** forgets processes that exited a while ago (Windows; Linux forgets them by ring batch, ProcessTable.endBatch) */
+  sweep?(nowMs: number): void;
   /** current wall clock minus the driver's boot clock (re-read as the clocks drift) */
   bootEpochNs(): bigint;
   /** whether a driver program should be attached while the config captures `captured` events */
