@@ -123,9 +123,15 @@ export class HashService {
   /** The config's HashAlgorithms; null or empty switches hashing off. */
   configure(list: readonly string[] | null | undefined): void {
     const next = normalizeAlgorithms(list);
-    if (next.join() !== this.algs.join()) this.cache.clear();
+    if (next.join() !== this.algs.join()) {
+      this.cache.clear();
+      this.generation++;
+    }
     this.algs = next;
   }
+
+  /** changes whenever cached results stop applying (other algorithms): memos in front of lookup() check it */
+  generation = 0;
 
   get enabled(): boolean {
     return this.algs.length > 0;

@@ -2,7 +2,8 @@
 // fields, hostile command lines, pre-existing processes, and 2,000 processes with no loss.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -99,6 +100,32 @@ describe('process events from the kernel', () => {
     assert.equal(term!.EventData.Image, '/usr/bin/printf');
     assert.equal(term!.EventData.User, 'root');
     assert.ok(term!.EventRecordID > printf.EventRecordID, 'terminate follows create');
+  });
+
+  it('Hashes of the image each exec ran: the first hashed, repeats from the caches, a rewritten file hashed anew', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sysmon-ts-hash-')));
+    const image = join(dir, 'hashme');
+    const sha256 = () => `SHA256=${createHash('sha256').update(readFileSync(image)).digest('hex')}`;
+    // one at a time: the first is hashed by a worker, the next ones find the result cached
+    const execs = async (marker: string, n: number) => {
+      const out: JsonEvent[] = [];
+      for (let i = 0; i < n; i++) {
+        await runCommand(image, [`${marker}-${i}`]);
+        out.push(...(await agent.waitFor((e) => e.EventID === 1 && e.EventData.CommandLine === `${image} ${marker}-${i}`, 15_000, `exec ${i} of ${marker}`)));
+      }
+      return out;
+    };
+    copyFileSync('/usr/bin/true', image);
+    const first = sha256();
+    const m1 = `hash${process.hrtime.bigint()}`;
+    for (const ev of await execs(m1, 4)) assert.equal(ev.EventData.Hashes, first, String(ev.EventData.CommandLine));
+    // the same inode, rewritten with other bytes (another size and mtime): not the cached hash
+    copyFileSync('/usr/bin/echo', image);
+    const second = sha256();
+    assert.notEqual(second, first);
+    const m2 = `hash${process.hrtime.bigint()}`;
+    for (const ev of await execs(m2, 4)) assert.equal(ev.EventData.Hashes, second, String(ev.EventData.CommandLine));
   });
 
   it('ProcessCreate UtcTime is the task start time (fork), as Sysmon for Linux writes it', async (t) => {

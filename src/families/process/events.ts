@@ -3,7 +3,7 @@
 // "no level", PE version fields "-").
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { HandlersFor } from '../descriptor.js';
-import { readExecKeptFacts, type PROCESS_DECODERS } from './records.js';
+import { readExecCgroupId, readExecKeptFacts, type PROCESS_DECODERS } from './records.js';
 import { utcTime } from '../../events/time.js';
 import { NULL_GUID } from '../../events/guid.js';
 import { hashes } from '../../events/hashes.js';
@@ -14,6 +14,9 @@ import { RecordFlag } from '../../kernel/records/common.js';
 import { conventions } from '../../events/conventions.js';
 import { builder, type Built } from '../../events/build.js';
 import { processWatch } from '../../events/process-watch.js';
+import { ImageHashMemo } from './image-hash-memo.js';
+
+const imageHashes = new ImageHashMemo();
 
 const UNSET = 0xffffffff;
 
@@ -71,11 +74,10 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;
-    const kept = readExecKeptFacts(ctx.record);
     containers.onExec(
       proc.pid,
       proc.ticks,
-      kept.cgroupId,
+      readExecCgroupId(ctx.record),
       ctx.processes,
       r.flags & RecordFlag.ParentCgroups ? { pid: r.ids.ppid, ticks: r.ids.parentStartTicks } : undefined,
     );
@@ -83,11 +85,18 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
     // HashAlgorithms set: the image's hashes, off the main thread, bounded (src/events/hashes.ts);
     // a cached one (by the inode the kernel ran) is filled at once and holds nothing back
     if (hashes.enabled) {
-      const f = kept.exeFile;
+      const memo = imageHashes.get(ctx.record, hashes.generation);
+      if (memo !== undefined) {
+        ev.data.Hashes = memo;
+        return;
+      }
+      const f = readExecKeptFacts(ctx.record).exeFile;
       const known = { dev: userDev(f.dev), ino: f.ino, size: f.size, mtimeNs: f.mtimeNs };
       const cached = hashes.lookup(known);
-      if (cached !== undefined) ev.data.Hashes = cached;
-      else
+      if (cached !== undefined) {
+        ev.data.Hashes = cached;
+        imageHashes.set(ctx.record, hashes.generation, cached);
+      } else
         ctx.defer(
           hashes.hashFile(proc.image, known).then((h) => {
             ev.data.Hashes = h;

@@ -77,6 +77,11 @@ export interface ExecKeptFacts {
   exeFile: { dev: number; ino: bigint; size: bigint; mtimeNs: bigint };
 }
 
+/** The cgroup v2 id of ExecKeptFacts alone (the image's inode is read only when no memo has its hashes). */
+export function readExecCgroupId(rec: Buffer): bigint {
+  return u64(rec, PROCESS_LAYOUT.exec_record.cgroup_id[0]);
+}
+
 /** `rec`: an exec record PROCESS_DECODERS accepted */
 export function readExecKeptFacts(rec: Buffer): ExecKeptFacts {
   const E = PROCESS_LAYOUT.exec_record;
