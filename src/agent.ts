@@ -280,7 +280,7 @@ export class Agent {
           },
       max,
     );
-    // exits no child waits on are kept for this batch and the next two only (processes.ts)
+    // an exit is kept for the records of this batch and the next two only (ProcessTable.endBatch)
     if (n > 0) this.capture.processes.endBatch();
     const waits = this.capture.takeDeferred();
     if (waits.length === 0 && this.enrichment === null) {

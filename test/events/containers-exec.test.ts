@@ -68,3 +68,18 @@ it("hybrid host, in its parent's cgroups (kernel flag): the parent's context, no
   assert.equal(c.stats.procReads, 2);
   assert.equal(c.forPid(32, procs), null);
 });
+
+it('a process the table forgets leaves the cache (same start time only): its pid is read again', () => {
+  const v2 = `0::/system.slice/docker-${ID}.scope\n`;
+  const c = new Containers(fakeProc({ 40: '0::/user.slice\n', 41: v2 }));
+  const procs = table();
+  c.onExec(40, 7, 900n, procs);
+  c.onExec(41, 7, 901n, procs);
+  const reads = c.stats.procReads;
+  c.forget(41, 8); // another process that once had this pid: not this entry
+  assert.equal(c.forPid(41, procs)?.id, ID);
+  assert.equal(c.stats.procReads, reads, 'still cached');
+  c.forget(41, 7);
+  assert.equal(c.forPid(41, procs)?.id, ID, 'read from /proc again');
+  assert.equal(c.stats.procReads, reads + 1);
+});

@@ -25,7 +25,7 @@ const exit = (pid: number, ppid = 1): ExitFacts => ({ tgid: pid, ids: ids(pid, p
 const exec = (pid: number, ppid: number, exe: string): ExecFacts => ({ tgid: pid, ids: ids(pid, ppid), exe, cwd: '/', commandLine: exe, tty: 0 });
 const newTable = () => new ProcessTable(new GuidMaker(0, 0), new UserNames(() => 'root'));
 
-it('an exit no child waits on is kept for its batch and the next BRIEF_BATCHES, then forgotten', () => {
+it('an exit is kept for its batch and the next BRIEF_BATCHES, then forgotten', () => {
   const table = newTable();
   table.onFork(fork(100));
   table.onExec(exec(100, 1, '/bin/short'));
