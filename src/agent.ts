@@ -15,6 +15,7 @@ import { configureFileEvents } from './families/file/events.js';
 import { earlyFilter } from './events/early-filter.js';
 import { setNetworkOptions } from './families/network/events.js';
 import { ConfigGenerations } from './config/kernel-filter/generations.js';
+import { liveVerdicts } from './config/kernel-filter/live-verdicts.js';
 import { setConventions } from './events/conventions.js';
 import type { Sink } from '../sinks/sink.js';
 import { startupPhases } from './startup-phases.js';
@@ -255,7 +256,11 @@ export class Agent {
 
   private poll(): void {
     let n = 0;
-    if (!this.paused) n = this.drainRing();
+    if (!this.paused) {
+      n = this.drainRing();
+      // processes exec'd in an earlier read and still alive get their kernel verdicts now
+      liveVerdicts.afterRingRead();
+    }
     // a busy ring is read again at once; a quiet one on a timer that backs off to 32 ms
     // while nothing arrives (a 16 MiB ring takes ~0.4 s of the worst file storm to fill)
     this.idleDelay = n > 0 ? this.pollMs : Math.min(this.idleDelay * 2, MAX_IDLE_POLL_MS);

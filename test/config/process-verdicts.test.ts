@@ -23,7 +23,7 @@ import { CONDITIONS, eventDef } from '../../src/events/schema.js';
 import type { FilterDef, MatchOptions } from '../../src/config/parse.js';
 import { randomConfig, rng } from './gen.js';
 import { DEFINES } from '../../src/kernel/generated/events-h.js';
-import { LiveVerdicts, MAX_LIVE } from '../../src/config/kernel-filter/live-verdicts.js';
+import { LiveVerdicts, MAX_LIVE, VERDICT_DELAY_MS } from '../../src/config/kernel-filter/live-verdicts.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url));
 const REAL = [
@@ -309,4 +309,41 @@ test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgott
   assert.equal(written.length, MAX_LIVE);
   const again = new Set(written);
   assert.ok(again.has(1) && again.has(n) && !again.has(2) && !again.has(11) && again.has(12));
+});
+
+test('LiveVerdicts writes a verdict only for a process still alive after the ring read that follows its exec, and 20 ms after it', async () => {
+  const c = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml');
+  const plan = compileProcessVerdicts(c.parsed);
+  const written: number[] = [];
+  const sink = {
+    writeVerdict: (tgid: number) => {
+      written.push(tgid);
+      return true;
+    },
+    claimSeeded: () => true,
+  };
+  const live = new LiveVerdicts();
+  live.configure(plan, 1, sink);
+  const facts = (pid: number) => ({ guid: '{g}', pid, image: '/tmp/bench/connect_storm', user: 'root' });
+  // read 0 brings the execs of 100 (lives on) and 101 (exits in read 1)
+  live.onExec(facts(100), 1n, 1n);
+  live.onExec(facts(101), 2n, 1n);
+  live.afterRingRead();
+  assert.deepEqual(written, [], 'no verdict before a later read could have brought the exit');
+  await new Promise((r) => setTimeout(r, VERDICT_DELAY_MS + 5));
+  // read 1 brings 101's exit and the exec of 102
+  live.onExit(101);
+  live.onExec(facts(102), 3n, 1n);
+  live.afterRingRead();
+  assert.deepEqual(written, [100], 'the process alive after the next read gets its verdict, the exited one none');
+  // 102 is alive after read 2, but its exec is younger than VERDICT_DELAY_MS: not yet
+  live.afterRingRead();
+  assert.deepEqual(written, [100]);
+  await new Promise((r) => setTimeout(r, VERDICT_DELAY_MS + 5));
+  live.afterRingRead();
+  assert.deepEqual(written, [100, 102]);
+  // a reload: the live processes get verdicts of the new generation at the next read
+  live.configure(plan, 2, sink);
+  live.afterRingRead();
+  assert.deepEqual(written.slice(2).sort(), [100, 102]);
 });

@@ -3,18 +3,21 @@
 // family's handlers (src/events/process-watch.ts), configured by ConfigGenerations with each
 // config the kernel accepted.
 //
-// A verdict is computed and written only for a process still alive VERDICT_DELAY_MS after its
-// exec record was handled: most processes of an exec storm exit within a few ms, and a verdict
-// for them would cost its computation (~20 us with sysmon-modular) and a map write for nothing
-// (with setImmediate, i.e. after the ring batch, the exec storm still computed one for most
-// children: their exit record was often in the next batch).
+// A verdict is computed and written only for a process still alive after the ring read that
+// follows the one that brought its exec record, and at least VERDICT_DELAY_MS after that
+// record was handled (the agent calls afterRingRead after each read): most processes of an
+// exec storm exit within a few ms, and a verdict for them would cost its computation (~20 us
+// with sysmon-modular) and a map write for nothing. A timer of VERDICT_DELAY_MS did not know
+// when the ring was read: with reads 50 ms apart it fired between them, before the exits of
+// the children exec'd late in the last read had been read, and computed a verdict for most of
+// them (10% of the agent's main thread in an exec storm with sysmon-modular).
 import { readdirSync } from 'node:fs';
 import { STRUCTS } from '../../kernel/generated/events-h.js';
 import { processWatch, type ProcessWatcher } from '../../events/process-watch.js';
 import { verdictBits, type ProcessFacts, type VerdictPlan } from './process-verdicts.js';
 
 const V = STRUCTS.pv_verdict;
-/** how long a process must live before it gets a verdict */
+/** how long after its exec record was handled a process must still live to get a verdict */
 export const VERDICT_DELAY_MS = 20;
 /**
  * At most this many processes are remembered (the oldest go first): an exit record lost to a
@@ -30,6 +33,11 @@ export interface VerdictSink {
   claimSeeded(tgid: number): boolean;
 }
 
+interface Pending {
+  since: number;
+  read: number;
+}
+
 interface Live {
   facts: ProcessFacts;
   execNs: bigint;
@@ -42,9 +50,10 @@ export class LiveVerdicts implements ProcessWatcher {
   private sink: VerdictSink | null = null;
   /** processes seen exec (or seeded from /proc) and not exit, oldest first */
   private readonly live = new Map<number, Live>();
-  /** ... whose verdict is not written yet, and since when (performance.now()) */
-  private readonly pending = new Map<number, number>();
-  private scheduled = false;
+  /** ... whose verdict is not written yet: since when (performance.now()) and in which ring read */
+  private readonly pending = new Map<number, Pending>();
+  /** ring reads done (afterRingRead) */
+  private reads = 0;
   private readonly buf = Buffer.alloc(V.size);
   /** verdicts written that drop something, and writes the kernel refused */
   written = 0;
@@ -60,8 +69,7 @@ export class LiveVerdicts implements ProcessWatcher {
     else if (processWatch.watcher === this) processWatch.watcher = null;
     // the kernel ignores every verdict of an older generation: the live processes get new ones
     // (at once: these processes have lived long enough)
-    if (this.sink) for (const pid of this.live.keys()) this.pending.set(pid, -Infinity);
-    this.schedule();
+    if (this.sink) for (const pid of this.live.keys()) this.pending.set(pid, { since: -Infinity, read: -1 });
   }
 
   /** The process `facts.pid` ran a new image (exec record of boot time execNs). */
@@ -70,8 +78,8 @@ export class LiveVerdicts implements ProcessWatcher {
     this.live.delete(facts.pid); // a new exec: the process moves to the young end
     this.live.set(facts.pid, { facts, execNs, startNs });
     if (this.live.size > MAX_LIVE) this.live.delete(this.live.keys().next().value!);
-    this.pending.set(facts.pid, performance.now());
-    this.schedule();
+    this.pending.delete(facts.pid);
+    this.pending.set(facts.pid, { since: performance.now(), read: this.reads });
   }
 
   /**
@@ -95,15 +103,20 @@ export class LiveVerdicts implements ProcessWatcher {
     return this.live.size;
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.pending.size === 0) return;
-    this.scheduled = true;
-    setTimeout(() => this.flush(VERDICT_DELAY_MS), VERDICT_DELAY_MS).unref();
+  /**
+   * The agent read the ring (whether or not it brought records): processes whose exec came in
+   * an earlier read and that are still alive VERDICT_DELAY_MS after it get their verdicts.
+   */
+  afterRingRead(): void {
+    if (this.pending.size > 0) this.flush(VERDICT_DELAY_MS, this.reads);
+    this.reads++;
   }
 
-  /** Writes the verdicts of pending processes old enough (all of them: tests call it instead of waiting). */
-  flush(minAgeMs = 0): void {
-    this.scheduled = false;
+  /**
+   * Writes the verdicts of pending processes at least minAgeMs old whose exec came in a ring
+   * read before `beforeRead` (all of them by default: tests call it instead of reading).
+   */
+  flush(minAgeMs = 0, beforeRead = Infinity): void {
     const plan = this.plan,
       sink = this.sink;
     if (!plan || !sink) {
@@ -111,8 +124,8 @@ export class LiveVerdicts implements ProcessWatcher {
       return;
     }
     const now = performance.now();
-    for (const [pid, since] of this.pending) {
-      if (now - since < minAgeMs) continue;
+    for (const [pid, { since, read }] of this.pending) {
+      if (read >= beforeRead || now - since < minAgeMs) continue;
       this.pending.delete(pid);
       const p = this.live.get(pid);
       if (!p) continue;
@@ -128,7 +141,6 @@ export class LiveVerdicts implements ProcessWatcher {
       if (sink.writeVerdict(pid, b)) this.written++;
       else this.refused++;
     }
-    this.schedule();
   }
 }
 
