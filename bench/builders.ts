@@ -104,7 +104,9 @@ const net = {
   localPort: 40000,
   remotePort: 443,
   localAddr: Buffer.from([127, 0, 0, 1]),
+  localAddrAt: 0,
   remoteAddr: Buffer.from([93, 184, 216, 34]),
+  remoteAddrAt: 0,
 } as unknown as NetConnectRecord;
 const access = { type: 40, flags: 0, bootNs: 1n, tgid: 4242, tid: 4243, ids, target, granted: 0x1fffff, how: 0, request: 0n } as unknown as AccessRecord;
 const table = { logonGuid: () => '{3fc4a2b1-0000-0000-0000-000000000000}' } as unknown as ProcessTable;

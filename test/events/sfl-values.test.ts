@@ -160,7 +160,9 @@ const conn: NetConnectRecord = {
   localPort: 40000,
   remotePort: 443,
   localAddr: Buffer.from([127, 0, 0, 1]),
+  localAddrAt: 0,
   remoteAddr: Buffer.from([127, 0, 0, 1]),
+  remoteAddrAt: 0,
 };
 
 test('NetworkConnect port names: "-" as Sysmon for Linux writes them; --windows names them', () => {

@@ -357,6 +357,12 @@ describe('event 3 helpers', () => {
     assert.equal(formatIpv6(v6('2001:0db8:0001:0001:0001:0001:0001:0001')), '2001:db8:1:1:1:1:1:1');
     assert.deepEqual(endpointOf(10, v6('0000:0000:0000:0000:0000:ffff:0a00:0001')), { ip: '10.0.0.1', isIpv6: false });
     assert.deepEqual(endpointOf(2, Buffer.from([192, 168, 1, 20])), { ip: '192.168.1.20', isIpv6: false });
+    // at an offset into a record, as the decoder hands them over (bytes before and after differ)
+    const inRecord = (addr: Buffer) => Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), addr, Buffer.from([0xff, 0xff])]);
+    assert.deepEqual(endpointOf(2, inRecord(Buffer.from([192, 168, 1, 20])), 3), { ip: '192.168.1.20', isIpv6: false });
+    assert.deepEqual(endpointOf(10, inRecord(v6('0000:0000:0000:0000:0000:ffff:0a00:0001')), 3), { ip: '10.0.0.1', isIpv6: false });
+    assert.deepEqual(endpointOf(10, inRecord(v6('fe80:0000:0000:0000:0204:61ff:fe9d:f156')), 3), { ip: 'fe80::204:61ff:fe9d:f156', isIpv6: true });
+    assert.deepEqual(endpointOf(10, inRecord(v6('0000:0000:0000:0000:0000:0000:0000:0001')), 3), { ip: '::1', isIpv6: true });
   });
 
   it('names ports from /etc/services, "-" when unknown', () => {

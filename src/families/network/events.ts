@@ -32,10 +32,10 @@ function ipv4(b: Buffer, at = 0): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
-/** RFC 5952 text of 16 bytes: lower case, longest run (>= 2) of zero groups as '::'. */
-export function formatIpv6(b: Buffer): string {
+/** RFC 5952 text of the 16 bytes at b[at..]: lower case, longest run (>= 2) of zero groups as '::'. */
+export function formatIpv6(b: Buffer, at = 0): string {
   const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
+  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(at + i));
   let best = -1,
     bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -56,13 +56,13 @@ export function formatIpv6(b: Buffer): string {
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
-/** The address as Sysmon prints it; v4-mapped IPv6 addresses become IPv4. */
-export function endpointOf(family: number, addr: Buffer): Endpoint {
-  if (family !== AF_INET6) return { ip: ipv4(addr), isIpv6: false };
-  let mapped = addr.readUInt16BE(10) === 0xffff;
-  for (let i = 0; mapped && i < 10; i++) mapped = addr[i] === 0;
-  if (mapped) return { ip: ipv4(addr, 12), isIpv6: false };
-  return { ip: formatIpv6(addr), isIpv6: true };
+/** The address at addr[at..] as Sysmon prints it; v4-mapped IPv6 addresses become IPv4. */
+export function endpointOf(family: number, addr: Buffer, at = 0): Endpoint {
+  if (family !== AF_INET6) return { ip: ipv4(addr, at), isIpv6: false };
+  let mapped = addr.readUInt16BE(at + 10) === 0xffff;
+  for (let i = 0; mapped && i < 10; i++) mapped = addr[at + i] === 0;
+  if (mapped) return { ip: ipv4(addr, at + 12), isIpv6: false };
+  return { ip: formatIpv6(addr, at), isIpv6: true };
 }
 
 // ---- port names (/etc/services) ------------------------------------------------------
@@ -186,8 +186,8 @@ export function networkConnect(
   ports: PortNames | null = state.options.portNames ? portNames() : null,
 ): Built<3> {
   const protocol = rec.protocol === IPPROTO_TCP ? 'tcp' : rec.protocol === IPPROTO_UDP ? 'udp' : String(rec.protocol);
-  const local = endpointOf(rec.family, rec.localAddr);
-  const remote = endpointOf(rec.family, rec.remoteAddr);
+  const local = endpointOf(rec.family, rec.localAddr, rec.localAddrAt);
+  const remote = endpointOf(rec.family, rec.remoteAddr, rec.remoteAddrAt);
   const [src, srcPort, dst, dstPort] = rec.initiated ? [local, rec.localPort, remote, rec.remotePort] : [remote, rec.remotePort, local, rec.localPort];
   return build3(timeNs, actor(proc, rec.tgid, NULL_GUID, rec.uid), {
     UtcTime: utcTime(timeNs),
