@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { COMMON_LAYOUT, DecodeError, HEADER_SIZE } from '../kernel/records/common.js';
 import { ALWAYS, type Attach, type Decoder, type Handler, type RecordBase, type StructName } from './descriptor.js';
+import { u16, u32 } from '../kernel/records/le.js';
 
 /** Any family, its decoders and handlers erased to what a table holds (a handler takes `never`). */
 export interface FamilyRecords {
@@ -72,8 +73,8 @@ export function recordReader(decoders: readonly (Decoder | undefined)[]): (raw: 
   const sizeAt = COMMON_LAYOUT.record_header.size[0];
   return (rec) => {
     if (rec.length < HEADER_SIZE) throw new DecodeError(`record of ${rec.length} bytes is shorter than its header`);
-    const type = rec.readUInt16LE(typeAt);
-    const size = rec.readUInt32LE(sizeAt);
+    const type = u16(rec, typeAt);
+    const size = u32(rec, sizeAt);
     if (size !== rec.length) throw new DecodeError(`record type ${type} says ${size} bytes but the ring holds ${rec.length}`);
     const decode = decoders[type];
     if (!decode) throw new DecodeError(`unknown record type ${type} (${rec.length} bytes)`);

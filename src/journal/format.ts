@@ -157,13 +157,24 @@ export function writeEventRecord(buf: Buffer, off: number, recordId: number, ev:
 
 /** the record header (length, id, checksum) of the payload buf[off + RECORD_HEADER, end); returns the record's length */
 function sealRecord(buf: Buffer, off: number, end: number, recordId: number): number {
-  buf.writeUInt32LE(end - off - RECORD_HEADER, off);
-  buf.writeUInt32LE(recordId >>> 0, off + 8);
-  buf.writeUInt32LE(Math.floor(recordId / 0x1_0000_0000), off + 12);
+  putU32(buf, off, end - off - RECORD_HEADER);
+  putU32(buf, off + 8, recordId >>> 0);
+  putU32(buf, off + 12, Math.floor(recordId / 0x1_0000_0000));
   let c = crc32c(buf, 0, off, off + 4);
   c = crc32c(buf, c, off + 8, end);
-  buf.writeUInt32LE(c, off + 4);
+  putU32(buf, off + 4, c);
   return end - off;
+}
+
+/**
+ * buf.writeUInt32LE(v, at) for a u32 inside the record being sealed (its room is checked by the
+ * writer): Buffer's own validates value and offset through further calls, four times a record.
+ */
+function putU32(buf: Buffer, at: number, v: number): void {
+  buf[at] = v;
+  buf[at + 1] = v >>> 8;
+  buf[at + 2] = v >>> 16;
+  buf[at + 3] = v >>> 24;
 }
 
 /**

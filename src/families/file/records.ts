@@ -4,6 +4,7 @@ import { u64, i64 } from '../../kernel/records/u64.js';
 import { posix } from 'node:path';
 import { need, refPathInDir, type Header } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
+import { u16, u32 } from '../../kernel/records/le.js';
 
 export const FileRecordType = {
   Create: ENUMS.record_type.RECORD_FILE_CREATE,
@@ -72,22 +73,22 @@ export function normalizePath(s: string): string {
 
 function decodeFile(rec: Buffer): FileRecord {
   need(rec, FILE_SIZES.file_record, 'file');
-  const type = rec.readUInt16LE(0) as FileRecord['type'];
+  const type = u16(rec, 0) as FileRecord['type'];
   const path = refPathInDir(rec, F.path[0], F.name[0], normalizePath);
   return {
     type,
-    flags: rec.readUInt16LE(2),
+    flags: u16(rec, 2),
     bootNs: u64(rec, 8),
-    tgid: rec.readUInt32LE(16),
-    tid: rec.readUInt32LE(20),
-    op: rec.readUInt32LE(F.op[0]),
-    info: rec.readUInt32LE(F.info[0]),
-    mode: rec.readUInt32LE(F.mode[0]),
-    dev: rec.readUInt32LE(F.dev[0]),
+    tgid: u32(rec, 16),
+    tid: u32(rec, 20),
+    op: u32(rec, F.op[0]),
+    info: u32(rec, F.info[0]),
+    mode: u32(rec, F.mode[0]),
+    dev: u32(rec, F.dev[0]),
     ino: u64(rec, F.ino[0]),
     size: u64(rec, F.size[0]),
-    nlink: rec.readUInt32LE(F.nlink[0]),
-    rdev: rec.readUInt32LE(F.rdev[0]),
+    nlink: u32(rec, F.nlink[0]),
+    rdev: u32(rec, F.rdev[0]),
     mtimeNs: i64(rec, F.mtime_ns[0]),
     newTimeNs: i64(rec, F.new_time_ns[0]),
     path,

@@ -4,6 +4,7 @@ import { u64, i64 } from '../../kernel/records/u64.js';
 import { decodeBytes } from '../../kernel/text.js';
 import { need, slice, refPath, type Header } from '../../kernel/records/common.js';
 import { ENUMS, DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
+import { u16, u32 } from '../../kernel/records/le.js';
 
 const IMAGE_TYPES = ENUMS.image_record_type;
 export const ImageRecordType = { ImageLoad: IMAGE_TYPES.RECORD_IMAGE_LOAD, CgroupAttach: IMAGE_TYPES.RECORD_CGROUP_ATTACH } as const;
@@ -49,18 +50,18 @@ function decodeImage(rec: Buffer): ImageLoadRecord {
   need(rec, IMAGE_SIZES.image_record, 'image');
   return {
     type: 70,
-    flags: rec.readUInt16LE(2),
+    flags: u16(rec, 2),
     bootNs: u64(rec, 8),
-    tgid: rec.readUInt32LE(16),
-    tid: rec.readUInt32LE(20),
+    tgid: u32(rec, 16),
+    tid: u32(rec, 20),
     cgroupId: u64(rec, I.cgroup_id[0]),
-    how: rec.readUInt32LE(I.how[0]),
-    prot: rec.readUInt32LE(I.prot[0]),
+    how: u32(rec, I.how[0]),
+    prot: u32(rec, I.prot[0]),
     ino: u64(rec, I.ino[0]),
     size: u64(rec, I.size[0]),
     mtimeNs: i64(rec, I.mtime_ns[0]),
-    dev: rec.readUInt32LE(I.dev[0]),
-    mode: rec.readUInt32LE(I.mode[0]),
+    dev: u32(rec, I.dev[0]),
+    mode: u32(rec, I.mode[0]),
     path: refPath(rec, I.path[0], 'path'),
   };
 }
@@ -69,14 +70,14 @@ function decodeCgroup(rec: Buffer): CgroupAttachRecord {
   need(rec, IMAGE_SIZES.cgroup_record, 'cgroup');
   return {
     type: 73,
-    flags: rec.readUInt16LE(2),
+    flags: u16(rec, 2),
     bootNs: u64(rec, 8),
-    tgid: rec.readUInt32LE(16),
-    tid: rec.readUInt32LE(20),
+    tgid: u32(rec, 16),
+    tid: u32(rec, 20),
     cgroupId: u64(rec, C.cgroup_id[0]),
     startBootNs: u64(rec, C.start_boot_ns[0]),
-    hierarchyId: rec.readUInt32LE(C.hierarchy_id[0]),
-    threadgroup: rec.readUInt32LE(C.threadgroup[0]) !== 0,
+    hierarchyId: u32(rec, C.hierarchy_id[0]),
+    threadgroup: u32(rec, C.threadgroup[0]) !== 0,
     path: decodeBytes(slice(rec, C.path[0], 'path')) || '/',
   };
 }

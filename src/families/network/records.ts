@@ -2,6 +2,7 @@
 import { u64 } from '../../kernel/records/u64.js';
 import { need, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
+import { u16, u32 } from '../../kernel/records/le.js';
 
 export const NetworkRecordType = { Connect: ENUMS.record_type.RECORD_NET_CONNECT } as const;
 
@@ -45,20 +46,20 @@ const N = NETWORK_LAYOUT.net_record;
 export const NETWORK_DECODERS = {
   [NetworkRecordType.Connect]: (rec: Buffer): NetConnectRecord => {
     need(rec, NETWORK_SIZES.net_record, 'net');
-    const family = rec.readUInt16LE(N.family[0]);
+    const family = u16(rec, N.family[0]);
     return {
       type: 10,
-      flags: rec.readUInt16LE(2),
+      flags: u16(rec, 2),
       bootNs: u64(rec, 8),
-      tgid: rec.readUInt32LE(16),
-      tid: rec.readUInt32LE(20),
+      tgid: u32(rec, 16),
+      tid: u32(rec, 20),
       ownerStartBootNs: u64(rec, N.owner_start_boot_ns[0]),
-      uid: rec.readUInt32LE(N.uid[0]),
+      uid: u32(rec, N.uid[0]),
       family,
-      protocol: rec.readUInt8(N.protocol[0]),
-      initiated: rec.readUInt8(N.initiated[0]) !== 0,
-      localPort: rec.readUInt16LE(N.local_port[0]),
-      remotePort: rec.readUInt16LE(N.remote_port[0]),
+      protocol: rec[N.protocol[0]]!,
+      initiated: rec[N.initiated[0]]! !== 0,
+      localPort: u16(rec, N.local_port[0]),
+      remotePort: u16(rec, N.remote_port[0]),
       // the ring's bytes: read them before the batch is consumed (the handler does)
       localAddr: rec,
       localAddrAt: N.local_addr[0],

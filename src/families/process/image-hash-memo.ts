@@ -5,6 +5,7 @@
 // of a 10,000-exec storm, plus Map churn that V8 promoted). Direct-mapped: a slot holds the last
 // image that hashed to it; a miss goes to HashService as before.
 import { STRUCTS } from '../../kernel/generated/events-h.js';
+import { u32 } from '../../kernel/records/le.js';
 
 const F = STRUCTS.exec_record.fields;
 /** where the key starts, and its length in u32 words */
@@ -32,7 +33,7 @@ export class ImageHashMemo {
     if (v === undefined) return undefined;
     const k = this.keys;
     const base = slot * KEY_WORDS;
-    for (let i = 0; i < KEY_WORDS; i++) if (k[base + i] !== rec.readUInt32LE(KEY_AT + 4 * i)) return undefined;
+    for (let i = 0; i < KEY_WORDS; i++) if (k[base + i] !== u32(rec, KEY_AT + 4 * i)) return undefined;
     return v;
   }
 
@@ -40,12 +41,12 @@ export class ImageHashMemo {
     if (generation !== this.generation) return;
     const slot = this.slotOf(rec);
     const base = slot * KEY_WORDS;
-    for (let i = 0; i < KEY_WORDS; i++) this.keys[base + i] = rec.readUInt32LE(KEY_AT + 4 * i);
+    for (let i = 0; i < KEY_WORDS; i++) this.keys[base + i] = u32(rec, KEY_AT + 4 * i);
     this.values[slot] = hashes;
   }
 
   private slotOf(rec: Buffer): number {
     // low words of the inode number and the device
-    return (rec.readUInt32LE(KEY_AT) ^ rec.readUInt32LE(KEY_AT + 24)) & (SLOTS - 1);
+    return (u32(rec, KEY_AT) ^ u32(rec, KEY_AT + 24)) & (SLOTS - 1);
   }
 }

@@ -4,6 +4,7 @@ import { COMMON_LAYOUT, need, slice, refPath, refCommandLine, type Header } from
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 import { startTicksOf } from '../../events/guid.js';
 import type { TaskIds } from '../../events/processes.js';
+import { u16, u32, i32 } from '../../kernel/records/le.js';
 
 export const ProcessRecordType = {
   Exec: ENUMS.record_type.RECORD_PROCESS_EXEC,
@@ -30,14 +31,14 @@ export function readTaskIds(b: Buffer, at: number): TaskIds {
   const start = at + I.start_boot_ns[0];
   const parentStart = at + I.parent_start_boot_ns[0];
   return {
-    uid: b.readUInt32LE(at + I.uid[0]),
-    auid: b.readUInt32LE(at + I.auid[0]),
-    sessionid: b.readUInt32LE(at + I.sessionid[0]),
-    ppid: b.readUInt32LE(at + I.ppid[0]),
-    startTicks: startTicksOf(b.readUInt32LE(start), b.readUInt32LE(start + 4)),
-    key: b.readInt32LE(at + I.end_code[0]), // signed: see guidKey
-    parentStartTicks: startTicksOf(b.readUInt32LE(parentStart), b.readUInt32LE(parentStart + 4)),
-    parentKey: b.readInt32LE(at + I.parent_end_code[0]),
+    uid: u32(b, at + I.uid[0]),
+    auid: u32(b, at + I.auid[0]),
+    sessionid: u32(b, at + I.sessionid[0]),
+    ppid: u32(b, at + I.ppid[0]),
+    startTicks: startTicksOf(u32(b, start), u32(b, start + 4)),
+    key: i32(b, at + I.end_code[0]), // signed: see guidKey
+    parentStartTicks: startTicksOf(u32(b, parentStart), u32(b, parentStart + 4)),
+    parentKey: i32(b, at + I.parent_end_code[0]),
   };
 }
 
@@ -88,7 +89,7 @@ export function readExecKeptFacts(rec: Buffer): ExecKeptFacts {
   return {
     cgroupId: u64(rec, E.cgroup_id[0]),
     exeFile: {
-      dev: rec.readUInt32LE(E.exe_dev[0]),
+      dev: u32(rec, E.exe_dev[0]),
       ino: u64(rec, E.exe_ino[0]),
       size: u64(rec, E.exe_size[0]),
       mtimeNs: i64(rec, E.exe_mtime_ns[0]),
@@ -104,26 +105,26 @@ export const PROCESS_DECODERS = {
     slice(rec, E.comm[0], 'comm');
     return {
       type: 1,
-      flags: rec.readUInt16LE(2),
+      flags: u16(rec, 2),
       bootNs: u64(rec, 8),
-      tgid: rec.readUInt32LE(16),
-      tid: rec.readUInt32LE(20),
+      tgid: u32(rec, 16),
+      tid: u32(rec, 20),
       ids: readTaskIds(rec, E.ids[0]),
       startBootNs: u64(rec, E.ids[0] + I.start_boot_ns[0]),
       exe: refPath(rec, E.exe[0], 'exe'),
       cwd: refPath(rec, E.cwd[0], 'cwd'),
       commandLine: refCommandLine(rec, E.args[0], 'args'),
-      tty: rec.readUInt32LE(E.tty[0]),
+      tty: u32(rec, E.tty[0]),
     };
   },
   [ProcessRecordType.Fork]: (rec: Buffer): ForkRecord => {
     need(rec, PROCESS_SIZES.fork_record, 'fork');
     return {
       type: 2,
-      flags: rec.readUInt16LE(2),
+      flags: u16(rec, 2),
       bootNs: u64(rec, 8),
-      tgid: rec.readUInt32LE(16),
-      tid: rec.readUInt32LE(20),
+      tgid: u32(rec, 16),
+      tid: u32(rec, 20),
       ids: readTaskIds(rec, PROCESS_LAYOUT.fork_record.ids[0]),
     };
   },
@@ -132,12 +133,12 @@ export const PROCESS_DECODERS = {
     const X = PROCESS_LAYOUT.exit_record;
     return {
       type: 3,
-      flags: rec.readUInt16LE(2),
+      flags: u16(rec, 2),
       bootNs: u64(rec, 8),
-      tgid: rec.readUInt32LE(16),
-      tid: rec.readUInt32LE(20),
+      tgid: u32(rec, 16),
+      tid: u32(rec, 20),
       ids: readTaskIds(rec, X.ids[0]),
-      exitCode: rec.readInt32LE(X.exit_code[0]),
+      exitCode: i32(rec, X.exit_code[0]),
     };
   },
 };

@@ -2,6 +2,7 @@
 import { u64 } from './u64.js';
 import { decodeBytes, decodeRange } from '../text.js';
 import { DEFINES, STRUCTS } from '../generated/events-h.js';
+import { u32 } from './le.js';
 
 export class DecodeError extends Error {}
 
@@ -75,8 +76,9 @@ export function readIds(b: Buffer, at: number): ProcessIds {
 
 /** The offset of the string a str_ref at `refAt` points to, checked against the record's bounds. */
 function refOffset(b: Buffer, refAt: number, what: string): number {
-  const off = b.readUInt32LE(refAt);
-  const len = b.readUInt32LE(refAt + 4);
+  if (refAt < 0 || refAt + 8 > b.length) throw new DecodeError(`${what} string ref at ${refAt} outside the ${b.length}-byte record`);
+  const off = u32(b, refAt);
+  const len = u32(b, refAt + 4);
   if (off + len > b.length || (len > 0 && off < HEADER_SIZE)) {
     throw new DecodeError(`${what} string (off ${off}, len ${len}) outside the ${b.length}-byte record`);
   }
@@ -86,19 +88,19 @@ function refOffset(b: Buffer, refAt: number, what: string): number {
 /** The bytes a str_ref at `refAt` points to, checked against the record's bounds. */
 export function slice(b: Buffer, refAt: number, what: string): Buffer {
   const off = refOffset(b, refAt, what);
-  return b.subarray(off, off + b.readUInt32LE(refAt + 4));
+  return b.subarray(off, off + u32(b, refAt + 4));
 }
 
 /** joinPath(slice(b, refAt, what)), decoded straight from the record (no Buffer view) */
 export function refPath(b: Buffer, refAt: number, what: string): string {
   const off = refOffset(b, refAt, what);
-  return joinPathIn(b, off, off + b.readUInt32LE(refAt + 4));
+  return joinPathIn(b, off, off + u32(b, refAt + 4));
 }
 
 /** commandLineOfArgs(slice(b, refAt, what)), decoded straight from the record */
 export function refCommandLine(b: Buffer, refAt: number, what: string): string {
   const off = refOffset(b, refAt, what);
-  return commandLineIn(b, off, off + b.readUInt32LE(refAt + 4));
+  return commandLineIn(b, off, off + u32(b, refAt + 4));
 }
 
 export function need(rec: Buffer, bytes: number, what: string): void {
@@ -153,9 +155,9 @@ function joinPathIn(b: Buffer, start: number, end: number): string {
  */
 export function refPathInDir(b: Buffer, dirRefAt: number, nameRefAt: number, normalize: (joined: string) => string): string {
   const dOff = refOffset(b, dirRefAt, 'path');
-  const dLen = b.readUInt32LE(dirRefAt + 4);
+  const dLen = u32(b, dirRefAt + 4);
   const nOff = refOffset(b, nameRefAt, 'name');
-  const nLen = b.readUInt32LE(nameRefAt + 4);
+  const nLen = u32(b, nameRefAt + 4);
   if (nLen === 0) return joinPathIn(b, dOff, dOff + dLen);
   if (b[nOff] === 0x2f) return normalize(decodeRange(b, nOff, nOff + nLen));
   const out = scratchOf(dLen + nLen + 2);
