@@ -96,7 +96,7 @@ const net = {
   bootNs: 1n,
   tgid: 4242,
   tid: 4242,
-  ownerStartBootNs: 1n,
+  ownerStartTicks: 0,
   uid: 0,
   family: 2,
   protocol: 6,

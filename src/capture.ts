@@ -15,7 +15,8 @@ function dropEarly(out: SysmonEvent[], from: number, early: EarlyFilter): void {
     const ev = out[i]!;
     if (!early.drops(ev)) out[w++] = ev;
   }
-  out.length = w;
+  // setting an array's length is a runtime call even when it does not change
+  if (w !== out.length) out.length = w;
 }
 
 /**

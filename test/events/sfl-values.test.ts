@@ -152,7 +152,7 @@ const conn: NetConnectRecord = {
   bootNs: 0n,
   tgid: 10,
   tid: 10,
-  ownerStartBootNs: 0n,
+  ownerStartTicks: 0,
   uid: 0,
   family: 2,
   protocol: 6,

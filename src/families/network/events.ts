@@ -16,7 +16,7 @@ import type { SysmonEvent } from '../../events/event.js';
 import type { CaptureContext, HandlersFor } from '../descriptor.js';
 import type { ProcessInfo } from '../../events/processes.js';
 import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP, type NetConnectRecord, type NETWORK_DECODERS } from './records.js';
-import { NULL_GUID, startTicks } from '../../events/guid.js';
+import { NULL_GUID } from '../../events/guid.js';
 import { actor } from '../../events/actor.js';
 import { builder, type Built } from '../../events/build.js';
 import { utcTime } from '../../events/time.js';
@@ -169,7 +169,7 @@ function portNames(): PortNames {
 
 /** The owning process: the table's entry when it is the same process (not a reused pid). */
 function ownerOf(rec: NetConnectRecord, ctx: CaptureContext): ProcessInfo | undefined {
-  const ticks = startTicks(rec.ownerStartBootNs);
+  const ticks = rec.ownerStartTicks;
   const known = ctx.processes.get(rec.tgid);
   if (known && known.ticks === ticks) return known;
   const fresh = ctx.processes.readProc(rec.tgid);

@@ -3,6 +3,7 @@ import { u64 } from '../../kernel/records/u64.js';
 import { need, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 import { u16, u32 } from '../../kernel/records/le.js';
+import { startTicksOf } from '../../events/guid.js';
 
 export const NetworkRecordType = { Connect: ENUMS.record_type.RECORD_NET_CONNECT } as const;
 
@@ -19,8 +20,8 @@ export const IPPROTO_UDP = 17;
 
 export interface NetConnectRecord extends Header {
   type: 10;
-  /** start_boottime of the owner's group leader (tells a reused pid apart) */
-  ownerStartBootNs: bigint;
+  /** start_boottime of the owner's group leader in USER_HZ ticks (tells a reused pid apart; no BigInt) */
+  ownerStartTicks: number;
   uid: number;
   family: number;
   protocol: number;
@@ -53,7 +54,7 @@ export const NETWORK_DECODERS = {
       bootNs: u64(rec, 8),
       tgid: u32(rec, 16),
       tid: u32(rec, 20),
-      ownerStartBootNs: u64(rec, N.owner_start_boot_ns[0]),
+      ownerStartTicks: startTicksOf(u32(rec, N.owner_start_boot_ns[0]), u32(rec, N.owner_start_boot_ns[0] + 4)),
       uid: u32(rec, N.uid[0]),
       family,
       protocol: rec[N.protocol[0]]!,

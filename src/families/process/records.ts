@@ -1,6 +1,6 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
 import { u64, i64 } from '../../kernel/records/u64.js';
-import { COMMON_LAYOUT, need, slice, refPath, refCommandLine, type Header } from '../../kernel/records/common.js';
+import { COMMON_LAYOUT, need, checkRef, refPath, refCommandLine, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 import { startTicksOf } from '../../events/guid.js';
 import type { TaskIds } from '../../events/processes.js';
@@ -102,7 +102,7 @@ export const PROCESS_DECODERS = {
     need(rec, PROCESS_SIZES.exec_record, 'exec');
     const E = PROCESS_LAYOUT.exec_record;
     // comm (the task name) is not used: its bounds are checked like every string ref's, no decode
-    slice(rec, E.comm[0], 'comm');
+    checkRef(rec, E.comm[0], 'comm');
     return {
       type: 1,
       flags: u16(rec, 2),

@@ -85,6 +85,11 @@ function refOffset(b: Buffer, refAt: number, what: string): number {
   return off;
 }
 
+/** Checks a str_ref at `refAt` against the record's bounds, for a string that is not read. */
+export function checkRef(b: Buffer, refAt: number, what: string): void {
+  refOffset(b, refAt, what);
+}
+
 /** The bytes a str_ref at `refAt` points to, checked against the record's bounds. */
 export function slice(b: Buffer, refAt: number, what: string): Buffer {
   const off = refOffset(b, refAt, what);
