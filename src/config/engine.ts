@@ -101,7 +101,6 @@ interface EventPlan {
 }
 
 const NO_BLOCK: readonly CBlock[] = [];
-const EMPTY: number[] = [];
 
 export class RuleEngine implements HitSink {
   private readonly filters: CFilter[] = [];
@@ -118,8 +117,10 @@ export class RuleEngine implements HitSink {
   private ruleTotal = 0;
   private gen = 0;
   private bgen = 0;
-  // per evaluation scratch: hits per block
+  // per evaluation scratch: hits per block, hits[b][0, hitCount[b]) (a count, not length = 0:
+  // setting an array's length is a runtime call)
   private hits: number[][] = [];
+  private hitCount = new Int32Array(0);
   private hitGen: Uint32Array = new Uint32Array(0);
 
   private readonly useCache: boolean;
@@ -157,6 +158,7 @@ export class RuleEngine implements HitSink {
     let maxBlocks = 0;
     for (const p of this.plans.values()) maxBlocks = Math.max(maxBlocks, p.blocks.length);
     this.hits = Array.from({ length: maxBlocks }, () => []);
+    this.hitCount = new Int32Array(maxBlocks);
     this.hitGen = new Uint32Array(maxBlocks);
   }
 
@@ -365,9 +367,9 @@ export class RuleEngine implements HitSink {
     let ruleName: string | null = null;
     for (let bi = 0; bi < blocks.length; bi++) {
       const b = blocks[bi]!;
-      const hits = this.hitGen[bi] === gen ? this.hits[bi]! : null;
+      const n = this.hitGen[bi] === gen ? this.hitCount[bi]! : 0;
       if (b.empty) continue;
-      const match = this.matchBlock(b, hits, gen);
+      const match = this.matchBlock(b, this.hits[bi]!, n, gen);
       if (this.contributed !== null) ruleName = this.contributed;
       if (match) {
         const keep = b.def.onmatch === 'include';
@@ -402,9 +404,9 @@ export class RuleEngine implements HitSink {
     const f = this.filters[fid]!;
     if (this.hitGen[f.blk] !== gen) {
       this.hitGen[f.blk] = gen;
-      this.hits[f.blk]!.length = 0;
+      this.hitCount[f.blk] = 0;
     }
-    this.hits[f.blk]!.push(fid);
+    this.hits[f.blk]![this.hitCount[f.blk]!++] = fid;
     this.termStamp[f.term] = gen;
     if (this.collecting) this.collected.push(fid);
   }
@@ -541,30 +543,25 @@ export class RuleEngine implements HitSink {
    * the evaluated filters set (null = untouched) in this.contributed and the deciding filter id
    * in this.decider.
    */
-  private matchBlock(b: CBlock, hits: number[] | null, gen: number): boolean {
+  private matchBlock(b: CBlock, sorted: number[], n: number, gen: number): boolean {
     const filters = this.filters,
       order = this.order;
-    let sorted: number[];
-    if (!hits) sorted = EMPTY;
-    else {
-      sorted = hits;
-      // insertion sort by document order (hit lists are short)
-      for (let i = 1; i < sorted.length; i++) {
-        const x = sorted[i]!,
-          ox = order[x]!;
-        let j = i - 1;
-        while (j >= 0 && order[sorted[j]!]! > ox) {
-          sorted[j + 1] = sorted[j]!;
-          j--;
-        }
-        sorted[j + 1] = x;
+    // the block's hits, sorted[0, n): insertion sort by document order (hit lists are short)
+    for (let i = 1; i < n; i++) {
+      const x = sorted[i]!,
+        ox = order[x]!;
+      let j = i - 1;
+      while (j >= 0 && order[sorted[j]!]! > ox) {
+        sorted[j + 1] = sorted[j]!;
+        j--;
       }
+      sorted[j + 1] = x;
     }
     let stop = Infinity;
     let match: boolean;
     let decider = -1;
     if (b.combine === 'or') {
-      for (let i = 0; i < sorted.length; i++) {
+      for (let i = 0; i < n; i++) {
         const fid = sorted[i]!;
         const d = filters[fid]!.def;
         if (d.ruleIndex < 0) {
@@ -602,7 +599,7 @@ export class RuleEngine implements HitSink {
     let name: string | null = null;
     let last = -1;
     let namedFid = -1;
-    for (let i = 0; i < sorted.length; i++) {
+    for (let i = 0; i < n; i++) {
       const fid = sorted[i]!;
       const f = filters[fid]!;
       const d = f.def;
