@@ -1,11 +1,15 @@
 // Small writers of ASCII into a Buffer, shared by the journal's record writer, the EventData
-// writer and the JSONL line writer: a JS loop costs less than Buffer#copy's or #write's checks
-// per call for the few bytes each writes.
+// writer and the JSONL line writer: for a few bytes a JS loop costs less than Buffer#copy's or
+// #write's checks per call; from SET_FROM bytes TypedArray#set does.
+
+/** from this length TypedArray#set (a builtin copy, ~19 ns whatever the length up to a few hundred bytes here) beats the loop (~1.5 ns a byte) */
+const SET_FROM = 16;
 
 /** out[pos..] = src; returns the end */
 export function putBytes(out: Buffer, pos: number, src: Buffer): number {
   const n = src.length;
-  for (let i = 0; i < n; i++) out[pos + i] = src[i]!;
+  if (n >= SET_FROM) out.set(src, pos);
+  else for (let i = 0; i < n; i++) out[pos + i] = src[i]!;
   return pos + n;
 }
 

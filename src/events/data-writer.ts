@@ -49,9 +49,27 @@ export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos
   return p;
 }
 
+/** a UTF-16 unit JSON escapes or UTF-8 widens: not one of 0x20-0x7e but '"' and '\\' */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+/**
+ * From this length a string is checked by the regex and copied by Buffer#latin1Write (native:
+ * ~60 ns + ~1 ns per unit here) rather than unit by unit in JavaScript (~2.8 ns per unit).
+ */
+const NATIVE_FROM = 40;
+
+/** Buffer#latin1Write (Node's, untyped): write()'s own copy without its argument normalization */
+type Latin1Writer = { latin1Write(s: string, offset: number, length: number): number };
+
 function writeString(s: string, out: Buffer, pos: number, limit: number): number {
   const n = s.length;
   if (pos + n + 2 > limit) return writeStringified(s, out, pos, limit);
+  if (n >= NATIVE_FROM) {
+    if (NOT_PLAIN.test(s)) return writeStringified(s, out, pos, limit);
+    out[pos] = 0x22;
+    const end = pos + 1 + (out as unknown as Latin1Writer).latin1Write(s, pos + 1, n);
+    out[end] = 0x22;
+    return end + 1;
+  }
   let p = pos;
   out[p++] = 0x22;
   for (let i = 0; i < n; i++) {

@@ -115,3 +115,18 @@ test('writeDataRecord writes the record writeEventRecord writes for the stringif
     }
   }
 });
+
+test('writeDataJson: long strings (the regex and native copy path) with one character to escape or widen anywhere give JSON.stringify bytes', () => {
+  const out = Buffer.alloc(1 << 16);
+  const odd = ['"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '€', '\ud800', '\udc80', '😀'];
+  for (const len of [38, 39, 40, 41, 64, 300]) {
+    const plain = 'a/b c-d_e.f:g{h}i'.repeat(20).slice(0, len);
+    const cases: string[] = [plain];
+    for (const c of odd) for (const at of [0, len >> 1, len - 1]) cases.push(plain.slice(0, at) + c + plain.slice(at + 1));
+    for (const s of cases) {
+      const d = { Before: 'x', Value: s, After: 1 };
+      const end = writeDataJson(d, out, 0, out.length);
+      assert.equal(out.toString('utf8', 0, end), JSON.stringify(d), JSON.stringify(s));
+    }
+  }
+});
