@@ -37,17 +37,42 @@ export function isoTimeSlow(ns: bigint): string {
   return `${dateParts(Number(sec) * 1000).replace(' ', 'T')}.${frac.toString().padStart(9, '0')}Z`;
 }
 
+/** Buffer#latin1Slice (Node's, untyped): toString's decode without its argument normalization */
+type Latin1Slicer = { latin1Slice(start: number, end: number): string };
+
+/** "YYYY-MM-DD HH:MM:SS.mmm" as bytes: the second's prefix written once a second, the ms per call */
+const utcBytes = Buffer.alloc(23) as Buffer & Latin1Slicer;
+let utcMs = NaN;
+let utcText = '';
+
+/**
+ * The text is decoded from bytes, so it is one flat string: a concatenation (prefix + digits)
+ * is a cons string that the EventData writer flattens on its first character read, an
+ * allocation and a copy per event. Events of one millisecond share the string.
+ */
 export function utcTime(ns: bigint): string {
   if (ns < 0n) return utcTimeSlow(ns);
   const ms = Number(ns / 1_000_000n);
+  if (ms === utcMs) return utcText;
   const msPart = ms % 1000;
   const sec = (ms - msPart) / 1000;
   if (sec !== utcSec) {
     utcPrefix = `${dateParts(ms - msPart)}.`;
     utcSec = sec;
+    // a year past 9999 does not fit the 23-byte layout: those take the concatenation below
+    if (utcPrefix.length === 20) utcBytes.write(utcPrefix, 0, 20, 'latin1');
   }
-  const m = String(msPart);
-  return utcPrefix + PAD3[m.length] + m;
+  if (utcPrefix.length !== 20) {
+    const m = String(msPart);
+    return utcPrefix + PAD3[m.length] + m;
+  }
+  const tens = Math.floor(msPart / 10);
+  utcBytes[20] = 48 + Math.floor(msPart / 100);
+  utcBytes[21] = 48 + (tens % 10);
+  utcBytes[22] = 48 + (msPart - tens * 10);
+  utcMs = ms;
+  utcText = utcBytes.latin1Slice(0, 23);
+  return utcText;
 }
 
 export function isoTime(ns: bigint): string {

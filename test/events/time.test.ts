@@ -61,3 +61,10 @@ test('interleaving the two formats at different seconds', () => {
     both(b + BigInt(i) * S);
   }
 });
+
+test('utcTime: the same millisecond twice, a year past 9999 (another layout) and back', () => {
+  const t = 1_700_000_000_123_456_789n;
+  for (const ns of [t, t + 1n, t + 999_999n, t + 1_000_000n, 253_402_300_800_000_000_000n, 253_402_300_799_999_000_000n, 631_152_000_000_000_000_000n, t, t]) {
+    assert.equal(utcTime(ns), utcTimeSlow(ns), `utcTime(${ns})`);
+  }
+});
