@@ -284,9 +284,9 @@ test('filterMatches decides every condition as the engine does', () => {
   }
 });
 
-test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgotten first', () => {
-  const c = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml');
-  const plan = compileProcessVerdicts(c.parsed);
+/** LiveVerdicts on sysmon-modular's plan, writing into a list of the pids it wrote verdicts for (the kernel map's stand-in) */
+function modularLiveVerdicts() {
+  const plan = compileProcessVerdicts(loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml').parsed);
   const written: number[] = [];
   const sink = {
     writeVerdict: (tgid: number) => {
@@ -297,6 +297,11 @@ test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgott
   };
   const live = new LiveVerdicts();
   live.configure(plan, 1, sink);
+  return { plan, written, sink, live };
+}
+
+test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgotten first', () => {
+  const { plan, written, sink, live } = modularLiveVerdicts();
   const n = MAX_LIVE + 10;
   for (let pid = 1; pid <= n; pid++) live.onExec({ guid: '{g}', pid, image: '/tmp/bench/connect_storm', user: 'root' }, BigInt(pid), 1n);
   // pid 1 execs again: it is young now, pids 2..11 are the oldest
@@ -312,18 +317,7 @@ test('LiveVerdicts remembers at most MAX_LIVE processes, the oldest exec forgott
 });
 
 test('LiveVerdicts writes a verdict only for a process still alive after the ring read that follows its exec, and 20 ms after it', async () => {
-  const c = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml');
-  const plan = compileProcessVerdicts(c.parsed);
-  const written: number[] = [];
-  const sink = {
-    writeVerdict: (tgid: number) => {
-      written.push(tgid);
-      return true;
-    },
-    claimSeeded: () => true,
-  };
-  const live = new LiveVerdicts();
-  live.configure(plan, 1, sink);
+  const { plan, written, sink, live } = modularLiveVerdicts();
   const facts = (pid: number) => ({ guid: '{g}', pid, image: '/tmp/bench/connect_storm', user: 'root' });
   // read 0 brings the execs of 100 (lives on) and 101 (exits in read 1)
   live.onExec(facts(100), 1n, 1n);
