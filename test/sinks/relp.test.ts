@@ -422,19 +422,24 @@ if (missing && process.env.CI === 'true') {
         const f = new Fanout(j, { retry: { initialMs: 20, maxMs: 200 }, maxBatch: 500, startAt: 'oldest' });
         const runner = await f.add(sink);
         try {
-          const N = 6000;
+          let N = 0;
           let killedAt = Infinity;
+          let restarted = false;
           const outage = (async () => {
             await sleep(250);
             killedAt = performance.now();
             await rs.stop(signal);
             await sleep(600);
             await rs.start();
+            restarted = true;
           })();
-          // batches (500) larger than the window (32): the outage hits a batch that is partly acknowledged
-          for (let i = 0; i < N; i += 500) {
+          // batches (500) larger than the window (32): the outage hits a batch that is partly
+          // acknowledged. Appending goes on until rsyslogd is back (at least 6,000 events), so
+          // the stream spans the outage however fast the sink drains it
+          while (!restarted || N < 6000) {
             j.append(Array.from({ length: 500 }, () => processCreate(0)));
-            await sleep(20);
+            N += 500;
+            await sleep(40);
           }
           await outage;
           await j.flush(); // every append visible to the fan-out
