@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { assertProcessFields } from '../helpers/event-asserts.js';
 import { AgentProcess, type JsonEvent } from '../helpers/agent.js';
 import { missingKernelPrereq, requirePrereq } from '../helpers/prereq.js';
-import { endpointOf, formatIpv6, PortNames, ReverseDns } from '../../src/families/network/events.js';
+import { formatIpv6, ipText, PortNames, reportedAsIpv6, ReverseDns } from '../../src/families/network/events.js';
 
 const missing = missingKernelPrereq();
 const NODE = realpathSync(process.execPath);
@@ -348,6 +348,8 @@ describe('NetworkConnect (3) from the kernel', () => {
 });
 
 describe('event 3 helpers', () => {
+  const endpointOf = (family: number, addr: Buffer, at = 0) => ({ ip: ipText(family, addr, at), isIpv6: reportedAsIpv6(family, addr, at) });
+
   it('prints addresses as Sysmon does, v4-mapped as IPv4', () => {
     const v6 = (s: string) => Buffer.from(s.replace(/:/g, ''), 'hex');
     assert.equal(formatIpv6(v6('0000:0000:0000:0000:0000:0000:0000:0001')), '::1');
@@ -363,6 +365,34 @@ describe('event 3 helpers', () => {
     assert.deepEqual(endpointOf(10, inRecord(v6('0000:0000:0000:0000:0000:ffff:0a00:0001')), 3), { ip: '10.0.0.1', isIpv6: false });
     assert.deepEqual(endpointOf(10, inRecord(v6('fe80:0000:0000:0000:0204:61ff:fe9d:f156')), 3), { ip: 'fe80::204:61ff:fe9d:f156', isIpv6: true });
     assert.deepEqual(endpointOf(10, inRecord(v6('0000:0000:0000:0000:0000:0000:0000:0001')), 3), { ip: '::1', isIpv6: true });
+  });
+
+  it('gives every address its own text through the address cache, colliding ones too', () => {
+    // 20,000 random addresses against 256 IPv4 and 64 IPv6 slots: most lookups collide with a
+    // cached address, and each is asked twice (a miss, then a hit if nothing replaced it)
+    const rnd = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(Math.random() * 256)));
+    for (let i = 0; i < 10_000; i++) {
+      const a = rnd(4);
+      const want = [...a].join('.');
+      const pad = rnd(i % 5);
+      const rec = Buffer.concat([pad, a]);
+      assert.equal(ipText(2, rec, pad.length), want);
+      assert.equal(ipText(2, rec, pad.length), want);
+      const mapped = Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), a]);
+      assert.equal(ipText(10, mapped), want);
+    }
+    for (let i = 0; i < 10_000; i++) {
+      const a = rnd(16);
+      // zero a few groups so that '::' runs appear
+      for (let g = 0; g < 8; g++) if (Math.random() < 0.4) a.writeUInt16BE(0, 2 * g);
+      if (a.subarray(0, 10).every((x) => x === 0) && a[10] === 0xff && a[11] === 0xff) continue;
+      const want = formatIpv6(a);
+      assert.equal(ipText(10, a), want);
+      assert.equal(ipText(10, a), want);
+      assert.equal(reportedAsIpv6(10, a), true);
+    }
+    assert.equal(ipText(2, Buffer.from([0, 0, 0, 0])), '0.0.0.0');
+    assert.equal(ipText(10, Buffer.alloc(16)), '::');
   });
 
   it('names ports from /etc/services, "-" when unknown', () => {

@@ -23,13 +23,51 @@ import { utcTime } from '../../events/time.js';
 
 // ---- addresses ----------------------------------------------------------------------
 
-export interface Endpoint {
-  ip: string;
-  isIpv6: boolean;
+// An address's text is cached by its bytes: a host talks to few addresses, and building the
+// text (four number-to-string conversions and their concatenations for IPv4; groups, slices and
+// joins for IPv6) was half of what a NetworkConnect event allocated (bench/RESULTS.md,
+// 2026-12-05 09:00). Direct-mapped, so a lookup is a few integer compares and the cache is
+// bounded by construction: a colliding address replaces the slot's text.
+const V4_SLOTS = 256;
+const v4Keys = new Int32Array(V4_SLOTS);
+const v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS).fill(undefined);
+const V6_SLOTS = 64;
+const v6Words = new Int32Array(4 * V6_SLOTS);
+const v6Texts: (string | undefined)[] = new Array<string | undefined>(V6_SLOTS).fill(undefined);
+
+/** the 4 bytes at b[at..] as one int32 (big-endian: the address's own order) */
+function word(b: Buffer, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 function ipv4(b: Buffer, at = 0): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const key = word(b, at);
+  const slot = (key ^ (key >>> 8) ^ (key >>> 16) ^ (key >>> 24)) & (V4_SLOTS - 1);
+  const cached = v4Texts[slot];
+  if (cached !== undefined && v4Keys[slot] === key) return cached;
+  const text = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  v4Keys[slot] = key;
+  v4Texts[slot] = text;
+  return text;
+}
+
+function ipv6(b: Buffer, at: number): string {
+  const w0 = word(b, at);
+  const w1 = word(b, at + 4);
+  const w2 = word(b, at + 8);
+  const w3 = word(b, at + 12);
+  const h = w0 ^ w1 ^ w2 ^ w3;
+  const slot = (h ^ (h >>> 8) ^ (h >>> 16) ^ (h >>> 24)) & (V6_SLOTS - 1);
+  const cached = v6Texts[slot];
+  const k = 4 * slot;
+  if (cached !== undefined && v6Words[k] === w0 && v6Words[k + 1] === w1 && v6Words[k + 2] === w2 && v6Words[k + 3] === w3) return cached;
+  const text = formatIpv6(b, at);
+  v6Words[k] = w0;
+  v6Words[k + 1] = w1;
+  v6Words[k + 2] = w2;
+  v6Words[k + 3] = w3;
+  v6Texts[slot] = text;
+  return text;
 }
 
 /** RFC 5952 text of the 16 bytes at b[at..]: lower case, longest run (>= 2) of zero groups as '::'. */
@@ -56,13 +94,22 @@ export function formatIpv6(b: Buffer, at = 0): string {
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
+/** an AF_INET6 address of the form ::ffff:a.b.c.d (IPv4 on the wire) */
+function isV4Mapped(addr: Buffer, at: number): boolean {
+  if (addr[at + 10] !== 0xff || addr[at + 11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (addr[at + i] !== 0) return false;
+  return true;
+}
+
+/** whether Sysmon reports the address at addr[at..] as IPv6 (v4-mapped addresses are IPv4) */
+export function reportedAsIpv6(family: number, addr: Buffer, at = 0): boolean {
+  return family === AF_INET6 && !isV4Mapped(addr, at);
+}
+
 /** The address at addr[at..] as Sysmon prints it; v4-mapped IPv6 addresses become IPv4. */
-export function endpointOf(family: number, addr: Buffer, at = 0): Endpoint {
-  if (family !== AF_INET6) return { ip: ipv4(addr, at), isIpv6: false };
-  let mapped = addr.readUInt16BE(at + 10) === 0xffff;
-  for (let i = 0; mapped && i < 10; i++) mapped = addr[at + i] === 0;
-  if (mapped) return { ip: ipv4(addr, at + 12), isIpv6: false };
-  return { ip: formatIpv6(addr, at), isIpv6: true };
+export function ipText(family: number, addr: Buffer, at = 0): string {
+  if (family !== AF_INET6) return ipv4(addr, at);
+  return isV4Mapped(addr, at) ? ipv4(addr, at + 12) : ipv6(addr, at);
 }
 
 // ---- port names (/etc/services) ------------------------------------------------------
@@ -186,20 +233,26 @@ export function networkConnect(
   ports: PortNames | null = state.options.portNames ? portNames() : null,
 ): Built<3> {
   const protocol = rec.protocol === IPPROTO_TCP ? 'tcp' : rec.protocol === IPPROTO_UDP ? 'udp' : String(rec.protocol);
-  const local = endpointOf(rec.family, rec.localAddr, rec.localAddrAt);
-  const remote = endpointOf(rec.family, rec.remoteAddr, rec.remoteAddrAt);
-  const [src, srcPort, dst, dstPort] = rec.initiated ? [local, rec.localPort, remote, rec.remotePort] : [remote, rec.remotePort, local, rec.localPort];
+  const family = rec.family;
+  const out = rec.initiated;
+  // Source is the end that started the connection: this host's when it did
+  const srcAddr = out ? rec.localAddr : rec.remoteAddr;
+  const srcAt = out ? rec.localAddrAt : rec.remoteAddrAt;
+  const srcPort = out ? rec.localPort : rec.remotePort;
+  const dstAddr = out ? rec.remoteAddr : rec.localAddr;
+  const dstAt = out ? rec.remoteAddrAt : rec.localAddrAt;
+  const dstPort = out ? rec.remotePort : rec.localPort;
   return build3(timeNs, actor(proc, rec.tgid, NULL_GUID, rec.uid), {
     UtcTime: utcTime(timeNs),
     Protocol: protocol,
-    Initiated: rec.initiated,
-    SourceIsIpv6: src.isIpv6,
-    SourceIp: src.ip,
+    Initiated: out,
+    SourceIsIpv6: reportedAsIpv6(family, srcAddr, srcAt),
+    SourceIp: ipText(family, srcAddr, srcAt),
     SourceHostname: '-',
     SourcePort: srcPort,
     SourcePortName: ports ? ports.name(srcPort, protocol) : '-',
-    DestinationIsIpv6: dst.isIpv6,
-    DestinationIp: dst.ip,
+    DestinationIsIpv6: reportedAsIpv6(family, dstAddr, dstAt),
+    DestinationIp: ipText(family, dstAddr, dstAt),
     DestinationHostname: '-',
     DestinationPort: dstPort,
     DestinationPortName: ports ? ports.name(dstPort, protocol) : '-',
