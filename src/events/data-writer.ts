@@ -22,20 +22,84 @@ function keyOf(key: string): Buffer {
   return b;
 }
 
+// Actor runs. Every event with an acting process has `"ProcessGuid":"{...}","ProcessId":N,
+// "Image":"..."` in a row, and a process's events repeat it: ~100 bytes of keys and strings
+// written unit by unit (~200 ns per event at ~2 ns a unit). The writer remembers, per pid slot,
+// where it last wrote a process's run in the journal's batch buffer, and copies a later event's
+// run from there with copyWithin: no allocation, nothing copied out. A copy needs the same
+// buffer, the same fill of it (the caller's `epoch`: the journal starts a new one whenever the
+// buffer's bytes may be rewritten), a run before the write position and the three values equal,
+// so the bytes are the ones the loop would write. A run counts only once its record is complete
+// (commitActorRun, from writeDataRecord after sealing it).
+const RUN_SLOTS = 1024;
+const runPid = new Int32Array(RUN_SLOTS).fill(-1);
+const runFrom = new Int32Array(RUN_SLOTS);
+const runTo = new Int32Array(RUN_SLOTS);
+const runEpoch = new Float64Array(RUN_SLOTS).fill(-1);
+const runGuid: (string | undefined)[] = new Array<string | undefined>(RUN_SLOTS).fill(undefined);
+const runImage: (string | undefined)[] = new Array<string | undefined>(RUN_SLOTS).fill(undefined);
+const runBuf: (Buffer | undefined)[] = new Array<Buffer | undefined>(RUN_SLOTS).fill(undefined);
+/** the keys of a run after ProcessGuid, in order */
+const RUN_REST = ['ProcessId', 'Image'] as const;
+
+/** the run the last writeDataJson wrote (slot -1: none), until commitActorRun */
+const pending = { slot: -1, pid: 0, from: 0, to: 0, epoch: -1, guid: '', image: '', buf: null as Buffer | null };
+
+function runSlot(pid: FieldValue | undefined): number {
+  return typeof pid === 'number' && (pid | 0) === pid && pid >= 0 ? pid & (RUN_SLOTS - 1) : -1;
+}
+
 /**
  * JSON.stringify(data) as UTF-8 at out[pos..limit); returns where it ends, or -1 when it does
  * not fit (out is then garbage from pos on). `data`: a plain object (an event's EventData).
+ * `epoch` >= 0 lets it copy actor runs written earlier in out during the same epoch (see above).
+ * -1 too for an object whose ProcessGuid is not followed by ProcessId and Image once a run was
+ * copied (no event builder makes one): the caller then takes JSON.stringify's path.
  */
-export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos: number, limit: number): number {
+export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos: number, limit: number, epoch = -1): number {
+  pending.slot = -1;
   // for-in would also see inherited keys, and JSON.stringify would call a toJSON: not EventData's shape
   if (pos >= limit || Object.getPrototypeOf(data) !== Object.prototype || 'toJSON' in data) return -1;
   let p = pos;
   out[p++] = 0x7b; // {
   let first = true;
+  /** keys of RUN_REST still to come after a copied run (they are skipped) */
+  let skip = 0;
+  /** fields of a run still to write while one is being recorded (3: none written yet) */
+  let record = 0;
+  let runAt = 0;
   for (const key in data) {
     const v = data[key];
     // JSON.stringify leaves out a key whose value is undefined, a function or a symbol
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    if (skip > 0) {
+      if (key !== RUN_REST[2 - skip]) return -1;
+      skip--;
+      continue;
+    }
+    if (key === 'ProcessGuid' && typeof v === 'string' && epoch >= 0) {
+      const slot = runSlot(data.ProcessId);
+      if (
+        slot >= 0 &&
+        runEpoch[slot] === epoch &&
+        runBuf[slot] === out &&
+        runPid[slot] === data.ProcessId &&
+        runGuid[slot] === v &&
+        runImage[slot] === data.Image &&
+        runTo[slot]! <= p
+      ) {
+        const n = runTo[slot]! - runFrom[slot]!;
+        if (p + n + 2 > limit) return -1;
+        if (!first) out[p++] = 0x2c; // ,
+        first = false;
+        out.copyWithin(p, runFrom[slot]!, runTo[slot]!);
+        p += n;
+        skip = 2;
+        continue;
+      }
+      record = 3;
+      runAt = first ? p : p + 1;
+    } else if (record > 0 && key !== RUN_REST[2 - record]) record = 0;
     const k = keyOf(key);
     if (p + k.length + 2 > limit) return -1;
     if (!first) out[p++] = 0x2c; // ,
@@ -43,10 +107,50 @@ export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos
     p = putBytes(out, p, k);
     p = typeof v === 'string' ? writeString(v, out, p, limit) : writeOther(v, out, p, limit);
     if (p < 0) return -1;
+    if (record > 0 && --record === 0) holdRun(data, out, runAt, p, epoch);
   }
   if (p >= limit) return -1;
   out[p++] = 0x7d; // }
   return p;
+}
+
+function holdRun(data: Record<string, FieldValue>, out: Buffer, from: number, to: number, epoch: number): void {
+  const guid = data.ProcessGuid;
+  const image = data.Image;
+  const slot = runSlot(data.ProcessId);
+  if (slot < 0 || typeof guid !== 'string' || typeof image !== 'string') return;
+  pending.slot = slot;
+  pending.pid = data.ProcessId as number;
+  pending.from = from;
+  pending.to = to;
+  pending.epoch = epoch;
+  pending.guid = guid;
+  pending.image = image;
+  pending.buf = out;
+}
+
+let epochs = 0;
+/**
+ * A new epoch for writeDataJson, unique in the process (two journals never share one): a
+ * buffer's writer takes one whenever bytes already written in it may change.
+ */
+export function newRunEpoch(): number {
+  return epochs++;
+}
+
+/** The run the last writeDataJson recorded is in a complete record now: later events may copy it. */
+export function commitActorRun(): void {
+  const slot = pending.slot;
+  if (slot < 0) return;
+  runPid[slot] = pending.pid;
+  runFrom[slot] = pending.from;
+  runTo[slot] = pending.to;
+  runEpoch[slot] = pending.epoch;
+  runGuid[slot] = pending.guid;
+  runImage[slot] = pending.image;
+  runBuf[slot] = pending.buf!;
+  pending.slot = -1;
+  pending.buf = null;
 }
 
 /** a UTF-16 unit JSON escapes or UTF-8 widens: not one of 0x20-0x7e but '"' and '\\' */

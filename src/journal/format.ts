@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
 import { EncodedEvent, dataJson } from '../events/encoded.js';
-import { writeDataJson } from '../events/data-writer.js';
+import { commitActorRun, writeDataJson } from '../events/data-writer.js';
 import { putBytes, putUint } from '../events/ascii-bytes.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
@@ -182,9 +182,11 @@ function putU32(buf: Buffer, at: number, v: number): void {
  * object straight into buf (src/events/data-writer.ts: JSON.stringify's bytes, no string).
  * Returns the encoded event, attached to the record's bytes, or null when the record does not
  * fit in buf[off, limit) or the data has a value the writer leaves to JSON.stringify (the
- * caller then takes encodeEvent + writeEventRecord; nothing was committed).
+ * caller then takes encodeEvent + writeEventRecord; nothing was committed). `epoch`: the fill of
+ * buf this record belongs to (data-writer.ts newRunEpoch), so that the writer may copy an actor
+ * run from an earlier record of the same fill; -1 (none) copies nothing.
  */
-export function writeDataRecord(buf: Buffer, off: number, limit: number, recordId: number, ev: SysmonEvent): EncodedEvent | null {
+export function writeDataRecord(buf: Buffer, off: number, limit: number, recordId: number, ev: SysmonEvent, epoch = -1): EncodedEvent | null {
   const data = ev.data;
   if (data === undefined) return null;
   const p0 = off + RECORD_HEADER;
@@ -193,7 +195,7 @@ export function writeDataRecord(buf: Buffer, off: number, limit: number, recordI
   const timeEnd = putTimeDigits(buf, timeOff, ev.timeNs);
   const dataOff = putBytes(buf, timeEnd, TIME_TO_DATA);
   let p = dataOff;
-  p = writeDataJson(data, buf, p, limit);
+  p = writeDataJson(data, buf, p, limit, epoch);
   if (p < 0) return null;
   const dataEnd = p;
   if (ev.container) {
@@ -205,6 +207,7 @@ export function writeDataRecord(buf: Buffer, off: number, limit: number, recordI
     buf[p++] = 0x7d;
   }
   sealRecord(buf, off, p, recordId);
+  commitActorRun();
   // frozen as encodeEvent freezes it: the object and the bytes cannot diverge
   Object.freeze(data);
   const enc = new EncodedEvent(ev.id, recordId, ev.timeNs, '', ev.container, data);

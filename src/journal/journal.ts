@@ -7,6 +7,7 @@ import { SafeFileError, createNew, openExisting } from '../fs/safe-file.js';
 import { join } from 'node:path';
 import type { SysmonEvent } from '../events/event.js';
 import { EncodedEvent, encodeEvent } from '../events/encoded.js';
+import { newRunEpoch } from '../events/data-writer.js';
 import { readAllCursors } from './cursor.js';
 import {
   RECORD_HEADER,
@@ -401,7 +402,7 @@ export class Journal extends EventEmitter {
       // event encoded already (a replay) take encodeEvent + writeEventRecord
       let f = this.ensureFill(DIRECT_ROOM);
       let at = f.len;
-      let enc = ev instanceof EncodedEvent ? null : writeDataRecord(f.buf, at, f.buf.length, id, ev);
+      let enc = ev instanceof EncodedEvent ? null : writeDataRecord(f.buf, at, f.buf.length, id, ev, this.fillEpoch);
       let n: number;
       if (enc !== null) {
         n = RECORD_HEADER + f.buf.readUInt32LE(at);
@@ -444,9 +445,18 @@ export class Journal extends EventEmitter {
    */
   private scratch: Buffer = Buffer.allocUnsafe(256 * 1024);
 
+  /**
+   * The writer's epoch for the fill (data-writer.ts newRunEpoch): a new one whenever a fill
+   * starts over in the scratch buffer, so that the writer only copies bytes written earlier in
+   * this fill, at the offsets it saw them (a fill moved to a bigger buffer is another buffer:
+   * the writer checks that too).
+   */
+  private fillEpoch = newRunEpoch();
+
   private ensureFill(need: number): DataOp & { len: number } {
     let f = this.fill;
     if (!f) {
+      this.fillEpoch = newRunEpoch();
       if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
       f = this.fill = { kind: 'data', buf: this.scratch, len: 0, events: [], sizes: [], lastId: 0 };
     } else if (f.buf.length - f.len < need) {

@@ -3,7 +3,7 @@
 // for ones it should not, and a record must be byte for byte the one the stringify path writes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { writeDataJson } from '../../src/events/data-writer.js';
+import { commitActorRun, newRunEpoch, writeDataJson } from '../../src/events/data-writer.js';
 import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { EncodedEvent, encodeEvent } from '../../src/events/encoded.js';
 import { decodePayload, eventRecordMaxBytes, RECORD_HEADER, writeDataRecord, writeEventRecord } from '../../src/journal/format.js';
@@ -129,4 +129,96 @@ test('writeDataJson: long strings (the regex and native copy path) with one char
       assert.equal(out.toString('utf8', 0, end), JSON.stringify(d), JSON.stringify(s));
     }
   }
+});
+
+test('writeDataJson: a process seen earlier in the fill gives the same bytes (its ProcessGuid/ProcessId/Image run is copied), whatever changes', () => {
+  const out = Buffer.alloc(1 << 16);
+  const epoch = newRunEpoch();
+  let at = 0;
+  // as the journal does: records one after another in one fill, each run committed once written
+  const put = (d: Record<string, FieldValue>, why: string): void => {
+    const before = Buffer.from(out.subarray(0, at));
+    const end = writeDataJson(d, out, at, out.length, epoch);
+    if (end < 0) return; // declined: the caller's JSON.stringify path
+    assert.equal(out.toString('utf8', at, end), JSON.stringify(d), why);
+    assert.ok(out.subarray(0, at).equals(before), 'bytes before the write position are left alone');
+    commitActorRun();
+    at = end;
+  };
+  const guid = `{${'1'.repeat(8)}-6a5e-${Date.now().toString(16).slice(-4)}-0000-000000000001}`;
+  const images = ['/usr/bin/x', '/tmp/a"b\\c\n', '/tmp/ü€😀', '/tmp/\ud800lone', 'x'.repeat(300)];
+  for (const image of images) {
+    // 2 ** 31 + 5 is not an int32 (never a slot); 1029 shares a slot with 5
+    for (const pid of [5, 1029, 4242, 2 ** 31 + 5]) {
+      for (let i = 0; i < 2; i++) {
+        put({ RuleName: '-', UtcTime: 't', ProcessGuid: guid, ProcessId: pid, Image: image, User: 'root' }, `${image} ${pid} ${i}`);
+        put({ ProcessGuid: guid, ProcessId: pid, Image: image }, `first keys ${image} ${pid}`);
+        put({ RuleName: '-', ProcessGuid: guid, ProcessId: pid, Image: `${image}2`, User: 'u' }, 'another image');
+        put({ RuleName: '-', ProcessGuid: `${guid}x`, ProcessId: pid, Image: image }, 'another guid');
+        put({ RuleName: '-', ProcessGuid: guid, ProcessId: pid + 1, Image: image }, 'another pid');
+      }
+    }
+  }
+  // a builder never leaves out or reorders these fields; if something does: JSON.stringify's bytes, or -1 (the stringify path)
+  put({ RuleName: '-', ProcessGuid: guid, ProcessId: 5, Image: images[0]! }, 'recorded');
+  const reordered: Record<string, FieldValue>[] = [
+    { ProcessGuid: guid, Image: images[0]!, ProcessId: 5 },
+    { ProcessGuid: guid, ProcessId: 5, Other: 'x', Image: images[0]! },
+    { ProcessGuid: guid, ProcessId: 5 },
+    { ProcessGuid: guid, ProcessId: 5, Image: images[0]!, Extra: 2 },
+    { ProcessGuid: guid, ProcessId: undefined as unknown as number, Image: images[0]! },
+    { ProcessGuid: guid, Undef: undefined as unknown as number, ProcessId: 5, Image: images[0]! },
+    { Before: 1, ProcessGuid: guid, ProcessId: 5, Image: images[0]!, After: true },
+  ];
+  for (const d of reordered) put(d, JSON.stringify(Object.keys(d)));
+});
+
+test('writeDataJson copies a run only from the same buffer, the same epoch and a committed record', () => {
+  const a = Buffer.alloc(4096);
+  const b = Buffer.alloc(4096);
+  const d = { RuleName: '-', ProcessGuid: '{aaaaaaaa-6a5e-0000-0000-000000000009}', ProcessId: 9, Image: '/bin/true' };
+  const want = JSON.stringify(d);
+  const e1 = newRunEpoch();
+  let end = writeDataJson(d, a, 0, a.length, e1);
+  commitActorRun();
+  // the bytes of that run are rewritten in place: the same buffer with a new epoch must not copy them
+  a.fill(0x21, 0, end);
+  const e2 = newRunEpoch();
+  let end2 = writeDataJson(d, a, end, a.length, e2);
+  assert.equal(a.toString('utf8', end, end2), want, 'new epoch: written, not copied');
+  commitActorRun();
+  // another buffer in the same epoch (at an offset past the run): nothing of it to copy from
+  end = writeDataJson(d, b, 2000, b.length, e2);
+  assert.equal(b.toString('utf8', 2000, end), want, 'other buffer');
+  // a write that was not committed (its record failed) is not a source either
+  const e3 = newRunEpoch();
+  end = writeDataJson(d, a, 0, a.length, e3);
+  a.fill(0x21, 0, end);
+  end2 = writeDataJson(d, a, end, a.length, e3);
+  assert.equal(a.toString('utf8', end, end2), want, 'uncommitted');
+  // without an epoch (-1), never
+  end = writeDataJson(d, b, 0, b.length);
+  commitActorRun();
+  b.fill(0x21, 0, end);
+  end2 = writeDataJson(d, b, end, b.length);
+  assert.equal(b.toString('utf8', end, end2), want, 'no epoch');
+});
+
+test('writeDataJson and writeDataRecord do copy a committed run of the same fill (white box: the copy carries a byte changed at the source)', () => {
+  const a = Buffer.alloc(4096);
+  const d = { RuleName: '-', ProcessGuid: '{bbbbbbbb-6a5e-0000-0000-000000000011}', ProcessId: 11, Image: '/bin/true', User: 'root' };
+  const e = newRunEpoch();
+  const end = writeDataJson(d, a, 0, a.length, e);
+  commitActorRun();
+  a[a.indexOf('/bin/true') + 1] = 0x42; // '/Bin/true' at the source: only a copy can carry it
+  const end2 = writeDataJson(d, a, end, a.length, e);
+  assert.equal(a.toString('utf8', end, end2), JSON.stringify(d).replace('/bin/true', '/Bin/true'));
+  // the journal's path: a record commits its run, the next record of the fill copies it
+  const r = Buffer.alloc(4096);
+  const mk = (): SysmonEvent => ({ id: 3, recordId: 0, timeNs: 1n, data: { ...d, ProcessId: 12 } });
+  const e2 = newRunEpoch();
+  const first = writeDataRecord(r, 0, r.length, 1, mk(), e2)!;
+  r[r.indexOf('/bin/true') + 1] = 0x42;
+  const next = writeDataRecord(r, first.dataEnd + 1, r.length, 2, mk(), e2)!;
+  assert.match(next.dataText, /\/Bin\/true/);
 });

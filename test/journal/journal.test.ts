@@ -341,3 +341,56 @@ test('events read from disk keep their own bytes: later reads never overwrite th
     await cleanup();
   }
 });
+
+test("a process's events read back as written across fills, scratch growth and segment rolls (the writer copies a process's ProcessGuid/ProcessId/Image run inside a fill only)", async () => {
+  const { dir, cleanup } = await tempDir('runs');
+  try {
+    const j = await Journal.open({ dir, segmentBytes: 48 * 1024 });
+    const g1 = '{6c0f3b1e-2f4a-6718-0000-00103a7c1e01}';
+    const g2 = '{6c0f3b1e-2f4a-6718-0000-00103a7c1e02}';
+    // runs of a few events per process; pid 7 and 1031 share a writer slot, g2 reuses pid 7, an image changes at exec
+    const procs = [
+      { guid: g1, pid: 7, image: '/usr/bin/bash' },
+      { guid: g1, pid: 7, image: '/usr/bin/b"ash' },
+      { guid: g2, pid: 1031, image: '/usr/bin/bash' },
+      { guid: g2, pid: 7, image: '/usr/bin/bash' },
+    ];
+    const written: SysmonEvent[] = [];
+    let n = 0;
+    const ev = (q: number, pad: number): SysmonEvent => {
+      const p = procs[q % procs.length]!;
+      const data = { RuleName: '-', UtcTime: 't', ProcessGuid: p.guid, ProcessId: p.pid, Image: p.image, User: 'root', Pad: 'x'.repeat(pad) };
+      return { id: 3, recordId: 0, timeNs: 1_764_438_000_000_000_000n + BigInt(n++), data };
+    };
+    for (let round = 0; round < 40; round++) {
+      const batch: SysmonEvent[] = [];
+      for (let i = 0; i < 60; i++) batch.push(ev(Math.floor((i + 7 * round) / 5), round === 20 && i === 30 ? 600_000 : (i * 7 + round) % 11));
+      j.append(batch);
+      written.push(...batch);
+      // the pump writes the fill out: the next append starts a new fill in the same scratch buffer
+      if (round % 3 === 0) await j.flush();
+    }
+    // a process last written near the start of one fill, back in the next fill past that offset:
+    // the bytes there are the new fill's now, so its run must be written again, not copied
+    const filler = (count: number) =>
+      Array.from({ length: count }, () => ev(0, 3)).map((e) => ({ ...e, data: { ...e.data, ProcessGuid: g2, ProcessId: 500 } }));
+    for (const q of [0, 1, 2, 3]) {
+      const first = [ev(q, 1), ...filler(40)];
+      j.append(first);
+      await j.flush();
+      const second = [...filler(40), ev(q, 1)];
+      j.append(second);
+      written.push(...first, ...second);
+    }
+    await j.close();
+    assert.ok((await segFiles(dir)).length > 3, 'several segments');
+    const back = await readAll(dir);
+    assert.equal(back.length, written.length);
+    for (let i = 0; i < back.length; i++) {
+      assert.equal(back[i]!.recordId, written[i]!.recordId);
+      assert.equal((back[i] as EncodedEvent).dataText, JSON.stringify(written[i]!.data), `record ${back[i]!.recordId}`);
+    }
+  } finally {
+    await cleanup();
+  }
+});
