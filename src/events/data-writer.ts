@@ -35,8 +35,6 @@ function keyOf(key: string): Buffer {
 // ones the loop would write. Two banks per slot: the last committed event's and the one being
 // written.
 const RUN_SLOTS = 512;
-/** the longest string value remembered (units): what the slots hold stays under ~32,768 x 256 */
-const HELD_STRING_MAX = 256;
 /** fields remembered per event (schema events have fewer; later ones are written, not remembered) */
 const MAX_FIELDS = 32;
 const slotEpoch = new Float64Array(RUN_SLOTS).fill(-1);
@@ -127,13 +125,10 @@ export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos
     }
     if (cur >= 0 && i < MAX_FIELDS) {
       const c = cur + i;
-      // only a primitive's bytes are a function of its value (an object may change between
-      // events); a long string is not held (a 100 KB command line per slot would add up), and
-      // the native copy writes it at ~1 ns a unit anyway
+      // only a primitive's bytes are a function of its value (an object may change between events)
       const t = typeof v;
-      const keep = t === 'number' || t === 'boolean' || (t === 'string' && (v as string).length <= HELD_STRING_MAX);
-      fieldKey[c] = keep ? key : undefined;
-      fieldValue[c] = keep ? v : '';
+      fieldKey[c] = t === 'string' || t === 'number' || t === 'boolean' ? key : undefined;
+      fieldValue[c] = v;
       fieldFrom[c] = from;
       fieldTo[c] = to;
     }
