@@ -184,7 +184,7 @@ function putU32(buf: Buffer, at: number, v: number): void {
  * fit in buf[off, limit) or the data has a value the writer leaves to JSON.stringify (the
  * caller then takes encodeEvent + writeEventRecord; nothing was committed). `epoch`: the fill of
  * buf this record belongs to (data-writer.ts newRunEpoch), so that the writer may copy fields
- * from an earlier record of the same fill; -1 (none) copies nothing.
+ * run from an earlier record of the same fill; -1 (none) copies nothing.
  */
 export function writeDataRecord(buf: Buffer, off: number, limit: number, recordId: number, ev: SysmonEvent, epoch = -1): EncodedEvent | null {
   const data = ev.data;
