@@ -22,34 +22,28 @@ function keyOf(key: string): Buffer {
   return b;
 }
 
-// Field runs. A process's events repeat most of their fields: ProcessGuid, ProcessId, Image and
-// User always, and a connection's or a file's fields often (the same peer, the same port, the
-// same directory). Written unit by unit in JavaScript they cost ~2 ns a byte. The writer
-// remembers, per pid slot, where each field of that process's last event is in the journal's
-// batch buffer (its key and value too), and writes a field equal to the last event's field at
-// the same place as a copy of those bytes: consecutive equal fields are one copyWithin, with no
-// allocation and nothing kept outside the buffer. A copy needs the same buffer, the same fill of
-// it (the caller's `epoch`: the journal starts a new one whenever the buffer's bytes may be
-// rewritten), a committed record (commitDataRuns, from writeDataRecord once the record is
-// sealed), the same key at the same position and an equal primitive value, so its bytes are the
-// ones the loop would write. Two banks per slot: the last committed event's and the one being
-// written.
-const RUN_SLOTS = 512;
-/** fields remembered per event (schema events have fewer; later ones are written, not remembered) */
-const MAX_FIELDS = 32;
-const slotEpoch = new Float64Array(RUN_SLOTS).fill(-1);
-const slotBuf: (Buffer | undefined)[] = new Array<Buffer | undefined>(RUN_SLOTS).fill(undefined);
-const slotCount = new Int32Array(RUN_SLOTS);
-/** which bank holds the slot's committed event */
-const slotBank = new Uint8Array(RUN_SLOTS);
-// per (slot, bank, field): (2 * slot + bank) * MAX_FIELDS + field
-const fieldKey: (string | undefined)[] = new Array<string | undefined>(2 * RUN_SLOTS * MAX_FIELDS).fill(undefined);
-const fieldValue: FieldValue[] = new Array<FieldValue>(2 * RUN_SLOTS * MAX_FIELDS).fill('');
-const fieldFrom = new Int32Array(2 * RUN_SLOTS * MAX_FIELDS);
-const fieldTo = new Int32Array(2 * RUN_SLOTS * MAX_FIELDS);
+// Actor runs. Every event with an acting process has `"ProcessGuid":"{...}","ProcessId":N,
+// "Image":"..."` in a row, and a process's events repeat it: ~100 bytes of keys and strings
+// written unit by unit (~200 ns per event at ~2 ns a unit). The writer remembers, per pid slot,
+// where it last wrote a process's run in the journal's batch buffer, and copies a later event's
+// run from there with copyWithin: no allocation, nothing copied out. A copy needs the same
+// buffer, the same fill of it (the caller's `epoch`: the journal starts a new one whenever the
+// buffer's bytes may be rewritten), a run before the write position and the three values equal,
+// so the bytes are the ones the loop would write. A run counts only once its record is complete
+// (commitActorRun, from writeDataRecord after sealing it).
+const RUN_SLOTS = 1024;
+const runPid = new Int32Array(RUN_SLOTS).fill(-1);
+const runFrom = new Int32Array(RUN_SLOTS);
+const runTo = new Int32Array(RUN_SLOTS);
+const runEpoch = new Float64Array(RUN_SLOTS).fill(-1);
+const runGuid: (string | undefined)[] = new Array<string | undefined>(RUN_SLOTS).fill(undefined);
+const runImage: (string | undefined)[] = new Array<string | undefined>(RUN_SLOTS).fill(undefined);
+const runBuf: (Buffer | undefined)[] = new Array<Buffer | undefined>(RUN_SLOTS).fill(undefined);
+/** the keys of a run after ProcessGuid, in order */
+const RUN_REST = ['ProcessId', 'Image'] as const;
 
-/** the event the last writeDataJson remembered (slot -1: none), until commitDataRuns */
-const pending = { slot: -1, count: 0, epoch: -1, buf: null as Buffer | null };
+/** the run the last writeDataJson wrote (slot -1: none), until commitActorRun */
+const pending = { slot: -1, pid: 0, from: 0, to: 0, epoch: -1, guid: '', image: '', buf: null as Buffer | null };
 
 function runSlot(pid: FieldValue | undefined): number {
   return typeof pid === 'number' && (pid | 0) === pid && pid >= 0 ? pid & (RUN_SLOTS - 1) : -1;
@@ -58,103 +52,81 @@ function runSlot(pid: FieldValue | undefined): number {
 /**
  * JSON.stringify(data) as UTF-8 at out[pos..limit); returns where it ends, or -1 when it does
  * not fit (out is then garbage from pos on). `data`: a plain object (an event's EventData).
- * `epoch` >= 0 lets it copy fields written earlier in out during the same epoch (see above).
+ * `epoch` >= 0 lets it copy actor runs written earlier in out during the same epoch (see above).
+ * -1 too for an object whose ProcessGuid is not followed by ProcessId and Image once a run was
+ * copied (no event builder makes one): the caller then takes JSON.stringify's path.
  */
 export function writeDataJson(data: Record<string, FieldValue>, out: Buffer, pos: number, limit: number, epoch = -1): number {
   pending.slot = -1;
   // for-in would also see inherited keys, and JSON.stringify would call a toJSON: not EventData's shape
   if (pos >= limit || Object.getPrototypeOf(data) !== Object.prototype || 'toJSON' in data) return -1;
-  const slot = epoch >= 0 ? runSlot(data.ProcessId) : -1;
-  /** the committed event's fields (-1: none to copy from), and where this event's go */
-  let prev = -1;
-  let prevCount = 0;
-  let cur = -1;
-  if (slot >= 0) {
-    const bank = slotBank[slot]!;
-    if (slotEpoch[slot] === epoch && slotBuf[slot] === out) {
-      prev = (2 * slot + bank) * MAX_FIELDS;
-      prevCount = slotCount[slot]!;
-    }
-    cur = (2 * slot + (bank ^ 1)) * MAX_FIELDS;
-  }
   let p = pos;
   out[p++] = 0x7b; // {
   let first = true;
-  let i = 0;
-  /** a copy not made yet: out[runFrom, runTo) goes to out[runAt..] (runFrom -1: none) */
-  let runFrom = -1;
-  let runTo = 0;
+  /** keys of RUN_REST still to come after a copied run (they are skipped) */
+  let skip = 0;
+  /** fields of a run still to write while one is being recorded (3: none written yet) */
+  let record = 0;
   let runAt = 0;
   for (const key in data) {
     const v = data[key];
     // JSON.stringify leaves out a key whose value is undefined, a function or a symbol
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    let from: number;
-    let to: number;
-    const f = prev + i;
-    if (i < prevCount && fieldKey[f] === key && fieldValue[f] === v) {
-      const srcFrom = fieldFrom[f]!;
-      const srcTo = fieldTo[f]!;
-      // a field after one copied extends the copy: both are of the one committed event, one
-      // comma apart, and the comma comes along
-      if (runFrom < 0) {
-        if (p + 1 >= limit) return -1;
+    if (skip > 0) {
+      if (key !== RUN_REST[2 - skip]) return -1;
+      skip--;
+      continue;
+    }
+    if (key === 'ProcessGuid' && typeof v === 'string' && epoch >= 0) {
+      const slot = runSlot(data.ProcessId);
+      if (
+        slot >= 0 &&
+        runEpoch[slot] === epoch &&
+        runBuf[slot] === out &&
+        runPid[slot] === data.ProcessId &&
+        runGuid[slot] === v &&
+        runImage[slot] === data.Image &&
+        runTo[slot]! <= p
+      ) {
+        const n = runTo[slot]! - runFrom[slot]!;
+        if (p + n + 2 > limit) return -1;
         if (!first) out[p++] = 0x2c; // ,
-        runFrom = srcFrom;
-        runAt = p;
+        first = false;
+        out.copyWithin(p, runFrom[slot]!, runTo[slot]!);
+        p += n;
+        skip = 2;
+        continue;
       }
-      runTo = srcTo;
-      first = false;
-      from = runAt + (srcFrom - runFrom);
-      to = runAt + (srcTo - runFrom);
-    } else {
-      if (runFrom >= 0) {
-        p = copyRun(out, runFrom, runTo, runAt, limit);
-        if (p < 0) return -1;
-        runFrom = -1;
-      }
-      const k = keyOf(key);
-      if (p + k.length + 2 > limit) return -1;
-      if (!first) out[p++] = 0x2c; // ,
-      first = false;
-      from = p;
-      p = putBytes(out, p, k);
-      p = typeof v === 'string' ? writeString(v, out, p, limit) : writeOther(v, out, p, limit);
-      if (p < 0) return -1;
-      to = p;
-    }
-    if (cur >= 0 && i < MAX_FIELDS) {
-      const c = cur + i;
-      // only a primitive's bytes are a function of its value (an object may change between events)
-      const t = typeof v;
-      fieldKey[c] = t === 'string' || t === 'number' || t === 'boolean' ? key : undefined;
-      fieldValue[c] = v;
-      fieldFrom[c] = from;
-      fieldTo[c] = to;
-    }
-    i++;
-  }
-  if (runFrom >= 0) {
-    p = copyRun(out, runFrom, runTo, runAt, limit);
+      record = 3;
+      runAt = first ? p : p + 1;
+    } else if (record > 0 && key !== RUN_REST[2 - record]) record = 0;
+    const k = keyOf(key);
+    if (p + k.length + 2 > limit) return -1;
+    if (!first) out[p++] = 0x2c; // ,
+    first = false;
+    p = putBytes(out, p, k);
+    p = typeof v === 'string' ? writeString(v, out, p, limit) : writeOther(v, out, p, limit);
     if (p < 0) return -1;
+    if (record > 0 && --record === 0) holdRun(data, out, runAt, p, epoch);
   }
   if (p >= limit) return -1;
   out[p++] = 0x7d; // }
-  if (cur >= 0) {
-    pending.slot = slot;
-    pending.count = Math.min(i, MAX_FIELDS);
-    pending.epoch = epoch;
-    pending.buf = out;
-  }
   return p;
 }
 
-/** out[from, to) copied to out[at..]; returns its end, or -1 when it would reach `limit` */
-function copyRun(out: Buffer, from: number, to: number, at: number, limit: number): number {
-  const end = at + (to - from);
-  if (end >= limit) return -1;
-  out.copyWithin(at, from, to);
-  return end;
+function holdRun(data: Record<string, FieldValue>, out: Buffer, from: number, to: number, epoch: number): void {
+  const guid = data.ProcessGuid;
+  const image = data.Image;
+  const slot = runSlot(data.ProcessId);
+  if (slot < 0 || typeof guid !== 'string' || typeof image !== 'string') return;
+  pending.slot = slot;
+  pending.pid = data.ProcessId as number;
+  pending.from = from;
+  pending.to = to;
+  pending.epoch = epoch;
+  pending.guid = guid;
+  pending.image = image;
+  pending.buf = out;
 }
 
 let epochs = 0;
@@ -166,14 +138,17 @@ export function newRunEpoch(): number {
   return epochs++;
 }
 
-/** The event the last writeDataJson wrote is in a complete record now: later events may copy its fields. */
-export function commitDataRuns(): void {
+/** The run the last writeDataJson recorded is in a complete record now: later events may copy it. */
+export function commitActorRun(): void {
   const slot = pending.slot;
   if (slot < 0) return;
-  slotBank[slot]! ^= 1;
-  slotCount[slot] = pending.count;
-  slotEpoch[slot] = pending.epoch;
-  slotBuf[slot] = pending.buf!;
+  runPid[slot] = pending.pid;
+  runFrom[slot] = pending.from;
+  runTo[slot] = pending.to;
+  runEpoch[slot] = pending.epoch;
+  runGuid[slot] = pending.guid;
+  runImage[slot] = pending.image;
+  runBuf[slot] = pending.buf!;
   pending.slot = -1;
   pending.buf = null;
 }

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
 import { EncodedEvent, dataJson } from '../events/encoded.js';
-import { commitDataRuns, writeDataJson } from '../events/data-writer.js';
+import { commitActorRun, writeDataJson } from '../events/data-writer.js';
 import { putBytes, putUint } from '../events/ascii-bytes.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
@@ -183,7 +183,7 @@ function putU32(buf: Buffer, at: number, v: number): void {
  * Returns the encoded event, attached to the record's bytes, or null when the record does not
  * fit in buf[off, limit) or the data has a value the writer leaves to JSON.stringify (the
  * caller then takes encodeEvent + writeEventRecord; nothing was committed). `epoch`: the fill of
- * buf this record belongs to (data-writer.ts newRunEpoch), so that the writer may copy fields
+ * buf this record belongs to (data-writer.ts newRunEpoch), so that the writer may copy an actor
  * run from an earlier record of the same fill; -1 (none) copies nothing.
  */
 export function writeDataRecord(buf: Buffer, off: number, limit: number, recordId: number, ev: SysmonEvent, epoch = -1): EncodedEvent | null {
@@ -207,7 +207,7 @@ export function writeDataRecord(buf: Buffer, off: number, limit: number, recordI
     buf[p++] = 0x7d;
   }
   sealRecord(buf, off, p, recordId);
-  commitDataRuns();
+  commitActorRun();
   // frozen as encodeEvent freezes it: the object and the bytes cannot diverge
   Object.freeze(data);
   const enc = new EncodedEvent(ev.id, recordId, ev.timeNs, '', ev.container, data);

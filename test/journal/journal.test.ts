@@ -342,7 +342,7 @@ test('events read from disk keep their own bytes: later reads never overwrite th
   }
 });
 
-test("a process's events read back as written across fills, scratch growth and segment rolls (the writer copies a process's repeated fields inside a fill only)", async () => {
+test("a process's events read back as written across fills, scratch growth and segment rolls (the writer copies a process's ProcessGuid/ProcessId/Image run inside a fill only)", async () => {
   const { dir, cleanup } = await tempDir('runs');
   try {
     const j = await Journal.open({ dir, segmentBytes: 48 * 1024 });

@@ -1,32 +1,14 @@
-// The EventData writer's field runs (src/events/data-writer.ts): ns per data object written as
-// the journal writes them (one fill, each event committed), for compiled checkouts side by side.
-// "repeating": NetworkConnect of two processes taking turns (a connect storm's client and
-// server); "unique": NetworkConnect of a new process per event (its GUID and pid never seen);
-// "exec": ProcessCreate then ProcessTerminate of a new process each (an exec storm's events).
-//   npm run build; node bench/micro/field-runs.mjs [ROOT ...]   (default: this checkout)
+// The EventData writer's actor runs (src/events/data-writer.ts): ns per NetworkConnect-shaped
+// data object written as the journal writes them (one fill, each run committed), for two
+// compiled checkouts side by side. "repeating": two processes taking turns (a connect storm's
+// client and server: every run after the first is copied); "unique": a new process per event
+// (every run is a miss: what recording costs).
+//   npm run build; node bench/micro/actor-runs.mjs [ROOT ...]   (default: this checkout)
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const roots = process.argv.length > 2 ? process.argv.slice(2) : [here];
-
-function execObjects() {
-  const out = [];
-  for (let i = 0; i < 2048; i++) {
-    const guid = Buffer.from(`{6a5e1f2b-1c2d-6a5e-0b00-${100000000000 + i}}`).latin1Slice();
-    const pid = 20000 + i;
-    const time = `2026-12-05 09:11:11.${100 + (i % 800)}`;
-    out.push({
-      RuleName: '-', UtcTime: time, ProcessGuid: guid, ProcessId: pid, Image: '/tmp/wl/exec_child', FileVersion: '-',
-      Description: '-', Product: '-', Company: '-', OriginalFileName: '-', CommandLine: '/tmp/wl/exec_child',
-      CurrentDirectory: '/work/main', User: 'root', LogonGuid: '{6a5e1f2b-0000-0000-0000-000000000000}', LogonId: 0,
-      TerminalSessionId: 4294967295, IntegrityLevel: 'no level', Hashes: '-', ParentProcessGuid: '{6a5e1f2b-1c2d-6a5e-0b00-000000000009}',
-      ParentProcessId: 1999, ParentImage: '/tmp/wl/exec_storm', ParentCommandLine: '/tmp/wl/exec_storm 10000 /tmp/wl/exec_child', ParentUser: 'root',
-    });
-    out.push({ RuleName: '-', UtcTime: time, ProcessGuid: guid, ProcessId: pid, Image: '/tmp/wl/exec_child', User: 'root' });
-  }
-  return out;
-}
 
 function dataObjects(build3, unique) {
   const procs = [
@@ -59,13 +41,13 @@ function dataObjects(build3, unique) {
   return out;
 }
 
-async function measure(root, kind) {
+async function measure(root, unique) {
   const W = await import(`${root}/dist/src/events/data-writer.js`);
   const { builder } = await import(`${root}/dist/src/events/build.js`);
-  // a checkout before the field runs (9e3de3d: commitActorRun) or before either (no epoch): same call
-  const commit = W.commitDataRuns ?? W.commitActorRun ?? (() => {});
+  // a checkout before the actor runs: same call, no epoch
+  const commit = W.commitActorRun ?? (() => {});
   const newEpoch = W.newRunEpoch ?? (() => -1);
-  const evs = kind === 'exec' ? execObjects() : dataObjects(builder(3), kind === 'unique');
+  const evs = dataObjects(builder(3), unique);
   const buf = Buffer.alloc(1 << 22);
   let epoch = newEpoch();
   let check = 0;
@@ -92,9 +74,9 @@ async function measure(root, kind) {
   return { median: ns[3], min: ns[0], check };
 }
 
-for (const kind of ['repeating', 'unique', 'exec']) {
+for (const unique of [false, true]) {
   for (const root of roots) {
-    const r = await measure(root, kind);
-    console.log(`${kind.padEnd(9)} ${root}: ${r.median.toFixed(0)} ns per data object (min ${r.min.toFixed(0)})`);
+    const r = await measure(root, unique);
+    console.log(`${unique ? 'unique   ' : 'repeating'} ${root}: ${r.median.toFixed(0)} ns per data object (min ${r.min.toFixed(0)})`);
   }
 }
