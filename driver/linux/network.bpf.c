@@ -334,6 +334,15 @@ static __always_inline int net_exit(long nr, long ret)
 		struct net_record r = {};
 		if (sock_addrs(&r, sk))
 			return 0;
+		/* A connection the peer reset before accept() returned is closed already, and
+		 * closing unhashed its local port (inet_put_port zeroes inet_num): it is the
+		 * listening socket's (the accept's first argument). */
+		if (r.local_port == 0) {
+			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+			struct sock *lsk = regs ? sock_of_fd(task, (int)SC_ARG0(regs)) : 0;
+			if (lsk)
+				r.local_port = BPF_CORE_READ(lsk, __sk_common.skc_num);
+		}
 		r.initiated = 0;
 		struct net_owner o;
 		current_owner(&o);

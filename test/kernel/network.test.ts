@@ -217,6 +217,33 @@ describe('NetworkConnect (3) from the kernel', () => {
     checkTcpPair(await tcpConnection('127.0.0.1', '127.0.0.1'), '127.0.0.1', false);
   });
 
+  it('a connection the client reset before accept() returned: the listening port, not 0', async (t) => {
+    if (!requirePrereq(t, missing)) return;
+    // one python process: listen, connect, close with SO_LINGER 0 (an RST on loopback is
+    // handled before close returns), then accept the closed connection; node accepts as soon
+    // as a connection is queued, so it cannot make this order
+    const script = [
+      'import json, socket, struct',
+      'l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)',
+      'c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))',
+      'c.connect(l.getsockname()); cport = c.getsockname()[1]; c.close()',
+      's, peer = l.accept()',
+      'print(json.dumps({"port": l.getsockname()[1], "clientPort": cport, "peerPort": peer[1]}), flush=True)',
+    ].join('\n');
+    const py = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    py.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const code = await new Promise<number | null>((r) => py.once('exit', (c) => r(c)));
+    assert.equal(code, 0, 'python helper');
+    const { port, clientPort } = JSON.parse(out) as { port: number; clientPort: number };
+    const pid = py.pid!;
+    const evs = await agent.waitFor((e) => e.EventID === 3 && e.EventData.ProcessId === pid && e.EventData.Initiated === false, 15_000, 'accepted event');
+    const d = evs[0]!.EventData;
+    assert.equal(d.SourcePort, clientPort);
+    assert.equal(d.DestinationPort, port, 'the listening port');
+    assert.equal(d.DestinationIp, '127.0.0.1');
+  });
+
   it('TCP over ::1', async (t) => {
     if (!requirePrereq(t, missing)) return;
     checkTcpPair(await tcpConnection('::1', '::1'), '::1', true);
