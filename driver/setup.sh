@@ -73,5 +73,12 @@ if ! make -q -C driver/linux >/dev/null 2>&1; then
   make -s -C driver/linux >&2 || die "building the eBPF driver failed"
 fi
 
+# driver/native: the agent's native helpers (the journal's CRC32C); the agent falls back to
+# JavaScript without them, so a failure here is reported, not fatal
+if ! make -q -C driver/native >/dev/null 2>&1; then
+  say "building the native helpers (driver/native)"
+  make -s -C driver/native >&2 || say "WARNING: building driver/native failed: the journal's checksums stay in JavaScript (slower)"
+fi
+
 # Wine, node.exe and koffi's win32 build: for the Windows tests only (npm test passes --test)
 if [ "${1:-}" = --test ]; then bash test/windows/wine/setup.sh; fi
