@@ -10,6 +10,7 @@ import { type Config, ConfigError, DEFAULT_MATCH, defaultConfig, loadConfigFile,
 import type { Identity, SysmonEvent } from './events/event.js';
 import { configChanged, errorReport, serviceState } from './events/service-events.js';
 import { Fanout, Journal, type FsyncPolicy, type WriteOutage } from './journal/index.js';
+import { CRC32C_IMPLEMENTATION } from './journal/crc32c.js';
 import { kernelPlatform, type AgentDriver, type KernelPlatform, type PlatformCapture } from './platform/index.js';
 import { configureFileEvents } from './families/file/events.js';
 import { earlyFilter } from './events/early-filter.js';
@@ -203,7 +204,7 @@ export class Agent {
     // seeded after attaching, so no process can fall between the snapshot and the hooks
     const seeded = this.processes.seedProcesses();
     startupPhases.mark('seed');
-    log.info({ programs: this.driver.attached, processes: seeded }, 'driver attached');
+    log.info({ programs: this.driver.attached, processes: seeded, journalChecksums: CRC32C_IMPLEMENTATION }, 'driver attached');
     log.debug({ objects: this.driver.timings }, 'startup: BPF objects (ms)');
     this.generations = new ConfigGenerations(this.opts.kernelFilter === false ? null : (this.driver.kernelFilter?.() ?? null));
     this.activateKernelFilter(this.config, early);
