@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { SysmonEvent } from '../events/event.js';
 import { crc32c } from './crc32c.js';
 import { EncodedEvent, dataJson } from '../events/encoded.js';
-import { commitActorRun, writeDataJson } from '../events/data-writer.js';
+import { actorRunEpoch, commitActorRun, writeDataJson } from '../events/data-writer.js';
 import { putBytes, putUint } from '../events/ascii-bytes.js';
 
 export const MAGIC = Buffer.from('SYSMONJ1', 'latin1');
@@ -195,7 +195,7 @@ export function writeDataRecord(buf: Buffer, off: number, limit: number, recordI
   const timeEnd = putTimeDigits(buf, timeOff, ev.timeNs);
   const dataOff = putBytes(buf, timeEnd, TIME_TO_DATA);
   let p = dataOff;
-  p = writeDataJson(data, buf, p, limit, epoch);
+  p = writeDataJson(data, buf, p, limit, actorRunEpoch(ev.id, epoch));
   if (p < 0) return null;
   const dataEnd = p;
   if (ev.container) {

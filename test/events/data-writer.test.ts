@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { commitActorRun, newRunEpoch, writeDataJson } from '../../src/events/data-writer.js';
 import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { EncodedEvent, encodeEvent } from '../../src/events/encoded.js';
+import { EVENTS } from '../../src/events/schema.js';
 import { decodePayload, eventRecordMaxBytes, RECORD_HEADER, writeDataRecord, writeEventRecord } from '../../src/journal/format.js';
 
 const odd: Record<string, unknown>[] = [
@@ -221,4 +222,42 @@ test('writeDataJson and writeDataRecord do copy a committed run of the same fill
   r[r.indexOf('/bin/true') + 1] = 0x42;
   const next = writeDataRecord(r, first.dataEnd + 1, r.length, 2, mk(), e2)!;
   assert.match(next.dataText, /\/Bin\/true/);
+});
+
+test('every event with a ProcessGuid after another event of its process in the same fill takes the writer, not the JSON.stringify fallback (FileDelete has User before Image)', () => {
+  const guid = '{cccccccc-6a5e-0000-0000-000000000077}';
+  const fieldValue = (name: string, type: string): FieldValue =>
+    name === 'ProcessGuid'
+      ? guid
+      : name === 'ProcessId'
+        ? 77
+        : name === 'Image'
+          ? '/usr/bin/app'
+          : name === 'User'
+            ? 'root'
+            : type === 'Boolean'
+              ? false
+              : type.startsWith('UInt')
+                ? 1
+                : '-';
+  const withGuid = EVENTS.filter((e) => e.fields.some((f) => f.name === 'ProcessGuid'));
+  assert.ok(withGuid.some((e) => e.id === 23) && withGuid.some((e) => e.id === 26));
+  for (const def of withGuid) {
+    const data = (): Record<string, FieldValue> => Object.fromEntries(def.fields.map((f) => [f.name, fieldValue(f.name, f.type)]));
+    const buf = Buffer.alloc(1 << 16);
+    const epoch = newRunEpoch();
+    // a NetworkConnect of the process records its run, then the event under test follows in the same fill
+    const first = writeDataRecord(
+      buf,
+      0,
+      buf.length,
+      1,
+      { id: 3, recordId: 0, timeNs: 1n, data: { RuleName: '-', ProcessGuid: guid, ProcessId: 77, Image: '/usr/bin/app', User: 'root' } },
+      epoch,
+    );
+    assert.ok(first);
+    const enc = writeDataRecord(buf, first.dataEnd + 8, buf.length, 2, { id: def.id, recordId: 0, timeNs: 1n, data: data() }, epoch);
+    assert.ok(enc, `event ${def.id} (${def.ruleName}) fell back to JSON.stringify`);
+    assert.equal(enc.dataText, JSON.stringify(data()), `event ${def.id}`);
+  }
 });
