@@ -22,7 +22,7 @@ import type { FieldValue, SysmonEvent } from '../../src/events/event.js';
 import { CONDITIONS, eventDef } from '../../src/events/schema.js';
 import type { FilterDef, MatchOptions } from '../../src/config/parse.js';
 import { randomConfig, rng } from './gen.js';
-import { DEFINES } from '../../src/kernel/generated/events-h.js';
+import { DEFINES, STRUCTS } from '../../src/kernel/generated/events-h.js';
 import { LiveVerdicts, MAX_LIVE, VERDICT_DELAY_MS } from '../../src/config/kernel-filter/live-verdicts.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/configs/', import.meta.url));
@@ -340,4 +340,33 @@ test('LiveVerdicts writes a verdict only for a process still alive after the rin
   live.configure(plan, 2, sink);
   live.afterRingRead();
   assert.deepEqual(written.slice(2).sort(), [100, 102]);
+});
+
+test('LiveVerdicts: a process that ran exec again gets one verdict, naming its newer exec; one that exited between, none', () => {
+  const plan = compileProcessVerdicts(loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml').parsed);
+  const written: [number, bigint][] = [];
+  const sink = {
+    writeVerdict: (tgid: number, v: Uint8Array) => {
+      written.push([tgid, Buffer.from(v).readBigUInt64LE(STRUCTS.pv_verdict.fields.exec_ns[0])]);
+      return true;
+    },
+    claimSeeded: () => true,
+  };
+  const live = new LiveVerdicts();
+  live.configure(plan, 1, sink);
+  const facts = (pid: number) => ({ guid: '{g}', pid, image: '/tmp/bench/connect_storm', user: 'root' });
+  live.onExec(facts(200), 1n, 1n);
+  live.onExec(facts(201), 2n, 1n);
+  live.onExec(facts(200), 3n, 1n);
+  live.onExit(201);
+  live.onExec(facts(202), 4n, 1n);
+  live.onExit(202);
+  live.onExec(facts(202), 5n, 1n); // pid reuse after the exit
+  live.flush();
+  assert.deepEqual(written, [
+    [200, 3n],
+    [202, 5n],
+  ]);
+  live.flush();
+  assert.equal(written.length, 2, 'nothing left to write');
 });
