@@ -2,7 +2,7 @@
 // per loopback connect, sysmon-ts (the compiled agent, as `npm start` runs it; default config
 // and sysmon-modular) against bpftrace printing one line per operation, interleaved in one run.
 // Used by bench/run.ts (section 0) and runnable alone:
-//   node --import tsx bench/cost.ts [--reps N] [--kinds exec,file,connect] [--tsx] [--cpu-prof DIR] [--warm-x F | --cold] [--ops-x F]
+//   node --import tsx bench/cost.ts [--reps N] [--kinds exec,file,connect] [--tsx] [--cpu-prof DIR] [--warm-x F] [--warm-storms N] [--cold] [--ops-x F]
 // CPU = user+system of every thread of the monitor's process (/proc/PID/stat: utime+stime, no
 // children), from "ready" until its output stopped growing; per-thread split from /proc/PID/task.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -112,18 +112,18 @@ function monitors(kind: Workload, compiled: boolean, nodeArgs: (label: string) =
 }
 
 /**
- * One run. `warm`: WARM_STORMS storms of that many operations first (not measured) so the
+ * One run. `warm`: `warmStorms` storms (WARM_STORMS by default) of that many operations first (not measured) so the
  * agent's JIT has compiled its hot paths: what a long-running agent pays per event, not its
  * first seconds. captured/expected then count the warm-up's events too.
  */
-async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string, rep: number, warm: number): Promise<CostRow> {
-  const expected = expectedEvents(w) + (warm > 0 ? WARM_STORMS * expectedEvents({ ...w, n: warm }) : 0);
+async function costRun(b: Bins, w: WorkloadSpec, mon: CostMonitor, work: string, rep: number, warm: number, warmStorms: number): Promise<CostRow> {
+  const expected = expectedEvents(w) + (warm > 0 ? warmStorms * expectedEvents({ ...w, n: warm }) : 0);
   const base: CostRow = { kind: w.kind, monitor: mon.name, rep, ops: w.n, expected, captured: 0, cpu: NaN, threads: {}, startupMs: NaN, rssMB: NaN, wall: NaN };
   await waitIdle(2000);
   try {
     await mon.start(work);
     const pid = mon.pids()[0]!;
-    for (let i = 0; warm > 0 && i < WARM_STORMS; i++) {
+    for (let i = 0; warm > 0 && i < warmStorms; i++) {
       await runWorkload(b, { ...w, n: warm });
       await mon.settle();
     }
@@ -193,6 +193,8 @@ export async function costTable(opts: {
   before?: string;
   warm?: boolean;
   warmFactor?: number;
+  /** warm-up storms before the measured one (default WARM_STORMS) */
+  warmStorms?: number;
   opsFactor?: number;
   say?: (s: string) => void;
 }): Promise<{ lines: string[]; rows: CostRow[] }> {
@@ -210,7 +212,15 @@ export async function costTable(opts: {
       const ms = monitors(kind, compiled, nodeArgs, opts.before);
       const order = ms.map((_, i) => ms[(i + rep) % ms.length]!);
       for (const m of order) {
-        const r = await costRun(opts.bins, w, m, opts.work, rep, opts.warm === false ? 0 : Math.round(w.n * (opts.warmFactor ?? WARM_FACTOR)));
+        const r = await costRun(
+          opts.bins,
+          w,
+          m,
+          opts.work,
+          rep,
+          opts.warm === false ? 0 : Math.round(w.n * (opts.warmFactor ?? WARM_FACTOR)),
+          opts.warmStorms ?? WARM_STORMS,
+        );
         rows.push(r);
         say(
           `cost ${kind} x${w.n} ${m.name} rep ${rep + 1}/${reps}: cpu ${r.cpu.toFixed(2)} s (${us(r.cpu / w.n)} us/op), captured ${r.captured}/${r.expected}${r.lines !== undefined ? `, logged ${r.lines}` : ''}${r.error ? ` ERROR ${r.error}` : ''}`,
@@ -274,6 +284,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     before: opt('before'),
     warm: !argv.includes('--cold'),
     warmFactor: opt('warm-x') ? Number(opt('warm-x')) : undefined,
+    warmStorms: opt('warm-storms') ? Number(opt('warm-storms')) : undefined,
     opsFactor: opt('ops-x') ? Number(opt('ops-x')) : undefined,
   });
   console.log(lines.join('\n'));
