@@ -20,8 +20,7 @@ import { liveVerdicts } from './config/kernel-filter/live-verdicts.js';
 import { setConventions } from './events/conventions.js';
 import type { Sink } from '../sinks/sink.js';
 import { startupPhases } from './startup-phases.js';
-
-const MAX_IDLE_POLL_MS = 32;
+import { ReadPacing } from './kernel/read-pacing.js';
 
 export interface AgentOptions {
   /** Sysmon XML config; undefined: Sysmon's defaults (process create/terminate) */
@@ -90,7 +89,7 @@ export class Agent {
   /** accepted events by EventID, for `status` (events/s by ID) */
   readonly acceptedById = new Map<number, number>();
   private filtered = 0;
-  private readonly pollMs: number;
+  private readonly pacing: ReadPacing;
   /** configs by generation, and the kernel filter's tables (src/config/kernel-filter) */
   private generations!: ConfigGenerations;
   /** events of records the previous generation judged (after a reload) -> that config */
@@ -98,7 +97,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     const poll = opts.pollMs ?? 50;
-    this.pollMs = Number.isFinite(poll) ? Math.min(1000, Math.max(1, poll)) : 50;
+    this.pacing = new ReadPacing(Number.isFinite(poll) ? Math.min(1000, Math.max(1, poll)) : 50);
   }
 
   async start(): Promise<void> {
@@ -262,13 +261,13 @@ export class Agent {
       // processes exec'd in an earlier read and still alive get their kernel verdicts now
       liveVerdicts.afterRingRead();
     }
-    // a busy ring is read again at once; a quiet one on a timer that backs off to 32 ms
-    // while nothing arrives (a 16 MiB ring takes ~0.4 s of the worst file storm to fill)
-    this.idleDelay = n > 0 ? this.pollMs : Math.min(this.idleDelay * 2, MAX_IDLE_POLL_MS);
-    this.schedulePoll(n >= 4096 ? 0 : this.idleDelay);
+    // a full read is followed at once; an empty ring is read on a timer that backs off to 32 ms
+    // (a 16 MiB ring takes ~0.4 s of the worst file storm to fill); see src/kernel/read-pacing.ts
+    this.schedulePoll(this.pacing.next(n, this.lastReadEvents));
   }
 
-  private idleDelay = 5;
+  /** events the last ring read handed to the rules (0: the config dropped all its records early) */
+  private lastReadEvents = 0;
 
   private drainRing(max = 16384): number {
     const out: SysmonEvent[] = [];
@@ -286,6 +285,7 @@ export class Agent {
           },
       max,
     );
+    this.lastReadEvents = out.length;
     // an exit is kept for the records of this batch and the next two only (ProcessTable.endBatch)
     if (n > 0) this.capture.processes.endBatch();
     const waits = this.capture.takeDeferred();
