@@ -66,6 +66,8 @@ export interface AgentStats {
   kernelFiltered?: string;
   /** ... of which by per-process verdicts (network, image loads) */
   kernelFilteredByProcess?: string;
+  /** verdicts written to the kernel: per process, by image (given at exec), loaded paths no rule watches */
+  verdicts?: { processes: number; images: number; quietPaths: number; refused: number };
   accepted: number;
   filtered: number;
   processes: number;
@@ -377,6 +379,7 @@ export class Agent {
       rejected: c.rejected,
       kernelDrops: c.kernelDrops.toString(),
       ...kernelFiltered(this.driver.kernelFilter?.()?.read()),
+      verdicts: { processes: liveVerdicts.written, images: liveVerdicts.imageVerdicts, quietPaths: liveVerdicts.quietPaths, refused: liveVerdicts.refused },
       // events the config dropped before enrichment (src/events/early-filter.ts) count as filtered
       accepted: this.accepted,
       filtered: this.filtered + earlyFilter.dropped,

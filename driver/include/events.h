@@ -266,6 +266,34 @@ struct pv_verdict {
 	__u32 bits;        /* (PV_DROP_ALL | PV_DROP_UNLESS) << 2*event */
 };
 
+/*
+ * Verdicts by image (verdict.bpf.h pv_image_verdicts): a verdict computed with ProcessGuid and
+ * ProcessId unknown depends on the process's Image and User only, i.e. on its exec record's exe
+ * bytes and uid. User space writes one per image and user it has seen exec; the exec program
+ * copies it into pv_verdicts[tgid] before the record is out, so that a process of an exec storm
+ * that lives a few ms is judged from its first mmap. The key is the exe path exactly as the
+ * exec record holds it (components leaf first, NUL-terminated), zero-padded; longer or
+ * truncated paths get none.
+ *
+ * ImageLoad's PV_DROP_UNLESS: the record is dropped when its ImageLoaded can match no include
+ * filter on ImageLoaded: pv_quiet_paths[{0, path}] = the generation of a config user space
+ * found no such filter matching that path in (written when it handles an ImageLoad record).
+ */
+#define PV_PATH_MAX        256
+#define PV_MAX_IMAGES      4096
+#define PV_MAX_QUIET_PATHS 16384
+
+struct pv_path_key {
+	__u32 uid;         /* the exec record's ids.uid (pv_image_verdicts); 0 in pv_quiet_paths */
+	__u32 len;         /* bytes of path */
+	__u8 path[PV_PATH_MAX];
+};
+
+struct pv_by_image {
+	__u32 gen;         /* config generation (kf_head.gen) */
+	__u32 bits;        /* as pv_verdict.bits */
+};
+
 /* ---- io_uring family (driver/linux/iouring.bpf.c, records 90-99) ---- */
 
 enum iouring_record_type {

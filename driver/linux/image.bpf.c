@@ -78,7 +78,8 @@ static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
 	/* a verdict that drops this process's ImageLoads: no path walk, no ring space */
 	__u32 ti;
 	struct kf_table *t = kf_loaded_table(&ti);
-	if (t && (pv_bits(t, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), PV_IMAGE) & PV_DROP_ALL)) {
+	__u32 bits = t ? pv_bits(t, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), PV_IMAGE) : 0;
+	if (bits & PV_DROP_ALL) {
 		kf_count(KF_STAT_PV_DROPPED);
 		return;
 	}
@@ -102,6 +103,12 @@ static __always_inline void emit_image(struct file *file, __u32 how, __u32 prot)
 	r->path.len = write_path(&pos, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
 				 &r->hdr.flags, RECORD_FLAG_EXE_TRUNCATED);
 	r->hdr.size = pos;
+	/* ... or drops them unless ImageLoaded may match an include filter on it */
+	if ((bits & PV_DROP_UNLESS) && t && !(r->hdr.flags & RECORD_FLAG_EXE_TRUNCATED) &&
+	    pv_quiet_path(t, buf, r->path.off, r->path.len)) {
+		kf_count(KF_STAT_PV_DROPPED);
+		return;
+	}
 	emit_sized(r, pos);
 }
 

@@ -59,6 +59,7 @@ int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux
 	r->hdr.size = pos + r->args.len;
 	/* before the record is out: no verdict of the old image applies to what follows it */
 	pv_on_exec(r->hdr.tgid, r->hdr.boot_ns);
+	pv_exec_by_image(r, buf);
 	emit(r, r->hdr.size);
 	return 0;
 }

@@ -2,7 +2,8 @@
 // (driver/linux/filter.bpf.h, verdict.bpf.h) and reads its counters. Two tables: a new config
 // goes into the one not in use, then one write of kf_active switches every CPU to it at once;
 // the records carry the generation of the table that judged them (RECORD_FLAG_KF_GEN_ODD).
-// Per-process verdicts go into pv_verdicts, one entry per process (tgid).
+// Per-process verdicts go into pv_verdicts, one entry per process (tgid); verdicts by image into
+// pv_image_verdicts, and the loaded paths no include filter on ImageLoaded matches into pv_quiet_paths.
 import { bpf, bpfExtra } from './ffi.js';
 
 const BPF_NOEXIST = 1;
@@ -30,13 +31,17 @@ export class KernelFilterMaps {
     private readonly verdicts: number | null,
     private readonly execs: number | null,
     private readonly cpus: number,
+    private readonly imageVerdicts: number | null,
+    private readonly quietPaths: number | null,
   ) {}
 
   static open(maps: { mapFd(name: string): number | null }, cpus: number): KernelFilterMaps | null {
     const t = maps.mapFd('kf_tables'),
       a = maps.mapFd('kf_active'),
       s = maps.mapFd('kf_stats');
-    return t === null || a === null || s === null ? null : new KernelFilterMaps(t, a, s, maps.mapFd('pv_verdicts'), maps.mapFd('pv_exec'), cpus);
+    return t === null || a === null || s === null
+      ? null
+      : new KernelFilterMaps(t, a, s, maps.mapFd('pv_verdicts'), maps.mapFd('pv_exec'), cpus, maps.mapFd('pv_image_verdicts'), maps.mapFd('pv_quiet_paths'));
   }
 
   /**
@@ -55,6 +60,17 @@ export class KernelFilterMaps {
     if (this.verdicts === null) return false;
     this.key[0] = tgid;
     return bpfExtra.updateElem(this.verdicts, this.key, verdict, 0) === 0;
+  }
+
+  /** pv_image_verdicts[key] = value (struct pv_path_key, struct pv_by_image); false when refused. */
+  writeImageVerdict(key: Uint8Array, value: Uint8Array): boolean {
+    return this.imageVerdicts !== null && bpfExtra.updateElem(this.imageVerdicts, key, value, 0) === 0;
+  }
+
+  /** pv_quiet_paths[key] = gen; false when refused. */
+  writeQuietPath(key: Uint8Array, gen: number): boolean {
+    this.key[0] = gen;
+    return this.quietPaths !== null && bpfExtra.updateElem(this.quietPaths, key, this.key, 0) === 0;
   }
 
   /**

@@ -10,7 +10,19 @@ import { KernelFilterMaps } from './kernel-filter-maps.js';
 
 // the filter tables and the per-process verdicts too: the file, network and image families read
 // them (process.bpf.c defines them all, driver/linux/verdict.bpf.h)
-const SHARED_MAPS = ['events', 'drops', 'scratch', 'walk_state', 'kf_tables', 'kf_active', 'kf_stats', 'pv_exec', 'pv_verdicts'] as const;
+const SHARED_MAPS = [
+  'events',
+  'drops',
+  'scratch',
+  'walk_state',
+  'kf_tables',
+  'kf_active',
+  'kf_stats',
+  'pv_exec',
+  'pv_verdicts',
+  'pv_image_verdicts',
+  'pv_quiet_paths',
+] as const;
 
 export interface DriverOptions {
   /** .bpf.o files, one per event family; the first is required (it makes the ring) */

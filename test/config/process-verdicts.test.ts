@@ -3,7 +3,8 @@
 // extended) get a verdict (verdictBits); for every process with a verdict, many NetworkConnect
 // and ImageLoad events of that process with random other fields (ports in and out of the keep
 // set, addresses, loaded paths...) are judged by the engine, and each one the kernel model
-// (netDropped / the image bit) drops must be dropped by the engine. The single-filter matcher
+// (netDropped / imageDropped) drops must be dropped by the engine. Verdicts by image (ProcessGuid
+// and ProcessId unknown) are checked on events of processes with any other GUID and pid. The single-filter matcher
 // is checked against the engine on random filters and values, and the verdicts must actually
 // fire on the real configs (a compiler that never drops passes the first test trivially).
 import { test } from 'node:test';
@@ -13,7 +14,9 @@ import { loadConfigFile, loadConfigText, type Config } from '../../src/config/in
 import {
   compileProcessVerdicts,
   filterMatches,
+  imageDropped,
   netDropped,
+  pathQuiet,
   verdictBits,
   type ProcessFacts,
   type VerdictPlan,
@@ -42,7 +45,8 @@ const MODES: MatchOptions[] = [
   { provider: 'linux', imageBasename: true },
   { provider: 'windows', imageBasename: false },
 ];
-const IMAGE_DROP = DEFINES.PV_DROP_ALL << (2 * DEFINES.PV_IMAGE);
+/** what ImageLoad always holds on Linux (src/families/image/events.ts) */
+const IMAGE_CONSTANTS = ['FileVersion', 'Description', 'Product', 'Company', 'OriginalFileName', 'Signed', 'Signature', 'SignatureStatus'];
 
 function pick<T>(r: () => number, a: readonly T[]): T {
   return a[Math.floor(r() * a.length)]!;
@@ -111,6 +115,7 @@ function eventOf(id: number, p: ProcessFacts, r: () => number, pool: Map<string,
     else if (f.name === 'Image') data[f.name] = p.image;
     else if (f.name === 'User') data[f.name] = p.user;
     else if (f.name === 'DestinationPort' || f.name === 'SourcePort') data[f.name] = port();
+    else if (id === 7 && IMAGE_CONSTANTS.includes(f.name)) data[f.name] = '-';
     else if (f.type === 'UInt16' || f.type === 'UInt32') data[f.name] = Math.floor(r() * 70000);
     else if (f.type === 'Boolean') data[f.name] = r() < 0.5;
     else {
@@ -132,31 +137,42 @@ function checkSound(name: string, c: Config, plan: VerdictPlan, procs: ProcessFa
     keepPorts.length && r() < 0.4 ? pick(r, keepPorts) + pick(r, [0, 0, 1, -1]) : r() < 0.1 ? pick(r, [0, 65535, 443, 53]) : Math.floor(r() * 65536);
   let verdicts = 0,
     dropped = 0;
-  for (const p of procs) {
-    const bits = verdictBits(plan, p);
-    if (bits === 0) continue;
-    verdicts++;
-    for (let i = 0; i < tries; i++) {
-      const e3 = eventOf(3, p, r, pool, port);
-      if (netDropped(plan, bits, e3.data.DestinationPort as number, e3.data.SourcePort as number)) {
-        dropped++;
-        const d = c.engine.explain(e3);
-        if (d.keep)
-          assert.fail(
-            `${name}: verdict ${bits} for ${JSON.stringify(p)} drops in the kernel, the engine keeps ${JSON.stringify(e3.data)} (block line ${d.block?.line})`,
-          );
-      }
-      if (bits & IMAGE_DROP) {
-        dropped++;
-        const e7 = eventOf(7, p, r, pool, port);
-        const d = c.engine.explain(e7);
-        if (d.keep)
-          assert.fail(
-            `${name}: verdict ${bits} for ${JSON.stringify(p)} drops ImageLoad, the engine keeps ${JSON.stringify(e7.data)} (block line ${d.block?.line})`,
-          );
+  const guids = pool.get('ProcessGuid') ?? [];
+  const pids = (pool.get('ProcessId') ?? []).map(Number).filter((n) => n > 0);
+  for (const p of procs)
+    for (const byImage of [false, true]) {
+      const bits = verdictBits(plan, p, byImage);
+      if (bits === 0) continue;
+      verdicts++;
+      for (let i = 0; i < tries; i++) {
+        // a verdict by image holds for every process of that Image and User
+        const q = byImage
+          ? {
+              ...p,
+              guid: guids.length && r() < 0.5 ? mutate(r, pick(r, guids)) : `{${Math.floor(r() * 1e9)}}`,
+              pid: pids.length && r() < 0.5 ? pick(r, pids) : 1 + Math.floor(r() * 100000),
+            }
+          : p;
+        const e3 = eventOf(3, q, r, pool, port);
+        if (netDropped(plan, bits, e3.data.DestinationPort as number, e3.data.SourcePort as number)) {
+          dropped++;
+          const d = c.engine.explain(e3);
+          if (d.keep)
+            assert.fail(
+              `${name}: verdict ${bits} (by image: ${byImage}) for ${JSON.stringify(q)} drops in the kernel, the engine keeps ${JSON.stringify(e3.data)} (block line ${d.block?.line})`,
+            );
+        }
+        const e7 = eventOf(7, q, r, pool, port);
+        if (imageDropped(plan, bits, e7.data.ImageLoaded as string)) {
+          dropped++;
+          const d = c.engine.explain(e7);
+          if (d.keep)
+            assert.fail(
+              `${name}: verdict ${bits} (by image: ${byImage}) for ${JSON.stringify(q)} drops ImageLoad, the engine keeps ${JSON.stringify(e7.data)} (block line ${d.block?.line})`,
+            );
+        }
       }
     }
-  }
   return [verdicts, dropped];
 }
 
@@ -190,6 +206,42 @@ test('the verdicts fire: sysmon-modular drops connections of a process it does n
   assert.ok(verdicts > 100 && dropped > 1000, `verdicts ${verdicts}, dropped ${dropped}`);
 });
 
+test('image loads: sysmon-modular drops those of a process it does not watch by image, unless the loaded path is a watched one', () => {
+  const c = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml');
+  const plan = compileProcessVerdicts(c.parsed);
+  const storm: ProcessFacts = { guid: '{x}', pid: 4242, image: '/tmp/bench/exec_child', user: 'root' };
+  // OriginalFileName is "-" on Linux: its 25 include filters are known false, not unknown
+  for (const byImage of [false, true]) {
+    const bits = verdictBits(plan, storm, byImage);
+    assert.equal((bits >> 2) & 3, DEFINES.PV_DROP_UNLESS, `ImageLoad: drop unless a watched path (by image: ${byImage})`);
+    const libc = '/usr/lib/x86_64-linux-gnu/libc.so.6';
+    assert.equal(pathQuiet(plan, libc), true);
+    assert.equal(imageDropped(plan, bits, libc), true);
+    const ev = eventOf(7, storm, rng(1), new Map(), () => 1);
+    ev.data.ImageLoaded = libc;
+    assert.equal(c.engine.evaluate(ev).keep, false, 'the engine drops it too');
+  }
+  // a path an include filter on ImageLoaded matches (begin with / end with / contains): not quiet, kept by the engine
+  const watched = c.parsed.blocks
+    .filter((b) => b.eventIds.includes(7) && b.onmatch === 'include')
+    .flatMap((b) => b.filters)
+    .filter((f) => f.field === 'ImageLoaded' && f.ruleIndex < 0 && (f.condition === 'end with' || f.condition === 'begin with'));
+  assert.ok(watched.length > 5);
+  for (const f of watched) {
+    const path = f.condition === 'end with' ? `C:\\x\\${f.value}` : `${f.value}x.dll`;
+    assert.equal(pathQuiet(plan, path), false, path);
+    const ev = eventOf(7, storm, rng(1), new Map(), () => 1);
+    ev.data.ImageLoaded = path;
+    assert.equal(imageDropped(plan, verdictBits(plan, storm, true), path), false, path);
+  }
+  // with ProcessGuid/ProcessId unknown the verdict can only be weaker than the process's own
+  for (const p of processes(c, 300, 5)) {
+    const own = verdictBits(plan, p);
+    const byImage = verdictBits(plan, p, true);
+    assert.equal(byImage & ~own, 0, `${JSON.stringify(p)}: by image ${byImage}, own ${own}`);
+  }
+});
+
 function ev3(p: ProcessFacts, dport: number): SysmonEvent {
   return eventOf(3, p, rng(1), new Map(), () => dport);
 }
@@ -213,7 +265,7 @@ test('random configs: no event a verdict drops is kept by the engine', () => {
 const ALPHA = ['a', 'b', 'ab', 'a;b', 'b;', '', 'A\\b', 'x/a', '22', '443;80', '4', 'tcp', 'true', '127.0.0.1', 'root'];
 const FIELDS: Record<string, string[]> = {
   NetworkConnect: ['Image', 'User', 'ProcessId', 'DestinationPort', 'SourcePort', 'DestinationIp', 'Protocol', 'Initiated', 'DestinationHostname'],
-  ImageLoad: ['Image', 'User', 'ImageLoaded', 'Signed', 'ProcessGuid'],
+  ImageLoad: ['Image', 'User', 'ImageLoaded', 'Signed', 'OriginalFileName', 'ProcessGuid', 'ProcessId', 'Hashes'],
 };
 
 /** A random NetworkConnect / ImageLoad config over process fields, kernel-tested ports and others. */

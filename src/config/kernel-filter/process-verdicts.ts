@@ -38,9 +38,21 @@ function factsText(p: ProcessFacts): string[] {
   return [p.guid, String(p.pid), p.image, p.user];
 }
 
-/** Per event: the fields the kernel tests per record, and their bit in the keep set. */
+/**
+ * Per event: the fields the kernel tests per record (NetworkConnect: their bit in the keep set
+ * of ports; ImageLoad: the loaded path, looked up in pv_quiet_paths).
+ */
 const KERNEL_FIELDS: Readonly<Record<number, Readonly<Record<string, number>>>> = {
   3: { DestinationPort: KF_PORT_DST, SourcePort: KF_PORT_SRC },
+  7: { ImageLoaded: 1 },
+};
+
+/**
+ * Fields an event always holds with the same text on Linux (src/families/image/events.ts: the
+ * PE version resource and Authenticode fields have no Linux source), known to every verdict.
+ */
+const CONSTANT_FIELDS: Readonly<Record<number, Readonly<Record<string, string>>>> = {
+  7: { FileVersion: '-', Description: '-', Product: '-', Company: '-', OriginalFileName: '-', Signed: '-', Signature: '-', SignatureStatus: '-' },
 };
 
 /** How the engine compares: its folding, the image extension, and less/more than's provider rule. */
@@ -138,6 +150,10 @@ interface EventPlan {
   processFilters: Map<FilterDef, { field: number; test: (v: string, lv: string) => boolean }>;
   /** include filters on a kernel-tested field (their matches are all in the keep set) */
   kernelFilters: Set<FilterDef>;
+  /** include filters on a field that is constant on Linux: their truth */
+  constants: Map<FilterDef, T3>;
+  /** ImageLoad: the include filters on ImageLoaded, compiled (pathQuiet) */
+  pathTests: ((v: string, lv: string) => boolean)[];
 }
 
 /** The active config compiled for per-process verdicts. */
@@ -158,17 +174,22 @@ export function compileProcessVerdicts(p: ParsedConfig): VerdictPlan {
     const includes = mine.filter((b) => b.onmatch === 'include' && b.filters.length > 0);
     const processFilters = new Map<FilterDef, { field: number; test: (v: string, lv: string) => boolean }>();
     const kernelFilters = new Set<FilterDef>();
+    const constants = new Map<FilterDef, T3>();
+    const pathTests: ((v: string, lv: string) => boolean)[] = [];
     const kernel = KERNEL_FIELDS[id] ?? {};
+    const constant = CONSTANT_FIELDS[id] ?? {};
     for (const b of includes)
       for (const f of b.filters) {
         if (!resolves(f, id)) continue; // never matches in the engine; left unknown, as analysis.ts does
         const field = PROCESS_FIELDS[f.field];
         if (field !== undefined) processFilters.set(f, { field, test: matcher(f, matching) });
+        const text = constant[f.field];
+        if (text !== undefined) constants.set(f, filterMatches(f, text, matching) ? T : F);
         const bit = kernel[f.field];
-        if (bit !== undefined) {
-          kernelFilters.add(f);
-          markPorts(ports, f, bit, matching);
-        }
+        if (bit === undefined) continue;
+        kernelFilters.add(f);
+        if (id === 3) markPorts(ports, f, bit, matching);
+        else pathTests.push(matcher(f, matching));
       }
     return {
       id,
@@ -177,12 +198,15 @@ export function compileProcessVerdicts(p: ParsedConfig): VerdictPlan {
       includes,
       processFilters,
       kernelFilters,
+      constants,
+      pathTests,
     };
   });
   const summary = events.map((e) => {
     if (e.noRulesDrop) return `event ${e.id}: no rules, every process dropped`;
     if (!e.noMatchDrops) return `event ${e.id}: a lone exclude block, no per-process verdict`;
-    return `event ${e.id}: per-process verdicts on ${e.processFilters.size} process filter(s), ${e.kernelFilters.size} port filter(s) in the keep set`;
+    const kernel = e.id === 3 ? `${e.kernelFilters.size} port filter(s) in the keep set` : `${e.kernelFilters.size} ImageLoaded filter(s) (quiet paths)`;
+    return `event ${e.id}: per-process verdicts on ${e.processFilters.size} process filter(s), ${e.constants.size} constant, ${kernel}`;
   });
   return { matching, events, ports, summary };
 }
@@ -201,15 +225,21 @@ function markPorts(ports: Uint8Array, f: FilterDef, bit: number, m: EngineMatchi
   for (let port = 0; port < 65536; port++) if (filterMatches(f, String(port), m)) ports[port]! |= bit;
 }
 
-/** The verdict bits (PV_* << 2*event) for a process, 0 when the config may keep any of its events. */
-export function verdictBits(plan: VerdictPlan, proc: ProcessFacts): number {
+/**
+ * The verdict bits (PV_* << 2*event) for a process, 0 when the config may keep any of its events.
+ * byImage: the verdict of every process of this Image and User (ProcessGuid and ProcessId
+ * unknown), for pv_image_verdicts.
+ */
+export function verdictBits(plan: VerdictPlan, proc: ProcessFacts, byImage = false): number {
   let bits = 0;
   const text = factsText(proc);
   const folded = text.map(plan.matching.fold);
   const known = new Map<FilterDef, T3>();
   const processTruth = (e: EventPlan, g: FilterDef): T3 | undefined => {
+    const c = e.constants.get(g);
+    if (c !== undefined) return c;
     const pf = e.processFilters.get(g);
-    if (!pf) return undefined;
+    if (!pf || (byImage && pf.field < PROCESS_FIELDS.Image!)) return undefined;
     let t = known.get(g);
     if (t === undefined) {
       t = pf.test(text[pf.field]!, folded[pf.field]!) ? T : F;
@@ -233,6 +263,33 @@ export function verdictBits(plan: VerdictPlan, proc: ProcessFacts): number {
     if (e.includes.every((b) => evalBlock(b, unless) === F)) bits |= PV_DROP_UNLESS << (2 * slot);
   });
   return bits;
+}
+
+/**
+ * ImageLoad's PV_DROP_UNLESS: no include filter on ImageLoaded matches `path` (written to
+ * pv_quiet_paths, for the kernel to drop that path's records of a process with the verdict).
+ */
+export function pathQuiet(plan: VerdictPlan, path: string): boolean {
+  const tests = plan.events[1]!.pathTests;
+  const lv = plan.matching.fold(path);
+  for (let i = 0; i < tests.length; i++) if (tests[i]!(path, lv)) return false;
+  return true;
+}
+
+/** Does any process get ImageLoad's PV_DROP_UNLESS under this plan (are quiet paths of use)? */
+export function usesQuietPaths(plan: VerdictPlan): boolean {
+  const e = plan.events[1]!;
+  return !e.noRulesDrop && e.noMatchDrops && e.kernelFilters.size > 0;
+}
+
+/**
+ * The kernel's decision on an ImageLoad record of a process with these verdict bits (TS model
+ * of image.bpf.c emit_image, for the differential tests): true = dropped.
+ */
+export function imageDropped(plan: VerdictPlan, bits: number, path: string): boolean {
+  const b = (bits >> 2) & 3; // PV_IMAGE = slot 1
+  if (b & PV_DROP_ALL) return true;
+  return (b & PV_DROP_UNLESS) !== 0 && pathQuiet(plan, path);
 }
 
 /**

@@ -18,7 +18,8 @@ import { hashes } from '../../events/hashes.js';
 import { containers } from '../../events/containers.js';
 import { earlyFilter } from '../../events/early-filter.js';
 import { userDev } from '../file/records.js';
-import { ImageRecordType, type IMAGE_DECODERS, type ImageLoadRecord } from './records.js';
+import { ImageRecordType, imagePathBytes, type IMAGE_DECODERS, type ImageLoadRecord } from './records.js';
+import { processWatch } from '../../events/process-watch.js';
 
 function who(ctx: CaptureContext, tgid: number): ProcessInfo | undefined {
   return ctx.processes.lookup(tgid);
@@ -51,6 +52,9 @@ function withContainer(ev: SysmonEvent, r: ImageLoadRecord, ctx: CaptureContext)
 export const IMAGE_HANDLERS: HandlersFor<typeof IMAGE_DECODERS> = {
   [ImageRecordType.ImageLoad]: (r, ctx, out) => {
     if (r.tgid === process.pid) return;
+    // the kernel's verdicts learn which loaded paths no rule watches (pv_quiet_paths)
+    const watcher = processWatch.watcher;
+    if (watcher?.wantsImageLoads) watcher.onImageLoad(r.path, imagePathBytes(ctx.record));
     const built = imageLoad(r, who(ctx, r.tgid), ctx.timeNs(r.bootNs));
     // a config that drops it whatever its hashes and container: no hash, no lookup
     if (earlyFilter.drops(built)) return;

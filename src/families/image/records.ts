@@ -86,3 +86,9 @@ export const IMAGE_DECODERS = {
   [ImageRecordType.ImageLoad]: decodeImage,
   [ImageRecordType.CgroupAttach]: decodeCgroup,
 };
+
+/** The ImageLoad record's path bytes as the kernel wrote them (pv_quiet_paths' key); null when truncated. */
+export function imagePathBytes(rec: Buffer): Buffer | null {
+  if (u16(rec, 2) & DEFINES.RECORD_FLAG_EXE_TRUNCATED) return null;
+  return slice(rec, IMAGE_LAYOUT.image_record.path[0], 'path');
+}

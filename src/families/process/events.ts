@@ -3,7 +3,7 @@
 // "no level", PE version fields "-").
 import type { ProcessInfo, ProcessTable } from '../../events/processes.js';
 import type { HandlersFor } from '../descriptor.js';
-import { readExecCgroupId, readExecKeptFacts, type PROCESS_DECODERS } from './records.js';
+import { execExeBytes, readExecCgroupId, readExecKeptFacts, type PROCESS_DECODERS } from './records.js';
 import { utcTime } from '../../events/time.js';
 import { NULL_GUID } from '../../events/guid.js';
 import { hashes } from '../../events/hashes.js';
@@ -70,7 +70,8 @@ export const PROCESS_HANDLERS: HandlersFor<typeof PROCESS_DECODERS> = {
   1: (r, ctx, out) => {
     const parent = ctx.processes.parentOf(r.ids);
     const proc = ctx.processes.onExec(r);
-    processWatch.watcher?.onExec(proc, r.bootNs, r.startBootNs);
+    const watcher = processWatch.watcher;
+    if (watcher !== null) watcher.onExec(proc, r.bootNs, r.startBootNs, execExeBytes(ctx.record), r.ids.uid);
     const ev = processCreate(ctx.processes, proc, parent, ctx.processes.parentGuid(r.ids, parent), ctx.timeNs(r.bootNs), ctx.timeNs(r.startBootNs));
     // the process state above is kept either way; a dropped event costs no hash, no /proc read
     if (earlyFilter.drops(ev)) return;

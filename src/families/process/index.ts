@@ -11,7 +11,7 @@ export const family = linuxFamily({
   required: true,
   objects: ['process.bpf.o'],
   programs: { process_exec: ALWAYS, process_fork: ALWAYS, process_exit: ALWAYS },
-  structs: ['record_header', 'str_ref', 'process_ids', 'exec_record', 'fork_record', 'exit_record', 'pv_verdict'],
+  structs: ['record_header', 'str_ref', 'process_ids', 'exec_record', 'fork_record', 'exit_record', 'pv_verdict', 'pv_path_key', 'pv_by_image'],
   decoders: PROCESS_DECODERS,
   handlers: PROCESS_HANDLERS,
 });

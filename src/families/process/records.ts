@@ -1,6 +1,6 @@
 // Process family records (driver/linux/process.bpf.c): exec, fork, exit.
 import { u64, i64 } from '../../kernel/records/u64.js';
-import { COMMON_LAYOUT, need, checkRef, refPath, refCommandLine, type Header } from '../../kernel/records/common.js';
+import { COMMON_LAYOUT, need, checkRef, refPath, refCommandLine, slice, RecordFlag, type Header } from '../../kernel/records/common.js';
 import { ENUMS, STRUCTS } from '../../kernel/generated/events-h.js';
 import { startTicksOf } from '../../events/guid.js';
 import type { TaskIds } from '../../events/processes.js';
@@ -142,3 +142,12 @@ export const PROCESS_DECODERS = {
     };
   },
 };
+
+/**
+ * The exec record's exe path bytes as the kernel wrote them (components leaf first), the exact
+ * key of the image's verdict (events.h pv_path_key); null when the path was truncated.
+ */
+export function execExeBytes(rec: Buffer): Buffer | null {
+  if (u16(rec, 2) & RecordFlag.ExeTruncated) return null;
+  return slice(rec, PROCESS_LAYOUT.exec_record.exe[0], 'exe');
+}
