@@ -293,7 +293,8 @@ export async function main(argv: string[]): Promise<number> {
           .option('poll-ms', {
             type: 'number',
             default: 50,
-            describe: 'how long events may wait in the ring while events are arriving (ms, 1-1000): fewer, larger batches cost less CPU per event',
+            describe:
+              'how long events may wait in the ring while events are arriving (ms, 1-1000): fewer, larger batches cost less CPU per event; after a read the config dropped entirely, twice that',
           })
           .option('kernel-filter', {
             type: 'boolean',
