@@ -422,3 +422,62 @@ test('LiveVerdicts: a process that ran exec again gets one verdict, naming its n
   live.flush();
   assert.equal(written.length, 2, 'nothing left to write');
 });
+
+test('LiveVerdicts writes one verdict by image per exe path and user, and each quiet path once, per generation', () => {
+  const plan = compileProcessVerdicts(loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml').parsed);
+  const images: { key: Buffer; gen: number; bits: number }[] = [];
+  const quiet: { key: Buffer; gen: number }[] = [];
+  const sink = {
+    writeVerdict: () => true,
+    claimSeeded: () => true,
+    writeImageVerdict: (key: Uint8Array, value: Uint8Array) => {
+      const v = Buffer.from(value);
+      images.push({ key: Buffer.from(key), gen: v.readUInt32LE(STRUCTS.pv_by_image.fields.gen[0]), bits: v.readUInt32LE(STRUCTS.pv_by_image.fields.bits[0]) });
+      return true;
+    },
+    writeQuietPath: (key: Uint8Array, gen: number) => {
+      quiet.push({ key: Buffer.from(key), gen });
+      return true;
+    },
+  };
+  const K = STRUCTS.pv_path_key;
+  const keyOf = (uid: number, raw: Buffer) => {
+    const k = Buffer.alloc(K.size);
+    k.writeUInt32LE(uid, K.fields.uid[0]);
+    k.writeUInt32LE(raw.length, K.fields.len[0]);
+    raw.copy(k, K.fields.path[0]);
+    return k;
+  };
+  const live = new LiveVerdicts();
+  live.configure(plan, 1, sink);
+  // the exe path as the exec record holds it: components leaf first, NUL-terminated
+  const exe = Buffer.from('exec_child\0bench\0tmp\0');
+  const facts = (pid: number) => ({ guid: `{${pid}}`, pid, image: '/tmp/bench/exec_child', user: 'root' });
+  for (let pid = 10; pid < 20; pid++) live.onExec(facts(pid), BigInt(pid), 1n, exe, 0);
+  assert.equal(images.length, 1, 'one verdict for ten execs of one image');
+  assert.deepEqual(images[0], { key: keyOf(0, exe), gen: 1, bits: verdictBits(plan, facts(10), true) });
+  assert.equal((images[0]!.bits >> 2) & 3, DEFINES.PV_DROP_UNLESS);
+  live.onExec({ ...facts(30), user: 'alice' }, 30n, 1n, exe, 1000);
+  assert.equal(images.length, 2, 'another user: another key');
+  assert.deepEqual(images[1]!.key, keyOf(1000, exe));
+  live.onExec(facts(31), 31n, 1n, null, 0);
+  live.onExec(facts(32), 32n, 1n, Buffer.alloc(DEFINES.PV_PATH_MAX + 1, 0x61), 0);
+  assert.equal(images.length, 2, 'no verdict by image for a truncated or too long path');
+
+  const libc = Buffer.from('libc.so.6\0x86_64-linux-gnu\0lib\0usr\0');
+  live.onImageLoad('/usr/lib/x86_64-linux-gnu/libc.so.6', libc);
+  live.onImageLoad('/usr/lib/x86_64-linux-gnu/libc.so.6', libc);
+  const watched = loadConfigFile(FIXTURES + 'sysmon-modular-sysmonconfig.xml')
+    .parsed.blocks.filter((b) => b.eventIds.includes(7) && b.onmatch === 'include')
+    .flatMap((b) => b.filters)
+    .find((f) => f.field === 'ImageLoaded' && f.condition === 'end with' && f.ruleIndex < 0)!;
+  live.onImageLoad(`C:\\x\\${watched.value}`, Buffer.from(`${watched.value}\0x\0`));
+  assert.deepEqual(quiet, [{ key: keyOf(0, libc), gen: 1 }], 'libc once; a path an ImageLoaded filter watches never');
+  // a reload: everything is judged again under the new generation
+  live.configure(plan, 2, sink);
+  live.onExec(facts(40), 40n, 1n, exe, 0);
+  live.onImageLoad('/usr/lib/x86_64-linux-gnu/libc.so.6', libc);
+  assert.equal(images.at(-1)!.gen, 2);
+  assert.equal(quiet.at(-1)!.gen, 2);
+  assert.equal(quiet.length, 2);
+});

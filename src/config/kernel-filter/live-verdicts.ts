@@ -10,12 +10,14 @@
 // with sysmon-modular) and a map write for nothing. A timer of VERDICT_DELAY_MS did not know
 // when the ring was read: with reads 50 ms apart it fired between them, before the exits of
 // the children exec'd late in the last read had been read, and computed a verdict for most of
-// them (10% of the agent's main thread in an exec storm with sysmon-modular).
+// them (10% of the agent's main thread in an exec storm with sysmon-modular). Those short-lived
+// processes are judged by their image instead: one verdict per exe path and uid, which the
+// kernel's exec program hands to each of them (judgeImage), and ImageLoad's quiet paths
+// (onImageLoad). docs/kernel-filtering.md, "Verdicts by image".
 import { readdirSync } from 'node:fs';
-import { STRUCTS } from '../../kernel/generated/events-h.js';
+import { DEFINES, STRUCTS } from '../../kernel/generated/events-h.js';
 import { processWatch, type ProcessWatcher } from '../../events/process-watch.js';
 import { pathQuiet, usesQuietPaths, verdictBits, type ProcessFacts, type VerdictPlan } from './process-verdicts.js';
-import { DEFINES } from '../../kernel/generated/events-h.js';
 
 const V = STRUCTS.pv_verdict;
 const K = STRUCTS.pv_path_key;
