@@ -80,11 +80,15 @@ static __always_inline __u8 *scratch_or_drop(void)
 	return buf;
 }
 
-static __always_inline void emit(void *rec, __u32 size)
+/* 0 when the record is in the ring; a record lost to a full ring is counted */
+static __always_inline int emit(void *rec, __u32 size)
 {
 	/* a mask, not a compare: the verifier keeps the bound through any register shuffle */
-	if (bpf_ringbuf_output(&events, rec, size & (SCRATCH_BYTES - 1), RB_FLAGS))
+	if (bpf_ringbuf_output(&events, rec, size & (SCRATCH_BYTES - 1), RB_FLAGS)) {
 		count_drop();
+		return 1;
+	}
+	return 0;
 }
 
 /* A record of `size` bytes built in the scratch area (its string area masked for the verifier). */

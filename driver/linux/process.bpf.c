@@ -59,8 +59,10 @@ int BPF_PROG(process_exec, struct task_struct *task, pid_t old_pid, struct linux
 	r->hdr.size = pos + r->args.len;
 	/* before the record is out: no verdict of the old image applies to what follows it */
 	pv_on_exec(r->hdr.tgid, r->hdr.boot_ns);
-	pv_exec_by_image(r, buf);
-	emit(r, r->hdr.size);
+	/* the image's verdict only with its record in the ring: a process whose exec user space
+	 * never saw (a full ring, reported as RingDrops) is not judged by an image it does not know */
+	if (emit(r, r->hdr.size) == 0)
+		pv_exec_by_image(r, buf);
 	return 0;
 }
 

@@ -80,8 +80,9 @@ static __always_inline struct pv_path_key *pv_path_key(__u8 *buf, __u32 off, __u
 }
 
 /*
- * The exec record r (in buf) is out next: when user space has a verdict for its image and user
- * under the active config, the process has it from now on (pv_verdicts, naming this exec).
+ * The exec record r (in buf) is in the ring: when user space has a verdict for its image and
+ * user under the active config, the process has it from now on (pv_verdicts, naming this exec;
+ * its first mmap comes after this program returns).
  */
 static __always_inline void pv_exec_by_image(struct exec_record *r, __u8 *buf)
 {
