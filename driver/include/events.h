@@ -270,8 +270,8 @@ struct pv_verdict {
  * Verdicts by image (verdict.bpf.h pv_image_verdicts): a verdict computed with ProcessGuid and
  * ProcessId unknown depends on the process's Image and User only, i.e. on its exec record's exe
  * bytes and uid. User space writes one per image and user it has seen exec; the exec program
- * copies it into pv_verdicts[tgid] before the record is out, so that a process of an exec storm
- * that lives a few ms is judged from its first mmap. The key is the exe path exactly as the
+ * copies it into pv_verdicts[tgid] once the exec record is in the ring, so that a process of an
+ * exec storm that lives a few ms is judged from its first mmap. The key is the exe path exactly as the
  * exec record holds it (components leaf first, NUL-terminated), zero-padded; longer or
  * truncated paths get none.
  *

@@ -116,7 +116,7 @@ export class LiveVerdicts implements ProcessWatcher {
   /**
    * The verdict of every process of this Image and User, written once per generation: the
    * kernel's exec program gives it to each later exec of the same path by the same uid before
-   * its first instruction (verdict.bpf.h pv_exec_by_image), so a process that lives a few ms is
+   * its first mmap (verdict.bpf.h pv_exec_by_image), so a process that lives a few ms is
    * judged too. Its exact key is the exec record's exe bytes and uid, from which user space
    * builds Image and User (an image seen under two users, or two byte strings read as one
    * text, gets what the first wrote: the other key stays unwritten, i.e. no verdict).

@@ -239,6 +239,7 @@ export function verdictBits(plan: VerdictPlan, proc: ProcessFacts, byImage = fal
     const c = e.constants.get(g);
     if (c !== undefined) return c;
     const pf = e.processFilters.get(g);
+    // by image: ProcessGuid (0) and ProcessId (1) stay unknown, Image and User are known
     if (!pf || (byImage && pf.field < PROCESS_FIELDS.Image!)) return undefined;
     let t = known.get(g);
     if (t === undefined) {
